@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * guise: internal interfaces between the module's files.
+ *
+ * Ownership: main.c (module init/exit), netns.c (pernet state), config.c
+ * (per-netns configuration), stats.c (per-CPU counters), netlink.c (family,
+ * policies, ops table, events), lease*.c + rewrite.c + miss.c (virtual
+ * address leases and the rewrite datapath), key*.c + content*.c + replay.c
+ * (protected multicast content).
+ */
+#ifndef _GUISE_H
+#define _GUISE_H
+
+#include <linux/types.h>
+#include <linux/in6.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/u64_stats_sync.h>
+#include <net/genetlink.h>
+#include <net/netns/generic.h>
+#include <uapi/linux/guise.h>
+
+struct guise_prefix {
+	struct in6_addr addr;	/* host bits are zero */
+	u8 len;
+	u8 miss_policy;		/* enum guise_miss_policy, miss rules only */
+};
+
+/*
+ * Per-netns configuration. Readers use rcu_dereference(gn->cfg); writers
+ * build a new copy under gn->lock and publish it with rcu_assign_pointer(),
+ * freeing the old one with kfree_rcu(). The datapath never sees a half
+ * updated configuration.
+ */
+struct guise_config {
+	struct rcu_head rcu;
+	bool enabled;
+	u32 max_leases;
+	u32 upcall_qlen;
+	u32 upcall_timeout_ms;
+	u32 nr_vprefixes;
+	u32 nr_miss_rules;
+	struct guise_prefix vprefixes[GUISE_MAX_VPREFIXES];
+	struct guise_prefix miss_rules[GUISE_MAX_MISS_RULES];
+};
+
+struct guise_pcpu_stats {
+	u64 cnt[__GUISE_STAT_MAX];
+	struct u64_stats_sync syncp;
+};
+
+struct guise_lease_table;	/* lease*.c */
+struct guise_key_table;		/* key*.c */
+
+struct guise_net {
+	struct net *net;
+	struct mutex lock;	/* serialises every update in this netns */
+	struct guise_config __rcu *cfg;
+	struct guise_pcpu_stats __percpu *stats;
+	struct guise_lease_table *leases;
+	struct guise_key_table *keys;
+};
+
+extern unsigned int guise_net_id;
+
+static inline struct guise_net *guise_net(const struct net *net)
+{
+	return net_generic(net, guise_net_id);
+}
+
+/* stats.c: safe in any context, including hard and soft IRQ. */
+void guise_stat_add(struct guise_net *gn, enum guise_stat s, u64 n);
+static inline void guise_stat_inc(struct guise_net *gn, enum guise_stat s)
+{
+	guise_stat_add(gn, s, 1);
+}
+void guise_stats_read(struct guise_net *gn, u64 out[__GUISE_STAT_MAX]);
+int guise_stats_alloc(struct guise_net *gn);
+void guise_stats_free(struct guise_net *gn);
+
+/* config.c */
+int guise_config_init(struct guise_net *gn);
+void guise_config_exit(struct guise_net *gn);
+bool guise_prefix_match(const struct guise_prefix *p,
+			const struct in6_addr *a);
+/* Is @a inside one of the served virtual prefixes? Caller holds RCU. */
+bool guise_config_is_virtual(const struct guise_config *cfg,
+			     const struct in6_addr *a);
+/* Miss policy for real address @a (longest match, else PASS). RCU. */
+enum guise_miss_policy guise_config_miss_policy(const struct guise_config *cfg,
+						const struct in6_addr *a);
+
+/* netlink.c */
+extern struct genl_family guise_genl_family;
+extern const struct nla_policy guise_lease_policy[GUISE_A_LEASE_MAX + 1];
+extern const struct nla_policy guise_key_policy[GUISE_A_KEY_MAX + 1];
+int guise_genl_init(void);
+void guise_genl_exit(void);
+/* Multicast an event to GUISE_MCGRP_EVENTS in @net; may be called from
+ * any context (allocates with GFP_ATOMIC).
+ */
+int guise_genl_event(struct net *net, struct sk_buff *msg);
+
+/*
+ * Leases (lease.c, lease_nl.c, rewrite.c, miss.c). The pernet hooks run
+ * from netns.c in this order: init after config and stats, pre_exit
+ * unregisters netfilter hooks, exit frees the table.
+ */
+int guise_lease_net_init(struct guise_net *gn);
+void guise_lease_net_pre_exit(struct guise_net *gn);
+void guise_lease_net_exit(struct guise_net *gn);
+u32 guise_lease_count(struct guise_net *gn);
+int guise_lease_nl_new(struct sk_buff *skb, struct genl_info *info);
+int guise_lease_nl_del(struct sk_buff *skb, struct genl_info *info);
+int guise_lease_nl_get_doit(struct sk_buff *skb, struct genl_info *info);
+int guise_lease_nl_get_start(struct netlink_callback *cb);
+int guise_lease_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int guise_lease_nl_get_done(struct netlink_callback *cb);
+int guise_lease_nl_flush(struct sk_buff *skb, struct genl_info *info);
+
+/* Content keys (key.c, key_nl.c, content_rx.c, content_tx.c, replay.c). */
+int guise_key_net_init(struct guise_net *gn);
+void guise_key_net_pre_exit(struct guise_net *gn);
+void guise_key_net_exit(struct guise_net *gn);
+u32 guise_key_count(struct guise_net *gn);
+int guise_key_nl_new(struct sk_buff *skb, struct genl_info *info);
+int guise_key_nl_del(struct sk_buff *skb, struct genl_info *info);
+int guise_key_nl_get_doit(struct sk_buff *skb, struct genl_info *info);
+int guise_key_nl_get_start(struct netlink_callback *cb);
+int guise_key_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int guise_key_nl_get_done(struct netlink_callback *cb);
+int guise_key_nl_flush(struct sk_buff *skb, struct genl_info *info);
+
+/*
+ * Objects allocated by the module and not yet freed; main.c reports a
+ * non-zero count on unload ("guise: leaked N objects"), which fails the
+ * VM test run.
+ */
+extern atomic_long_t guise_live_objects;
+
+#endif /* _GUISE_H */
