@@ -156,9 +156,7 @@ enum guise_key_dir {
  *    0                   1                   2                   3
  *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *   |     magic 0x4753 ("GS")       |    version    |     type      |
- *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- *   |      alg      |             reserved (must be zero)           |
+ *   |  magic 0x47   |    version    |     type      |      alg      |
  *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *   |                     key id (= content id)                     |
  *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -166,21 +164,21 @@ enum guise_key_dir {
  *   |                                                               |
  *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  *
- * All fields are big endian. Nonce (12 bytes) = 4-byte per-key salt ||
- * sequence number. AAD = the 20-byte header. Only magic, version, type and
- * key id are read before the tag verifies (to find the key).
+ * 16 bytes, naturally aligned, multi-byte fields big endian. Nonce
+ * (12 bytes) = 4-byte per-key salt || sequence number. AAD = the 16-byte
+ * header. Only magic, version, type, alg and key id are read before the
+ * tag verifies (to find the key).
  */
-#define GUISE_CONTENT_MAGIC	0x4753
+#define GUISE_CONTENT_MAGIC	0x47	/* 'G' */
 #define GUISE_CONTENT_VERSION	1
 #define GUISE_CONTENT_TYPE_DATA	1
 #define GUISE_CONTENT_TAG_LEN	16
 
 struct guise_content_hdr {
-	__be16 magic;
+	__u8 magic;
 	__u8 version;
 	__u8 type;
 	__u8 alg;
-	__u8 reserved[3];
 	__be32 key_id;
 	__be64 seq;
 };
