@@ -3,10 +3,9 @@
  * guise: internal interfaces between the module's files.
  *
  * Ownership: main.c (module init/exit), netns.c (pernet state), config.c
- * (per-netns configuration), stats.c (per-CPU counters), netlink.c (family,
- * policies, ops table, events), lease*.c + rewrite.c + miss.c (virtual
- * address leases and the rewrite datapath), key*.c + content*.c + replay.c
- * (protected multicast content).
+ * and config_nl.c (per-netns configuration and its commands), stats.c
+ * (per-CPU counters), netlink.c (family, policies, ops table, events).
+ * Features add their files and hook into netns.c and netlink.c.
  */
 #ifndef _GUISE_H
 #define _GUISE_H
@@ -50,16 +49,11 @@ struct guise_pcpu_stats {
 	struct u64_stats_sync syncp;
 };
 
-struct guise_lease_table;	/* lease*.c */
-struct guise_key_table;		/* key*.c */
-
 struct guise_net {
 	struct net *net;
 	struct mutex lock;	/* serialises every update in this netns */
 	struct guise_config __rcu *cfg;
 	struct guise_pcpu_stats __percpu *stats;
-	struct guise_lease_table *leases;
-	struct guise_key_table *keys;
 };
 
 extern unsigned int guise_net_id;
@@ -75,6 +69,7 @@ static inline void guise_stat_inc(struct guise_net *gn, enum guise_stat s)
 {
 	guise_stat_add(gn, s, 1);
 }
+
 void guise_stats_read(struct guise_net *gn, u64 out[__GUISE_STAT_MAX]);
 int guise_stats_alloc(struct guise_net *gn);
 void guise_stats_free(struct guise_net *gn);
@@ -91,46 +86,34 @@ bool guise_config_is_virtual(const struct guise_config *cfg,
 enum guise_miss_policy guise_config_miss_policy(const struct guise_config *cfg,
 						const struct in6_addr *a);
 
+/* config.c, config_nl.c */
+struct guise_config *guise_config_alloc(const struct guise_config *from);
+void guise_config_free(struct guise_config *cfg);
+void guise_config_publish(struct guise_net *gn, struct guise_config *cfg);
+int guise_config_nl_get(struct sk_buff *skb, struct genl_info *info);
+int guise_config_nl_set(struct sk_buff *skb, struct genl_info *info);
+
+/* stats.c */
+int guise_stats_nl_get(struct sk_buff *skb, struct genl_info *info);
+
+/* netns.c */
+int guise_netns_init(void);
+void guise_netns_exit(void);
+
 /* netlink.c */
+enum guise_mcgrp_id {
+	GUISE_MCGRP_EVENTS_ID,
+};
+
 extern struct genl_family guise_genl_family;
-extern const struct nla_policy guise_lease_policy[GUISE_A_LEASE_MAX + 1];
-extern const struct nla_policy guise_key_policy[GUISE_A_KEY_MAX + 1];
+extern const struct nla_policy guise_prefix_policy[GUISE_A_PREFIX_MAX + 1];
+extern const struct nla_policy guise_config_policy[GUISE_A_CONFIG_MAX + 1];
 int guise_genl_init(void);
 void guise_genl_exit(void);
 /* Multicast an event to GUISE_MCGRP_EVENTS in @net; may be called from
  * any context (allocates with GFP_ATOMIC).
  */
 int guise_genl_event(struct net *net, struct sk_buff *msg);
-
-/*
- * Leases (lease.c, lease_nl.c, rewrite.c, miss.c). The pernet hooks run
- * from netns.c in this order: init after config and stats, pre_exit
- * unregisters netfilter hooks, exit frees the table.
- */
-int guise_lease_net_init(struct guise_net *gn);
-void guise_lease_net_pre_exit(struct guise_net *gn);
-void guise_lease_net_exit(struct guise_net *gn);
-u32 guise_lease_count(struct guise_net *gn);
-int guise_lease_nl_new(struct sk_buff *skb, struct genl_info *info);
-int guise_lease_nl_del(struct sk_buff *skb, struct genl_info *info);
-int guise_lease_nl_get_doit(struct sk_buff *skb, struct genl_info *info);
-int guise_lease_nl_get_start(struct netlink_callback *cb);
-int guise_lease_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
-int guise_lease_nl_get_done(struct netlink_callback *cb);
-int guise_lease_nl_flush(struct sk_buff *skb, struct genl_info *info);
-
-/* Content keys (key.c, key_nl.c, content_rx.c, content_tx.c, replay.c). */
-int guise_key_net_init(struct guise_net *gn);
-void guise_key_net_pre_exit(struct guise_net *gn);
-void guise_key_net_exit(struct guise_net *gn);
-u32 guise_key_count(struct guise_net *gn);
-int guise_key_nl_new(struct sk_buff *skb, struct genl_info *info);
-int guise_key_nl_del(struct sk_buff *skb, struct genl_info *info);
-int guise_key_nl_get_doit(struct sk_buff *skb, struct genl_info *info);
-int guise_key_nl_get_start(struct netlink_callback *cb);
-int guise_key_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
-int guise_key_nl_get_done(struct netlink_callback *cb);
-int guise_key_nl_flush(struct sk_buff *skb, struct genl_info *info);
 
 /*
  * Objects allocated by the module and not yet freed; main.c reports a

@@ -95,6 +95,7 @@ enum guise_cmd {
 
 	__GUISE_CMD_MAX,
 };
+
 #define GUISE_CMD_MAX (__GUISE_CMD_MAX - 1)
 
 enum guise_miss_policy {
@@ -104,6 +105,7 @@ enum guise_miss_policy {
 
 	__GUISE_MISS_MAX,
 };
+
 #define GUISE_MISS_MAX (__GUISE_MISS_MAX - 1)
 
 /* GUISE_A_LEASE_FLAGS */
@@ -131,6 +133,7 @@ enum guise_alg {
 
 	__GUISE_ALG_MAX,
 };
+
 #define GUISE_ALG_MAX (__GUISE_ALG_MAX - 1)
 
 enum guise_key_dir {
@@ -140,6 +143,7 @@ enum guise_key_dir {
 
 	__GUISE_KEY_DIR_MAX,
 };
+
 #define GUISE_KEY_DIR_MAX (__GUISE_KEY_DIR_MAX - 1)
 
 #define GUISE_KEY_SALT_LEN		4
@@ -192,6 +196,7 @@ enum guise_attr {
 
 	__GUISE_A_MAX,
 };
+
 #define GUISE_A_MAX (__GUISE_A_MAX - 1)
 
 enum guise_a_config {
@@ -207,6 +212,7 @@ enum guise_a_config {
 
 	__GUISE_A_CONFIG_MAX,
 };
+
 #define GUISE_A_CONFIG_MAX (__GUISE_A_CONFIG_MAX - 1)
 
 enum guise_a_prefix {
@@ -217,6 +223,7 @@ enum guise_a_prefix {
 
 	__GUISE_A_PREFIX_MAX,
 };
+
 #define GUISE_A_PREFIX_MAX (__GUISE_A_PREFIX_MAX - 1)
 
 enum guise_a_lease {
@@ -234,6 +241,7 @@ enum guise_a_lease {
 
 	__GUISE_A_LEASE_MAX,
 };
+
 #define GUISE_A_LEASE_MAX (__GUISE_A_LEASE_MAX - 1)
 
 enum guise_a_lease_stats {
@@ -248,6 +256,7 @@ enum guise_a_lease_stats {
 
 	__GUISE_A_LEASE_STATS_MAX,
 };
+
 #define GUISE_A_LEASE_STATS_MAX (__GUISE_A_LEASE_STATS_MAX - 1)
 
 enum guise_a_key {
@@ -268,6 +277,7 @@ enum guise_a_key {
 
 	__GUISE_A_KEY_MAX,
 };
+
 #define GUISE_A_KEY_MAX (__GUISE_A_KEY_MAX - 1)
 
 enum guise_a_key_stats {
@@ -280,6 +290,7 @@ enum guise_a_key_stats {
 
 	__GUISE_A_KEY_STATS_MAX,
 };
+
 #define GUISE_A_KEY_STATS_MAX (__GUISE_A_KEY_STATS_MAX - 1)
 
 /*
@@ -316,6 +327,7 @@ enum guise_stat {
 
 	__GUISE_STAT_MAX,
 };
+
 #define GUISE_STAT_MAX (__GUISE_STAT_MAX - 1)
 
 #endif /* _UAPI_LINUX_GUISE_H */

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "guise" generic netlink family: policies, the ops table and events.
+ * Every command needs CAP_NET_ADMIN over the netns (GENL_UNS_ADMIN_PERM):
+ * leases and keys are exactly the private data guise hides. Validation is
+ * strict for every command (resv_start_op), so unknown attributes, wrong
+ * lengths and out-of-range values never reach a handler.
+ */
+#include <net/genetlink.h>
+
+#include "guise.h"
+
+const struct nla_policy guise_prefix_policy[GUISE_A_PREFIX_MAX + 1] = {
+	[GUISE_A_PREFIX_ADDR] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[GUISE_A_PREFIX_LEN] = NLA_POLICY_MAX(NLA_U8, 128),
+	[GUISE_A_PREFIX_MISS_POLICY] = NLA_POLICY_MAX(NLA_U8, GUISE_MISS_MAX),
+};
+
+const struct nla_policy guise_config_policy[GUISE_A_CONFIG_MAX + 1] = {
+	[GUISE_A_CONFIG_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
+	[GUISE_A_CONFIG_VPREFIXES] = NLA_POLICY_NESTED_ARRAY(guise_prefix_policy),
+	[GUISE_A_CONFIG_MISS_RULES] =
+		NLA_POLICY_NESTED_ARRAY(guise_prefix_policy),
+	[GUISE_A_CONFIG_MAX_LEASES] = NLA_POLICY_MIN(NLA_U32, 1),
+	[GUISE_A_CONFIG_UPCALL_QLEN] =
+		NLA_POLICY_RANGE(NLA_U32, 1, GUISE_MAX_UPCALL_QLEN),
+	[GUISE_A_CONFIG_UPCALL_TIMEOUT_MS] =
+		NLA_POLICY_RANGE(NLA_U32, 1, GUISE_MAX_UPCALL_TIMEOUT_MS),
+	[GUISE_A_CONFIG_LEASE_COUNT] = {
+		.type = NLA_REJECT,
+		.reject_message = "lease count is read-only",
+	},
+	[GUISE_A_CONFIG_KEY_COUNT] = {
+		.type = NLA_REJECT,
+		.reject_message = "key count is read-only",
+	},
+};
+
+/* Top level. Nests of features not built yet are rejected as unknown. */
+static const struct nla_policy guise_policy[GUISE_A_MAX + 1] = {
+	[GUISE_A_CONFIG] = NLA_POLICY_NESTED(guise_config_policy),
+	[GUISE_A_LEASE] = { .type = NLA_REJECT },
+	[GUISE_A_KEY] = { .type = NLA_REJECT },
+	[GUISE_A_STATS] = {
+		.type = NLA_REJECT,
+		.reject_message = "statistics are read-only",
+	},
+};
+
+static const struct genl_small_ops guise_genl_ops[] = {
+	{
+		.cmd = GUISE_CMD_CONFIG_GET,
+		.doit = guise_config_nl_get,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = GUISE_CMD_CONFIG_SET,
+		.doit = guise_config_nl_set,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = GUISE_CMD_STATS_GET,
+		.doit = guise_stats_nl_get,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static const struct genl_multicast_group guise_genl_mcgrps[] = {
+	[GUISE_MCGRP_EVENTS_ID] = { .name = GUISE_MCGRP_EVENTS },
+};
+
+struct genl_family guise_genl_family __ro_after_init = {
+	.name = GUISE_FAMILY_NAME,
+	.version = GUISE_FAMILY_VERSION,
+	.maxattr = GUISE_A_MAX,
+	.policy = guise_policy,
+	.netnsok = true,
+	.module = THIS_MODULE,
+	.small_ops = guise_genl_ops,
+	.n_small_ops = ARRAY_SIZE(guise_genl_ops),
+	.resv_start_op = __GUISE_CMD_MAX,
+	.mcgrps = guise_genl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(guise_genl_mcgrps),
+};
+
+int guise_genl_event(struct net *net, struct sk_buff *msg)
+{
+	return genlmsg_multicast_netns(&guise_genl_family, net, msg, 0,
+				       GUISE_MCGRP_EVENTS_ID, GFP_ATOMIC);
+}
+
+int __init guise_genl_init(void)
+{
+	return genl_register_family(&guise_genl_family);
+}
+
+void guise_genl_exit(void)
+{
+	genl_unregister_family(&guise_genl_family);
+}
