@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The guise CLI: objects, their commands, exit codes, shared helpers. */
+#ifndef GUISE_CLI_H
+#define GUISE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct guise_nl;
+
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_KERNEL = 1, /* the kernel refused, or another failure */
+	CLI_EXIT_USAGE = 2,
+	CLI_EXIT_NO_MODULE = 3,
+	CLI_EXIT_PERM = 4,
+	CLI_EXIT_NETNS = 5,
+};
+
+struct cli_ctx {
+	bool json;
+	bool pretty;
+	const char *netns; /* NULL: the current network namespace */
+};
+
+struct cli_cmd {
+	const char *name;
+	const char *args; /* synopsis after "guise OBJECT COMMAND" */
+	const char *summary;
+	const char *help; /* details for --help, or NULL */
+	/* argv[0] is the command name; returns an enum cli_exit. */
+	int (*run)(const struct cli_ctx *ctx, int argc, char **argv);
+};
+
+struct cli_object {
+	const char *name;
+	const char *summary;
+	const struct cli_cmd *cmds; /* ends with an entry without a name */
+	const char *default_cmd; /* run for "guise OBJECT", or NULL */
+};
+
+/* One per file cmd_OBJECT.c; main.c lists them. */
+extern const struct cli_object cli_object_config;
+extern const struct cli_object cli_object_stats;
+
+/* argv[0] is the object name. Returns an enum cli_exit. */
+int cli_object_run(const struct cli_object *obj, const struct cli_ctx *ctx,
+		   int argc, char **argv);
+void cli_object_usage(const struct cli_object *obj, FILE *fp);
+
+/* Print "guise: OP: MESSAGE" and a pointer to --help; returns 2. */
+int cli_usage_error(const char *op, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Enter ctx->netns if set and open the family; returns an enum cli_exit
+ * after printing why on failure. */
+int cli_connect(const struct cli_ctx *ctx, struct guise_nl **nlp);
+
+/* Report a failed request @op (negative errno @err) with the kernel's
+ * extended ack; returns the matching enum cli_exit. */
+int cli_request_error(const struct guise_nl *nl, const char *op, int err);
+
+/* Report output that could not be written; returns CLI_EXIT_KERNEL. */
+int cli_output_error(const char *op, int err);
+
+#endif

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "show.h"
+
+static void show_u32(struct guise_out *o, const struct guise_config *cfg,
+		     unsigned int attr, const char *key, const char *fmt,
+		     uint32_t value)
+{
+	if (guise_config_has(cfg, attr))
+		guise_out_uint(o, key, fmt, value);
+}
+
+static void show_miss_rule(struct guise_out *o, const struct guise_miss_rule *r)
+{
+	const char *policy = guise_miss_policy_name(r->policy);
+	char buf[GUISE_PREFIX_STRLEN];
+
+	guise_out_open_object(o, NULL);
+	guise_out_string(o, "prefix", "miss %s",
+			 guise_prefix_format(&r->prefix, buf, sizeof(buf)));
+	if (policy)
+		guise_out_string(o, "policy", " %s\n", policy);
+	else
+		guise_out_uint(o, "policy", " %" PRIu64 "\n", r->policy);
+	guise_out_close_object(o);
+}
+
+void show_config(struct guise_out *o, const struct guise_config *cfg)
+{
+	char buf[GUISE_PREFIX_STRLEN];
+	unsigned int i;
+
+	guise_out_open_object(o, NULL);
+	if (guise_config_has(cfg, GUISE_A_CONFIG_ENABLED))
+		guise_out_bool(o, "enabled", "enabled %s\n", cfg->enabled);
+	show_u32(o, cfg, GUISE_A_CONFIG_MAX_LEASES, "max_leases",
+		 "max-leases %" PRIu64 "\n", cfg->max_leases);
+	show_u32(o, cfg, GUISE_A_CONFIG_UPCALL_QLEN, "upcall_qlen",
+		 "upcall-qlen %" PRIu64 "\n", cfg->upcall_qlen);
+	show_u32(o, cfg, GUISE_A_CONFIG_UPCALL_TIMEOUT_MS, "upcall_timeout_ms",
+		 "upcall-timeout %" PRIu64 "\n", cfg->upcall_timeout_ms);
+	show_u32(o, cfg, GUISE_A_CONFIG_LEASE_COUNT, "lease_count",
+		 "leases %" PRIu64 "\n", cfg->lease_count);
+	show_u32(o, cfg, GUISE_A_CONFIG_KEY_COUNT, "key_count",
+		 "keys %" PRIu64 "\n", cfg->key_count);
+
+	guise_out_open_array(o, "vprefixes");
+	for (i = 0; i < cfg->n_vprefixes; i++)
+		guise_out_string(o, NULL, "vprefix %s\n",
+				 guise_prefix_format(&cfg->vprefixes[i], buf,
+						     sizeof(buf)));
+	guise_out_close_array(o);
+
+	guise_out_open_array(o, "miss_rules");
+	for (i = 0; i < cfg->n_miss_rules; i++)
+		show_miss_rule(o, &cfg->miss_rules[i]);
+	guise_out_close_array(o);
+	guise_out_close_object(o);
+}
+
+void show_stats(struct guise_out *o, const struct guise_stats *st)
+{
+	char unknown[32];
+	unsigned int i;
+
+	guise_out_open_object(o, NULL);
+	for (i = 0; i < st->count; i++) {
+		const char *name = guise_stat_name(st->v[i].id);
+
+		if (!name) {
+			snprintf(unknown, sizeof(unknown), "stat_%u",
+				 st->v[i].id);
+			name = unknown;
+		}
+		guise_out_string(o, NULL, "%s ", name); /* text only */
+		guise_out_uint(o, name, "%" PRIu64 "\n", st->v[i].value);
+	}
+	guise_out_close_object(o);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Generic netlink client for the guise family: one socket, one request at a
+ * time, errors as negative errno plus the kernel's extended-ack text.
+ */
+#ifndef GUISE_NL_H
+#define GUISE_NL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/netlink.h>
+
+/* Room for any request libguise builds (a full CONFIG_SET is ~5 KiB). */
+#define GUISE_NL_MSG_SIZE 8192
+
+struct guise_nl;
+
+/* Called once per reply message; returns 0 or a negative errno. */
+typedef int (*guise_nl_reply_cb)(const struct nlmsghdr *nlh, void *data);
+
+/*
+ * Open a socket (extended and capped acks on) and resolve the family.
+ * Returns 0, -ENOENT when the family is not registered (module not
+ * loaded), or another negative errno.
+ */
+int guise_nl_open(struct guise_nl **nlp);
+void guise_nl_close(struct guise_nl *nl);
+
+uint16_t guise_nl_family(const struct guise_nl *nl);
+/* Id of the GUISE_MCGRP_EVENTS multicast group, 0 if not advertised. */
+uint32_t guise_nl_events_group(const struct guise_nl *nl);
+
+/*
+ * Start a request in buf (GUISE_NL_MSG_SIZE bytes, 4-byte aligned): a
+ * netlink header of @family, a genl header of @cmd, GUISE_FAMILY_VERSION.
+ */
+struct nlmsghdr *guise_msg_start(void *buf, uint16_t family, uint8_t cmd,
+				 uint16_t flags);
+
+/*
+ * Send @req and process replies until the ack, the error or the end of a
+ * dump, calling @cb (may be NULL) for each reply message. Returns 0, the
+ * kernel's error, or the first error of @cb.
+ */
+int guise_nl_talk(struct guise_nl *nl, struct nlmsghdr *req,
+		  guise_nl_reply_cb cb, void *data);
+
+/* Extended-ack message of the last guise_nl_talk(), "" if none. */
+const char *guise_nl_extack(const struct guise_nl *nl);
+
+#endif
