@@ -139,6 +139,8 @@ int guise_config_nl_set(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	ret = guise_config_apply(cfg, tb, info->extack);
+	if (!ret && cfg->enabled)
+		ret = guise_hooks_enable(gn);
 	if (ret) {
 		guise_config_free(cfg);
 		goto out;
@@ -172,11 +174,14 @@ static int guise_prefixes_put(struct sk_buff *msg, int type,
 	return 0;
 }
 
-static int guise_config_put(struct sk_buff *msg, const struct guise_config *cfg)
+static int guise_config_put(struct sk_buff *msg, struct guise_net *gn,
+			    const struct guise_config *cfg)
 {
 	struct nlattr *nest = nla_nest_start(msg, GUISE_A_CONFIG);
 
 	if (!nest ||
+	    nla_put_u32(msg, GUISE_A_CONFIG_LEASE_COUNT,
+			guise_lease_count(gn)) ||
 	    nla_put_u8(msg, GUISE_A_CONFIG_ENABLED, cfg->enabled) ||
 	    nla_put_u32(msg, GUISE_A_CONFIG_MAX_LEASES, cfg->max_leases) ||
 	    nla_put_u32(msg, GUISE_A_CONFIG_UPCALL_QLEN, cfg->upcall_qlen) ||
@@ -197,7 +202,7 @@ static size_t guise_config_msg_size(void)
 	size_t prefix = nla_total_size(0) + nla_total_size(16) +
 			2 * nla_total_size(1);
 
-	return nla_total_size(0) + nla_total_size(1) + 3 * nla_total_size(4) +
+	return nla_total_size(0) + nla_total_size(1) + 4 * nla_total_size(4) +
 	       2 * nla_total_size(0) +
 	       (GUISE_MAX_VPREFIXES + GUISE_MAX_MISS_RULES) * prefix;
 }
@@ -220,7 +225,7 @@ int guise_config_nl_get(struct sk_buff *skb, struct genl_info *info)
 		goto err;
 	}
 	rcu_read_lock();
-	ret = guise_config_put(msg, rcu_dereference(gn->cfg));
+	ret = guise_config_put(msg, gn, rcu_dereference(gn->cfg));
 	rcu_read_unlock();
 	if (ret)
 		goto err;

@@ -4,7 +4,9 @@
  *
  * Ownership: main.c (module init/exit), netns.c (pernet state), config.c
  * and config_nl.c (per-netns configuration and its commands), stats.c
- * (per-CPU counters), netlink.c (family, policies, ops table, events).
+ * (per-CPU counters), netlink.c (family, policies, ops table, events),
+ * lease.c + lease_nl.c (the lease table and its commands), rewrite.c (the
+ * address rewrite), hooks.c (netfilter hook registration).
  * Features add their files and hook into netns.c and netlink.c.
  */
 #ifndef _GUISE_H
@@ -14,6 +16,8 @@
 #include <linux/in6.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/rhashtable-types.h>
+#include <linux/workqueue.h>
 #include <linux/rcupdate.h>
 #include <linux/u64_stats_sync.h>
 #include <net/genetlink.h>
@@ -54,6 +58,11 @@ struct guise_net {
 	struct mutex lock;	/* serialises every update in this netns */
 	struct guise_config __rcu *cfg;
 	struct guise_pcpu_stats __percpu *stats;
+	struct rhashtable leases_rp;	/* by (real, peer), lease.c */
+	struct rhashtable leases_v;	/* by virtual address */
+	atomic_t nr_leases;
+	struct delayed_work lease_gc;
+	bool hooks_registered;		/* hooks.c, under lock */
 };
 
 extern unsigned int guise_net_id;
@@ -96,6 +105,29 @@ int guise_config_nl_set(struct sk_buff *skb, struct genl_info *info);
 /* stats.c */
 int guise_stats_nl_get(struct sk_buff *skb, struct genl_info *info);
 
+/* lease.c, lease_nl.c (see lease.h) */
+int guise_lease_net_init(struct guise_net *gn);
+void guise_lease_net_pre_exit(struct guise_net *gn);
+void guise_lease_net_exit(struct guise_net *gn);
+u32 guise_lease_count(struct guise_net *gn);
+int guise_lease_nl_new(struct sk_buff *skb, struct genl_info *info);
+int guise_lease_nl_del(struct sk_buff *skb, struct genl_info *info);
+int guise_lease_nl_get_doit(struct sk_buff *skb, struct genl_info *info);
+int guise_lease_nl_get_start(struct netlink_callback *cb);
+int guise_lease_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int guise_lease_nl_get_done(struct netlink_callback *cb);
+int guise_lease_nl_flush(struct sk_buff *skb, struct genl_info *info);
+
+/* rewrite.c: the datapath, called from the hooks under RCU. */
+unsigned int guise_egress(struct guise_net *gn, const struct guise_config *cfg,
+			  struct sk_buff *skb);
+unsigned int guise_ingress(struct guise_net *gn, const struct guise_config *cfg,
+			   struct sk_buff *skb);
+
+/* hooks.c: netfilter hooks, registered on first enable. */
+int guise_hooks_enable(struct guise_net *gn);
+void guise_hooks_disable(struct guise_net *gn);
+
 /* netns.c */
 int guise_netns_init(void);
 void guise_netns_exit(void);
@@ -108,6 +140,7 @@ enum guise_mcgrp_id {
 extern struct genl_family guise_genl_family;
 extern const struct nla_policy guise_prefix_policy[GUISE_A_PREFIX_MAX + 1];
 extern const struct nla_policy guise_config_policy[GUISE_A_CONFIG_MAX + 1];
+extern const struct nla_policy guise_lease_policy[GUISE_A_LEASE_MAX + 1];
 int guise_genl_init(void);
 void guise_genl_exit(void);
 /* Multicast an event to GUISE_MCGRP_EVENTS in @net; may be called from

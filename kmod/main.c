@@ -3,6 +3,8 @@
  * guise: per-peer virtual IPv6 source addresses and in-kernel decryption of
  * protected multicast content. Module init and exit only.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 

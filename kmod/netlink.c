@@ -3,7 +3,8 @@
  * The "guise" generic netlink family: policies, the ops table and events.
  * Every command needs CAP_NET_ADMIN over the netns (GENL_UNS_ADMIN_PERM):
  * leases and keys are exactly the private data guise hides. Validation is
- * strict for every command (resv_start_op), so unknown attributes, wrong
+ * strict for every command (resv_start_op is 0, as for any new family: the
+ * genl header's reserved byte is checked too), so unknown attributes, wrong
  * lengths and out-of-range values never reach a handler.
  */
 #include <net/genetlink.h>
@@ -36,10 +37,35 @@ const struct nla_policy guise_config_policy[GUISE_A_CONFIG_MAX + 1] = {
 	},
 };
 
+/* Not const: the 6.1 policy field is a non-const pointer. */
+static struct netlink_range_validation guise_lifetime_range = {
+	.min = 1,
+	.max = GUISE_MAX_LEASE_LIFETIME,
+};
+
+const struct nla_policy guise_lease_policy[GUISE_A_LEASE_MAX + 1] = {
+	[GUISE_A_LEASE_REAL] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[GUISE_A_LEASE_PEER] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[GUISE_A_LEASE_VIRT] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[GUISE_A_LEASE_FLAGS] = NLA_POLICY_MASK(NLA_U32, GUISE_LEASE_F_ALL),
+	[GUISE_A_LEASE_LIFETIME] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &guise_lifetime_range),
+	[GUISE_A_LEASE_EXPIRES_MS] = {
+		.type = NLA_REJECT,
+		.reject_message = "time left is read-only: set a lifetime",
+	},
+	[GUISE_A_LEASE_RATE_PPS] = { .type = NLA_U32 },
+	[GUISE_A_LEASE_RATE_BURST] = { .type = NLA_U32 },
+	[GUISE_A_LEASE_STATS] = {
+		.type = NLA_REJECT,
+		.reject_message = "lease counters are read-only",
+	},
+};
+
 /* Top level. Nests of features not built yet are rejected as unknown. */
 static const struct nla_policy guise_policy[GUISE_A_MAX + 1] = {
 	[GUISE_A_CONFIG] = NLA_POLICY_NESTED(guise_config_policy),
-	[GUISE_A_LEASE] = { .type = NLA_REJECT },
+	[GUISE_A_LEASE] = NLA_POLICY_NESTED(guise_lease_policy),
 	[GUISE_A_KEY] = { .type = NLA_REJECT },
 	[GUISE_A_STATS] = {
 		.type = NLA_REJECT,
@@ -59,8 +85,35 @@ static const struct genl_small_ops guise_genl_ops[] = {
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
+		.cmd = GUISE_CMD_LEASE_NEW,
+		.doit = guise_lease_nl_new,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = GUISE_CMD_LEASE_DEL,
+		.doit = guise_lease_nl_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = GUISE_CMD_LEASE_FLUSH,
+		.doit = guise_lease_nl_flush,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
 		.cmd = GUISE_CMD_STATS_GET,
 		.doit = guise_stats_nl_get,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+};
+
+/* Commands with a dump need the full struct for start/done. */
+static const struct genl_ops guise_genl_dump_ops[] = {
+	{
+		.cmd = GUISE_CMD_LEASE_GET,
+		.doit = guise_lease_nl_get_doit,
+		.start = guise_lease_nl_get_start,
+		.dumpit = guise_lease_nl_get_dumpit,
+		.done = guise_lease_nl_get_done,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
@@ -76,9 +129,10 @@ struct genl_family guise_genl_family __ro_after_init = {
 	.policy = guise_policy,
 	.netnsok = true,
 	.module = THIS_MODULE,
+	.ops = guise_genl_dump_ops,
+	.n_ops = ARRAY_SIZE(guise_genl_dump_ops),
 	.small_ops = guise_genl_ops,
 	.n_small_ops = ARRAY_SIZE(guise_genl_ops),
-	.resv_start_op = __GUISE_CMD_MAX,
 	.mcgrps = guise_genl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(guise_genl_mcgrps),
 };

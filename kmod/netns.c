@@ -27,8 +27,14 @@ static int __net_init guise_net_init(struct net *net)
 	if (ret)
 		goto err_stats;
 
+	ret = guise_lease_net_init(gn);
+	if (ret)
+		goto err_config;
+
 	return 0;
 
+err_config:
+	guise_config_exit(gn);
 err_stats:
 	guise_stats_free(gn);
 	return ret;
@@ -37,12 +43,17 @@ err_stats:
 /* Runs before the RCU grace period that precedes guise_net_exit(). */
 static void __net_exit guise_net_pre_exit(struct net *net)
 {
+	struct guise_net *gn = guise_net(net);
+
+	guise_hooks_disable(gn);
+	guise_lease_net_pre_exit(gn);
 }
 
 static void __net_exit guise_net_exit(struct net *net)
 {
 	struct guise_net *gn = guise_net(net);
 
+	guise_lease_net_exit(gn);
 	guise_config_exit(gn);
 	guise_stats_free(gn);
 	mutex_destroy(&gn->lock);

@@ -21,12 +21,11 @@ field() {
 genl() { python3 selftests/genl.py expect-error "$@"; }
 
 # Attribute numbers (include/uapi/linux/guise.h), for the raw messages.
-CMD_CONFIG_SET=2 CMD_LEASE_NEW=3
-A_CONFIG=1 A_LEASE=2
+CMD_CONFIG_SET=2
+A_CONFIG=1 A_STATS=4
 C_ENABLED=1 C_VPREFIXES=2 C_MISS=3 C_MAX_LEASES=4 C_QLEN=5 C_TIMEOUT=6
 C_LEASE_COUNT=7
 P_ADDR=1 P_LEN=2 P_POLICY=3
-L_REAL=2
 ADDR=20010db8000000ff0000000000000000
 
 setup_ns A B
@@ -67,27 +66,28 @@ check "cleared" [ "$(cfg -n "$A" | field 'len(c["vprefixes"]) + len(c["miss_rule
 check "text output names the fields" \
 	bash -c "guise -n $A config show | grep -q 'max-leases 1000'"
 
+# Policy violations of a range or length are ERANGE, others EINVAL.
 # --- rejected requests change nothing --------------------------------------
 before=$(cfg -n "$A")
-ip netns exec "$A" python3 selftests/genl.py expect-error EINVAL "" $CMD_CONFIG_SET \
+ip netns exec "$A" python3 selftests/genl.py expect-error ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, u8($C_ENABLED, 0), u32($C_QLEN, 100000))" >/dev/null
 check "out-of-range qlen rejected, enabled not applied" \
 	[ "$(cfg -n "$A")" = "$before" ]
 
 nsgenl() { ip netns exec "$A" python3 selftests/genl.py expect-error "$@"; }
-check "enabled must be 0 or 1" nsgenl EINVAL "" $CMD_CONFIG_SET \
+check "enabled must be 0 or 1" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, u8($C_ENABLED, 7))"
-check "address of 15 bytes" nsgenl EINVAL "" $CMD_CONFIG_SET \
+check "address of 15 bytes" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, nest($C_VPREFIXES, nest(1, raw($P_ADDR, '${ADDR:0:30}'), u8($P_LEN, 48))))"
-check "prefix length 129" nsgenl EINVAL "" $CMD_CONFIG_SET \
+check "prefix length 129" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, nest($C_VPREFIXES, nest(1, raw($P_ADDR, '$ADDR'), u8($P_LEN, 129))))"
 check "prefix without a length" nsgenl EINVAL "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, nest($C_VPREFIXES, nest(1, raw($P_ADDR, '$ADDR'))))"
-check "miss policy out of range" nsgenl EINVAL "" $CMD_CONFIG_SET \
+check "miss policy out of range" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, nest($C_MISS, nest(1, raw($P_ADDR, '$ADDR'), u8($P_LEN, 48), u8($P_POLICY, 9))))"
-check "max leases 0" nsgenl EINVAL "" $CMD_CONFIG_SET \
+check "max leases 0" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, u32($C_MAX_LEASES, 0))"
-check "upcall timeout 0" nsgenl EINVAL "" $CMD_CONFIG_SET \
+check "upcall timeout 0" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, u32($C_TIMEOUT, 0))"
 check "read-only lease count (extack says why)" nsgenl EINVAL "read" \
 	$CMD_CONFIG_SET "nest($A_CONFIG, u32($C_LEASE_COUNT, 5))"
@@ -95,13 +95,26 @@ check "unknown attribute in the nest" nsgenl EINVAL "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, u32(99, 1))"
 check "unknown top-level attribute" nsgenl EINVAL "" $CMD_CONFIG_SET \
 	"u32(42, 1)"
-check "lease address of 4 bytes" nsgenl EINVAL "" $CMD_LEASE_NEW \
-	"nest($A_LEASE, raw($L_REAL, '20010db8'))"
+check "a statistics nest is read-only" nsgenl EINVAL "read-only" \
+	$CMD_CONFIG_SET "u64($A_STATS, 1)"
+check "virtual prefix ::/0 refused" nsgenl EINVAL "::/0" $CMD_CONFIG_SET \
+	"nest($A_CONFIG, nest($C_VPREFIXES, nest(1, raw($P_ADDR, '$ADDR'), u8($P_LEN, 0))))"
+check "multicast virtual prefix refused" nsgenl EINVAL "unicast" \
+	$CMD_CONFIG_SET "nest($A_CONFIG, nest($C_VPREFIXES, nest(1, raw($P_ADDR, 'ff0e0000000000000000000000000000'), u8($P_LEN, 16))))"
+check "duplicate virtual prefix refused" nsgenl EINVAL "duplicate" \
+	$CMD_CONFIG_SET "nest($A_CONFIG, nest($C_VPREFIXES, nest(1, raw($P_ADDR, '$ADDR'), u8($P_LEN, 48)), nest(2, raw($P_ADDR, '$ADDR'), u8($P_LEN, 48))))"
+check "miss rule without a policy refused" nsgenl EINVAL "" $CMD_CONFIG_SET \
+	"nest($A_CONFIG, nest($C_MISS, nest(1, raw($P_ADDR, '$ADDR'), u8($P_LEN, 48))))"
+check "unknown command refused" nsgenl EOPNOTSUPP "" 99 'b""'
 check "too many vprefixes (65)" nsgenl EINVAL "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, nest($C_VPREFIXES, $(for i in $(seq 1 65); do
 		printf 'nest(%d, raw(%d, \"20010db8%04x0000000000000000000000\"), u8(%d, 64)), ' \
 			"$i" $P_ADDR "$i" $P_LEN; done)))"
 check "configuration unchanged by all of the above" [ "$(cfg -n "$A")" = "$before" ]
+
+# --- counters --------------------------------------------------------------
+check "stats: every counter, by name, zero in a new netns" \
+	[ "$(guise -n "$B" -j stats | field '(len(c), sum(c.values()), "drop_not_peer" in c)')" = "(25, 0, True)" ]
 
 # --- permissions -----------------------------------------------------------
 ip netns exec "$A" unshare -U --map-root-user guise config show >/dev/null 2>&1

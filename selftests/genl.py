@@ -9,6 +9,10 @@ build messages by hand here. Usage:
       send one request, require an error ack with that errno (name, e.g.
       EINVAL) whose extended-ack message contains the substring ('' = any).
 
+  genl.py listen SECONDS
+      join the "events" multicast group and print one line per event,
+      "cmd=N", for SECONDS seconds (flushing after each line).
+
 ATTRS-HEX is the request payload after the genl header, built with the
 helpers below from the command line as a small expression language:
 
@@ -28,6 +32,7 @@ NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
 NLMSG_ERROR = 2
 GENL_ID_CTRL = 0x10
 CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 3, 1, 2
+CTRL_ATTR_MCAST_GROUPS, CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_MCAST_GRP_ID = 7, 1, 2
 NLMSGERR_ATTR_MSG = 1
 NLA_F_NESTED = 0x8000
 
@@ -102,19 +107,49 @@ class Genl:
                 text = ext.get(NLMSGERR_ATTR_MSG, b"").rstrip(b"\0").decode()
                 return err, text, replies
 
-    def family(self, name):
+    def family(self, name, group=None):
         err, _, replies = self.request(
             GENL_ID_CTRL, CTRL_CMD_GETFAMILY,
             attr(CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0"))
         if err:
             raise OSError(err, "family %s: %s" % (name, os.strerror(err)))
+        fam, grp = None, None
         for t, v in attrs(replies[0][4:]):
             if t == CTRL_ATTR_FAMILY_ID:
-                return struct.unpack("=H", v[:2])[0]
-        raise OSError(errno.ENOENT, "no family id")
+                fam = struct.unpack("=H", v[:2])[0]
+            if t == CTRL_ATTR_MCAST_GROUPS:
+                for _, g in attrs(v):
+                    d = dict(attrs(g))
+                    if d.get(CTRL_ATTR_MCAST_GRP_NAME, b"").rstrip(b"\0") \
+                            == (group or "").encode():
+                        grp = struct.unpack("=I", d[CTRL_ATTR_MCAST_GRP_ID])[0]
+        if fam is None:
+            raise OSError(errno.ENOENT, "no family id")
+        return (fam, grp) if group else fam
+
+
+def listen(seconds):
+    import select
+    import time
+    g = Genl()
+    _, grp = g.family("guise", "events")
+    g.sk.setsockopt(270, 1, grp)  # NETLINK_ADD_MEMBERSHIP
+    print("listening", flush=True)
+    end = time.time() + seconds
+    while time.time() < end:
+        if not select.select([g.sk], [], [], max(0, end - time.time()))[0]:
+            continue
+        data = g.sk.recv(65536)
+        while len(data) >= 20:
+            ln = struct.unpack_from("=I", data)[0]
+            print("cmd=%d" % data[16], flush=True)
+            data = data[(ln + 3) & ~3:]
+    return 0
 
 
 def main(argv):
+    if len(argv) == 3 and argv[1] == "listen":
+        return listen(float(argv[2]))
     if len(argv) != 6 or argv[1] != "expect-error":
         print(__doc__, file=sys.stderr)
         return 2

@@ -42,6 +42,8 @@ struct cli_object {
 /* One per file cmd_OBJECT.c; main.c lists them. */
 extern const struct cli_object cli_object_config;
 extern const struct cli_object cli_object_stats;
+extern const struct cli_object cli_object_lease;
+extern const struct cli_object cli_object_monitor;
 
 /* argv[0] is the object name. Returns an enum cli_exit. */
 int cli_object_run(const struct cli_object *obj, const struct cli_ctx *ctx,

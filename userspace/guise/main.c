@@ -19,6 +19,8 @@
 
 static const struct cli_object *const objects[] = {
 	&cli_object_config,
+	&cli_object_lease,
+	&cli_object_monitor,
 	&cli_object_stats,
 };
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -77,5 +78,58 @@ void show_stats(struct guise_out *o, const struct guise_stats *st)
 		guise_out_string(o, NULL, "%s ", name); /* text only */
 		guise_out_uint(o, name, "%" PRIu64 "\n", st->v[i].value);
 	}
+	guise_out_close_object(o);
+}
+
+static void show_lease_counters(struct guise_out *o,
+				const struct guise_lease_counters *c)
+{
+	guise_out_open_object(o, "stats");
+	guise_out_uint(o, "tx_packets", "    tx %" PRIu64 " packets",
+		       c->tx_packets);
+	guise_out_uint(o, "tx_bytes", " %" PRIu64 " bytes", c->tx_bytes);
+	guise_out_uint(o, "rx_packets", "  rx %" PRIu64 " packets",
+		       c->rx_packets);
+	guise_out_uint(o, "rx_bytes", " %" PRIu64 " bytes", c->rx_bytes);
+	guise_out_uint(o, "drop_rate", "  dropped: rate %" PRIu64,
+		       c->drop_rate);
+	guise_out_uint(o, "drop_smtp", " smtp %" PRIu64 "\n", c->drop_smtp);
+	guise_out_close_object(o);
+}
+
+void show_lease(struct guise_out *o, const char *key,
+		const struct guise_lease *l)
+{
+	char a[INET6_ADDRSTRLEN], flags[64];
+	uint32_t f;
+
+	guise_out_open_object(o, key);
+	guise_out_string(o, "real", "%s",
+			 inet_ntop(AF_INET6, &l->real, a, sizeof(a)));
+	guise_out_string(o, "peer", " peer %s",
+			 inet_ntop(AF_INET6, &l->peer, a, sizeof(a)));
+	guise_out_string(o, "virt", " virt %s",
+			 inet_ntop(AF_INET6, &l->virt, a, sizeof(a)));
+	guise_out_string(o, NULL, " flags %s",
+			 guise_lease_flags_format(l->flags, flags,
+						  sizeof(flags)));
+	guise_out_open_array(o, "flags");
+	for (f = 1; f; f <<= 1)
+		if (l->flags & f)
+			guise_out_string(o, NULL, NULL,
+					 guise_lease_flags_format(
+						 f, flags, sizeof(flags)));
+	guise_out_close_array(o);
+	if (guise_lease_has(l, GUISE_A_LEASE_EXPIRES_MS))
+		guise_out_uint(o, "expires_ms", " expires %" PRIu64 "ms",
+			       l->expires_ms);
+	if (l->rate_pps) {
+		guise_out_uint(o, "rate_pps", " rate %" PRIu64, l->rate_pps);
+		guise_out_uint(o, "rate_burst", " burst %" PRIu64,
+			       l->rate_burst);
+	}
+	guise_out_string(o, NULL, "%s", "\n");
+	if (guise_lease_has(l, GUISE_A_LEASE_STATS))
+		show_lease_counters(o, &l->stats);
 	guise_out_close_object(o);
 }

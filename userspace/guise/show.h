@@ -4,6 +4,7 @@
 #define GUISE_SHOW_H
 
 #include "config.h"
+#include "lease.h"
 #include "out.h"
 #include "stats.h"
 
@@ -11,5 +12,10 @@
 void show_config(struct guise_out *o, const struct guise_config *cfg);
 /* Text: one "name value" line per counter; JSON: one object. */
 void show_stats(struct guise_out *o, const struct guise_stats *st);
+
+/* Text: one line per lease and one of counters; JSON: one object (under
+ * @key inside an object, NULL inside an array). */
+void show_lease(struct guise_out *o, const char *key,
+		const struct guise_lease *l);
 
 #endif

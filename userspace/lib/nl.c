@@ -278,3 +278,36 @@ const char *guise_nl_extack(const struct guise_nl *nl)
 {
 	return nl->extack;
 }
+
+int guise_nl_subscribe(struct guise_nl *nl)
+{
+	int group = (int)nl->events_group;
+
+	if (!group)
+		return -ENOENT;
+	if (mnl_socket_setsockopt(nl->sock, NETLINK_ADD_MEMBERSHIP, &group,
+				  sizeof(group)) < 0)
+		return -errno;
+	return 0;
+}
+
+int guise_nl_recv_events(struct guise_nl *nl, guise_nl_reply_cb cb, void *data)
+{
+	const struct nlmsghdr *nlh;
+	ssize_t len;
+	int len_left, err;
+
+	len = mnl_socket_recvfrom(nl->sock, nl->rx, sizeof(nl->rx));
+	if (len < 0)
+		return -errno;
+	len_left = (int)len;
+	for (nlh = (const struct nlmsghdr *)nl->rx; mnl_nlmsg_ok(nlh, len_left);
+	     nlh = mnl_nlmsg_next(nlh, &len_left)) {
+		if (nlh->nlmsg_type != nl->family)
+			continue;
+		err = cb(nlh, data);
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -45,6 +45,15 @@ struct nlmsghdr *guise_msg_start(void *buf, uint16_t family, uint8_t cmd,
 int guise_nl_talk(struct guise_nl *nl, struct nlmsghdr *req,
 		  guise_nl_reply_cb cb, void *data);
 
+/* Join the events multicast group; 0, -ENOENT or a negative errno. */
+int guise_nl_subscribe(struct guise_nl *nl);
+
+/*
+ * Block for one datagram of events and call @cb for each guise message in
+ * it. Returns 0, a negative errno (-EINTR on a signal), or @cb's error.
+ */
+int guise_nl_recv_events(struct guise_nl *nl, guise_nl_reply_cb cb, void *data);
+
 /* Extended-ack message of the last guise_nl_talk(), "" if none. */
 const char *guise_nl_extack(const struct guise_nl *nl);
 

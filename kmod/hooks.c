@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Netfilter hooks, registered per netns the first time guise is enabled
+ * there (a namespace that never uses guise pays nothing) and removed in
+ * pre_exit.
+ *
+ * Ingress runs in PREROUTING just after defragmentation and before the raw
+ * table and conntrack, so the gateway's firewall and conntrack see real
+ * addresses only. Egress runs in POSTROUTING right after SNAT, for
+ * forwarded and locally generated packets alike.
+ */
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv6.h>
+
+#include "guise.h"
+
+static unsigned int guise_nf_pre_routing(void *priv, struct sk_buff *skb,
+					 const struct nf_hook_state *state)
+{
+	struct guise_net *gn = guise_net(state->net);
+	const struct guise_config *cfg = rcu_dereference(gn->cfg);
+
+	if (!cfg->enabled)
+		return NF_ACCEPT;
+	return guise_ingress(gn, cfg, skb);
+}
+
+static unsigned int guise_nf_post_routing(void *priv, struct sk_buff *skb,
+					  const struct nf_hook_state *state)
+{
+	struct guise_net *gn = guise_net(state->net);
+	const struct guise_config *cfg = rcu_dereference(gn->cfg);
+
+	if (!cfg->enabled)
+		return NF_ACCEPT;
+	return guise_egress(gn, cfg, skb);
+}
+
+static const struct nf_hook_ops guise_nf_ops[] = {
+	{
+		.hook = guise_nf_pre_routing,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = NF_IP6_PRI_RAW - 1,
+	},
+	{
+		.hook = guise_nf_post_routing,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_POST_ROUTING,
+		.priority = NF_IP6_PRI_NAT_SRC + 1,
+	},
+};
+
+int guise_hooks_enable(struct guise_net *gn)
+{
+	int ret;
+
+	lockdep_assert_held(&gn->lock);
+	if (gn->hooks_registered)
+		return 0;
+	ret = nf_register_net_hooks(gn->net, guise_nf_ops,
+				    ARRAY_SIZE(guise_nf_ops));
+	if (!ret)
+		gn->hooks_registered = true;
+	return ret;
+}
+
+void guise_hooks_disable(struct guise_net *gn)
+{
+	if (!gn->hooks_registered)
+		return;
+	nf_unregister_net_hooks(gn->net, guise_nf_ops,
+				ARRAY_SIZE(guise_nf_ops));
+	gn->hooks_registered = false;
+}

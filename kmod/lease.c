@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The lease table: insert, replace, remove, expire. Lookups are lock-free
+ * (RCU); every change is made under guise_net.lock. Expiry is decided at
+ * lookup time by the datapath (guise_lease_live()); the collector below
+ * only frees what already stopped working and tells userspace.
+ */
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <net/ipv6.h>
+
+#include "lease.h"
+
+#define GUISE_LEASE_GC_INTERVAL	HZ
+
+static const struct rhashtable_params guise_lease_rp_params = {
+	.head_offset = offsetof(struct guise_lease, rp_node),
+	.key_offset = offsetof(struct guise_lease, rp),
+	.key_len = sizeof(struct guise_rp),
+	.automatic_shrinking = true,
+};
+
+const struct rhashtable_params guise_lease_v_params = {
+	.head_offset = offsetof(struct guise_lease, v_node),
+	.key_offset = offsetof(struct guise_lease, virt),
+	.key_len = sizeof(struct in6_addr),
+	.automatic_shrinking = true,
+};
+
+struct guise_lease *guise_lease_lookup_rp(struct guise_net *gn,
+					  const struct in6_addr *real,
+					  const struct in6_addr *peer)
+{
+	struct guise_rp key = { .real = *real, .peer = *peer };
+
+	return rhashtable_lookup(&gn->leases_rp, &key, guise_lease_rp_params);
+}
+
+struct guise_lease *guise_lease_lookup_v(struct guise_net *gn,
+					 const struct in6_addr *virt)
+{
+	return rhashtable_lookup(&gn->leases_v, virt, guise_lease_v_params);
+}
+
+static struct guise_lease *guise_lease_alloc(void)
+{
+	struct guise_lease *l;
+	int cpu;
+
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	if (!l)
+		return NULL;
+	l->stats = alloc_percpu(struct guise_lease_pcpu);
+	if (!l->stats) {
+		kfree(l);
+		return NULL;
+	}
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(l->stats, cpu)->syncp);
+	spin_lock_init(&l->rl.lock);
+	atomic_long_inc(&guise_live_objects);
+	return l;
+}
+
+static void guise_lease_free(struct guise_lease *l)
+{
+	free_percpu(l->stats);
+	kfree(l);
+	atomic_long_dec(&guise_live_objects);
+}
+
+static void guise_lease_free_rcu(struct rcu_head *head)
+{
+	guise_lease_free(container_of(head, struct guise_lease, rcu));
+}
+
+/* Apply the mutable part of @s; readers may be looking at @l. */
+static void guise_lease_set(struct guise_lease *l,
+			    const struct guise_lease_spec *s)
+{
+	spin_lock_bh(&l->rl.lock);
+	l->rl.credit_ns = 0;
+	l->rl.stamp_ns = ktime_get_ns();
+	WRITE_ONCE(l->rate_burst, s->rate_burst);
+	WRITE_ONCE(l->rate_pps, s->rate_pps);
+	spin_unlock_bh(&l->rl.lock);
+	WRITE_ONCE(l->flags, s->flags);
+	WRITE_ONCE(l->expires, jiffies + (unsigned long)s->lifetime * HZ);
+}
+
+void guise_lease_unlink(struct guise_net *gn, struct guise_lease *l)
+{
+	lockdep_assert_held(&gn->lock);
+	rhashtable_remove_fast(&gn->leases_rp, &l->rp_node,
+			       guise_lease_rp_params);
+	rhashtable_remove_fast(&gn->leases_v, &l->v_node, guise_lease_v_params);
+	atomic_dec(&gn->nr_leases);
+	call_rcu(&l->rcu, guise_lease_free_rcu);
+}
+
+int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
+		    struct netlink_ext_ack *extack)
+{
+	const struct guise_config *cfg;
+	struct guise_lease *old, *byv, *l;
+	int ret;
+
+	lockdep_assert_held(&gn->lock);
+	cfg = rcu_dereference_protected(gn->cfg, lockdep_is_held(&gn->lock));
+	if (!guise_config_is_virtual(cfg, &s->virt)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "virtual address outside the served prefixes");
+		return -EINVAL;
+	}
+
+	rcu_read_lock();
+	old = guise_lease_lookup_rp(gn, &s->rp.real, &s->rp.peer);
+	byv = guise_lease_lookup_v(gn, &s->virt);
+	rcu_read_unlock();
+
+	/* An expired lease is absent: collect it now rather than conflict. */
+	if (old && !guise_lease_live(old)) {
+		if (byv == old)
+			byv = NULL;
+		guise_lease_notify_expired(gn, old);
+		guise_lease_unlink(gn, old);
+		old = NULL;
+	}
+	if (byv && !guise_lease_live(byv)) {
+		guise_lease_notify_expired(gn, byv);
+		guise_lease_unlink(gn, byv);
+		byv = NULL;
+	}
+
+	if (byv && byv != old) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "virtual address is leased to another (real, peer)");
+		return -EEXIST;
+	}
+	if (old) {
+		if (!ipv6_addr_equal(&old->virt, &s->virt)) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "(real, peer) has a lease on another virtual address");
+			return -EEXIST;
+		}
+		guise_lease_set(old, s);
+		return 0;
+	}
+
+	if (atomic_read(&gn->nr_leases) >= cfg->max_leases) {
+		NL_SET_ERR_MSG_MOD(extack, "lease table full (see max-leases)");
+		return -ENOSPC;
+	}
+
+	l = guise_lease_alloc();
+	if (!l)
+		return -ENOMEM;
+	l->rp = s->rp;
+	l->virt = s->virt;
+	guise_lease_set(l, s);
+
+	ret = rhashtable_insert_fast(&gn->leases_rp, &l->rp_node,
+				     guise_lease_rp_params);
+	if (ret)
+		goto err_free;
+	ret = rhashtable_insert_fast(&gn->leases_v, &l->v_node,
+				     guise_lease_v_params);
+	if (ret)
+		goto err_rp;
+
+	atomic_inc(&gn->nr_leases);
+	return 0;
+
+err_rp:
+	rhashtable_remove_fast(&gn->leases_rp, &l->rp_node,
+			       guise_lease_rp_params);
+	/* Was visible to readers for a moment: free after a grace period. */
+	call_rcu(&l->rcu, guise_lease_free_rcu);
+	return ret;
+err_free:
+	guise_lease_free(l);
+	return ret;
+}
+
+/*
+ * Visit every lease under the lock. The walk may see a lease twice if the
+ * table is resized meanwhile; @fn must tolerate that (removal does: an
+ * unlinked lease is not found again).
+ */
+static void guise_lease_walk(struct guise_net *gn,
+			     bool (*fn)(struct guise_net *gn,
+					struct guise_lease *l))
+{
+	struct rhashtable_iter iter;
+	struct guise_lease *l;
+
+	lockdep_assert_held(&gn->lock);
+	rhashtable_walk_enter(&gn->leases_v, &iter);
+	rhashtable_walk_start(&iter);
+	while ((l = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(l))
+			continue;	/* -EAGAIN: resized, keep going */
+		if (fn(gn, l))
+			guise_lease_unlink(gn, l);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+}
+
+static bool guise_lease_flush_one(struct guise_net *gn, struct guise_lease *l)
+{
+	return true;
+}
+
+void guise_lease_flush(struct guise_net *gn)
+{
+	guise_lease_walk(gn, guise_lease_flush_one);
+}
+
+static bool guise_lease_gc_one(struct guise_net *gn, struct guise_lease *l)
+{
+	if (guise_lease_live(l))
+		return false;
+	guise_lease_notify_expired(gn, l);
+	return true;
+}
+
+static void guise_lease_gc(struct work_struct *work)
+{
+	struct guise_net *gn = container_of(to_delayed_work(work),
+					    struct guise_net, lease_gc);
+
+	mutex_lock(&gn->lock);
+	if (atomic_read(&gn->nr_leases))
+		guise_lease_walk(gn, guise_lease_gc_one);
+	mutex_unlock(&gn->lock);
+	queue_delayed_work(system_power_efficient_wq, &gn->lease_gc,
+			   GUISE_LEASE_GC_INTERVAL);
+}
+
+void guise_lease_stats_read(const struct guise_lease *l,
+			    struct guise_lease_pcpu *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct guise_lease_pcpu *s = per_cpu_ptr(l->stats, cpu);
+		struct guise_lease_pcpu snap;
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			snap = *s;
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		sum->tx_packets += snap.tx_packets;
+		sum->tx_bytes += snap.tx_bytes;
+		sum->rx_packets += snap.rx_packets;
+		sum->rx_bytes += snap.rx_bytes;
+		sum->drop_rate += snap.drop_rate;
+		sum->drop_smtp += snap.drop_smtp;
+	}
+}
+
+void guise_lease_count_tx(struct guise_lease *l, unsigned int len)
+{
+	struct guise_lease_pcpu *s = get_cpu_ptr(l->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&s->syncp);
+	s->tx_packets++;
+	s->tx_bytes += len;
+	u64_stats_update_end_irqrestore(&s->syncp, flags);
+	put_cpu_ptr(l->stats);
+}
+
+void guise_lease_count_rx(struct guise_lease *l, unsigned int len)
+{
+	struct guise_lease_pcpu *s = get_cpu_ptr(l->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&s->syncp);
+	s->rx_packets++;
+	s->rx_bytes += len;
+	u64_stats_update_end_irqrestore(&s->syncp, flags);
+	put_cpu_ptr(l->stats);
+}
+
+void guise_lease_count_drop(struct guise_lease *l, bool smtp)
+{
+	struct guise_lease_pcpu *s = get_cpu_ptr(l->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&s->syncp);
+	if (smtp)
+		s->drop_smtp++;
+	else
+		s->drop_rate++;
+	u64_stats_update_end_irqrestore(&s->syncp, flags);
+	put_cpu_ptr(l->stats);
+}
+
+/* Token bucket; true if the packet may pass. */
+bool guise_lease_rate_ok(struct guise_lease *l)
+{
+	u32 pps = READ_ONCE(l->rate_pps);
+	u64 now, cost, cap;
+	bool ok;
+
+	if (!pps)
+		return true;
+	cost = NSEC_PER_SEC / pps;
+	cap = cost * max_t(u32, READ_ONCE(l->rate_burst), 1);
+	now = ktime_get_ns();
+
+	spin_lock_bh(&l->rl.lock);
+	l->rl.credit_ns = min(cap, l->rl.credit_ns + (now - l->rl.stamp_ns));
+	l->rl.stamp_ns = now;
+	ok = l->rl.credit_ns >= cost;
+	if (ok)
+		l->rl.credit_ns -= cost;
+	spin_unlock_bh(&l->rl.lock);
+	return ok;
+}
+
+u32 guise_lease_count(struct guise_net *gn)
+{
+	return atomic_read(&gn->nr_leases);
+}
+
+int guise_lease_net_init(struct guise_net *gn)
+{
+	int ret;
+
+	ret = rhashtable_init(&gn->leases_rp, &guise_lease_rp_params);
+	if (ret)
+		return ret;
+	ret = rhashtable_init(&gn->leases_v, &guise_lease_v_params);
+	if (ret) {
+		rhashtable_destroy(&gn->leases_rp);
+		return ret;
+	}
+	atomic_set(&gn->nr_leases, 0);
+	INIT_DELAYED_WORK(&gn->lease_gc, guise_lease_gc);
+	queue_delayed_work(system_power_efficient_wq, &gn->lease_gc,
+			   GUISE_LEASE_GC_INTERVAL);
+	return 0;
+}
+
+void guise_lease_net_pre_exit(struct guise_net *gn)
+{
+	cancel_delayed_work_sync(&gn->lease_gc);
+}
+
+static void guise_lease_destroy_one(void *ptr, void *arg)
+{
+	guise_lease_free(ptr);
+}
+
+/* After pre_exit and a grace period: no hook and no reader is left. */
+void guise_lease_net_exit(struct guise_net *gn)
+{
+	rhashtable_destroy(&gn->leases_rp);
+	rhashtable_free_and_destroy(&gn->leases_v, guise_lease_destroy_one,
+				    NULL);
+}

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * GUISE_CMD_LEASE_NEW, _DEL, _GET (do and dump), _FLUSH and the
+ * LEASE_EXPIRED event.
+ */
+#include <net/ipv6.h>
+
+#include "lease.h"
+
+size_t guise_lease_msg_size(void)
+{
+	return nla_total_size(0) +		/* GUISE_A_LEASE */
+	       3 * nla_total_size(16) +		/* REAL, PEER, VIRT */
+	       3 * nla_total_size(4) +		/* FLAGS, RATE_PPS, RATE_BURST */
+	       nla_total_size_64bit(8) +	/* EXPIRES_MS */
+	       nla_total_size(0) +		/* STATS */
+	       6 * nla_total_size_64bit(8);
+}
+
+static int guise_lease_put_stats(struct sk_buff *msg,
+				 const struct guise_lease *l)
+{
+	struct guise_lease_pcpu s;
+	struct nlattr *nest;
+
+	guise_lease_stats_read(l, &s);
+	nest = nla_nest_start(msg, GUISE_A_LEASE_STATS);
+	if (!nest ||
+	    nla_put_u64_64bit(msg, GUISE_A_LEASE_STATS_TX_PACKETS, s.tx_packets,
+			      GUISE_A_LEASE_STATS_PAD) ||
+	    nla_put_u64_64bit(msg, GUISE_A_LEASE_STATS_TX_BYTES, s.tx_bytes,
+			      GUISE_A_LEASE_STATS_PAD) ||
+	    nla_put_u64_64bit(msg, GUISE_A_LEASE_STATS_RX_PACKETS, s.rx_packets,
+			      GUISE_A_LEASE_STATS_PAD) ||
+	    nla_put_u64_64bit(msg, GUISE_A_LEASE_STATS_RX_BYTES, s.rx_bytes,
+			      GUISE_A_LEASE_STATS_PAD) ||
+	    nla_put_u64_64bit(msg, GUISE_A_LEASE_STATS_DROP_RATE, s.drop_rate,
+			      GUISE_A_LEASE_STATS_PAD) ||
+	    nla_put_u64_64bit(msg, GUISE_A_LEASE_STATS_DROP_SMTP, s.drop_smtp,
+			      GUISE_A_LEASE_STATS_PAD))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+int guise_lease_put(struct sk_buff *msg, const struct guise_lease *l)
+{
+	unsigned long expires = READ_ONCE(l->expires), now = jiffies;
+	u64 left_ms = time_before(now, expires) ?
+		      jiffies_to_msecs(expires - now) : 0;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(msg, GUISE_A_LEASE);
+	if (!nest ||
+	    nla_put_in6_addr(msg, GUISE_A_LEASE_REAL, &l->rp.real) ||
+	    nla_put_in6_addr(msg, GUISE_A_LEASE_PEER, &l->rp.peer) ||
+	    nla_put_in6_addr(msg, GUISE_A_LEASE_VIRT, &l->virt) ||
+	    nla_put_u32(msg, GUISE_A_LEASE_FLAGS, READ_ONCE(l->flags)) ||
+	    nla_put_u64_64bit(msg, GUISE_A_LEASE_EXPIRES_MS, left_ms,
+			      GUISE_A_LEASE_PAD) ||
+	    nla_put_u32(msg, GUISE_A_LEASE_RATE_PPS, READ_ONCE(l->rate_pps)) ||
+	    nla_put_u32(msg, GUISE_A_LEASE_RATE_BURST,
+			READ_ONCE(l->rate_burst)) ||
+	    guise_lease_put_stats(msg, l))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* Tell the events group that @l expired. Any context; best effort. */
+void guise_lease_notify_expired(struct guise_net *gn,
+				const struct guise_lease *l)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&guise_genl_family, gn->net,
+				GUISE_MCGRP_EVENTS_ID))
+		return;
+	msg = genlmsg_new(guise_lease_msg_size(), GFP_ATOMIC);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &guise_genl_family, 0,
+			  GUISE_CMD_LEASE_EXPIRED);
+	if (!hdr || guise_lease_put(msg, l)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	guise_genl_event(gn->net, msg);
+}
+
+static u32 guise_nla_u32_or(const struct nlattr *a, u32 dflt)
+{
+	return a ? nla_get_u32(a) : dflt;
+}
+
+static bool guise_addr_usable(const struct in6_addr *a)
+{
+	int type = ipv6_addr_type(a);
+
+	return !(type & (IPV6_ADDR_MULTICAST | IPV6_ADDR_LOOPBACK |
+			 IPV6_ADDR_MAPPED)) &&
+	       type != IPV6_ADDR_ANY;
+}
+
+/* Parse the GUISE_A_LEASE nest into @tb, checking the addresses given. */
+static int guise_lease_parse(struct genl_info *info, struct nlattr **tb)
+{
+	static const int addrs[] = {
+		GUISE_A_LEASE_REAL, GUISE_A_LEASE_PEER, GUISE_A_LEASE_VIRT,
+	};
+	int i, ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, GUISE_A_LEASE))
+		return -EINVAL;
+	ret = nla_parse_nested(tb, GUISE_A_LEASE_MAX,
+			       info->attrs[GUISE_A_LEASE], guise_lease_policy,
+			       info->extack);
+	if (ret)
+		return ret;
+	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
+		struct nlattr *a = tb[addrs[i]];
+
+		if (a && !guise_addr_usable(nla_data(a))) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "multicast, loopback, mapped or unspecified address");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int guise_lease_nl_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct guise_net *gn = guise_net(genl_info_net(info));
+	struct nlattr *tb[GUISE_A_LEASE_MAX + 1];
+	struct nlattr *nest = info->attrs[GUISE_A_LEASE];
+	struct guise_lease_spec s = {};
+	int ret;
+
+	ret = guise_lease_parse(info, tb);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, GUISE_A_LEASE_REAL) ||
+	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, GUISE_A_LEASE_PEER) ||
+	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, GUISE_A_LEASE_VIRT) ||
+	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, GUISE_A_LEASE_LIFETIME))
+		return -EINVAL;
+
+	s.rp.real = nla_get_in6_addr(tb[GUISE_A_LEASE_REAL]);
+	s.rp.peer = nla_get_in6_addr(tb[GUISE_A_LEASE_PEER]);
+	s.virt = nla_get_in6_addr(tb[GUISE_A_LEASE_VIRT]);
+	s.lifetime = nla_get_u32(tb[GUISE_A_LEASE_LIFETIME]);
+	s.flags = guise_nla_u32_or(tb[GUISE_A_LEASE_FLAGS],
+				   GUISE_LEASE_F_EGRESS | GUISE_LEASE_F_INGRESS);
+	s.rate_pps = guise_nla_u32_or(tb[GUISE_A_LEASE_RATE_PPS], 0);
+	s.rate_burst = guise_nla_u32_or(tb[GUISE_A_LEASE_RATE_BURST],
+					s.rate_pps);
+
+	if (!(s.flags & (GUISE_LEASE_F_EGRESS | GUISE_LEASE_F_INGRESS))) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[GUISE_A_LEASE_FLAGS],
+				    "a lease needs egress, ingress or both");
+		return -EINVAL;
+	}
+	if (ipv6_addr_equal(&s.rp.real, &s.virt) ||
+	    ipv6_addr_equal(&s.rp.peer, &s.virt) ||
+	    ipv6_addr_equal(&s.rp.peer, &s.rp.real)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "real, peer and virtual addresses must differ");
+		return -EINVAL;
+	}
+
+	mutex_lock(&gn->lock);
+	ret = guise_lease_new(gn, &s, info->extack);
+	mutex_unlock(&gn->lock);
+	return ret;
+}
+
+/* The lease named by (REAL, PEER) or by VIRT; caller holds the lock. */
+static struct guise_lease *guise_lease_find(struct guise_net *gn,
+					    struct nlattr **tb,
+					    struct genl_info *info)
+{
+	struct guise_lease *l = NULL;
+
+	rcu_read_lock();
+	if (tb[GUISE_A_LEASE_REAL] && tb[GUISE_A_LEASE_PEER]) {
+		struct in6_addr r = nla_get_in6_addr(tb[GUISE_A_LEASE_REAL]);
+		struct in6_addr p = nla_get_in6_addr(tb[GUISE_A_LEASE_PEER]);
+
+		l = guise_lease_lookup_rp(gn, &r, &p);
+	} else if (tb[GUISE_A_LEASE_VIRT]) {
+		struct in6_addr v = nla_get_in6_addr(tb[GUISE_A_LEASE_VIRT]);
+
+		l = guise_lease_lookup_v(gn, &v);
+	} else {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "name the lease by real and peer, or by virtual address");
+		l = ERR_PTR(-EINVAL);
+	}
+	rcu_read_unlock();
+
+	if (!l || (!IS_ERR(l) && !guise_lease_live(l))) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such lease");
+		return ERR_PTR(-ENOENT);
+	}
+	return l;
+}
+
+int guise_lease_nl_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct guise_net *gn = guise_net(genl_info_net(info));
+	struct nlattr *tb[GUISE_A_LEASE_MAX + 1];
+	struct guise_lease *l;
+	int ret;
+
+	ret = guise_lease_parse(info, tb);
+	if (ret)
+		return ret;
+
+	mutex_lock(&gn->lock);
+	l = guise_lease_find(gn, tb, info);
+	if (IS_ERR(l))
+		ret = PTR_ERR(l);
+	else
+		guise_lease_unlink(gn, l);
+	mutex_unlock(&gn->lock);
+	return ret;
+}
+
+int guise_lease_nl_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct guise_net *gn = guise_net(genl_info_net(info));
+	struct nlattr *tb[GUISE_A_LEASE_MAX + 1];
+	struct guise_lease *l;
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	ret = guise_lease_parse(info, tb);
+	if (ret)
+		return ret;
+	msg = genlmsg_new(guise_lease_msg_size(), GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &guise_genl_family, 0,
+				GUISE_CMD_LEASE_GET);
+	if (!hdr) {
+		ret = -EMSGSIZE;
+		goto err;
+	}
+
+	mutex_lock(&gn->lock);
+	l = guise_lease_find(gn, tb, info);
+	ret = IS_ERR(l) ? PTR_ERR(l) : guise_lease_put(msg, l);
+	mutex_unlock(&gn->lock);
+	if (ret)
+		goto err;
+
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+err:
+	nlmsg_free(msg);
+	return ret;
+}
+
+int guise_lease_nl_get_start(struct netlink_callback *cb)
+{
+	struct guise_net *gn = guise_net(sock_net(cb->skb->sk));
+	struct rhashtable_iter *iter;
+
+	iter = kmalloc(sizeof(*iter), GFP_KERNEL);
+	if (!iter)
+		return -ENOMEM;
+	rhashtable_walk_enter(&gn->leases_v, iter);
+	cb->args[0] = (long)iter;
+	return 0;
+}
+
+int guise_lease_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct rhashtable_iter *iter = (struct rhashtable_iter *)cb->args[0];
+	struct guise_lease *l;
+	int ret = 0;
+	void *hdr;
+
+	rhashtable_walk_start(iter);
+	for (;;) {
+		l = rhashtable_walk_peek(iter);
+		if (IS_ERR(l)) {
+			if (PTR_ERR(l) == -EAGAIN)
+				continue;	/* resized: restarted */
+			ret = PTR_ERR(l);
+			break;
+		}
+		if (!l)
+			break;
+		if (guise_lease_live(l)) {
+			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+					  cb->nlh->nlmsg_seq,
+					  &guise_genl_family, NLM_F_MULTI,
+					  GUISE_CMD_LEASE_GET);
+			if (!hdr)
+				break;
+			if (guise_lease_put(skb, l)) {
+				genlmsg_cancel(skb, hdr);
+				break;
+			}
+			genlmsg_end(skb, hdr);
+		}
+		rhashtable_walk_next(iter);
+	}
+	rhashtable_walk_stop(iter);
+	return ret ? ret : skb->len;
+}
+
+int guise_lease_nl_get_done(struct netlink_callback *cb)
+{
+	struct rhashtable_iter *iter = (struct rhashtable_iter *)cb->args[0];
+
+	if (iter) {
+		rhashtable_walk_exit(iter);
+		kfree(iter);
+	}
+	return 0;
+}
+
+int guise_lease_nl_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	struct guise_net *gn = guise_net(genl_info_net(info));
+
+	mutex_lock(&gn->lock);
+	guise_lease_flush(gn);
+	mutex_unlock(&gn->lock);
+	return 0;
+}

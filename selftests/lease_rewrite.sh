@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lease_rewrite: the address rewrite end to end.
+#
+#   H (R) --- G (owns 2001:db8:ff::/48) --- X (router) ---- P (peer)
+#   2001:db8:1::10        2001:db8:2::/64       |  MTU 1280 on X's side
+#                                               +---- T (third party)
+#
+# X knows a route to the virtual prefix (via G) but none to H's real
+# prefix: only leased traffic can get an answer. Checked: ping, UDP and a
+# TCP bulk transfer H<->P through a lease; a capture on G--X shows V and
+# never R; path MTU discovery (X's Packet Too Big reaches H rewritten); T
+# cannot reach V; a lease without INGRESS does not answer; expiry stops
+# traffic and emits LEASE_EXPIRED; miss policy drop; outbound TCP/25 block
+# and the rate limit count per lease.
+source "$(dirname "$0")/lib.sh"
+require_cmd tcpdump python3
+
+REAL=2001:db8:1::10 PEER=2001:db8:3::20 T_ADDR=2001:db8:4::30 VIRT=2001:db8:ff::1234
+
+setup_ns H G X P T
+defer cleanup_all_ns
+
+link() { # link NS1 IF1 ADDR1 NS2 IF2 ADDR2
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+	ip -n "$1" addr add "$3" dev "$2" nodad
+	ip -n "$4" addr add "$6" dev "$5" nodad
+	ip -n "$1" link set "$2" up
+	ip -n "$4" link set "$5" up
+}
+link "$H" h0 $REAL/64 "$G" g0 2001:db8:1::1/64
+link "$G" g1 2001:db8:2::1/64 "$X" x0 2001:db8:2::2/64
+link "$X" x1 2001:db8:3::1/64 "$P" p0 $PEER/64
+link "$X" x2 2001:db8:4::1/64 "$T" t0 $T_ADDR/64
+ip -n "$X" link set x1 mtu 1280	# P's side stays 1500: X must send PTB
+for ns in "$G" "$X"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1
+done
+ip -n "$H" route add default via 2001:db8:1::1
+ip -n "$G" route add default via 2001:db8:2::2
+ip -n "$X" route add 2001:db8:ff::/48 via 2001:db8:2::1
+ip -n "$P" route add default via 2001:db8:3::1
+ip -n "$T" route add default via 2001:db8:4::1
+
+gx() { guise -n "$G" "$@"; }
+gstat() { gx -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+lease_stat() { gx -j lease show | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['stats']['$1'])"; }
+ping_p() { ip netns exec "$H" ping -6 -c 1 -W 2 $PEER >/dev/null; }
+no_ping_p() { ! ping_p; }
+
+check "enable guise on G" gx config set enabled on vprefix 2001:db8:ff::/48
+check "without a lease P cannot answer R" no_ping_p
+
+check "lease add" gx lease add $REAL $PEER $VIRT lifetime 120
+check "lease show lists it with its counters" \
+	bash -c "guise -n $G -j lease show | python3 -c 'import json,sys; l=json.load(sys.stdin); assert len(l) == 1 and l[0][\"virt\"] == \"$VIRT\" and \"tx_packets\" in l[0][\"stats\"]'"
+
+ip netns exec "$X" tcpdump -i x0 -U -n -w /tmp/gx.pcap ip6 2>/dev/null &
+dump_pid=$!
+defer kill "$dump_pid"
+sleep 1
+
+check "ping H -> P through the lease" ping_p
+ip netns exec "$P" python3 selftests/nettool.py udp-echo 7000 >/dev/null &
+sleep 0.5
+check "UDP H -> P and back" ip netns exec "$H" python3 selftests/nettool.py udp-ping $PEER 7000
+ip netns exec "$P" python3 selftests/nettool.py tcp-sink 7001 >/dev/null &
+sleep 0.5
+check "TCP bulk 2 MB H -> P (larger than every MTU)" \
+	ip netns exec "$H" timeout 60 python3 selftests/nettool.py tcp-send $PEER 7001 2000000
+check "path MTU learnt: PTB from X reached H" \
+	bash -c "ip -n $H -6 route get $PEER | grep -q 'mtu 1280'"
+check "ICMPv6 errors were rewritten" [ "$(gstat lease_icmp)" -ge 1 ]
+check "lease counters count both ways" \
+	bash -c "[ \$(guise -n $G -j lease show | python3 -c 'import json,sys; s=json.load(sys.stdin)[0][\"stats\"]; print(min(s[\"tx_packets\"], s[\"rx_packets\"]))') -ge 3 ]"
+
+sleep 1
+kill "$dump_pid" 2>/dev/null; wait "$dump_pid" 2>/dev/null
+tcpdump -n -r /tmp/gx.pcap 2>/dev/null >/tmp/gx.txt
+check "capture on G--X saw the virtual address" grep -q "$VIRT" /tmp/gx.txt
+check "capture on G--X never saw the real address" bash -c "! grep -q '$REAL' /tmp/gx.txt"
+
+before=$(gstat drop_not_peer)
+check "T cannot reach V" bash -c "! ip netns exec $T ping -6 -c 2 -i 0.2 -W 1 $VIRT >/dev/null"
+check "... and is counted (drop_not_peer)" [ "$(gstat drop_not_peer)" -gt "$before" ]
+before=$(gstat drop_unleased)
+check "an unleased pooled address is unreachable" \
+	bash -c "! ip netns exec $P ping -6 -c 1 -W 1 2001:db8:ff::99 >/dev/null"
+check "... and is counted (drop_unleased)" [ "$(gstat drop_unleased)" -gt "$before" ]
+
+# --- abuse controls ------------------------------------------------------------
+check "replace: egress+ingress, block SMTP, 5 pps burst 5" \
+	gx lease add $REAL $PEER $VIRT lifetime 120 block-smtp rate 5 burst 5
+ip netns exec "$H" python3 -c "
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM); s.settimeout(1)
+try: s.connect(('$PEER', 25))
+except Exception: pass" 
+check "outbound TCP/25 dropped and counted" [ "$(lease_stat drop_smtp)" -ge 1 ]
+ip netns exec "$H" ping -6 -q -c 40 -i 0.01 -W 1 $PEER >/dev/null 2>&1
+check "rate limit drops the excess and counts it" [ "$(lease_stat drop_rate)" -ge 20 ]
+
+# --- expiry ----------------------------------------------------------------------
+check "short lease (3 s)" gx lease add $REAL $PEER $VIRT lifetime 3
+ip netns exec "$G" timeout 8 python3 selftests/genl.py listen 7 >/tmp/events.txt &
+listen_pid=$!
+check "traffic flows before expiry" ping_p
+sleep 4
+check "expired lease: traffic stops in the datapath" no_ping_p
+check "expired lease gone from show" bash -c "[ \"\$(guise -n $G -j lease show)\" = '[]' ]"
+wait "$listen_pid"
+check "LEASE_EXPIRED event arrived" grep -q '^cmd=7$' /tmp/events.txt
+
+# --- miss policy -----------------------------------------------------------------
+check "miss policy drop for H's prefix" gx config set miss 2001:db8:1::/64 drop
+before=$(gstat miss_drop)
+ping_p
+check "unleased egress from R dropped and counted" [ "$(gstat miss_drop)" -gt "$before" ]
+
+# --- errors ------------------------------------------------------------------------
+check "V outside the served prefixes refused" \
+	bash -c "guise -n $G lease add $REAL $PEER 2001:db8:99::1 lifetime 60 2>&1 | grep -q 'outside the served prefixes'"
+check "lease add" gx lease add $REAL $PEER $VIRT lifetime 60
+check "V already leased to another (real, peer) refused" \
+	bash -c "guise -n $G lease add 2001:db8:1::11 $PEER $VIRT lifetime 60 2>&1 | grep -q 'leased to another'"
+check "lease del by (real, peer)" gx lease del $REAL $PEER
+check "lease flush" gx lease flush
+
+exit_status

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Small traffic tools for the VM tests (no socat/iperf needed).
+
+  nettool.py tcp-sink PORT            accept one connection, read to EOF,
+                                      answer the SHA-256 of what came
+  nettool.py tcp-send HOST PORT BYTES send BYTES random bytes, exit 0 iff
+                                      the sink's SHA-256 matches
+  nettool.py udp-echo PORT [COUNT]    echo COUNT datagrams (default 1)
+  nettool.py udp-ping HOST PORT       send one datagram, exit 0 iff it
+                                      comes back unchanged within 3 s
+
+Servers print "ready" once listening, so callers can wait for it.
+"""
+import hashlib
+import os
+import socket
+import sys
+
+
+def tcp_sink(port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", port))
+    s.listen(1)
+    print("ready", flush=True)
+    c, _ = s.accept()
+    h = hashlib.sha256()
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        h.update(b)
+    c.sendall(h.hexdigest().encode())
+    c.close()
+    return 0
+
+
+def tcp_send(host, port, nbytes):
+    data = os.urandom(nbytes)
+    c = socket.create_connection((host, port), timeout=60)
+    c.sendall(data)
+    c.shutdown(socket.SHUT_WR)
+    got = c.recv(64).decode()
+    ok = got == hashlib.sha256(data).hexdigest()
+    print("sent %d bytes, digest %s" % (nbytes, "matches" if ok else "DIFFERS"))
+    return 0 if ok else 1
+
+
+def udp_echo(port, count):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("::", port))
+    print("ready", flush=True)
+    for _ in range(count):
+        b, peer = s.recvfrom(65536)
+        s.sendto(b, peer)
+    return 0
+
+
+def udp_ping(host, port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    msg = os.urandom(200)
+    s.sendto(msg, (host, port))
+    try:
+        b, _ = s.recvfrom(65536)
+    except socket.timeout:
+        print("no answer")
+        return 1
+    return 0 if b == msg else 1
+
+
+def main(a):
+    if len(a) == 3 and a[1] == "tcp-sink":
+        return tcp_sink(int(a[2]))
+    if len(a) == 5 and a[1] == "tcp-send":
+        return tcp_send(a[2], int(a[3]), int(a[4]))
+    if len(a) in (3, 4) and a[1] == "udp-echo":
+        return udp_echo(int(a[2]), int(a[3]) if len(a) == 4 else 1)
+    if len(a) == 4 and a[1] == "udp-ping":
+        return udp_ping(a[2], int(a[3]))
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

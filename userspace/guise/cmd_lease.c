@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/* guise lease add|del|show|flush */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/guise.h>
+
+#include "cli.h"
+#include "lease_args.h"
+#include "log.h"
+#include "nl.h"
+#include "out.h"
+#include "show.h"
+
+/* Send one lease request; @cb handles replies. Returns an enum cli_exit. */
+static int lease_request(const struct cli_ctx *ctx, const char *op, uint8_t cmd,
+			 uint16_t flags, const struct guise_lease *l,
+			 guise_nl_reply_cb cb, void *data)
+{
+	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct guise_nl *nl;
+	struct nlmsghdr *nlh;
+	int ret, err;
+
+	ret = cli_connect(ctx, &nl);
+	if (ret)
+		return ret;
+	nlh = guise_msg_start(buf, guise_nl_family(nl), cmd,
+			      NLM_F_REQUEST | NLM_F_ACK | flags);
+	if (l && guise_lease_put(nlh, sizeof(buf), l)) {
+		guise_nl_close(nl);
+		guise_err("%s: request too large", op);
+		return CLI_EXIT_KERNEL;
+	}
+	err = guise_nl_talk(nl, nlh, cb, data);
+	if (err == -EPROTO) {
+		guise_err("%s: malformed reply from the kernel", op);
+		ret = CLI_EXIT_KERNEL;
+	} else if (err) {
+		ret = cli_request_error(nl, op, err);
+	}
+	guise_nl_close(nl);
+	return ret;
+}
+
+static int lease_add(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const char op[] = "lease add";
+	struct guise_lease l;
+	char why[256];
+
+	if (lease_args_parse_add(argc - 1, argv + 1, &l, why, sizeof(why)))
+		return cli_usage_error(op, "%s", why);
+	return lease_request(ctx, op, GUISE_CMD_LEASE_NEW, 0, &l, NULL, NULL);
+}
+
+static int lease_del(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const char op[] = "lease del";
+	struct guise_lease l;
+	char why[256];
+
+	if (lease_args_parse_name(argc - 1, argv + 1, &l, false, why,
+				  sizeof(why)))
+		return cli_usage_error(op, "%s", why);
+	return lease_request(ctx, op, GUISE_CMD_LEASE_DEL, 0, &l, NULL, NULL);
+}
+
+static int lease_show_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct guise_lease l;
+
+	if (guise_lease_parse(nlh, &l))
+		return -EPROTO;
+	show_lease(data, NULL, &l);
+	return 0;
+}
+
+static int lease_show(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const char op[] = "lease show";
+	struct guise_out out;
+	struct guise_lease l;
+	char why[256];
+	int ret, err;
+
+	if (lease_args_parse_name(argc - 1, argv + 1, &l, true, why,
+				  sizeof(why)))
+		return cli_usage_error(op, "%s", why);
+
+	guise_out_init(&out, stdout, ctx->json, ctx->pretty);
+	guise_out_open_array(&out, NULL);
+	ret = lease_request(ctx, op, GUISE_CMD_LEASE_GET,
+			    l.present ? 0 : NLM_F_DUMP, l.present ? &l : NULL,
+			    lease_show_cb, &out);
+	guise_out_close_array(&out);
+	if (ret) {
+		guise_out_exit(&out);
+		return ret;
+	}
+	err = guise_out_flush(&out);
+	return err ? cli_output_error(op, err) : CLI_EXIT_OK;
+}
+
+static int lease_flush(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const char op[] = "lease flush";
+
+	if (argc > 1)
+		return cli_usage_error(op, "unexpected argument \"%s\"",
+				       argv[1]);
+	return lease_request(ctx, op, GUISE_CMD_LEASE_FLUSH, 0, NULL, NULL,
+			     NULL);
+}
+
+static const struct cli_cmd lease_cmds[] = {
+	{ "add",
+	  "REAL PEER VIRT [lifetime DUR] [flags LIST] [block-smtp] [rate PPS [burst N]]",
+	  "Create a lease, or replace the lease of (REAL, PEER)",
+	  "Packets from REAL to PEER leave with source VIRT (egress) and\n"
+	  "packets from PEER to VIRT arrive for REAL (ingress); anyone else\n"
+	  "sending to VIRT is dropped. VIRT must lie in a served vprefix.\n"
+	  "  lifetime DUR   seconds, or with a unit: 90s, 15m, 12h, 30d\n"
+	  "                 (default 1h, at most 366d); the lease stops\n"
+	  "                 working in the kernel when it runs out\n"
+	  "  flags LIST     comma-separated: egress, ingress, block-smtp\n"
+	  "                 (default egress,ingress)\n"
+	  "  block-smtp     drop outbound TCP to port 25\n"
+	  "  rate PPS       at most PPS egress packets per second\n"
+	  "  burst N        token bucket depth in packets (default PPS)\n"
+	  "Replacing keeps VIRT and the counters and restarts the lifetime.\n",
+	  lease_add },
+	{ "del", "REAL PEER | virt VIRT", "Remove a lease", NULL, lease_del },
+	{ "show", "[REAL PEER | virt VIRT]",
+	  "List live leases with counters and time left",
+	  "Without arguments every live lease; expired ones are gone from\n"
+	  "the datapath at once and from the table within a second.\n",
+	  lease_show },
+	{ "flush", "", "Remove every lease in the namespace", NULL,
+	  lease_flush },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+const struct cli_object cli_object_lease = {
+	.name = "lease",
+	.summary = "Virtual source address leases (real, peer) <-> virtual",
+	.cmds = lease_cmds,
+	.default_cmd = "show",
+};
