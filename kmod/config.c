@@ -85,8 +85,8 @@ bool guise_config_is_virtual(const struct guise_config *cfg,
 	return false;
 }
 
-enum guise_miss_policy guise_config_miss_policy(const struct guise_config *cfg,
-						const struct in6_addr *a)
+const struct guise_prefix *guise_config_miss_rule(const struct guise_config *cfg,
+						  const struct in6_addr *a)
 {
 	const struct guise_prefix *best = NULL;
 	u32 i;
@@ -97,5 +97,5 @@ enum guise_miss_policy guise_config_miss_policy(const struct guise_config *cfg,
 		if (guise_prefix_match(p, a) && (!best || p->len > best->len))
 			best = p;
 	}
-	return best ? best->miss_policy : GUISE_MISS_PASS;
+	return best;
 }

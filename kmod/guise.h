@@ -20,6 +20,7 @@
 #include <linux/workqueue.h>
 #include <linux/rcupdate.h>
 #include <linux/u64_stats_sync.h>
+#include <linux/netfilter.h>
 #include <net/genetlink.h>
 #include <net/netns/generic.h>
 #include <uapi/linux/guise.h>
@@ -48,6 +49,8 @@ struct guise_config {
 	struct guise_prefix miss_rules[GUISE_MAX_MISS_RULES];
 };
 
+#define GUISE_MISS_BUCKETS	64
+
 struct guise_pcpu_stats {
 	u64 cnt[__GUISE_STAT_MAX];
 	struct u64_stats_sync syncp;
@@ -63,6 +66,12 @@ struct guise_net {
 	atomic_t nr_leases;
 	struct delayed_work lease_gc;
 	bool hooks_registered;		/* hooks.c, under lock */
+	/* miss.c: flows held for an upcall */
+	spinlock_t miss_lock;		/* protects the fields below */
+	struct hlist_head miss_hash[GUISE_MISS_BUCKETS];
+	u32 miss_seed;
+	u32 miss_flows;
+	u32 miss_skbs;
 };
 
 extern unsigned int guise_net_id;
@@ -91,9 +100,9 @@ bool guise_prefix_match(const struct guise_prefix *p,
 /* Is @a inside one of the served virtual prefixes? Caller holds RCU. */
 bool guise_config_is_virtual(const struct guise_config *cfg,
 			     const struct in6_addr *a);
-/* Miss policy for real address @a (longest match, else PASS). RCU. */
-enum guise_miss_policy guise_config_miss_policy(const struct guise_config *cfg,
-						const struct in6_addr *a);
+/* The miss rule for real address @a (longest match) or NULL. RCU. */
+const struct guise_prefix *guise_config_miss_rule(const struct guise_config *cfg,
+						  const struct in6_addr *a);
 
 /* config.c, config_nl.c */
 struct guise_config *guise_config_alloc(const struct guise_config *from);
@@ -120,9 +129,19 @@ int guise_lease_nl_flush(struct sk_buff *skb, struct genl_info *info);
 
 /* rewrite.c: the datapath, called from the hooks under RCU. */
 unsigned int guise_egress(struct guise_net *gn, const struct guise_config *cfg,
-			  struct sk_buff *skb);
+			  struct sk_buff *skb, const struct nf_hook_state *state);
 unsigned int guise_ingress(struct guise_net *gn, const struct guise_config *cfg,
 			   struct sk_buff *skb);
+
+/* miss.c: packets held while userspace is asked for a lease. */
+struct guise_rp;
+unsigned int guise_miss_hold(struct guise_net *gn,
+			     const struct guise_config *cfg,
+			     struct sk_buff *skb,
+			     const struct nf_hook_state *state);
+void guise_miss_release(struct guise_net *gn, const struct guise_rp *rp);
+void guise_miss_net_init(struct guise_net *gn);
+void guise_miss_net_pre_exit(struct guise_net *gn);
 
 /* hooks.c: netfilter hooks, registered on first enable. */
 int guise_hooks_enable(struct guise_net *gn);

@@ -33,7 +33,7 @@ static unsigned int guise_nf_post_routing(void *priv, struct sk_buff *skb,
 
 	if (!cfg->enabled)
 		return NF_ACCEPT;
-	return guise_egress(gn, cfg, skb);
+	return guise_egress(gn, cfg, skb, state);
 }
 
 static const struct nf_hook_ops guise_nf_ops[] = {

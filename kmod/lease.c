@@ -144,6 +144,8 @@ int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
 			return -EEXIST;
 		}
 		guise_lease_set(old, s);
+		if (s->flags & GUISE_LEASE_F_EGRESS)
+			guise_miss_release(gn, &s->rp);
 		return 0;
 	}
 
@@ -169,6 +171,8 @@ int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
 		goto err_rp;
 
 	atomic_inc(&gn->nr_leases);
+	if (s->flags & GUISE_LEASE_F_EGRESS)
+		guise_miss_release(gn, &s->rp);
 	return 0;
 
 err_rp:

@@ -30,6 +30,7 @@ static int __net_init guise_net_init(struct net *net)
 	ret = guise_lease_net_init(gn);
 	if (ret)
 		goto err_config;
+	guise_miss_net_init(gn);
 
 	return 0;
 
@@ -46,6 +47,7 @@ static void __net_exit guise_net_pre_exit(struct net *net)
 	struct guise_net *gn = guise_net(net);
 
 	guise_hooks_disable(gn);
+	guise_miss_net_pre_exit(gn);
 	guise_lease_net_pre_exit(gn);
 }
 

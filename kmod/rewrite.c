@@ -208,16 +208,32 @@ static unsigned int guise_drop(struct guise_net *gn, enum guise_stat why)
 	return NF_DROP;
 }
 
+/*
+ * No lease for R->P. Miss rules are about R talking to the world: traffic
+ * that stays inside the rule's own prefix (the gateway's neighbour
+ * discovery towards its hosts, say), link-local and multicast traffic is
+ * never held or dropped here.
+ */
 static unsigned int guise_egress_miss(struct guise_net *gn,
 				      const struct guise_config *cfg,
-				      const struct in6_addr *real)
+				      struct sk_buff *skb,
+				      const struct nf_hook_state *state)
 {
-	switch (guise_config_miss_policy(cfg, real)) {
+	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
+	const struct guise_prefix *rule;
+
+	rule = guise_config_miss_rule(cfg, &ip6->saddr);
+	if (!rule || guise_prefix_match(rule, &ip6->daddr) ||
+	    (ipv6_addr_type(&ip6->daddr) &
+	     (IPV6_ADDR_MULTICAST | IPV6_ADDR_LINKLOCAL)) ||
+	    (ipv6_addr_type(&ip6->saddr) & IPV6_ADDR_LINKLOCAL))
+		return NF_ACCEPT;
+
+	switch (rule->miss_policy) {
 	case GUISE_MISS_DROP:
 		return guise_drop(gn, GUISE_STAT_MISS_DROP);
 	case GUISE_MISS_UPCALL:
-		/* Held-packet upcalls are not built yet: fail closed. */
-		return guise_drop(gn, GUISE_STAT_MISS_DROP);
+		return guise_miss_hold(gn, cfg, skb, state);
 	default:
 		guise_stat_inc(gn, GUISE_STAT_MISS_PASS);
 		return NF_ACCEPT;
@@ -237,7 +253,7 @@ static bool guise_is_smtp(const struct sk_buff *skb, const struct guise_pkt *p)
 }
 
 unsigned int guise_egress(struct guise_net *gn, const struct guise_config *cfg,
-			  struct sk_buff *skb)
+			  struct sk_buff *skb, const struct nf_hook_state *state)
 {
 	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
 	struct in6_addr qsrc, qdst;
@@ -248,7 +264,7 @@ unsigned int guise_egress(struct guise_net *gn, const struct guise_config *cfg,
 	l = guise_lease_lookup_rp(gn, &ip6->saddr, &ip6->daddr);
 	flags = l ? READ_ONCE(l->flags) : 0;
 	if (!(flags & GUISE_LEASE_F_EGRESS) || !guise_lease_live(l))
-		return guise_egress_miss(gn, cfg, &ip6->saddr);
+		return guise_egress_miss(gn, cfg, skb, state);
 
 	if (guise_parse(skb, skb_network_offset(skb), &p))
 		return guise_drop(gn, GUISE_STAT_DROP_MALFORMED);

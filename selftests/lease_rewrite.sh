@@ -17,37 +17,7 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd tcpdump python3
 
-REAL=2001:db8:1::10 PEER=2001:db8:3::20 T_ADDR=2001:db8:4::30 VIRT=2001:db8:ff::1234
-
-setup_ns H G X P T
-defer cleanup_all_ns
-
-link() { # link NS1 IF1 ADDR1 NS2 IF2 ADDR2
-	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
-	ip -n "$1" addr add "$3" dev "$2" nodad
-	ip -n "$4" addr add "$6" dev "$5" nodad
-	ip -n "$1" link set "$2" up
-	ip -n "$4" link set "$5" up
-}
-link "$H" h0 $REAL/64 "$G" g0 2001:db8:1::1/64
-link "$G" g1 2001:db8:2::1/64 "$X" x0 2001:db8:2::2/64
-link "$X" x1 2001:db8:3::1/64 "$P" p0 $PEER/64
-link "$X" x2 2001:db8:4::1/64 "$T" t0 $T_ADDR/64
-ip -n "$X" link set x1 mtu 1280	# P's side stays 1500: X must send PTB
-for ns in "$G" "$X"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1
-done
-ip -n "$H" route add default via 2001:db8:1::1
-ip -n "$G" route add default via 2001:db8:2::2
-ip -n "$X" route add 2001:db8:ff::/48 via 2001:db8:2::1
-ip -n "$P" route add default via 2001:db8:3::1
-ip -n "$T" route add default via 2001:db8:4::1
-
-gx() { guise -n "$G" "$@"; }
-gstat() { gx -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-lease_stat() { gx -j lease show | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['stats']['$1'])"; }
-ping_p() { ip netns exec "$H" ping -6 -c 1 -W 2 $PEER >/dev/null; }
-no_ping_p() { ! ping_p; }
+source "$(dirname "$0")/leasenet.sh"
 
 check "enable guise on G" gx config set enabled on vprefix 2001:db8:ff::/48
 check "without a lease P cannot answer R" no_ping_p

@@ -9,6 +9,8 @@
   nettool.py udp-echo PORT [COUNT]    echo COUNT datagrams (default 1)
   nettool.py udp-ping HOST PORT       send one datagram, exit 0 iff it
                                       comes back unchanged within 3 s
+  nettool.py udp-count PORT SECONDS   print how many datagrams arrived
+  nettool.py udp-burst HOST PORT N    send N numbered datagrams at once
 
 Servers print "ready" once listening, so callers can wait for it.
 """
@@ -70,7 +72,34 @@ def udp_ping(host, port):
     return 0 if b == msg else 1
 
 
+def udp_count(port, seconds):
+    import time
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("::", port))
+    print("ready", flush=True)
+    end, seen = time.time() + seconds, set()
+    while time.time() < end:
+        s.settimeout(max(0.01, end - time.time()))
+        try:
+            seen.add(s.recv(65536))
+        except socket.timeout:
+            break
+    print(len(seen), flush=True)
+    return 0
+
+
+def udp_burst(host, port, n):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    for i in range(n):
+        s.sendto(b"datagram %d" % i, (host, port))
+    return 0
+
+
 def main(a):
+    if len(a) == 4 and a[1] == "udp-count":
+        return udp_count(int(a[2]), float(a[3]))
+    if len(a) == 5 and a[1] == "udp-burst":
+        return udp_burst(a[2], int(a[3]), int(a[4]))
     if len(a) == 3 and a[1] == "tcp-sink":
         return tcp_sink(int(a[2]))
     if len(a) == 5 and a[1] == "tcp-send":

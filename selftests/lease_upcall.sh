@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lease_upcall: the upcall miss policy. The first packets of a flow with no
+# lease are held, one LEASE_MISS event goes out, and when a lease is
+# installed (here by a tiny responder standing in for guise-leased) they
+# leave rewritten: nothing is lost on first contact. Without an answer they
+# are dropped on timeout; beyond the queue length they overflow; all of it
+# counted.
+source "$(dirname "$0")/lib.sh"
+require_cmd python3
+source "$(dirname "$0")/leasenet.sh"
+
+# Answer the next LEASE_MISS in G with a lease on $VIRT.
+responder() {
+	gx -j monitor lease count 1 | python3 -c '
+import json, subprocess, sys
+ev = json.loads(sys.stdin.readline())
+assert ev["event"] == "lease_miss", ev
+subprocess.run(["guise", "-n", sys.argv[1], "lease", "add", ev["lease"]["real"],
+                ev["lease"]["peer"], sys.argv[2], "lifetime", "60"], check=True)
+print("answered", ev["lease"]["real"], ev["lease"]["peer"], flush=True)' "$G" "$VIRT"
+}
+
+check "upcall for H's prefix, 3 s to answer" gx config set enabled on \
+	vprefix 2001:db8:ff::/48 miss 2001:db8:1::/64 upcall upcall-timeout 3000
+
+responder >/tmp/responder.txt 2>&1 &
+resp_pid=$!
+sleep 1
+check "first ping of a new flow answered (held, then released)" \
+	ip netns exec "$H" ping -6 -c 1 -W 5 $PEER
+wait "$resp_pid"
+check "the responder saw the LEASE_MISS event" grep -q answered /tmp/responder.txt
+check "... for the flow H -> P" grep -q "answered $REAL $PEER" /tmp/responder.txt
+check "one event, one packet held and released" \
+	[ "$(gstat miss_event) $(gstat miss_queued) $(gstat miss_released)" = "1 1 1" ]
+
+check "flush" gx lease flush
+ip netns exec "$P" python3 selftests/nettool.py udp-count 7100 6 >/tmp/count.txt &
+count_pid=$!
+responder >/dev/null 2>&1 &
+resp_pid=$!
+sleep 1
+ip netns exec "$H" python3 selftests/nettool.py udp-burst $PEER 7100 6
+wait "$resp_pid" "$count_pid"
+check "a burst of 6 UDP datagrams on first contact: all 6 arrive" \
+	[ "$(tail -n 1 /tmp/count.txt)" = 6 ]
+
+check "flush; queue of 2, 300 ms" gx lease flush
+check "qlen 2" gx config set upcall-qlen 2 upcall-timeout 300
+before_t=$(gstat miss_timeout) before_o=$(gstat miss_overflow)
+ip netns exec "$H" python3 selftests/nettool.py udp-burst $PEER 7100 5
+sleep 1
+check "no answer: held packets dropped on timeout" \
+	[ $(($(gstat miss_timeout) - before_t)) -eq 2 ]
+check "beyond the queue length: overflow" \
+	[ $(($(gstat miss_overflow) - before_o)) -eq 3 ]
+check "nothing left of the flow's packets in the table" \
+	[ "$(gx -j config show | python3 -c 'import json,sys; print(json.load(sys.stdin)["lease_count"])')" = 0 ]
+
+exit_status
