@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* guise lease add|del|show|flush */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/guise.h>
 
@@ -102,6 +104,88 @@ static int lease_show(const struct cli_ctx *ctx, int argc, char **argv)
 	return err ? cli_output_error(op, err) : CLI_EXIT_OK;
 }
 
+/* Split @line on blanks into at most @max words; returns the count or -1. */
+static int split_words(char *line, char **words, int max)
+{
+	char *save, *w;
+	int n = 0;
+
+	for (w = strtok_r(line, " \t\r\n", &save); w;
+	     w = strtok_r(NULL, " \t\r\n", &save)) {
+		if (*w == '#')
+			break;
+		if (n == max)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
+}
+
+/* One socket for the whole file: a lease per line, as `lease add` takes. */
+static int lease_load(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const char op[] = "lease load";
+	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	unsigned long lineno = 0, loaded = 0;
+	char *line = NULL, *words[32], why[256];
+	struct guise_out out;
+	struct guise_lease l;
+	struct nlmsghdr *nlh;
+	struct guise_nl *nl = NULL;
+	size_t cap = 0;
+	int ret, err, n;
+	FILE *fp;
+
+	if (argc != 2)
+		return cli_usage_error(op, "need one FILE (- for stdin)");
+	fp = strcmp(argv[1], "-") ? fopen(argv[1], "r") : stdin;
+	if (!fp) {
+		guise_err("%s: %s: %s", op, argv[1], strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	ret = cli_connect(ctx, &nl);
+	while (!ret && getline(&line, &cap, fp) > 0) {
+		lineno++;
+		n = split_words(line, words, 32);
+		if (n == 0)
+			continue;
+		if (n < 0 ||
+		    lease_args_parse_add(n, words, &l, why, sizeof(why))) {
+			ret = cli_usage_error(op, "line %lu: %s", lineno,
+					      n < 0 ? "too many words" : why);
+			break;
+		}
+		nlh = guise_msg_start(buf, guise_nl_family(nl),
+				      GUISE_CMD_LEASE_NEW,
+				      NLM_F_REQUEST | NLM_F_ACK);
+		err = guise_lease_put(nlh, sizeof(buf), &l);
+		if (!err)
+			err = guise_nl_talk(nl, nlh, NULL, NULL);
+		if (err) {
+			guise_err("%s: line %lu", op, lineno);
+			ret = cli_request_error(nl, op, err);
+			break;
+		}
+		loaded++;
+	}
+	if (!ret && ferror(fp)) {
+		guise_err("%s: %s: read error", op, argv[1]);
+		ret = CLI_EXIT_KERNEL;
+	}
+	free(line);
+	if (fp != stdin)
+		fclose(fp);
+	if (nl)
+		guise_nl_close(nl);
+
+	guise_out_init(&out, stdout, ctx->json, ctx->pretty);
+	guise_out_open_object(&out, NULL);
+	guise_out_uint(&out, "loaded", "loaded %" PRIu64 " leases\n", loaded);
+	guise_out_close_object(&out);
+	err = guise_out_flush(&out);
+	return ret ? ret : err ? cli_output_error(op, err) : CLI_EXIT_OK;
+}
+
 static int lease_flush(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char op[] = "lease flush";
@@ -138,6 +222,13 @@ static const struct cli_cmd lease_cmds[] = {
 	  lease_show },
 	{ "flush", "", "Remove every lease in the namespace", NULL,
 	  lease_flush },
+	{ "load", "FILE",
+	  "Add many leases over one socket, one per line of FILE",
+	  "Each line holds what \"lease add\" takes: REAL PEER VIRT [options].\n"
+	  "Blank lines and text after # are ignored; - reads standard input.\n"
+	  "Stops at the first line the kernel refuses (leases before it stay)\n"
+	  "and names that line.\n",
+	  lease_load },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
