@@ -108,7 +108,7 @@ check "miss rule without a policy refused" nsgenl EINVAL "" $CMD_CONFIG_SET \
 check "unknown command refused" nsgenl EOPNOTSUPP "" 99 'b""'
 check "too many vprefixes (65)" nsgenl EINVAL "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, nest($C_VPREFIXES, $(for i in $(seq 1 65); do
-		printf 'nest(%d, raw(%d, \"20010db8%04x0000000000000000000000\"), u8(%d, 64)), ' \
+		printf 'nest(%d, raw(%d, \"20010db8%04x00000000000000000000\"), u8(%d, 64)), ' \
 			"$i" $P_ADDR "$i" $P_LEN; done)))"
 check "configuration unchanged by all of the above" [ "$(cfg -n "$A")" = "$before" ]
 

@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: what `make check` runs. Installs what is missing, builds, runs
+# the host tests (abi_spec, the userspace unit tests cli_*) and the kernel
+# tests in the QEMU guest (selftests/vm/run.sh), and ends with the line
+#   N passed, N failed, N skipped
+# TESTS (space- or comma-separated; "config" selects config and config_*)
+# picks a subset. Exit 0 iff nothing failed and at least one test ran.
+# Logs: build/check/.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+REPO=$PWD
+LOGS=$REPO/build/check
+TESTS=${TESTS:-}
+export TESTS
+start=$(date +%s)
+passed=0 failed=0 skipped=0 programs=0
+
+finish() {
+	local secs=$(($(date +%s) - start))
+	echo "check: wall time $((secs / 60))m$((secs % 60))s"
+	if [ "$programs" -eq 0 ] && [ "$failed" -eq 0 ]; then
+		echo "check: no test matches TESTS='$TESTS'"
+		failed=1
+	fi
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ] && exit 0
+	exit 1
+}
+
+# selected NAME: does NAME match TESTS (empty = everything)?
+selected() {
+	local p
+	[ -z "${TESTS//[ ,]/}" ] && return 0
+	for p in ${TESTS//,/ }; do
+		[ "$1" = "$p" ] || [[ "$1" == "$p"_* ]] && return 0
+	done
+	return 1
+}
+# count_tap LOG RC NAME: add LOG's TAP results to the totals; a failing
+# exit code without a "not ok" line (crash) counts as one failure.
+count_tap() {
+	local log=$1 rc=$2 name=$3 p s f
+	p=$(grep -E '^ *ok [0-9]+' "$log" | grep -cvE '#[[:space:]]*(SKIP|skip)' || true)
+	s=$(grep -E '^ *ok [0-9]+' "$log" | grep -cE '#[[:space:]]*(SKIP|skip)' || true)
+	f=$(grep -cE '^ *not ok [0-9]+' "$log" || true)
+	case $rc in
+	0) [ $((p + s + f)) -eq 0 ] && p=1 ;;
+	4) [ $((p + s + f)) -eq 0 ] && s=1 ;;
+	*) [ "$f" -eq 0 ] && f=1 ;;
+	esac
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	programs=$((programs + 1))
+	if [ "$f" -gt 0 ]; then
+		echo "FAIL $name: $p passed, $f failed, $s skipped (exit $rc)"
+		grep -E '^ *not ok [0-9]+' "$log" | cut -c1-300 | sed 's/^ */    /' | head -n 30 || true
+		echo "    --- last lines of ${log#"$REPO"/}:"
+		tail -n 15 "$log" | cut -c1-300 | sed 's/^/    | /'
+	else
+		echo "PASS $name: $p passed, $s skipped"
+	fi
+}
+
+mkdir -p "$LOGS"
+echo "check: TESTS='${TESTS}'"
+
+# 1. dependencies ---------------------------------------------------------------
+if ! scripts/deps.sh all; then
+	echo "check: installing the dependencies failed"
+	failed=1
+	finish
+fi
+
+# 2. build ------------------------------------------------------------------------
+for what in module userspace; do
+	if ! make -j"$(nproc)" "$what" >"$LOGS/build-$what.log" 2>&1; then
+		tail -n 30 "$LOGS/build-$what.log" | sed 's/^/    | /'
+		echo "check: FAIL: 'make $what' failed (log: build/check/build-$what.log)"
+		failed=1
+		finish
+	fi
+done
+echo "check: built kmod/guise.ko and userspace"
+
+# 3. host tests ---------------------------------------------------------------------
+if selected abi_spec; then
+	rc=0
+	python3 selftests/spec_check.py >"$LOGS/abi_spec.log" 2>&1 || rc=$?
+	count_tap "$LOGS/abi_spec.log" "$rc" abi_spec
+fi
+# The userspace unit tests (userspace/tests/cli_*.c, ASan+UBSan): all of
+# them through `make -C userspace check`, or the selected ones one by one.
+# (MAKEFLAGS is dropped: a `make check TESTS=...` would override the
+# userspace Makefile's own TESTS variable.)
+umake=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j"$(nproc)" -C userspace)
+if [ -z "${TESTS//[ ,]/}" ] || [[ " ${TESTS//,/ } " == *" cli "* ]]; then
+	rc=0
+	timeout 900 "${umake[@]}" check >"$LOGS/userspace.log" 2>&1 || rc=$?
+	count_tap "$LOGS/userspace.log" "$rc" "userspace unit tests (cli_*)"
+	# A program that crashed before printing "not ok" still counts.
+	extra=$(awk '/^# cli_[A-Za-z0-9_]+$/ { prog = $2 }
+		/^not ok [0-9]+/ { bad[prog] = 1 }
+		/^# [0-9]+ of [0-9]+ test programs failed/ { k = $2 }
+		END { n = 0; for (p in bad) n++; print (k > n + 1 ? k - n - 1 : 0) }' \
+		"$LOGS/userspace.log")
+	failed=$((failed + extra))
+else
+	for src in userspace/tests/cli_*.c; do
+		[ -f "$src" ] || continue
+		t=$(basename "$src" .c)
+		selected "$t" || continue
+		rc=0
+		{ "${umake[@]}" "$REPO/build/asan/$t" >/dev/null &&
+			ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+			UBSAN_OPTIONS=print_stacktrace=1 timeout 300 "build/asan/$t"; } \
+			>"$LOGS/$t.log" 2>&1 || rc=$?
+		count_tap "$LOGS/$t.log" "$rc" "$t"
+	done
+fi
+
+# 4. kernel tests in the VM -------------------------------------------------------
+if [ -n "$(selftests/vm/run.sh --list)" ]; then
+	rc=0
+	rm -f build/vm/results/summary
+	selftests/vm/run.sh || rc=$?
+	read -r p f s <"build/vm/results/summary" || { p=0 f=0 s=0; }
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	programs=$((programs + 1))
+	# A runner that failed without counting a failure (bad setup) still fails.
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && failed=$((failed + 1))
+fi
+
+finish
