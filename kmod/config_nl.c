@@ -182,6 +182,8 @@ static int guise_config_put(struct sk_buff *msg, struct guise_net *gn,
 	if (!nest ||
 	    nla_put_u32(msg, GUISE_A_CONFIG_LEASE_COUNT,
 			guise_lease_count(gn)) ||
+	    nla_put_u32(msg, GUISE_A_CONFIG_KEY_COUNT,
+			guise_key_count_all(gn)) ||
 	    nla_put_u8(msg, GUISE_A_CONFIG_ENABLED, cfg->enabled) ||
 	    nla_put_u32(msg, GUISE_A_CONFIG_MAX_LEASES, cfg->max_leases) ||
 	    nla_put_u32(msg, GUISE_A_CONFIG_UPCALL_QLEN, cfg->upcall_qlen) ||
@@ -202,7 +204,7 @@ static size_t guise_config_msg_size(void)
 	size_t prefix = nla_total_size(0) + nla_total_size(16) +
 			2 * nla_total_size(1);
 
-	return nla_total_size(0) + nla_total_size(1) + 4 * nla_total_size(4) +
+	return nla_total_size(0) + nla_total_size(1) + 5 * nla_total_size(4) +
 	       2 * nla_total_size(0) +
 	       (GUISE_MAX_VPREFIXES + GUISE_MAX_MISS_RULES) * prefix;
 }

@@ -6,7 +6,9 @@
  * and config_nl.c (per-netns configuration and its commands), stats.c
  * (per-CPU counters), netlink.c (family, policies, ops table, events),
  * lease.c + lease_nl.c (the lease table and its commands), rewrite.c (the
- * address rewrite), hooks.c (netfilter hook registration).
+ * address rewrite), miss.c (held-packet upcalls), key.c + key_nl.c +
+ * replay.c (content keys), content.c (decrypt/encrypt), hooks.c
+ * (netfilter hook registration).
  * Features add their files and hook into netns.c and netlink.c.
  */
 #ifndef _GUISE_H
@@ -66,6 +68,10 @@ struct guise_net {
 	atomic_t nr_leases;
 	struct delayed_work lease_gc;
 	bool hooks_registered;		/* hooks.c, under lock */
+	bool content_hooks_registered;
+	struct rhashtable flows;	/* content keys by (group, port), key.c */
+	atomic_t nr_keys;
+	struct delayed_work key_gc;
 	/* miss.c: flows held for an upcall */
 	spinlock_t miss_lock;		/* protects the fields below */
 	struct hlist_head miss_hash[GUISE_MISS_BUCKETS];
@@ -143,8 +149,23 @@ void guise_miss_release(struct guise_net *gn, const struct guise_rp *rp);
 void guise_miss_net_init(struct guise_net *gn);
 void guise_miss_net_pre_exit(struct guise_net *gn);
 
-/* hooks.c: netfilter hooks, registered on first enable. */
+/* key.c, key_nl.c, content.c (see key.h) */
+#define GUISE_MAX_KEYS	65536
+int guise_key_net_init(struct guise_net *gn);
+void guise_key_net_pre_exit(struct guise_net *gn);
+void guise_key_net_exit(struct guise_net *gn);
+u32 guise_key_count_all(struct guise_net *gn);
+int guise_key_nl_new(struct sk_buff *skb, struct genl_info *info);
+int guise_key_nl_del(struct sk_buff *skb, struct genl_info *info);
+int guise_key_nl_get_doit(struct sk_buff *skb, struct genl_info *info);
+int guise_key_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int guise_key_nl_flush(struct sk_buff *skb, struct genl_info *info);
+unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb);
+unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb);
+
+/* hooks.c: netfilter hooks, registered on first enable / first key. */
 int guise_hooks_enable(struct guise_net *gn);
+int guise_content_hooks_enable(struct guise_net *gn);
 void guise_hooks_disable(struct guise_net *gn);
 
 /* netns.c */
@@ -160,6 +181,7 @@ extern struct genl_family guise_genl_family;
 extern const struct nla_policy guise_prefix_policy[GUISE_A_PREFIX_MAX + 1];
 extern const struct nla_policy guise_config_policy[GUISE_A_CONFIG_MAX + 1];
 extern const struct nla_policy guise_lease_policy[GUISE_A_LEASE_MAX + 1];
+extern const struct nla_policy guise_key_policy[GUISE_A_KEY_MAX + 1];
 int guise_genl_init(void);
 void guise_genl_exit(void);
 /* Multicast an event to GUISE_MCGRP_EVENTS in @net; may be called from

@@ -8,9 +8,15 @@
  * table and conntrack, so the gateway's firewall and conntrack see real
  * addresses only. Egress runs in POSTROUTING right after SNAT, for
  * forwarded and locally generated packets alike.
+ *
+ * Content hooks are registered with the first content key: receive in
+ * PREROUTING right after IPv6 defragmentation (enabled for the netns then,
+ * so datagrams larger than the MTU decrypt whole), send in LOCAL_OUT after
+ * the filter table, before the packet is routed out and fragmented.
  */
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv6.h>
+#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 
 #include "guise.h"
 
@@ -51,6 +57,61 @@ static const struct nf_hook_ops guise_nf_ops[] = {
 	},
 };
 
+static unsigned int guise_nf_content_rx(void *priv, struct sk_buff *skb,
+					const struct nf_hook_state *state)
+{
+	struct guise_net *gn = guise_net(state->net);
+
+	if (!rcu_dereference(gn->cfg)->enabled)
+		return NF_ACCEPT;
+	return guise_content_rx(gn, skb);
+}
+
+static unsigned int guise_nf_content_tx(void *priv, struct sk_buff *skb,
+					const struct nf_hook_state *state)
+{
+	struct guise_net *gn = guise_net(state->net);
+
+	if (!rcu_dereference(gn->cfg)->enabled)
+		return NF_ACCEPT;
+	return guise_content_tx(gn, skb);
+}
+
+static const struct nf_hook_ops guise_nf_content_ops[] = {
+	{
+		.hook = guise_nf_content_rx,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = NF_IP6_PRI_CONNTRACK_DEFRAG + 1,
+	},
+	{
+		.hook = guise_nf_content_tx,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_LOCAL_OUT,
+		.priority = NF_IP6_PRI_FILTER + 1,
+	},
+};
+
+int guise_content_hooks_enable(struct guise_net *gn)
+{
+	int ret;
+
+	lockdep_assert_held(&gn->lock);
+	if (gn->content_hooks_registered)
+		return 0;
+	ret = nf_defrag_ipv6_enable(gn->net);
+	if (ret)
+		return ret;
+	ret = nf_register_net_hooks(gn->net, guise_nf_content_ops,
+				    ARRAY_SIZE(guise_nf_content_ops));
+	if (ret) {
+		nf_defrag_ipv6_disable(gn->net);
+		return ret;
+	}
+	gn->content_hooks_registered = true;
+	return 0;
+}
+
 int guise_hooks_enable(struct guise_net *gn)
 {
 	int ret;
@@ -67,6 +128,12 @@ int guise_hooks_enable(struct guise_net *gn)
 
 void guise_hooks_disable(struct guise_net *gn)
 {
+	if (gn->content_hooks_registered) {
+		nf_unregister_net_hooks(gn->net, guise_nf_content_ops,
+					ARRAY_SIZE(guise_nf_content_ops));
+		nf_defrag_ipv6_disable(gn->net);
+		gn->content_hooks_registered = false;
+	}
 	if (!gn->hooks_registered)
 		return;
 	nf_unregister_net_hooks(gn->net, guise_nf_ops,

@@ -62,11 +62,38 @@ const struct nla_policy guise_lease_policy[GUISE_A_LEASE_MAX + 1] = {
 	},
 };
 
-/* Top level. Nests of features not built yet are rejected as unknown. */
+static struct netlink_range_validation guise_replay_range = {
+	.min = GUISE_REPLAY_WINDOW_MIN,
+	.max = GUISE_REPLAY_WINDOW_MAX,
+};
+
+const struct nla_policy guise_key_policy[GUISE_A_KEY_MAX + 1] = {
+	[GUISE_A_KEY_GROUP] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[GUISE_A_KEY_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[GUISE_A_KEY_ID] = { .type = NLA_U32 },
+	[GUISE_A_KEY_ALG] = NLA_POLICY_RANGE(NLA_U8, 1, GUISE_ALG_MAX),
+	[GUISE_A_KEY_DIR] = NLA_POLICY_RANGE(NLA_U8, 1, GUISE_KEY_DIR_MAX),
+	[GUISE_A_KEY_SECRET] = NLA_POLICY_RANGE(NLA_BINARY, 16, 32),
+	[GUISE_A_KEY_SALT] = NLA_POLICY_EXACT_LEN(GUISE_KEY_SALT_LEN),
+	[GUISE_A_KEY_NOT_BEFORE] = { .type = NLA_U64 },
+	[GUISE_A_KEY_NOT_AFTER] = { .type = NLA_U64 },
+	[GUISE_A_KEY_REPLAY_WINDOW] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &guise_replay_range),
+	[GUISE_A_KEY_TX_SEQ] = {
+		.type = NLA_REJECT,
+		.reject_message = "the sequence number is read-only",
+	},
+	[GUISE_A_KEY_STATS] = {
+		.type = NLA_REJECT,
+		.reject_message = "key counters are read-only",
+	},
+};
+
+/* Top level. */
 static const struct nla_policy guise_policy[GUISE_A_MAX + 1] = {
 	[GUISE_A_CONFIG] = NLA_POLICY_NESTED(guise_config_policy),
 	[GUISE_A_LEASE] = NLA_POLICY_NESTED(guise_lease_policy),
-	[GUISE_A_KEY] = { .type = NLA_REJECT },
+	[GUISE_A_KEY] = NLA_POLICY_NESTED(guise_key_policy),
 	[GUISE_A_STATS] = {
 		.type = NLA_REJECT,
 		.reject_message = "statistics are read-only",
@@ -97,6 +124,27 @@ static const struct genl_small_ops guise_genl_ops[] = {
 	{
 		.cmd = GUISE_CMD_LEASE_FLUSH,
 		.doit = guise_lease_nl_flush,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = GUISE_CMD_KEY_NEW,
+		.doit = guise_key_nl_new,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = GUISE_CMD_KEY_DEL,
+		.doit = guise_key_nl_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = GUISE_CMD_KEY_GET,
+		.doit = guise_key_nl_get_doit,
+		.dumpit = guise_key_nl_get_dumpit,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = GUISE_CMD_KEY_FLUSH,
+		.doit = guise_key_nl_flush,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{

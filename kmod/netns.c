@@ -32,8 +32,15 @@ static int __net_init guise_net_init(struct net *net)
 		goto err_config;
 	guise_miss_net_init(gn);
 
+	ret = guise_key_net_init(gn);
+	if (ret)
+		goto err_lease;
+
 	return 0;
 
+err_lease:
+	guise_lease_net_pre_exit(gn);
+	guise_lease_net_exit(gn);
 err_config:
 	guise_config_exit(gn);
 err_stats:
@@ -49,12 +56,14 @@ static void __net_exit guise_net_pre_exit(struct net *net)
 	guise_hooks_disable(gn);
 	guise_miss_net_pre_exit(gn);
 	guise_lease_net_pre_exit(gn);
+	guise_key_net_pre_exit(gn);
 }
 
 static void __net_exit guise_net_exit(struct net *net)
 {
 	struct guise_net *gn = guise_net(net);
 
+	guise_key_net_exit(gn);
 	guise_lease_net_exit(gn);
 	guise_config_exit(gn);
 	guise_stats_free(gn);

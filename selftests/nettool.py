@@ -11,6 +11,15 @@
                                       comes back unchanged within 3 s
   nettool.py udp-count PORT SECONDS   print how many datagrams arrived
   nettool.py udp-burst HOST PORT N    send N numbered datagrams at once
+  nettool.py mcast-send GROUP PORT IFACE COUNT SIZE [FIRST]
+                                      send COUNT datagrams of SIZE bytes,
+                                      datagram i holding payload(i)
+  nettool.py mcast-recv GROUP PORT IFACE SECONDS
+                                      join GROUP on IFACE and print
+                                      "good N bad M plain P": datagrams
+                                      equal to some payload(i), others,
+                                      and others holding the plaintext
+                                      marker (a leak)
 
 Servers print "ready" once listening, so callers can wait for it.
 """
@@ -95,7 +104,68 @@ def udp_burst(host, port, n):
     return 0
 
 
+MARK = b"guise-plaintext-marker:"
+
+
+def payload(i, size):
+    head = MARK + b"%08d:" % i
+    body = (head * (size // len(head) + 1))[:size]
+    return body
+
+
+def mcast_sock(iface):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    idx = socket.if_nametoindex(iface)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 8)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+    return s, idx
+
+
+def mcast_send(group, port, iface, count, size, first=0):
+    import time
+    s, _ = mcast_sock(iface)
+    for i in range(first, first + count):
+        s.sendto(payload(i, size), (group, port))
+        time.sleep(float(os.environ.get("NETTOOL_INTERVAL", "0.002")))
+    return 0
+
+
+def mcast_recv(group, port, iface, seconds):
+    import struct
+    import time
+    s, idx = mcast_sock(iface)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", port))
+    mreq = socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", idx)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+    print("ready", flush=True)
+    good = bad = plain = 0
+    end = time.time() + seconds
+    while time.time() < end:
+        s.settimeout(max(0.01, end - time.time()))
+        try:
+            b = s.recv(70000)
+        except socket.timeout:
+            break
+        if b.startswith(MARK):
+            i = int(b[len(MARK):len(MARK) + 8])
+            if b == payload(i, len(b)):
+                good += 1
+                continue
+        bad += 1
+        if MARK in b:
+            plain += 1
+    print("good %d bad %d plain %d" % (good, bad, plain), flush=True)
+    return 0
+
+
 def main(a):
+    if len(a) in (7, 8) and a[1] == "mcast-send":
+        return mcast_send(a[2], int(a[3]), a[4], int(a[5]), int(a[6]),
+                          int(a[7]) if len(a) == 8 else 0)
+    if len(a) == 6 and a[1] == "mcast-recv":
+        return mcast_recv(a[2], int(a[3]), a[4], float(a[5]))
     if len(a) == 4 and a[1] == "udp-count":
         return udp_count(int(a[2]), float(a[3]))
     if len(a) == 5 and a[1] == "udp-burst":

@@ -28,6 +28,8 @@ cleanup() {
 trap cleanup EXIT
 
 step "module: load guise.ko into the guest's kernel ($(uname -r))"
+# insmod does not load dependencies; modprobe them first.
+run modprobe -a $(modinfo -F depends "$MODULE" | tr ',' ' ')
 run insmod "$MODULE"
 run modinfo -F description "$MODULE"
 run modinfo -F vermagic "$MODULE"
@@ -48,7 +50,69 @@ run guise -n "$A" -j config show
 step "isolation: namespace B still has the defaults"
 run guise -n "$B" config show
 
-step "stats: datapath counters"
+step "leases: a host H (real 2001:db8:1::10) behind gateway G talks to peer P"
+H=demo-h G=demo-g P=demo-p T=demo-t
+cleanup_leases() { for n in $H $G $P $T; do ip netns delete "$n" 2>/dev/null; done; }
+trap 'cleanup; cleanup_leases' EXIT
+for n in $H $G $P $T; do ip netns add "$n"; ip -n "$n" link set lo up; done
+ip link add h0 netns $H type veth peer name g0 netns $G
+ip link add g1 netns $G type veth peer name p0 netns $P
+ip link add g2 netns $G type veth peer name t0 netns $T
+ip -n $H addr add 2001:db8:1::10/64 dev h0 nodad
+ip -n $G addr add 2001:db8:1::1/64 dev g0 nodad
+ip -n $G addr add 2001:db8:3::1/64 dev g1 nodad
+ip -n $P addr add 2001:db8:3::20/64 dev p0 nodad
+ip -n $G addr add 2001:db8:4::1/64 dev g2 nodad
+ip -n $T addr add 2001:db8:4::30/64 dev t0 nodad
+for l in "$H h0" "$G g0" "$G g1" "$P p0" "$G g2" "$T t0"; do set -- $l; ip -n $1 link set $2 up; done
+ip netns exec $G sysctl -qw net.ipv6.conf.all.forwarding=1
+ip -n $H route add default via 2001:db8:1::1
+# P and T know the virtual prefix (via G) but not H's real prefix.
+ip -n $P route add 2001:db8:ff::/48 via 2001:db8:3::1
+ip -n $T route add 2001:db8:ff::/48 via 2001:db8:4::1
+run guise -n $G config set enabled on vprefix 2001:db8:ff::/48
+echo "# without a lease, P cannot answer H's real address:"
+printf '$ %s\n' "ip netns exec $H ping -c 1 -W 1 2001:db8:3::20"
+ip netns exec $H ping -6 -c 1 -W 1 2001:db8:3::20 | grep -E 'transmitted'
+
+step "leases: rent 2001:db8:ff::1234 to (H, P) for 10 s"
+run guise -n $G lease add 2001:db8:1::10 2001:db8:3::20 2001:db8:ff::1234 lifetime 10
+ip netns exec $P tcpdump -i p0 -n -c 2 icmp6 and 'ip6[40] == 128 or ip6[40] == 129' 2>/dev/null >/tmp/demo-cap.txt &
+cap=$!
+sleep 1
+run ip netns exec $H ping -6 -c 2 -i 0.3 2001:db8:3::20
+wait $cap
+echo "# what P sees on its wire (never 2001:db8:1::10):"
+sed 's/^/    /' /tmp/demo-cap.txt
+run guise -n $G lease show
+
+step "leases: a third party T cannot reach the virtual address"
+printf '$ %s\n' "ip netns exec $T ping -c 1 -W 1 2001:db8:ff::1234"
+ip netns exec $T ping -6 -c 1 -W 1 2001:db8:ff::1234 | grep -E 'transmitted'
+run sh -c "guise -n $G stats | grep -E '^(lease_tx|lease_rx|drop_not_peer) '"
+
+step "leases: expiry is enforced in the kernel, and announced"
+guise -n $G monitor lease count 1 >/tmp/demo-events.txt &
+mon=$!
+echo "# waiting for the lease to run out ..."
+wait $mon
+sed 's/^/    /' /tmp/demo-events.txt
+printf '$ %s\n' "ip netns exec $H ping -c 1 -W 1 2001:db8:3::20"
+ip netns exec $H ping -6 -c 1 -W 1 2001:db8:3::20 | grep -E 'transmitted'
+
+step "leases: upcall -- the first packet waits for a lease instead of leaking"
+run guise -n $G config set miss 2001:db8:1::/64 upcall upcall-timeout 3000
+( guise -n $G -j monitor lease count 1 >/tmp/demo-miss.txt &&
+  guise -n $G lease add 2001:db8:1::10 2001:db8:3::20 2001:db8:ff::77 lifetime 60 ) &
+sleep 1
+run ip netns exec $H ping -6 -c 1 -W 5 2001:db8:3::20
+wait
+echo "# the event a lease daemon would answer:"
+sed 's/^/    /' /tmp/demo-miss.txt
+run sh -c "guise -n $G stats | grep -E '^miss_(event|queued|released) '"
+cleanup_leases
+
+step "stats: counters of the init namespace"
 run guise stats
 
 step "unload: remove the namespaces and the module"

@@ -49,8 +49,17 @@ if [ "$pid1" -eq 1 ]; then
 	mkdir -p /run/netns /run/lock
 fi
 
+# insmod does not resolve dependencies (modprobe would, once installed):
+# load what modinfo names first, as modprobe would.
+load_deps() {
+	local deps
+	deps=$(modinfo -F depends "$MODULE" 2>/dev/null | tr ',' ' ')
+	[ -z "$deps" ] || modprobe -a $deps
+}
+
 load_module() {
 	local out
+	load_deps
 	if ! out=$(insmod "$MODULE" 2>&1); then
 		fatal "insmod $MODULE failed: $out"
 		return 1

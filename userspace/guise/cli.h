@@ -43,6 +43,7 @@ struct cli_object {
 extern const struct cli_object cli_object_config;
 extern const struct cli_object cli_object_stats;
 extern const struct cli_object cli_object_lease;
+extern const struct cli_object cli_object_key;
 extern const struct cli_object cli_object_monitor;
 
 /* argv[0] is the object name. Returns an enum cli_exit. */

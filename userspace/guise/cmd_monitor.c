@@ -43,6 +43,7 @@ static int monitor_event_cb(const struct nlmsghdr *nlh, void *data)
 	const char *name = event_name(genl->cmd);
 	struct guise_out out;
 	struct guise_lease l;
+	struct guise_key k;
 
 	if (!name)
 		return 0;
@@ -51,7 +52,10 @@ static int monitor_event_cb(const struct nlmsghdr *nlh, void *data)
 	guise_out_init(&out, stdout, m->ctx->json, false);
 	guise_out_open_object(&out, NULL);
 	guise_out_string(&out, "event", "%s ", name);
-	if (genl->cmd != GUISE_CMD_KEY_EXPIRED && !guise_lease_parse(nlh, &l))
+	if (genl->cmd == GUISE_CMD_KEY_EXPIRED && !guise_key_parse(nlh, &k))
+		show_key(&out, "key", &k);
+	else if (genl->cmd != GUISE_CMD_KEY_EXPIRED &&
+		 !guise_lease_parse(nlh, &l))
 		show_lease(&out, "lease", &l);
 	else
 		guise_out_string(&out, NULL, "%s", "\n");

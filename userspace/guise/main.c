@@ -18,10 +18,8 @@
 #endif
 
 static const struct cli_object *const objects[] = {
-	&cli_object_config,
-	&cli_object_lease,
-	&cli_object_monitor,
-	&cli_object_stats,
+	&cli_object_config,  &cli_object_key,	&cli_object_lease,
+	&cli_object_monitor, &cli_object_stats,
 };
 
 #define NOBJECTS (sizeof(objects) / sizeof(objects[0]))

@@ -133,3 +133,43 @@ void show_lease(struct guise_out *o, const char *key,
 		show_lease_counters(o, &l->stats);
 	guise_out_close_object(o);
 }
+
+void show_key(struct guise_out *o, const char *key, const struct guise_key *k)
+{
+	char a[INET6_ADDRSTRLEN];
+	const char *alg = guise_alg_name(k->alg);
+	const char *dir = guise_key_dir_name(k->dir);
+
+	guise_out_open_object(o, key);
+	guise_out_string(o, "group", "%s",
+			 inet_ntop(AF_INET6, &k->group, a, sizeof(a)));
+	guise_out_uint(o, "port", " port %" PRIu64, k->port);
+	guise_out_uint(o, "id", " id %" PRIu64, k->id);
+	guise_out_string(o, "dir", " dir %s", dir ? dir : "?");
+	guise_out_string(o, "alg", " alg %s", alg ? alg : "?");
+	if (guise_key_has(k, GUISE_A_KEY_NOT_BEFORE) && k->not_before)
+		guise_out_uint(o, "not_before", " not-before %" PRIu64,
+			       k->not_before);
+	if (guise_key_has(k, GUISE_A_KEY_NOT_AFTER) &&
+	    k->not_after != UINT64_MAX)
+		guise_out_uint(o, "not_after", " not-after %" PRIu64,
+			       k->not_after);
+	guise_out_uint(o, "replay_window", " replay-window %" PRIu64,
+		       k->replay_window);
+	if (k->dir == GUISE_KEY_DIR_TX)
+		guise_out_uint(o, "tx_seq", " tx-seq %" PRIu64, k->tx_seq);
+	guise_out_string(o, NULL, "%s", "\n");
+	if (guise_key_has(k, GUISE_A_KEY_STATS)) {
+		guise_out_open_object(o, "stats");
+		guise_out_uint(o, "packets", "    %" PRIu64 " packets",
+			       k->stats.packets);
+		guise_out_uint(o, "bytes", " %" PRIu64 " bytes",
+			       k->stats.bytes);
+		guise_out_uint(o, "drop_auth", "  dropped: auth %" PRIu64,
+			       k->stats.drop_auth);
+		guise_out_uint(o, "drop_replay", " replay %" PRIu64 "\n",
+			       k->stats.drop_replay);
+		guise_out_close_object(o);
+	}
+	guise_out_close_object(o);
+}

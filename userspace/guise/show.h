@@ -4,6 +4,7 @@
 #define GUISE_SHOW_H
 
 #include "config.h"
+#include "key.h"
 #include "lease.h"
 #include "out.h"
 #include "stats.h"
@@ -17,5 +18,9 @@ void show_stats(struct guise_out *o, const struct guise_stats *st);
  * @key inside an object, NULL inside an array). */
 void show_lease(struct guise_out *o, const char *key,
 		const struct guise_lease *l);
+
+/* Text: one line per key and one of counters (never a secret); JSON: one
+ * object. */
+void show_key(struct guise_out *o, const char *key, const struct guise_key *k);
 
 #endif

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Protected multicast content: decrypt on receive, encrypt on local send.
+ *
+ * A UDP datagram to a protected (group, port) carries
+ *   struct guise_content_hdr | AEAD ciphertext | 16-byte tag
+ * with nonce = 4-byte key salt || 64-bit sequence and AAD = the header.
+ * Receive (PREROUTING, after defragmentation, for local delivery and for
+ * forwarding alike) finds the key by (group, port, key id), rejects a
+ * replayed or too old sequence, decrypts in place and hands on a plain
+ * UDP datagram with correct lengths and checksum. Send (LOCAL_OUT) does
+ * the reverse for datagrams of local sockets, so any multicast sender
+ * becomes a protected one. Drops are counted per reason.
+ */
+#include <crypto/aead.h>
+#include <linux/scatterlist.h>
+#include <linux/timekeeping.h>
+#include <linux/udp.h>
+#include <net/ip6_checksum.h>
+#include <net/ipv6.h>
+
+#include "key.h"
+
+#define GUISE_CONTENT_HDR_LEN	sizeof(struct guise_content_hdr)
+#define GUISE_CONTENT_OVERHEAD	(GUISE_CONTENT_HDR_LEN + GUISE_CONTENT_TAG_LEN)
+#define GUISE_NONCE_LEN		12
+
+static_assert(sizeof(struct guise_content_hdr) == 16);
+
+/* The protected flow and UDP offset of @skb, or NULL. Caller holds RCU. */
+static struct guise_flow *guise_content_flow(struct guise_net *gn,
+					     struct sk_buff *skb,
+					     unsigned int *uoff)
+{
+	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
+	struct udphdr _uh;
+	const struct udphdr *uh;
+	__be16 frag_off;
+	u8 nexthdr;
+	int off;
+
+	if (!ipv6_addr_is_multicast(&ip6->daddr) ||
+	    !atomic_read(&gn->nr_keys))
+		return NULL;
+	nexthdr = ip6->nexthdr;
+	off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6),
+			       &nexthdr, &frag_off);
+	if (off < 0 || nexthdr != IPPROTO_UDP || frag_off)
+		return NULL;
+	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+	if (!uh)
+		return NULL;
+	*uoff = off;
+	return guise_flow_lookup(gn, &ip6->daddr, uh->dest);
+}
+
+static void guise_content_nonce(u8 *nonce, const struct guise_key *k,
+				__be64 seq)
+{
+	memcpy(nonce, k->salt, GUISE_KEY_SALT_LEN);
+	memcpy(nonce + GUISE_KEY_SALT_LEN, &seq, sizeof(seq));
+}
+
+/* Run the AEAD over @len bytes at @data in place (AAD = first 16). */
+static int guise_content_crypt(struct guise_key *k, u8 *data,
+			       unsigned int len, unsigned int cryptlen,
+			       const u8 *nonce, bool enc)
+{
+	struct aead_request *req;
+	struct scatterlist sg;
+	int ret;
+
+	req = aead_request_alloc(k->tfm, GFP_ATOMIC);
+	if (!req)
+		return -ENOMEM;
+	sg_init_one(&sg, data, len);
+	aead_request_set_callback(req, 0, NULL, NULL);
+	aead_request_set_crypt(req, &sg, &sg, cryptlen, (u8 *)nonce);
+	aead_request_set_ad(req, GUISE_CONTENT_HDR_LEN);
+	/* A synchronous tfm (see key.c) never returns -EINPROGRESS. */
+	ret = enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	aead_request_free(req);
+	return ret;
+}
+
+/* The UDP datagram at @uoff now holds @ulen bytes: fix the headers. */
+static void guise_content_fix_udp(struct sk_buff *skb, unsigned int uoff,
+				  unsigned int ulen)
+{
+	struct ipv6hdr *ip6 = ipv6_hdr(skb);
+	struct udphdr *uh = (struct udphdr *)(skb->data + uoff);
+	__wsum csum;
+
+	ip6->payload_len = htons(skb->len - skb_network_offset(skb) -
+				 sizeof(*ip6));
+	uh->len = htons(ulen);
+	uh->check = 0;
+	csum = skb_checksum(skb, uoff, ulen, 0);
+	uh->check = csum_ipv6_magic(&ip6->saddr, &ip6->daddr, ulen,
+				    IPPROTO_UDP, csum);
+	if (!uh->check)
+		uh->check = CSUM_MANGLED_0;
+}
+
+static unsigned int guise_content_drop(struct guise_net *gn,
+				       enum guise_stat why)
+{
+	guise_stat_inc(gn, why);
+	return NF_DROP;
+}
+
+unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
+{
+	struct guise_content_hdr _h;
+	const struct guise_content_hdr *h;
+	unsigned int uoff, ulen, len;
+	u8 nonce[GUISE_NONCE_LEN];
+	const struct udphdr *uh;
+	struct guise_flow *f;
+	struct guise_key *k;
+	u64 seq;
+	u8 *data;
+
+	f = guise_content_flow(gn, skb, &uoff);
+	if (!f)
+		return NF_ACCEPT;
+
+	if (skb_ensure_writable(skb, uoff + sizeof(*uh)))
+		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
+	uh = (const struct udphdr *)(skb->data + uoff);
+	ulen = ntohs(uh->len);
+	if (ulen < sizeof(*uh) + GUISE_CONTENT_OVERHEAD ||
+	    uoff + ulen > skb->len)
+		return guise_content_drop(gn, GUISE_STAT_DROP_TRUNCATED);
+	len = ulen - sizeof(*uh);
+
+	h = skb_header_pointer(skb, uoff + sizeof(*uh), sizeof(_h), &_h);
+	if (!h || h->magic != GUISE_CONTENT_MAGIC ||
+	    h->version != GUISE_CONTENT_VERSION ||
+	    h->type != GUISE_CONTENT_TYPE_DATA)
+		return guise_content_drop(gn, GUISE_STAT_DROP_BAD_HEADER);
+	k = guise_key_find_rx(f, ntohl(h->key_id), ktime_get_real_seconds());
+	if (!k)
+		return guise_content_drop(gn, GUISE_STAT_DROP_NO_KEY);
+	if (h->alg != k->alg)
+		return guise_content_drop(gn, GUISE_STAT_DROP_BAD_HEADER);
+	seq = be64_to_cpu(h->seq);
+	if (!guise_replay_check(&k->replay, seq)) {
+		guise_key_count_drop(k, true);
+		return guise_content_drop(gn, GUISE_STAT_DROP_REPLAY);
+	}
+	guise_content_nonce(nonce, k, h->seq);
+
+	/* Padding past the UDP length goes; the rest must be one buffer. */
+	if (pskb_trim(skb, uoff + ulen) || skb_linearize_cow(skb))
+		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
+	data = skb->data + uoff + sizeof(*uh);
+	if (guise_content_crypt(k, data, len, len - GUISE_CONTENT_HDR_LEN,
+				nonce, false)) {
+		guise_key_count_drop(k, false);
+		return guise_content_drop(gn, GUISE_STAT_DROP_AUTH);
+	}
+	if (!guise_replay_update(&k->replay, seq)) {
+		guise_key_count_drop(k, true);
+		return guise_content_drop(gn, GUISE_STAT_DROP_REPLAY);
+	}
+
+	len -= GUISE_CONTENT_OVERHEAD;
+	memmove(data, data + GUISE_CONTENT_HDR_LEN, len);
+	if (pskb_trim(skb, uoff + sizeof(*uh) + len))
+		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
+	guise_content_fix_udp(skb, uoff, sizeof(*uh) + len);
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+
+	guise_key_count(k, len);
+	guise_stat_inc(gn, GUISE_STAT_CONTENT_DECRYPTED);
+	return NF_ACCEPT;
+}
+
+static bool guise_flow_has_tx(const struct guise_flow *f)
+{
+	const struct guise_key *k;
+
+	list_for_each_entry_rcu(k, &f->keys, node)
+		if (k->dir == GUISE_KEY_DIR_TX)
+			return true;
+	return false;
+}
+
+unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
+{
+	struct guise_content_hdr *h;
+	unsigned int uoff, ulen, len;
+	u8 nonce[GUISE_NONCE_LEN];
+	struct guise_flow *f;
+	struct guise_key *k;
+	u64 seq;
+	u8 *data;
+
+	f = guise_content_flow(gn, skb, &uoff);
+	if (!f)
+		return NF_ACCEPT;
+	k = guise_key_find_tx(f, ktime_get_real_seconds());
+	if (!k) {
+		/* Receive-only flow: not ours to touch. Expired tx keys:
+		 * fail closed rather than send plaintext.
+		 */
+		if (!guise_flow_has_tx(f))
+			return NF_ACCEPT;
+		return guise_content_drop(gn, GUISE_STAT_DROP_NO_KEY);
+	}
+	if (skb_is_gso(skb))
+		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
+
+	seq = (u64)atomic64_fetch_add_unless(&k->tx_seq, 1, -1);
+	if (seq == U64_MAX)
+		return guise_content_drop(gn, GUISE_STAT_DROP_SEQ_EXHAUSTED);
+
+	if (skb_linearize_cow(skb) ||
+	    (skb_tailroom(skb) < GUISE_CONTENT_OVERHEAD &&
+	     pskb_expand_head(skb, 0, GUISE_CONTENT_OVERHEAD, GFP_ATOMIC)))
+		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
+	ulen = ntohs(((struct udphdr *)(skb->data + uoff))->len);
+	if (ulen < sizeof(struct udphdr) || uoff + ulen != skb->len)
+		return guise_content_drop(gn, GUISE_STAT_DROP_TRUNCATED);
+	len = ulen - sizeof(struct udphdr);
+
+	data = skb->data + uoff + sizeof(struct udphdr);
+	skb_put(skb, GUISE_CONTENT_OVERHEAD);
+	memmove(data + GUISE_CONTENT_HDR_LEN, data, len);
+	h = (struct guise_content_hdr *)data;
+	h->magic = GUISE_CONTENT_MAGIC;
+	h->version = GUISE_CONTENT_VERSION;
+	h->type = GUISE_CONTENT_TYPE_DATA;
+	h->alg = k->alg;
+	h->key_id = htonl(k->id);
+	h->seq = cpu_to_be64(seq);
+	guise_content_nonce(nonce, k, h->seq);
+
+	if (guise_content_crypt(k, data, GUISE_CONTENT_OVERHEAD + len, len,
+				nonce, true))
+		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
+	guise_content_fix_udp(skb, uoff, ulen + GUISE_CONTENT_OVERHEAD);
+	skb->ip_summed = CHECKSUM_NONE;
+
+	guise_key_count(k, len);
+	guise_stat_inc(gn, GUISE_STAT_CONTENT_ENCRYPTED);
+	return NF_ACCEPT;
+}

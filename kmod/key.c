@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The content-key table: flows (group, port) in an RCU rhashtable, each
+ * with an RCU list of keys. Keys are immutable once installed (a rollover
+ * installs a new key id), so readers need no lock beyond RCU; secrets live
+ * only inside the AEAD transform and are zeroised when it is freed.
+ *
+ * Both algorithms go through the crypto API with a synchronous instance
+ * (CRYPTO_ALG_ASYNC in the mask): the nonce is the 4-byte salt followed by
+ * the 64-bit sequence (RFC 4106/7539 layout), which the lib/crypto
+ * ChaCha20-Poly1305 interface (64-bit nonce only) cannot express, and a
+ * synchronous instance lets the hooks decrypt in place without completion
+ * callbacks.
+ */
+#include <crypto/aead.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include "key.h"
+
+#define GUISE_KEY_GC_INTERVAL	HZ
+
+static const struct rhashtable_params guise_flow_params = {
+	.head_offset = offsetof(struct guise_flow, node),
+	.key_offset = offsetof(struct guise_flow, key),
+	.key_len = sizeof(struct guise_flow_key),
+	.automatic_shrinking = true,
+};
+
+static const char *guise_alg_name(u8 alg)
+{
+	switch (alg) {
+	case GUISE_ALG_CHACHA20_POLY1305:
+		return "rfc7539(chacha20,poly1305)";
+	case GUISE_ALG_AES128_GCM:
+	case GUISE_ALG_AES256_GCM:
+		return "gcm(aes)";
+	}
+	return NULL;
+}
+
+static u32 guise_alg_keylen(u8 alg)
+{
+	return alg == GUISE_ALG_AES128_GCM ? 16 : 32;
+}
+
+struct guise_flow *guise_flow_lookup(struct guise_net *gn,
+				     const struct in6_addr *group,
+				     __be16 port)
+{
+	struct guise_flow_key fk = { .group = *group, .port = port };
+
+	return rhashtable_lookup(&gn->flows, &fk, guise_flow_params);
+}
+
+struct guise_key *guise_key_find_rx(struct guise_flow *f, u32 id, u64 now)
+{
+	struct guise_key *k;
+
+	list_for_each_entry_rcu(k, &f->keys, node)
+		if (k->id == id && k->dir == GUISE_KEY_DIR_RX &&
+		    guise_key_valid(k, now))
+			return k;
+	return NULL;
+}
+
+/* The newest valid tx key: during a rollover the new key takes over. */
+struct guise_key *guise_key_find_tx(struct guise_flow *f, u64 now)
+{
+	struct guise_key *k, *best = NULL;
+
+	list_for_each_entry_rcu(k, &f->keys, node)
+		if (k->dir == GUISE_KEY_DIR_TX && guise_key_valid(k, now) &&
+		    (!best || k->installed > best->installed))
+			best = k;
+	return best;
+}
+
+struct guise_key *guise_key_find(struct guise_net *gn,
+				 const struct guise_flow_key *fk, u32 id,
+				 u8 dir)
+{
+	struct guise_flow *f;
+	struct guise_key *k;
+
+	lockdep_assert_held(&gn->lock);
+	f = rhashtable_lookup_fast(&gn->flows, fk, guise_flow_params);
+	if (!f)
+		return NULL;
+	list_for_each_entry(k, &f->keys, node)
+		if (k->id == id && k->dir == dir)
+			return k;
+	return NULL;
+}
+
+static void guise_key_free(struct guise_key *k)
+{
+	crypto_free_aead(k->tfm);	/* zeroises the key schedule */
+	guise_replay_free(&k->replay);
+	free_percpu(k->stats);
+	kfree_sensitive(k);
+	atomic_long_dec(&guise_live_objects);
+}
+
+static void guise_key_free_rcu(struct rcu_head *head)
+{
+	guise_key_free(container_of(head, struct guise_key, rcu));
+}
+
+static void guise_flow_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct guise_flow, rcu));
+	atomic_long_dec(&guise_live_objects);
+}
+
+static struct guise_key *guise_key_alloc(const struct guise_key_spec *s,
+					 struct netlink_ext_ack *extack)
+{
+	struct guise_key *k;
+	int cpu, ret;
+
+	k = kzalloc(sizeof(*k), GFP_KERNEL);
+	if (!k)
+		return ERR_PTR(-ENOMEM);
+	atomic_long_inc(&guise_live_objects);
+	k->id = s->id;
+	k->alg = s->alg;
+	k->dir = s->dir;
+	k->not_before = s->not_before;
+	k->not_after = s->not_after;
+	k->installed = ktime_get_ns();
+	memcpy(k->salt, s->salt, sizeof(k->salt));
+	atomic64_set(&k->tx_seq, 0);
+
+	ret = -ENOMEM;
+	k->stats = alloc_percpu(struct guise_key_pcpu);
+	if (!k->stats)
+		goto err;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(k->stats, cpu)->syncp);
+	ret = guise_replay_init(&k->replay, s->replay_window);
+	if (ret)
+		goto err;
+
+	k->tfm = crypto_alloc_aead(guise_alg_name(s->alg), 0,
+				   CRYPTO_ALG_ASYNC);
+	if (IS_ERR(k->tfm)) {
+		ret = PTR_ERR(k->tfm);
+		k->tfm = NULL;
+		NL_SET_ERR_MSG_MOD(extack, "algorithm unavailable in this kernel");
+		goto err;
+	}
+	ret = crypto_aead_setkey(k->tfm, s->secret, s->secret_len);
+	if (!ret)
+		ret = crypto_aead_setauthsize(k->tfm, GUISE_CONTENT_TAG_LEN);
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack, "the algorithm refused the key");
+		goto err;
+	}
+	return k;
+err:
+	guise_key_free(k);
+	return ERR_PTR(ret);
+}
+
+int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
+		  struct netlink_ext_ack *extack)
+{
+	struct guise_flow *f;
+	struct guise_key *k;
+	int ret;
+
+	lockdep_assert_held(&gn->lock);
+	if (s->secret_len != guise_alg_keylen(s->alg)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "secret length does not match the algorithm");
+		return -EINVAL;
+	}
+	if (guise_key_find(gn, &s->fk, s->id, s->dir)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "key id already installed for this flow and direction");
+		return -EEXIST;
+	}
+	if (atomic_read(&gn->nr_keys) >= GUISE_MAX_KEYS) {
+		NL_SET_ERR_MSG_MOD(extack, "too many content keys");
+		return -ENOSPC;
+	}
+
+	k = guise_key_alloc(s, extack);
+	if (IS_ERR(k))
+		return PTR_ERR(k);
+
+	f = rhashtable_lookup_fast(&gn->flows, &s->fk, guise_flow_params);
+	if (!f) {
+		f = kzalloc(sizeof(*f), GFP_KERNEL);
+		if (!f) {
+			guise_key_free(k);
+			return -ENOMEM;
+		}
+		atomic_long_inc(&guise_live_objects);
+		f->key = s->fk;
+		INIT_LIST_HEAD(&f->keys);
+		ret = rhashtable_insert_fast(&gn->flows, &f->node,
+					     guise_flow_params);
+		if (ret) {
+			guise_flow_free_rcu(&f->rcu);
+			guise_key_free(k);
+			return ret;
+		}
+	}
+	k->flow = f;
+	list_add_tail_rcu(&k->node, &f->keys);
+	f->nr_keys++;
+	atomic_inc(&gn->nr_keys);
+	return 0;
+}
+
+void guise_key_unlink(struct guise_net *gn, struct guise_key *k)
+{
+	struct guise_flow *f = k->flow;
+
+	lockdep_assert_held(&gn->lock);
+	list_del_rcu(&k->node);
+	call_rcu(&k->rcu, guise_key_free_rcu);
+	atomic_dec(&gn->nr_keys);
+	if (--f->nr_keys)
+		return;
+	rhashtable_remove_fast(&gn->flows, &f->node, guise_flow_params);
+	call_rcu(&f->rcu, guise_flow_free_rcu);
+}
+
+/*
+ * Call @fn on every key, in a stable order across calls: flows by table
+ * walk, resumed at flow index *@pos. Used by dumps (under the lock).
+ */
+int guise_key_foreach(struct guise_net *gn, unsigned long *pos,
+		      int (*fn)(const struct guise_key *k, void *arg),
+		      void *arg)
+{
+	struct rhashtable_iter iter;
+	struct guise_flow *f;
+	struct guise_key *k;
+	unsigned long i = 0;
+	int ret = 0;
+
+	lockdep_assert_held(&gn->lock);
+	rhashtable_walk_enter(&gn->flows, &iter);
+	rhashtable_walk_start(&iter);
+	while ((f = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(f))
+			continue;
+		list_for_each_entry(k, &f->keys, node) {
+			if (i++ < *pos)
+				continue;
+			ret = fn(k, arg);
+			if (ret)
+				goto out;
+			(*pos)++;
+		}
+	}
+out:
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+	return ret;
+}
+
+/* Remove every key, or those of one flow. */
+void guise_key_flush(struct guise_net *gn, const struct guise_flow_key *fk)
+{
+	struct rhashtable_iter iter;
+	struct guise_key *k, *tmp;
+	struct guise_flow *f;
+
+	lockdep_assert_held(&gn->lock);
+	rhashtable_walk_enter(&gn->flows, &iter);
+	rhashtable_walk_start(&iter);
+	while ((f = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(f) || (fk && memcmp(&f->key, fk, sizeof(*fk))))
+			continue;
+		list_for_each_entry_safe(k, tmp, &f->keys, node)
+			guise_key_unlink(gn, k);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+}
+
+static void guise_key_gc(struct work_struct *work)
+{
+	struct guise_net *gn = container_of(to_delayed_work(work),
+					    struct guise_net, key_gc);
+	u64 now = ktime_get_real_seconds();
+	struct rhashtable_iter iter;
+	struct guise_key *k, *tmp;
+	struct guise_flow *f;
+
+	mutex_lock(&gn->lock);
+	if (atomic_read(&gn->nr_keys)) {
+		rhashtable_walk_enter(&gn->flows, &iter);
+		rhashtable_walk_start(&iter);
+		while ((f = rhashtable_walk_next(&iter))) {
+			if (IS_ERR(f))
+				continue;
+			list_for_each_entry_safe(k, tmp, &f->keys, node) {
+				if (now < k->not_after)
+					continue;
+				guise_key_notify_expired(gn, k);
+				guise_key_unlink(gn, k);
+			}
+		}
+		rhashtable_walk_stop(&iter);
+		rhashtable_walk_exit(&iter);
+	}
+	mutex_unlock(&gn->lock);
+	queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
+			   GUISE_KEY_GC_INTERVAL);
+}
+
+void guise_key_stats_read(const struct guise_key *k,
+			  struct guise_key_pcpu *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct guise_key_pcpu *s = per_cpu_ptr(k->stats, cpu);
+		struct guise_key_pcpu snap;
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			snap = *s;
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		sum->packets += snap.packets;
+		sum->bytes += snap.bytes;
+		sum->drop_auth += snap.drop_auth;
+		sum->drop_replay += snap.drop_replay;
+	}
+}
+
+void guise_key_count(struct guise_key *k, unsigned int len)
+{
+	struct guise_key_pcpu *s = get_cpu_ptr(k->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&s->syncp);
+	s->packets++;
+	s->bytes += len;
+	u64_stats_update_end_irqrestore(&s->syncp, flags);
+	put_cpu_ptr(k->stats);
+}
+
+void guise_key_count_drop(struct guise_key *k, bool replay)
+{
+	struct guise_key_pcpu *s = get_cpu_ptr(k->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&s->syncp);
+	if (replay)
+		s->drop_replay++;
+	else
+		s->drop_auth++;
+	u64_stats_update_end_irqrestore(&s->syncp, flags);
+	put_cpu_ptr(k->stats);
+}
+
+u32 guise_key_count_all(struct guise_net *gn)
+{
+	return atomic_read(&gn->nr_keys);
+}
+
+int guise_key_net_init(struct guise_net *gn)
+{
+	int ret = rhashtable_init(&gn->flows, &guise_flow_params);
+
+	if (ret)
+		return ret;
+	atomic_set(&gn->nr_keys, 0);
+	INIT_DELAYED_WORK(&gn->key_gc, guise_key_gc);
+	queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
+			   GUISE_KEY_GC_INTERVAL);
+	return 0;
+}
+
+void guise_key_net_pre_exit(struct guise_net *gn)
+{
+	cancel_delayed_work_sync(&gn->key_gc);
+}
+
+static void guise_flow_destroy_one(void *ptr, void *arg)
+{
+	struct guise_flow *f = ptr;
+	struct guise_key *k, *tmp;
+
+	list_for_each_entry_safe(k, tmp, &f->keys, node)
+		guise_key_free(k);
+	kfree(f);
+	atomic_long_dec(&guise_live_objects);
+}
+
+/* After pre_exit and a grace period: no hook and no reader is left. */
+void guise_key_net_exit(struct guise_net *gn)
+{
+	rhashtable_free_and_destroy(&gn->flows, guise_flow_destroy_one, NULL);
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Anti-replay window for received content: a bitmap of the last @size
+ * sequence numbers below the highest seen (RFC 4303's sliding window, in
+ * the shape WireGuard's counter_validate() uses). check() is a cheap
+ * pre-test before decrypting; update() records a sequence only once its
+ * tag verified, so forged packets cannot move the window.
+ */
+#include <linux/bitmap.h>
+#include <linux/slab.h>
+
+#include "key.h"
+
+int guise_replay_init(struct guise_replay *r, u32 size)
+{
+	spin_lock_init(&r->lock);
+	r->top = 0;
+	r->size = size;
+	r->bits = bitmap_zalloc(size, GFP_KERNEL);
+	return r->bits ? 0 : -ENOMEM;
+}
+
+void guise_replay_free(struct guise_replay *r)
+{
+	bitmap_free(r->bits);
+	r->bits = NULL;
+}
+
+static bool guise_replay_seen(const struct guise_replay *r, u64 seq)
+{
+	if (seq >= r->top)
+		return false;
+	if (r->top - seq > r->size)
+		return true;	/* older than the window: treat as replay */
+	return test_bit(seq % r->size, r->bits);
+}
+
+bool guise_replay_check(struct guise_replay *r, u64 seq)
+{
+	bool ok;
+
+	spin_lock_bh(&r->lock);
+	ok = !guise_replay_seen(r, seq);
+	spin_unlock_bh(&r->lock);
+	return ok;
+}
+
+bool guise_replay_update(struct guise_replay *r, u64 seq)
+{
+	bool ok;
+
+	spin_lock_bh(&r->lock);
+	ok = !guise_replay_seen(r, seq);
+	if (ok) {
+		if (seq >= r->top) {
+			u64 gap = seq - r->top + 1, i;
+
+			/* Slide: forget the bits the window moves past. */
+			if (gap >= r->size)
+				bitmap_zero(r->bits, r->size);
+			else
+				for (i = r->top; i <= seq; i++)
+					clear_bit(i % r->size, r->bits);
+			r->top = seq + 1;
+		}
+		set_bit(seq % r->size, r->bits);
+	}
+	spin_unlock_bh(&r->lock);
+	return ok;
+}

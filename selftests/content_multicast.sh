@@ -1,0 +1,181 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# content_multicast: protected multicast end to end on one LAN.
+#
+#   S (sender, tx key) ---+
+#   R1 (rx key) ----------+-- bridge (no snooping)
+#   U (no key) ---------- +
+#
+# A plain UDP sender in S and plain UDP receivers: R1 gets byte-identical
+# plaintext, U never plaintext, the wire only ciphertext, and the
+# ciphertext equals what OpenSSL computes (known-answer check for both
+# algorithms). Key rollover under traffic loses nothing; replayed and
+# tampered datagrams are dropped and counted; 60 KB datagrams (fragmented
+# on the wire) decrypt; truncated ones are counted.
+source "$(dirname "$0")/lib.sh"
+require_cmd tcpdump python3
+python3 -c 'import scapy, cryptography' 2>/dev/null ||
+	{ skip "content tests" "python3-scapy or python3-cryptography missing"; exit_status; }
+
+GROUP=ff3e::4242 PORT=5000
+K1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+K2=a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf
+S1=c0c1c2c3 S2=d0d1d2d3
+
+setup_ns SW S R1 U
+defer cleanup_all_ns
+ip -n "$SW" link add br0 type bridge mcast_snooping 0
+ip -n "$SW" link set br0 up
+i=1
+for ns in "$S" "$R1" "$U"; do
+	ip link add eth0 netns "$ns" type veth peer name "p$i" netns "$SW"
+	ip -n "$SW" link set "p$i" master br0 up
+	ip -n "$ns" addr add fd00:c::$i/64 dev eth0 nodad
+	ip -n "$ns" link set eth0 up
+	guise -n "$ns" config set enabled on
+	i=$((i + 1))
+done
+
+send() { ip netns exec "$S" python3 selftests/nettool.py mcast-send $GROUP $PORT eth0 "$@"; }
+recv() { # recv NS SECONDS OUTFILE: background receiver, waits until ready
+	ip netns exec "$1" python3 selftests/nettool.py mcast-recv $GROUP $PORT eth0 "$2" >"$3" &
+	for _ in $(seq 50); do grep -q ready "$3" 2>/dev/null && return; sleep 0.1; done
+}
+result() { tail -n 1 "$1"; }
+cstat() { guise -n "$1" -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+key() { # key NS DIR ID ALG SECRET SALT [more]
+	local ns=$1 dir=$2 id=$3 alg=$4 secret=$5 salt=$6
+	shift 6
+	guise -n "$ns" key add $GROUP $PORT id "$id" alg "$alg" dir "$dir" \
+		secret "$secret" salt "$salt" "$@"
+}
+
+check "S: tx key 1 (chacha20-poly1305)" key "$S" tx 1 chacha20-poly1305 $K1 $S1
+check "R1: rx key 1" key "$R1" rx 1 chacha20-poly1305 $K1 $S1
+check "key show never prints a secret" \
+	bash -c "! guise -n $S -j key show | grep -qi -e $K1 -e secret"
+check "a second key with the same id refused" \
+	bash -c "guise -n $S key add $GROUP $PORT id 1 alg chacha20-poly1305 dir tx secret $K1 salt $S1 2>&1 | grep -q 'already installed'"
+check "a unicast group refused" \
+	bash -c "guise -n $S key add 2001:db8::1 $PORT id 9 alg aes128-gcm dir rx secret 000102030405060708090a0b0c0d0e0f salt $S1 2>&1 | grep -q 'multicast'"
+
+ip netns exec "$SW" tcpdump -i p1 -U -n -w /tmp/content.pcap udp 2>/dev/null &
+dump=$!
+defer kill "$dump"
+sleep 1
+recv "$R1" 8 /tmp/r1.txt
+recv "$U" 8 /tmp/u.txt
+check "S sends 50 datagrams of 1200 bytes" send 50 1200
+sleep 8
+check "R1 receives all 50, byte-identical" [ "$(result /tmp/r1.txt)" = "good 50 bad 0 plain 0" ]
+check "U receives only ciphertext, never plaintext" \
+	bash -c "grep -q 'good 0 bad 50 plain 0' /tmp/u.txt"
+kill "$dump"; wait "$dump" 2>/dev/null
+check "the wire carries no plaintext" bash -c "! grep -q 'guise-plaintext-marker' /tmp/content.pcap"
+check "counters: 50 encrypted in S, 50 decrypted in R1" \
+	[ "$(cstat "$S" content_encrypted) $(cstat "$R1" content_decrypted)" = "50 50" ]
+
+kat() { # kat PCAP ALG KEYHEX SALTHEX SIZE INDEX: first datagram vs OpenSSL
+	python3 - "$@" <<'PY'
+import sys
+from scapy.all import rdpcap, UDP
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+sys.path.insert(0, "selftests")
+from nettool import payload
+pcap, alg, key, salt, size, index = sys.argv[1:7]
+pkts = [p for p in rdpcap(pcap) if UDP in p and p[UDP].dport == 5000]
+wire = bytes(pkts[0][UDP].payload)
+hdr = wire[:16]
+seq = hdr[8:16]
+aead = ChaCha20Poly1305 if alg == "chacha20-poly1305" else AESGCM
+want = aead(bytes.fromhex(key)).encrypt(bytes.fromhex(salt) + seq,
+                                         payload(int(index), int(size)), hdr)
+print("header", hdr.hex())
+sys.exit(0 if wire[16:] == want and hdr[0] == 0x47 else 1)
+PY
+}
+check "known answer: chacha20-poly1305 ciphertext equals OpenSSL's" \
+	kat /tmp/content.pcap chacha20-poly1305 $K1 $S1 1200 0
+
+# --- replay and tampering ---------------------------------------------------------
+# Re-send captured datagram N from U's port, maybe altered. Altered ones
+# get a fresh sequence number, so only the tag check can catch them.
+replay() { # replay MODE N
+	python3 - "$1" "$2" /tmp/content.pcap <<'PY'
+import sys
+from scapy.all import rdpcap, sendp, UDP, Ether
+mode, n, pcap = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+p = [p for p in rdpcap(pcap) if UDP in p and p[UDP].dport == 5000][n]
+raw = bytearray(bytes(p[UDP].payload))
+if mode != "none":
+    raw[8:16] = (100000 + n).to_bytes(8, "big")   # fresh sequence number
+if mode == "ciphertext": raw[40] ^= 1
+if mode == "tag": raw[-1] ^= 1
+if mode == "keyid": raw[7] ^= 1
+if mode == "truncated": raw = raw[:20]
+p[UDP].remove_payload(); p[UDP].add_payload(bytes(raw))
+del p[UDP].len, p[UDP].chksum, p["IPv6"].plen
+sendp(Ether(bytes(p)), iface="eth0", verbose=False)
+PY
+}
+recv "$R1" 6 /tmp/r1.txt
+before=$(cstat "$R1" drop_replay)
+ip netns exec "$U" bash -c "$(declare -f replay); replay none 0; replay none 7"
+sleep 0.5
+check "replayed datagrams are dropped" [ "$(cstat "$R1" drop_replay)" -eq $((before + 2)) ]
+before=$(cstat "$R1" drop_auth)
+ip netns exec "$U" bash -c "$(declare -f replay); replay seq 1; replay ciphertext 2; replay tag 3"
+sleep 0.5
+check "tampered header, ciphertext and tag: dropped (auth)" \
+	[ "$(cstat "$R1" drop_auth)" -eq $((before + 3)) ]
+before=$(cstat "$R1" drop_no_key)
+ip netns exec "$U" bash -c "$(declare -f replay); replay keyid 4"
+sleep 0.5
+check "a tampered key id finds no key" [ "$(cstat "$R1" drop_no_key)" -eq $((before + 1)) ]
+before=$(cstat "$R1" drop_truncated)
+ip netns exec "$U" bash -c "$(declare -f replay); replay truncated 5"
+sleep 5
+check "a truncated datagram is counted" [ "$(cstat "$R1" drop_truncated)" -eq $((before + 1)) ]
+check "none of them reached the application" [ "$(result /tmp/r1.txt)" = "good 0 bad 0 plain 0" ]
+check "per-key counters show the drops" \
+	bash -c "guise -n $R1 -j key show | python3 -c 'import json,sys; k=json.load(sys.stdin)[0][\"stats\"]; assert k[\"drop_replay\"] >= 2 and k[\"drop_auth\"] >= 3, k'"
+
+# --- rollover under continuous traffic ------------------------------------------
+recv "$R1" 12 /tmp/r1.txt
+(NETTOOL_INTERVAL=0.02 send 200 1000 1000) &
+sender=$!
+sleep 1
+check "rollover: R1 gets key 2 first" key "$R1" rx 2 aes256-gcm $K2 $S2
+check "rollover: S gets key 2 (newest tx key wins)" key "$S" tx 2 aes256-gcm $K2 $S2
+sleep 1
+check "rollover: S drops key 1" guise -n "$S" key del $GROUP $PORT id 1 dir tx
+wait "$sender"
+sleep 1
+check "rollover: R1 drops key 1 after the last old datagram" \
+	guise -n "$R1" key del $GROUP $PORT id 1 dir rx
+sleep 11
+check "rollover under traffic: all 200 datagrams arrive" \
+	[ "$(result /tmp/r1.txt)" = "good 200 bad 0 plain 0" ]
+
+# --- known answer for AES-256-GCM, and 60 KB datagrams -----------------------------
+ip netns exec "$SW" tcpdump -i p1 -U -n -w /tmp/content2.pcap 'udp port 5000 or ip6[6] == 44' 2>/dev/null &
+dump=$!
+sleep 1
+recv "$R1" 8 /tmp/r1.txt
+check "S sends one datagram of 1000 bytes" send 1 1000 7000
+check "S sends 3 datagrams of 60000 bytes (fragmented on the wire)" send 3 60000 5000
+sleep 8
+check "60 KB datagrams decrypt whole" [ "$(result /tmp/r1.txt)" = "good 4 bad 0 plain 0" ]
+kill "$dump"; wait "$dump" 2>/dev/null
+check "known answer: aes256-gcm ciphertext equals OpenSSL's" \
+	kat /tmp/content2.pcap aes256-gcm $K2 $S2 1000 7000
+
+# --- revocation ----------------------------------------------------------------
+check "key flush for the flow" guise -n "$R1" key flush $GROUP $PORT
+recv "$R1" 4 /tmp/r1.txt
+send 5 500 9000
+sleep 4
+check "without keys R1 gets ciphertext only" [ "$(result /tmp/r1.txt)" = "good 0 bad 5 plain 0" ]
+
+exit_status
