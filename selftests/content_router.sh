@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# content_router: a multicast router decrypts for its downstream LAN.
+#
+#   S (tx key) --- M (router, smcroute, rx key) --- R2 (no key)
+#
+# M holds the key and forwards ff3e::4242 from upstream to downstream; the
+# decryption happens in M's PREROUTING before the multicast route, so R2,
+# which knows nothing of guise, receives plaintext. Then the module is
+# unloaded and reloaded while the stream flows: the unload is clean and,
+# re-keyed, decryption resumes.
+source "$(dirname "$0")/lib.sh"
+require_cmd smcrouted python3
+
+GROUP=ff3e::4242 PORT=5000
+K=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f SALT=c0c1c2c3
+
+setup_ns S M R2
+defer cleanup_all_ns
+ip link add eth0 netns "$S" type veth peer name eth0 netns "$M"
+ip link add eth1 netns "$M" type veth peer name eth0 netns "$R2"
+ip -n "$S" addr add fd00:c1::1/64 dev eth0 nodad
+ip -n "$M" addr add fd00:c1::2/64 dev eth0 nodad
+ip -n "$M" addr add fd00:c2::2/64 dev eth1 nodad
+ip -n "$R2" addr add fd00:c2::3/64 dev eth0 nodad
+for l in "$S eth0" "$M eth0" "$M eth1" "$R2 eth0"; do
+	set -- $l
+	ip -n "$1" link set "$2" up
+done
+ip netns exec "$M" sysctl -qw net.ipv6.conf.all.forwarding=1
+
+cat >/tmp/smcroute-M.conf <<CONF
+phyint eth0 enable
+phyint eth1 enable
+mroute from eth0 group $GROUP to eth1
+CONF
+ip netns exec "$M" smcrouted -n -N -f /tmp/smcroute-M.conf -i smc-guise \
+	-u /tmp/smcroute-M.sock -P /tmp/smcroute-M.pid -l err &
+defer kill $!
+sleep 2
+
+keys() {
+	guise -n "$S" config set enabled on &&
+	guise -n "$M" config set enabled on &&
+	guise -n "$S" key add $GROUP $PORT id 7 alg aes128-gcm dir tx \
+		secret ${K:0:32} salt $SALT &&
+	guise -n "$M" key add $GROUP $PORT id 7 alg aes128-gcm dir rx \
+		secret ${K:0:32} salt $SALT
+}
+recv() {
+	ip netns exec "$R2" python3 selftests/nettool.py mcast-recv $GROUP $PORT eth0 "$1" >/tmp/r2.txt &
+	for _ in $(seq 50); do grep -q ready /tmp/r2.txt 2>/dev/null && return; sleep 0.1; done
+}
+send() { ip netns exec "$S" python3 selftests/nettool.py mcast-send $GROUP $PORT eth0 "$@"; }
+cstat() { guise -n "$1" -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+
+check "keys: tx in S, rx in the router M" keys
+recv 6
+check "S sends 30 datagrams" send 30 1200
+sleep 6
+check "R2, without guise, receives all 30 in plaintext" \
+	[ "$(tail -n 1 /tmp/r2.txt)" = "good 30 bad 0 plain 0" ]
+check "M decrypted what it forwarded" [ "$(cstat "$M" content_decrypted)" -ge 30 ]
+
+before=$(dmesg | grep -c 'guise: unloaded' || true)
+(NETTOOL_INTERVAL=0.01 send 300 1200) &
+sender=$!
+sleep 1
+check "rmmod while the stream flows" rmmod guise
+check "insmod again" insmod kmod/guise.ko
+check "re-key after reload" keys
+wait "$sender"
+check "the unload was clean" \
+	[ "$(dmesg | grep -c 'guise: unloaded')" -eq $((before + 1)) ]
+check "no leak reported" bash -c "! dmesg | grep -q 'guise: leaked'"
+recv 5
+send 10 800 100
+sleep 5
+check "after the reload R2 again receives plaintext" \
+	[ "$(tail -n 1 /tmp/r2.txt)" = "good 10 bad 0 plain 0" ]
+
+exit_status
