@@ -120,7 +120,7 @@ int guise_config_nl_set(struct sk_buff *skb, struct genl_info *info)
 {
 	struct guise_net *gn = guise_net(genl_info_net(info));
 	struct nlattr *tb[GUISE_A_CONFIG_MAX + 1];
-	struct guise_config *cfg;
+	struct guise_config *cfg, *old;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, GUISE_A_CONFIG))
@@ -132,8 +132,8 @@ int guise_config_nl_set(struct sk_buff *skb, struct genl_info *info)
 		return ret;
 
 	mutex_lock(&gn->lock);
-	cfg = guise_config_alloc(rcu_dereference_protected(gn->cfg,
-					lockdep_is_held(&gn->lock)));
+	old = rcu_dereference_protected(gn->cfg, lockdep_is_held(&gn->lock));
+	cfg = guise_config_alloc(old);
 	if (!cfg) {
 		ret = -ENOMEM;
 		goto out;

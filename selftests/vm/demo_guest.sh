@@ -112,6 +112,49 @@ sed 's/^/    /' /tmp/demo-miss.txt
 run sh -c "guise -n $G stats | grep -E '^miss_(event|queued|released) '"
 cleanup_leases
 
+step "content: sender S multicasts plain UDP; the kernel encrypts it"
+SW=demo-sw S=demo-s R1=demo-r1 U=demo-u
+cleanup_content() { for n in $SW $S $R1 $U; do ip netns delete "$n" 2>/dev/null; done; }
+trap 'cleanup; cleanup_content' EXIT
+for n in $SW $S $R1 $U; do ip netns add "$n"; ip -n "$n" link set lo up; done
+ip -n $SW link add br0 type bridge mcast_snooping 0
+ip -n $SW link set br0 up
+i=1
+for n in $S $R1 $U; do
+	ip link add eth0 netns $n type veth peer name p$i netns $SW
+	ip -n $SW link set p$i master br0 up
+	ip -n $n addr add fd00:c::$i/64 dev eth0 nodad
+	ip -n $n link set eth0 up
+	guise -n $n config set enabled on
+	i=$((i + 1))
+done
+K=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+run guise -n $S key add ff3e::4242 5000 id 1 alg chacha20-poly1305 dir tx secret $K salt c0c1c2c3
+run guise -n $R1 key add ff3e::4242 5000 id 1 alg chacha20-poly1305 dir rx secret $K salt c0c1c2c3
+run guise -n $R1 key show
+echo "# U has no key."
+mrecv() { ip netns exec $1 python3 selftests/nettool.py mcast-recv ff3e::4242 5000 eth0 5 >/tmp/demo-$1.txt & }
+mrecv $R1; mrecv $U
+ip netns exec $SW tcpdump -i p1 -n -c 1 -X udp port 5000 2>/dev/null >/tmp/demo-wire.txt &
+sleep 1
+run ip netns exec $S python3 selftests/nettool.py mcast-send ff3e::4242 5000 eth0 20 1200
+sleep 5
+echo "# one datagram as it crosses the wire (header 47 01 01 01, key id, sequence, ciphertext):"
+head -n 6 /tmp/demo-wire.txt | sed 's/^/    /'
+echo "# the applications (plain UDP sockets) report good = byte-identical plaintext:"
+echo "    R1 (key):    $(tail -n 1 /tmp/demo-$R1.txt)"
+echo "    U  (no key): $(tail -n 1 /tmp/demo-$U.txt)"
+
+step "content: revocation -- flush R1's keys and it gets nothing readable"
+run guise -n $R1 key flush
+mrecv $R1
+sleep 1
+ip netns exec $S python3 selftests/nettool.py mcast-send ff3e::4242 5000 eth0 5 600 >/dev/null
+sleep 5
+echo "    R1 after revocation: $(tail -n 1 /tmp/demo-$R1.txt)"
+run sh -c "guise -n $S stats | grep -E '^content_encrypted '"
+cleanup_content
+
 step "stats: counters of the init namespace"
 run guise stats
 

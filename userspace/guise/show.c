@@ -108,18 +108,22 @@ void show_lease(struct guise_out *o, const char *key,
 			 inet_ntop(AF_INET6, &l->real, a, sizeof(a)));
 	guise_out_string(o, "peer", " peer %s",
 			 inet_ntop(AF_INET6, &l->peer, a, sizeof(a)));
-	guise_out_string(o, "virt", " virt %s",
-			 inet_ntop(AF_INET6, &l->virt, a, sizeof(a)));
-	guise_out_string(o, NULL, " flags %s",
-			 guise_lease_flags_format(l->flags, flags,
-						  sizeof(flags)));
-	guise_out_open_array(o, "flags");
-	for (f = 1; f; f <<= 1)
-		if (l->flags & f)
-			guise_out_string(o, NULL, NULL,
-					 guise_lease_flags_format(
-						 f, flags, sizeof(flags)));
-	guise_out_close_array(o);
+	if (guise_lease_has(l, GUISE_A_LEASE_VIRT))
+		guise_out_string(o, "virt", " virt %s",
+				 inet_ntop(AF_INET6, &l->virt, a, sizeof(a)));
+	if (guise_lease_has(l, GUISE_A_LEASE_FLAGS)) {
+		guise_out_string(o, NULL, " flags %s",
+				 guise_lease_flags_format(l->flags, flags,
+							  sizeof(flags)));
+		guise_out_open_array(o, "flags");
+		for (f = 1; f; f <<= 1)
+			if (l->flags & f)
+				guise_out_string(o, NULL, NULL,
+						 guise_lease_flags_format(
+							 f, flags,
+							 sizeof(flags)));
+		guise_out_close_array(o);
+	}
 	if (guise_lease_has(l, GUISE_A_LEASE_EXPIRES_MS))
 		guise_out_uint(o, "expires_ms", " expires %" PRIu64 "ms",
 			       l->expires_ms);
