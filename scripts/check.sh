@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check.sh: what `make check` runs. Installs what is missing, builds, runs
-# the host tests (abi_spec, the userspace unit tests cli_*) and the kernel
+# the host tests (abi_spec, fuzz_smoke, the userspace unit tests cli_*) and the kernel
 # tests in the QEMU guest (selftests/vm/run.sh), and ends with the line
 #   N passed, N failed, N skipped
 # TESTS (space- or comma-separated; "config" selects config and config_*)
@@ -90,6 +90,14 @@ if selected abi_spec; then
 	python3 selftests/spec_check.py >"$LOGS/abi_spec.log" 2>&1 || rc=$?
 	count_tap "$LOGS/abi_spec.log" "$rc" abi_spec
 fi
+# Every libFuzzer harness (userspace/fuzz/) for a few seconds: a crash,
+# leak or sanitizer report fails the test.
+if selected fuzz_smoke; then
+	rc=0
+	timeout 600 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		make -C userspace fuzz FUZZ_SECONDS=4 >"$LOGS/fuzz_smoke.log" 2>&1 || rc=$?
+	count_tap "$LOGS/fuzz_smoke.log" "$rc" fuzz_smoke
+fi
 # The userspace unit tests (userspace/tests/cli_*.c, ASan+UBSan): all of
 # them through `make -C userspace check`, or the selected ones one by one.
 # (MAKEFLAGS is dropped: a `make check TESTS=...` would override the
@@ -124,7 +132,7 @@ fi
 if [ -n "$(selftests/vm/run.sh --list)" ]; then
 	rc=0
 	rm -f build/vm/results/summary
-	selftests/vm/run.sh || rc=$?
+	selftests/vm/run.sh --timeout "${VM_TIMEOUT:-2400}" || rc=$?
 	read -r p f s <"build/vm/results/summary" || { p=0 f=0 s=0; }
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	programs=$((programs + 1))

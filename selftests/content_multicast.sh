@@ -113,6 +113,7 @@ if mode != "none":
 if mode == "ciphertext": raw[40] ^= 1
 if mode == "tag": raw[-1] ^= 1
 if mode == "keyid": raw[7] ^= 1
+if mode == "magic": raw[0] ^= 0xff
 if mode == "truncated": raw = raw[:20]
 p[UDP].remove_payload(); p[UDP].add_payload(bytes(raw))
 del p[UDP].len, p[UDP].chksum, p["IPv6"].plen
@@ -133,6 +134,10 @@ before=$(cstat "$R1" drop_no_key)
 ip netns exec "$U" bash -c "$(declare -f replay); replay keyid 4"
 sleep 0.5
 check "a tampered key id finds no key" [ "$(cstat "$R1" drop_no_key)" -eq $((before + 1)) ]
+before=$(cstat "$R1" drop_bad_header)
+ip netns exec "$U" bash -c "$(declare -f replay); replay magic 6"
+sleep 0.5
+check "a bad magic is counted as a bad header" [ "$(cstat "$R1" drop_bad_header)" -eq $((before + 1)) ]
 before=$(cstat "$R1" drop_truncated)
 ip netns exec "$U" bash -c "$(declare -f replay); replay truncated 5"
 sleep 5
@@ -170,6 +175,18 @@ check "60 KB datagrams decrypt whole" [ "$(result /tmp/r1.txt)" = "good 4 bad 0 
 kill "$dump"; wait "$dump" 2>/dev/null
 check "known answer: aes256-gcm ciphertext equals OpenSSL's" \
 	kat /tmp/content2.pcap aes256-gcm $K2 $S2 1000 7000
+
+# --- expiry ----------------------------------------------------------------------
+timeout 15 guise -n "$R1" -j monitor key count 1 >/tmp/key-events.txt &
+sleep 1
+mon=$!
+check "a key valid for 2 s" key "$R1" rx 77 aes128-gcm ${K1:0:32} $S1 not-after +2
+sleep 4
+check "the expired key is gone" \
+	bash -c "! guise -n $R1 -j key show | grep -q '\"id\": 77'"
+wait "$mon"
+check "KEY_EXPIRED event arrived, without secrets" \
+	bash -c "grep -q '\"event\": \"key_expired\"' /tmp/key-events.txt && grep -q '\"id\": 77' /tmp/key-events.txt && ! grep -qi secret /tmp/key-events.txt"
 
 # --- revocation ----------------------------------------------------------------
 check "key flush for the flow" guise -n "$R1" key flush $GROUP $PORT
