@@ -98,7 +98,7 @@ if selected fuzz_smoke; then
 		make -C userspace fuzz FUZZ_SECONDS=4 >"$LOGS/fuzz_smoke.log" 2>&1 || rc=$?
 	count_tap "$LOGS/fuzz_smoke.log" "$rc" fuzz_smoke
 fi
-# The userspace unit tests (userspace/tests/cli_*.c, ASan+UBSan): all of
+# The userspace tests (userspace/tests/<area>_*.c, ASan+UBSan): all of
 # them through `make -C userspace check`, or the selected ones one by one.
 # (MAKEFLAGS is dropped: a `make check TESTS=...` would override the
 # userspace Makefile's own TESTS variable.)
@@ -106,16 +106,16 @@ umake=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j"$(nproc)" -C userspace)
 if [ -z "${TESTS//[ ,]/}" ] || [[ " ${TESTS//,/ } " == *" cli "* ]]; then
 	rc=0
 	timeout 900 "${umake[@]}" check >"$LOGS/userspace.log" 2>&1 || rc=$?
-	count_tap "$LOGS/userspace.log" "$rc" "userspace unit tests (cli_*)"
+	count_tap "$LOGS/userspace.log" "$rc" "userspace tests (cli_*, leased_*)"
 	# A program that crashed before printing "not ok" still counts.
-	extra=$(awk '/^# cli_[A-Za-z0-9_]+$/ { prog = $2 }
+	extra=$(awk '/^# [a-z]+_[A-Za-z0-9_]+$/ { prog = $2 }
 		/^not ok [0-9]+/ { bad[prog] = 1 }
 		/^# [0-9]+ of [0-9]+ test programs failed/ { k = $2 }
 		END { n = 0; for (p in bad) n++; print (k > n + 1 ? k - n - 1 : 0) }' \
 		"$LOGS/userspace.log")
 	failed=$((failed + extra))
 else
-	for src in userspace/tests/cli_*.c; do
+	for src in userspace/tests/*_*.c; do
 		[ -f "$src" ] || continue
 		t=$(basename "$src" .c)
 		selected "$t" || continue

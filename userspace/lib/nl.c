@@ -279,6 +279,11 @@ const char *guise_nl_extack(const struct guise_nl *nl)
 	return nl->extack;
 }
 
+int guise_nl_fd(const struct guise_nl *nl)
+{
+	return mnl_socket_get_fd(nl->sock);
+}
+
 int guise_nl_subscribe(struct guise_nl *nl)
 {
 	int group = (int)nl->events_group;

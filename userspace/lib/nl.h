@@ -45,6 +45,10 @@ struct nlmsghdr *guise_msg_start(void *buf, uint16_t family, uint8_t cmd,
 int guise_nl_talk(struct guise_nl *nl, struct nlmsghdr *req,
 		  guise_nl_reply_cb cb, void *data);
 
+/* The socket, for an event loop to watch (with O_NONBLOCK set by the
+ * caller, guise_nl_recv_events() returns -EAGAIN when drained). */
+int guise_nl_fd(const struct guise_nl *nl);
+
 /* Join the events multicast group; 0, -ENOENT or a negative errno. */
 int guise_nl_subscribe(struct guise_nl *nl);
 

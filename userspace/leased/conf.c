@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <event2/http.h>
+#include <event2/util.h>
+#include <ini.h>
+
+#include "conf.h"
+#include "lease.h"
+#include "log.h"
+
+#define CONF_DEFAULT_LIFETIME 3600U
+#define CONF_MAX_LIFETIME (24U * 3600)
+#define CONF_MAX_PER_CLIENT 64U
+
+struct conf_parse {
+	struct leased_conf *c;
+	const char *path;
+	int line_err; /* set by the handler: its own diagnosis was logged */
+};
+
+static int set_string(char **dst, const char *value)
+{
+	char *s = strdup(value);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int parse_bool(const char *value, bool *out)
+{
+	if (!strcmp(value, "on") || !strcmp(value, "yes") ||
+	    !strcmp(value, "true") || !strcmp(value, "1"))
+		*out = true;
+	else if (!strcmp(value, "off") || !strcmp(value, "no") ||
+		 !strcmp(value, "false") || !strcmp(value, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_u32(const char *value, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno || end == value || *end || v > UINT32_MAX || value[0] == '-')
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * "[v6]:port" or "v4:port", port 0 for any: the authority of a URI, parsed
+ * by libevent (evutil_parse_sockaddr_port() refuses port 0).
+ */
+static int parse_listen(struct leased_conf *c, const char *value)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&c->listen;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&c->listen;
+	char uri_text[128], host[INET6_ADDRSTRLEN];
+	struct evhttp_uri *uri;
+	const char *h, *p;
+	size_t len;
+	int port, err = -EINVAL;
+
+	if ((size_t)snprintf(uri_text, sizeof(uri_text), "https://%s", value) >=
+	    sizeof(uri_text))
+		return -EINVAL;
+	uri = evhttp_uri_parse_with_flags(uri_text, 0);
+	if (!uri)
+		return -EINVAL;
+	h = evhttp_uri_get_host(uri);
+	p = evhttp_uri_get_path(uri);
+	port = evhttp_uri_get_port(uri);
+	if (!h || port < 0 || port > 65535 || (p && *p) ||
+	    evhttp_uri_get_userinfo(uri) || evhttp_uri_get_query(uri))
+		goto out;
+	memset(&c->listen, 0, sizeof(c->listen));
+	len = strlen(h);
+	if (h[0] == '[' && len > 2 && len - 2 < sizeof(host) &&
+	    h[len - 1] == ']') {
+		memcpy(host, h + 1, len - 2);
+		host[len - 2] = '\0';
+		if (evutil_inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			goto out;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		c->listen_len = sizeof(*sin6);
+	} else {
+		if (evutil_inet_pton(AF_INET, h, &sin->sin_addr) != 1)
+			goto out;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		c->listen_len = sizeof(*sin);
+	}
+	err = 0;
+out:
+	evhttp_uri_free(uri);
+	return err;
+}
+
+static int conf_server(struct leased_conf *c, const char *name,
+		       const char *value)
+{
+	if (!strcmp(name, "listen"))
+		return parse_listen(c, value);
+	if (!strcmp(name, "cert"))
+		return set_string(&c->cert, value);
+	if (!strcmp(name, "key"))
+		return set_string(&c->key, value);
+	if (!strcmp(name, "ca"))
+		return set_string(&c->ca, value);
+	if (!strcmp(name, "db"))
+		return set_string(&c->db, value);
+	return -ENOENT;
+}
+
+static int conf_pool(struct leased_conf *c, const char *name, const char *value)
+{
+	if (!strcmp(name, "prefix")) {
+		if (guise_prefix_parse(value, &c->prefix, NULL))
+			return -EINVAL;
+		c->have_prefix = true;
+		return 0;
+	}
+	if (!strcmp(name, "default_lifetime"))
+		return guise_duration_parse(value, &c->default_lifetime) ?
+			       -EINVAL :
+			       0;
+	if (!strcmp(name, "max_lifetime"))
+		return guise_duration_parse(value, &c->max_lifetime) ? -EINVAL :
+								       0;
+	if (!strcmp(name, "max_per_client"))
+		return parse_u32(value, &c->max_per_client);
+	return -ENOENT;
+}
+
+static int conf_kernel(struct leased_conf *c, const char *name,
+		       const char *value)
+{
+	if (!strcmp(name, "netns"))
+		return set_string(&c->netns, value);
+	if (!strcmp(name, "sync"))
+		return parse_bool(value, &c->sync);
+	return -ENOENT;
+}
+
+static int conf_handler(void *user, const char *section, const char *name,
+			const char *value)
+{
+	struct conf_parse *p = user;
+	int err;
+
+	if (!strcmp(section, "server"))
+		err = conf_server(p->c, name, value);
+	else if (!strcmp(section, "pool"))
+		err = conf_pool(p->c, name, value);
+	else if (!strcmp(section, "kernel"))
+		err = conf_kernel(p->c, name, value);
+	else if (!strcmp(section, "gateway") && !strcmp(name, "enabled"))
+		err = parse_bool(value, &p->c->gateway);
+	else
+		err = -ENOENT;
+
+	if (!err)
+		return 1;
+	if (err == -ENOENT)
+		guise_err("%s: unknown setting [%s] %s", p->path, section,
+			  name);
+	else if (err == -ENOMEM)
+		guise_err("%s: out of memory", p->path);
+	else
+		guise_err("%s: [%s] %s: invalid value \"%s\"", p->path, section,
+			  name, value);
+	p->line_err = 1;
+	return 0;
+}
+
+/* Settings that only make sense together. */
+static int conf_check(const struct leased_conf *c, const char *path)
+{
+	static const char *const need[] = { "listen", "cert", "key", "ca",
+					    "db" };
+	const void *have[] = { c->listen_len ? c : NULL, c->cert, c->key, c->ca,
+			       c->db };
+	size_t i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (!have[i]) {
+			guise_err("%s: [server] %s is required", path, need[i]);
+			return -1;
+		}
+	}
+	if (!c->have_prefix) {
+		guise_err("%s: [pool] prefix is required", path);
+		return -1;
+	}
+	if (c->prefix.len < 1 || c->prefix.len > 126) {
+		guise_err("%s: [pool] prefix: length must be 1..126", path);
+		return -1;
+	}
+	if (!c->default_lifetime || !c->max_lifetime ||
+	    c->max_lifetime > GUISE_MAX_LEASE_LIFETIME ||
+	    c->default_lifetime > c->max_lifetime) {
+		guise_err(
+			"%s: [pool] lifetimes: need 0 < default_lifetime <= max_lifetime <= 366d",
+			path);
+		return -1;
+	}
+	if (!c->max_per_client) {
+		guise_err("%s: [pool] max_per_client must be at least 1", path);
+		return -1;
+	}
+	if (c->gateway && !c->sync) {
+		guise_err("%s: [gateway] enabled needs [kernel] sync = on",
+			  path);
+		return -1;
+	}
+	return 0;
+}
+
+int leased_conf_load(const char *path, struct leased_conf *c)
+{
+	struct conf_parse p = { .c = c, .path = path };
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->default_lifetime = CONF_DEFAULT_LIFETIME;
+	c->max_lifetime = CONF_MAX_LIFETIME;
+	c->max_per_client = CONF_MAX_PER_CLIENT;
+	c->sync = true;
+
+	ret = ini_parse(path, conf_handler, &p);
+	if (ret == -1) {
+		guise_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (ret == -2) {
+		guise_err("%s: out of memory", path);
+		return -1;
+	}
+	if (ret > 0) {
+		if (!p.line_err)
+			guise_err("%s: line %d: syntax error", path, ret);
+		else
+			guise_err("%s: error at line %d", path, ret);
+		return -1;
+	}
+	return conf_check(c, path);
+}
+
+void leased_conf_free(struct leased_conf *c)
+{
+	free(c->cert);
+	free(c->key);
+	free(c->ca);
+	free(c->db);
+	free(c->netns);
+	memset(c, 0, sizeof(*c));
+}

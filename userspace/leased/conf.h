@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* guise-leased's configuration file (INI, parsed with inih). */
+#ifndef LEASED_CONF_H
+#define LEASED_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+
+struct leased_conf {
+	/* [server] */
+	struct sockaddr_storage listen;
+	int listen_len;
+	char *cert, *key, *ca, *db;
+	/* [pool] */
+	struct guise_prefix prefix;
+	bool have_prefix;
+	uint32_t default_lifetime, max_lifetime; /* seconds */
+	uint32_t max_per_client;
+	/* [kernel] */
+	char *netns; /* NULL: the daemon's own namespace */
+	bool sync;
+	/* [gateway] */
+	bool gateway;
+};
+
+/*
+ * Read @path into @c (defaults first). Returns 0, or -1 after logging what
+ * is wrong (file, line, key). leased_conf_free() is safe either way.
+ */
+int leased_conf_load(const char *path, struct leased_conf *c);
+void leased_conf_free(struct leased_conf *c);
+
+#endif

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "http.h"
+#include "log.h"
+#include "tls.h"
+
+static struct bufferevent *http_bevcb(struct event_base *base, void *arg)
+{
+	struct http_server *srv = arg;
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	ssl = SSL_new(srv->ctx);
+	if (!ssl)
+		return NULL;
+	/*
+	 * On failure (out of memory) libevent 2.1 may or may not have freed
+	 * @ssl already, so it is not freed here: a rare leak rather than a
+	 * double free. evhttp then falls back to a plain socket, whose
+	 * requests http_begin() refuses (no SSL, no caller).
+	 */
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+					     BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		return NULL;
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static void http_default_cb(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	http_reply_error(req, HTTP_NOTFOUND, "not found");
+}
+
+int http_server_start(struct http_server *srv, struct event_base *base,
+		      SSL_CTX *ctx, const struct sockaddr *sa, int salen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct evhttp_bound_socket *bound;
+	struct evconnlistener *lev;
+
+	srv->ctx = ctx;
+	srv->http = evhttp_new(base);
+	if (!srv->http) {
+		guise_err("http: out of memory");
+		return -1;
+	}
+	evhttp_set_bevcb(srv->http, http_bevcb, srv);
+	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY);
+	evhttp_set_timeout(srv->http, HTTP_TIMEOUT_S);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_gencb(srv->http, http_default_cb, NULL);
+
+	lev = evconnlistener_new_bind(base, NULL, NULL,
+				      LEV_OPT_CLOSE_ON_FREE |
+					      LEV_OPT_CLOSE_ON_EXEC |
+					      LEV_OPT_REUSEABLE,
+				      128, sa, salen);
+	if (!lev) {
+		guise_err("http: cannot listen: %s",
+			  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		goto fail;
+	}
+	bound = evhttp_bind_listener(srv->http, lev);
+	if (!bound) {
+		evconnlistener_free(lev);
+		guise_err("http: out of memory");
+		goto fail;
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(bound),
+			(struct sockaddr *)&ss, &sslen)) {
+		guise_err("http: getsockname: %s", strerror(errno));
+		goto fail;
+	}
+	srv->port = ntohs(ss.ss_family == AF_INET6 ?
+				  ((struct sockaddr_in6 *)&ss)->sin6_port :
+				  ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+fail:
+	evhttp_free(srv->http);
+	srv->http = NULL;
+	return -1;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+	if (srv->http)
+		evhttp_free(srv->http);
+	srv->http = NULL;
+}
+
+void http_reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+	struct evbuffer *buf = evbuffer_new();
+	char *text = NULL;
+
+	if (body)
+		text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!buf || (body && !text) ||
+	    (text && (evbuffer_add(buf, text, strlen(text)) ||
+		      evbuffer_add(buf, "\n", 1)))) {
+		free(text);
+		if (buf)
+			evbuffer_free(buf);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", "application/json");
+	evhttp_send_reply(req, code, NULL, buf);
+	evbuffer_free(buf);
+}
+
+void http_reply_error(struct evhttp_request *req, int code, const char *msg)
+{
+	http_reply_json(req, code, json_pack("{s:s}", "error", msg));
+}
+
+int http_begin(struct evhttp_request *req, enum evhttp_cmd_type method,
+	       struct in6_addr *caller)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	SSL *ssl = NULL;
+
+	if (evhttp_request_get_command(req) != method) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Allow",
+				  method == EVHTTP_REQ_GET ? "GET" : "POST");
+		http_reply_error(req, 405, "method not allowed");
+		return -1;
+	}
+	bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	if (bev)
+		ssl = bufferevent_openssl_get_ssl(bev);
+	if (!ssl || tls_peer_address(ssl, caller)) {
+		http_reply_error(
+			req, HTTP_FORBIDDEN,
+			"client certificate must carry exactly one IPv6 address");
+		return -1;
+	}
+	return 0;
+}
+
+json_t *http_json_body(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	json_error_t jerr;
+	unsigned char *data;
+	char msg[256];
+	json_t *root;
+
+	data = evbuffer_pullup(in, -1);
+	if (!len || !data) {
+		http_reply_error(req, HTTP_BADREQUEST,
+				 "expected a JSON object body");
+		return NULL;
+	}
+	root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
+			  &jerr);
+	if (!root) {
+		snprintf(msg, sizeof(msg), "bad JSON: %s", jerr.text);
+		http_reply_error(req, HTTP_BADREQUEST, msg);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		http_reply_error(req, HTTP_BADREQUEST,
+				 "expected a JSON object body");
+		return NULL;
+	}
+	return root;
+}

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <inttypes.h>
+
+#include "metrics.h"
+
+struct metric {
+	const char *name, *type, *help;
+	const uint64_t *value;
+};
+
+static int put(struct evbuffer *buf, const char *name, const char *type,
+	       const char *help)
+{
+	return evbuffer_add_printf(buf, "# HELP %s %s\n# TYPE %s %s\n", name,
+				   help, name, type) < 0 ?
+		       -1 :
+		       0;
+}
+
+int metrics_format(struct leased *d, struct evbuffer *buf)
+{
+	const struct leased_metrics *m = &d->m;
+	const struct metric counters[] = {
+		{ "guise_leased_rents_total", "counter", "Leases rented.",
+		  &m->rents },
+		{ "guise_leased_rents_refused_total", "counter",
+		  "Rents refused (exists, exhausted, limit, errors).",
+		  &m->rents_refused },
+		{ "guise_leased_returns_total", "counter", "Leases returned.",
+		  &m->returns },
+		{ "guise_leased_renews_total", "counter", "Leases renewed.",
+		  &m->renews },
+		{ "guise_leased_expired_total", "counter",
+		  "Leases ended by the sweeper.", &m->expired },
+		{ "guise_leased_reveals_allowed_total", "counter",
+		  "Reveals answered for the lease's peer.",
+		  &m->reveals_allowed },
+		{ "guise_leased_reveals_refused_total", "counter",
+		  "Reveals refused (answered not found).",
+		  &m->reveals_refused },
+		{ "guise_leased_gateway_misses_total", "counter",
+		  "LEASE_MISS events received.", &m->gateway_misses },
+		{ "guise_leased_gateway_dropped_total", "counter",
+		  "LEASE_MISS events dropped (queue full).",
+		  &m->gateway_dropped },
+		{ "guise_leased_kernel_errors_total", "counter",
+		  "Kernel requests that failed.", &m->kernel_errors },
+		{ "guise_leased_store_errors_total", "counter",
+		  "Store operations that failed.", &m->store_errors },
+	};
+	uint64_t live;
+	double size;
+	size_t i;
+
+	if (store_lease_count(d->store, NULL, &live))
+		return -1;
+	size = pool_size(&d->pool);
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		if (put(buf, counters[i].name, counters[i].type,
+			counters[i].help) ||
+		    evbuffer_add_printf(buf, "%s %" PRIu64 "\n",
+					counters[i].name,
+					*counters[i].value) < 0)
+			return -1;
+	}
+	if (put(buf, "guise_leased_leases", "gauge", "Live leases.") ||
+	    evbuffer_add_printf(buf, "guise_leased_leases %" PRIu64 "\n",
+				live) < 0 ||
+	    put(buf, "guise_leased_pool_size", "gauge",
+		"Addresses the pool can lease.") ||
+	    evbuffer_add_printf(buf, "guise_leased_pool_size %.17g\n", size) <
+		    0 ||
+	    put(buf, "guise_leased_pool_free", "gauge",
+		"Addresses not leased.") ||
+	    evbuffer_add_printf(buf, "guise_leased_pool_free %.17g\n",
+				size - (double)live) < 0)
+		return -1;
+	return 0;
+}

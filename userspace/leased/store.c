@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+struct store {
+	sqlite3 *db;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS leases ("
+	" virtual TEXT PRIMARY KEY,"
+	" real TEXT NOT NULL,"
+	" peer TEXT NOT NULL,"
+	" expires INTEGER NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" UNIQUE (real, peer));"
+	"CREATE INDEX IF NOT EXISTS leases_expires ON leases (expires);"
+	"CREATE TABLE IF NOT EXISTS history ("
+	" virtual TEXT NOT NULL,"
+	" real TEXT NOT NULL,"
+	" peer TEXT NOT NULL,"
+	" start INTEGER NOT NULL,"
+	" end INTEGER NOT NULL,"
+	" reason TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS history_virtual ON history (virtual);"
+	"CREATE TABLE IF NOT EXISTS audit ("
+	" time INTEGER NOT NULL,"
+	" who TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" virtual TEXT,"
+	" outcome TEXT NOT NULL);";
+
+static int store_fail(struct store *st, const char *what)
+{
+	guise_err("store: %s: %s", what, sqlite3_errmsg(st->db));
+	return -EIO;
+}
+
+static int store_exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		guise_err("store: %s", msg ? msg : "exec failed");
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* journal_mode answers with the mode in force: check it is WAL. */
+static int store_wal(struct store *st)
+{
+	const unsigned char *mode;
+	sqlite3_stmt *stmt;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL;", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		return store_fail(st, "journal_mode");
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		err = store_fail(st, "journal_mode");
+	} else {
+		mode = sqlite3_column_text(stmt, 0);
+		if (!mode || strcmp((const char *)mode, "wal")) {
+			guise_err("store: cannot use WAL (journal mode %s)",
+				  mode ? (const char *)mode : "?");
+			err = -EIO;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int store_open(const char *path, struct store **stp)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		guise_err("store: %s: %s", path,
+			  st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		sqlite3_close(st->db);
+		free(st);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_extended_result_codes(st->db, 1);
+	if (store_wal(st) || store_exec(st, "PRAGMA synchronous=FULL;") ||
+	    store_exec(st, schema)) {
+		store_close(st);
+		return -EIO;
+	}
+	*stp = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int store_begin(struct store *st)
+{
+	return store_exec(st, "BEGIN IMMEDIATE;");
+}
+
+int store_commit(struct store *st)
+{
+	return store_exec(st, "COMMIT;");
+}
+
+void store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		store_exec(st, "ROLLBACK;");
+}
+
+static int prepare(struct store *st, const char *sql, sqlite3_stmt **stmt)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return store_fail(st, "prepare");
+	return 0;
+}
+
+static int bind_addr(struct store *st, sqlite3_stmt *stmt, int idx,
+		     const struct in6_addr *a)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(AF_INET6, a, buf, sizeof(buf)))
+		return -EINVAL;
+	if (sqlite3_bind_text(stmt, idx, buf, -1, SQLITE_TRANSIENT) !=
+	    SQLITE_OK)
+		return store_fail(st, "bind");
+	return 0;
+}
+
+static int bind_int(struct store *st, sqlite3_stmt *stmt, int idx, int64_t v)
+{
+	if (sqlite3_bind_int64(stmt, idx, v) != SQLITE_OK)
+		return store_fail(st, "bind");
+	return 0;
+}
+
+static int bind_text(struct store *st, sqlite3_stmt *stmt, int idx,
+		     const char *s)
+{
+	int rc = s ? sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT) :
+		     sqlite3_bind_null(stmt, idx);
+
+	if (rc != SQLITE_OK)
+		return store_fail(st, "bind");
+	return 0;
+}
+
+static int column_addr(sqlite3_stmt *stmt, int col, struct in6_addr *a)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, col);
+
+	if (!s || inet_pton(AF_INET6, (const char *)s, a) != 1) {
+		guise_err("store: malformed address in column %d", col);
+		return -EIO;
+	}
+	return 0;
+}
+
+#define LEASE_COLUMNS "virtual, real, peer, expires, created"
+
+static int column_lease(sqlite3_stmt *stmt, struct lease_rec *l)
+{
+	if (column_addr(stmt, 0, &l->virt) || column_addr(stmt, 1, &l->real) ||
+	    column_addr(stmt, 2, &l->peer))
+		return -EIO;
+	l->expires = sqlite3_column_int64(stmt, 3);
+	l->created = sqlite3_column_int64(stmt, 4);
+	return 0;
+}
+
+/* Step a statement expected to give at most one lease row. */
+static int step_lease(struct store *st, sqlite3_stmt *stmt,
+		      struct lease_rec *out)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return store_fail(st, "select");
+	return column_lease(stmt, out);
+}
+
+/* Step a statement that returns no rows. */
+static int step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		return store_fail(st, what);
+	return 0;
+}
+
+int store_lease_by_virt(struct store *st, const struct in6_addr *virt,
+			struct lease_rec *out)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st,
+		      "SELECT " LEASE_COLUMNS
+		      " FROM leases WHERE virtual = ?1;",
+		      &stmt);
+	if (err)
+		return err;
+	err = bind_addr(st, stmt, 1, virt);
+	if (!err)
+		err = step_lease(st, stmt, out);
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int store_lease_by_pair(struct store *st, const struct in6_addr *real,
+			const struct in6_addr *peer, struct lease_rec *out)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st,
+		      "SELECT " LEASE_COLUMNS
+		      " FROM leases WHERE real = ?1 AND peer = ?2;",
+		      &stmt);
+	if (err)
+		return err;
+	err = bind_addr(st, stmt, 1, real);
+	if (!err)
+		err = bind_addr(st, stmt, 2, peer);
+	if (!err)
+		err = step_lease(st, stmt, out);
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int store_lease_count(struct store *st, const struct in6_addr *real,
+		      uint64_t *count)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st,
+		      real ? "SELECT count(*) FROM leases WHERE real = ?1;" :
+			     "SELECT count(*) FROM leases;",
+		      &stmt);
+	if (err)
+		return err;
+	if (real)
+		err = bind_addr(st, stmt, 1, real);
+	if (!err) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			*count = (uint64_t)sqlite3_column_int64(stmt, 0);
+		else
+			err = store_fail(st, "count");
+	}
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int store_lease_insert(struct store *st, const struct lease_rec *l)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st,
+		      "INSERT INTO leases (" LEASE_COLUMNS
+		      ") VALUES (?1, ?2, ?3, ?4, ?5);",
+		      &stmt);
+	if (err)
+		return err;
+	if (!(err = bind_addr(st, stmt, 1, &l->virt)) &&
+	    !(err = bind_addr(st, stmt, 2, &l->real)) &&
+	    !(err = bind_addr(st, stmt, 3, &l->peer)) &&
+	    !(err = bind_int(st, stmt, 4, l->expires)) &&
+	    !(err = bind_int(st, stmt, 5, l->created)))
+		err = step_done(st, stmt, "insert lease");
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int store_lease_set_expires(struct store *st, const struct in6_addr *virt,
+			    int64_t expires)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st, "UPDATE leases SET expires = ?2 WHERE virtual = ?1;",
+		      &stmt);
+	if (err)
+		return err;
+	if (!(err = bind_addr(st, stmt, 1, virt)) &&
+	    !(err = bind_int(st, stmt, 2, expires)))
+		err = step_done(st, stmt, "update lease");
+	if (!err && sqlite3_changes(st->db) != 1)
+		err = -ENOENT;
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int store_lease_end(struct store *st, const struct lease_rec *l, int64_t end,
+		    const char *reason)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st,
+		      "INSERT INTO history"
+		      " (virtual, real, peer, start, end, reason)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6);",
+		      &stmt);
+	if (err)
+		return err;
+	if (!(err = bind_addr(st, stmt, 1, &l->virt)) &&
+	    !(err = bind_addr(st, stmt, 2, &l->real)) &&
+	    !(err = bind_addr(st, stmt, 3, &l->peer)) &&
+	    !(err = bind_int(st, stmt, 4, l->created)) &&
+	    !(err = bind_int(st, stmt, 5, end)) &&
+	    !(err = bind_text(st, stmt, 6, reason)))
+		err = step_done(st, stmt, "insert history");
+	sqlite3_finalize(stmt);
+	if (err)
+		return err;
+
+	err = prepare(st, "DELETE FROM leases WHERE virtual = ?1;", &stmt);
+	if (err)
+		return err;
+	err = bind_addr(st, stmt, 1, &l->virt);
+	if (!err)
+		err = step_done(st, stmt, "delete lease");
+	if (!err && sqlite3_changes(st->db) != 1)
+		err = -ENOENT;
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int store_lease_list(struct store *st, int64_t before, size_t max,
+		     struct lease_rec **out, size_t *n)
+{
+	struct lease_rec *v = NULL, *nv;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *stmt;
+	int err, rc;
+
+	*out = NULL;
+	*n = 0;
+	err = prepare(st,
+		      "SELECT " LEASE_COLUMNS " FROM leases"
+		      " WHERE expires <= ?1 ORDER BY expires LIMIT ?2;",
+		      &stmt);
+	if (err)
+		return err;
+	if ((err = bind_int(st, stmt, 1, before)) ||
+	    (err = bind_int(st, stmt, 2,
+			    max > INT64_MAX ? INT64_MAX : (int64_t)max))) {
+		sqlite3_finalize(stmt);
+		return err;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = reallocarray(v, cap, sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		err = column_lease(stmt, &v[count]);
+		if (err)
+			break;
+		count++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_fail(st, "list leases");
+	sqlite3_finalize(stmt);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+int store_audit(struct store *st, int64_t when, const char *who,
+		const char *action, const char *virt, const char *outcome)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st,
+		      "INSERT INTO audit (time, who, action, virtual,"
+		      " outcome) VALUES (?1, ?2, ?3, ?4, ?5);",
+		      &stmt);
+	if (err)
+		return err;
+	if (!(err = bind_int(st, stmt, 1, when)) &&
+	    !(err = bind_text(st, stmt, 2, who)) &&
+	    !(err = bind_text(st, stmt, 3, action)) &&
+	    !(err = bind_text(st, stmt, 4, virt)) &&
+	    !(err = bind_text(st, stmt, 5, outcome)))
+		err = step_done(st, stmt, "insert audit");
+	sqlite3_finalize(stmt);
+	return err;
+}

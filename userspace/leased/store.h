@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The durable store (SQLite, WAL, synchronous=FULL): live leases, the
+ * history of ended leases and the audit trail. Addresses are stored as
+ * canonical text (inet_ntop); times are seconds since the epoch. Every
+ * function returns 0 or a negative errno: -ENOENT (no such row), -EIO
+ * (SQLite failed; logged).
+ */
+#ifndef LEASED_STORE_H
+#define LEASED_STORE_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+struct lease_rec {
+	struct in6_addr virt, real, peer;
+	int64_t expires, created;
+};
+
+int store_open(const char *path, struct store **stp);
+void store_close(struct store *st);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. A commit returns once durable. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+int store_lease_by_virt(struct store *st, const struct in6_addr *virt,
+			struct lease_rec *out);
+int store_lease_by_pair(struct store *st, const struct in6_addr *real,
+			const struct in6_addr *peer, struct lease_rec *out);
+/* Leases held by @real (NULL: all leases). */
+int store_lease_count(struct store *st, const struct in6_addr *real,
+		      uint64_t *count);
+int store_lease_insert(struct store *st, const struct lease_rec *l);
+int store_lease_set_expires(struct store *st, const struct in6_addr *virt,
+			    int64_t expires);
+/* Move a lease to the history (ended @end for @reason) and delete it. */
+int store_lease_end(struct store *st, const struct lease_rec *l, int64_t end,
+		    const char *reason);
+
+/*
+ * Leases with expires <= @before (INT64_MAX: all), at most @max, into a
+ * new array *@out (free() it) of *@n entries.
+ */
+int store_lease_list(struct store *st, int64_t before, size_t max,
+		     struct lease_rec **out, size_t *n);
+
+/* One audit row: who (an address or "kernel"), action, virtual (may be
+ * NULL), outcome. */
+int store_audit(struct store *st, int64_t when, const char *who,
+		const char *action, const char *virt, const char *outcome);
+
+#endif

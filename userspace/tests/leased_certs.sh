@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Test PKI for the guise-leased tests, written to DIR:
+#   ca.crt/ca.key          the client and server CA
+#   server.crt/.key        the daemon (SAN IP ::1, DNS localhost)
+#   host1, host2           clients 2001:db8:1::10 and 2001:db8:1::11
+#   peer                   client 2001:db8:3::20 (the peer of the leases)
+#   noip                   a client certificate without an IP address
+#   rogue                  2001:db8:1::10, signed by another CA
+#
+# Usage: leased_certs.sh DIR
+set -eu
+
+dir=${1:?usage: leased_certs.sh DIR}
+cd "$dir"
+
+ca() { # NAME: a self-signed P-256 CA
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1.key" -out "$1.crt" -subj "/CN=guise test $1" \
+		-days 2 -addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+}
+
+leaf() { # NAME CA EXTENSIONS
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
+	printf '%s\n' "$3" >"$1.ext"
+	openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" \
+		-set_serial "0x$(openssl rand -hex 8)" -days 2 \
+		-extfile "$1.ext" -out "$1.crt" 2>/dev/null
+	rm -f "$1.csr" "$1.ext"
+}
+
+client='extendedKeyUsage=clientAuth'
+ca ca
+ca otherca
+leaf server ca "subjectAltName=IP:::1,DNS:localhost
+extendedKeyUsage=serverAuth"
+leaf host1 ca "subjectAltName=IP:2001:db8:1::10
+$client"
+leaf host2 ca "subjectAltName=IP:2001:db8:1::11
+$client"
+leaf peer ca "subjectAltName=IP:2001:db8:3::20
+$client"
+leaf noip ca "subjectAltName=DNS:noip.example
+$client"
+leaf rogue otherca "subjectAltName=IP:2001:db8:1::10
+$client"
