@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# timeout: 900
 #
 # config_reload: the module loads and unloads 50 times while IPv6 traffic
 # flows between two namespaces and a reader hammers the netlink family, and

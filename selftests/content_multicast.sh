@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# timeout: 900
 #
 # content_multicast: protected multicast end to end on one LAN.
 #

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# timeout: 900
 #
 # lease_churn: leases are added, replaced, deleted and flushed as fast as
 # the CLI can while traffic crosses the gateway and held-packet upcalls are

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# timeout: 900
 #
 # lease_malformed: crafted and malformed packets (scapy) through both hooks
 # of the gateway: truncated headers, bogus extension-header chains,

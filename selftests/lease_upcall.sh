@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# timeout: 900
 #
 # lease_upcall: the upcall miss policy. The first packets of a flow with no
 # lease are held, one LEASE_MISS event goes out, and when a lease is
