@@ -33,11 +33,9 @@ defer kill "$dump_pid"
 sleep 1
 
 check "ping H -> P through the lease" ping_p
-ip netns exec "$P" python3 selftests/nettool.py udp-echo 7000 >/dev/null &
-sleep 0.5
+serve "$P" /tmp/udp-echo.txt udp-echo 7000
 check "UDP H -> P and back" ip netns exec "$H" python3 selftests/nettool.py udp-ping $PEER 7000
-ip netns exec "$P" python3 selftests/nettool.py tcp-sink 7001 >/dev/null &
-sleep 0.5
+serve "$P" /tmp/tcp-sink.txt tcp-sink 7001
 check "TCP bulk 2 MB H -> P (larger than every MTU)" \
 	ip netns exec "$H" timeout 60 python3 selftests/nettool.py tcp-send $PEER 7001 2000000
 check "path MTU learnt: PTB from X reached H" \

@@ -28,7 +28,7 @@ check "upcall for H's prefix, 3 s to answer" gx config set enabled on \
 
 responder >/tmp/responder.txt 2>&1 &
 resp_pid=$!
-sleep 1
+sleep 3	# the responder must be listening before the first packet
 check "first ping of a new flow answered (held, then released)" \
 	ip netns exec "$H" ping -6 -c 1 -W 5 $PEER
 wait "$resp_pid"
@@ -38,11 +38,11 @@ check "one event, one packet held and released" \
 	[ "$(gstat miss_event) $(gstat miss_queued) $(gstat miss_released)" = "1 1 1" ]
 
 check "flush" gx lease flush
-ip netns exec "$P" python3 selftests/nettool.py udp-count 7100 6 >/tmp/count.txt &
+serve "$P" /tmp/count.txt udp-count 7100 8
 count_pid=$!
 responder >/dev/null 2>&1 &
 resp_pid=$!
-sleep 1
+sleep 3
 ip netns exec "$H" python3 selftests/nettool.py udp-burst $PEER 7100 6
 wait "$resp_pid" "$count_pid"
 check "a burst of 6 UDP datagrams on first contact: all 6 arrive" \

@@ -44,3 +44,18 @@ lease_stat() { gx -j lease show | python3 -c "import json,sys; print(json.load(s
 ping_p() { ip netns exec "$H" ping -6 -c 1 -W 2 $PEER >/dev/null; }
 no_ping_p() { ! ping_p; }
 
+
+# serve NS OUTFILE ARGS...: start `nettool.py ARGS` in NS in the background
+# and wait (up to 20 s) until it says it is ready.
+serve() {
+	local ns=$1 out=$2
+	shift 2
+	: >"$out"
+	ip netns exec "$ns" python3 selftests/nettool.py "$@" >"$out" 2>&1 &
+	for _ in $(seq 200); do
+		grep -q ready "$out" && return 0
+		sleep 0.1
+	done
+	echo "# server $* never became ready"
+	return 1
+}
