@@ -37,7 +37,7 @@ defer kill $!
 (while :; do configure; gx stats; sleep 0.2; done) >/dev/null 2>&1 &
 defer kill $!
 
-sleep 3
+for _ in $(seq 60); do [ "$(gstat lease_tx)" -gt 0 ] && break; sleep 0.5; done
 check "traffic is rewritten while leases churn" [ "$(gstat lease_tx)" -gt 0 ]
 
 before=$(dmesg | grep -c 'guise: unloaded' || true)

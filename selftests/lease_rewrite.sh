@@ -71,14 +71,16 @@ ip netns exec "$H" ping -6 -q -c 40 -i 0.01 -W 1 $PEER >/dev/null 2>&1
 check "rate limit drops the excess and counts it" [ "$(lease_stat drop_rate)" -ge 20 ]
 
 # --- expiry ----------------------------------------------------------------------
-check "short lease (3 s)" gx lease add $REAL $PEER $VIRT lifetime 3
-ip netns exec "$G" timeout 8 python3 selftests/genl.py listen 7 >/tmp/events.txt &
+ip netns exec "$G" timeout 30 python3 selftests/genl.py listen 25 >/tmp/events.txt &
 listen_pid=$!
+for _ in $(seq 100); do grep -q listening /tmp/events.txt && break; sleep 0.2; done
+check "short lease (3 s)" gx lease add $REAL $PEER $VIRT lifetime 3
 check "traffic flows before expiry" ping_p
 sleep 4
 check "expired lease: traffic stops in the datapath" no_ping_p
 check "expired lease gone from show" bash -c "[ \"\$(guise -n $G -j lease show)\" = '[]' ]"
-wait "$listen_pid"
+for _ in $(seq 50); do grep -q '^cmd=7$' /tmp/events.txt && break; sleep 0.2; done
+kill "$listen_pid" 2>/dev/null
 check "LEASE_EXPIRED event arrived" grep -q '^cmd=7$' /tmp/events.txt
 
 # --- miss policy -----------------------------------------------------------------

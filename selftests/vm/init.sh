@@ -107,7 +107,7 @@ for t in $TEST_LIST; do
 		src="selftests/$t.c"
 	fi
 	# A test may ask for a longer timeout with a "# timeout: SEC" line.
-	tt=$(sed -n 's|^\(#\|//\) *timeout: *\([0-9][0-9]*\).*|\2|p' "$src" 2>/dev/null | head -n 1)
+	tt=$(sed -n 's@^\(#\|//\) *timeout: *\([0-9][0-9]*\).*@\2@p' "$src" 2>/dev/null | head -n 1)
 	tt=${tt:-$TEST_TIMEOUT}
 	echo "$t" >"$RESULTS/current"
 	start=$(date +%s%N)
