@@ -1,0 +1,550 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# content_bench: the protected-content datapath benchmark. Runs INSIDE the
+# test VM (bench/content_run.sh starts it with selftests/vm/run.sh --demo),
+# working directory = the checkout, $MODULE = the module to load, the tools
+# of bench/src/ already built into build/bench/ by the host.
+#
+#   S  s0 fd00:cb::1/64 ---veth--- r0 fd00:cb::2/64  R
+#
+# Two such pairs, so that every case runs in namespaces holding only what
+# it needs: cbp-s/cbp-r (plaintext, ESP, relay; guise never enabled) and
+# cbg-s/cbg-r (guise enabled in both). The flow: 1200-byte UDP payloads to
+# [ff3e::cb:1]:5000.
+#
+# Receive cases: the sender (build/bench/mcast_send) sends, as fast as the
+# receive path takes them, datagrams ENCRYPTED BEFOREHAND with OpenSSL (one
+# file per algorithm and format, reused by every sample: each sample
+# installs a fresh key or SA, so a fresh replay window), so the sender only
+# sends bytes and the receive path is the bottleneck:
+#   plain  plaintext, R has no keys
+#   guise  guise's content format; R has a guise rx key, the application
+#          is a plain socket
+#   esp    ESP transport-mode packets (raw socket); R has the SA and an
+#          inbound policy for the flow (ip xfrm, manual keys, replay
+#          window 32): rfc7539esp(chacha20,poly1305) / rfc4106(gcm(aes))
+#   relay  guise's format; in R, build/bench/relay (OpenSSL EVP, 64-entry
+#          replay window) decrypts and re-sends over [::1] to the app
+# The application (build/bench/udp_count) counts the 1200-byte datagrams it
+# reads in SECS s after WARM s: the rate is what the application really
+# gets (payload goodput), not the interface's.
+#
+# Send cases: R drops everything at tc ingress; the sender sends plaintext
+# with a guise tx key in S, with an ESP SA + outbound policy in S, or
+# neither: datagrams/s that leave S, the kernel encrypting in the sender's
+# context.
+#
+# CPUs: the sender is pinned to CPU 0; all receive-side work to CPU 1: RPS
+# steers r0's packets there (IPv6 input, guise's or ESP's decryption, UDP)
+# and the application and the relay are pinned there. The sender is
+# flow-controlled by its send buffer (a datagram charges it until R's IPv6
+# input takes it off CPU 1's input queue), so a slow receive path slows
+# the sender instead of being flooded. Each sample reports both CPUs' busy
+# share; an rx CPU below 90% means the case did not saturate its receive
+# path (the plaintext baseline usually: then it is a lower bound). With
+# CBENCH_RT=1 the application (priority 20) and the relay (10) run
+# SCHED_FIFO, above ksoftirqd.
+#
+# One block per algorithm: ROUNDS rounds of all its cases, interleaved
+# (host noise hits all alike), the median of the rounds reported; ratios
+# compare cases of one block. A case that cannot run prints "skipped:
+# why". The report is between "=== results" and "=== end".
+#
+# Parameters (environment, or build/bench/content_params.env):
+#   CBENCH_SECS    counting window per sample, seconds (5)
+#   CBENCH_ROUNDS  rounds per algorithm (3)
+#   CBENCH_ALGS    algorithms (chacha20-poly1305 aes128-gcm aes256-gcm)
+#   CBENCH_TX      1: also the send cases (1)
+#   CBENCH_RT      1: SCHED_FIFO receivers, see above (0)
+#   CBENCH_PREGEN  datagrams pre-encrypted per algorithm and format
+#                  (default: from the plaintext send rate, memory-capped)
+set -uo pipefail
+
+MODULE=${MODULE:-kmod/guise.ko}
+# shellcheck source=/dev/null
+[ -f build/bench/content_params.env ] && source build/bench/content_params.env
+SECS=${CBENCH_SECS:-5}
+ROUNDS=${CBENCH_ROUNDS:-3}
+ALGS=${CBENCH_ALGS:-chacha20-poly1305 aes128-gcm aes256-gcm}
+TX=${CBENCH_TX:-1}
+RT=${CBENCH_RT:-0}
+PREGEN=${CBENCH_PREGEN:-}
+WARM=1
+SEND_SECS=$((WARM + SECS + 1))
+SIZE=1200
+BIN=build/bench
+GROUP=ff3e::cb:1
+PORT=5000
+APP_PORT=6000
+SADDR=fd00:cb::1
+RADDR=fd00:cb::2
+SPI=0xcb1
+KEY32=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+SALT=c0c1c2c3
+T0=$(date +%s)
+TMP=$(mktemp -d /tmp/content_bench.XXXXXX)
+NSS=()
+PIDS=()
+
+say() { printf '%s\n' "$*"; }
+# log: progress lines, to stderr (measure_* print their results on stdout)
+log() { printf '# [%4ds] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
+
+cleanup() {
+	local p ns
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for ns in "${NSS[@]}"; do ip netns delete "$ns" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+key_of() { # ALG: the secret (hex) for ALG
+	case $1 in aes128-gcm) echo "${KEY32:0:32}" ;; *) echo "$KEY32" ;; esac
+}
+esp_name() { # ALG: the kernel's ESP AEAD for ALG
+	case $1 in
+	chacha20-poly1305) echo 'rfc7539esp(chacha20,poly1305)' ;;
+	*) echo 'rfc4106(gcm(aes))' ;;
+	esac
+}
+
+# --- module, tools, CPUs -------------------------------------------------------------
+
+say "=== guise content datapath benchmark"
+if [ ! -d /sys/module/guise ]; then
+	for dep in $(modinfo -F depends "$MODULE" 2>/dev/null | tr ',' ' '); do
+		modprobe "$dep" || say "warning: modprobe $dep failed"
+	done
+	insmod "$MODULE" || { say "error: insmod $MODULE failed"; exit 1; }
+fi
+# The best implementations first (the crypto API picks the highest
+# priority loaded), then ESP and tc. Cases report what is missing.
+for m in aesni_intel ghash_clmulni_intel chacha_x86_64 poly1305_x86_64 \
+	chacha20poly1305 gcm esp6 xfrm_user sch_ingress cls_matchall act_gact; do
+	modprobe "$m" 2>/dev/null
+done
+say "kernel $(uname -r), $(nproc) vCPUs, $(awk '/^MemTotal:/ { printf "%d MB", $2 / 1024 }' /proc/meminfo) RAM," \
+	"$(grep -q hypervisor /proc/cpuinfo && echo "virtualised/emulated") ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+say "CPU flags: $(grep -m1 '^flags' /proc/cpuinfo | grep -ow -e aes -e pclmulqdq -e avx -e avx2 -e avx512f | tr '\n' ' ')"
+say "OpenSSL $(openssl version 2>/dev/null | awk '{ print $2 }'); module srcversion $(cat /sys/module/guise/srcversion 2>/dev/null)"
+say "samples: $ROUNDS rounds x ${SECS} s (after ${WARM} s warm-up), $SIZE-byte payloads"
+
+MISSING=
+for t in mcast_send udp_count relay; do
+	[ -x "$BIN/$t" ] || MISSING+="$BIN/$t "
+done
+if [ -n "$MISSING" ]; then
+	say "error: missing $MISSING(build them on the host: bench/content_run.sh)"
+	exit 1
+fi
+PIN_S=() PIN_APP=() PIN_RELAY=() RPS_MASK=
+if [ "$(nproc)" -ge 2 ]; then
+	PIN_S=(taskset -c 0) PIN_APP=(taskset -c 1) PIN_RELAY=(taskset -c 1) RPS_MASK=2
+else
+	say "note: one CPU: no pinning, no RPS; sender and receiver share it"
+fi
+if [ "$RT" = 1 ]; then
+	PIN_APP+=(chrt -f 20)
+	PIN_RELAY+=(chrt -f 10)
+fi
+say "sender: ${PIN_S[*]:-unpinned}; application: ${PIN_APP[*]:-unpinned};" \
+	"relay: ${PIN_RELAY[*]:-unpinned}${RPS_MASK:+; RPS mask $RPS_MASK on r0}"
+
+# --- topology -------------------------------------------------------------------------
+
+# mkpair TAG: namespaces cbTAG-s, cbTAG-r joined by s0 <-> r0
+mkpair() {
+	local s=cb$1-s r=cb$1-r
+	ip netns add "$s" && NSS+=("$s") || return 1
+	ip netns add "$r" && NSS+=("$r") || return 1
+	ip -n "$s" link set lo up
+	ip -n "$r" link set lo up
+	ip link add s0 netns "$s" type veth peer name r0 netns "$r" || return 1
+	ip -n "$s" addr add $SADDR/64 dev s0 nodad
+	ip -n "$r" addr add $RADDR/64 dev r0 nodad
+	ip -n "$s" link set s0 up
+	ip -n "$r" link set r0 up
+	if [ -n "$RPS_MASK" ]; then
+		ip netns exec "$r" sh -c "echo $RPS_MASK >/sys/class/net/r0/queues/rx-0/rps_cpus" ||
+			say "warning: cannot set RPS on $r"
+	fi
+}
+if ! mkpair p || ! mkpair g; then
+	say "error: cannot create namespaces"
+	exit 1
+fi
+for ns in cbg-s cbg-r; do
+	guise -n $ns config set enabled on >/dev/null ||
+		{ say "error: guise -n $ns config set enabled on failed"; exit 1; }
+done
+
+# --- setup per case --------------------------------------------------------------------
+#
+# A case is KIND or KIND:ALG. setup DIR KIND ALG (DIR rx: R's side, tx:
+# S's side) prints why it cannot run and returns non-zero; clear undoes it.
+
+pair_of() { case $1 in guise) echo g ;; *) echo p ;; esac; }
+
+guise_key() { # NS DIR ALG
+	guise -n "$1" key add $GROUP $PORT id 1 alg "$3" dir "$2" \
+		secret "$(key_of "$3")" salt $SALT 2>&1
+}
+esp_sa() { # NS ALG DIR: the SA and the policy for DIR (in/out)
+	ip -n "$1" xfrm state add src $SADDR dst $GROUP proto esp spi $SPI reqid 1 \
+		mode transport replay-window 32 \
+		aead "$(esp_name "$2")" "0x$(key_of "$2")$SALT" 128 2>&1 &&
+	ip -n "$1" xfrm policy add src $SADDR/128 dst $GROUP/128 proto udp dport $PORT \
+		dir "$3" tmpl src $SADDR dst $GROUP proto esp reqid 1 mode transport 2>&1
+}
+setup() { # rx|tx KIND ALG
+	local ns side=r
+	[ "$1" = tx ] && side=s
+	ns=cb$(pair_of "$2")-$side
+	case $2 in
+	guise) guise_key "$ns" "$1" "$3" ;;
+	esp) esp_sa "$ns" "$3" "$([ "$1" = rx ] && echo in || echo out)" ;;
+	esac
+}
+clear_all() {
+	local ns
+	guise -n cbg-s key flush $GROUP $PORT
+	guise -n cbg-r key flush $GROUP $PORT
+	for ns in cbp-s cbp-r; do
+		ip -n $ns xfrm policy flush
+		ip -n $ns xfrm state flush
+	done
+} >/dev/null 2>&1
+
+# --- measuring ---------------------------------------------------------------------------
+
+wait_ready() { # FILE
+	local _
+	for _ in $(seq 50); do
+		grep -q '^ready' "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+field() { # FILE NAME: the word after NAME on FILE's last line
+	tail -n 1 "$1" 2>/dev/null |
+		awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }'
+}
+# drops NS: "socket backlog": NS's UDP receive-buffer overflows (after any
+# decryption) and the per-CPU input backlog overflows (before it; global)
+drops() {
+	local sock backlog=0 _cpu d _rest
+	sock=$(ip netns exec "$1" grep -w Udp6RcvbufErrors /proc/net/snmp6 | awk '{ print $2 }')
+	while read -r _cpu d _rest; do
+		backlog=$((backlog + 16#$d))
+	done </proc/net/softnet_stat
+	echo "${sock:-0} $backlog"
+}
+
+# measure_rx KIND ALG: one receive sample. Prints "pps mbps sent_pps other
+# sock_drops backlog_drops valid sent cpu0 cpu1": the application's rate,
+# the sender's, wrong-size datagrams/s, drops during the send, valid 0 if
+# the sender ran out of datagrams before the window ended, datagrams sent,
+# each CPU's busy % during the send.
+measure_rx() {
+	local kind=$1 alg=$2 s r app relay='' file=() d0 d1 a b c e
+	s=cb$(pair_of "$kind")-s r=cb$(pair_of "$kind")-r
+	: >"$TMP/app"
+	: >"$TMP/relay"
+	: >"$TMP/send"
+	if [ "$kind" = relay ]; then
+		ip netns exec "$r" "${PIN_APP[@]}" "$BIN/udp_count" -s $SIZE -w $WARM -t "$SECS" \
+			-W 30 ::1 $APP_PORT >"$TMP/app" 2>&1 &
+	else
+		ip netns exec "$r" "${PIN_APP[@]}" "$BIN/udp_count" -s $SIZE -w $WARM -t "$SECS" \
+			-W 30 -g $GROUP -i r0 :: $PORT >"$TMP/app" 2>&1 &
+	fi
+	app=$!
+	PIDS+=("$app")
+	wait_ready "$TMP/app" || log "$kind $alg: the application did not start: $(head -c 200 "$TMP/app")"
+	if [ "$kind" = relay ]; then
+		ip netns exec "$r" "${PIN_RELAY[@]}" "$BIN/relay" -a "$alg" -k "$(key_of "$alg")" \
+			-n $SALT -g $GROUP -i r0 -t 300 $PORT ::1 $APP_PORT >"$TMP/relay" 2>&1 &
+		relay=$!
+		PIDS+=("$relay")
+		wait_ready "$TMP/relay" || log "relay $alg: did not start: $(head -c 200 "$TMP/relay")"
+	fi
+	case $kind in
+	esp) file=(-f "$TMP/esp.bin") ;;
+	guise|relay) file=(-f "$TMP/guise.bin") ;;
+	esac
+	d0=$(drops "$r")
+	ip netns exec "$s" "${PIN_S[@]}" "$BIN/mcast_send" "${file[@]}" -i s0 -s $SIZE -b 64 \
+		-t $SEND_SECS $GROUP $PORT >"$TMP/send" 2>&1
+	d1=$(drops "$r")
+	wait "$app"
+	if [ -n "$relay" ]; then
+		kill "$relay" 2>/dev/null
+		wait "$relay" 2>/dev/null
+	fi
+	read -r a b <<<"$d0"
+	read -r c e <<<"$d1"
+	echo "$(field "$TMP/app" pps) $(field "$TMP/app" mbps) $(field "$TMP/send" pps)" \
+		"$(field "$TMP/app" other) $((c - a)) $((e - b))" \
+		"$(awk -v x="$(field "$TMP/send" exhausted)" -v t="$(field "$TMP/send" secs)" \
+			-v w=$((WARM + SECS)) 'BEGIN { print (x == 1 && t < w + 0.2) ? 0 : 1 }')" \
+		"$(field "$TMP/send" sent) $(field "$TMP/send" cpu0) $(field "$TMP/send" cpu1)"
+	{
+		echo "rx $kind $alg: app: $(tail -n 1 "$TMP/app")"
+		echo "rx $kind $alg: sender: $(tail -n 1 "$TMP/send")"
+		[ -n "$relay" ] && echo "rx $kind $alg: relay: $(tail -n 1 "$TMP/relay")"
+	} >>"$TMP/raw.log"
+}
+
+# measure_tx KIND: one send sample; R drops everything at tc ingress.
+# Prints "pps mbps cpu0" (or "- - why").
+measure_tx() {
+	local r s
+	r=cb$(pair_of "$1")-r s=cb$(pair_of "$1")-s
+	if ! tc -n "$r" qdisc add dev r0 clsact 2>"$TMP/err" ||
+		! tc -n "$r" filter add dev r0 ingress matchall action drop 2>>"$TMP/err"; then
+		tc -n "$r" qdisc del dev r0 clsact 2>/dev/null
+		echo "- - tc: $(head -c 200 "$TMP/err" | tr '\n' ' ')"
+		return
+	fi
+	ip netns exec "$s" "${PIN_S[@]}" "$BIN/mcast_send" -i s0 -s $SIZE -b 64 \
+		-t "$SECS" $GROUP $PORT >"$TMP/send" 2>&1
+	tc -n "$r" qdisc del dev r0 clsact
+	echo "$(field "$TMP/send" pps) $(field "$TMP/send" mbps) $(field "$TMP/send" cpu0)"
+	echo "tx $1: sender: $(tail -n 1 "$TMP/send")" >>"$TMP/raw.log"
+}
+
+# Which implementation the crypto API picked: name -> driver of the AEADs
+# someone holds a transform of (refcnt > 1).
+crypto_in_use() {
+	awk -F': ' '/^name/ { n = $2 } /^driver/ { d = $2 } /^refcnt/ { r = $2 }
+		/^$/ { if (n ~ /gcm|chacha20|rfc4106|rfc7539/ && r > 1) print n " -> " d; n = d = r = "" }' \
+		/proc/crypto | sort -u | tr '\n' ';' | sed 's/;$//; s/;/; /g'
+}
+
+# --- how many datagrams to pre-encrypt ----------------------------------------------------
+#
+# Enough for WARM + SECS + 1 s at the sender's top rate (measured: the
+# plaintext send rate), capped so the two files of an algorithm take at most
+# 40% of free memory and 90% of /tmp (1280 bytes a datagram). A sample
+# whose sender runs out before the window ends is discarded and reported.
+
+if [ -z "$PREGEN" ]; then
+	rate=$(measure_tx plain | awk '{ print $1 }')
+	PREGEN=$(awk -v r="${rate:-0}" -v t=$((WARM + SECS + 1)) \
+		-v m="$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)" \
+		-v f="$(df -k --output=avail "$TMP" | tail -n 1)" 'BEGIN {
+		n = r * 1.2 * t; cap = (0.2 * m < 0.45 * f ? 0.2 * m : 0.45 * f) * 1024 / 1280
+		if (n > cap) n = cap; if (n < 20000) n = 20000; printf "%d\n", n }')
+	log "plaintext send rate ${rate:-?} pps: pre-encrypting $PREGEN datagrams per algorithm and format"
+fi
+
+# make_files ALG: $TMP/guise.bin and $TMP/esp.bin for ALG
+make_files() {
+	"$BIN/mcast_send" -o "$TMP/guise.bin" -m guise -a "$1" -k "$(key_of "$1")" -n $SALT -K 1 \
+		-c "$PREGEN" -s $SIZE $GROUP $PORT >&2 &&
+	"$BIN/mcast_send" -o "$TMP/esp.bin" -m esp -a "$1" -k "$(key_of "$1")" -n $SALT -S $SPI \
+		-A $SADDR -c "$PREGEN" -s $SIZE $GROUP $PORT >&2
+}
+
+# --- the rounds ------------------------------------------------------------------------------
+#
+# One block per algorithm: its files, then ROUNDS rounds of plain, guise,
+# esp, relay (receive) and plain, guise, esp (send). Ratios compare cases
+# of the same block, measured minutes apart at most.
+
+declare -A SKIP=()
+for alg in $ALGS; do
+	log "--- $alg"
+	if ! make_files "$alg"; then
+		for k in guise esp relay; do SKIP[$k:$alg]="cannot pre-encrypt (see the log)"; done
+	fi
+	for round in $(seq "$ROUNDS"); do
+		for kind in plain guise esp relay; do
+			c=$kind:$alg
+			[ -n "${SKIP[$c]:-}" ] && continue
+			if ! out=$(setup rx "$kind" "$alg"); then
+				SKIP[$c]="setup failed: $(echo "$out" | tr '\n' ' ' | head -c 200)"
+				log "$c: ${SKIP[$c]}"
+				clear_all
+				continue
+			fi
+			[ "$round" -eq 1 ] && [ "$kind" = esp ] && log "$c: kernel AEADs in use: $(crypto_in_use)"
+			rx=$(measure_rx "$kind" "$alg")
+			log "$c round $round rx: pps mbps sent_pps other sockdrop backlogdrop valid sent cpu0% cpu1% = $rx"
+			echo "$c $round $rx" >>"$TMP/rx.txt"
+			if [ "$round" -eq 1 ]; then
+				case $kind in
+				guise) log "$c: R's guise counters: $(guise -n cbg-r -j stats 2>&1 | tr -d ' \n' |
+					grep -o '"content_decrypted.*')" ;;
+				esp) log "$c: R's SA: $(ip -n cbp-r -s xfrm state 2>&1 | grep -A1 -i 'lifetime current' |
+					tail -n 1 | xargs); $(ip -n cbp-r -s xfrm state | grep -i -m1 'replay ' | xargs)"
+					# shellcheck disable=SC2016
+					log "$c: R's nonzero xfrm errors: $(ip netns exec cbp-r awk '$2 != 0' /proc/net/xfrm_stat | xargs)" ;;
+				esac
+			fi
+			clear_all
+		done
+		[ "$TX" = 1 ] || continue
+		for kind in plain guise esp; do
+			c=$kind:$alg
+			if ! out=$(setup tx "$kind" "$alg"); then
+				echo "$c $round - - setup failed: $(echo "$out" | tr '\n' ' ' | head -c 200)" >>"$TMP/tx.txt"
+				clear_all
+				continue
+			fi
+			[ "$round" -eq 1 ] && [ "$kind" = guise ] && log "$c: kernel AEADs in use: $(crypto_in_use)"
+			tx=$(measure_tx "$kind")
+			log "$c round $round tx: pps mbps cpu0% = $tx"
+			echo "$c $round $tx" >>"$TMP/tx.txt"
+			clear_all
+		done
+	done
+	rm -f "$TMP/guise.bin" "$TMP/esp.bin"
+done
+sed 's/^/# raw: /' "$TMP/raw.log" >&2
+
+# --- report -----------------------------------------------------------------------------
+
+say ""
+say "=== results"
+for c in "${!SKIP[@]}"; do echo "$c ${SKIP[$c]}"; done >"$TMP/skip.txt"
+python3 - "$TMP/rx.txt" "$TMP/tx.txt" "$TMP/skip.txt" "$ALGS" "$ROUNDS" "$SECS" "$TX" <<'PY'
+import statistics, sys
+
+rx_f, tx_f, skip_f, algs, rounds, secs, tx_on = sys.argv[1:8]
+algs = algs.split()
+
+
+def load(path):
+    d = {}
+    try:
+        for line in open(path):
+            f = line.split()
+            d.setdefault(f[0], []).append(f[2:])
+    except FileNotFoundError:
+        pass
+    return d
+
+
+def num(x):
+    try:
+        return float(x)
+    except ValueError:
+        return None
+
+
+def med(rows, i):
+    v = [num(r[i]) for r in rows if i < len(r) and num(r[i]) is not None]
+    return statistics.median(v) if v else None
+
+
+rx, tx = load(rx_f), load(tx_f)
+skip = dict(line.rstrip("\n").split(" ", 1) for line in open(skip_f))
+
+# rx row: pps mbps sent_pps other sock backlog valid sent cpu0 cpu1
+
+
+def rx_rows(c):
+    """Samples whose sender did not run out and that delivered."""
+    return [r for r in rx.get(c, []) if len(r) >= 10 and r[6] == "1" and num(r[0])]
+
+
+def rxv(c):
+    rows = rx_rows(c)
+    if not rows or c in skip:
+        return None
+    return {"pps": med(rows, 0), "mbps": med(rows, 1), "sent": med(rows, 2),
+            "other": med(rows, 3), "sock": med(rows, 4), "backlog": med(rows, 5),
+            "cpu0": med(rows, 8), "cpu1": med(rows, 9), "n": len(rows)}
+
+
+def why_rx(c):
+    if c in skip:
+        return "skipped: " + skip[c]
+    rows = rx.get(c, [])
+    if not rows:
+        return "skipped: did not run"
+    if all(len(r) >= 7 and r[6] == "0" for r in rows):
+        return "skipped: the sender ran out of pre-encrypted datagrams (raise CBENCH_PREGEN)"
+    if med(rows, 3):
+        return "skipped: the application got only datagrams of the wrong size (not decrypted)"
+    if c.startswith("esp"):
+        return "skipped: the application got nothing through ESP to a multicast group"
+    return "skipped: the application got nothing"
+
+
+def ratio(a, b):
+    return "%.2fx" % (a / b) if a and b else "-"
+
+
+def pct(x):
+    return "%3.0f%%" % x if x is not None else "   ?"
+
+
+LABEL = {"plain": "plaintext", "guise": "guise", "esp": "ESP", "relay": "relay"}
+print("Receive: datagrams/s and payload Mbit/s the application reads (median of %s x %s s)."
+      % (rounds, secs))
+print("CPU 1 (rx CPU) does all receive-side work, CPU 0 (tx CPU) the sender; busy %% during")
+print("the send. Drops/sample: backlog = input queue, before any decryption; socket = UDP")
+print("receive buffers (the relay's own holds ciphertext).")
+print("%-18s %-9s %7s %7s %8s %6s %6s %8s %8s" %
+      ("alg", "case", "pps", "Mbit/s", "sent pps", "rx CPU", "tx CPU", "backlog", "socket"))
+for a in algs:
+    for kind in ("plain", "guise", "esp", "relay"):
+        c = "%s:%s" % (kind, a)
+        v = rxv(c)
+        if v is None:
+            print("%-18s %-9s %s" % (a, LABEL[kind], why_rx(c)))
+            continue
+        note = ""
+        if v["cpu1"] is not None and v["cpu1"] < 90:
+            note += "  rx CPU not saturated"
+        if v["other"]:
+            note += "  (+%d/s of the wrong size)" % v["other"]
+        if v["n"] < int(rounds):
+            note += "  (%d of %s samples valid)" % (v["n"], rounds)
+        print("%-18s %-9s %7.0f %7.1f %8.0f %6s %6s %8.0f %8.0f%s" %
+              (a, LABEL[kind], v["pps"], v["mbps"], v["sent"] or 0, pct(v["cpu1"]),
+               pct(v["cpu0"]), v["backlog"], v["sock"], note))
+
+print()
+print("Receive ratios: guise against each case of its block [target; not asserted]")
+print("%-18s %-18s %-18s %-18s" % ("alg", "guise/ESP", "guise/relay", "guise/plaintext"))
+for a in algs:
+    g, e, r, p = (rxv("%s:%s" % (k, a)) for k in ("guise", "esp", "relay", "plain"))
+    gp = g and g["pps"]
+    print("%-18s %-18s %-18s %-18s" % (
+        a, ratio(gp, e and e["pps"]) + " [>=0.95]",
+        ratio(gp, r and r["pps"]) + " [>=2]",
+        ratio(gp, p and p["pps"]) + " [>=0.6]"))
+
+if tx_on == "1":
+    def txv(c):
+        rows = [r for r in tx.get(c, []) if num(r[0])]
+        return (med(rows, 0), med(rows, 1), med(rows, 2)) if rows else None
+
+    print()
+    print("Send: datagrams/s leaving the sender, the kernel encrypting in its context (R drops")
+    print("at tc ingress; median of %s x %s s) [target; not asserted]" % (rounds, secs))
+    print("%-18s %-9s %7s %7s %6s   %-18s %-18s" %
+          ("alg", "case", "pps", "Mbit/s", "tx CPU", "guise/ESP", "guise/plaintext"))
+    for a in algs:
+        for kind in ("plain", "guise", "esp"):
+            c = "%s:%s" % (kind, a)
+            v = txv(c)
+            if v is None:
+                rows = tx.get(c)
+                why = " ".join(rows[0][2:]) if rows else "did not run"
+                print("%-18s %-9s skipped: %s" % (a, LABEL[kind], why or "nothing was sent"))
+                continue
+            r1 = r2 = ""
+            if kind == "guise":
+                e, p = txv("esp:" + a), txv("plain:" + a)
+                r1 = ratio(v[0], e and e[0]) + " [>=0.95]"
+                r2 = ratio(v[0], p and p[0]) + " [>=0.6]"
+            print("%-18s %-9s %7.0f %7.1f %6s   %-18s %-18s" %
+                  (a, LABEL[kind], v[0], v[1], pct(v[2]), r1, r2))
+PY
+say "=== end"
+say "bench: $(($(date +%s) - T0)) s in the guest"
