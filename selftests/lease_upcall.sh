@@ -38,7 +38,7 @@ check "one event, one packet held and released" \
 	[ "$(gstat miss_event) $(gstat miss_queued) $(gstat miss_released)" = "1 1 1" ]
 
 check "flush" gx lease flush
-serve "$P" /tmp/count.txt udp-count 7100 8
+serve "$P" /tmp/count.txt udp-count 7100 20	# ends after 20 s
 count_pid=$!
 responder >/dev/null 2>&1 &
 resp_pid=$!
