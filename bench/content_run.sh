@@ -57,7 +57,8 @@ done
 	fi
 } >"$OUT/content_params.env"
 
-echo "bench: running the VM, about 15 minutes (progress: tail -f build/bench/content_vm.log)"
+echo "bench: running the VM, about 12 minutes (progress: tail -f build/bench/content_vm.log)"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
 rc=0
 selftests/vm/run.sh --demo bench/content_bench.sh --results build/vm/cbench \
@@ -70,6 +71,7 @@ if [ -f "$log" ] && grep -q '^=== results' "$log"; then
 		grep -m1 '^kernel ' "$log"
 		grep -m1 '^CPU flags' "$log"
 		grep -m1 '^OpenSSL ' "$log"
+		echo "host: $(nproc) CPUs, load average $load0 before the run, $(cut -d' ' -f1-3 /proc/loadavg) after"
 		sed -n '/^=== results/,/^=== end/p' "$log"
 	} | tr -d '\r' >"$OUT/content_bench.txt"
 	cat "$OUT/content_bench.txt"

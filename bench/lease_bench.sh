@@ -77,7 +77,8 @@ R=2001:db8:1::10
 P1=2001:db8:2::1
 V1=2001:db8:ff::1
 TMP=$(mktemp -d /tmp/lease_bench.XXXXXX)
-declare -a NSS=()
+declare -a NSS=() HOLDERS=()
+declare -A CTLFD=() DONEFD=()
 
 say() { printf '%s\n' "$*"; }
 log() { printf '# [%4ds] %s\n' "$(($(date +%s) - T0))" "$*"; }
@@ -87,7 +88,8 @@ fdiv() { awk -v a="${1:-}" -v b="${2:-}" -v d="${3:-2}" \
 	'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.*f\n", d, a / b }'; }
 
 cleanup() {
-	local ns
+	local ns p
+	for p in "${HOLDERS[@]}"; do kill "$p" 2>/dev/null; done
 	for ns in "${NSS[@]}"; do
 		ip netns exec "$ns" sh -c 'echo stop >/proc/net/pktgen/pgctrl' 2>/dev/null
 		ip netns delete "$ns" 2>/dev/null
@@ -115,6 +117,10 @@ mem_kb() { awk '/^(SUnreclaim|Percpu|VmallocUsed):/ { v[$1] = $2 }
 	END { print v["SUnreclaim:"] + 0, v["Percpu:"] + 0, v["VmallocUsed:"] + 0 }' /proc/meminfo; }
 avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 settle() { sync; echo 2 >/proc/sys/vm/drop_caches 2>/dev/null; sleep "${1:-3}"; }
+# bsleep SECS: sleep without starting a process (TCG makes fork+exec cost
+# milliseconds of the very vCPU time being measured)
+mkfifo "$TMP/never" && exec {SLEEPFD}<>"$TMP/never"
+bsleep() { read -r -t "$1" -u "$SLEEPFD" _; return 0; }
 # pin CPU: this shell (and what it starts from now on) runs on vCPU CPU
 pin() { taskset -pc "$1" "$BASHPID" >/dev/null 2>&1; }
 
@@ -131,21 +137,22 @@ routes_file() {
 
 # --- host CPU time of the vCPUs (bench/cpu_sampler.sh) ---------------------------
 
-HOST_CPU=0 NO_SAMPLER=0 SEQ=0 TID0='' TID1=''
-# host_sample: one line "WALL_NS TID:RUN_NS ..." from the host sampler
+HOST_CPU=0 NO_SAMPLER=0 SEQ=0 TID0='' TID1='' SAMPLE=''
+# host_sample: SAMPLE = one line "WALL_NS TID:RUN_NS ..." from the host
+# sampler. Shell builtins only: no process runs on the measured vCPUs.
 host_sample() {
 	local i id rest
+	SAMPLE=''
 	[ "$NO_SAMPLER" -eq 1 ] && return 1
 	SEQ=${EPOCHREALTIME/./}	# unique, also from subshells
-	echo "$SEQ" >"$CPU_DIR/cpu.req.tmp" 2>/dev/null &&
-		mv -f "$CPU_DIR/cpu.req.tmp" "$CPU_DIR/cpu.req" 2>/dev/null || return 1
-	for ((i = 0; i < 300; i++)); do
-		if [ -f "$CPU_DIR/cpu.ack" ] && read -r id rest 2>/dev/null <"$CPU_DIR/cpu.ack" &&
-			[ "$id" = "$SEQ" ]; then
-			echo "$rest"
+	# one short write: the host reads the old id, nothing, or the new id
+	echo "$SEQ" 2>/dev/null >"$CPU_DIR/cpu.req" || return 1
+	for ((i = 0; i < 400; i++)); do
+		if read -r id rest 2>/dev/null <"$CPU_DIR/cpu.ack" && [ "$id" = "$SEQ" ]; then
+			SAMPLE=$rest
 			return 0
 		fi
-		sleep 0.03
+		bsleep 0.02
 	done
 	return 1
 }
@@ -161,11 +168,14 @@ busiest() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x, " "); for (i = 2; i
 cpu_setup() {
 	local s0 s1 s2 d0 d1
 	[ -w "$CPU_DIR" ] || { CPU_WHY="no writable $CPU_DIR"; return 1; }
-	s0=$(host_sample) || { CPU_WHY="no answer from bench/cpu_sampler.sh on the host"; return 1; }
+	host_sample || { CPU_WHY="no answer from bench/cpu_sampler.sh on the host"; return 1; }
+	s0=$SAMPLE
 	taskset -c 0 timeout 2 sh -c 'while :; do :; done'
-	s1=$(host_sample) || return 1
+	host_sample || return 1
+	s1=$SAMPLE
 	taskset -c 1 timeout 2 sh -c 'while :; do :; done'
-	s2=$(host_sample) || return 1
+	host_sample || return 1
+	s2=$SAMPLE
 	read -r TID0 d0 <<<"$(busiest "$s0" "$s1")"
 	read -r TID1 d1 <<<"$(busiest "$s1" "$s2")"
 	if [ -z "$TID0" ] || [ "$TID0" = "$TID1" ] || [ "$d0" -lt 100000000 ] || [ "$d1" -lt 100000000 ]; then
@@ -248,12 +258,14 @@ insert_leases() {
 # wall time without the sampler) say what it took
 timed() {
 	local s1 s2 t1 t2 rc
-	s1=$(host_sample 2>/dev/null)
+	host_sample
+	s1=$SAMPLE
 	t1=$(now_ns)
 	"$@"
 	rc=$?
 	t2=$(now_ns)
-	s2=$(host_sample 2>/dev/null)
+	host_sample
+	s2=$SAMPLE
 	TIMED_WALL=$((t2 - t1))
 	TIMED_CPU=$(vcpu_ns 0 "$s1" "$s2")
 	TIMED_CPU=${TIMED_CPU:-$TIMED_WALL}
@@ -288,7 +300,6 @@ settle 2
 # host's load hits both alike; one `ip -batch` per chunk also keeps ip's
 # memory bounded (its RSS grows by kilobytes per batch line).
 r_cpu=0 l_cpu=0 r_wall=0 l_wall=0 i=0
-m0=$(mem_kb)
 for f in "$TMP"/rchunk.*; do
 	lf=$TMP/lchunk.${f##*.}
 	timed timeout 300 taskset -c 0 ip -n br-route -batch "$f" >"$TMP/route.out" 2>&1 ||
@@ -308,11 +319,6 @@ if [ -z "$RATE_WHY" ] && [ "$nroutes" -eq "$M" ] && [ "${lcount:-0}" -eq "$M" ];
 	LEASE_WRATE=$(fdiv $((M * 1000)) $((l_wall / 1000000)) 0)
 	say "routes: $M, $ROUTE_RATE per vCPU-second, $ROUTE_WRATE per wall second"
 	say "leases: $M, $LEASE_RATE per vCPU-second, $LEASE_WRATE per wall second"
-	settle 3
-	m1=$(mem_kb)
-	# (routes are in there too: used only to size N below)
-	BPL_EST=$(awk -v a="$m0" -v b="$m1" -v n="$M" 'BEGIN { split(a, x, " "); split(b, y, " ")
-		t = 0; for (i = 1; i <= 3; i++) t += y[i] - x[i]; printf "%d\n", t * 1024 / n }')
 else
 	RATE_WHY=${RATE_WHY:-"only $nroutes routes and ${lcount:-0} leases of $M: $(head -c 200 "$TMP/load.out")"}
 	say "insertion: skipped: $RATE_WHY"
@@ -321,7 +327,15 @@ fi
 # deleted netns is cleaned up later by a worker that would compete with
 # what follows.
 ip -n br-route link del d0
+settle 3
+m0=$(mem_kb)
 guise -n br-lease lease flush >/dev/null
+settle 3
+m1=$(mem_kb)
+# what the M leases held: to size N below
+[ -n "$LEASE_RATE" ] && BPL_EST=$(awk -v a="$m1" -v b="$m0" -v n="$M" 'BEGIN { split(a, x, " ")
+	split(b, y, " "); t = 0; for (i = 1; i <= 3; i++) t += y[i] - x[i]; printf "%d\n", t * 1024 / n }')
+[ -n "$BPL_EST" ] && log "the $M leases held ~$BPL_EST B each"
 delns br-route
 delns br-lease
 rm -f "$TMP"/rchunk.* "$TMP"/lchunk.*
@@ -333,8 +347,8 @@ if [ -n "$LEASE_WRATE" ] && [ -n "$BPL_EST" ]; then
 	while [ "$N" -gt 1024 ]; do
 		# loading slows down as the table grows: 2x the small-table rate
 		est_s=$(awk -v n="$N" -v r="$LEASE_WRATE" 'BEGIN { printf "%d\n", n / r * 2 }')
-		# BPL_EST counts a lease and a route: an upper bound for a lease,
-		# plus ~70 B per line of the lease file (tmpfs), 96 MB slack
+		# what a lease held above, ~70 B per line of the lease file
+		# (tmpfs), 96 MB slack
 		need_kb=$((N / 1024 * (BPL_EST + 70) + 98304))
 		[ "$est_s" -le "$BUDGET" ] && [ "$need_kb" -le "$(avail_kb)" ] && break
 		N=$((N / 2))
@@ -406,7 +420,25 @@ sender() {
 		tc -n "$gw" filter add dev "$port" ingress matchall action drop; } 2>/dev/null; then
 		log "direct: no tc matchall drop at the sink; its stack drops instead"
 	fi
-	pgdev "$ns" sr $((1 - cpu)) bg-ref "r-$1-$2" 0
+	pgdev "$ns" sr $((1 - cpu)) bg-ref "r-$1-$2" 0 || return 1
+	# A shell living in the namespace starts and stops its pktgen on
+	# command (pgctrl acts on the writer's namespace), so that a run
+	# starts no new process: commands and "done" go through FIFOs.
+	local ctl=$TMP/ctl-$c-$cpu done=$TMP/done-$c-$cpu fd
+	mkfifo "$ctl" "$done" || return 1
+	ip netns exec "$ns" bash -c 'exec 3<>"$1" 4<>"$2"
+		while read -r cmd <&3; do
+			case $cmd in
+			start) ( echo start >/proc/net/pktgen/pgctrl ) 2>/dev/null & p=$! ;;
+			stop) echo stop >/proc/net/pktgen/pgctrl; wait "$p"; echo done >&4 ;;
+			*) exit 0 ;;
+			esac
+		done' sh "$ctl" "$done" &
+	HOLDERS+=("$!")
+	exec {fd}<>"$ctl"
+	CTLFD[$c-$cpu]=$fd
+	exec {fd}<>"$done"
+	DONEFD[$c-$cpu]=$fd
 }
 
 # k_rx CASE: packets the case's sink received (direct: both ports)
@@ -427,16 +459,18 @@ pg_result() { ip netns exec "$1" cat "/proc/net/pktgen/$2" |
 # CASE_WALL_NS CASE_SENT" (CPU_NS: host time of that vCPU over the run,
 # or pktgen's run time without the sampler)
 runpair() {
-	local c=$1 x=$2 ns=bp-$1-$2 pid a ra b rb s1 s2 us sent rus cpu rcpu
+	local c=$1 x=$2 ns=bp-$1-$2 a ra b rb s1 s2 us sent rus cpu rcpu
 	a=$(k_rx "$c") ra=$(k_rx ref)
-	s1=$(host_sample 2>/dev/null)
-	ip netns exec "$ns" timeout $((SECS + 60)) \
-		sh -c 'echo start >/proc/net/pktgen/pgctrl' 2>/dev/null &
-	pid=$!
-	sleep "$SECS"
-	ip netns exec "$ns" sh -c 'echo stop >/proc/net/pktgen/pgctrl'
-	wait "$pid" 2>/dev/null
-	s2=$(host_sample 2>/dev/null)
+	# From here to the second sample: shell builtins here, one fork in the
+	# namespace's control shell (see sender)
+	host_sample
+	s1=$SAMPLE
+	echo start >&"${CTLFD[$c-$x]}"
+	bsleep "$SECS"
+	echo stop >&"${CTLFD[$c-$x]}"
+	read -r -t 60 -u "${DONEFD[$c-$x]}" _
+	host_sample
+	s2=$SAMPLE
 	b=$(k_rx "$c") rb=$(k_rx ref)
 	read -r us sent <<<"$(pg_result "$ns" sc)"
 	read -r rus _ <<<"$(pg_result "$ns" sr)"
@@ -505,9 +539,11 @@ say ""
 MEM_LINE='' NLOAD_LINE='' IDLE_LINE=''
 idle_ms() {	# host ms of both vCPUs per second, over 10 s of no traffic
 	local s1 s2 a b
-	s1=$(host_sample) || return 1
-	sleep 10
-	s2=$(host_sample) || return 1
+	host_sample || return 1
+	s1=$SAMPLE
+	bsleep 10
+	host_sample || return 1
+	s2=$SAMPLE
 	a=$(vcpu_ns 0 "$s1" "$s2") b=$(vcpu_ns 1 "$s1" "$s2")
 	awk -v a="$a" -v b="$b" -v w1="${s1%% *}" -v w2="${s2%% *}" \
 		'BEGIN { printf "%.1f\n", (a + b) / 1e6 / ((w2 - w1) / 1e9) }'

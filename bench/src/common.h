@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,6 +119,38 @@ static inline int rx_socket(const char *addr, unsigned int port)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		die("bind [%s]:%u: %s", addr, port, strerror(errno));
 	return fd;
+}
+
+/*
+ * Datagrams the kernel dropped because @fd's receive buffer was full: the
+ * "drops" column of /proc/net/udp6 (of this process's netns) for the
+ * socket's inode; -1 if not found.
+ */
+static inline long long socket_drops(int fd)
+{
+	unsigned long inode, ino;
+	long long drops = -1, d;
+	char line[512];
+	struct stat st;
+	FILE *f;
+
+	if (fstat(fd, &st))
+		return -1;
+	ino = st.st_ino;
+	f = fopen("/proc/net/udp6", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		/* sl local remote st tx:rx tr:when retr uid timeout inode
+		 * ref pointer drops
+		 */
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %*s %*s %lld",
+			   &inode, &d) == 2 && inode == ino) {
+			drops = d;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return drops;
 }
 
 /* Point @n mmsghdrs at @n buffers of @size bytes each. */

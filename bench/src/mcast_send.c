@@ -241,7 +241,7 @@ static const struct file_hdr *map_file(const char *path, size_t *maplen)
 		die("cannot open %s: %s", path, strerror(errno));
 	if ((size_t)st.st_size < sizeof(*fh))
 		die("%s: too short", path);
-	fh = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	fh = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (fh == MAP_FAILED)
 		die("cannot map %s: %s", path, strerror(errno));
 	close(fd);

@@ -5,7 +5,7 @@
  * [::]:PORT, joined to GROUP on IFACE; check the header, the sequence
  * (64-entry anti-replay window) and the tag with OpenSSL's EVP AEAD
  * interface; send the plaintext to [TO]:TO_PORT (the application, over
- * loopback). recvmmsg/sendmmsg batches, for SECONDS.
+ * loopback). recvmmsg/sendmmsg batches, for SECONDS or until SIGTERM.
  *
  *   relay -a ALG -k KEYHEX -n SALTHEX -g GROUP -i IFACE [-t SECONDS]
  *         PORT TO TO_PORT
@@ -14,10 +14,12 @@
  * || the header's 64-bit sequence; AAD = the 16-byte header (see
  * include/uapi/linux/guise.h).
  *
- * Output, one line:
- *   relayed N auth_fail A replay R bad B secs S
+ * Output, one line (sockdrops: ciphertext datagrams dropped because the
+ * relay's receive buffer was full):
+ *   relayed N auth_fail A replay R bad B secs S sockdrops D
  */
 #include <endian.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "aead.h"
@@ -53,6 +55,14 @@ static void replay_mark(struct replay *r, uint64_t seq)
 	} else {
 		r->bits |= 1ULL << (r->top - 1 - seq);
 	}
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
 }
 
 static void usage(void)
@@ -109,8 +119,11 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 
+	/* SIGTERM/SIGINT end the loop (and interrupt recvmmsg): report. */
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_signal }, NULL);
+	sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_signal }, NULL);
 	t0 = now_s();
-	for (t = t0; t - t0 < secs; t = now_s()) {
+	for (t = t0; t - t0 < secs && !stop; t = now_s()) {
 		int n = recvmmsg(rfd, in, BATCH, MSG_WAITFORONE, NULL);
 		int i, m = 0;
 
@@ -159,8 +172,8 @@ int main(int argc, char **argv)
 				relayed += sent;
 		}
 	}
-	printf("relayed %llu auth_fail %llu replay %llu bad %llu secs %.3f\n",
-	       relayed, auth_fail, replayed, bad, now_s() - t0);
+	printf("relayed %llu auth_fail %llu replay %llu bad %llu secs %.3f sockdrops %lld\n",
+	       relayed, auth_fail, replayed, bad, now_s() - t0, socket_drops(rfd));
 	EVP_CIPHER_CTX_free(ctx);
 	close(rfd);
 	close(sfd);

@@ -12,8 +12,9 @@
  * (the plaintext size) is "good"; any other size ("other", e.g. guise
  * ciphertext that was not decrypted) is counted apart and not in the rate.
  *
- * Output, one line (pps and mbps from good datagrams: payload goodput):
- *   good N bytes B other O secs S pps P mbps M
+ * Output, one line (pps and mbps from good datagrams: payload goodput;
+ * sockdrops: datagrams the socket's full buffer dropped, in all phases):
+ *   good N bytes B other O secs S pps P mbps M sockdrops D
  */
 #include "common.h"
 
@@ -92,9 +93,9 @@ int main(int argc, char **argv)
 			break;
 	}
 	secs = counting ? t - start : 0;
-	printf("good %llu bytes %llu other %llu secs %.3f pps %.0f mbps %.1f\n",
-	       good, bytes, other, secs, secs ? good / secs : 0,
-	       secs ? bytes * 8 / secs / 1e6 : 0);
+	printf("good %llu bytes %llu other %llu secs %.3f pps %.0f mbps %.1f "
+	       "sockdrops %lld\n", good, bytes, other, secs, secs ? good / secs : 0,
+	       secs ? bytes * 8 / secs / 1e6 : 0, socket_drops(fd));
 	close(fd);
 	return 0;
 }
