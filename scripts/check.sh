@@ -106,7 +106,7 @@ umake=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j"$(nproc)" -C userspace)
 if [ -z "${TESTS//[ ,]/}" ] || [[ " ${TESTS//,/ } " == *" cli "* ]]; then
 	rc=0
 	timeout 900 "${umake[@]}" check >"$LOGS/userspace.log" 2>&1 || rc=$?
-	count_tap "$LOGS/userspace.log" "$rc" "userspace tests (cli_*, leased_*)"
+	count_tap "$LOGS/userspace.log" "$rc" "userspace tests (cli_*, <daemon>_*)"
 	# A program that crashed before printing "not ok" still counts.
 	extra=$(awk '/^# [a-z]+_[A-Za-z0-9_]+$/ { prog = $2 }
 		/^not ok [0-9]+/ { bad[prog] = 1 }

@@ -22,12 +22,13 @@
 
 #include "tap.h"
 
-#ifndef LEASED_BIN
-#define LEASED_BIN "../build/asan/guise-leased"
+#ifndef DAEMON_BIN
+#define DAEMON_BIN "../build/asan/guise-leased"
 #endif
-#ifndef LEASED_CERTS_SH
-#define LEASED_CERTS_SH "tests/leased_certs.sh"
+#ifndef TESTS_DIR
+#define TESTS_DIR "tests"
 #endif
+#define LEASED_CERTS_SH TESTS_DIR "/leased_certs.sh"
 
 #define HOST1 "2001:db8:1::10"
 #define HOST2 "2001:db8:1::11"
@@ -106,7 +107,7 @@ static bool daemon_start(struct daemon *d)
 	if (d->pid < 0)
 		return false;
 	if (d->pid == 0) {
-		execl(LEASED_BIN, LEASED_BIN, "--foreground", "--config", conf,
+		execl(DAEMON_BIN, DAEMON_BIN, "--foreground", "--config", conf,
 		      "--port-file", portf, (char *)NULL);
 		_exit(127);
 	}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Server TLS: TLS 1.2+, client certificates required and verified, and the
  * client's real address read from its certificate. */
-#ifndef LEASED_TLS_H
-#define LEASED_TLS_H
+#ifndef GUISE_DAEMON_TLS_H
+#define GUISE_DAEMON_TLS_H
 
 #include <netinet/in.h>
 #include <openssl/ssl.h>

@@ -2,8 +2,8 @@
 /* The HTTPS server (libevent evhttp over bufferevent_openssl) and the
  * helpers every handler uses: JSON bodies in and out, the caller's
  * certificate address. */
-#ifndef LEASED_HTTP_H
-#define LEASED_HTTP_H
+#ifndef GUISE_DAEMON_HTTP_H
+#define GUISE_DAEMON_HTTP_H
 
 #include <netinet/in.h>
 #include <stdint.h>
