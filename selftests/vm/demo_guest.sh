@@ -155,6 +155,15 @@ echo "    R1 after revocation: $(tail -n 1 /tmp/demo-$R1.txt)"
 run sh -c "guise -n $S stats | grep -E '^content_encrypted '"
 cleanup_content
 
+# The daemons' scenes: selftests/vm/demo_<daemon>.sh, sourced in order
+# (they use step/run and clean up after themselves).
+for part in selftests/vm/demo_*.sh; do
+	[ "$part" = selftests/vm/demo_guest.sh ] && continue
+	[ -f "$part" ] || continue
+	# shellcheck disable=SC1090
+	. "$part"
+done
+
 step "stats: counters of the init namespace"
 run guise stats
 
