@@ -128,6 +128,47 @@ int cli_connect(const struct cli_ctx *ctx, struct guise_nl **nlp)
 	return CLI_EXIT_OK;
 }
 
+struct get_reply {
+	cli_parse_fn parse;
+	void *obj;
+	int decode_err;
+};
+
+static int get_reply_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct get_reply *r = data;
+
+	r->decode_err = r->parse(nlh, r->obj);
+	return r->decode_err;
+}
+
+int cli_get(const struct cli_ctx *ctx, const char *op, int cmd,
+	    cli_parse_fn parse, void *obj)
+{
+	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct get_reply reply = { .parse = parse, .obj = obj };
+	struct guise_nl *nl;
+	struct nlmsghdr *nlh;
+	int ret, err;
+
+	ret = cli_connect(ctx, &nl);
+	if (ret)
+		return ret;
+	nlh = guise_msg_start(buf, guise_nl_family(nl), cmd,
+			      NLM_F_REQUEST | NLM_F_ACK);
+	err = guise_nl_talk(nl, nlh, get_reply_cb, &reply);
+	/* A reply we could not decode is not the kernel's refusal. */
+	if (err && err == reply.decode_err) {
+		guise_err("%s: malformed reply from the kernel: %s", op,
+			  strerror(-err));
+		ret = CLI_EXIT_KERNEL;
+	} else if (err) {
+		ret = cli_request_error(nl, op, err);
+	}
+	guise_nl_close(nl);
+	return ret;
+}
+
 int cli_request_error(const struct guise_nl *nl, const char *op, int err)
 {
 	const char *extack = guise_nl_extack(nl);

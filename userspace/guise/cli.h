@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 struct guise_nl;
+struct nlmsghdr;
 
 enum cli_exit {
 	CLI_EXIT_OK = 0,
@@ -58,6 +59,14 @@ int cli_usage_error(const char *op, const char *fmt, ...)
 /* Enter ctx->netns if set and open the family; returns an enum cli_exit
  * after printing why on failure. */
 int cli_connect(const struct cli_ctx *ctx, struct guise_nl **nlp);
+
+/*
+ * Send the GET request @cmd (no attributes) and decode the one reply with
+ * @parse into @obj. Returns an enum cli_exit after printing why on failure.
+ */
+typedef int (*cli_parse_fn)(const struct nlmsghdr *nlh, void *obj);
+int cli_get(const struct cli_ctx *ctx, const char *op, int cmd,
+	    cli_parse_fn parse, void *obj);
 
 /* Report a failed request @op (negative errno @err) with the kernel's
  * extended ack; returns the matching enum cli_exit. */

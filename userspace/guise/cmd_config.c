@@ -11,51 +11,27 @@
 #include "out.h"
 #include "show.h"
 
-struct config_reply {
-	struct guise_config cfg;
-	int decode_err;
-};
-
-static int config_reply_cb(const struct nlmsghdr *nlh, void *data)
+static int config_parse(const struct nlmsghdr *nlh, void *cfg)
 {
-	struct config_reply *r = data;
-
-	r->decode_err = guise_config_parse(nlh, &r->cfg);
-	return r->decode_err;
+	return guise_config_parse(nlh, cfg);
 }
 
 static int config_show(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char op[] = "config show";
-	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct config_reply reply = { .decode_err = 0 };
+	struct guise_config cfg = { 0 };
 	struct guise_out out;
-	struct guise_nl *nl;
-	struct nlmsghdr *nlh;
 	int ret, err;
 
 	if (argc > 1)
 		return cli_usage_error(op, "unexpected argument \"%s\"",
 				       argv[1]);
-	ret = cli_connect(ctx, &nl);
-	if (ret)
-		return ret;
-	nlh = guise_msg_start(buf, guise_nl_family(nl), GUISE_CMD_CONFIG_GET,
-			      NLM_F_REQUEST | NLM_F_ACK);
-	err = guise_nl_talk(nl, nlh, config_reply_cb, &reply);
-	if (err && err == reply.decode_err) {
-		guise_err("%s: malformed reply from the kernel: %s", op,
-			  strerror(-err));
-		ret = CLI_EXIT_KERNEL;
-	} else if (err) {
-		ret = cli_request_error(nl, op, err);
-	}
-	guise_nl_close(nl);
+	ret = cli_get(ctx, op, GUISE_CMD_CONFIG_GET, config_parse, &cfg);
 	if (ret)
 		return ret;
 
 	guise_out_init(&out, stdout, ctx->json, ctx->pretty);
-	show_config(&out, &reply.cfg);
+	show_config(&out, &cfg);
 	err = guise_out_flush(&out);
 	return err ? cli_output_error(op, err) : CLI_EXIT_OK;
 }
@@ -64,7 +40,7 @@ static int config_set(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char op[] = "config set";
 	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct guise_config cfg;
+	struct guise_config cfg = { 0 };
 	struct guise_nl *nl;
 	struct nlmsghdr *nlh;
 	char why[256];

@@ -9,55 +9,30 @@
 #include "out.h"
 #include "show.h"
 
-struct stats_reply {
-	struct guise_stats st;
-	int decode_err;
-};
-
-static int stats_reply_cb(const struct nlmsghdr *nlh, void *data)
+static int stats_parse(const struct nlmsghdr *nlh, void *st)
 {
-	struct stats_reply *r = data;
-
-	r->decode_err = guise_stats_parse(nlh, &r->st);
-	return r->decode_err;
+	return guise_stats_parse(nlh, st);
 }
 
 static int stats_show(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char op[] = "stats";
-	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct stats_reply reply = { .decode_err = 0 };
+	struct guise_stats st = { 0 };
 	struct guise_out out;
-	struct guise_nl *nl;
-	struct nlmsghdr *nlh;
 	int ret, err;
 
 	if (argc > 1)
 		return cli_usage_error(op, "unexpected argument \"%s\"",
 				       argv[1]);
-	ret = cli_connect(ctx, &nl);
-	if (ret)
-		return ret;
-	nlh = guise_msg_start(buf, guise_nl_family(nl), GUISE_CMD_STATS_GET,
-			      NLM_F_REQUEST | NLM_F_ACK);
-	err = guise_nl_talk(nl, nlh, stats_reply_cb, &reply);
-	if (err && err == reply.decode_err) {
-		guise_err("%s: malformed reply from the kernel: %s", op,
-			  strerror(-err));
-		ret = CLI_EXIT_KERNEL;
-	} else if (err) {
-		ret = cli_request_error(nl, op, err);
-	}
-	guise_nl_close(nl);
-
+	ret = cli_get(ctx, op, GUISE_CMD_STATS_GET, stats_parse, &st);
 	if (!ret) {
 		guise_out_init(&out, stdout, ctx->json, ctx->pretty);
-		show_stats(&out, &reply.st);
+		show_stats(&out, &st);
 		err = guise_out_flush(&out);
 		if (err)
 			ret = cli_output_error(op, err);
 	}
-	guise_stats_free(&reply.st);
+	guise_stats_free(&st);
 	return ret;
 }
 
