@@ -8,7 +8,7 @@
 # kernel sync in gateway G's namespace and gateway mode on. Checked: the
 # first packet of a new flow H -> P gets a lease on demand (LEASE_MISS ->
 # rent -> LEASE_NEW releases the held packet); an API rent by host mTLS
-# identity installs an ingress+egress lease and a return removes it; the
+# identity installs its (ingress) lease and a return removes it; the
 # peer alone learns the real address; after kill -9 the daemon reconciles:
 # a lease the kernel lost comes back, a lease the store never made goes;
 # the sweeper removes an expired lease from the kernel.

@@ -8,6 +8,10 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 
 #include "http.h"
 #include "log.h"
@@ -99,6 +103,67 @@ void http_server_stop(struct http_server *srv)
 	if (srv->http)
 		evhttp_free(srv->http);
 	srv->http = NULL;
+	if (srv->unix_path) {
+		unlink(srv->unix_path);
+		free(srv->unix_path);
+		srv->unix_path = NULL;
+	}
+}
+
+void http_server_set_ctx(struct http_server *srv, SSL_CTX *ctx)
+{
+	srv->ctx = ctx;
+}
+
+int http_server_start_unix(struct http_server *srv, struct event_base *base,
+			   const char *path, mode_t mode)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct evconnlistener *lev;
+	mode_t old;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		guise_err("http: socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	srv->ctx = NULL;
+	srv->unix_path = strdup(path);
+	srv->http = evhttp_new(base);
+	if (!srv->http || !srv->unix_path) {
+		guise_err("http: out of memory");
+		goto fail;
+	}
+	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY);
+	evhttp_set_timeout(srv->http, HTTP_TIMEOUT_S);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_gencb(srv->http, http_default_cb, NULL);
+	unlink(path);
+	/* No window in which the socket is wider open than @mode. */
+	old = umask((mode_t)~mode & 0777);
+	lev = evconnlistener_new_bind(base, NULL, NULL,
+				      LEV_OPT_CLOSE_ON_FREE |
+					      LEV_OPT_CLOSE_ON_EXEC,
+				      32, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (!lev) {
+		guise_err("http: cannot listen on %s: %s", path,
+			  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		goto fail;
+	}
+	if (!evhttp_bind_listener(srv->http, lev)) {
+		evconnlistener_free(lev);
+		guise_err("http: out of memory");
+		goto fail;
+	}
+	return 0;
+fail:
+	if (srv->http)
+		evhttp_free(srv->http);
+	srv->http = NULL;
+	free(srv->unix_path);
+	srv->unix_path = NULL;
+	return -1;
 }
 
 void http_reply_json(struct evhttp_request *req, int code, json_t *body)
@@ -154,6 +219,84 @@ int http_begin(struct evhttp_request *req, enum evhttp_cmd_type method,
 		return -1;
 	}
 	return 0;
+}
+
+/* The caller on a UNIX socket: its uid. 0 or -1. */
+static int http_local_caller(evutil_socket_t fd, struct http_caller *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) ||
+	    ss.ss_family != AF_UNIX ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen))
+		return -1;
+	c->local = true;
+	c->uid = cred.uid;
+	snprintf(c->name, sizeof(c->name), "uid:%u", (unsigned int)cred.uid);
+	return 0;
+}
+
+/* The caller behind a verified certificate. 0 or -1. */
+static int http_cert_caller(SSL *ssl, struct http_caller *c)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	char a[INET6_ADDRSTRLEN];
+	int err;
+
+	if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
+		return -1;
+	err = tls_peer_address(ssl, &c->addr);
+	c->has_addr = !err;
+	if (roles_cert_cn(cert, c->cn, sizeof(c->cn)))
+		c->cn[0] = '\0';
+	if (c->has_addr)
+		snprintf(c->name, sizeof(c->name), "%s",
+			 inet_ntop(AF_INET6, &c->addr, a, sizeof(a)));
+	else
+		snprintf(c->name, sizeof(c->name), "CN=%s", c->cn);
+	c->roles = roles_from_cert(cert);
+	return 0;
+}
+
+int http_begin_caller(struct evhttp_request *req, enum evhttp_cmd_type method,
+		      const struct http_roles *policy,
+		      struct http_caller *caller)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	SSL *ssl = NULL;
+
+	memset(caller, 0, sizeof(*caller));
+	caller->uid = (uid_t)-1;
+	if (evhttp_request_get_command(req) != method) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Allow",
+				  method == EVHTTP_REQ_GET ? "GET" : "POST");
+		http_reply_error(req, 405, "method not allowed");
+		return -1;
+	}
+	bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	if (bev)
+		ssl = bufferevent_openssl_get_ssl(bev);
+	if (ssl) {
+		if (http_cert_caller(ssl, caller))
+			goto refuse;
+		caller->roles |= policy->cert_default;
+	} else if (!bev || http_local_caller(bufferevent_getfd(bev), caller)) {
+		goto refuse;
+	} else if (caller->uid == 0) {
+		caller->roles |= policy->local_root;
+	}
+	caller->roles |= roles_file_lookup(
+		policy->file, caller->has_addr ? &caller->addr : NULL,
+		caller->cn[0] ? caller->cn : NULL, caller->uid);
+	return 0;
+refuse:
+	http_reply_error(req, HTTP_FORBIDDEN, "caller not identified");
+	return -1;
 }
 
 json_t *http_json_body(struct evhttp_request *req)

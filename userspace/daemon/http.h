@@ -6,12 +6,16 @@
 #define GUISE_DAEMON_HTTP_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
+
+#include "roles.h"
 
 /* Codes libevent 2.1 does not name. */
 #define HTTP_FORBIDDEN 403
@@ -24,14 +28,29 @@
 
 struct http_server {
 	struct evhttp *http;
-	SSL_CTX *ctx; /* not owned */
+	SSL_CTX *ctx; /* not owned; NULL for a local UNIX socket server */
 	uint16_t port; /* the port bound (useful with port 0) */
+	char *unix_path; /* the socket file of a UNIX server (unlinked at stop) */
 };
 
 /* Bind @sa and serve TLS with @ctx on @base. 0 or -1 (logged). */
 int http_server_start(struct http_server *srv, struct event_base *base,
 		      SSL_CTX *ctx, const struct sockaddr *sa, int salen);
 void http_server_stop(struct http_server *srv);
+
+/*
+ * The same API on a local UNIX stream socket @path (plain HTTP, no TLS):
+ * any stale socket file is replaced, the new one gets @mode (e.g. 0600,
+ * root administration only). Callers are identified by SO_PEERCRED (see
+ * http_begin_caller). 0 or -1 (logged). Register the same callbacks on
+ * srv->http as on the TLS server.
+ */
+int http_server_start_unix(struct http_server *srv, struct event_base *base,
+			   const char *path, mode_t mode);
+
+/* Swap the TLS context (SIGHUP: new certificates); connections being
+ * served keep the old one, new connections get @ctx. */
+void http_server_set_ctx(struct http_server *srv, SSL_CTX *ctx);
 
 /* Send @body (reference stolen, may be NULL) as JSON with @code. */
 void http_reply_json(struct evhttp_request *req, int code, json_t *body);
@@ -44,6 +63,39 @@ void http_reply_error(struct evhttp_request *req, int code, const char *msg);
  */
 int http_begin(struct evhttp_request *req, enum evhttp_cmd_type method,
 	       struct in6_addr *caller);
+
+/*
+ * Who is calling, and with which roles (see roles.h for where roles come
+ * from). Filled by http_begin_caller().
+ */
+struct http_caller {
+	bool local; /* over the UNIX socket */
+	uid_t uid; /* local: the peer's uid (SO_PEERCRED); else (uid_t)-1 */
+	bool has_addr; /* TLS: the certificate carries exactly one IPv6 */
+	struct in6_addr addr; /* ... which is this address */
+	char cn[128]; /* TLS: the subject commonName, "" if none */
+	char name[160]; /* for logs and the audit log: the address, CN=.. or
+			   uid:N */
+	role_set roles;
+};
+
+/* A server's role policy (may change on reload; read per request). */
+struct http_roles {
+	const struct roles_file *file; /* NULL: none */
+	role_set cert_default; /* every verified certificate holder */
+	role_set local_root; /* uid 0 on the UNIX socket (ROLE_ADMIN) */
+};
+
+/*
+ * Check the method (405) and identify the caller: a verified client
+ * certificate (with or without an address; 403 without a certificate), or
+ * the peer credentials on a UNIX socket. Fills @caller including its
+ * roles under @policy. Returns 0, or -1 after replying. The caller may
+ * still have no role at all: check with roles_allowed().
+ */
+int http_begin_caller(struct evhttp_request *req, enum evhttp_cmd_type method,
+		      const struct http_roles *policy,
+		      struct http_caller *caller);
 
 /* The request body as a JSON object; NULL after replying 400. */
 json_t *http_json_body(struct evhttp_request *req);

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "lease_args.h"
+#include "lease_remote.h"
 #include "log.h"
 #include "nl.h"
 #include "out.h"
@@ -229,6 +230,16 @@ static const struct cli_cmd lease_cmds[] = {
 	  "Stops at the first line the kernel refuses (leases before it stay)\n"
 	  "and names that line.\n",
 	  lease_load },
+	{ "acquire",
+	  "--server URL --peer PEER [--lifetime DUR] --cert F [--key F] [--ca F]",
+	  "Rent a virtual address from guise-leased (host mode)",
+	  "Asks the daemon over mutual TLS (the certificate's IPv6 address\n"
+	  "is the real address), then installs the egress lease here; the\n"
+	  "daemon's gateway installs the ingress half. Prints the lease.\n",
+	  lease_acquire },
+	{ "release", "--server URL --virtual VIRT --cert F [--key F] [--ca F]",
+	  "Remove a rented lease here and return it to guise-leased", NULL,
+	  lease_release },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 

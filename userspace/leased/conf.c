@@ -16,6 +16,10 @@
 #define CONF_DEFAULT_LIFETIME 3600U
 #define CONF_MAX_LIFETIME (24U * 3600)
 #define CONF_MAX_PER_CLIENT 64U
+#define CONF_QUARANTINE 3600U
+#define CONF_RENT_RATE 10U
+#define CONF_RENT_BURST 20U
+#define CONF_RETENTION (30U * 24 * 3600)
 
 struct conf_parse {
 	struct leased_conf *c;
@@ -123,17 +127,48 @@ static int conf_server(struct leased_conf *c, const char *name,
 		return set_string(&c->ca, value);
 	if (!strcmp(name, "db"))
 		return set_string(&c->db, value);
+	if (!strcmp(name, "socket"))
+		return set_string(&c->socket, value);
 	return -ENOENT;
+}
+
+static int conf_roles(struct leased_conf *c, const char *name,
+		      const char *value)
+{
+	if (!strcmp(name, "file"))
+		return set_string(&c->roles_file, value);
+	if (!strcmp(name, "default"))
+		return roles_parse(value, &c->default_roles, NULL) ? -EINVAL :
+								     0;
+	return -ENOENT;
+}
+
+static int conf_duration(const char *value, uint32_t *out)
+{
+	/* "0" means off for quarantine; guise_duration_parse wants > 0. */
+	if (!strcmp(value, "0")) {
+		*out = 0;
+		return 0;
+	}
+	return guise_duration_parse(value, out) ? -EINVAL : 0;
 }
 
 static int conf_pool(struct leased_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "prefix")) {
-		if (guise_prefix_parse(value, &c->prefix, NULL))
+		if (c->npools == LEASED_MAX_POOLS)
+			return -E2BIG;
+		if (guise_prefix_parse(value, &c->prefix[c->npools], NULL))
 			return -EINVAL;
-		c->have_prefix = true;
+		c->npools++;
 		return 0;
 	}
+	if (!strcmp(name, "quarantine"))
+		return conf_duration(value, &c->quarantine);
+	if (!strcmp(name, "rent_rate"))
+		return parse_u32(value, &c->rent_rate);
+	if (!strcmp(name, "rent_burst"))
+		return parse_u32(value, &c->rent_burst);
 	if (!strcmp(name, "default_lifetime"))
 		return guise_duration_parse(value, &c->default_lifetime) ?
 			       -EINVAL :
@@ -168,6 +203,10 @@ static int conf_handler(void *user, const char *section, const char *name,
 		err = conf_pool(p->c, name, value);
 	else if (!strcmp(section, "kernel"))
 		err = conf_kernel(p->c, name, value);
+	else if (!strcmp(section, "roles"))
+		err = conf_roles(p->c, name, value);
+	else if (!strcmp(section, "history") && !strcmp(name, "retention"))
+		err = conf_duration(value, &p->c->retention);
 	else if (!strcmp(section, "gateway") && !strcmp(name, "enabled"))
 		err = parse_bool(value, &p->c->gateway);
 	else
@@ -180,11 +219,27 @@ static int conf_handler(void *user, const char *section, const char *name,
 			  name);
 	else if (err == -ENOMEM)
 		guise_err("%s: out of memory", p->path);
+	else if (err == -E2BIG)
+		guise_err("%s: [pool] prefix: at most %d prefixes", p->path,
+			  LEASED_MAX_POOLS);
 	else
 		guise_err("%s: [%s] %s: invalid value \"%s\"", p->path, section,
 			  name, value);
 	p->line_err = 1;
 	return 0;
+}
+
+/* One prefix contains the other (or both are equal). */
+static bool prefix_overlap(const struct guise_prefix *a,
+			   const struct guise_prefix *b)
+{
+	uint8_t len = a->len < b->len ? a->len : b->len;
+	struct guise_prefix x = { .addr = a->addr, .len = len };
+	struct guise_prefix y = { .addr = b->addr, .len = len };
+
+	guise_prefix_mask(&x);
+	guise_prefix_mask(&y);
+	return !memcmp(&x.addr, &y.addr, sizeof(x.addr));
 }
 
 /* Settings that only make sense together. */
@@ -194,7 +249,7 @@ static int conf_check(const struct leased_conf *c, const char *path)
 					    "db" };
 	const void *have[] = { c->listen_len ? c : NULL, c->cert, c->key, c->ca,
 			       c->db };
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
 		if (!have[i]) {
@@ -202,12 +257,29 @@ static int conf_check(const struct leased_conf *c, const char *path)
 			return -1;
 		}
 	}
-	if (!c->have_prefix) {
+	if (!c->npools) {
 		guise_err("%s: [pool] prefix is required", path);
 		return -1;
 	}
-	if (c->prefix.len < 1 || c->prefix.len > 126) {
-		guise_err("%s: [pool] prefix: length must be 1..126", path);
+	for (i = 0; i < c->npools; i++) {
+		if (c->prefix[i].len < 1 || c->prefix[i].len > 126) {
+			guise_err("%s: [pool] prefix: length must be 1..126",
+				  path);
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			if (prefix_overlap(&c->prefix[i], &c->prefix[j])) {
+				guise_err("%s: [pool] prefixes overlap", path);
+				return -1;
+			}
+		}
+	}
+	if (c->rent_rate && !c->rent_burst) {
+		guise_err("%s: [pool] rent_burst must be at least 1", path);
+		return -1;
+	}
+	if (!c->retention) {
+		guise_err("%s: [history] retention must be at least 1s", path);
 		return -1;
 	}
 	if (!c->default_lifetime || !c->max_lifetime ||
@@ -239,6 +311,11 @@ int leased_conf_load(const char *path, struct leased_conf *c)
 	c->default_lifetime = CONF_DEFAULT_LIFETIME;
 	c->max_lifetime = CONF_MAX_LIFETIME;
 	c->max_per_client = CONF_MAX_PER_CLIENT;
+	c->quarantine = CONF_QUARANTINE;
+	c->rent_rate = CONF_RENT_RATE;
+	c->rent_burst = CONF_RENT_BURST;
+	c->retention = CONF_RETENTION;
+	c->default_roles = ROLE_SUBSCRIBER;
 	c->sync = true;
 
 	ret = ini_parse(path, conf_handler, &p);
@@ -266,6 +343,8 @@ void leased_conf_free(struct leased_conf *c)
 	free(c->key);
 	free(c->ca);
 	free(c->db);
+	free(c->socket);
+	free(c->roles_file);
 	free(c->netns);
 	memset(c, 0, sizeof(*c));
 }

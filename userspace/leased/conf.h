@@ -8,17 +8,27 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "pool.h"
+#include "roles.h"
 
 struct leased_conf {
 	/* [server] */
 	struct sockaddr_storage listen;
 	int listen_len;
 	char *cert, *key, *ca, *db;
+	char *socket; /* local UNIX socket for root administration, or NULL */
+	/* [roles] */
+	char *roles_file; /* NULL: roles from certificates only */
+	role_set default_roles; /* every certificate holder (subscriber) */
 	/* [pool] */
-	struct guise_prefix prefix;
-	bool have_prefix;
+	struct guise_prefix prefix[LEASED_MAX_POOLS];
+	unsigned int npools;
 	uint32_t default_lifetime, max_lifetime; /* seconds */
 	uint32_t max_per_client;
+	uint32_t quarantine; /* seconds an ended address is not reused */
+	uint32_t rent_rate, rent_burst; /* per client: rents/s, bucket size */
+	/* [history] */
+	uint32_t retention; /* seconds ended leases are kept */
 	/* [kernel] */
 	char *netns; /* NULL: the daemon's own namespace */
 	bool sync;

@@ -34,8 +34,8 @@ static void gateway_miss(struct gateway *gw, const struct in6_addr *real,
 	int err;
 
 	d->m.gateway_misses++;
-	err = leases_rent(d, real, peer, d->conf->default_lifetime, "kernel",
-			  &l);
+	err = leases_rent(d, real, peer, d->conf->default_lifetime,
+			  LEASED_GATEWAY_FLAGS, &l);
 	if (err == -EEXIST) {
 		/* The store has it and the kernel lost it. */
 		left = l.expires - time(NULL);

@@ -64,7 +64,8 @@ int kernel_install(struct kernel *k, const struct lease_rec *l,
 	gl.real = l->real;
 	gl.peer = l->peer;
 	gl.virt = l->virt;
-	gl.flags = GUISE_LEASE_F_EGRESS | GUISE_LEASE_F_INGRESS;
+	gl.flags = l->flags ? l->flags :
+			      GUISE_LEASE_F_EGRESS | GUISE_LEASE_F_INGRESS;
 	gl.lifetime = lifetime;
 	guise_lease_mark(&gl, GUISE_A_LEASE_REAL);
 	guise_lease_mark(&gl, GUISE_A_LEASE_PEER);

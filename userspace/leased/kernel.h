@@ -15,7 +15,7 @@ struct kernel;
 int kernel_open(struct kernel **kp);
 void kernel_close(struct kernel *k);
 
-/* LEASE_NEW (egress|ingress) for @l with @lifetime seconds: creates, or
+/* LEASE_NEW (@l->flags; 0 means egress|ingress) for @l with @lifetime seconds: creates, or
  * restarts the lease of the same (real, peer, virtual). */
 int kernel_install(struct kernel *k, const struct lease_rec *l,
 		   uint32_t lifetime);

@@ -2,72 +2,101 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <openssl/rand.h>
 
+#include "audit.h"
 #include "kernel.h"
 #include "leased.h"
 #include "log.h"
+#include "ratelimit.h"
 
 #define RENT_RANDOM_TRIES 64
 /* The sweeper ends at most this many leases per tick. */
 #define SWEEP_BATCH 1024
+/* An audit detail: the time and the abuse desk's reason. */
+#define API_DETAIL_MAX 600
 
 static const char *fmt_addr(const struct in6_addr *a, char *buf)
 {
 	return inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
 }
 
-static void audit(struct leased *d, const char *who, const char *action,
-		  const struct in6_addr *virt, const char *outcome)
+static uint64_t now_ms(void)
 {
-	char v[INET6_ADDRSTRLEN];
+	struct timespec ts;
 
-	if (store_audit(d->store, time(NULL), who, action,
-			virt ? fmt_addr(virt, v) : NULL, outcome))
-		d->m.store_errors++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static bool addr_taken(struct leased *d, const struct in6_addr *v, int *err)
+void leased_audit(struct leased *d, const struct leased_actor *who,
+		  const char *action, const struct in6_addr *object,
+		  const char *outcome, const char *detail)
+{
+	char v[INET6_ADDRSTRLEN];
+	struct audit_record r = {
+		.time = time(NULL),
+		.actor = who->name,
+		.roles = who->roles,
+		.action = action,
+		.object = object ? fmt_addr(object, v) : NULL,
+		.outcome = outcome,
+		.detail = detail,
+	};
+
+	if (audit_append(store_db(d->store), &r))
+		d->m.audit_errors++;
+}
+
+/* Leased now, or ended within the quarantine period. */
+static bool addr_taken(struct leased *d, const struct in6_addr *v, int64_t now,
+		       int *err)
 {
 	struct lease_rec l;
+	bool quarantined = false;
 
 	*err = store_lease_by_virt(d->store, v, &l);
-	if (*err == -ENOENT) {
-		*err = 0;
+	if (*err != -ENOENT)
+		return true;
+	*err = 0;
+	if (!d->conf->quarantine)
 		return false;
-	}
-	return true;
+	*err = store_virt_quarantined(
+		d->store, v, now - (int64_t)d->conf->quarantine, &quarantined);
+	return *err || quarantined;
 }
 
 /*
- * A free virtual address: uniformly random draws; when they keep hitting
- * leased addresses in a small pool, the first free address from a random
- * starting point. 0, -ENOSPC or -EIO.
+ * A free virtual address of pool @p: uniformly random draws; when they
+ * keep hitting taken addresses in a small pool, the first free address
+ * from a random starting point. 0, -ENOSPC or -EIO.
  */
-static int pick_virtual(struct leased *d, struct in6_addr *v)
+static int pick_in_pool(struct leased *d, const struct pool *p, int64_t now,
+			struct in6_addr *v)
 {
 	uint32_t size, start, i;
 	unsigned int tries;
 	int err;
 
 	for (tries = 0; tries < RENT_RANDOM_TRIES; tries++) {
-		if (pool_draw(&d->pool, v))
+		if (pool_draw(p, v))
 			return -EIO;
-		if (!addr_taken(d, v, &err))
+		if (!addr_taken(d, v, now, &err))
 			return 0;
 		if (err)
 			return err;
 	}
-	if (d->pool.host_bits > POOL_SCAN_BITS)
+	if (p->host_bits > POOL_SCAN_BITS)
 		return -ENOSPC;
-	size = (1U << d->pool.host_bits) - 1;
+	size = (1U << p->host_bits) - 1;
 	if (RAND_bytes((unsigned char *)&start, sizeof(start)) != 1)
 		return -EIO;
 	for (i = 0; i < size; i++) {
-		pool_nth(&d->pool, 1 + (start + i) % size, v);
-		if (!addr_taken(d, v, &err))
+		pool_nth(p, 1 + (start + i) % size, v);
+		if (!addr_taken(d, v, now, &err))
 			return 0;
 		if (err)
 			return err;
@@ -75,10 +104,29 @@ static int pick_virtual(struct leased *d, struct in6_addr *v)
 	return -ENOSPC;
 }
 
+/* Pools are tried from a random one on: spread, and the next one when a
+ * pool is full. */
+static int pick_virtual(struct leased *d, int64_t now, struct in6_addr *v)
+{
+	unsigned int first = 0, i;
+	int err = -ENOSPC;
+
+	if (d->pools.n > 1 &&
+	    RAND_bytes((unsigned char *)&first, sizeof(first)) != 1)
+		return -EIO;
+	for (i = 0; i < d->pools.n; i++) {
+		err = pick_in_pool(d, &d->pools.v[(first + i) % d->pools.n],
+				   now, v);
+		if (err != -ENOSPC)
+			return err;
+	}
+	return err;
+}
+
 /* Inside the rent transaction: the checks and the insert. */
 static int rent_locked(struct leased *d, const struct in6_addr *real,
 		       const struct in6_addr *peer, uint32_t lifetime,
-		       int64_t now, struct lease_rec *out)
+		       uint32_t flags, int64_t now, struct lease_rec *out)
 {
 	uint64_t held;
 	int err;
@@ -91,48 +139,35 @@ static int rent_locked(struct leased *d, const struct in6_addr *real,
 		return err;
 	if (held >= d->conf->max_per_client)
 		return -EDQUOT;
-	err = pick_virtual(d, &out->virt);
+	err = pick_virtual(d, now, &out->virt);
 	if (err)
 		return err;
 	out->real = *real;
 	out->peer = *peer;
 	out->created = now;
 	out->expires = now + lifetime;
+	out->flags = flags;
 	return store_lease_insert(d->store, out);
 }
 
-static const char *rent_outcome(int err)
-{
-	switch (err) {
-	case 0:
-		return "ok";
-	case -EEXIST:
-		return "exists";
-	case -ENOSPC:
-		return "pool-exhausted";
-	case -EDQUOT:
-		return "client-limit";
-	case -EREMOTEIO:
-		return "kernel-refused";
-	default:
-		return "error";
-	}
-}
-
 int leases_rent(struct leased *d, const struct in6_addr *real,
-		const struct in6_addr *peer, uint32_t lifetime, const char *who,
+		const struct in6_addr *peer, uint32_t lifetime, uint32_t flags,
 		struct lease_rec *out)
 {
 	int64_t now = time(NULL);
 	int err;
 
+	if (d->rl && !ratelimit_take(d->rl, real, d->conf->rent_rate,
+				     d->conf->rent_burst, now_ms())) {
+		d->m.rents_rate_limited++;
+		d->m.rents_refused++;
+		return -EAGAIN;
+	}
 	err = store_begin(d->store);
 	if (!err) {
-		err = rent_locked(d, real, peer, lifetime, now, out);
-		if (!err) {
-			audit(d, who, "rent", &out->virt, "ok");
+		err = rent_locked(d, real, peer, lifetime, flags, now, out);
+		if (!err)
 			err = store_commit(d->store);
-		}
 		if (err)
 			store_rollback(d->store);
 	}
@@ -146,8 +181,9 @@ int leases_rent(struct leased *d, const struct in6_addr *real,
 	if (err) {
 		if (err == -EIO)
 			d->m.store_errors++;
+		if (err == -ENOSPC)
+			d->m.rents_exhausted++;
 		d->m.rents_refused++;
-		audit(d, who, "rent", NULL, rent_outcome(err));
 		return err;
 	}
 	d->m.rents++;
@@ -162,32 +198,37 @@ static int owned_lease(struct leased *d, const struct in6_addr *real,
 
 	if (err)
 		return err;
-	if (memcmp(&l->real, real, sizeof(*real)) || l->expires <= time(NULL))
+	if ((real && memcmp(&l->real, real, sizeof(*real))) ||
+	    l->expires <= time(NULL))
 		return -ENOENT;
 	return 0;
 }
 
 int leases_return(struct leased *d, const struct in6_addr *real,
-		  const struct in6_addr *virt)
+		  const struct in6_addr *virt, const struct leased_actor *who)
 {
-	char who[INET6_ADDRSTRLEN];
 	struct lease_rec l;
 	int err;
 
-	fmt_addr(real, who);
 	err = store_begin(d->store);
 	if (err)
 		return err;
 	err = owned_lease(d, real, virt, &l);
 	if (!err)
-		err = store_lease_end(d->store, &l, time(NULL), "returned");
-	if (!err) {
-		audit(d, who, "return", virt, "ok");
-		err = store_commit(d->store);
+		err = store_lease_end(d->store, &l, time(NULL),
+				      real ? "returned" : "ended-by-admin");
+	if (!err && !real) {
+		d->m.admin_actions++;
+		leased_audit(d, who, "end-lease", virt, "ok", NULL);
 	}
+	if (!err)
+		err = store_commit(d->store);
 	if (err) {
 		store_rollback(d->store);
-		audit(d, who, "return", virt, "refused");
+		if (!real)
+			leased_audit(d, who, "end-lease", virt,
+				     err == -ENOENT ? "not-found" : "error",
+				     NULL);
 		return err;
 	}
 	d->m.returns++;
@@ -200,10 +241,8 @@ int leases_renew(struct leased *d, const struct in6_addr *real,
 		 const struct in6_addr *virt, uint32_t lifetime,
 		 struct lease_rec *out)
 {
-	char who[INET6_ADDRSTRLEN];
 	int err;
 
-	fmt_addr(real, who);
 	err = store_begin(d->store);
 	if (err)
 		return err;
@@ -212,13 +251,10 @@ int leases_renew(struct leased *d, const struct in6_addr *real,
 		out->expires = time(NULL) + lifetime;
 		err = store_lease_set_expires(d->store, virt, out->expires);
 	}
-	if (!err) {
-		audit(d, who, "renew", virt, "ok");
+	if (!err)
 		err = store_commit(d->store);
-	}
 	if (err) {
 		store_rollback(d->store);
-		audit(d, who, "renew", virt, "refused");
 		return err;
 	}
 	if (d->kernel && kernel_install(d->kernel, out, lifetime)) {
@@ -230,9 +266,9 @@ int leases_renew(struct leased *d, const struct in6_addr *real,
 }
 
 int leases_reveal(struct leased *d, const struct in6_addr *caller,
-		  const struct in6_addr *virt, struct in6_addr *real)
+		  const struct in6_addr *virt, const struct leased_actor *who,
+		  struct in6_addr *real)
 {
-	char who[INET6_ADDRSTRLEN];
 	struct lease_rec l;
 	int err;
 
@@ -240,8 +276,7 @@ int leases_reveal(struct leased *d, const struct in6_addr *caller,
 	if (!err && (memcmp(&l.peer, caller, sizeof(*caller)) ||
 		     l.expires <= time(NULL)))
 		err = -ENOENT;
-	audit(d, fmt_addr(caller, who), "reveal", virt,
-	      err ? "refused" : "allowed");
+	leased_audit(d, who, "reveal", virt, err ? "refused" : "allowed", NULL);
 	if (err) {
 		d->m.reveals_refused++;
 		return -ENOENT;
@@ -249,6 +284,42 @@ int leases_reveal(struct leased *d, const struct in6_addr *caller,
 	d->m.reveals_allowed++;
 	*real = l.real;
 	return 0;
+}
+
+int leases_history(struct leased *d, const struct in6_addr *virt, int64_t when,
+		   const char *reason, const struct leased_actor *who,
+		   struct lease_rec *out, int64_t *end, bool *live)
+{
+	char detail[API_DETAIL_MAX];
+	int err;
+
+	err = store_lease_at(d->store, virt, when, out, end, live);
+	snprintf(detail, sizeof(detail), "time=%lld reason=%s", (long long)when,
+		 reason);
+	leased_audit(d, who, "history", virt,
+		     !err	    ? "found" :
+		     err == -ENOENT ? "not-found" :
+				      "error",
+		     detail);
+	d->m.history_lookups++;
+	if (err == -EIO)
+		d->m.store_errors++;
+	return err;
+}
+
+void leases_purge(struct leased *d, int64_t now)
+{
+	uint64_t n = 0;
+
+	if (store_history_purge(d->store, now - (int64_t)d->conf->retention,
+				&n)) {
+		d->m.store_errors++;
+		return;
+	}
+	d->m.history_purged += n;
+	if (n)
+		guise_info("history: %llu records past retention purged",
+			   (unsigned long long)n);
 }
 
 void leases_sweep(struct leased *d, int64_t now)
@@ -262,15 +333,25 @@ void leases_sweep(struct leased *d, int64_t now)
 		d->m.store_errors++;
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		if (store_lease_end(d->store, &v[i], now, "expired")) {
-			d->m.store_errors++;
-			continue;
-		}
-		d->m.expired++;
-		if (d->kernel && kernel_remove(d->kernel, &v[i].virt))
-			d->m.kernel_errors++;
+	if (!n)
+		return;
+	/* One transaction for the batch: each lease moves to the history
+	 * whole, and the batch costs one sync. */
+	err = store_begin(d->store);
+	for (i = 0; !err && i < n; i++)
+		err = store_lease_end(d->store, &v[i], now, "expired");
+	if (!err)
+		err = store_commit(d->store);
+	if (err) {
+		store_rollback(d->store);
+		d->m.store_errors++;
+		free(v);
+		return;
 	}
+	d->m.expired += n;
+	for (i = 0; d->kernel && i < n; i++)
+		if (kernel_remove(d->kernel, &v[i].virt))
+			d->m.kernel_errors++;
 	free(v);
 }
 
@@ -293,7 +374,7 @@ int leases_reconcile(struct leased *d, int64_t now)
 	if (err)
 		return err;
 	for (i = 0; i < kn; i++) {
-		if (!pool_contains(&d->pool, &kl[i].virt))
+		if (!pools_contains(&d->pools, &kl[i].virt))
 			continue;
 		err = store_lease_by_virt(d->store, &kl[i].virt, &l);
 		if (err && err != -ENOENT)

@@ -10,8 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 
 #include "api.h"
+#include "audit.h"
 #include "conf.h"
 #include "gateway.h"
 #include "http.h"
@@ -19,14 +21,19 @@
 #include "leased.h"
 #include "log.h"
 #include "netns.h"
+#include "ratelimit.h"
+#include "roles.h"
 #include "tls.h"
 
 #define DEFAULT_CONFIG "/etc/guise/leased.conf"
+/* Idle rate buckets are pruned once a minute. */
+#define HOUSEKEEPING_TICKS 60
 
 struct opts {
 	const char *config;
 	const char *port_file;
 	bool foreground;
+	bool check_config;
 	enum guise_log_level verbosity;
 };
 
@@ -38,7 +45,10 @@ static void usage(FILE *fp)
 		"\n"
 		"  -c, --config FILE     configuration (default " DEFAULT_CONFIG
 		")\n"
-		"  -f, --foreground      do not detach; log to stderr\n"
+		"  -f, --foreground      do not detach; log to stderr (use\n"
+		"                        this under systemd: Type=notify)\n"
+		"  -t, --check-config    load the configuration, roles file\n"
+		"                        and certificates, report, exit\n"
 		"  -p, --port-file FILE  once serving, write the bound port\n"
 		"                        there (useful with port 0)\n"
 		"  -v, --verbose         more log messages (repeat for debug)\n"
@@ -53,6 +63,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 't' },
 		{ "port-file", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -63,7 +74,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	o->config = DEFAULT_CONFIG;
 	o->verbosity = GUISE_LOG_WARN;
-	while ((c = getopt_long(argc, argv, "c:fp:vhV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "c:ftp:vhV", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'c':
@@ -71,6 +82,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'f':
 			o->foreground = true;
+			break;
+		case 't':
+			o->check_config = true;
 			break;
 		case 'p':
 			o->port_file = optarg;
@@ -117,18 +131,51 @@ static int write_port_file(const char *path, unsigned int port)
 	return 0;
 }
 
+struct daemon_state {
+	const struct opts *o;
+	struct leased_conf conf;
+	struct leased d;
+	struct roles_file *roles;
+	struct http_roles policy;
+	struct api api;
+	SSL_CTX *ctx;
+	struct event_base *base;
+	struct http_server srv, local;
+	struct event *sigterm, *sigint, *sighup, *sweep;
+	struct gateway *gw;
+	unsigned int ticks;
+};
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	struct daemon_state *s = arg;
+
 	(void)what;
 	guise_info("signal %d: shutting down", (int)sig);
-	event_base_loopbreak(arg);
+	sd_notify(0, "STOPPING=1");
+	/* Handlers run to completion: no request is left half done, and
+	 * every acknowledged rent is already committed. */
+	event_base_loopbreak(s->base);
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
+	struct daemon_state *s = arg;
+	int64_t now = time(NULL);
+
 	(void)fd;
 	(void)what;
-	leases_sweep(arg, time(NULL));
+	leases_sweep(&s->d, now);
+	/* One indexed DELETE a second: retention holds to the second. */
+	leases_purge(&s->d, now);
+	if (s->ticks++ % HOUSEKEEPING_TICKS == 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ratelimit_prune(s->d.rl, s->conf.rent_rate, s->conf.rent_burst,
+				(uint64_t)ts.tv_sec * 1000 +
+					(uint64_t)ts.tv_nsec / 1000000);
+	}
 }
 
 /* Open the kernel side in the configured namespace and reconcile. */
@@ -153,65 +200,179 @@ static int kernel_setup(struct leased *d)
 	return 0;
 }
 
-struct daemon_state {
-	struct leased_conf conf;
-	struct leased d;
+/* The parts of a configuration that can change without a restart are
+ * checked here: the roles file and the certificates. */
+static int load_extras(const struct leased_conf *c, struct roles_file **rf,
+		       SSL_CTX **ctx)
+{
+	*rf = NULL;
+	if (c->roles_file && roles_file_load(c->roles_file, rf))
+		return -1;
+	*ctx = tls_server_ctx(c->cert, c->key, c->ca);
+	if (!*ctx) {
+		roles_file_free(*rf);
+		*rf = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void swap_str(char **a, char **b)
+{
+	char *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static bool str_differ(const char *a, const char *b)
+{
+	return (a || b) && (!a || !b || strcmp(a, b));
+}
+
+/*
+ * SIGHUP: a new configuration, roles file and certificates, all or
+ * nothing. Leases are untouched; settings that need a restart (listen,
+ * db, socket, netns, sync, gateway) keep their running values.
+ */
+static void reload(struct daemon_state *s)
+{
+	struct leased_conf nc;
+	struct roles_file *rf;
 	SSL_CTX *ctx;
-	struct event_base *base;
-	struct http_server srv;
-	struct event *sigterm, *sigint, *sweep;
-	struct gateway *gw;
-};
+
+	sd_notify(0, "RELOADING=1");
+	if (leased_conf_load(s->o->config, &nc) ||
+	    load_extras(&nc, &rf, &ctx)) {
+		guise_err("reload failed: keeping the running configuration");
+		leased_conf_free(&nc);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	if (memcmp(&nc.listen, &s->conf.listen, sizeof(nc.listen)) ||
+	    str_differ(nc.db, s->conf.db) ||
+	    str_differ(nc.socket, s->conf.socket) ||
+	    str_differ(nc.netns, s->conf.netns) || nc.sync != s->conf.sync ||
+	    nc.gateway != s->conf.gateway)
+		guise_warn(
+			"reload: listen, db, socket, netns, sync and gateway "
+			"changes need a restart; kept");
+	nc.listen = s->conf.listen;
+	nc.listen_len = s->conf.listen_len;
+	swap_str(&nc.db, &s->conf.db);
+	swap_str(&nc.socket, &s->conf.socket);
+	swap_str(&nc.netns, &s->conf.netns);
+	nc.sync = s->conf.sync;
+	nc.gateway = s->conf.gateway;
+
+	http_server_set_ctx(&s->srv, ctx);
+	SSL_CTX_free(s->ctx);
+	s->ctx = ctx;
+	roles_file_free(s->roles);
+	s->roles = rf;
+	leased_conf_free(&s->conf);
+	s->conf = nc;
+	s->policy.file = s->roles;
+	s->policy.cert_default = s->conf.default_roles;
+	pools_init(&s->d.pools, s->conf.prefix, s->conf.npools);
+	guise_info("reloaded %s: %u pools", s->o->config, s->d.pools.n);
+	sd_notify(0, "READY=1");
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	reload(arg);
+}
 
 static void teardown(struct daemon_state *s)
 {
 	gateway_stop(s->gw);
 	http_server_stop(&s->srv);
+	http_server_stop(&s->local);
 	if (s->sweep)
 		event_free(s->sweep);
 	if (s->sigterm)
 		event_free(s->sigterm);
 	if (s->sigint)
 		event_free(s->sigint);
+	if (s->sighup)
+		event_free(s->sighup);
 	if (s->base)
 		event_base_free(s->base);
 	SSL_CTX_free(s->ctx);
+	roles_file_free(s->roles);
+	ratelimit_free(s->d.rl);
 	kernel_close(s->d.kernel);
 	store_close(s->d.store);
 	leased_conf_free(&s->conf);
 }
 
-static int setup(struct daemon_state *s, const struct opts *o)
+/* Log the audit chain's state: its head is the value to keep elsewhere. */
+static void audit_report(struct daemon_state *s)
+{
+	struct audit_verify_result res;
+	int err = audit_verify(store_db(s->d.store), &res);
+
+	if (err == -EBADMSG)
+		guise_err("audit log BROKEN at seq %lld: %s",
+			  (long long)res.bad_seq, res.problem);
+	else if (!err)
+		guise_info("audit log intact: %llu records, head %s",
+			   (unsigned long long)res.records,
+			   res.head[0] ? res.head : "(empty)");
+}
+
+static int setup(struct daemon_state *s)
 {
 	static const struct timeval one_second = { 1, 0 };
 
-	if (leased_conf_load(o->config, &s->conf))
+	if (leased_conf_load(s->o->config, &s->conf))
 		return -1;
 	s->d.conf = &s->conf;
-	pool_init(&s->d.pool, &s->conf.prefix);
+	pools_init(&s->d.pools, s->conf.prefix, s->conf.npools);
+	if (load_extras(&s->conf, &s->roles, &s->ctx))
+		return -1;
+	s->policy.file = s->roles;
+	s->policy.cert_default = s->conf.default_roles;
+	s->policy.local_root = ROLE_ADMIN;
+	if (s->o->check_config)
+		return 0;
+	s->d.rl = ratelimit_new();
+	if (!s->d.rl) {
+		guise_err("out of memory");
+		return -1;
+	}
 	if (store_open(s->conf.db, &s->d.store))
 		return -1;
-	s->ctx = tls_server_ctx(s->conf.cert, s->conf.key, s->conf.ca);
-	if (!s->ctx)
-		return -1;
+	audit_report(s);
 	s->base = event_base_new();
 	if (!s->base) {
 		guise_err("event loop: out of memory");
 		return -1;
 	}
+	s->api.d = &s->d;
+	s->api.policy = &s->policy;
 	/* Bind before entering another namespace: the API stays here. */
 	if (http_server_start(&s->srv, s->base, s->ctx,
 			      (struct sockaddr *)&s->conf.listen,
 			      s->conf.listen_len) ||
-	    api_register(s->srv.http, &s->d))
+	    api_register(s->srv.http, &s->api))
+		return -1;
+	if (s->conf.socket &&
+	    (http_server_start_unix(&s->local, s->base, s->conf.socket, 0600) ||
+	     api_register(s->local.http, &s->api)))
 		return -1;
 	if (s->conf.sync && kernel_setup(&s->d))
 		return -1;
-	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s->base);
-	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s->base);
-	s->sweep = event_new(s->base, -1, EV_PERSIST, on_sweep, &s->d);
-	if (!s->sigterm || !s->sigint || !s->sweep ||
+	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+	s->sighup = evsignal_new(s->base, SIGHUP, on_hup, s);
+	s->sweep = event_new(s->base, -1, EV_PERSIST, on_sweep, s);
+	if (!s->sigterm || !s->sigint || !s->sighup || !s->sweep ||
 	    evsignal_add(s->sigterm, NULL) || evsignal_add(s->sigint, NULL) ||
+	    evsignal_add(s->sighup, NULL) ||
 	    evtimer_add(s->sweep, &one_second)) {
 		guise_err("event loop: cannot add events");
 		return -1;
@@ -231,8 +392,20 @@ int main(int argc, char **argv)
 	guise_log_init("guise-leased", o.verbosity);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (setup(&s, &o))
+	s.o = &o;
+	if (setup(&s)) {
+		if (o.check_config)
+			fprintf(stderr, "%s: configuration NOT usable\n",
+				o.config);
 		goto out;
+	}
+	if (o.check_config) {
+		printf("%s: configuration ok (%u pools, roles file %s)\n",
+		       o.config, s.d.pools.n,
+		       s.conf.roles_file ? s.conf.roles_file : "none");
+		ret = 0;
+		goto out;
+	}
 	/* The socket is listening: connections wait in its backlog. */
 	if (o.port_file && write_port_file(o.port_file, s.srv.port)) {
 		guise_err("%s: cannot write: %s", o.port_file, strerror(errno));
@@ -248,8 +421,9 @@ int main(int argc, char **argv)
 	/* After the fork: a thread does not survive it. */
 	if (s.conf.gateway && gateway_start(s.base, &s.d, &s.gw))
 		goto out;
-	guise_info("serving on port %u, pool %u host bits, kernel sync %s",
-		   s.srv.port, s.d.pool.host_bits, s.d.kernel ? "on" : "off");
+	guise_info("serving on port %u, %u pools, kernel sync %s", s.srv.port,
+		   s.d.pools.n, s.d.kernel ? "on" : "off");
+	sd_notifyf(0, "READY=1\nSTATUS=serving on port %u", s.srv.port);
 	if (event_base_dispatch(s.base) < 0) {
 		guise_err("event loop failed");
 		goto out;

@@ -38,6 +38,26 @@ int metrics_format(struct leased *d, struct evbuffer *buf)
 		{ "guise_leased_reveals_refused_total", "counter",
 		  "Reveals refused (answered not found).",
 		  &m->reveals_refused },
+		{ "guise_leased_rents_exhausted_total", "counter",
+		  "Rents refused because every pool was exhausted.",
+		  &m->rents_exhausted },
+		{ "guise_leased_rents_rate_limited_total", "counter",
+		  "Rents refused by the per-client rate limit.",
+		  &m->rents_rate_limited },
+		{ "guise_leased_history_lookups_total", "counter",
+		  "Abuse-desk history lookups.", &m->history_lookups },
+		{ "guise_leased_history_purged_total", "counter",
+		  "History records purged after the retention period.",
+		  &m->history_purged },
+		{ "guise_leased_denied_total", "counter",
+		  "API calls refused by the authorisation matrix.",
+		  &m->denied },
+		{ "guise_leased_admin_actions_total", "counter",
+		  "Administrative actions (leases ended by an admin).",
+		  &m->admin_actions },
+		{ "guise_leased_audit_errors_total", "counter",
+		  "Audit records that could not be written.",
+		  &m->audit_errors },
 		{ "guise_leased_gateway_misses_total", "counter",
 		  "LEASE_MISS events received.", &m->gateway_misses },
 		{ "guise_leased_gateway_dropped_total", "counter",
@@ -54,7 +74,7 @@ int metrics_format(struct leased *d, struct evbuffer *buf)
 
 	if (store_lease_count(d->store, NULL, &live))
 		return -1;
-	size = pool_size(&d->pool);
+	size = pools_size(&d->pools);
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
 		if (put(buf, counters[i].name, counters[i].type,
 			counters[i].help) ||
@@ -66,8 +86,11 @@ int metrics_format(struct leased *d, struct evbuffer *buf)
 	if (put(buf, "guise_leased_leases", "gauge", "Live leases.") ||
 	    evbuffer_add_printf(buf, "guise_leased_leases %" PRIu64 "\n",
 				live) < 0 ||
+	    put(buf, "guise_leased_pools", "gauge", "Configured pools.") ||
+	    evbuffer_add_printf(buf, "guise_leased_pools %u\n", d->pools.n) <
+		    0 ||
 	    put(buf, "guise_leased_pool_size", "gauge",
-		"Addresses the pool can lease.") ||
+		"Addresses the pools can lease.") ||
 	    evbuffer_add_printf(buf, "guise_leased_pool_size %.17g\n", size) <
 		    0 ||
 	    put(buf, "guise_leased_pool_free", "gauge",

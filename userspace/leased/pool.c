@@ -73,3 +73,33 @@ void pool_nth(const struct pool *p, uint32_t index, struct in6_addr *out)
 	host[15] = (uint8_t)index;
 	pool_combine(p, host, out);
 }
+
+void pools_init(struct pools *ps, const struct guise_prefix *prefixes,
+		unsigned int n)
+{
+	unsigned int i;
+
+	ps->n = n < LEASED_MAX_POOLS ? n : LEASED_MAX_POOLS;
+	for (i = 0; i < ps->n; i++)
+		pool_init(&ps->v[i], &prefixes[i]);
+}
+
+bool pools_contains(const struct pools *ps, const struct in6_addr *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < ps->n; i++)
+		if (pool_contains(&ps->v[i], a))
+			return true;
+	return false;
+}
+
+double pools_size(const struct pools *ps)
+{
+	double size = 0;
+	unsigned int i;
+
+	for (i = 0; i < ps->n; i++)
+		size += pool_size(&ps->v[i]);
+	return size;
+}

@@ -33,4 +33,17 @@ int pool_draw(const struct pool *p, struct in6_addr *out);
 #define POOL_SCAN_BITS 16
 void pool_nth(const struct pool *p, uint32_t index, struct in6_addr *out);
 
+/* The daemon's pools: one per [pool] prefix line, at most this many. */
+#define LEASED_MAX_POOLS 16
+
+struct pools {
+	struct pool v[LEASED_MAX_POOLS];
+	unsigned int n;
+};
+
+void pools_init(struct pools *ps, const struct guise_prefix *prefixes,
+		unsigned int n);
+bool pools_contains(const struct pools *ps, const struct in6_addr *a);
+double pools_size(const struct pools *ps);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sqlite3.h>
 
+#include "audit.h"
 #include "log.h"
 #include "store.h"
 
@@ -20,6 +21,7 @@ static const char schema[] =
 	" peer TEXT NOT NULL,"
 	" expires INTEGER NOT NULL,"
 	" created INTEGER NOT NULL,"
+	" flags INTEGER NOT NULL DEFAULT 3,"
 	" UNIQUE (real, peer));"
 	"CREATE INDEX IF NOT EXISTS leases_expires ON leases (expires);"
 	"CREATE TABLE IF NOT EXISTS history ("
@@ -30,12 +32,7 @@ static const char schema[] =
 	" end INTEGER NOT NULL,"
 	" reason TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS history_virtual ON history (virtual);"
-	"CREATE TABLE IF NOT EXISTS audit ("
-	" time INTEGER NOT NULL,"
-	" who TEXT NOT NULL,"
-	" action TEXT NOT NULL,"
-	" virtual TEXT,"
-	" outcome TEXT NOT NULL);";
+	"CREATE INDEX IF NOT EXISTS history_end ON history (end);";
 
 static int store_fail(struct store *st, const char *what)
 {
@@ -100,7 +97,7 @@ int store_open(const char *path, struct store **stp)
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 1);
 	if (store_wal(st) || store_exec(st, "PRAGMA synchronous=FULL;") ||
-	    store_exec(st, schema)) {
+	    store_exec(st, schema) || audit_init(st->db)) {
 		store_close(st);
 		return -EIO;
 	}
@@ -181,7 +178,7 @@ static int column_addr(sqlite3_stmt *stmt, int col, struct in6_addr *a)
 	return 0;
 }
 
-#define LEASE_COLUMNS "virtual, real, peer, expires, created"
+#define LEASE_COLUMNS "virtual, real, peer, expires, created, flags"
 
 static int column_lease(sqlite3_stmt *stmt, struct lease_rec *l)
 {
@@ -190,6 +187,7 @@ static int column_lease(sqlite3_stmt *stmt, struct lease_rec *l)
 		return -EIO;
 	l->expires = sqlite3_column_int64(stmt, 3);
 	l->created = sqlite3_column_int64(stmt, 4);
+	l->flags = (uint32_t)sqlite3_column_int64(stmt, 5);
 	return 0;
 }
 
@@ -285,7 +283,7 @@ int store_lease_insert(struct store *st, const struct lease_rec *l)
 
 	err = prepare(st,
 		      "INSERT INTO leases (" LEASE_COLUMNS
-		      ") VALUES (?1, ?2, ?3, ?4, ?5);",
+		      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6);",
 		      &stmt);
 	if (err)
 		return err;
@@ -293,7 +291,8 @@ int store_lease_insert(struct store *st, const struct lease_rec *l)
 	    !(err = bind_addr(st, stmt, 2, &l->real)) &&
 	    !(err = bind_addr(st, stmt, 3, &l->peer)) &&
 	    !(err = bind_int(st, stmt, 4, l->expires)) &&
-	    !(err = bind_int(st, stmt, 5, l->created)))
+	    !(err = bind_int(st, stmt, 5, l->created)) &&
+	    !(err = bind_int(st, stmt, 6, l->flags)))
 		err = step_done(st, stmt, "insert lease");
 	sqlite3_finalize(stmt);
 	return err;
@@ -403,24 +402,90 @@ int store_lease_list(struct store *st, int64_t before, size_t max,
 	return 0;
 }
 
-int store_audit(struct store *st, int64_t when, const char *who,
-		const char *action, const char *virt, const char *outcome)
+sqlite3 *store_db(struct store *st)
+{
+	return st->db;
+}
+
+int store_virt_quarantined(struct store *st, const struct in6_addr *virt,
+			   int64_t since, bool *yes)
+{
+	sqlite3_stmt *stmt;
+	int err, rc;
+
+	err = prepare(st,
+		      "SELECT 1 FROM history WHERE virtual = ?1 AND end > ?2"
+		      " LIMIT 1;",
+		      &stmt);
+	if (err)
+		return err;
+	if (!(err = bind_addr(st, stmt, 1, virt)) &&
+	    !(err = bind_int(st, stmt, 2, since))) {
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			*yes = rc == SQLITE_ROW;
+		else
+			err = store_fail(st, "quarantine");
+	}
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int store_lease_at(struct store *st, const struct in6_addr *virt, int64_t when,
+		   struct lease_rec *out, int64_t *end, bool *live)
 {
 	sqlite3_stmt *stmt;
 	int err;
 
 	err = prepare(st,
-		      "INSERT INTO audit (time, who, action, virtual,"
-		      " outcome) VALUES (?1, ?2, ?3, ?4, ?5);",
+		      "SELECT " LEASE_COLUMNS " FROM leases"
+		      " WHERE virtual = ?1 AND created <= ?2;",
 		      &stmt);
 	if (err)
 		return err;
-	if (!(err = bind_int(st, stmt, 1, when)) &&
-	    !(err = bind_text(st, stmt, 2, who)) &&
-	    !(err = bind_text(st, stmt, 3, action)) &&
-	    !(err = bind_text(st, stmt, 4, virt)) &&
-	    !(err = bind_text(st, stmt, 5, outcome)))
-		err = step_done(st, stmt, "insert audit");
+	if (!(err = bind_addr(st, stmt, 1, virt)) &&
+	    !(err = bind_int(st, stmt, 2, when)))
+		err = step_lease(st, stmt, out);
+	sqlite3_finalize(stmt);
+	if (!err) {
+		*end = out->expires;
+		*live = true;
+		return 0;
+	}
+	if (err != -ENOENT)
+		return err;
+	/* History rows have no flags; "start" stands in for created. */
+	err = prepare(st,
+		      "SELECT virtual, real, peer, end, start, 0 FROM history"
+		      " WHERE virtual = ?1 AND start <= ?2 AND end > ?2"
+		      " ORDER BY start DESC LIMIT 1;",
+		      &stmt);
+	if (err)
+		return err;
+	if (!(err = bind_addr(st, stmt, 1, virt)) &&
+	    !(err = bind_int(st, stmt, 2, when)))
+		err = step_lease(st, stmt, out);
+	sqlite3_finalize(stmt);
+	if (!err) {
+		*end = out->expires;
+		*live = false;
+	}
+	return err;
+}
+
+int store_history_purge(struct store *st, int64_t before, uint64_t *n)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st, "DELETE FROM history WHERE end < ?1;", &stmt);
+	if (err)
+		return err;
+	err = bind_int(st, stmt, 1, before);
+	if (!err)
+		err = step_done(st, stmt, "purge history");
+	if (!err)
+		*n = (uint64_t)sqlite3_changes(st->db);
 	sqlite3_finalize(stmt);
 	return err;
 }

@@ -10,14 +10,17 @@
 #define LEASED_STORE_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sqlite3.h>
 
 struct store;
 
 struct lease_rec {
 	struct in6_addr virt, real, peer;
 	int64_t expires, created;
+	uint32_t flags; /* GUISE_LEASE_F_* the daemon installs in its kernel */
 };
 
 int store_open(const char *path, struct store **stp);
@@ -49,9 +52,24 @@ int store_lease_end(struct store *st, const struct lease_rec *l, int64_t end,
 int store_lease_list(struct store *st, int64_t before, size_t max,
 		     struct lease_rec **out, size_t *n);
 
-/* One audit row: who (an address or "kernel"), action, virtual (may be
- * NULL), outcome. */
-int store_audit(struct store *st, int64_t when, const char *who,
-		const char *action, const char *virt, const char *outcome);
+/* The connection, for the hash-chained audit log (daemon/audit.h) whose
+ * tables live in the same database. */
+sqlite3 *store_db(struct store *st);
+
+/* Did a lease of @virt end after @since (still in quarantine)? 0 with
+ * *@yes set, or -EIO. */
+int store_virt_quarantined(struct store *st, const struct in6_addr *virt,
+			   int64_t since, bool *yes);
+
+/*
+ * The lease that held @virt at time @when: a live lease created at or
+ * before @when (*@end = its expiry, *@live = true), else the history row
+ * with start <= @when < end. 0, -ENOENT or -EIO.
+ */
+int store_lease_at(struct store *st, const struct in6_addr *virt, int64_t when,
+		   struct lease_rec *out, int64_t *end, bool *live);
+
+/* Delete history rows that ended before @before; *@n of them. */
+int store_history_purge(struct store *st, int64_t before, uint64_t *n);
 
 #endif

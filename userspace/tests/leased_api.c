@@ -4,279 +4,7 @@
  * [kernel] sync = off), real mutual TLS with a PKI made by
  * leased_certs.sh, libcurl as the client.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include <curl/curl.h>
-#include <jansson.h>
-#include <sqlite3.h>
-
-#include "tap.h"
-
-#ifndef DAEMON_BIN
-#define DAEMON_BIN "../build/asan/guise-leased"
-#endif
-#ifndef TESTS_DIR
-#define TESTS_DIR "tests"
-#endif
-#define LEASED_CERTS_SH TESTS_DIR "/leased_certs.sh"
-
-#define HOST1 "2001:db8:1::10"
-#define HOST2 "2001:db8:1::11"
-#define PEER "2001:db8:3::20"
-#define POOL "2001:db8:ff::/48"
-
-static char dir[] = "/tmp/guise-leased-test.XXXXXX";
-
-struct daemon {
-	const char *name; /* config and files: DIR/NAME.* */
-	pid_t pid;
-	unsigned int port;
-};
-
-struct resp {
-	CURLcode rc;
-	long code;
-	char body[4096];
-	size_t len;
-	json_t *json; /* the body parsed, NULL if it is not JSON */
-};
-
-static void path(char *buf, size_t size, const char *name, const char *ext)
-{
-	snprintf(buf, size, "%s/%s%s", dir, name, ext);
-}
-
-static int run(char *const argv[])
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int write_config(const char *name, const char *pool,
-			unsigned int max_per_client)
-{
-	char conf[512], db[512];
-	FILE *fp;
-
-	path(conf, sizeof(conf), name, ".conf");
-	path(db, sizeof(db), name, ".db");
-	fp = fopen(conf, "w");
-	if (!fp)
-		return -1;
-	fprintf(fp,
-		"# guise-leased test configuration\n"
-		"[server]\nlisten = [::1]:0\ncert = %s/server.crt\n"
-		"key = %s/server.key\nca = %s/ca.crt\ndb = %s\n\n"
-		"[pool]\nprefix = %s\ndefault_lifetime = 1h\n"
-		"max_lifetime = 1d\nmax_per_client = %u\n\n"
-		"[kernel]\nsync = off\n\n[gateway]\nenabled = off\n",
-		dir, dir, dir, db, pool, max_per_client);
-	return fclose(fp);
-}
-
-static bool daemon_start(struct daemon *d)
-{
-	char conf[512], portf[512], buf[32];
-	unsigned int i;
-	FILE *fp;
-
-	path(conf, sizeof(conf), d->name, ".conf");
-	path(portf, sizeof(portf), d->name, ".port");
-	unlink(portf);
-	d->pid = fork();
-	if (d->pid < 0)
-		return false;
-	if (d->pid == 0) {
-		execl(DAEMON_BIN, DAEMON_BIN, "--foreground", "--config", conf,
-		      "--port-file", portf, (char *)NULL);
-		_exit(127);
-	}
-	/* Up to 20 s: the ASan build starts slowly on a loaded machine. */
-	for (i = 0; i < 200; i++) {
-		fp = fopen(portf, "r");
-		if (fp) {
-			bool ok = fgets(buf, sizeof(buf), fp) &&
-				  sscanf(buf, "%u", &d->port) == 1;
-
-			fclose(fp);
-			return ok;
-		}
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
-			d->pid = 0;
-			return false;
-		}
-		usleep(100 * 1000);
-	}
-	return false;
-}
-
-/* SIGTERM (or SIGKILL) and reap; the exit status, -1 if killed. */
-static int daemon_stop(struct daemon *d, int sig)
-{
-	unsigned int i;
-	int status;
-
-	if (d->pid <= 0)
-		return -1;
-	kill(d->pid, sig);
-	for (i = 0; i < 200; i++) {
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			d->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		}
-		usleep(50 * 1000);
-	}
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, &status, 0);
-	d->pid = 0;
-	return -1;
-}
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n;
-
-	if (len > sizeof(r->body) - 1 - r->len)
-		return 0;
-	memcpy(r->body + r->len, data, len);
-	r->len += len;
-	r->body[r->len] = '\0';
-	return len;
-}
-
-/*
- * One request as client @who (a certificate name, NULL for none): POST
- * @body, or GET when @body is NULL.
- */
-static void request(const struct daemon *d, const char *who, const char *api,
-		    const char *body, struct resp *r)
-{
-	char url[256], ca[512], cert[512], key[512];
-	struct curl_slist *hdr = NULL;
-	CURL *c;
-
-	memset(r, 0, sizeof(*r));
-	r->rc = CURLE_FAILED_INIT;
-	c = curl_easy_init();
-	if (!c)
-		return;
-	snprintf(url, sizeof(url), "https://[::1]:%u%s", d->port, api);
-	path(ca, sizeof(ca), "ca", ".crt");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	if (who) {
-		path(cert, sizeof(cert), who, ".crt");
-		path(key, sizeof(key), who, ".key");
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
-	}
-	if (body) {
-		hdr = curl_slist_append(NULL, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	}
-	r->rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	r->json = json_loadb(r->body, r->len, 0, NULL);
-}
-
-static void resp_free(struct resp *r)
-{
-	json_decref(r->json);
-	r->json = NULL;
-}
-
-static const char *jstr(const struct resp *r, const char *key)
-{
-	const char *s = json_string_value(json_object_get(r->json, key));
-
-	return s ? s : "";
-}
-
-/* POST a JSON document built by json_pack. */
-static void post(const struct daemon *d, const char *who, const char *api,
-		 json_t *doc, struct resp *r)
-{
-	char *text = json_dumps(doc, JSON_COMPACT);
-
-	json_decref(doc);
-	request(d, who, api, text ? text : "", r);
-	free(text);
-}
-
-static bool rent(const struct daemon *d, const char *who, const char *peer,
-		 struct resp *r)
-{
-	post(d, who, "/v1/rent", json_pack("{s:s}", "peer", peer), r);
-	return r->code == 201;
-}
-
-static bool in_prefix(const char *addr, const char *prefix, int len)
-{
-	struct in6_addr a, p;
-	int i;
-
-	if (inet_pton(AF_INET6, addr, &a) != 1 ||
-	    inet_pton(AF_INET6, prefix, &p) != 1)
-		return false;
-	for (i = 0; i < len; i++) {
-		int bit = 7 - i % 8;
-
-		if (((a.s6_addr[i / 8] ^ p.s6_addr[i / 8]) >> bit) & 1)
-			return false;
-	}
-	return true;
-}
-
-/* The value of a Prometheus sample line "NAME VALUE", or -1. */
-static double metric(const struct resp *r, const char *name)
-{
-	const char *p = r->body;
-	size_t n = strlen(name);
-
-	while ((p = strstr(p, name))) {
-		if ((p == r->body || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p += n;
-	}
-	return -1;
-}
-
-static int rm_entry(const char *fpath, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(fpath);
-}
+#include "leased_lib.h"
 
 static void test_main_daemon(void)
 {
@@ -290,7 +18,8 @@ static void test_main_daemon(void)
 	int status, reveals = 0;
 	unsigned int i;
 
-	if (!tap_ok(write_config("main", POOL, 8) == 0 && daemon_start(&d),
+	if (!tap_ok(write_config("main", POOL, 8, NULL) == 0 &&
+			    daemon_start(&d),
 		    "daemon starts on [::1] port %u", d.port))
 		return;
 
@@ -425,7 +154,7 @@ static void test_main_daemon(void)
 	tap_ok(r.code == 201, "rent for 1 s");
 	resp_free(&r);
 	for (i = 0; i < 50; i++) {
-		request(&d, "host1", "/v1/metrics", NULL, &r);
+		request(&d, "operator", "/v1/metrics", NULL, &r);
 		if (metric(&r, "guise_leased_expired_total") >= 1)
 			break;
 		resp_free(&r);
@@ -435,7 +164,7 @@ static void test_main_daemon(void)
 	       "sweeper expires it");
 	resp_free(&r);
 
-	request(&d, "host1", "/v1/metrics", NULL, &r);
+	request(&d, "operator", "/v1/metrics", NULL, &r);
 	tap_ok(r.code == 200 && metric(&r, "guise_leased_rents_total") == 4 &&
 		       metric(&r, "guise_leased_returns_total") == 1 &&
 		       metric(&r, "guise_leased_renews_total") == 1 &&
@@ -469,7 +198,7 @@ static void test_main_daemon(void)
 	status = -1;
 	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
 	    sqlite3_prepare_v2(sq,
-			       "SELECT count(*) FROM audit WHERE action = "
+			       "SELECT count(*) FROM audit_log WHERE action = "
 			       "'reveal';",
 			       -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
@@ -488,7 +217,7 @@ static void test_small_pool(void)
 	bool ok;
 
 	/* A /126 has 3 addresses to lease (the all-zero one is not). */
-	if (!tap_ok(write_config("small", "2001:db8:ff::/126", 2) == 0 &&
+	if (!tap_ok(write_config("small", "2001:db8:ff::/126", 2, NULL) == 0 &&
 			    daemon_start(&d),
 		    "small-pool daemon starts"))
 		return;

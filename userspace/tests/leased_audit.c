@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guise-leased abuse handling and audit: the abuse desk resolves a
+ * virtual address at a past time from the history (with a mandatory,
+ * audited reason), the history is purged after its retention, and the
+ * hash-chained audit log, exported and verified with the guise CLI,
+ * detects an edited, a removed and a truncated record.
+ */
+#include "leased_lib.h"
+
+#ifndef GUISE_BIN
+#define GUISE_BIN "../build/asan/guise"
+#endif
+
+static char sock[600];
+
+static void history(const struct daemon *d, const char *v, long long when,
+		    const char *reason, struct resp *r)
+{
+	post(d, "abuse", "/v1/history",
+	     reason ? json_pack("{s:s, s:I, s:s}", "virtual", v, "time",
+				(json_int_t)when, "reason", reason) :
+		      json_pack("{s:s, s:I}", "virtual", v, "time",
+				(json_int_t)when),
+	     r);
+}
+
+static void test_history(struct daemon *d)
+{
+	char v[64];
+	long long t_rent, t_before;
+	struct resp r;
+
+	t_before = time(NULL) - 5;
+	tap_ok(rent(d, "host1", PEER, &r), "host1 rents for " PEER);
+	snprintf(v, sizeof(v), "%s", jstr(&r, "virtual"));
+	t_rent = time(NULL);
+	resp_free(&r);
+
+	history(d, v, t_rent, "ticket 1: spam report", &r);
+	tap_ok(r.code == 200 && !strcmp(jstr(&r, "real"), HOST1) &&
+		       json_is_true(json_object_get(r.json, "live")),
+	       "abuse desk: live lease %s -> %s", v, jstr(&r, "real"));
+	resp_free(&r);
+
+	sleep(1);
+	post(d, "host1", "/v1/return", json_pack("{s:s}", "virtual", v), &r);
+	tap_ok(r.code == 200, "host1 returns it");
+	resp_free(&r);
+
+	post(d, "peer", "/v1/reveal", json_pack("{s:s}", "virtual", v), &r);
+	tap_ok(r.code == 404, "the peer can no longer reveal it");
+	resp_free(&r);
+
+	history(d, v, t_rent, "ticket 2: abuse at that hour", &r);
+	tap_ok(r.code == 200 && !strcmp(jstr(&r, "real"), HOST1) &&
+		       !strcmp(jstr(&r, "peer"), PEER) &&
+		       json_is_false(json_object_get(r.json, "live")),
+	       "abuse desk: ended lease at that time -> %s", jstr(&r, "real"));
+	resp_free(&r);
+	history(d, v, t_before, "ticket 3: before the lease", &r);
+	tap_ok(r.code == 404, "abuse desk: before the lease: 404");
+	resp_free(&r);
+	history(d, v, t_rent, NULL, &r);
+	tap_ok(r.code == 400, "abuse desk: no reason: 400 (%s)",
+	       jstr(&r, "error"));
+	resp_free(&r);
+	history(d, v, t_rent, "x", &r);
+	tap_ok(r.code == 400, "abuse desk: a one-letter reason: 400");
+	resp_free(&r);
+	history(d, v, t_rent, "bad\nreason", &r);
+	tap_ok(r.code == 400, "abuse desk: control characters: 400");
+	resp_free(&r);
+	post(d, "operator", "/v1/history",
+	     json_pack("{s:s, s:I, s:s}", "virtual", v, "time",
+		       (json_int_t)t_rent, "reason", "curious operator"),
+	     &r);
+	tap_ok(r.code == 403, "operator cannot use history: 403");
+	resp_free(&r);
+	tap_ok(db_int("audit",
+		      "SELECT count(*) FROM audit_log WHERE action = "
+		      "'history' AND actor = 'CN=abuse' AND detail "
+		      "LIKE '%reason=ticket 2: abuse at that hour';") == 1,
+	       "the lookup and its reason are in the audit log");
+	tap_ok(db_int("audit", "SELECT count(*) FROM audit_log WHERE action = "
+			       "'history' AND outcome = 'not-found';") == 1,
+	       "unsuccessful lookups are audited too");
+}
+
+/* guise audit ...; the exit status, the output in @out. */
+static int cli(char *out, size_t size, const char *a1, const char *a2,
+	       const char *a3, const char *a4)
+{
+	char target[620];
+	char *argv[12] = { GUISE_BIN, "audit" };
+	int n = 2;
+
+	snprintf(target, sizeof(target), "%s", sock);
+	argv[n++] = (char *)a1;
+	if (a2)
+		argv[n++] = (char *)a2;
+	if (a3)
+		argv[n++] = (char *)a3;
+	if (a4)
+		argv[n++] = (char *)a4;
+	argv[n++] = "--socket";
+	argv[n++] = target;
+	argv[n] = NULL;
+	return run_capture(argv, out, size);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+static void test_export(const struct daemon *d)
+{
+	static char out[1 << 16];
+	char url[64], cert[512], key[512], ca[512];
+	size_t records;
+	json_t *doc;
+	int st;
+
+	st = cli(out, sizeof(out), "export", "--format", "json", NULL);
+	doc = json_loads(out, 0, NULL);
+	records = json_array_size(json_object_get(doc, "records"));
+	tap_ok(st == 0 && records >= 5 &&
+		       json_is_string(json_object_get(
+			       json_array_get(json_object_get(doc, "records"),
+					      0),
+			       "hash")),
+	       "guise audit export --format json: %zu records", records);
+	json_decref(doc);
+	st = cli(out, sizeof(out), "export", "--format", "csv", NULL);
+	tap_ok(st == 0 &&
+		       !strncmp(out,
+				"seq,time,actor,roles,action,object,outcome,"
+				"detail,prev,hash\r\n",
+				55) &&
+		       count(out, "\r\n") >= records + 1,
+	       "guise audit export --format csv: header and %zu lines",
+	       count(out, "\r\n"));
+	st = cli(out, sizeof(out), "export", "--format", "xml", NULL);
+	tap_ok(st == 0 && !strncmp(out, "<?xml", 5) &&
+		       strstr(out, "</audit>") &&
+		       count(out, "<record seq=") >= records + 1,
+	       "guise audit export --format xml: %zu records",
+	       count(out, "<record seq="));
+	st = cli(out, sizeof(out), "export", "--format", "yaml", NULL);
+	tap_ok(st == 2, "--format yaml: usage error (%d)", st);
+
+	/* Over mutual TLS with the auditor's certificate, and refused to a
+	 * subscriber. */
+	snprintf(url, sizeof(url), "https://[::1]:%u", d->port);
+	path(ca, sizeof(ca), "ca", ".crt");
+	path(cert, sizeof(cert), "auditor", ".crt");
+	path(key, sizeof(key), "auditor", ".key");
+	{
+		char *argv[] = { GUISE_BIN, "audit",  "verify", "--server",
+				 url,	    "--cert", cert,	"--key",
+				 key,	    "--ca",   ca,	NULL };
+
+		st = run_capture(argv, out, sizeof(out));
+		tap_ok(st == 0 && !strncmp(out, "intact:", 7),
+		       "guise audit verify over TLS as auditor: %s",
+		       strtok(out, "\n") ?: "");
+		path(cert, sizeof(cert), "host1", ".crt");
+		path(key, sizeof(key), "host1", ".key");
+		st = run_capture(argv, out, sizeof(out));
+		tap_ok(st == 4, "as a subscriber: permission denied (%d)", st);
+	}
+}
+
+static void test_tamper(void)
+{
+	static char out[4096];
+	int st;
+
+	st = cli(out, sizeof(out), "verify", NULL, NULL, NULL);
+	tap_ok(st == 0 && !strncmp(out, "intact:", 7), "verify: %s",
+	       strtok(out, "\n") ?: "");
+
+	/* The daemon itself cannot rewrite its log. */
+	tap_ok(db_exec("audit", "UPDATE audit_log SET outcome = 'x' WHERE "
+				"seq = 2;") != 0 &&
+		       db_exec("audit",
+			       "DELETE FROM audit_log WHERE seq = 2;") != 0,
+	       "UPDATE and DELETE on audit_log are refused by triggers");
+
+	/* Someone with the file drops them and edits a record. */
+	db_exec("audit", "DROP TRIGGER audit_log_no_update;"
+			 "DROP TRIGGER audit_log_no_delete;"
+			 "CREATE TABLE saved AS SELECT * FROM audit_log;"
+			 "UPDATE audit_log SET actor = 'someone-else' WHERE "
+			 "seq = 2;");
+	st = cli(out, sizeof(out), "verify", NULL, NULL, NULL);
+	tap_ok(st == 1 && strstr(out, "BROKEN at seq 2") &&
+		       strstr(out, "edited"),
+	       "an edited record: %s", strtok(out, "\n") ?: "");
+	db_exec("audit", "UPDATE audit_log SET actor = (SELECT actor FROM "
+			 "saved WHERE seq = 2) WHERE seq = 2;");
+	st = cli(out, sizeof(out), "verify", NULL, NULL, NULL);
+	tap_ok(st == 0, "restored: intact again");
+
+	db_exec("audit", "DELETE FROM audit_log WHERE seq = 3;");
+	st = cli(out, sizeof(out), "verify", NULL, NULL, NULL);
+	tap_ok(st == 1 && strstr(out, "BROKEN at seq 3") &&
+		       strstr(out, "missing"),
+	       "a removed record: %s", strtok(out, "\n") ?: "");
+	db_exec("audit", "INSERT INTO audit_log SELECT * FROM saved WHERE "
+			 "seq = 3;");
+
+	db_exec("audit", "DROP TABLE saved;"
+			 "CREATE TABLE saved AS SELECT * FROM audit_log;"
+			 "DELETE FROM audit_log WHERE seq = (SELECT max(seq) "
+			 "FROM audit_log);");
+	st = cli(out, sizeof(out), "verify", NULL, NULL, NULL);
+	tap_ok(st == 1 && strstr(out, "newest records were removed"),
+	       "a removed last record: %s", strtok(out, "\n") ?: "");
+	db_exec("audit", "INSERT INTO audit_log SELECT * FROM saved WHERE seq "
+			 "= (SELECT max(seq) FROM saved);"
+			 "DROP TABLE saved;");
+	st = cli(out, sizeof(out), "verify", NULL, NULL, NULL);
+	tap_ok(st == 0, "restored: intact again (%s)", strtok(out, "\n") ?: "");
+}
+
+/* [history] retention = 2s: a returned lease's record is purged. */
+static void test_retention(void)
+{
+	struct daemon d = { .name = "purge" };
+	struct resp r;
+	unsigned int i;
+	char v[64];
+
+	if (!tap_ok(write_config("purge", POOL, 8,
+				 "[history]\nretention = 2s\n") == 0 &&
+			    daemon_start(&d),
+		    "daemon with a 2 s retention starts"))
+		return;
+	rent(&d, "host1", PEER, &r);
+	snprintf(v, sizeof(v), "%s", jstr(&r, "virtual"));
+	resp_free(&r);
+	post(&d, "host1", "/v1/return", json_pack("{s:s}", "virtual", v), &r);
+	resp_free(&r);
+	tap_ok(db_int("purge", "SELECT count(*) FROM history;") == 1,
+	       "the returned lease is in the history");
+	for (i = 0; i < 100; i++) {
+		if (db_int("purge", "SELECT count(*) FROM history;") == 0)
+			break;
+		usleep(100 * 1000);
+	}
+	tap_ok(i < 100, "purged after the retention (%.1f s)", i / 10.0);
+	history(&d, v, time(NULL) - 3, "ticket 4: too late", &r);
+	tap_ok(r.code == 404, "abuse desk: purged history answers 404");
+	resp_free(&r);
+	request(&d, "operator", "/v1/metrics", NULL, &r);
+	tap_ok(metric(&r, "guise_leased_history_purged_total") == 1,
+	       "metric guise_leased_history_purged_total 1");
+	resp_free(&r);
+	tap_ok(daemon_stop(&d, SIGTERM) == 0, "retention daemon exits cleanly");
+}
+
+int main(void)
+{
+	struct daemon d = { .name = "audit" };
+	char extra[700];
+
+	if (!leased_test_setup())
+		return leased_test_done();
+	path(sock, sizeof(sock), "audit", ".sock");
+	snprintf(extra, sizeof(extra), "[server]\nsocket = %s\n", sock);
+	if (tap_ok(write_config("audit", POOL, 8, extra) == 0 &&
+			   daemon_start(&d),
+		   "daemon starts")) {
+		test_history(&d);
+		test_export(&d);
+		test_tamper();
+		tap_ok(daemon_stop(&d, SIGTERM) == 0,
+		       "SIGTERM: clean exit, no leaks");
+	}
+	test_retention();
+	return leased_test_done();
+}
