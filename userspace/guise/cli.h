@@ -46,6 +46,15 @@ extern const struct cli_object cli_object_stats;
 extern const struct cli_object cli_object_lease;
 extern const struct cli_object cli_object_key;
 extern const struct cli_object cli_object_monitor;
+extern const struct cli_object cli_object_audit;
+/* guise-keyd: objects, and verbs (one command named as the object). */
+extern const struct cli_object cli_object_client;
+extern const struct cli_object cli_object_channel;
+extern const struct cli_object cli_object_content;
+extern const struct cli_object cli_object_entitle;
+extern const struct cli_object cli_object_revoke;
+extern const struct cli_object cli_object_enroll;
+extern const struct cli_object cli_object_status;
 
 /* argv[0] is the object name. Returns an enum cli_exit. */
 int cli_object_run(const struct cli_object *obj, const struct cli_ctx *ctx,

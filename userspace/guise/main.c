@@ -18,8 +18,11 @@
 #endif
 
 static const struct cli_object *const objects[] = {
-	&cli_object_config,  &cli_object_key,	&cli_object_lease,
-	&cli_object_monitor, &cli_object_stats,
+	&cli_object_audit,   &cli_object_config, &cli_object_key,
+	&cli_object_lease,   &cli_object_monitor, &cli_object_stats,
+	&cli_object_client,  &cli_object_channel, &cli_object_content,
+	&cli_object_entitle, &cli_object_revoke,  &cli_object_enroll,
+	&cli_object_status,
 };
 
 #define NOBJECTS (sizeof(objects) / sizeof(objects[0]))
@@ -144,6 +147,17 @@ int main(int argc, char **argv)
 		guise_err("unknown object \"%s\"; try \"guise help\"",
 			  argv[optind]);
 		return CLI_EXIT_USAGE;
+	}
+	/* A verb (guise entitle CLIENT CHANNEL) is its only command. */
+	if (obj->cmds[0].name && !strcmp(obj->cmds[0].name, obj->name) &&
+	    !obj->cmds[1].name) {
+		if (argc - optind > 1 && (!strcmp(argv[optind + 1], "help") ||
+					  !strcmp(argv[optind + 1], "--help") ||
+					  !strcmp(argv[optind + 1], "-h"))) {
+			cli_object_usage(obj, stdout);
+			return CLI_EXIT_OK;
+		}
+		return obj->cmds[0].run(&ctx, argc - optind, argv + optind);
 	}
 	return cli_object_run(obj, &ctx, argc - optind, argv + optind);
 }

@@ -1,0 +1,237 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# timeout: 1200
+#
+# keyd_e2e: guise-keyd distributes content keys end to end.
+#
+#   S (keyd server, plain sender) --- M (router, smcroute) --- LAN
+#                                                            |- C1 (keyd client, receiver)
+#                                                            |- C2 (keyd client, receiver)
+#                                                            '- U  (keyd client, unentitled)
+#
+# The server holds clients, channel 1 ([ff3e::4242]:5000, Kc rotated every
+# 20 s) and content 10 (Ks rotated every 15 s); it installs the tx keys in
+# S, so the sender is a plain application. Clients enrol over mutual TLS,
+# then only listen: DEMMs and announcements come in-band on the control
+# port through the router. Checked: C1 and C2 get plaintext, U never;
+# revoking C1 stops its plaintext within 1 s while C2 loses nothing (Kc
+# and Ks rotations included); the empty DEMM flushed C1's kernel keys;
+# replaying every DEMM captured before the revocation restores nothing;
+# the control traffic on the wire never exceeds the cap in any 1 s
+# window, also under a burst of 30 new clients; keyd restarts on either
+# side recover without re-enrolment.
+source "$(dirname "$0")/lib.sh"
+require_cmd guise-keyd smcrouted tcpdump openssl python3 curl
+
+GROUP=ff3e::4242 PORT=5000 CTL=4999
+TOOL="python3 selftests/keyd_tool.py"
+tmp=$(mktemp -d)
+defer rm -rf "$tmp"
+
+setup_ns S M SW C1 C2 U
+defer cleanup_all_ns
+ip link add eth0 netns "$S" type veth peer name eth0 netns "$M"
+ip link add eth1 netns "$M" type veth peer name uplink netns "$SW"
+ip -n "$SW" link add br0 type bridge mcast_snooping 0
+ip -n "$SW" link set uplink master br0 up
+ip -n "$SW" link set br0 up
+i=1
+for ns in "$C1" "$C2" "$U"; do
+	ip link add eth0 netns "$ns" type veth peer name "p$i" netns "$SW"
+	ip -n "$SW" link set "p$i" master br0 up
+	ip -n "$ns" addr add "fd00:c2::1$i/64" dev eth0 nodad
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via fd00:c2::2
+	i=$((i + 1))
+done
+ip -n "$S" addr add fd00:c1::1/64 dev eth0 nodad
+ip -n "$S" link set eth0 up
+ip -n "$S" route add default via fd00:c1::2
+ip -n "$M" addr add fd00:c1::2/64 dev eth0 nodad
+ip -n "$M" addr add fd00:c2::2/64 dev eth1 nodad
+ip -n "$M" link set eth0 up
+ip -n "$M" link set eth1 up
+ip netns exec "$M" sysctl -qw net.ipv6.conf.all.forwarding=1
+for ns in "$S" "$C1" "$C2" "$U"; do
+	guise -n "$ns" config set enabled on
+done
+
+cat >"$tmp/smcroute.conf" <<CONF
+phyint eth0 enable
+phyint eth1 enable
+mroute from eth0 group $GROUP to eth1
+CONF
+ip netns exec "$M" smcrouted -n -N -f "$tmp/smcroute.conf" -i smc-keyd \
+	-u "$tmp/smcroute.sock" -P "$tmp/smcroute.pid" -l err &
+defer kill $!
+
+sh userspace/tests/keyd_certs.sh "$tmp" fd00:c1::1 >/dev/null 2>&1
+cat >"$tmp/server.conf" <<CONF
+[keyd]
+role = server
+[server]
+listen = [::]:0
+cert = $tmp/server.crt
+key = $tmp/server.key
+ca = $tmp/ca.crt
+db = $tmp/server.db
+socket = $tmp/server.sock
+secret_file = $tmp/server.secret
+[control]
+port = $CTL
+interface = eth0
+refresh = 3s
+demm_lifetime = 10s
+switch_delay = 2s
+max_kbps = 100
+share_percent = 5
+CONF
+printf 'keyd e2e passphrase\n' >"$tmp/pass"
+printf 'keyd e2e store secret\n' >"$tmp/server.secret"
+for c in c1 c2 u; do
+	cat >"$tmp/$c.conf" <<CONF
+[keyd]
+role = client
+[control]
+port = $CTL
+interface = eth0
+refresh = 3s
+demm_lifetime = 10s
+[client]
+groups = $GROUP
+key_file = $tmp/$c.km
+pass_file = $tmp/pass
+state = $tmp/$c.state
+socket = $tmp/$c.sock
+CONF
+done
+
+start_server() {
+	rm -f "$tmp/port"
+	ip netns exec "$S" guise-keyd -v --foreground --config "$tmp/server.conf" \
+		--port-file "$tmp/port" >>"$tmp/server.log" 2>&1 &
+	echo $! >"$tmp/server.pid"
+	busywait 20000 test -s "$tmp/port"
+}
+start_client() { # NAME NS
+	rm -f "$tmp/$1.sock"
+	ip netns exec "$2" guise-keyd -v --foreground --config "$tmp/$1.conf" \
+		>>"$tmp/$1.log" 2>&1 &
+	echo $! >"$tmp/$1.pid"
+	busywait 20000 test -S "$tmp/$1.sock"
+}
+stop() { kill "$(cat "$tmp/$1.pid")" 2>/dev/null; wait "$(cat "$tmp/$1.pid")" 2>/dev/null; true; }
+defer stop server
+defer stop c1
+defer stop c2
+defer stop u
+admin() { ip netns exec "$S" guise "$@" --socket "$tmp/server.sock"; }
+enroll() { # NAME NS CERT
+	ip netns exec "$2" guise enroll --server "https://[fd00:c1::1]:$(cat "$tmp/port")" \
+		--cert "$tmp/$3.crt" --key "$tmp/$3.key" --ca "$tmp/ca.crt" \
+		--out "$tmp/$1.km" --pass-file "$tmp/pass" --iterations 2000
+}
+status() { guise -j status --socket "$tmp/$1.sock"; }
+jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+nkeys() { status "$1" | jq_py "len(d['keys'])"; }
+has_key() { [ "$(nkeys "$1")" -ge 1 ]; }
+no_key() { [ "$(nkeys "$1")" -eq 0 ]; }
+kcount() { guise -n "$1" -j key show | jq_py "len([k for k in d if k.get('dir') == '$2'])"; }
+recv() { # NS SECONDS OUT
+	ip netns exec "$1" $TOOL recv $GROUP $PORT eth0 "$2" >"$3" &
+	busywait 5000 grep -q ready "$3"
+}
+res() { tail -n 1 "$1" | jq_py "$2"; }
+
+ip netns exec "$M" tcpdump -i eth1 -Q out -U -n -w "$tmp/ctl.pcap" udp port $CTL 2>/dev/null &
+dump=$!
+defer kill $dump
+
+check "server starts in S (tx keys into S's kernel)" start_server
+check "admin: clients c1, c2, u" bash -c "$(declare -f admin); tmp=$tmp S=$S
+	admin client add c1 2001:db8:1::10 && admin client add c2 2001:db8:1::11 &&
+	admin client add u 2001:db8:1::99"
+check "admin: channel 1 [$GROUP]:$PORT, Kc every 20 s, 1000 kbit/s" \
+	admin channel add 1 $GROUP $PORT kc-period 20s bandwidth 1000
+check "admin: content 10, Ks every 15 s" admin content add 10 channel 1 ks-period 15s
+check "admin: entitle c1 and c2 (not u)" bash -c "$(declare -f admin); tmp=$tmp S=$S
+	admin entitle c1 1 && admin entitle c2 1"
+check "S holds a tx key for content 10" \
+	bash -c "$(declare -f kcount jq_py); [ \$(kcount $S tx) -ge 1 ]"
+check "c1, c2, u enrol over mutual TLS (Km sealed, 0600)" bash -c "
+	$(declare -f enroll); tmp=$tmp
+	enroll c1 $C1 host1 && enroll c2 $C2 host2 && enroll u $U stranger &&
+	[ \$(stat -c %a $tmp/c1.km) = 600 ]"
+check "the clients start" bash -c "$(declare -f start_client busywait); tmp=$tmp
+	start_client c1 $C1 && start_client c2 $C2 && start_client u $U"
+check "c1 and c2 hold the content key (DEMM -> Kc -> announcement -> Ks)" \
+	busywait 20000 bash -c "$(declare -f status jq_py nkeys has_key); tmp=$tmp
+		has_key c1 && has_key c2"
+check "c1 and c2 installed their rx key in the kernel, u none" \
+	bash -c "$(declare -f kcount jq_py); [ \$(kcount $C1 rx) -ge 1 ] &&
+		[ \$(kcount $C2 rx) -ge 1 ] && [ \$(kcount $U rx) = 0 ]"
+check "u holds no key" bash -c "$(declare -f status jq_py nkeys no_key); tmp=$tmp; no_key u"
+
+# 40 s of traffic at 20 datagrams/s: rotations of Kc (20 s) and Ks (15 s)
+# happen under it, the revocation at 15 s.
+recv "$C1" 45 "$tmp/r1.json"
+recv "$C2" 45 "$tmp/r2.json"
+recv "$U" 45 "$tmp/ru.json"
+ip netns exec "$S" $TOOL send $GROUP $PORT eth0 20 40 >"$tmp/sent" &
+sender=$!
+sleep 15
+revoked=$(date +%s.%N) # before the command: its own time counts too
+check "admin: revoke c1" admin revoke c1 1
+sleep 3
+check "c1's keyd removed its keys (status)" \
+	bash -c "$(declare -f status jq_py nkeys no_key); tmp=$tmp; no_key c1"
+check "the empty DEMM flushed c1's kernel keys" \
+	bash -c "$(declare -f kcount jq_py); [ \$(kcount $C1 rx) = 0 ]"
+check "replaying every DEMM captured so far" \
+	bash -c "ip netns exec $U $TOOL pcap-replay $tmp/ctl.pcap $CTL $GROUP eth0 >$tmp/replayed"
+sleep 2
+check "... restores nothing at c1 (all rejected as old)" bash -c "
+	$(declare -f status jq_py nkeys no_key); tmp=$tmp
+	no_key c1 && [ \$(status c1 | jq_py \"d['counters']['demms_replayed']\") -ge 1 ]"
+wait $sender
+sleep 6
+check "c2 received every datagram, in plaintext, through the rotations" \
+	bash -c "[ \"\$(tail -1 $tmp/r2.json | python3 -c \"import json,sys; d=json.load(sys.stdin); s=sorted(n for t,n in d['seqs']); print(d['good'], d['cipher'], s == list(range(len(s))))\")\" = \"\$(sed 's/sent //' $tmp/sent) 0 True\" ]"
+check "c1 got plaintext before the revocation" \
+	bash -c "[ \$(tail -1 $tmp/r1.json | python3 -c \"import json,sys; print(json.load(sys.stdin)['good'])\") -gt 100 ]"
+check "c1's last plaintext came within 1 s of the revocation" \
+	bash -c "tail -1 $tmp/r1.json | python3 -c \"import json,sys; d=json.load(sys.stdin); last=max(t for t,n in d['seqs']); print(last - $revoked); sys.exit(0 if last < $revoked + 1.0 else 1)\""
+echo "# c1: last plaintext $(tail -1 "$tmp/r1.json" | python3 -c "import json,sys; d=json.load(sys.stdin); print(round(max(t for t,n in d['seqs']) - $revoked, 3))") s after the revocation"
+echo "# c2: $(tail -1 "$tmp/r2.json" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['good'], 'plaintext,', d['cipher'], 'other')"), $(cat "$tmp/sent")"
+check "u never received plaintext" \
+	bash -c "tail -1 $tmp/ru.json | python3 -c \"import json,sys; d=json.load(sys.stdin); sys.exit(0 if d['good'] == 0 and d['cipher'] > 0 else 1)\""
+check "Ks and Kc rotated under the traffic" bash -c "
+	guise -j status --socket $tmp/server.sock >/dev/null 2>&1 || true
+	ip netns exec $S guise -j channel show --socket $tmp/server.sock | grep -q '\"epoch\":[3-9]'"
+
+# A burst: 30 more clients entitled at once; their DEMMs queue behind the cap.
+check "admin: 30 more clients, entitled" bash -c "$(declare -f admin); tmp=$tmp S=$S
+	for i in \$(seq 100 129); do admin client add x\$i 2001:db8:2::\$i &&
+	admin entitle x\$i 1 || exit 1; done"
+sleep 8
+kill $dump; wait $dump 2>/dev/null
+# cap = min(100 kbit/s, 5 % of 1000 kbit/s) = 50 kbit/s = 6250 bytes/s
+check "control traffic on the wire <= 6250 bytes in any 1 s window" \
+	bash -c "set -- \$($TOOL pcap-rate $tmp/ctl.pcap $CTL); echo max \$1 bytes, \$2 frames; [ \$1 -le 6250 ] && [ \$2 -gt 50 ]"
+
+echo "# control traffic: max bytes in 1 s, frames: $($TOOL pcap-rate "$tmp/ctl.pcap" $CTL)"
+check "client restart: c2 holds its key again without re-enrolment" bash -c "
+	$(declare -f stop start_client busywait status jq_py nkeys has_key); tmp=$tmp
+	stop c2 && start_client c2 $C2 && busywait 20000 has_key c2"
+check "server restart: fresh Ks, c2 decrypts again" bash -c "
+	$(declare -f stop start_server busywait); tmp=$tmp S=$S
+	stop server && start_server"
+recv "$C2" 12 "$tmp/r2b.json"
+sleep 5
+ip netns exec "$S" $TOOL send $GROUP $PORT eth0 20 4 >/dev/null
+sleep 8
+check "... plaintext after the server restart" \
+	bash -c "tail -1 $tmp/r2b.json | python3 -c \"import json,sys; d=json.load(sys.stdin); sys.exit(0 if d['good'] >= 70 else 1)\""
+check "daemons stop cleanly" bash -c "$(declare -f stop); tmp=$tmp
+	stop c1; stop c2; stop u; stop server"
+exit_status

@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/guise.h>
+
+#include "client.h"
+#include "kernel.h"
+#include "key.h"
+#include "keyfile.h"
+#include "keying.h"
+#include "log.h"
+
+#define MAX_ENT (2 * GUISE_DEMM_MAX_ENTRIES)
+#define MAX_KEYS 256
+#define MAX_JOINED 64
+#define KEYS_PER_CONTENT 2
+
+struct rxkey {
+	struct in6_addr group;
+	uint16_t port;
+	uint32_t key_id, channel, content; /* channel 0: found at start */
+	uint64_t not_after;
+};
+
+struct client_counters {
+	uint64_t demms, demms_other, demms_replayed, demms_expired;
+	uint64_t announces, announces_nokey, announces_expired;
+	uint64_t forged, malformed, cross_channel;
+	uint64_t keys_installed, keys_removed, lapses, flushes;
+	uint64_t kernel_errors;
+};
+
+struct keyc {
+	struct keyd_conf *conf;
+	struct kernel *kernel;
+	struct guise_client_keys ck;
+	int fd;
+	struct event *ev;
+	uint64_t last_serial, demm_not_after, demm_at;
+	struct guise_demm_entry ent[MAX_ENT];
+	unsigned int nent;
+	bool entitled_once;
+	struct rxkey keys[MAX_KEYS];
+	unsigned int nkeys;
+	struct in6_addr joined[MAX_JOINED];
+	unsigned int njoined;
+	struct client_counters m;
+};
+
+int client_passphrase(const char *pass_file, char *buf, size_t size)
+{
+	const char *path = pass_file ? pass_file : "/etc/machine-id";
+	int n = guise_keyfile_read_pass(path, buf, size);
+
+	if (n < 0)
+		guise_err("passphrase %s: %s", path, strerror(-n));
+	return n;
+}
+
+static int load_km(struct keyc *c)
+{
+	uint8_t file[GUISE_KEYFILE_LEN + 1], km[GUISE_KEYING_KEY_LEN];
+	char pass[512];
+	int fd, n, err;
+	ssize_t len;
+
+	fd = open(c->conf->key_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		guise_err("key file %s: %s (run guise enroll first)",
+			  c->conf->key_file, strerror(errno));
+		return -1;
+	}
+	len = read(fd, file, sizeof(file));
+	close(fd);
+	n = client_passphrase(c->conf->pass_file, pass, sizeof(pass));
+	if (n < 0)
+		return -1;
+	err = len < 0 ? -EIO :
+			guise_keyfile_open(file, (size_t)len, pass, (size_t)n,
+					   km);
+	explicit_bzero(pass, sizeof(pass));
+	if (err) {
+		guise_err("key file %s: %s", c->conf->key_file,
+			  err == -EBADMSG ? "wrong passphrase or tampered" :
+					    "malformed");
+		return -1;
+	}
+	err = guise_client_keys_init(&c->ck, km);
+	explicit_bzero(km, sizeof(km));
+	return err ? -1 : 0;
+}
+
+/* The state survives restarts: an old DEMM stays old. */
+static void load_state(struct keyc *c)
+{
+	FILE *fp = fopen(c->conf->state, "r");
+
+	if (!fp)
+		return;
+	if (fscanf(fp, "serial %" SCNu64, &c->last_serial) != 1)
+		c->last_serial = 0;
+	fclose(fp);
+}
+
+static void save_state(struct keyc *c)
+{
+	char tmp[4096];
+	FILE *fp;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", c->conf->state) >=
+	    sizeof(tmp))
+		return;
+	fp = fopen(tmp, "w");
+	if (!fp) {
+		guise_err("state %s: %s", tmp, strerror(errno));
+		return;
+	}
+	fprintf(fp, "serial %" PRIu64 "\n", c->last_serial);
+	if (fflush(fp) || fsync(fileno(fp)) || fclose(fp) ||
+	    rename(tmp, c->conf->state))
+		guise_err("state %s: %s", c->conf->state, strerror(errno));
+}
+
+static void join(struct keyc *c, const struct in6_addr *g)
+{
+	struct ipv6_mreq mr = { .ipv6mr_multiaddr = *g,
+				.ipv6mr_interface = c->conf->ifindex };
+	char s[INET6_ADDRSTRLEN];
+	unsigned int i;
+
+	for (i = 0; i < c->njoined; i++)
+		if (!memcmp(&c->joined[i], g, sizeof(*g)))
+			return;
+	if (c->njoined == MAX_JOINED)
+		return;
+	if (setsockopt(c->fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr))) {
+		guise_err("join %s: %s", inet_ntop(AF_INET6, g, s, sizeof(s)),
+			  strerror(errno));
+		return;
+	}
+	c->joined[c->njoined++] = *g;
+}
+
+static void rx_key(const struct rxkey *r, struct guise_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->group = r->group;
+	k->port = r->port;
+	k->id = r->key_id;
+	k->dir = GUISE_KEY_DIR_RX;
+}
+
+static void key_remove(struct keyc *c, unsigned int i)
+{
+	struct guise_key k;
+
+	if (c->kernel) {
+		rx_key(&c->keys[i], &k);
+		if (kernel_key_del(c->kernel, &k))
+			c->m.kernel_errors++;
+	}
+	c->m.keys_removed++;
+	c->keys[i] = c->keys[--c->nkeys];
+}
+
+static const struct guise_demm_entry *find_ent(struct keyc *c, uint32_t channel,
+					       uint32_t epoch, uint64_t now)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->ent[i].channel == channel && c->ent[i].epoch == epoch &&
+		    c->ent[i].not_before <= now && now < c->ent[i].not_after)
+			return &c->ent[i];
+	return NULL;
+}
+
+static bool flow_entitled(struct keyc *c, const struct rxkey *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nent; i++)
+		if (!memcmp(&c->ent[i].group, &r->group, 16) &&
+		    c->ent[i].port == r->port &&
+		    (!r->channel || c->ent[i].channel == r->channel))
+			return true;
+	return false;
+}
+
+/* Keep exactly the keys of entitled flows. */
+static void reconcile(struct keyc *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nkeys;) {
+		if (flow_entitled(c, &c->keys[i]))
+			i++;
+		else
+			key_remove(c, i);
+	}
+}
+
+static void flush_all(struct keyc *c)
+{
+	if (c->kernel && kernel_key_flush(c->kernel))
+		c->m.kernel_errors++;
+	c->m.keys_removed += c->nkeys;
+	c->nkeys = 0;
+	c->m.flushes++;
+}
+
+static void on_demm(struct keyc *c, const uint8_t *buf, size_t len,
+		    uint64_t now)
+{
+	struct guise_demm m;
+	unsigned int i;
+	int err;
+
+	err = guise_demm_open(&c->ck, buf, len, &m);
+	if (err == -ENOENT) {
+		c->m.demms_other++;
+		return;
+	}
+	if (err) {
+		if (err == -EBADMSG)
+			c->m.forged++;
+		else
+			c->m.malformed++;
+		return;
+	}
+	err = guise_demm_check(&m, c->last_serial, now);
+	if (err) {
+		if (err == -ESTALE)
+			c->m.demms_replayed++;
+		else
+			c->m.demms_expired++;
+		guise_info("DEMM serial %" PRIu64 " rejected: %s", m.serial,
+			   err == -ESTALE ? "replayed or out of order" :
+					    "outside its validity");
+		explicit_bzero(&m, sizeof(m));
+		return;
+	}
+	c->m.demms++;
+	c->last_serial = m.serial;
+	save_state(c);
+	c->demm_not_after = m.not_after;
+	c->demm_at = now;
+	explicit_bzero(c->ent, sizeof(c->ent));
+	c->nent = m.count;
+	memcpy(c->ent, m.e, m.count * sizeof(m.e[0]));
+	explicit_bzero(&m, sizeof(m));
+	for (i = 0; i < c->nent; i++)
+		join(c, &c->ent[i].group);
+	if (!c->nent) {
+		/* Revoked from everything: nothing stays. */
+		if (c->nkeys || c->entitled_once)
+			flush_all(c);
+		c->entitled_once = false;
+		return;
+	}
+	c->entitled_once = true;
+	reconcile(c);
+}
+
+static int find_key(struct keyc *c, const struct guise_announce *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nkeys; i++)
+		if (c->keys[i].key_id == a->key_id &&
+		    c->keys[i].port == a->port &&
+		    !memcmp(&c->keys[i].group, &a->group, 16))
+			return (int)i;
+	return -1;
+}
+
+/* At most KEYS_PER_CONTENT keys of one content: the oldest goes. */
+static void prune(struct keyc *c, const struct rxkey *r)
+{
+	unsigned int i, n = 0, oldest = 0;
+
+	for (i = 0; i < c->nkeys; i++) {
+		if (c->keys[i].content != r->content ||
+		    c->keys[i].channel != r->channel)
+			continue;
+		if (!n++ || c->keys[i].key_id < c->keys[oldest].key_id)
+			oldest = i;
+	}
+	if (n > KEYS_PER_CONTENT)
+		key_remove(c, oldest);
+}
+
+static void on_announce(struct keyc *c, const uint8_t *buf, size_t len,
+			uint64_t now)
+{
+	const struct guise_demm_entry *e;
+	struct guise_keying_hdr h;
+	struct guise_announce a;
+	struct guise_key k;
+	struct rxkey *r;
+	int err;
+
+	guise_keying_peek(buf, len, &h);
+	e = find_ent(c, h.channel, h.key_epoch, now);
+	if (!e) {
+		c->m.announces_nokey++;
+		return;
+	}
+	err = guise_announce_open(e->key, buf, len, &a);
+	if (err) {
+		if (err == -EBADMSG)
+			c->m.forged++;
+		else
+			c->m.malformed++;
+		return;
+	}
+	if (memcmp(&a.group, &e->group, 16) || a.port != e->port) {
+		c->m.cross_channel++;
+		goto out;
+	}
+	if (now >= a.not_after) {
+		c->m.announces_expired++;
+		goto out;
+	}
+	c->m.announces++;
+	if (find_key(c, &a) >= 0 || c->nkeys == MAX_KEYS)
+		goto out;
+	memset(&k, 0, sizeof(k));
+	k.group = a.group;
+	k.port = a.port;
+	k.id = a.key_id;
+	k.alg = a.alg;
+	k.dir = GUISE_KEY_DIR_RX;
+	k.secret_len = guise_alg_key_len(a.alg);
+	memcpy(k.secret, a.key, k.secret_len);
+	memcpy(k.salt, a.salt, sizeof(k.salt));
+	k.not_before = a.not_before;
+	k.not_after = a.not_after;
+	k.present = 1U << GUISE_A_KEY_GROUP | 1U << GUISE_A_KEY_PORT |
+		    1U << GUISE_A_KEY_ID | 1U << GUISE_A_KEY_ALG |
+		    1U << GUISE_A_KEY_DIR | 1U << GUISE_A_KEY_SECRET |
+		    1U << GUISE_A_KEY_SALT | 1U << GUISE_A_KEY_NOT_BEFORE |
+		    1U << GUISE_A_KEY_NOT_AFTER;
+	err = c->kernel ? kernel_key_add(c->kernel, &k) : 0;
+	guise_key_wipe(&k);
+	if (err && err != -EEXIST) {
+		c->m.kernel_errors++;
+		goto out;
+	}
+	r = &c->keys[c->nkeys++];
+	r->group = a.group;
+	r->port = a.port;
+	r->key_id = a.key_id;
+	r->channel = a.channel;
+	r->content = a.content;
+	r->not_after = a.not_after;
+	c->m.keys_installed++;
+	prune(c, r);
+out:
+	explicit_bzero(&a, sizeof(a));
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	uint8_t buf[GUISE_KEYING_MAX_MSG + 1];
+	struct keyc *c = arg;
+	struct guise_keying_hdr h;
+	ssize_t len;
+
+	(void)what;
+	while ((len = recv(fd, buf, sizeof(buf), 0)) >= 0) {
+		uint64_t now = (uint64_t)time(NULL);
+
+		if (guise_keying_peek(buf, (size_t)len, &h)) {
+			c->m.malformed++;
+			continue;
+		}
+		if (h.type == GUISE_KEYING_TYPE_DEMM)
+			on_demm(c, buf, (size_t)len, now);
+		else
+			on_announce(c, buf, (size_t)len, now);
+	}
+	explicit_bzero(buf, sizeof(buf));
+}
+
+void client_tick(struct keyc *c, uint64_t now)
+{
+	unsigned int i;
+
+	if (c->demm_not_after && now >= c->demm_not_after) {
+		/* Not refreshed in time: every entitlement lapses. */
+		if (c->nent || c->nkeys) {
+			guise_info("DEMM not refreshed: entitlements lapse");
+			c->m.lapses++;
+		}
+		explicit_bzero(c->ent, sizeof(c->ent));
+		c->nent = 0;
+		c->demm_not_after = 0;
+		while (c->nkeys)
+			key_remove(c, 0);
+		return;
+	}
+	for (i = 0; i < c->nent;) {
+		if (c->ent[i].not_after <= now) {
+			c->ent[i] = c->ent[--c->nent];
+			explicit_bzero(&c->ent[c->nent], sizeof(c->ent[0]));
+		} else {
+			i++;
+		}
+	}
+	for (i = 0; i < c->nkeys;) {
+		if (c->keys[i].not_after <= now) {
+			c->keys[i] =
+				c->keys[--c->nkeys]; /* gone in the kernel */
+			c->m.keys_removed++;
+		} else {
+			i++;
+		}
+	}
+	reconcile(c);
+}
+
+/* Keys from a previous run stay until the first DEMM says otherwise. */
+static void adopt_kernel_keys(struct keyc *c, uint64_t now)
+{
+	struct guise_key *v;
+	size_t n, i;
+
+	if (!c->kernel || kernel_key_dump(c->kernel, &v, &n))
+		return;
+	for (i = 0; i < n && c->nkeys < MAX_KEYS; i++) {
+		struct rxkey *r;
+
+		if (v[i].dir != GUISE_KEY_DIR_RX)
+			continue;
+		r = &c->keys[c->nkeys++];
+		memset(r, 0, sizeof(*r));
+		r->group = v[i].group;
+		r->port = v[i].port;
+		r->key_id = v[i].id;
+		r->not_after = v[i].not_after;
+	}
+	free(v);
+	if (c->nkeys)
+		c->demm_not_after = now + c->conf->demm_lifetime;
+}
+
+int client_start(struct event_base *base, struct keyd_conf *conf,
+		 struct kernel *kernel, struct keyc **cp)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+				   .sin6_port = htons(conf->port) };
+	struct keyc *c = calloc(1, sizeof(*c));
+	int one = 1;
+	unsigned int i;
+
+	if (!c)
+		return -1;
+	c->conf = conf;
+	c->kernel = kernel;
+	c->fd = -1;
+	if (load_km(c))
+		goto fail;
+	load_state(c);
+	c->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		guise_err("control port %u: %s", conf->port, strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < conf->ngroups; i++)
+		join(c, &conf->groups[i]);
+	c->ev = event_new(base, c->fd, EV_READ | EV_PERSIST, on_readable, c);
+	if (!c->ev || event_add(c->ev, NULL))
+		goto fail;
+	adopt_kernel_keys(c, (uint64_t)time(NULL));
+	*cp = c;
+	return 0;
+fail:
+	client_stop(c);
+	return -1;
+}
+
+void client_stop(struct keyc *c)
+{
+	if (!c)
+		return;
+	if (c->ev)
+		event_free(c->ev);
+	if (c->fd >= 0)
+		close(c->fd);
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
+json_t *client_status(struct keyc *c)
+{
+	json_t *ch = json_array(), *keys = json_array();
+	const struct client_counters *m = &c->m;
+	char g[INET6_ADDRSTRLEN];
+	unsigned int i;
+
+	for (i = 0; i < c->nent; i++) {
+		inet_ntop(AF_INET6, &c->ent[i].group, g, sizeof(g));
+		json_array_append_new(
+			ch, json_pack("{s:I, s:I, s:s, s:i, s:I}", "channel",
+				      (json_int_t)c->ent[i].channel, "epoch",
+				      (json_int_t)c->ent[i].epoch, "group", g,
+				      "port", c->ent[i].port, "not_after",
+				      (json_int_t)c->ent[i].not_after));
+	}
+	for (i = 0; i < c->nkeys; i++) {
+		inet_ntop(AF_INET6, &c->keys[i].group, g, sizeof(g));
+		json_array_append_new(
+			keys,
+			json_pack("{s:s, s:i, s:I, s:I, s:I, s:I}", "group", g,
+				  "port", c->keys[i].port, "key_id",
+				  (json_int_t)c->keys[i].key_id, "channel",
+				  (json_int_t)c->keys[i].channel, "content",
+				  (json_int_t)c->keys[i].content, "not_after",
+				  (json_int_t)c->keys[i].not_after));
+	}
+	return json_pack(
+		"{s:s, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I,"
+		" s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+		"role", "client", "last_serial", (json_int_t)c->last_serial,
+		"demm_not_after", (json_int_t)c->demm_not_after, "channels", ch,
+		"keys", keys, "counters", "demms", (json_int_t)m->demms,
+		"demms_other", (json_int_t)m->demms_other, "demms_replayed",
+		(json_int_t)m->demms_replayed, "demms_expired",
+		(json_int_t)m->demms_expired, "announces",
+		(json_int_t)m->announces, "announces_nokey",
+		(json_int_t)m->announces_nokey, "announces_expired",
+		(json_int_t)m->announces_expired, "forged",
+		(json_int_t)m->forged, "malformed", (json_int_t)m->malformed,
+		"cross_channel", (json_int_t)m->cross_channel, "keys_installed",
+		(json_int_t)m->keys_installed, "keys_removed",
+		(json_int_t)m->keys_removed, "lapses", (json_int_t)m->lapses,
+		"flushes", (json_int_t)m->flushes, "kernel_errors",
+		(json_int_t)m->kernel_errors);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The client role: Km from the sealed key file, DEMMs and announcements
+ * from the control port of the configured groups (and of every entitled
+ * channel), rx content keys in the kernel for exactly what is entitled.
+ */
+#ifndef KEYD_CLIENT_H
+#define KEYD_CLIENT_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "conf.h"
+
+struct keyc;
+struct kernel;
+
+int client_start(struct event_base *base, struct keyd_conf *conf,
+		 struct kernel *kernel, struct keyc **cp);
+void client_stop(struct keyc *c);
+void client_tick(struct keyc *c, uint64_t now);
+json_t *client_status(struct keyc *c);
+
+/* The passphrase that seals Km: @pass_file, or the machine id. */
+int client_passphrase(const char *pass_file, char *buf, size_t size);
+
+#endif

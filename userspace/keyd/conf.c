@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <event2/http.h>
+#include <event2/util.h>
+#include <ini.h>
+
+#include "conf.h"
+#include "lease.h"
+#include "log.h"
+
+struct conf_parse {
+	struct keyd_conf *c;
+	const char *path;
+	int line_err;
+};
+
+static int set_string(char **dst, const char *value)
+{
+	char *s = strdup(value);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int parse_bool(const char *value, bool *out)
+{
+	if (!strcmp(value, "on") || !strcmp(value, "yes") ||
+	    !strcmp(value, "true") || !strcmp(value, "1"))
+		*out = true;
+	else if (!strcmp(value, "off") || !strcmp(value, "no") ||
+		 !strcmp(value, "false") || !strcmp(value, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_u32(const char *value, uint32_t min, uint32_t max,
+		     uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-' || v < min ||
+	    v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_duration(const char *value, uint32_t *out)
+{
+	return guise_duration_parse(value, out) || !*out ? -EINVAL : 0;
+}
+
+/* "[v6]:port" or "v4:port" (port 0: any), read as a URI authority. */
+static int parse_listen(struct keyd_conf *c, const char *value)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&c->listen;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&c->listen;
+	char uri_text[128], host[INET6_ADDRSTRLEN];
+	struct evhttp_uri *uri;
+	const char *h, *p;
+	size_t len;
+	int port, err = -EINVAL;
+
+	if ((size_t)snprintf(uri_text, sizeof(uri_text), "https://%s", value) >=
+	    sizeof(uri_text))
+		return -EINVAL;
+	uri = evhttp_uri_parse_with_flags(uri_text, 0);
+	if (!uri)
+		return -EINVAL;
+	h = evhttp_uri_get_host(uri);
+	p = evhttp_uri_get_path(uri);
+	port = evhttp_uri_get_port(uri);
+	if (!h || port < 0 || port > 65535 || (p && *p) ||
+	    evhttp_uri_get_userinfo(uri) || evhttp_uri_get_query(uri))
+		goto out;
+	memset(&c->listen, 0, sizeof(c->listen));
+	len = strlen(h);
+	if (h[0] == '[' && len > 2 && len - 2 < sizeof(host) &&
+	    h[len - 1] == ']') {
+		memcpy(host, h + 1, len - 2);
+		host[len - 2] = '\0';
+		if (evutil_inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			goto out;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		c->listen_len = sizeof(*sin6);
+	} else {
+		if (evutil_inet_pton(AF_INET, h, &sin->sin_addr) != 1)
+			goto out;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		c->listen_len = sizeof(*sin);
+	}
+	err = 0;
+out:
+	evhttp_uri_free(uri);
+	return err;
+}
+
+/* Multicast groups separated by commas and/or blanks. */
+static int parse_groups(struct keyd_conf *c, const char *value)
+{
+	char buf[1024], *tok, *save = NULL;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", value) >= sizeof(buf))
+		return -EINVAL;
+	for (tok = strtok_r(buf, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (c->ngroups == KEYD_MAX_GROUPS)
+			return -E2BIG;
+		if (inet_pton(AF_INET6, tok, &c->groups[c->ngroups]) != 1 ||
+		    !IN6_IS_ADDR_MULTICAST(&c->groups[c->ngroups]))
+			return -EINVAL;
+		c->ngroups++;
+	}
+	return 0;
+}
+
+static int conf_keyd(struct keyd_conf *c, const char *name, const char *value)
+{
+	if (strcmp(name, "role"))
+		return -ENOENT;
+	if (!strcmp(value, "server"))
+		c->role = KEYD_SERVER;
+	else if (!strcmp(value, "client"))
+		c->role = KEYD_CLIENT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int conf_server(struct keyd_conf *c, const char *name, const char *value)
+{
+	if (!strcmp(name, "listen"))
+		return parse_listen(c, value);
+	if (!strcmp(name, "cert"))
+		return set_string(&c->cert, value);
+	if (!strcmp(name, "key"))
+		return set_string(&c->key, value);
+	if (!strcmp(name, "ca"))
+		return set_string(&c->ca, value);
+	if (!strcmp(name, "db"))
+		return set_string(&c->db, value);
+	if (!strcmp(name, "socket"))
+		return set_string(&c->socket, value);
+	if (!strcmp(name, "secret_file"))
+		return set_string(&c->secret_file, value);
+	return -ENOENT;
+}
+
+static int conf_roles(struct keyd_conf *c, const char *name, const char *value)
+{
+	if (!strcmp(name, "file"))
+		return set_string(&c->roles_file, value);
+	if (!strcmp(name, "default"))
+		return roles_parse(value, &c->default_roles, NULL);
+	return -ENOENT;
+}
+
+static int conf_control(struct keyd_conf *c, const char *name,
+			const char *value)
+{
+	uint32_t v;
+	int err;
+
+	if (!strcmp(name, "port")) {
+		err = parse_u32(value, 1, 65535, &v);
+		c->port = (uint16_t)v;
+		return err;
+	}
+	if (!strcmp(name, "max_kbps"))
+		return parse_u32(value, 1, 10000000, &c->max_kbps);
+	if (!strcmp(name, "share_percent"))
+		return parse_u32(value, 1, 100, &c->share_percent);
+	if (!strcmp(name, "refresh"))
+		return parse_duration(value, &c->refresh);
+	if (!strcmp(name, "demm_lifetime"))
+		return parse_duration(value, &c->demm_lifetime);
+	if (!strcmp(name, "switch_delay"))
+		return parse_duration(value, &c->switch_delay);
+	if (!strcmp(name, "hops"))
+		return parse_u32(value, 1, 255, &c->hops);
+	if (!strcmp(name, "interface"))
+		return set_string(&c->interface, value);
+	if (!strcmp(name, "unicast")) {
+		if (inet_pton(AF_INET6, value, &c->unicast) != 1 ||
+		    IN6_IS_ADDR_MULTICAST(&c->unicast))
+			return -EINVAL;
+		c->have_unicast = true;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int conf_kernel(struct keyd_conf *c, const char *name, const char *value)
+{
+	if (!strcmp(name, "netns"))
+		return set_string(&c->netns, value);
+	if (!strcmp(name, "sync"))
+		return parse_bool(value, &c->sync);
+	return -ENOENT;
+}
+
+static int conf_client(struct keyd_conf *c, const char *name, const char *value)
+{
+	if (!strcmp(name, "key_file"))
+		return set_string(&c->key_file, value);
+	if (!strcmp(name, "pass_file"))
+		return set_string(&c->pass_file, value);
+	if (!strcmp(name, "state"))
+		return set_string(&c->state, value);
+	if (!strcmp(name, "socket"))
+		return set_string(&c->socket, value);
+	if (!strcmp(name, "groups"))
+		return parse_groups(c, value);
+	return -ENOENT;
+}
+
+static int conf_handler(void *user, const char *section, const char *name,
+			const char *value)
+{
+	struct conf_parse *p = user;
+	int err;
+
+	if (!strcmp(section, "keyd"))
+		err = conf_keyd(p->c, name, value);
+	else if (!strcmp(section, "server"))
+		err = conf_server(p->c, name, value);
+	else if (!strcmp(section, "roles"))
+		err = conf_roles(p->c, name, value);
+	else if (!strcmp(section, "control"))
+		err = conf_control(p->c, name, value);
+	else if (!strcmp(section, "kernel"))
+		err = conf_kernel(p->c, name, value);
+	else if (!strcmp(section, "client"))
+		err = conf_client(p->c, name, value);
+	else
+		err = -ENOENT;
+	if (!err)
+		return 1;
+	if (err == -ENOENT)
+		guise_err("%s: unknown setting [%s] %s", p->path, section,
+			  name);
+	else if (err == -ENOMEM)
+		guise_err("%s: out of memory", p->path);
+	else if (err == -E2BIG)
+		guise_err("%s: [client] groups: at most %d groups", p->path,
+			  KEYD_MAX_GROUPS);
+	else
+		guise_err("%s: [%s] %s: invalid value \"%s\"", p->path, section,
+			  name, value);
+	p->line_err = 1;
+	return 0;
+}
+
+static int conf_check(struct keyd_conf *c, const char *path)
+{
+	if (!c->role) {
+		guise_err("%s: [keyd] role (server or client) is required",
+			  path);
+		return -1;
+	}
+	if (c->role == KEYD_SERVER &&
+	    (!c->listen_len || !c->cert || !c->key || !c->ca || !c->db)) {
+		guise_err("%s: [server] listen, cert, key, ca and db are "
+			  "required",
+			  path);
+		return -1;
+	}
+	if (c->role == KEYD_CLIENT && (!c->key_file || !c->state)) {
+		guise_err("%s: [client] key_file and state are required", path);
+		return -1;
+	}
+	if (c->demm_lifetime <= c->refresh) {
+		guise_err("%s: [control] demm_lifetime must exceed refresh",
+			  path);
+		return -1;
+	}
+	return 0;
+}
+
+int keyd_conf_load(const char *path, struct keyd_conf *c)
+{
+	struct conf_parse p = { .c = c, .path = path };
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->default_roles = ROLE_SUBSCRIBER;
+	c->port = 4999;
+	c->max_kbps = 100;
+	c->share_percent = 5;
+	c->refresh = 10;
+	c->demm_lifetime = 35;
+	c->switch_delay = 2;
+	c->hops = 8;
+	c->sync = true;
+	rc = ini_parse(path, conf_handler, &p);
+	if (rc < 0) {
+		guise_err("%s: cannot open", path);
+		return -1;
+	}
+	if (rc > 0) {
+		if (!p.line_err)
+			guise_err("%s:%d: syntax error", path, rc);
+		else
+			guise_err("%s:%d: (the line above)", path, rc);
+		return -1;
+	}
+	return conf_check(c, path);
+}
+
+void keyd_conf_free(struct keyd_conf *c)
+{
+	free(c->cert);
+	free(c->key);
+	free(c->ca);
+	free(c->db);
+	free(c->secret_file);
+	free(c->roles_file);
+	free(c->interface);
+	free(c->netns);
+	free(c->key_file);
+	free(c->pass_file);
+	free(c->state);
+	free(c->socket);
+	memset(c, 0, sizeof(*c));
+}

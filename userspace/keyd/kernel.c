@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel.h"
+#include "log.h"
+#include "nl.h"
+
+struct kernel {
+	struct guise_nl *nl;
+};
+
+int kernel_open(struct kernel **kp)
+{
+	struct kernel *k = calloc(1, sizeof(*k));
+	int err;
+
+	if (!k)
+		return -ENOMEM;
+	err = guise_nl_open(&k->nl);
+	if (err) {
+		guise_err("kernel: %s", err == -ENOENT ?
+						"guise module not loaded" :
+						strerror(-err));
+		free(k);
+		return err;
+	}
+	*kp = k;
+	return 0;
+}
+
+void kernel_close(struct kernel *k)
+{
+	if (!k)
+		return;
+	guise_nl_close(k->nl);
+	free(k);
+}
+
+static int request(struct kernel *k, uint8_t cmd, uint16_t flags,
+		   const struct guise_key *key, guise_nl_reply_cb cb,
+		   void *data)
+{
+	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nlh;
+	int err;
+
+	nlh = guise_msg_start(buf, guise_nl_family(k->nl), cmd,
+			      NLM_F_REQUEST | NLM_F_ACK | flags);
+	if (key && guise_key_put(nlh, sizeof(buf), key))
+		return -EMSGSIZE;
+	err = guise_nl_talk(k->nl, nlh, cb, data);
+	explicit_bzero(buf, sizeof(buf));
+	return err;
+}
+
+static void log_fail(struct kernel *k, const char *op,
+		     const struct guise_key *key, int err)
+{
+	char g[INET6_ADDRSTRLEN];
+
+	guise_err("kernel: %s [%s]:%u id %u: %s%s%s", op,
+		  inet_ntop(AF_INET6, &key->group, g, sizeof(g)), key->port,
+		  key->id, strerror(-err),
+		  guise_nl_extack(k->nl)[0] ? ": " : "",
+		  guise_nl_extack(k->nl));
+}
+
+int kernel_key_add(struct kernel *k, const struct guise_key *key)
+{
+	int err = request(k, GUISE_CMD_KEY_NEW, 0, key, NULL, NULL);
+
+	if (err && err != -EEXIST)
+		log_fail(k, "add", key, err);
+	return err;
+}
+
+int kernel_key_del(struct kernel *k, const struct guise_key *key)
+{
+	struct guise_key d;
+	int err;
+
+	memset(&d, 0, sizeof(d));
+	d.group = key->group;
+	d.port = key->port;
+	d.id = key->id;
+	d.dir = key->dir;
+	guise_key_mark(&d, GUISE_A_KEY_GROUP);
+	guise_key_mark(&d, GUISE_A_KEY_PORT);
+	guise_key_mark(&d, GUISE_A_KEY_ID);
+	guise_key_mark(&d, GUISE_A_KEY_DIR);
+	err = request(k, GUISE_CMD_KEY_DEL, 0, &d, NULL, NULL);
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		log_fail(k, "delete", key, err);
+	return err;
+}
+
+int kernel_key_flush(struct kernel *k)
+{
+	int err = request(k, GUISE_CMD_KEY_FLUSH, 0, NULL, NULL, NULL);
+
+	if (err)
+		guise_err("kernel: key flush: %s", strerror(-err));
+	return err;
+}
+
+struct dump {
+	struct guise_key *v;
+	size_t n, cap;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct guise_key *nv;
+
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 32;
+		nv = reallocarray(d->v, d->cap, sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		d->v = nv;
+	}
+	if (guise_key_parse(nlh, &d->v[d->n]))
+		return -EPROTO;
+	d->n++;
+	return 0;
+}
+
+int kernel_key_dump(struct kernel *k, struct guise_key **out, size_t *n)
+{
+	struct dump d = { 0 };
+	int err = request(k, GUISE_CMD_KEY_GET, NLM_F_DUMP, NULL, dump_cb, &d);
+
+	if (err) {
+		guise_err("kernel: key dump: %s", strerror(-err));
+		free(d.v);
+		return err;
+	}
+	*out = d.v;
+	*n = d.n;
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* guise-keyd's content keys in the kernel (netlink through libguise). */
+#ifndef KEYD_KERNEL_H
+#define KEYD_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "key.h"
+
+struct kernel;
+
+int kernel_open(struct kernel **kp);
+void kernel_close(struct kernel *k);
+/* Install @key; 0, -EEXIST (already there) or a negative errno. */
+int kernel_key_add(struct kernel *k, const struct guise_key *key);
+/* Delete (group, port, id, dir) of @key; a missing key is not an error. */
+int kernel_key_del(struct kernel *k, const struct guise_key *key);
+/* Delete every key of the namespace. */
+int kernel_key_flush(struct kernel *k);
+/* All keys (no secrets): *@out to free(). */
+int kernel_key_dump(struct kernel *k, struct guise_key **out, size_t *n);
+
+#endif

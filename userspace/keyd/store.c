@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <linux/guise.h>
+
+#include "audit.h"
+#include "keying.h"
+#include "log.h"
+#include "store.h"
+
+struct store {
+	sqlite3 *db;
+	bool sealed; /* secrets sealed under @key */
+	uint8_t key[32];
+};
+
+#define SEAL_ITERATIONS 200000
+#define SEAL_OVERHEAD (12 + 16) /* nonce, tag */
+#define SEAL_MAX 256 /* the largest secret blob, a struct ks or kc */
+static const uint8_t seal_aad[] = "guise-keyd store v1";
+
+/* Key material is kept as the structs' bytes: the file never leaves the
+ * host that wrote it. */
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS clients ("
+	" id TEXT PRIMARY KEY, address TEXT NOT NULL UNIQUE,"
+	" km BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS channels ("
+	" id INTEGER PRIMARY KEY, grp TEXT NOT NULL, port INTEGER NOT NULL,"
+	" kc_period INTEGER NOT NULL, bandwidth INTEGER NOT NULL,"
+	" kc BLOB NOT NULL, kc_prev BLOB NOT NULL, next_rotation INTEGER,"
+	" UNIQUE (grp, port));"
+	"CREATE TABLE IF NOT EXISTS contents ("
+	" id INTEGER PRIMARY KEY,"
+	" channel INTEGER NOT NULL REFERENCES channels (id),"
+	" alg INTEGER NOT NULL, ks_period INTEGER NOT NULL,"
+	" ks BLOB NOT NULL, ks_prev BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS entitlements ("
+	" client TEXT NOT NULL, channel INTEGER NOT NULL,"
+	" PRIMARY KEY (client, channel));"
+	"CREATE TABLE IF NOT EXISTS meta ("
+	" name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS sealing ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1), salt BLOB NOT NULL,"
+	" iterations INTEGER NOT NULL, probe BLOB NOT NULL);";
+
+static int store_fail(struct store *st, const char *what)
+{
+	guise_err("store: %s: %s", what, sqlite3_errmsg(st->db));
+	return -EIO;
+}
+
+static int store_exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		guise_err("store: %s", msg ? msg : "exec failed");
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int run(struct store *st, const char *sql, const char *types, ...);
+
+/* @out gets nonce || ciphertext || tag (@len + SEAL_OVERHEAD bytes). */
+static int seal_blob(struct store *st, const void *in, size_t len, uint8_t *out)
+{
+	if (RAND_bytes(out, 12) != 1)
+		return -EIO;
+	return guise_keying_aead(true, GUISE_ALG_CHACHA20_POLY1305, st->key,
+				 out, seal_aad, sizeof(seal_aad), in, len,
+				 out + 12, out + 12 + len);
+}
+
+static int open_blob(struct store *st, const uint8_t *in, size_t len, void *out)
+{
+	if (len < SEAL_OVERHEAD)
+		return -EINVAL;
+	len -= SEAL_OVERHEAD;
+	return guise_keying_aead(false, GUISE_ALG_CHACHA20_POLY1305, st->key,
+				 in, seal_aad, sizeof(seal_aad), in + 12, len,
+				 out, (uint8_t *)in + 12 + len);
+}
+
+static bool store_empty(struct store *st)
+{
+	sqlite3_stmt *s;
+	bool empty = false;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT (SELECT count(*) FROM clients) +"
+			       " (SELECT count(*) FROM channels);",
+			       -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		empty = sqlite3_column_int64(s, 0) == 0;
+	sqlite3_finalize(s);
+	return empty;
+}
+
+/*
+ * With a passphrase, every secret column is sealed under
+ * PBKDF2-SHA256(passphrase, salt): a new store records salt and a probe
+ * (32 sealed zero bytes) that tells a wrong passphrase at the next start.
+ */
+static int store_unlock(struct store *st, const char *pass, size_t passlen)
+{
+	uint8_t salt[16], probe[32 + SEAL_OVERHEAD], zero[32] = { 0 };
+	uint8_t check[32];
+	sqlite3_stmt *s;
+	int64_t iterations = SEAL_ITERATIONS;
+	bool have = false;
+	int err = 0;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT salt, iterations, probe FROM sealing;",
+			       -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "sealing");
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_bytes(s, 0) == sizeof(salt) &&
+	    sqlite3_column_bytes(s, 2) == sizeof(probe)) {
+		memcpy(salt, sqlite3_column_blob(s, 0), sizeof(salt));
+		iterations = sqlite3_column_int64(s, 1);
+		memcpy(probe, sqlite3_column_blob(s, 2), sizeof(probe));
+		have = true;
+	}
+	sqlite3_finalize(s);
+	if (!pass) {
+		if (have)
+			guise_err("store: sealed; [server] secret_file is "
+				  "needed");
+		return have ? -EACCES : 0;
+	}
+	if (!have && !store_empty(st)) {
+		guise_err("store: holds unsealed secrets; start from a new "
+			  "database to seal them");
+		return -EACCES;
+	}
+	if (!have && RAND_bytes(salt, sizeof(salt)) != 1)
+		return -EIO;
+	if (iterations < 1 || iterations > 10000000 ||
+	    PKCS5_PBKDF2_HMAC(pass, (int)passlen, salt, sizeof(salt),
+			      (int)iterations, EVP_sha256(), sizeof(st->key),
+			      st->key) != 1)
+		return -EIO;
+	st->sealed = true;
+	if (have) {
+		err = open_blob(st, probe, sizeof(probe), check);
+		if (err) {
+			guise_err("store: wrong secret for the sealed store");
+			return -EACCES;
+		}
+		return 0;
+	}
+	return seal_blob(st, zero, sizeof(zero), probe) ?:
+							  run(st,
+							      "INSERT INTO sealing (id, salt, iterations, probe)"
+												 " VALUES (1, ?, ?, ?);",
+							      "bib", salt, sizeof(salt), iterations, probe,
+							      sizeof(probe));
+}
+
+int store_open(const char *path, const char *pass, size_t passlen,
+	       struct store **stp)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	int fd;
+
+	if (!st)
+		return -ENOMEM;
+	/* Km and Kc live here: create it private. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		guise_err("store: %s: %s", path,
+			  st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		sqlite3_close(st->db);
+		free(st);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if (store_exec(st, "PRAGMA journal_mode=WAL;") ||
+	    store_exec(st, "PRAGMA synchronous=FULL;") ||
+	    store_exec(st, schema) || audit_init(st->db) ||
+	    store_unlock(st, pass, passlen)) {
+		store_close(st);
+		return -EIO;
+	}
+	*stp = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	sqlite3_close(st->db);
+	explicit_bzero(st, sizeof(*st));
+	free(st);
+}
+
+sqlite3 *store_db(struct store *st)
+{
+	return st->db;
+}
+
+/*
+ * Run @sql with arguments described by @types: 'i' int64, 't' text,
+ * 'b' blob (pointer, size_t length), 's' secret blob (sealed when the
+ * store is). 0 or -EIO.
+ */
+static int run(struct store *st, const char *sql, const char *types, ...)
+{
+	uint8_t sealed[SEAL_MAX + SEAL_OVERHEAD];
+	sqlite3_stmt *stmt;
+	va_list ap;
+	int i, rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return store_fail(st, "prepare");
+	va_start(ap, types);
+	for (i = 0; types[i]; i++) {
+		if (types[i] == 'i') {
+			sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+		} else if (types[i] == 't') {
+			sqlite3_bind_text(stmt, i + 1, va_arg(ap, const char *),
+					  -1, SQLITE_TRANSIENT);
+		} else {
+			const void *p = va_arg(ap, const void *);
+			size_t len = va_arg(ap, size_t);
+
+			if (types[i] == 's' && st->sealed) {
+				if (len > SEAL_MAX ||
+				    seal_blob(st, p, len, sealed)) {
+					va_end(ap);
+					sqlite3_finalize(stmt);
+					return -EIO;
+				}
+				p = sealed;
+				len += SEAL_OVERHEAD;
+			}
+			sqlite3_bind_blob(stmt, i + 1, p, (int)len,
+					  SQLITE_TRANSIENT);
+		}
+	}
+	va_end(ap);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	explicit_bzero(sealed, sizeof(sealed));
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "step");
+}
+
+int store_client_put(struct store *st, const struct kclient *c)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, &c->addr, a, sizeof(a));
+	return run(st,
+		   "INSERT OR REPLACE INTO clients (id, address, km) "
+		   "VALUES (?, ?, ?);",
+		   "tts", c->id, a, c->ck.km, sizeof(c->ck.km));
+}
+
+int store_client_del(struct store *st, const char *id)
+{
+	return run(st, "DELETE FROM entitlements WHERE client = ?;", "t", id) ?:
+		       run(st, "DELETE FROM clients WHERE id = ?;", "t", id);
+}
+
+int store_channel_put(struct store *st, const struct kchannel *ch)
+{
+	char g[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, &ch->group, g, sizeof(g));
+	return run(st,
+		   "INSERT OR REPLACE INTO channels (id, grp, port, kc_period,"
+		   " bandwidth, kc, kc_prev, next_rotation)"
+		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?);",
+		   "itiiissi", (int64_t)ch->id, g, (int64_t)ch->port,
+		   (int64_t)ch->kc_period, (int64_t)ch->bandwidth_kbps,
+		   &ch->cur, sizeof(ch->cur), &ch->prev, sizeof(ch->prev),
+		   (int64_t)ch->next_rotation);
+}
+
+int store_channel_del(struct store *st, uint32_t id)
+{
+	return run(st, "DELETE FROM entitlements WHERE channel = ?;", "i", (int64_t)id) ?:
+		       run(st, "DELETE FROM channels WHERE id = ?;", "i",
+			   (int64_t)id);
+}
+
+int store_content_put(struct store *st, const struct kcontent *ct)
+{
+	return run(st,
+		   "INSERT OR REPLACE INTO contents (id, channel, alg,"
+		   " ks_period, ks, ks_prev) VALUES (?, ?, ?, ?, ?, ?);",
+		   "iiiiss", (int64_t)ct->id, (int64_t)ct->channel,
+		   (int64_t)ct->alg, (int64_t)ct->ks_period, &ct->cur,
+		   sizeof(ct->cur), &ct->prev, sizeof(ct->prev));
+}
+
+int store_content_del(struct store *st, uint32_t id)
+{
+	return run(st, "DELETE FROM contents WHERE id = ?;", "i", (int64_t)id);
+}
+
+int store_entitle(struct store *st, const char *client, uint32_t channel,
+		  bool on)
+{
+	return run(st,
+		   on ? "INSERT OR IGNORE INTO entitlements (client, channel)"
+			" VALUES (?, ?);" :
+			"DELETE FROM entitlements WHERE client = ? AND"
+			" channel = ?;",
+		   "ti", client, (int64_t)channel);
+}
+
+int store_next_key_id(struct store *st, uint32_t next)
+{
+	return run(st,
+		   "INSERT OR REPLACE INTO meta (name, value)"
+		   " VALUES ('next_key_id', ?);",
+		   "i", (int64_t)next);
+}
+
+/* A secret column into @dst (@len bytes), unsealed if need be. */
+static bool blob(struct store *st, sqlite3_stmt *s, int col, void *dst,
+		 size_t len)
+{
+	size_t have = (size_t)sqlite3_column_bytes(s, col);
+
+	if (st->sealed)
+		return have == len + SEAL_OVERHEAD &&
+		       !open_blob(st, sqlite3_column_blob(s, col), have, dst);
+	if (have != len)
+		return false;
+	memcpy(dst, sqlite3_column_blob(s, col), len);
+	return true;
+}
+
+static struct kclient *find_client(struct keyd *d, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < d->nclients; i++)
+		if (!strcmp(d->clients[i]->id, id))
+			return d->clients[i];
+	return NULL;
+}
+
+static int load_clients(struct store *st, struct keyd *d, sqlite3_stmt *s)
+{
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct kclient *c = calloc(1, sizeof(*c)), **nv;
+		uint8_t km[GUISE_KEYING_KEY_LEN];
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		const char *a = (const char *)sqlite3_column_text(s, 1);
+
+		if (!c)
+			return -ENOMEM;
+		c->q.prio = PRIO_NONE;
+		c->q.is_demm = true;
+		if (!id || strlen(id) >= sizeof(c->id) || !a ||
+		    inet_pton(AF_INET6, a, &c->addr) != 1 ||
+		    !blob(st, s, 2, km, sizeof(km)) ||
+		    guise_client_keys_init(&c->ck, km)) {
+			free(c);
+			return store_fail(st, "bad client row");
+		}
+		explicit_bzero(km, sizeof(km));
+		strcpy(c->id, id);
+		if (d->nclients == d->capclients) {
+			d->capclients = d->capclients ? 2 * d->capclients : 64;
+			nv = reallocarray(d->clients, d->capclients,
+					  sizeof(*nv));
+			if (!nv) {
+				free(c);
+				return -ENOMEM;
+			}
+			d->clients = nv;
+		}
+		d->clients[d->nclients++] = c;
+	}
+	return 0;
+}
+
+static int load_channels(struct store *st, struct keyd *d, sqlite3_stmt *s)
+{
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct kchannel ch, *nv;
+		const char *g = (const char *)sqlite3_column_text(s, 1);
+
+		memset(&ch, 0, sizeof(ch));
+		ch.id = (uint32_t)sqlite3_column_int64(s, 0);
+		ch.port = (uint16_t)sqlite3_column_int64(s, 2);
+		ch.kc_period = (uint32_t)sqlite3_column_int64(s, 3);
+		ch.bandwidth_kbps = (uint32_t)sqlite3_column_int64(s, 4);
+		ch.next_rotation = (uint64_t)sqlite3_column_int64(s, 7);
+		if (!g || inet_pton(AF_INET6, g, &ch.group) != 1 ||
+		    !blob(st, s, 5, &ch.cur, sizeof(ch.cur)) ||
+		    !blob(st, s, 6, &ch.prev, sizeof(ch.prev)))
+			return store_fail(st, "bad channel row");
+		nv = reallocarray(d->channels, d->nchannels + 1, sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		d->channels = nv;
+		d->channels[d->nchannels++] = ch;
+	}
+	return 0;
+}
+
+static int load_contents(struct store *st, struct keyd *d, sqlite3_stmt *s)
+{
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct kcontent *ct = calloc(1, sizeof(*ct)), **nv;
+
+		if (!ct)
+			return -ENOMEM;
+		ct->q.prio = PRIO_NONE;
+		ct->id = (uint32_t)sqlite3_column_int64(s, 0);
+		ct->channel = (uint32_t)sqlite3_column_int64(s, 1);
+		ct->alg = (uint8_t)sqlite3_column_int64(s, 2);
+		ct->ks_period = (uint32_t)sqlite3_column_int64(s, 3);
+		if (!blob(st, s, 4, &ct->cur, sizeof(ct->cur)) ||
+		    !blob(st, s, 5, &ct->prev, sizeof(ct->prev))) {
+			free(ct);
+			return store_fail(st, "bad content row");
+		}
+		nv = reallocarray(d->contents, d->ncontents + 1, sizeof(*nv));
+		if (!nv) {
+			free(ct);
+			return -ENOMEM;
+		}
+		d->contents = nv;
+		d->contents[d->ncontents++] = ct;
+	}
+	return 0;
+}
+
+static int load_entitlements(struct store *st, struct keyd *d, sqlite3_stmt *s)
+{
+	(void)st;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		struct kclient *c = id ? find_client(d, id) : NULL;
+
+		if (c && c->nchannels < KEYD_MAX_ENTITLED)
+			c->channels[c->nchannels++] =
+				(uint32_t)sqlite3_column_int64(s, 1);
+	}
+	return 0;
+}
+
+int store_load(struct store *st, struct keyd *d)
+{
+	static const struct {
+		const char *sql;
+		int (*fn)(struct store *, struct keyd *, sqlite3_stmt *);
+	} steps[] = {
+		{ "SELECT id, address, km FROM clients ORDER BY id;",
+		  load_clients },
+		{ "SELECT id, grp, port, kc_period, bandwidth, kc, kc_prev,"
+		  " next_rotation FROM channels ORDER BY id;",
+		  load_channels },
+		{ "SELECT id, channel, alg, ks_period, ks, ks_prev FROM"
+		  " contents ORDER BY id;",
+		  load_contents },
+		{ "SELECT client, channel FROM entitlements;",
+		  load_entitlements },
+		{ "SELECT value FROM meta WHERE name = 'next_key_id';", NULL },
+	};
+	sqlite3_stmt *s;
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (sqlite3_prepare_v2(st->db, steps[i].sql, -1, &s, NULL) !=
+		    SQLITE_OK)
+			return store_fail(st, "load");
+		if (steps[i].fn) {
+			err = steps[i].fn(st, d, s);
+		} else {
+			if (sqlite3_step(s) == SQLITE_ROW)
+				d->next_key_id =
+					(uint32_t)sqlite3_column_int64(s, 0);
+			err = 0;
+		}
+		sqlite3_finalize(s);
+		if (err)
+			return err;
+	}
+	if (!d->next_key_id)
+		d->next_key_id = 1;
+	return 0;
+}
