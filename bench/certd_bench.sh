@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# guise-certd benchmarks of issue 7, on the host (loopback), one run:
+#  (c) CRL lookups of certd's index against OpenSSL's
+#      X509_CRL_get0_by_serial on a CRL of 1,000,000 entries, and CRL load
+#      time against a plain d2i_X509_CRL (bench/src/certd_crl_bench.c);
+#  (b) OCSP requests per second answered by certd's responder against
+#      `openssl ocsp -index ... -port` on the same certificate, a new
+#      connection per request (bench/src/ocsp_load.c).
+# Report: build/bench/certd_bench.txt.
+#
+#   bench/certd_bench.sh [ENTRIES] [LOOKUPS]
+# Environment: CERTD (default build/bin/guise-certd), OUT (build/bench),
+# OCSP_SECS (5),
+# OCSP_THREADS (4).
+set -eu
+cd "$(dirname "$0")/.."
+repo=$PWD
+out=${OUT:-$repo/build/bench}
+certd=${CERTD:-$repo/build/bin/guise-certd}
+mkdir -p "$out"
+cc -O2 -std=gnu11 -D_GNU_SOURCE -Iuserspace/certd -o "$out/certd_crl_bench" \
+	bench/src/certd_crl_bench.c userspace/certd/crl.c \
+	$(pkg-config --cflags --libs openssl)
+cc -O2 -std=gnu11 -o "$out/ocsp_load" bench/src/ocsp_load.c -lcurl -lpthread
+
+{
+	echo "== (c) CRL lookups and load"
+	"$out/certd_crl_bench" "${1:-1000000}" "${2:-1000000}" 2>/dev/null
+} | tee "$out/certd_bench.txt"
+
+[ -x "$certd" ] || {
+	echo "$certd not built: (b) skipped" | tee -a "$out/certd_bench.txt"
+	exit 0
+}
+tmp=$(mktemp -d)
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
+sh userspace/tests/certd_pki.sh "$tmp" >/dev/null
+cd "$tmp"
+cat >certd.conf <<CONF
+[server]
+listen = [::1]:0
+ocsp_listen = 127.0.0.1:0
+cert = $tmp/server.crt
+key = $tmp/server.key
+ca = $tmp/tlsca.crt
+[trust]
+anchors = $tmp/rootA.crt
+intermediates = $tmp/chain.pem
+crl = $tmp/crls.pem
+[ocsp]
+signer = $tmp/ocspA.crt $tmp/ocspA.key
+CONF
+"$certd" -f -c certd.conf -p port 2>certd.log &
+pids="$pids $!"
+i=0
+while [ ! -s port ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+ocsp_port=$(sed -n 2p port)
+oport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+openssl ocsp -index intA1.d/index.txt -CA intA1.crt -rsigner ocspA.crt \
+	-rkey ocspA.key -port "$oport" -ignore_err 2>/dev/null &
+pids="$pids $!"
+sleep 1
+openssl ocsp -issuer intA1.crt -cert a_good.crt -no_nonce -reqout req.der \
+	2>/dev/null
+secs=${OCSP_SECS:-5}
+threads=${OCSP_THREADS:-4}
+c=$("$out/ocsp_load" "http://127.0.0.1:$ocsp_port/" req.der "$secs" "$threads")
+o=$("$out/ocsp_load" "http://127.0.0.1:$oport/" req.der "$secs" "$threads")
+{
+	echo "== (b) OCSP, $threads clients, $secs s each, new connection per request"
+	echo "guise-certd             $c responses/s"
+	echo "openssl ocsp -port      $o responses/s"
+	awk -v c="$c" -v o="$o" 'BEGIN { if (o > 0) printf "ratio                   %.1fx\n", c / o }'
+} | tee -a "$out/certd_bench.txt"

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "api.h"
+#include "certio.h"
+#include "events.h"
+#include "http.h"
+#include "log.h"
+#include "notify.h"
+#include "validate.h"
+#include "worker.h"
+
+#define API_MAX_INTERMEDIATES 16
+
+/*
+ * Method check and a verified client certificate (any subject: certd's
+ * clients are daemons and peers, not address holders). 0 or -1 (replied).
+ */
+static int api_begin(struct evhttp_request *req, enum evhttp_cmd_type method)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev =
+		conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+	if (evhttp_request_get_command(req) != method) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Allow",
+				  method == EVHTTP_REQ_GET ? "GET" : "POST");
+		http_reply_error(req, 405, "method not allowed");
+		return -1;
+	}
+	if (!ssl || !SSL_get0_peer_certificate(ssl) ||
+	    SSL_get_verify_result(ssl) != X509_V_OK) {
+		http_reply_error(req, HTTP_FORBIDDEN,
+				 "a verified client certificate is required");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_purpose(const char *name)
+{
+	int idx;
+
+	if (!name || !strcmp(name, "any"))
+		return 0;
+	idx = X509_PURPOSE_get_by_sname(name);
+	if (idx < 0)
+		return -1;
+	return X509_PURPOSE_get_id(X509_PURPOSE_get0(idx));
+}
+
+struct api_req {
+	struct validation_req vr;
+	const char *url; /* acquire */
+};
+
+static void api_req_free(struct api_req *r)
+{
+	X509_free(r->vr.leaf);
+	sk_X509_pop_free(r->vr.untrusted, X509_free);
+	sk_ASN1_OBJECT_pop_free(r->vr.policies, ASN1_OBJECT_free);
+}
+
+/* The common request fields; @need_cert: "cert" is required. */
+static int parse_req(json_t *body, struct api_req *r, bool acquire, char *err,
+		     size_t errlen)
+{
+	const char *cert = NULL, *purpose = NULL;
+	json_t *inter = NULL, *pol = NULL, *v;
+	json_int_t at = 0;
+	json_error_t jerr;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	if (json_unpack_ex(body, &jerr, JSON_STRICT,
+			   acquire ? "{s:s, s?o, s?s, s?o, s?I}" :
+				     "{s:s, s?o, s?s, s?o, s?I}",
+			   acquire ? "url" : "cert", acquire ? &r->url : &cert,
+			   "intermediates", &inter, "purpose", &purpose,
+			   "policies", &pol, "at", &at)) {
+		snprintf(err, errlen, "bad request: %.100s", jerr.text);
+		return -1;
+	}
+	r->vr.purpose = parse_purpose(purpose);
+	if (r->vr.purpose < 0) {
+		snprintf(err, errlen, "unknown purpose");
+		return -1;
+	}
+	if (at < 0) {
+		snprintf(err, errlen, "bad time");
+		return -1;
+	}
+	r->vr.at = (time_t)at;
+	if (cert && !(r->vr.leaf = certio_cert_text(cert))) {
+		snprintf(err, errlen,
+			 "cert: not a PEM or base64 DER certificate");
+		return -1;
+	}
+	if (inter) {
+		if (!json_is_array(inter) ||
+		    json_array_size(inter) > API_MAX_INTERMEDIATES) {
+			snprintf(err, errlen, "intermediates: at most %d",
+				 API_MAX_INTERMEDIATES);
+			return -1;
+		}
+		r->vr.untrusted = sk_X509_new_null();
+		json_array_foreach(inter, i, v) {
+			X509 *x =
+				json_is_string(v) ?
+					certio_cert_text(json_string_value(v)) :
+					NULL;
+
+			if (!x || !r->vr.untrusted ||
+			    !sk_X509_push(r->vr.untrusted, x)) {
+				X509_free(x);
+				snprintf(err, errlen,
+					 "intermediates: bad certificate %zu",
+					 i);
+				return -1;
+			}
+		}
+	}
+	if (pol) {
+		if (!json_is_array(pol) || json_array_size(pol) > 16) {
+			snprintf(err, errlen, "policies: a list of OIDs");
+			return -1;
+		}
+		r->vr.policies = sk_ASN1_OBJECT_new_null();
+		json_array_foreach(pol, i, v) {
+			ASN1_OBJECT *o =
+				json_is_string(v) ?
+					OBJ_txt2obj(json_string_value(v), 1) :
+					NULL;
+
+			if (!o || !r->vr.policies ||
+			    !sk_ASN1_OBJECT_push(r->vr.policies, o)) {
+				ASN1_OBJECT_free(o);
+				snprintf(err, errlen, "policies: bad OID");
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void validate_cb(struct evhttp_request *req, void *arg)
+{
+	struct certd *d = arg;
+	struct validation v;
+	struct api_req r;
+	json_t *body;
+	char err[160];
+
+	if (api_begin(req, EVHTTP_REQ_POST))
+		return;
+	body = http_json_body(req);
+	if (!body)
+		return;
+	if (parse_req(body, &r, false, err, sizeof(err))) {
+		http_reply_error(req, HTTP_BADREQUEST, err);
+		goto out;
+	}
+	certd_validate(d, &r.vr, &v);
+	if (v.new_path)
+		notify_share_path(d, v.chain, r.vr.purpose);
+	http_reply_json(req, HTTP_OK, validation_json(&v));
+	validation_free(&v);
+out:
+	api_req_free(&r);
+	json_decref(body);
+}
+
+static char *cert_pem(X509 *x)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long len;
+
+	if (bio && PEM_write_bio_X509(bio, x)) {
+		len = BIO_get_mem_data(bio, &data);
+		out = strndup(data, (size_t)len);
+	}
+	BIO_free(bio);
+	return out;
+}
+
+static void acquire_cb(struct evhttp_request *req, void *arg)
+{
+	const struct certd_conf *c;
+	struct certd *d = arg;
+	struct worker_tls tls;
+	struct validation v;
+	unsigned char *data;
+	struct api_req r;
+	json_t *body, *o;
+	char err[160], *pem;
+	size_t len;
+
+	if (api_begin(req, EVHTTP_REQ_POST))
+		return;
+	body = http_json_body(req);
+	if (!body)
+		return;
+	d->m.acquires++;
+	if (parse_req(body, &r, true, err, sizeof(err))) {
+		http_reply_error(req, HTTP_BADREQUEST, err);
+		goto out;
+	}
+	if (strncmp(r.url, "http://", 7) && strncmp(r.url, "https://", 8)) {
+		http_reply_error(req, HTTP_BADREQUEST, "url: http or https");
+		goto out;
+	}
+	c = d->conf;
+	tls = (struct worker_tls){ c->client_cert, c->client_key, c->client_ca,
+				   c->fetch_timeout };
+	if (fetch_url(&tls, r.url, CERTIO_MAX_CERT, &data, &len)) {
+		d->m.acquires_refused++;
+		http_reply_error(req, HTTP_BADGATEWAY, "cannot fetch the url");
+		goto out;
+	}
+	r.vr.leaf = certio_cert(data, len);
+	free(data);
+	if (!r.vr.leaf) {
+		d->m.acquires_refused++;
+		http_reply_error(req, HTTP_BADGATEWAY,
+				 "the url holds no certificate");
+		goto out;
+	}
+	certd_validate(d, &r.vr, &v);
+	if (v.new_path)
+		notify_share_path(d, v.chain, r.vr.purpose);
+	o = validation_json(&v);
+	if (v.status == VALID_GOOD) {
+		pem = cert_pem(r.vr.leaf);
+		json_object_set_new(o, "cert",
+				    pem ? json_string(pem) : json_null());
+		free(pem);
+		http_reply_json(req, HTTP_OK, o);
+	} else {
+		d->m.acquires_refused++;
+		http_reply_json(req, 422, o);
+	}
+	validation_free(&v);
+out:
+	api_req_free(&r);
+	json_decref(body);
+}
+
+static void notify_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	json_t *reply;
+	int code;
+
+	if (api_begin(req, EVHTTP_REQ_POST))
+		return;
+	code = notify_handle(arg, evbuffer_pullup(in, -1), len, &reply);
+	http_reply_json(req, code, reply);
+}
+
+static void subscribe(struct evhttp_request *req, struct certd *d, bool add)
+{
+	const char *url, *topic = "crl";
+	json_error_t jerr;
+	json_t *body;
+	int err;
+
+	if (api_begin(req, EVHTTP_REQ_POST))
+		return;
+	body = http_json_body(req);
+	if (!body)
+		return;
+	if (json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s, s?s}", "url", &url,
+			   "topic", &topic) ||
+	    (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) ||
+	    strlen(url) > 1024) {
+		http_reply_error(req, HTTP_BADREQUEST,
+				 "expected {\"url\": \"https://...\", "
+				 "\"topic\": \"crl\"|\"paths\"}");
+		goto out;
+	}
+	err = notify_subscribe(d, topic, url, add);
+	if (err == -EINVAL)
+		http_reply_error(req, HTTP_BADREQUEST, "unknown topic");
+	else if (err == -ENOENT)
+		http_reply_error(req, HTTP_NOTFOUND, "not subscribed");
+	else if (err)
+		http_reply_error(req, 503, "cannot subscribe");
+	else
+		http_reply_json(req, HTTP_OK,
+				json_pack("{s:s, s:s, s:b}", "url", url,
+					  "topic", topic, "subscribed", add));
+out:
+	json_decref(body);
+}
+
+static void subscribe_cb(struct evhttp_request *req, void *arg)
+{
+	subscribe(req, arg, true);
+}
+
+static void unsubscribe_cb(struct evhttp_request *req, void *arg)
+{
+	subscribe(req, arg, false);
+}
+
+/* A path shared by a peer: verified here, cached, never re-shared. */
+static void paths_cb(struct evhttp_request *req, void *arg)
+{
+	struct certd *d = arg;
+	struct validation v;
+	struct api_req r;
+	json_t *body, *chain, *rest, *vbody, *purpose;
+	char err[160];
+
+	if (api_begin(req, EVHTTP_REQ_POST))
+		return;
+	body = http_json_body(req);
+	if (!body)
+		return;
+	memset(&r, 0, sizeof(r));
+	chain = json_object_get(body, "chain");
+	if (!json_is_array(chain) || json_array_size(chain) < 1 ||
+	    json_array_size(chain) > API_MAX_INTERMEDIATES + 1) {
+		http_reply_error(req, HTTP_BADREQUEST,
+				 "expected {\"chain\": [...]}");
+		goto out;
+	}
+	rest = json_array();
+	json_array_extend(rest, chain);
+	json_array_remove(rest, 0);
+	purpose = json_object_get(body, "purpose");
+	vbody = json_pack("{s:O, s:o, s:O*}", "cert", json_array_get(chain, 0),
+			  "intermediates", rest, "purpose", purpose);
+	if (!vbody || parse_req(vbody, &r, false, err, sizeof(err))) {
+		json_decref(vbody);
+		d->m.paths_refused++;
+		http_reply_error(req, HTTP_BADREQUEST, "bad chain");
+		goto out;
+	}
+	json_decref(vbody);
+	certd_validate(d, &r.vr, &v);
+	if (v.new_path)
+		d->m.paths_received++;
+	else
+		d->m.paths_refused += v.status != VALID_GOOD;
+	http_reply_json(req, HTTP_OK,
+			json_pack("{s:s, s:b}", "status",
+				  validation_status_name(v.status), "cached",
+				  v.new_path || v.cached));
+	validation_free(&v);
+out:
+	api_req_free(&r);
+	json_decref(body);
+}
+
+static void events_cb(struct evhttp_request *req, void *arg)
+{
+	struct certd *d = arg;
+
+	if (api_begin(req, EVHTTP_REQ_GET))
+		return;
+	events_stream(d->events, req);
+}
+
+static json_t *crl_json(const struct crl_issuer *is, time_t now)
+{
+	char name[256], hex[2 * CRL_SERIAL_MAX + 2];
+	struct crl_serial k;
+	json_t *o;
+
+	X509_NAME_oneline(is->name, name, sizeof(name));
+	o = json_pack("{s:s, s:I}", "issuer", name, "pushed",
+		      (json_int_t)is->npushed);
+	if (o && is->full) {
+		if (!crl_serial_key(is->full->number, &k)) {
+			crl_serial_hex(&k, hex);
+			json_object_set_new(o, "crl_number", json_string(hex));
+		}
+		json_object_set_new(o, "entries",
+				    json_integer((json_int_t)is->full->n));
+		json_object_set_new(o, "next_update",
+				    json_integer(is->full->next_update));
+		json_object_set_new(o, "stale",
+				    json_boolean(is->full->next_update &&
+						 is->full->next_update < now));
+	}
+	if (o && is->delta)
+		json_object_set_new(o, "delta_entries",
+				    json_integer((json_int_t)is->delta->n));
+	return o;
+}
+
+static void health_cb(struct evhttp_request *req, void *arg)
+{
+	struct certd *d = arg;
+	json_t *crls = json_array();
+	time_t now = time(NULL);
+	size_t i;
+
+	if (api_begin(req, EVHTTP_REQ_GET))
+		return;
+	for (i = 0; crls && i < d->crls.n_issuers; i++)
+		json_array_append_new(crls, crl_json(d->crls.issuers[i], now));
+	http_reply_json(
+		req, HTTP_OK,
+		json_pack("{s:s, s:o*, s:I, s:I, s:I, s:I}", "status", "ok",
+			  "crls", crls, "paths", (json_int_t)d->paths.n,
+			  "subscribers", (json_int_t)d->n_subs, "streams",
+			  (json_int_t)events_streams(d->events), "generation",
+			  (json_int_t)d->crls.generation));
+}
+
+static void metrics_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *buf;
+
+	if (api_begin(req, EVHTTP_REQ_GET))
+		return;
+	buf = evbuffer_new();
+	if (!buf || metrics_format(arg, buf)) {
+		if (buf)
+			evbuffer_free(buf);
+		http_reply_error(req, HTTP_INTERNAL, "metrics failed");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, HTTP_OK, "OK", buf);
+	evbuffer_free(buf);
+}
+
+int api_register(struct evhttp *http, struct certd *d)
+{
+	static const struct {
+		const char *path;
+		void (*cb)(struct evhttp_request *, void *);
+	} routes[] = {
+		{ "/v1/validate", validate_cb },
+		{ "/v1/acquire", acquire_cb },
+		{ "/v1/notify", notify_cb },
+		{ "/v1/subscribe", subscribe_cb },
+		{ "/v1/unsubscribe", unsubscribe_cb },
+		{ "/v1/paths", paths_cb },
+		{ "/v1/events", events_cb },
+		{ "/v1/health", health_cb },
+		{ "/v1/metrics", metrics_cb },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (evhttp_set_cb(http, routes[i].path, routes[i].cb, d)) {
+			guise_err("http: cannot register %s", routes[i].path);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* guise-certd: the daemon's state, shared by the API, the OCSP responder
+ * and the notification network. Everything runs on the event loop thread
+ * except the outgoing POSTs (worker.h). */
+#ifndef CERTD_H
+#define CERTD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <openssl/x509.h>
+
+#include "conf.h"
+#include "crl.h"
+#include "path.h"
+
+struct worker;
+struct events;
+struct ocsp_cache;
+
+struct certd_metrics {
+	uint64_t validations, validations_cached, results[4];
+	uint64_t acquires, acquires_refused;
+	uint64_t ocsp_requests, ocsp_errors, ocsp_cached;
+	uint64_t notify_accepted, notify_duplicate, notify_rejected;
+	uint64_t notify_limited, notify_forwarded, crl_fetch_errors;
+	uint64_t crl_updates, crl_rejected;
+	uint64_t paths_shared, paths_received, paths_refused;
+	uint64_t events_sent;
+};
+
+/* Remembered (issuer, CRL number) pairs: duplicate suppression. */
+struct seen_note {
+	X509_NAME *issuer;
+	ASN1_INTEGER *number;
+};
+
+struct ocsp_signer {
+	X509 *cert, *ca; /* the delegated signer and the CA it answers for */
+	EVP_PKEY *key;
+};
+
+struct certd {
+	const struct certd_conf *conf;
+	struct event_base *base;
+	X509_STORE *anchors;
+	STACK_OF(X509) * intermediates; /* configured, untrusted */
+	STACK_OF(X509) * notifiers; /* may sign notifications for any CA */
+	struct crl_cache crls;
+	struct path_cache paths;
+	struct seen_note *seen;
+	size_t n_seen;
+	struct ocsp_signer *signers;
+	size_t n_signers;
+	struct ocsp_cache *ocsp_cache; /* signed answers to nonce-less requests */
+	char **subs; /* subscribed notification URLs */
+	size_t n_subs;
+	char **path_subs; /* subscribed path-sharing URLs */
+	size_t n_path_subs;
+	struct worker *worker;
+	struct events *events;
+	/* notify_rate token bucket */
+	double tokens;
+	struct timespec tokens_at;
+	struct certd_metrics m;
+};
+
+#endif

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <event2/http.h>
+#include <event2/util.h>
+#include <ini.h>
+
+#include "conf.h"
+#include "log.h"
+
+struct conf_parse {
+	struct certd_conf *c;
+	const char *path;
+	int line_err;
+};
+
+static int set_string(char **dst, const char *value)
+{
+	char *s = strdup(value);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int list_add(struct conf_list *l, const char *value)
+{
+	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	l->v[l->n] = strdup(value);
+	if (!l->v[l->n])
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void list_free(struct conf_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int parse_uint(const char *value, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-' || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int conf_parse_listen(const char *value, struct sockaddr_storage *ss, int *len)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	char uri_text[128], host[INET6_ADDRSTRLEN];
+	struct evhttp_uri *uri;
+	const char *h, *p;
+	size_t hl;
+	int port, err = -EINVAL;
+
+	if ((size_t)snprintf(uri_text, sizeof(uri_text), "https://%s", value) >=
+	    sizeof(uri_text))
+		return -EINVAL;
+	uri = evhttp_uri_parse_with_flags(uri_text, 0);
+	if (!uri)
+		return -EINVAL;
+	h = evhttp_uri_get_host(uri);
+	p = evhttp_uri_get_path(uri);
+	port = evhttp_uri_get_port(uri);
+	if (!h || port < 0 || port > 65535 || (p && *p) ||
+	    evhttp_uri_get_userinfo(uri) || evhttp_uri_get_query(uri))
+		goto out;
+	memset(ss, 0, sizeof(*ss));
+	hl = strlen(h);
+	if (h[0] == '[' && hl > 2 && hl - 2 < sizeof(host) &&
+	    h[hl - 1] == ']') {
+		memcpy(host, h + 1, hl - 2);
+		host[hl - 2] = '\0';
+		if (evutil_inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			goto out;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+	} else {
+		if (evutil_inet_pton(AF_INET, h, &sin->sin_addr) != 1)
+			goto out;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = sizeof(*sin);
+	}
+	err = 0;
+out:
+	evhttp_uri_free(uri);
+	return err;
+}
+
+static int is_url(const char *v)
+{
+	return !strncmp(v, "https://", 8) || !strncmp(v, "http://", 7);
+}
+
+static int conf_server(struct certd_conf *c, const char *name,
+		       const char *value)
+{
+	unsigned long v;
+
+	if (!strcmp(name, "listen"))
+		return conf_parse_listen(value, &c->listen, &c->listen_len);
+	if (!strcmp(name, "ocsp_listen"))
+		return conf_parse_listen(value, &c->ocsp_listen,
+					 &c->ocsp_listen_len);
+	if (!strcmp(name, "cert"))
+		return set_string(&c->cert, value);
+	if (!strcmp(name, "key"))
+		return set_string(&c->key, value);
+	if (!strcmp(name, "ca"))
+		return set_string(&c->ca, value);
+	if (!strcmp(name, "max_body")) {
+		if (parse_uint(value, 256ul << 20, &v) || v < 4096)
+			return -EINVAL;
+		c->max_body = v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int conf_client(struct certd_conf *c, const char *name,
+		       const char *value)
+{
+	if (!strcmp(name, "cert"))
+		return set_string(&c->client_cert, value);
+	if (!strcmp(name, "key"))
+		return set_string(&c->client_key, value);
+	if (!strcmp(name, "ca"))
+		return set_string(&c->client_ca, value);
+	return -ENOENT;
+}
+
+static int conf_trust(struct certd_conf *c, const char *name, const char *value)
+{
+	if (!strcmp(name, "anchors"))
+		return list_add(&c->anchors, value);
+	if (!strcmp(name, "intermediates"))
+		return list_add(&c->intermediates, value);
+	if (!strcmp(name, "crl"))
+		return list_add(&c->crls, value);
+	if (!strcmp(name, "notifier"))
+		return list_add(&c->notifiers, value);
+	if (!strcmp(name, "stale")) {
+		if (!strcmp(value, "unknown"))
+			c->stale_unknown = true;
+		else if (!strcmp(value, "use"))
+			c->stale_unknown = false;
+		else
+			return -EINVAL;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int conf_network(struct certd_conf *c, const char *name,
+			const char *value)
+{
+	unsigned long v;
+
+	if (!strcmp(name, "forward") || !strcmp(name, "peer")) {
+		if (!is_url(value))
+			return -EINVAL;
+		return list_add(!strcmp(name, "peer") ? &c->peers : &c->forward,
+				value);
+	}
+	if (!strcmp(name, "fetch_timeout")) {
+		if (parse_uint(value, 300, &v) || !v)
+			return -EINVAL;
+		c->fetch_timeout = (unsigned int)v;
+		return 0;
+	}
+	if (!strcmp(name, "notify_rate")) {
+		if (parse_uint(value, 1000000, &v) || !v)
+			return -EINVAL;
+		c->notify_rate = (unsigned int)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int conf_handler(void *user, const char *section, const char *name,
+			const char *value)
+{
+	struct conf_parse *p = user;
+	int err;
+
+	if (!strcmp(section, "server"))
+		err = conf_server(p->c, name, value);
+	else if (!strcmp(section, "client"))
+		err = conf_client(p->c, name, value);
+	else if (!strcmp(section, "trust"))
+		err = conf_trust(p->c, name, value);
+	else if (!strcmp(section, "network"))
+		err = conf_network(p->c, name, value);
+	else if (!strcmp(section, "ocsp") && !strcmp(name, "signer"))
+		err = strchr(value, ' ') ?
+			      list_add(&p->c->ocsp_signers, value) :
+			      -EINVAL;
+	else
+		err = -ENOENT;
+	if (!err)
+		return 1;
+	if (err == -ENOENT)
+		guise_err("%s: unknown setting [%s] %s", p->path, section,
+			  name);
+	else if (err == -ENOMEM)
+		guise_err("%s: out of memory", p->path);
+	else
+		guise_err("%s: [%s] %s: invalid value \"%s\"", p->path, section,
+			  name, value);
+	p->line_err = 1;
+	return 0;
+}
+
+static int conf_check(struct certd_conf *c, const char *path)
+{
+	static const char *const need[] = { "listen", "cert", "key", "ca" };
+	const void *have[] = { c->listen_len ? c : NULL, c->cert, c->key,
+			       c->ca };
+	size_t i;
+
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (!have[i]) {
+			guise_err("%s: [server] %s is required", path, need[i]);
+			return -1;
+		}
+	}
+	if (!c->anchors.n) {
+		guise_err("%s: [trust] anchors is required", path);
+		return -1;
+	}
+	if ((!c->client_cert && (set_string(&c->client_cert, c->cert))) ||
+	    (!c->client_key && (set_string(&c->client_key, c->key))) ||
+	    (!c->client_ca && (set_string(&c->client_ca, c->ca)))) {
+		guise_err("%s: out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+int certd_conf_load(const char *path, struct certd_conf *c)
+{
+	struct conf_parse p = { .c = c, .path = path };
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->stale_unknown = true;
+	c->fetch_timeout = 5;
+	c->notify_rate = 100;
+	c->max_body = 16u << 20;
+	ret = ini_parse(path, conf_handler, &p);
+	if (ret == -1) {
+		guise_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (ret == -2) {
+		guise_err("%s: out of memory", path);
+		return -1;
+	}
+	if (ret > 0) {
+		if (!p.line_err)
+			guise_err("%s: line %d: syntax error", path, ret);
+		else
+			guise_err("%s: error at line %d", path, ret);
+		return -1;
+	}
+	return conf_check(c, path);
+}
+
+void certd_conf_free(struct certd_conf *c)
+{
+	free(c->cert);
+	free(c->key);
+	free(c->ca);
+	free(c->client_cert);
+	free(c->client_key);
+	free(c->client_ca);
+	list_free(&c->anchors);
+	list_free(&c->intermediates);
+	list_free(&c->crls);
+	list_free(&c->notifiers);
+	list_free(&c->ocsp_signers);
+	list_free(&c->forward);
+	list_free(&c->peers);
+	memset(c, 0, sizeof(*c));
+}

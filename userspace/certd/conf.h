@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* guise-certd's configuration file (inih); see guise-certd(8). */
+#ifndef CERTD_CONF_H
+#define CERTD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct conf_list {
+	char **v;
+	size_t n;
+};
+
+struct certd_conf {
+	struct sockaddr_storage listen, ocsp_listen;
+	int listen_len, ocsp_listen_len; /* ocsp_listen_len 0: no OCSP */
+	char *cert, *key, *ca; /* the mTLS API */
+	char *client_cert, *client_key, *client_ca; /* outgoing requests */
+	struct conf_list anchors, intermediates, crls, notifiers;
+	struct conf_list ocsp_signers; /* "CERT KEY" pairs */
+	struct conf_list forward, peers; /* notification and path URLs */
+	bool stale_unknown;
+	unsigned int fetch_timeout; /* seconds */
+	unsigned int notify_rate; /* notifications per second accepted */
+	size_t max_body;
+};
+
+int certd_conf_load(const char *path, struct certd_conf *c);
+void certd_conf_free(struct certd_conf *c);
+
+/* "[v6]:port" or "v4:port" (port 0: any) into @ss. 0 or -EINVAL. */
+int conf_parse_listen(const char *value, struct sockaddr_storage *ss, int *len);
+
+#endif

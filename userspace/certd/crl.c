@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "crl.h"
+
+/* CRLs dated further in the future than this are refused. */
+#define CRL_MAX_SKEW 300
+
+int crl_serial_key(const ASN1_INTEGER *i, struct crl_serial *key)
+{
+	const unsigned char *p = ASN1_STRING_get0_data(i);
+	int len = ASN1_STRING_length(i);
+
+	memset(key, 0, sizeof(*key));
+	while (len > 0 && !*p) {
+		p++;
+		len--;
+	}
+	if (len > CRL_SERIAL_MAX)
+		return -1;
+	key->len = (uint8_t)len;
+	key->neg = ASN1_STRING_type(i) == V_ASN1_NEG_INTEGER;
+	memcpy(key->b, p, len);
+	return 0;
+}
+
+void crl_serial_hex(const struct crl_serial *s, char *buf)
+{
+	unsigned int i;
+
+	if (s->neg)
+		*buf++ = '-';
+	if (!s->len)
+		*buf++ = '0';
+	for (i = 0; i < s->len; i++)
+		buf += sprintf(buf, "%02X", s->b[i]);
+	*buf = '\0';
+}
+
+static int serial_cmp(const void *a, const void *b)
+{
+	const struct crl_serial *x = a, *y = b;
+
+	if (x->neg != y->neg)
+		return x->neg ? -1 : 1;
+	if (x->len != y->len)
+		return (x->len < y->len ? -1 : 1) * (x->neg ? -1 : 1);
+	return memcmp(x->b, y->b, x->len) * (x->neg ? -1 : 1);
+}
+
+/* FNV-1a over sign, length and magnitude. */
+static uint64_t serial_hash(const struct crl_serial *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned int i;
+
+	h = (h ^ s->neg) * 0x100000001b3ULL;
+	h = (h ^ s->len) * 0x100000001b3ULL;
+	for (i = 0; i < s->len; i++)
+		h = (h ^ s->b[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static bool serial_eq(const struct crl_serial *a, const struct crl_serial *b)
+{
+	return a->len == b->len && a->neg == b->neg &&
+	       !memcmp(a->b, b->b, a->len);
+}
+
+const struct crl_serial *crl_list_find(const struct crl_list *l,
+				       const struct crl_serial *key)
+{
+	size_t i;
+	uint32_t v;
+
+	if (!l || !l->n)
+		return NULL;
+	if (!l->slots)
+		return bsearch(key, l->serials, l->n, sizeof(*key), serial_cmp);
+	for (i = serial_hash(key) & l->mask; (v = l->slots[i]);
+	     i = (i + 1) & l->mask)
+		if (serial_eq(&l->serials[v - 1], key))
+			return &l->serials[v - 1];
+	return NULL;
+}
+
+/* The hash index; without one (no memory, > 2^31 entries) lookups fall
+ * back to binary search. */
+static void build_slots(struct crl_list *l)
+{
+	size_t size = 16, i, j;
+
+	if (l->n >= (1u << 31))
+		return;
+	while (size < 2 * l->n)
+		size <<= 1;
+	l->slots = calloc(size, sizeof(*l->slots));
+	if (!l->slots)
+		return;
+	l->mask = size - 1;
+	for (i = 0; i < l->n; i++) {
+		for (j = serial_hash(&l->serials[i]) & l->mask; l->slots[j];
+		     j = (j + 1) & l->mask)
+			;
+		l->slots[j] = (uint32_t)i + 1;
+	}
+}
+
+static time_t asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (!t || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+void crl_list_free(struct crl_list *l)
+{
+	if (!l)
+		return;
+	X509_CRL_free(l->crl);
+	ASN1_INTEGER_free(l->number);
+	ASN1_INTEGER_free(l->base);
+	free(l->serials);
+	free(l->slots);
+	memset(l, 0, sizeof(*l));
+}
+
+int crl_list_build(X509_CRL *crl, struct crl_list *out)
+{
+	STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
+	size_t i, n = rev ? (size_t)sk_X509_REVOKED_num(rev) : 0;
+	int crit;
+
+	memset(out, 0, sizeof(*out));
+	out->number = X509_CRL_get_ext_d2i(crl, NID_crl_number, &crit, NULL);
+	if (!out->number && crit != -1)
+		return -EINVAL;
+	if (!out->number)
+		out->number = ASN1_INTEGER_new();
+	out->base = X509_CRL_get_ext_d2i(crl, NID_delta_crl, &crit, NULL);
+	if (!out->base && crit != -1)
+		goto bad;
+	out->this_update = asn1_time(X509_CRL_get0_lastUpdate(crl));
+	out->next_update = asn1_time(X509_CRL_get0_nextUpdate(crl));
+	if (!out->number || !out->this_update)
+		goto bad;
+	out->serials = n ? calloc(n, sizeof(*out->serials)) : NULL;
+	if (n && !out->serials)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		X509_REVOKED *r = sk_X509_REVOKED_value(rev, (int)i);
+		struct crl_serial *s = &out->serials[i];
+		ASN1_ENUMERATED *reason;
+
+		if (crl_serial_key(X509_REVOKED_get0_serialNumber(r), s))
+			goto bad;
+		s->date = asn1_time(X509_REVOKED_get0_revocationDate(r));
+		reason = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, &crit,
+						  NULL);
+		s->reason = reason ? (uint8_t)ASN1_ENUMERATED_get(reason) :
+				     0xff;
+		ASN1_ENUMERATED_free(reason);
+	}
+	if (n)
+		qsort(out->serials, n, sizeof(*out->serials), serial_cmp);
+	out->n = n;
+	if (n)
+		build_slots(out);
+	X509_CRL_up_ref(crl);
+	out->crl = crl;
+	return 0;
+bad:
+	crl_list_free(out);
+	return -EINVAL;
+}
+
+int crl_cache_init(struct crl_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->stale_unknown = true;
+	c->cas = sk_X509_new_null();
+	return c->cas ? 0 : -ENOMEM;
+}
+
+static void issuer_free(struct crl_issuer *is)
+{
+	X509_NAME_free(is->name);
+	crl_list_free(is->full);
+	crl_list_free(is->delta);
+	free(is->full);
+	free(is->delta);
+	free(is->pushed);
+	free(is);
+}
+
+void crl_cache_free(struct crl_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_issuers; i++)
+		issuer_free(c->issuers[i]);
+	free(c->issuers);
+	sk_X509_pop_free(c->cas, X509_free);
+	memset(c, 0, sizeof(*c));
+}
+
+int crl_cache_add_ca(struct crl_cache *c, X509 *ca)
+{
+	int i;
+
+	for (i = 0; i < sk_X509_num(c->cas); i++)
+		if (!X509_cmp(sk_X509_value(c->cas, i), ca))
+			return 0;
+	if (!sk_X509_push(c->cas, ca))
+		return -ENOMEM;
+	X509_up_ref(ca);
+	return 0;
+}
+
+struct crl_issuer *crl_cache_find(const struct crl_cache *c,
+				  const X509_NAME *issuer)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_issuers; i++)
+		if (!X509_NAME_cmp(c->issuers[i]->name, issuer))
+			return c->issuers[i];
+	return NULL;
+}
+
+static struct crl_issuer *issuer_get(struct crl_cache *c, const X509_NAME *name)
+{
+	struct crl_issuer *is = crl_cache_find(c, name), **v;
+
+	if (is)
+		return is;
+	v = realloc(c->issuers, (c->n_issuers + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	c->issuers = v;
+	is = calloc(1, sizeof(*is));
+	if (!is || !(is->name = X509_NAME_dup(name))) {
+		free(is);
+		return NULL;
+	}
+	c->issuers[c->n_issuers++] = is;
+	return is;
+}
+
+/* Is @crl signed by a CA we know, whose subject is the CRL's issuer? */
+static bool crl_signed_by_ca(const struct crl_cache *c, X509_CRL *crl)
+{
+	const X509_NAME *issuer = X509_CRL_get_issuer(crl);
+	int i;
+
+	for (i = 0; i < sk_X509_num(c->cas); i++) {
+		X509 *ca = sk_X509_value(c->cas, i);
+		EVP_PKEY *key;
+
+		if (X509_NAME_cmp(X509_get_subject_name(ca), issuer))
+			continue;
+		if ((X509_get_extension_flags(ca) & EXFLAG_KUSAGE) &&
+		    !(X509_get_key_usage(ca) & KU_CRL_SIGN))
+			continue;
+		key = X509_get0_pubkey(ca);
+		if (key && X509_CRL_verify(crl, key) == 1)
+			return true;
+	}
+	ERR_clear_error();
+	return false;
+}
+
+static bool is_revoked_in(const struct crl_issuer *is,
+			  const struct crl_serial *key)
+{
+	const struct crl_serial *d = crl_list_find(is->delta, key);
+
+	if (d)
+		return d->reason != 8; /* removeFromCRL */
+	if (crl_list_find(is->full, key))
+		return true;
+	return is->npushed &&
+	       bsearch(key, is->pushed, is->npushed, sizeof(*key), serial_cmp);
+}
+
+/* The entries of @l not revoked by @is before: the new revocations. */
+static int diff_new(const struct crl_issuer *is, const struct crl_list *l,
+		    struct crl_serial **newly, size_t *n_newly)
+{
+	size_t i, n = 0;
+
+	*newly = NULL;
+	*n_newly = 0;
+	if (!l->n)
+		return 0;
+	*newly = malloc(l->n * sizeof(**newly));
+	if (!*newly)
+		return -ENOMEM;
+	for (i = 0; i < l->n; i++)
+		if (l->serials[i].reason != 8 &&
+		    !is_revoked_in(is, &l->serials[i]))
+			(*newly)[n++] = l->serials[i];
+	*n_newly = n;
+	return 0;
+}
+
+int crl_cache_put(struct crl_cache *c, X509_CRL *crl, time_t now,
+		  struct crl_serial **newly, size_t *n_newly, char *err,
+		  size_t errlen)
+{
+	struct crl_list *l, **slot;
+	struct crl_issuer *is;
+	int ret;
+
+	if (newly) {
+		*newly = NULL;
+		*n_newly = 0;
+	}
+	if (!crl_signed_by_ca(c, crl)) {
+		snprintf(err, errlen,
+			 "CRL not signed by a known CA of its issuer");
+		return -EINVAL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	if (crl_list_build(crl, l)) {
+		snprintf(err, errlen, "malformed CRL");
+		free(l);
+		return -EINVAL;
+	}
+	if (l->this_update > now + CRL_MAX_SKEW) {
+		snprintf(err, errlen, "CRL issued in the future");
+		ret = -EINVAL;
+		goto drop;
+	}
+	is = issuer_get(c, X509_CRL_get_issuer(crl));
+	if (!is) {
+		ret = -ENOMEM;
+		goto drop;
+	}
+	slot = l->base ? &is->delta : &is->full;
+	if (*slot && ASN1_INTEGER_cmp(l->number, (*slot)->number) <= 0) {
+		ret = -EALREADY;
+		goto drop;
+	}
+	if (l->base &&
+	    (!is->full || ASN1_INTEGER_cmp(l->base, is->full->number) > 0)) {
+		snprintf(err, errlen, "delta CRL without its base CRL");
+		ret = -EINVAL;
+		goto drop;
+	}
+	if (newly && diff_new(is, l, newly, n_newly)) {
+		ret = -ENOMEM;
+		goto drop;
+	}
+	crl_list_free(*slot);
+	free(*slot);
+	*slot = l;
+	/* A newer full CRL supersedes an older delta and pushed serials. */
+	if (!l->base) {
+		if (is->delta &&
+		    ASN1_INTEGER_cmp(is->delta->number, l->number) <= 0) {
+			crl_list_free(is->delta);
+			free(is->delta);
+			is->delta = NULL;
+		}
+		free(is->pushed);
+		is->pushed = NULL;
+		is->npushed = 0;
+	}
+	c->generation++;
+	return 0;
+drop:
+	crl_list_free(l);
+	free(l);
+	return ret;
+}
+
+int crl_cache_push_serials(struct crl_cache *c, const X509_NAME *issuer,
+			   const STACK_OF(ASN1_INTEGER) * serials,
+			   struct crl_serial **newly, size_t *n_newly)
+{
+	size_t i, n = (size_t)sk_ASN1_INTEGER_num(serials), k = 0;
+	struct crl_issuer *is = issuer_get(c, issuer);
+	struct crl_serial *v, key;
+
+	*newly = NULL;
+	*n_newly = 0;
+	if (!is)
+		return -ENOMEM;
+	if (!n)
+		return 0;
+	*newly = malloc(n * sizeof(key));
+	v = realloc(is->pushed, (is->npushed + n) * sizeof(key));
+	if (!*newly || !v) {
+		free(*newly);
+		*newly = NULL;
+		if (v)
+			is->pushed = v;
+		return -ENOMEM;
+	}
+	is->pushed = v;
+	for (i = 0; i < n; i++) {
+		if (crl_serial_key(sk_ASN1_INTEGER_value(serials, (int)i),
+				   &key) ||
+		    is_revoked_in(is, &key))
+			continue;
+		key.reason = 0xff;
+		key.date = time(NULL);
+		(*newly)[k++] = key;
+		is->pushed[is->npushed++] = key;
+	}
+	qsort(is->pushed, is->npushed, sizeof(key), serial_cmp);
+	*n_newly = k;
+	c->generation++;
+	return 0;
+}
+
+static bool list_stale(const struct crl_cache *c, const struct crl_list *l,
+		       time_t now)
+{
+	return c->stale_unknown && l->next_update && l->next_update < now;
+}
+
+enum crl_status crl_cache_lookup(const struct crl_cache *c,
+				 const X509_NAME *issuer,
+				 const ASN1_INTEGER *serial, time_t now,
+				 const struct crl_serial **hit, time_t *next)
+{
+	const struct crl_issuer *is = crl_cache_find(c, issuer);
+	const struct crl_serial *s;
+	struct crl_serial key;
+
+	if (next)
+		*next = 0;
+	if (!is || crl_serial_key(serial, &key))
+		return CRL_UNKNOWN;
+	/* Serials pushed ahead of their CRL count even without one. */
+	s = is->npushed ? bsearch(&key, is->pushed, is->npushed, sizeof(key),
+				  serial_cmp) :
+			  NULL;
+	if (s)
+		goto revoked;
+	if (!is->full || list_stale(c, is->full, now) ||
+	    (is->delta && list_stale(c, is->delta, now)))
+		return CRL_UNKNOWN;
+	if (next)
+		*next = is->delta ? is->delta->next_update :
+				    is->full->next_update;
+	s = crl_list_find(is->delta, &key);
+	if (s && s->reason == 8) /* removeFromCRL */
+		return CRL_GOOD;
+	if (!s)
+		s = crl_list_find(is->full, &key);
+	if (!s)
+		return CRL_GOOD;
+revoked:
+	if (hit)
+		*hit = s;
+	return CRL_REVOKED;
+}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "base64.h"
+#include "crlnote.h"
+#include "events.h"
+#include "http.h"
+
+/* A stream's connection may stay silent that long between heartbeats. */
+#define EVENTS_CONN_TIMEOUT_S (24 * 3600)
+
+struct stream {
+	struct stream *next;
+	struct events *ev;
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+};
+
+struct events {
+	struct stream *streams;
+	size_t n;
+	struct event *heartbeat;
+};
+
+static void stream_unlink(struct stream *s)
+{
+	struct stream **pp;
+
+	for (pp = &s->ev->streams; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			s->ev->n--;
+			break;
+		}
+	}
+}
+
+static void on_close(struct evhttp_connection *conn, void *arg)
+{
+	struct stream *s = arg;
+
+	(void)conn;
+	stream_unlink(s);
+	free(s);
+}
+
+static void send_line(struct stream *s, json_t *o)
+{
+	struct evbuffer *buf = evbuffer_new();
+	char *text = json_dumps(o, JSON_COMPACT);
+
+	if (buf && text && evbuffer_add_printf(buf, "%s\n", text) > 0)
+		evhttp_send_reply_chunk(s->req, buf);
+	free(text);
+	if (buf)
+		evbuffer_free(buf);
+}
+
+static void broadcast(struct events *ev, json_t *o)
+{
+	struct stream *s;
+
+	for (s = ev->streams; s; s = s->next)
+		send_line(s, o);
+}
+
+static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	json_t *o = json_pack("{s:s, s:I}", "type", "heartbeat", "at",
+			      (json_int_t)time(NULL));
+
+	(void)fd;
+	(void)what;
+	if (o)
+		broadcast(arg, o);
+	json_decref(o);
+}
+
+struct events *events_new(struct event_base *base)
+{
+	static const struct timeval every = { EVENTS_HEARTBEAT_S, 0 };
+	struct events *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return NULL;
+	ev->heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, ev);
+	if (!ev->heartbeat || evtimer_add(ev->heartbeat, &every)) {
+		events_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+void events_free(struct events *ev)
+{
+	struct stream *s, *next;
+
+	if (!ev)
+		return;
+	for (s = ev->streams; s; s = next) {
+		next = s->next;
+		evhttp_connection_set_closecb(s->conn, NULL, NULL);
+		evhttp_send_reply_end(s->req);
+		free(s);
+	}
+	if (ev->heartbeat)
+		event_free(ev->heartbeat);
+	free(ev);
+}
+
+void events_stream(struct events *ev, struct evhttp_request *req)
+{
+	struct stream *s;
+	json_t *hello;
+
+	if (ev->n >= EVENTS_MAX_STREAMS) {
+		http_reply_error(req, 503, "too many event streams");
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		http_reply_error(req, HTTP_INTERNAL, "out of memory");
+		return;
+	}
+	s->ev = ev;
+	s->req = req;
+	s->conn = evhttp_request_get_connection(req);
+	evhttp_connection_set_timeout(s->conn, EVENTS_CONN_TIMEOUT_S);
+	evhttp_connection_set_closecb(s->conn, on_close, s);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", "application/x-ndjson");
+	evhttp_send_reply_start(req, HTTP_OK, "OK");
+	s->next = ev->streams;
+	ev->streams = s;
+	ev->n++;
+	hello = json_pack("{s:s, s:I}", "type", "hello", "at",
+			  (json_int_t)time(NULL));
+	if (hello)
+		send_line(s, hello);
+	json_decref(hello);
+}
+
+size_t events_revoked(struct events *ev, const X509_NAME *issuer,
+		      const ASN1_INTEGER *number, const struct crl_serial *s,
+		      size_t n)
+{
+	char name[512], hex[2 * CRL_SERIAL_MAX + 2], *num, *b64 = NULL;
+	unsigned char *der = NULL;
+	json_t *o, *serials;
+	size_t i;
+	int len;
+
+	if (!n || !ev->n)
+		return 0;
+	X509_NAME_oneline(issuer, name, sizeof(name));
+	len = i2d_X509_NAME(issuer, &der);
+	if (len > 0)
+		b64 = b64_encode(der, len);
+	OPENSSL_free(der);
+	num = number ? crlnote_int_hex(number) : NULL;
+	serials = json_array();
+	for (i = 0; serials && i < n; i++) {
+		crl_serial_hex(&s[i], hex);
+		json_array_append_new(serials, json_string(hex));
+	}
+	o = json_pack("{s:s, s:s, s:s?, s:s?, s:o*, s:I}", "type", "revoked",
+		      "issuer", name, "issuer_der", b64, "crl_number", num,
+		      "serials", serials, "at", (json_int_t)time(NULL));
+	if (o)
+		broadcast(ev, o);
+	json_decref(o);
+	free(num);
+	free(b64);
+	return o ? ev->n : 0;
+}
+
+size_t events_streams(const struct events *ev)
+{
+	return ev->n;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The revocation event stream for local consumers (guise-leased,
+ * guise-keyd): GET /v1/events answers 200 with a chunked body of
+ * newline-delimited JSON objects that never ends: a "hello" line at once,
+ * a "revoked" line for every set of newly revoked serials, a "heartbeat"
+ * line every EVENTS_HEARTBEAT_S seconds. See Documentation/certd.rst.
+ */
+#ifndef CERTD_EVENTS_H
+#define CERTD_EVENTS_H
+
+#include <stddef.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <openssl/x509.h>
+
+#include "crl.h"
+
+#define EVENTS_HEARTBEAT_S 10
+#define EVENTS_MAX_STREAMS 256
+
+struct events;
+
+struct events *events_new(struct event_base *base);
+void events_free(struct events *ev);
+/* Make @req (a GET /v1/events) a stream. */
+void events_stream(struct events *ev, struct evhttp_request *req);
+/* Tell every stream that @issuer revoked these serials (CRL @number). */
+size_t events_revoked(struct events *ev, const X509_NAME *issuer,
+		      const ASN1_INTEGER *number, const struct crl_serial *s,
+		      size_t n);
+size_t events_streams(const struct events *ev);
+
+#endif

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/* guise-certd: certificate validation with pushed CRL notifications. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "api.h"
+#include "certd.h"
+#include "certio.h"
+#include "events.h"
+#include "http.h"
+#include "log.h"
+#include "notify.h"
+#include "ocsp.h"
+#include "tls.h"
+#include "validate.h"
+#include "worker.h"
+
+#define DEFAULT_CONFIG "/etc/guise/certd.conf"
+
+struct opts {
+	const char *config;
+	const char *port_file;
+	bool foreground;
+	enum guise_log_level verbosity;
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"Usage: guise-certd [OPTIONS]\n"
+		"Validate certificates against a pushed CRL cache; answer OCSP;\n"
+		"receive, check and forward CRL issuance notifications.\n"
+		"\n"
+		"  -c, --config FILE     configuration (default " DEFAULT_CONFIG
+		")\n"
+		"  -f, --foreground      do not detach; log to stderr\n"
+		"  -p, --port-file FILE  once serving, write the API port and\n"
+		"                        the OCSP port (if any) there, one a line\n"
+		"  -v, --verbose         more log messages (repeat for debug)\n"
+		"  -h, --help            this help\n"
+		"  -V, --version         print the version\n"
+		"\n"
+		"See guise-certd(8) and Documentation/certd.rst.\n");
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "port-file", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->config = DEFAULT_CONFIG;
+	o->verbosity = GUISE_LOG_WARN;
+	while ((c = getopt_long(argc, argv, "c:fp:vhV", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'p':
+			o->port_file = optarg;
+			break;
+		case 'v':
+			if (o->verbosity < GUISE_LOG_DEBUG)
+				o->verbosity++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("guise-certd %s\n", GUISE_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "guise-certd: unexpected argument \"%s\"\n",
+			argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_port_file(const char *path, unsigned int port,
+			   unsigned int ocsp_port)
+{
+	char tmp[4096];
+	FILE *fp;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -1;
+	fp = fopen(tmp, "w");
+	if (!fp)
+		return -1;
+	fprintf(fp, "%u\n", port);
+	if (ocsp_port)
+		fprintf(fp, "%u\n", ocsp_port);
+	if (fclose(fp) || rename(tmp, path)) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+struct daemon_state {
+	struct certd_conf conf;
+	struct certd d;
+	SSL_CTX *ctx;
+	struct event_base *base;
+	struct http_server srv;
+	struct evhttp *ocsp;
+	unsigned int ocsp_port;
+	struct event *sigterm, *sigint, *sighup;
+};
+
+/* (Re)load the configured CRL files; newer ones replace cached ones. */
+static void load_crls(struct certd *d)
+{
+	char err[160];
+	size_t i;
+
+	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+	int j, ret;
+
+	/* Full CRLs before deltas: a delta needs its base. */
+	for (i = 0; sk && i < d->conf->crls.n; i++)
+		certio_load_crls(d->conf->crls.v[i], sk);
+	for (j = 0; j < sk_X509_CRL_num(sk); j++) {
+		X509_CRL *crl = sk_X509_CRL_value(sk, j);
+
+		if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
+			continue;
+		ret = notify_put_crl(d, crl, err, sizeof(err));
+		if (ret && ret != -EALREADY)
+			guise_err("CRL: %s", err);
+	}
+	for (j = 0; j < sk_X509_CRL_num(sk); j++) {
+		X509_CRL *crl = sk_X509_CRL_value(sk, j);
+
+		if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) < 0)
+			continue;
+		ret = notify_put_crl(d, crl, err, sizeof(err));
+		if (ret && ret != -EALREADY)
+			guise_err("CRL: %s", err);
+	}
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon_state *s = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		guise_info("SIGHUP: reloading the configured CRLs");
+		load_crls(&s->d);
+		return;
+	}
+	guise_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(s->base);
+}
+
+static int ocsp_start(struct daemon_state *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct evhttp_bound_socket *bound;
+	struct evconnlistener *lev;
+
+	s->ocsp = evhttp_new(s->base);
+	if (!s->ocsp)
+		return -1;
+	evhttp_set_timeout(s->ocsp, HTTP_TIMEOUT_S);
+	evhttp_set_max_body_size(s->ocsp, 65536);
+	evhttp_set_allowed_methods(s->ocsp, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	ocsp_register(s->ocsp, &s->d);
+	lev = evconnlistener_new_bind(
+		s->base, NULL, NULL,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+			LEV_OPT_REUSEABLE,
+		128, (struct sockaddr *)&s->conf.ocsp_listen,
+		s->conf.ocsp_listen_len);
+	if (!lev) {
+		guise_err("ocsp: cannot listen: %s",
+			  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return -1;
+	}
+	bound = evhttp_bind_listener(s->ocsp, lev);
+	if (!bound) {
+		evconnlistener_free(lev);
+		return -1;
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(bound),
+			(struct sockaddr *)&ss, &sslen))
+		return -1;
+	s->ocsp_port = ntohs(ss.ss_family == AF_INET6 ?
+				     ((struct sockaddr_in6 *)&ss)->sin6_port :
+				     ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
+static void teardown(struct daemon_state *s)
+{
+	events_free(s->d.events);
+	if (s->ocsp)
+		evhttp_free(s->ocsp);
+	http_server_stop(&s->srv);
+	worker_stop(s->d.worker);
+	if (s->sigterm)
+		event_free(s->sigterm);
+	if (s->sigint)
+		event_free(s->sigint);
+	if (s->sighup)
+		event_free(s->sighup);
+	if (s->base)
+		event_base_free(s->base);
+	SSL_CTX_free(s->ctx);
+	ocsp_exit(&s->d);
+	notify_free(&s->d);
+	path_cache_flush(&s->d.paths);
+	crl_cache_free(&s->d.crls);
+	X509_STORE_free(s->d.anchors);
+	sk_X509_pop_free(s->d.intermediates, X509_free);
+	sk_X509_pop_free(s->d.notifiers, X509_free);
+	certd_conf_free(&s->conf);
+}
+
+static int setup(struct daemon_state *s, const struct opts *o)
+{
+	if (certd_conf_load(o->config, &s->conf))
+		return -1;
+	s->d.conf = &s->conf;
+	if (crl_cache_init(&s->d.crls))
+		return -1;
+	s->d.crls.stale_unknown = s->conf.stale_unknown;
+	if (validate_init(&s->d) || ocsp_init(&s->d))
+		return -1;
+	s->ctx = tls_server_ctx(s->conf.cert, s->conf.key, s->conf.ca);
+	if (!s->ctx)
+		return -1;
+	s->base = event_base_new();
+	if (!s->base)
+		return -1;
+	s->d.base = s->base;
+	s->d.events = events_new(s->base);
+	if (!s->d.events)
+		return -1;
+	load_crls(&s->d);
+	if (http_server_start(&s->srv, s->base, s->ctx,
+			      (struct sockaddr *)&s->conf.listen,
+			      s->conf.listen_len) ||
+	    api_register(s->srv.http, &s->d))
+		return -1;
+	/* Notifications may carry a CRL: more than http.c's JSON bodies. */
+	evhttp_set_max_body_size(s->srv.http, s->conf.max_body);
+	if (s->conf.ocsp_listen_len && ocsp_start(s))
+		return -1;
+	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+	s->sighup = evsignal_new(s->base, SIGHUP, on_signal, s);
+	if (!s->sigterm || !s->sigint || !s->sighup ||
+	    evsignal_add(s->sigterm, NULL) || evsignal_add(s->sigint, NULL) ||
+	    evsignal_add(s->sighup, NULL)) {
+		guise_err("event loop: cannot add events");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_state s;
+	struct worker_tls tls;
+	struct opts o = { 0 };
+	int ret = 1;
+
+	memset(&s, 0, sizeof(s));
+	if (parse_opts(argc, argv, &o))
+		return 2;
+	guise_log_init("guise-certd", o.verbosity);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (setup(&s, &o))
+		goto out;
+	if (o.port_file &&
+	    write_port_file(o.port_file, s.srv.port, s.ocsp_port)) {
+		guise_err("%s: cannot write: %s", o.port_file, strerror(errno));
+		goto out;
+	}
+	if (!o.foreground) {
+		if (daemon(0, 1) || event_reinit(s.base)) {
+			guise_err("cannot detach: %s", strerror(errno));
+			goto out;
+		}
+	}
+	/* After the fork: a thread does not survive it. */
+	tls = (struct worker_tls){ s.conf.client_cert, s.conf.client_key,
+				   s.conf.client_ca, s.conf.fetch_timeout };
+	if (worker_start(&tls, &s.d.worker)) {
+		guise_err("cannot start the forwarding thread");
+		goto out;
+	}
+	guise_info("serving on port %u, OCSP on %u, %zu CRL issuers",
+		   s.srv.port, s.ocsp_port, s.d.crls.n_issuers);
+	if (event_base_dispatch(s.base) < 0) {
+		guise_err("event loop failed");
+		goto out;
+	}
+	ret = 0;
+out:
+	teardown(&s);
+	curl_global_cleanup();
+	return ret;
+}

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "base64.h"
+#include "log.h"
+#include "ocsp.h"
+
+#define OCSP_MAX_REQUEST 65536
+/*
+ * Signed answers to requests without a nonce (RFC 5019's profile; what
+ * caching clients and most TLS stacks send) are reused, byte for byte, for
+ * the same request while the CRL cache has not changed and for at most
+ * OCSP_CACHE_TTL seconds: signing is the responder's main cost.
+ */
+#define OCSP_CACHE_SLOTS 1024
+#define OCSP_CACHE_TTL 60
+#define OCSP_CACHE_MAX_REQ 512
+
+struct ocsp_cached {
+	unsigned char *req, *resp;
+	size_t req_len, resp_len;
+	uint64_t generation;
+	time_t made;
+};
+
+struct ocsp_cache {
+	struct ocsp_cached slot[OCSP_CACHE_SLOTS];
+};
+
+static unsigned int cache_slot(const unsigned char *req, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ req[i]) * 16777619u;
+	return h % OCSP_CACHE_SLOTS;
+}
+
+static int cache_get(struct certd *d, const unsigned char *req, size_t len,
+		     time_t now, unsigned char **out, size_t *out_len)
+{
+	struct ocsp_cached *c;
+
+	if (!d->ocsp_cache || !len || len > OCSP_CACHE_MAX_REQ)
+		return -1;
+	c = &d->ocsp_cache->slot[cache_slot(req, len)];
+	if (!c->req || c->req_len != len || memcmp(c->req, req, len) ||
+	    c->generation != d->crls.generation || now < c->made ||
+	    now - c->made > OCSP_CACHE_TTL)
+		return -1;
+	*out = malloc(c->resp_len);
+	if (!*out)
+		return -1;
+	memcpy(*out, c->resp, c->resp_len);
+	*out_len = c->resp_len;
+	return 0;
+}
+
+static void cache_put(struct certd *d, const unsigned char *req, size_t len,
+		      const unsigned char *resp, size_t resp_len, time_t now)
+{
+	struct ocsp_cached *c;
+	unsigned char *r, *a;
+
+	if (!d->ocsp_cache || len > OCSP_CACHE_MAX_REQ)
+		return;
+	r = malloc(len);
+	a = malloc(resp_len);
+	if (!r || !a) {
+		free(r);
+		free(a);
+		return;
+	}
+	memcpy(r, req, len);
+	memcpy(a, resp, resp_len);
+	c = &d->ocsp_cache->slot[cache_slot(req, len)];
+	free(c->req);
+	free(c->resp);
+	*c =
+		(struct ocsp_cached){ r,  a, len, resp_len, d->crls.generation,
+				      now };
+}
+
+static EVP_PKEY *load_key(const char *path)
+{
+	BIO *bio = BIO_new_file(path, "r");
+	EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
+			    NULL;
+
+	BIO_free(bio);
+	return k;
+}
+
+int ocsp_init(struct certd *d)
+{
+	const struct conf_list *l = &d->conf->ocsp_signers;
+	size_t i;
+	int j;
+
+	d->signers = calloc(l->n ? l->n : 1, sizeof(*d->signers));
+	d->ocsp_cache = calloc(1, sizeof(*d->ocsp_cache));
+	if (!d->signers || !d->ocsp_cache)
+		return -1;
+	for (i = 0; i < l->n; i++) {
+		struct ocsp_signer *s = &d->signers[d->n_signers];
+		char *cert = strdup(l->v[i]), *key;
+		BIO *bio;
+
+		if (!cert)
+			return -1;
+		key = strchr(cert, ' ');
+		*key++ = '\0';
+		key += strspn(key, " ");
+		bio = BIO_new_file(cert, "r");
+		s->cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+		s->key = load_key(key);
+		if (!s->cert || !s->key ||
+		    X509_check_private_key(s->cert, s->key) != 1) {
+			guise_err("[ocsp] signer %s / %s: cannot load", cert,
+				  key);
+			free(cert);
+			X509_free(s->cert);
+			EVP_PKEY_free(s->key);
+			return -1;
+		}
+		for (j = 0; j < sk_X509_num(d->crls.cas); j++) {
+			X509 *ca = sk_X509_value(d->crls.cas, j);
+
+			if (X509_check_issued(ca, s->cert) == X509_V_OK) {
+				s->ca = ca;
+				X509_up_ref(ca);
+				break;
+			}
+		}
+		if (!s->ca)
+			guise_err("[ocsp] signer %s: its issuer is not a "
+				  "configured CA",
+				  cert);
+		else if (!(X509_get_extended_key_usage(s->cert) &
+			   XKU_OCSP_SIGN))
+			guise_warn("[ocsp] signer %s: no OCSPSigning usage",
+				   cert);
+		free(cert);
+		if (!s->ca) {
+			X509_free(s->cert);
+			EVP_PKEY_free(s->key);
+			return -1;
+		}
+		d->n_signers++;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+void ocsp_exit(struct certd *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_signers; i++) {
+		X509_free(d->signers[i].cert);
+		X509_free(d->signers[i].ca);
+		EVP_PKEY_free(d->signers[i].key);
+	}
+	free(d->signers);
+	d->signers = NULL;
+	d->n_signers = 0;
+	for (i = 0; d->ocsp_cache && i < OCSP_CACHE_SLOTS; i++) {
+		free(d->ocsp_cache->slot[i].req);
+		free(d->ocsp_cache->slot[i].resp);
+	}
+	free(d->ocsp_cache);
+	d->ocsp_cache = NULL;
+}
+
+/* The signer whose CA issued the certificate @cid names. */
+static struct ocsp_signer *find_signer(struct certd *d, OCSP_CERTID *cid)
+{
+	ASN1_OBJECT *md_obj = NULL;
+	const EVP_MD *md;
+	size_t i;
+
+	if (!OCSP_id_get0_info(NULL, &md_obj, NULL, NULL, cid))
+		return NULL;
+	md = EVP_get_digestbyobj(md_obj);
+	if (!md)
+		return NULL;
+	for (i = 0; i < d->n_signers; i++) {
+		OCSP_CERTID *ca_id =
+			OCSP_cert_to_id(md, NULL, d->signers[i].ca);
+		int cmp = ca_id ? OCSP_id_issuer_cmp(ca_id, cid) : -1;
+
+		OCSP_CERTID_free(ca_id);
+		if (!cmp)
+			return &d->signers[i];
+	}
+	return NULL;
+}
+
+static int respond_status(int status, unsigned char **out, size_t *out_len)
+{
+	OCSP_RESPONSE *resp = OCSP_response_create(status, NULL);
+	unsigned char *der = NULL;
+	int len = resp ? i2d_OCSP_RESPONSE(resp, &der) : -1;
+
+	OCSP_RESPONSE_free(resp);
+	if (len <= 0)
+		return -1;
+	*out = malloc(len);
+	if (*out)
+		memcpy(*out, der, len);
+	*out_len = len;
+	OPENSSL_free(der);
+	return *out ? 0 : -1;
+}
+
+static int add_status(struct certd *d, OCSP_BASICRESP *bs, OCSP_CERTID *cid,
+		      const struct ocsp_signer *s, time_t now)
+{
+	const struct crl_serial *hit = NULL;
+	ASN1_TIME *this_upd, *next_upd = NULL, *rev = NULL;
+	ASN1_INTEGER *serial = NULL;
+	int status = V_OCSP_CERTSTATUS_UNKNOWN, reason = -1, ok;
+	time_t next = 0;
+
+	if (s && OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid)) {
+		switch (crl_cache_lookup(&d->crls, X509_get_subject_name(s->ca),
+					 serial, now, &hit, &next)) {
+		case CRL_GOOD:
+			status = V_OCSP_CERTSTATUS_GOOD;
+			break;
+		case CRL_REVOKED:
+			status = V_OCSP_CERTSTATUS_REVOKED;
+			reason = hit->reason == 0xff ?
+					 OCSP_REVOKED_STATUS_NOSTATUS :
+					 hit->reason;
+			rev = ASN1_TIME_set(NULL, (time_t)hit->date);
+			break;
+		case CRL_UNKNOWN:
+			break;
+		}
+	}
+	this_upd = ASN1_TIME_set(NULL, now);
+	if (next)
+		next_upd = ASN1_TIME_set(NULL, next);
+	ok = this_upd && OCSP_basic_add1_status(bs, cid, status, reason, rev,
+						this_upd, next_upd);
+	ASN1_TIME_free(this_upd);
+	ASN1_TIME_free(next_upd);
+	ASN1_TIME_free(rev);
+	return ok ? 0 : -1;
+}
+
+int ocsp_answer(struct certd *d, const unsigned char *req, size_t len,
+		unsigned char **out, size_t *out_len)
+{
+	const unsigned char *p = req;
+	struct ocsp_signer *s = NULL, *si;
+	OCSP_BASICRESP *bs = NULL;
+	OCSP_RESPONSE *resp = NULL;
+	OCSP_REQUEST *r = NULL;
+	unsigned char *der = NULL;
+	time_t now = time(NULL);
+	int i, n, dlen, ret;
+
+	d->m.ocsp_requests++;
+	if (!cache_get(d, req, len, now, out, out_len)) {
+		d->m.ocsp_cached++;
+		return 0;
+	}
+	if (len && len <= OCSP_MAX_REQUEST)
+		r = d2i_OCSP_REQUEST(NULL, &p, (long)len);
+	n = r ? OCSP_request_onereq_count(r) : 0;
+	if (!r || p != req + len || n < 1 || n > 64) {
+		d->m.ocsp_errors++;
+		OCSP_REQUEST_free(r);
+		ERR_clear_error();
+		return respond_status(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST,
+				      out, out_len);
+	}
+	bs = OCSP_BASICRESP_new();
+	if (!bs)
+		goto internal;
+	for (i = 0; i < n; i++) {
+		OCSP_CERTID *cid =
+			OCSP_onereq_get0_id(OCSP_request_onereq_get0(r, i));
+
+		si = find_signer(d, cid);
+		/* One signature per response: the first CA's signer. */
+		if (!s)
+			s = si;
+		if (add_status(d, bs, cid, si == s ? s : NULL, now))
+			goto internal;
+	}
+	if (!s) {
+		d->m.ocsp_errors++;
+		OCSP_BASICRESP_free(bs);
+		OCSP_REQUEST_free(r);
+		ERR_clear_error();
+		return respond_status(OCSP_RESPONSE_STATUS_UNAUTHORIZED, out,
+				      out_len);
+	}
+	OCSP_copy_nonce(bs, r);
+	if (!OCSP_basic_sign(bs, s->cert, s->key, EVP_sha256(), NULL, 0))
+		goto internal;
+	resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+	dlen = resp ? i2d_OCSP_RESPONSE(resp, &der) : -1;
+	if (dlen <= 0)
+		goto internal;
+	*out = malloc(dlen);
+	if (!*out)
+		goto internal;
+	memcpy(*out, der, dlen);
+	*out_len = dlen;
+	if (OCSP_REQUEST_get_ext_by_NID(r, NID_id_pkix_OCSP_Nonce, -1) < 0)
+		cache_put(d, req, len, *out, *out_len, now);
+	ret = 0;
+	goto out;
+internal:
+	d->m.ocsp_errors++;
+	ret = respond_status(OCSP_RESPONSE_STATUS_INTERNALERROR, out, out_len);
+out:
+	OPENSSL_free(der);
+	OCSP_RESPONSE_free(resp);
+	OCSP_BASICRESP_free(bs);
+	OCSP_REQUEST_free(r);
+	ERR_clear_error();
+	return ret;
+}
+
+/* GET /<url-encoded base64 of the DER request> (RFC 6960 A.1). */
+static unsigned char *get_request(struct evhttp_request *req, size_t *len)
+{
+	const char *uri = evhttp_request_get_uri(req), *b64;
+	unsigned char *der = NULL;
+	size_t dlen;
+	char *dec;
+
+	b64 = strrchr(uri, '/');
+	if (!b64 || !b64[1] || strlen(b64) > OCSP_MAX_REQUEST * 2)
+		return NULL;
+	dec = evhttp_uridecode(b64 + 1, 0, &dlen);
+	if (dec)
+		der = b64_decode(dec, dlen, len);
+	free(dec);
+	return der;
+}
+
+static void ocsp_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req), *buf;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct certd *d = arg;
+	unsigned char *data = NULL, *out = NULL;
+	size_t len = 0, out_len;
+	int ret;
+
+	if (cmd == EVHTTP_REQ_POST) {
+		len = evbuffer_get_length(in);
+		data = len <= OCSP_MAX_REQUEST ? evbuffer_pullup(in, -1) : NULL;
+		ret = ocsp_answer(d, data, data ? len : 0, &out, &out_len);
+		data = NULL;
+	} else if (cmd == EVHTTP_REQ_GET) {
+		data = get_request(req, &len);
+		ret = ocsp_answer(d, data, data ? len : 0, &out, &out_len);
+	} else {
+		evhttp_send_error(req, 405, NULL);
+		return;
+	}
+	free(data);
+	buf = evbuffer_new();
+	if (ret || !buf || evbuffer_add(buf, out, out_len)) {
+		free(out);
+		if (buf)
+			evbuffer_free(buf);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	free(out);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", "application/ocsp-response");
+	evhttp_send_reply(req, HTTP_OK, "OK", buf);
+	evbuffer_free(buf);
+}
+
+void ocsp_register(struct evhttp *http, struct certd *d)
+{
+	evhttp_set_gencb(http, ocsp_cb, d);
+}

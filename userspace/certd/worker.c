@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+#include "log.h"
+#include "worker.h"
+
+struct job {
+	struct job *next;
+	char *url, *ctype;
+	void *body;
+	size_t len;
+};
+
+struct worker {
+	struct worker_tls tls;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *head, **tail;
+	size_t queued;
+	bool stop;
+	uint64_t sent, failed, dropped;
+};
+
+static void tls_setopts(CURL *c, const struct worker_tls *tls)
+{
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)tls->timeout);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	if (tls->ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, tls->ca);
+	if (tls->cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert);
+	if (tls->key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key);
+}
+
+static size_t discard(char *data, size_t size, size_t n, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * n;
+}
+
+static bool post_one(CURL *c, const struct worker_tls *tls, const struct job *j)
+{
+	struct curl_slist *hdr = NULL;
+	char ct[128];
+	long code = 0;
+	CURLcode rc;
+
+	curl_easy_reset(c);
+	tls_setopts(c, tls);
+	snprintf(ct, sizeof(ct), "Content-Type: %s", j->ctype);
+	hdr = curl_slist_append(NULL, ct);
+	curl_easy_setopt(c, CURLOPT_URL, j->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->len);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(hdr);
+	if (rc != CURLE_OK || code < 200 || code > 299) {
+		guise_warn("POST %s: %s", j->url,
+			   rc != CURLE_OK ? curl_easy_strerror(rc) : "refused");
+		return false;
+	}
+	return true;
+}
+
+static void job_free(struct job *j)
+{
+	free(j->url);
+	free(j->ctype);
+	free(j->body);
+	free(j);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	CURL *c = curl_easy_init();
+	struct job *j;
+	bool ok;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		j = w->head;
+		if (!j)
+			break;
+		w->head = j->next;
+		if (!w->head)
+			w->tail = &w->head;
+		w->queued--;
+		pthread_mutex_unlock(&w->lock);
+		ok = c && post_one(c, &w->tls, j);
+		job_free(j);
+		pthread_mutex_lock(&w->lock);
+		if (ok)
+			w->sent++;
+		else
+			w->failed++;
+	}
+	pthread_mutex_unlock(&w->lock);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+int worker_start(const struct worker_tls *tls, struct worker **out)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->tls = *tls;
+	w->tail = &w->head;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	if (pthread_create(&w->thread, NULL, worker_main, w)) {
+		free(w);
+		return -EAGAIN;
+	}
+	*out = w;
+	return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
+
+int worker_post(struct worker *w, const char *url, const char *content_type,
+		const void *body, size_t len)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return -ENOMEM;
+	j->url = strdup(url);
+	j->ctype = strdup(content_type);
+	j->body = malloc(len ? len : 1);
+	if (!j->url || !j->ctype || !j->body) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	memcpy(j->body, body, len);
+	j->len = len;
+	pthread_mutex_lock(&w->lock);
+	if (w->queued >= WORKER_MAX_QUEUE || w->stop) {
+		w->dropped++;
+		pthread_mutex_unlock(&w->lock);
+		job_free(j);
+		return -ENOSPC;
+	}
+	*w->tail = j;
+	w->tail = &j->next;
+	w->queued++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+void worker_counts(struct worker *w, uint64_t *sent, uint64_t *failed,
+		   uint64_t *dropped)
+{
+	pthread_mutex_lock(&w->lock);
+	*sent = w->sent;
+	*failed = w->failed;
+	*dropped = w->dropped;
+	pthread_mutex_unlock(&w->lock);
+}
+
+struct fetch_buf {
+	unsigned char *data;
+	size_t len, max;
+};
+
+static size_t on_data(char *data, size_t size, size_t n, void *arg)
+{
+	struct fetch_buf *b = arg;
+	size_t len = size * n;
+	unsigned char *p;
+
+	if (len > b->max - b->len)
+		return 0;
+	p = realloc(b->data, b->len + len + 1);
+	if (!p)
+		return 0;
+	b->data = p;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return len;
+}
+
+int fetch_url(const struct worker_tls *tls, const char *url, size_t max,
+	      unsigned char **out, size_t *out_len)
+{
+	struct fetch_buf b = { .max = max };
+	CURL *c = curl_easy_init();
+	long code = 0;
+	CURLcode rc;
+
+	if (!c)
+		return -1;
+	tls_setopts(c, tls);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	/* file:// answers 0. */
+	if (rc != CURLE_OK || (code && (code < 200 || code > 299)) || !b.len) {
+		guise_warn("GET %s: %s", url,
+			   rc != CURLE_OK ? curl_easy_strerror(rc) :
+					    "no content");
+		free(b.data);
+		return -1;
+	}
+	*out = b.data;
+	*out_len = b.len;
+	return 0;
+}

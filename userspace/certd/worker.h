@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Outgoing POSTs (forwarded notifications, shared paths) on a thread of
+ * their own with libcurl over mutual TLS, so a slow or dead peer never
+ * stalls the event loop. A bounded FIFO; a full queue drops and counts.
+ */
+#ifndef CERTD_WORKER_H
+#define CERTD_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WORKER_MAX_QUEUE 4096
+
+struct worker;
+
+struct worker_tls {
+	const char *cert, *key, *ca;
+	unsigned int timeout; /* seconds */
+};
+
+int worker_start(const struct worker_tls *tls, struct worker **out);
+/* Finish what is queued (bounded by the timeout) and stop. */
+void worker_stop(struct worker *w);
+/* Queue a POST of @body (copied) to @url. 0, or -ENOSPC/-ENOMEM. */
+int worker_post(struct worker *w, const char *url, const char *content_type,
+		const void *body, size_t len);
+/* Counters: POSTs answered 2xx, and failed ones. */
+void worker_counts(struct worker *w, uint64_t *sent, uint64_t *failed,
+		   uint64_t *dropped);
+
+/*
+ * A synchronous GET (the CRL fetch) with the same TLS settings. The body
+ * (malloc'ed, at most @max bytes) in *@out. 0 or -1.
+ */
+int fetch_url(const struct worker_tls *tls, const char *url, size_t max,
+	      unsigned char **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* guise-crlwatch: watch a CRL repository, notify subscribers of new CRLs. */
+#ifndef CRLWATCH_H
+#define CRLWATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/x509.h>
+
+struct watch_opts {
+	const char *dir, *url; /* one of them: the repository */
+	const char *location_base; /* URL prefix of DIR's files, or NULL */
+	const char *sign_cert, *sign_key;
+	const char *cert, *key, *ca; /* mTLS to the subscribers */
+	const char *listen; /* subscribe API, or NULL */
+	const char *server_cert, *server_key, *server_ca;
+	const char *port_file;
+	const char *save; /* directory to keep each notification in */
+	double interval;
+	bool carry, serials, once, notify_existing;
+	char **to;
+	size_t n_to;
+};
+
+/* What was last seen of one issuer's full or delta CRL. */
+struct watched {
+	X509_NAME *issuer;
+	bool delta;
+	ASN1_INTEGER *number;
+	X509_CRL *crl;
+};
+
+struct crlwatch {
+	const struct watch_opts *o;
+	char cwd[1024]; /* for file:// locations of a relative DIR */
+	X509 *sign_cert;
+	EVP_PKEY *sign_key;
+	struct watched *w;
+	size_t n_w;
+	char **subs; /* opts->to, then subscribed URLs */
+	size_t n_subs;
+	uint64_t scans, crls_new, notes_sent, notes_failed, subscribed;
+};
+
+/* One pass over the repository: notify every new CRL. 0 or -1. */
+int watch_scan(struct crlwatch *cw, bool notify);
+/* Sign and POST one notification for @crl (at @location) to everyone. */
+int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
+		 X509_CRL *previous);
+int watch_subscribe(struct crlwatch *cw, const char *url, bool add);
+void watch_free(struct crlwatch *cw);
+
+#endif

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guise-crlwatch: the CRL issuance check software of a CA or a CRL
+ * repository. Polls a directory (e.g. where `openssl ca -gencrl` writes)
+ * or a URL, and when a CRL with a higher CRL number appears sends a
+ * signed "CRL issued" notification to every subscriber.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+
+#include "crlwatch.h"
+#include "http.h"
+#include "log.h"
+#include "tls.h"
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"Usage: guise-crlwatch (-d DIR | -u URL) -s CERT -k KEY [OPTIONS]\n"
+		"Watch a CRL repository; notify subscribers of each new CRL.\n"
+		"\n"
+		"  -d, --dir DIR            watch the CRL files (*.crl, *.pem, *.der)\n"
+		"  -u, --url URL            poll one CRL at URL\n"
+		"  -b, --location-base URL  where DIR's files are published\n"
+		"                           (default file://DIR/NAME)\n"
+		"  -s, --sign-cert FILE     the notifier (or CA) certificate\n"
+		"  -k, --sign-key FILE      its private key\n"
+		"  -t, --to URL             a subscriber's /v1/notify (repeat)\n"
+		"      --cert FILE --key FILE --ca FILE\n"
+		"                           client TLS towards the subscribers\n"
+		"  -l, --listen ADDR        accept POST /v1/subscribe and\n"
+		"                           /v1/unsubscribe over mutual TLS\n"
+		"      --server-cert FILE --server-key FILE --server-ca FILE\n"
+		"  -p, --port-file FILE     write the bound subscribe port\n"
+		"  -o, --save DIR           keep each notification sent as\n"
+		"                           DIR/NUMBER.cms (for audit, replay)\n"
+		"  -i, --interval SEC       poll period (default 1, fractions ok)\n"
+		"  -C, --carry              put the CRL into the notification\n"
+		"  -S, --serials            list the newly revoked serials\n"
+		"  -e, --notify-existing    notify the CRLs found at start too\n"
+		"  -1, --once               one scan (notifying), then exit\n"
+		"  -v, --verbose            more log messages\n"
+		"  -h, --help               this help\n"
+		"\n"
+		"See guise-crlwatch(8) and Documentation/certd.rst.\n");
+}
+
+enum { OPT_CERT = 256, OPT_KEY, OPT_CA, OPT_SCERT, OPT_SKEY, OPT_SCA };
+
+static int add_to(struct watch_opts *o, const char *url)
+{
+	char **v = realloc(o->to, (o->n_to + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	o->to = v;
+	o->to[o->n_to++] = (char *)url;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct watch_opts *o,
+		      enum guise_log_level *verbosity)
+{
+	static const struct option longopts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "location-base", required_argument, NULL, 'b' },
+		{ "sign-cert", required_argument, NULL, 's' },
+		{ "sign-key", required_argument, NULL, 'k' },
+		{ "to", required_argument, NULL, 't' },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "server-cert", required_argument, NULL, OPT_SCERT },
+		{ "server-key", required_argument, NULL, OPT_SKEY },
+		{ "server-ca", required_argument, NULL, OPT_SCA },
+		{ "port-file", required_argument, NULL, 'p' },
+		{ "save", required_argument, NULL, 'o' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "carry", no_argument, NULL, 'C' },
+		{ "serials", no_argument, NULL, 'S' },
+		{ "notify-existing", no_argument, NULL, 'e' },
+		{ "once", no_argument, NULL, '1' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	o->interval = 1;
+	while ((c = getopt_long(argc, argv, "d:u:b:s:k:t:l:p:o:i:CSe1vh",
+				longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->dir = optarg;
+			break;
+		case 'u':
+			o->url = optarg;
+			break;
+		case 'b':
+			o->location_base = optarg;
+			break;
+		case 's':
+			o->sign_cert = optarg;
+			break;
+		case 'k':
+			o->sign_key = optarg;
+			break;
+		case 't':
+			if (add_to(o, optarg))
+				return -1;
+			break;
+		case OPT_CERT:
+			o->cert = optarg;
+			break;
+		case OPT_KEY:
+			o->key = optarg;
+			break;
+		case OPT_CA:
+			o->ca = optarg;
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case OPT_SCERT:
+			o->server_cert = optarg;
+			break;
+		case OPT_SKEY:
+			o->server_key = optarg;
+			break;
+		case OPT_SCA:
+			o->server_ca = optarg;
+			break;
+		case 'p':
+			o->port_file = optarg;
+			break;
+		case 'o':
+			o->save = optarg;
+			break;
+		case 'i':
+			o->interval = strtod(optarg, &end);
+			if (*end || !(o->interval >= 0.01) ||
+			    o->interval > 86400) {
+				fprintf(stderr,
+					"guise-crlwatch: bad interval\n");
+				return -1;
+			}
+			break;
+		case 'C':
+			o->carry = true;
+			break;
+		case 'S':
+			o->serials = true;
+			break;
+		case 'e':
+			o->notify_existing = true;
+			break;
+		case '1':
+			o->once = true;
+			break;
+		case 'v':
+			if (*verbosity < GUISE_LOG_DEBUG)
+				(*verbosity)++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc || !o->dir == !o->url || !o->sign_cert ||
+	    !o->sign_key ||
+	    (o->listen &&
+	     (!o->server_cert || !o->server_key || !o->server_ca))) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_signer(struct crlwatch *cw)
+{
+	BIO *bio = BIO_new_file(cw->o->sign_cert, "r");
+
+	cw->sign_cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	bio = BIO_new_file(cw->o->sign_key, "r");
+	cw->sign_key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
+			     NULL;
+	BIO_free(bio);
+	if (!cw->sign_cert || !cw->sign_key ||
+	    X509_check_private_key(cw->sign_cert, cw->sign_key) != 1) {
+		guise_err("%s / %s: cannot load the signing key",
+			  cw->o->sign_cert, cw->o->sign_key);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	watch_scan(arg, true);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev =
+		conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	const char *url;
+	json_t *body;
+	int err;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		http_reply_error(req, 405, "method not allowed");
+		return;
+	}
+	if (!ssl || !SSL_get0_peer_certificate(ssl) ||
+	    SSL_get_verify_result(ssl) != X509_V_OK) {
+		http_reply_error(req, HTTP_FORBIDDEN,
+				 "a verified client certificate is required");
+		return;
+	}
+	body = http_json_body(req);
+	if (!body)
+		return;
+	if (json_unpack(body, "{s:s}", "url", &url) ||
+	    (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) ||
+	    strlen(url) > 1024) {
+		http_reply_error(req, HTTP_BADREQUEST,
+				 "expected {\"url\": \"https://...\"}");
+	} else {
+		err = watch_subscribe(cw, url, add);
+		if (err == -ENOENT)
+			http_reply_error(req, HTTP_NOTFOUND, "not subscribed");
+		else if (err)
+			http_reply_error(req, 503, "cannot subscribe");
+		else
+			http_reply_json(req, HTTP_OK,
+					json_pack("{s:s, s:b}", "url", url,
+						  "subscribed", add));
+	}
+	json_decref(body);
+}
+
+static void subscribe_cb(struct evhttp_request *req, void *arg)
+{
+	subscribe(req, arg, true);
+}
+
+static void unsubscribe_cb(struct evhttp_request *req, void *arg)
+{
+	subscribe(req, arg, false);
+}
+
+/* "[v6]:port" or "v4:port". */
+static int parse_listen(const char *value, struct sockaddr_storage *ss,
+			int *len)
+{
+	char host[64];
+	const char *colon = strrchr(value, ':');
+	unsigned long port;
+	char *end;
+
+	if (!colon || (size_t)(colon - value) >= sizeof(host))
+		return -1;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || port > 65535)
+		return -1;
+	memcpy(host, value, colon - value);
+	host[colon - value] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		host[strlen(host) - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -1;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+	}
+	return 0;
+}
+
+static int write_port_file(const char *path, unsigned int port)
+{
+	char tmp[4096];
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fp = fopen(tmp, "w");
+	if (!fp)
+		return -1;
+	fprintf(fp, "%u\n", port);
+	if (fclose(fp) || rename(tmp, path))
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum guise_log_level verbosity = GUISE_LOG_WARN;
+	struct event *tick = NULL, *sigterm = NULL, *sigint = NULL;
+	struct http_server srv = { 0 };
+	struct event_base *base = NULL;
+	struct watch_opts o = { 0 };
+	struct crlwatch cw = { 0 };
+	struct sockaddr_storage ss;
+	struct timeval tv;
+	SSL_CTX *ctx = NULL;
+	size_t i;
+	int sslen, ret = 1;
+
+	if (parse_opts(argc, argv, &o, &verbosity))
+		return 2;
+	guise_log_init("guise-crlwatch", verbosity);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	cw.o = &o;
+	if (!getcwd(cw.cwd, sizeof(cw.cwd)))
+		cw.cwd[0] = '\0';
+	if (load_signer(&cw))
+		goto out;
+	for (i = 0; i < o.n_to; i++)
+		if (watch_subscribe(&cw, o.to[i], true))
+			goto out;
+	watch_scan(&cw, o.notify_existing || o.once);
+	if (o.once) {
+		ret = cw.notes_failed ? 1 : 0;
+		goto out;
+	}
+	base = event_base_new();
+	if (!base)
+		goto out;
+	if (o.listen) {
+		if (parse_listen(o.listen, &ss, &sslen)) {
+			guise_err("--listen %s: expected [v6]:port or v4:port",
+				  o.listen);
+			goto out;
+		}
+		ctx = tls_server_ctx(o.server_cert, o.server_key, o.server_ca);
+		if (!ctx ||
+		    http_server_start(&srv, base, ctx, (struct sockaddr *)&ss,
+				      sslen) ||
+		    evhttp_set_cb(srv.http, "/v1/subscribe", subscribe_cb,
+				  &cw) ||
+		    evhttp_set_cb(srv.http, "/v1/unsubscribe", unsubscribe_cb,
+				  &cw))
+			goto out;
+		if (o.port_file && write_port_file(o.port_file, srv.port)) {
+			guise_err("%s: cannot write", o.port_file);
+			goto out;
+		}
+	}
+	tv.tv_sec = (time_t)o.interval;
+	tv.tv_usec = (suseconds_t)((o.interval - floor(o.interval)) * 1e6);
+	tick = event_new(base, -1, EV_PERSIST, on_tick, &cw);
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	if (!tick || !sigterm || !sigint || evtimer_add(tick, &tv) ||
+	    evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL))
+		goto out;
+	guise_info("watching %s every %.3f s for %zu subscribers",
+		   o.dir ? o.dir : o.url, o.interval, cw.n_subs);
+	ret = event_base_dispatch(base) < 0;
+out:
+	if (tick)
+		event_free(tick);
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	http_server_stop(&srv);
+	if (base)
+		event_base_free(base);
+	SSL_CTX_free(ctx);
+	watch_free(&cw);
+	free(o.to);
+	curl_global_cleanup();
+	return ret;
+}

@@ -1,0 +1,393 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# guise-certd and guise-crlwatch end to end on loopback, TAP output. Run
+# by certd_e2e (the C driver), or by hand:
+#   certd_e2e.sh DIR CERTD CRLWATCH
+# DIR is an empty scratch directory; CERTD and CRLWATCH the programs.
+#
+# A real PKI (certd_pki.sh: cross-certified roots, intermediates, `openssl
+# ca` revocations, a delta CRL); then: validation agrees with `openssl
+# verify -crl_check_all -use_deltas` on a corpus, the path cache, `openssl
+# ocsp` against the responder, bad input, acquire-by-URL, a chain of 10
+# certd instances receiving one notification exactly once each (with a
+# loop back to the first), the revocation event stream, forged, tampered
+# and replayed notifications, subscriptions, path sharing, and
+# guise-crlwatch pushing what `openssl ca -gencrl` writes.
+set -u
+
+dir=${1:?usage: certd_e2e.sh DIR CERTD CRLWATCH}
+certd=${2:?}
+crlwatch=${3:?}
+here=$(cd "$(dirname "$0")" && pwd)
+n=0
+failed=0
+pids=""
+
+# dash, bash and busybox sh all know "local".
+ok() { # COND-EXIT-STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+is() { # GOT WANT DESCRIPTION
+	local r
+	[ "$1" = "$2" ]
+	r=$?
+	ok $r "$3"
+	[ $r -eq 0 ] || echo "#   got \"$1\", want \"$2\""
+}
+
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+
+cd "$dir"
+echo "TAP version 13"
+sh "$here/certd_pki.sh" "$dir" || {
+	echo "Bail out! cannot make the test PKI"
+	exit 1
+}
+mkdir -p pub saved
+
+# An HTTP server for acquire-by-URL and CRL locations.
+python3 -c '
+import http.server, os, sys
+os.chdir(sys.argv[1])
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[2] + ".tmp", "w").write(str(s.server_port))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+s.serve_forever()' "$dir/pub" "$dir/pub.port" &
+pids="$pids $!"
+
+wait_file() { # FILE: up to 30 s
+	local w=0
+	while [ ! -s "$1" ] && [ $w -lt 300 ]; do
+		sleep 0.1
+		w=$((w + 1))
+	done
+	[ -s "$1" ]
+}
+
+# config NAME [extra lines]: NAME.conf
+config() {
+	local name=$1 l
+	shift
+	{
+		printf '[server]\nlisten = [::1]:0\nocsp_listen = 127.0.0.1:0\n'
+		printf 'cert = %s/server.crt\nkey = %s/server.key\nca = %s/tlsca.crt\n' \
+			"$dir" "$dir" "$dir"
+		printf '[trust]\nanchors = %s/rootA.crt\nintermediates = %s/chain.pem\n' \
+			"$dir" "$dir"
+		printf 'crl = %s/crls.pem\ncrl = %s/intA1-delta.crl\n' "$dir" "$dir"
+		printf 'notifier = %s/notifier.crt\n' "$dir"
+		printf '[ocsp]\nsigner = %s/ocspA.crt %s/ocspA.key\n' "$dir" "$dir"
+		printf 'signer = %s/ocspB.crt %s/ocspB.key\n' "$dir" "$dir"
+		printf 'signer = %s/ocspA3.crt %s/ocspA3.key\n' "$dir" "$dir"
+		printf '[network]\nfetch_timeout = 5\n'
+		for l in "$@"; do
+			printf '%s\n' "$l"
+		done
+	} >"$name.conf"
+}
+
+start() { # NAME: start certd NAME; sets PORT_NAME and OCSP_NAME
+	rm -f "$1.port"
+	"$certd" --foreground --config "$1.conf" --port-file "$1.port" \
+		2>>"$1.log" &
+	pids="$pids $!"
+	wait_file "$1.port" || return 1
+	eval "PORT_$1=$(sed -n 1p "$1.port")"
+	eval "OCSP_$1=$(sed -n 2p "$1.port")"
+}
+
+port() { eval "echo \$PORT_$1"; }
+
+api() { # NAME PATH [curl args...]
+	local name=$1 path=$2
+	shift 2
+	curl -s --max-time 20 --cacert tlsca.crt --cert client.crt \
+		--key client.key "$@" "https://[::1]:$(port "$name")$path"
+}
+
+b64() { openssl x509 -in "$1" -outform DER | base64 -w0; }
+
+validate() { # NAME CERTFILE [PURPOSE]: the status
+	local body="{\"cert\":\"$(b64 "$2")\"${3:+,\"purpose\":\"$3\"}}"
+	api "$1" /v1/validate -d "$body" |
+		sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
+}
+
+metric() { # NAME METRIC
+	api "$1" /v1/metrics | sed -n "s/^guise_certd_$2 //p"
+}
+
+# What `openssl verify` says, in certd's words.
+verify_status() { # CERTFILE [PURPOSE]
+	local out=$(openssl verify -crl_check_all -use_deltas -CAfile rootA.crt \
+		-untrusted chain.pem -CRLfile crls.pem \
+		-CRLfile intA1-delta.crl ${2:+-purpose $2} "$1" 2>&1)
+	case $out in
+	*": OK") echo good ;;
+	*"certificate revoked"*) echo revoked ;;
+	*"unable to get certificate CRL"* | *"CRL has expired"*) echo unknown ;;
+	*) echo invalid ;;
+	esac
+}
+
+config main "peer = https://[::1]:PEERPORT/v1/paths"
+config peer
+start peer
+sed -i "s/PEERPORT/$PORT_peer/" main.conf
+start main
+ok $? "guise-certd starts (API $PORT_main, OCSP $OCSP_main)"
+
+# 1. The corpus against openssl verify.
+for c in a_good a_revoked a_delta a_expired a_server c_leaf u_leaf b_good \
+	b_revoked s_leaf x_leaf; do
+	want=$(verify_status $c.crt)
+	is "$(validate main $c.crt)" "$want" "validate $c: $want, as openssl verify"
+done
+for c in a_good a_server; do
+	want=$(verify_status $c.crt sslclient)
+	is "$(validate main $c.crt sslclient)" "$want" \
+		"validate $c for sslclient: $want, as openssl verify"
+done
+api main /v1/validate -d "{\"cert\":\"$(b64 b_good.crt)\"}" >b_good.json
+grep -q '"subject":"/CN=guise test rootB","issuer":"/CN=guise test rootA"' \
+	b_good.json
+ok $? "b_good's path crosses to rootA through the cross-certificate"
+grep -q '"cached":true' b_good.json
+ok $? "a second validation comes from the path cache"
+api main /v1/validate -d "{\"cert\":\"$(b64 b_good.crt)\",\"at\":$(($(date +%s) - 86400 * 365 * 10))}" |
+	grep -q '"status":"invalid","reason":"certificate is not yet valid"'
+ok $? "validation at a time before the certificate: not yet valid"
+
+# 2. Path sharing: main's new paths reach the peer, which caches them.
+shared=$(metric main paths_shared_total)
+i=0
+while [ "$(metric peer paths_received_total)" != "$shared" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ "$shared" -ge 2 ]
+ok $? "main shared its $shared new paths with its peer"
+is "$(metric peer paths_received_total)" "$shared" "the peer received and cached all of them"
+api peer /v1/validate -d "{\"cert\":\"$(b64 b_good.crt)\"}" | grep -q '"cached":true'
+ok $? "the peer answers b_good from the shared path"
+is "$(metric peer paths_shared_total)" 0 "the peer does not share received paths again"
+
+# 3. OCSP with openssl ocsp.
+ocsp() { # ISSUER CERT VAFILE
+	openssl ocsp -url "http://127.0.0.1:$OCSP_main/" -issuer "$1" \
+		-cert "$2" -VAfile "$3" 2>&1
+}
+for t in "intA1 a_good good ocspA" "intA1 a_revoked revoked ocspA" \
+	"intA1 a_delta revoked ocspA" "intB1 b_good good ocspB" \
+	"intB1 b_revoked revoked ocspB" "intA3 u_leaf unknown ocspA3"; do
+	set -- $t
+	out=$(ocsp $1.crt $2.crt $4.crt)
+	echo "$out" | grep -q "^Response verify OK" &&
+		echo "$out" | grep -q "^$2.crt: $3\$"
+	ok $? "openssl ocsp $2: $3, signature verified"
+done
+openssl ocsp -url "http://127.0.0.1:$OCSP_main/" -issuer intA1.crt \
+	-cert a_good.crt -CAfile rootA.crt -verify_other chain.pem 2>&1 |
+	grep -q "^Response verify OK"
+ok $? "openssl ocsp: the delegated signer chains to rootA"
+openssl ocsp -issuer intA1.crt -cert a_revoked.crt -no_nonce \
+	-reqout req.der 2>/dev/null
+req=$(base64 -w0 req.der | sed 's/+/%2B/g; s/\//%2F/g; s/=/%3D/g')
+curl -s --max-time 10 -o resp.der "http://127.0.0.1:$OCSP_main/$req"
+openssl ocsp -respin resp.der -issuer intA1.crt -cert a_revoked.crt \
+	-VAfile ocspA.crt 2>&1 | grep -q "a_revoked.crt: revoked"
+ok $? "OCSP GET form (RFC 6960 A.1): revoked"
+printf 'garbage' | curl -s --max-time 10 --data-binary @- \
+	-H 'Content-Type: application/ocsp-request' \
+	"http://127.0.0.1:$OCSP_main/" | od -An -tx1 | tr -d ' \n' >bad.hex
+is "$(cat bad.hex)" 30030a0101 "OCSP garbage: malformedRequest"
+
+# 4. Bad input.
+code=$(api main /v1/validate -o /dev/null -w '%{http_code}' -d '{"cert":"AAAA"}')
+is "$code" 400 "a malformed certificate: 400"
+code=$(api main /v1/validate -o /dev/null -w '%{http_code}' -d '{"cert":')
+is "$code" 400 "malformed JSON: 400"
+code=$(curl -s --max-time 10 --cacert tlsca.crt -o /dev/null -w '%{http_code}' \
+	"https://[::1]:$PORT_main/v1/health")
+[ "$code" != 200 ]
+ok $? "no client certificate: refused ($code)"
+
+# 5. Acquire by URL.
+wait_file pub.port
+PUB=$(cat pub.port)
+cp a_good.crt a_revoked.crt pub/
+acq() { # FILE: the HTTP code
+	api main /v1/acquire -o acq.json -w '%{http_code}' \
+		-d "{\"url\":\"http://127.0.0.1:$PUB/$1\"}"
+}
+is "$(acq a_good.crt)" 200 "acquire a_good: 200"
+grep -q 'BEGIN CERTIFICATE' acq.json
+ok $? "acquire a_good returns the certificate"
+is "$(acq a_revoked.crt)" 422 "acquire a_revoked: refused (422)"
+grep -q '"status":"revoked"' acq.json && ! grep -q 'BEGIN CERTIFICATE' acq.json
+ok $? "acquire a_revoked: status revoked, no certificate"
+is "$(acq missing.crt)" 502 "acquire of a missing URL: 502"
+
+# 6. Ten validation servers in a forwarding chain built with subscribe
+# messages: n_i forwards to n_i+1, and n10 back to n1 (a loop).
+i=1
+while [ $i -le 10 ]; do
+	config "n$i"
+	start "n$i" || echo "# n$i did not start"
+	i=$((i + 1))
+done
+sub_ok=0
+i=1
+while [ $i -le 10 ]; do
+	next=$((i % 10 + 1))
+	api "n$i" /v1/subscribe \
+		-d "{\"url\":\"https://[::1]:$(port n$next)/v1/notify\",\"topic\":\"crl\"}" |
+		grep -q '"subscribed":true' || sub_ok=1
+	i=$((i + 1))
+done
+ok $sub_ok "10 servers subscribed to each other in a ring"
+# A stream consumer on n7: the revocation event stream.
+curl -sN --max-time 120 --cacert tlsca.crt --cert client.crt \
+	--key client.key "https://[::1]:$(port n7)/v1/events" >events.ndjson &
+pids="$pids $!"
+i=0
+while ! grep -q '"type":"hello"' events.ndjson 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q '"type":"hello"' events.ndjson
+ok $? "event stream: hello"
+
+# The CA revokes b_good and publishes a CRL; guise-crlwatch notices it in
+# the repository (pub/) and notifies n1, signed with the CA's own key.
+CADIR=intB1.d openssl ca -batch -config ca.cnf -revoke b_good.crt \
+	-crl_reason keyCompromise 2>/dev/null
+CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
+	-out pub/intB1.crl 2>/dev/null
+serial=$(openssl x509 -in b_good.crt -noout -serial | sed 's/.*=//')
+"$crlwatch" --dir pub --location-base "http://127.0.0.1:$PUB" \
+	--sign-cert intB1.crt --sign-key intB1.key --serials --save saved \
+	--to "https://[::1]:$PORT_n1/v1/notify" --cert client.crt \
+	--key client.key --ca tlsca.crt --once 2>>crlwatch.log
+ok $? "guise-crlwatch --once: the new CRL notified to n1"
+all_revoked() {
+	local k=1
+	while [ $k -le 10 ]; do
+		[ "$(validate n$k b_good.crt)" = revoked ] || return 1
+		k=$((k + 1))
+	done
+}
+t=0
+while ! all_revoked && [ $t -lt 30 ]; do
+	sleep 0.5
+	t=$((t + 1))
+done
+all_revoked
+ok $? "all 10 servers hold the new CRL: b_good revoked everywhere"
+# n10 forwards back to n1: let that arrive.
+t=0
+while [ "$(metric n1 notify_duplicate_total)" != 1 ] && [ $t -lt 50 ]; do
+	sleep 0.1
+	t=$((t + 1))
+done
+once=0
+i=1
+while [ $i -le 10 ]; do
+	a=$(metric n$i notify_accepted_total)
+	d=$(metric n$i notify_duplicate_total)
+	want_d=0
+	[ $i -eq 1 ] && want_d=1
+	if [ "$a" != 1 ] || [ "$d" != $want_d ]; then
+		echo "# n$i: accepted $a, duplicates $d"
+		once=1
+	fi
+	i=$((i + 1))
+done
+ok $once "each server accepted the notification exactly once; the loop ended at n1"
+t=0
+while ! grep -q "\"type\":\"revoked\".*$serial" events.ndjson && [ $t -lt 50 ]; do
+	sleep 0.1
+	t=$((t + 1))
+done
+grep "\"type\":\"revoked\"" events.ndjson |
+	grep -q "\"issuer\":\"/CN=guise test intB1\".*\"$serial\""
+ok $? "event stream on n7: b_good's serial revoked by intB1"
+
+# 7. Forged, tampered and replayed notifications.
+note=$(ls saved/*.cms | head -1)
+post_note() { # NAME FILE: the HTTP code
+	api "$1" /v1/notify -o note.json -w '%{http_code}' \
+		-H 'Content-Type: application/cms' --data-binary "@$2"
+}
+rej0=$(metric main notify_rejected_total)
+openssl cms -verify -noverify -inform DER -in "$note" -binary \
+	-out note.txt 2>/dev/null
+openssl cms -sign -nodetach -binary -outform DER -signer forger.crt \
+	-inkey forger.key -in note.txt -out forged.cms 2>/dev/null
+is "$(post_note main forged.cms)" 403 "a notification signed by an unknown key: 403"
+cp "$note" tampered.cms
+size=$(wc -c <tampered.cms)
+printf 'X' | dd of=tampered.cms bs=1 seek=$((size / 3)) conv=notrunc 2>/dev/null
+is "$(post_note main tampered.cms)" 403 "a tampered notification: 403"
+openssl cms -sign -nodetach -binary -outform DER -signer intA1.crt \
+	-inkey intA1.key -in note.txt -out wrongca.cms 2>/dev/null
+is "$(post_note main wrongca.cms)" 403 "intA1 vouching for intB1's CRL: 403"
+is "$(metric main notify_rejected_total)" $((rej0 + 3)) "3 rejections counted"
+is "$(post_note n5 "$note")" 200 "a replayed notification: answered"
+grep -q '"result":"duplicate"' note.json
+ok $? "a replayed notification is dropped as a duplicate"
+is "$(metric n5 notify_accepted_total)" 1 "the replay was not accepted again"
+openssl cms -sign -nodetach -binary -outform DER -signer notifier.crt \
+	-inkey notifier.key -in note.txt -out notifier.cms 2>/dev/null
+is "$(post_note main notifier.cms)" 200 "the configured notifier's signature is accepted"
+is "$(validate main b_good.crt)" revoked "main fetched the CRL named by the notification"
+
+# 8. guise-crlwatch as a daemon: subscribe to it, then `openssl ca -gencrl`.
+"$crlwatch" --dir pub --location-base "http://127.0.0.1:$PUB" \
+	--sign-cert notifier.crt --sign-key notifier.key --interval 0.2 \
+	--listen '[::1]:0' --server-cert server.crt --server-key server.key \
+	--server-ca tlsca.crt --port-file watch.port --cert client.crt \
+	--key client.key --ca tlsca.crt 2>>crlwatch.log &
+pids="$pids $!"
+wait_file watch.port
+curl -s --max-time 10 --cacert tlsca.crt --cert client.crt --key client.key \
+	-d "{\"url\":\"https://[::1]:$PORT_peer/v1/notify\"}" \
+	"https://[::1]:$(cat watch.port)/v1/subscribe" | grep -q '"subscribed":true'
+ok $? "peer subscribed to guise-crlwatch"
+sleep 0.5
+CADIR=intA1.d openssl ca -batch -config ca.cnf -revoke a_good.crt \
+	-crl_reason keyCompromise 2>/dev/null
+CADIR=intA1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
+	-out pub/intA1.crl.tmp 2>/dev/null && mv pub/intA1.crl.tmp pub/intA1.crl
+t=0
+while [ "$(validate peer a_good.crt)" != revoked ] && [ $t -lt 40 ]; do
+	sleep 0.25
+	t=$((t + 1))
+done
+is "$(validate peer a_good.crt)" revoked "crlwatch pushed the new CRL: a_good revoked at the peer"
+code=$(api main /v1/unsubscribe -d '{"url":"https://[::1]:1/v1/notify"}' \
+	-o /dev/null -w '%{http_code}')
+is "$code" 404 "unsubscribing an unknown URL: 404"
+
+cleanup
+pids=""
+echo "1..$n"
+[ $failed -eq 0 ]
