@@ -12,7 +12,9 @@
  * the reverse for datagrams of local sockets, so any multicast sender
  * becomes a protected one. Drops are counted per reason.
  */
+#include <asm/simd.h>
 #include <crypto/aead.h>
+#include <crypto/internal/simd.h>
 #include <linux/scatterlist.h>
 #include <linux/timekeeping.h>
 #include <linux/udp.h>
@@ -61,25 +63,33 @@ static void guise_content_nonce(u8 *nonce, const struct guise_key *k,
 	memcpy(nonce + GUISE_KEY_SALT_LEN, &seq, sizeof(seq));
 }
 
-/* Run the AEAD over @len bytes at @data in place (AAD = first 16). */
+/*
+ * Run the AEAD over @len bytes at @data in place (AAD = first 16), with
+ * the key's SIMD-only instance when this context may use SIMD, else its
+ * portable one (key.c). The request is this CPU's: bottom halves stay off
+ * while it is in use (send runs in process context).
+ */
 static int guise_content_crypt(struct guise_key *k, u8 *data,
 			       unsigned int len, unsigned int cryptlen,
 			       const u8 *nonce, bool enc)
 {
+	struct crypto_aead *tfm = k->tfm;
 	struct aead_request *req;
 	struct scatterlist sg;
 	int ret;
 
-	req = aead_request_alloc(k->tfm, GFP_ATOMIC);
-	if (!req)
-		return -ENOMEM;
 	sg_init_one(&sg, data, len);
+	local_bh_disable();
+	if (k->simd_tfm && crypto_simd_usable())
+		tfm = k->simd_tfm;
+	req = this_cpu_ptr(k->req);
+	aead_request_set_tfm(req, tfm);
 	aead_request_set_callback(req, 0, NULL, NULL);
 	aead_request_set_crypt(req, &sg, &sg, cryptlen, (u8 *)nonce);
 	aead_request_set_ad(req, GUISE_CONTENT_HDR_LEN);
-	/* A synchronous tfm (see key.c) never returns -EINPROGRESS. */
+	/* Synchronous instances (see key.c) never return -EINPROGRESS. */
 	ret = enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
-	aead_request_free(req);
+	local_bh_enable();
 	return ret;
 }
 

@@ -11,6 +11,17 @@
  * ChaCha20-Poly1305 interface (64-bit nonce only) cannot express, and a
  * synchronous instance lets the hooks decrypt in place without completion
  * callbacks.
+ *
+ * AES-GCM: the fast implementations (x86 AES-NI + PCLMULQDQ) register only
+ * an asynchronous SIMD wrapper, which runs its inner synchronous instance
+ * when the FPU is usable and defers to cryptd otherwise. A synchronous
+ * request therefore gets gcm_base(ctr(aes-aesni),ghash-generic), half as
+ * fast as ESP's rfc4106-gcm-aesni. So a key also holds that inner instance
+ * ("__gcm(aes)", CRYPTO_ALG_INTERNAL) when the kernel has one, and
+ * content.c uses it exactly when the wrapper would (crypto_simd_usable()),
+ * the portable instance otherwise: the same speed as ESP, still
+ * synchronous. The request lives in a per-CPU buffer of the key (no
+ * allocation per packet); its users disable bottom halves.
  */
 #include <crypto/aead.h>
 #include <linux/slab.h>
@@ -35,6 +46,17 @@ static const char *guise_alg_name(u8 alg)
 	case GUISE_ALG_AES128_GCM:
 	case GUISE_ALG_AES256_GCM:
 		return "gcm(aes)";
+	}
+	return NULL;
+}
+
+/* The synchronous SIMD-only inner instance of @alg, if there is one. */
+static const char *guise_alg_simd_name(u8 alg)
+{
+	switch (alg) {
+	case GUISE_ALG_AES128_GCM:
+	case GUISE_ALG_AES256_GCM:
+		return "__gcm(aes)";
 	}
 	return NULL;
 }
@@ -95,6 +117,15 @@ struct guise_key *guise_key_find(struct guise_net *gn,
 
 static void guise_key_free(struct guise_key *k)
 {
+	int cpu;
+
+	if (k->req) {
+		/* the last request's state of each CPU (tag, GHASH input) */
+		for_each_possible_cpu(cpu)
+			memzero_explicit(per_cpu_ptr(k->req, cpu), k->reqsize);
+		free_percpu(k->req);
+	}
+	crypto_free_aead(k->simd_tfm);
 	crypto_free_aead(k->tfm);	/* zeroises the key schedule */
 	guise_replay_free(&k->replay);
 	free_percpu(k->stats);
@@ -111,6 +142,41 @@ static void guise_flow_free_rcu(struct rcu_head *head)
 {
 	kfree(container_of(head, struct guise_flow, rcu));
 	atomic_long_dec(&guise_live_objects);
+}
+
+/*
+ * The optional SIMD-only instance (see the top of the file) and the per-CPU
+ * request buffers, sized for the larger of the two instances.
+ */
+static int guise_key_simd_init(struct guise_key *k,
+			       const struct guise_key_spec *s)
+{
+	const char *name = guise_alg_simd_name(s->alg);
+	unsigned int reqsize;
+	int ret;
+
+	if (name) {
+		k->simd_tfm = crypto_alloc_aead(name, CRYPTO_ALG_INTERNAL,
+						CRYPTO_ALG_INTERNAL |
+						CRYPTO_ALG_ASYNC);
+		if (IS_ERR(k->simd_tfm)) {
+			k->simd_tfm = NULL;	/* none: portable only */
+		} else {
+			ret = crypto_aead_setkey(k->simd_tfm, s->secret,
+						 s->secret_len);
+			if (!ret)
+				ret = crypto_aead_setauthsize(k->simd_tfm,
+							      GUISE_CONTENT_TAG_LEN);
+			if (ret)
+				return ret;
+		}
+	}
+	reqsize = crypto_aead_reqsize(k->tfm);
+	if (k->simd_tfm)
+		reqsize = max(reqsize, crypto_aead_reqsize(k->simd_tfm));
+	k->reqsize = sizeof(struct aead_request) + reqsize;
+	k->req = __alloc_percpu(k->reqsize, __alignof__(struct aead_request));
+	return k->req ? 0 : -ENOMEM;
 }
 
 static struct guise_key *guise_key_alloc(const struct guise_key_spec *s,
@@ -155,6 +221,11 @@ static struct guise_key *guise_key_alloc(const struct guise_key_spec *s,
 		ret = crypto_aead_setauthsize(k->tfm, GUISE_CONTENT_TAG_LEN);
 	if (ret) {
 		NL_SET_ERR_MSG_MOD(extack, "the algorithm refused the key");
+		goto err;
+	}
+	ret = guise_key_simd_init(k, s);
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot set up the AEAD requests");
 		goto err;
 	}
 	return k;

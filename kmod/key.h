@@ -55,7 +55,10 @@ struct guise_key {
 	u64 not_after;
 	u64 installed;		/* ktime_get_ns(): newest tx key wins */
 	u8 salt[GUISE_KEY_SALT_LEN];
-	struct crypto_aead *tfm;
+	struct crypto_aead *tfm;	/* portable, synchronous */
+	struct crypto_aead *simd_tfm;	/* SIMD-only, synchronous, or NULL */
+	void __percpu *req;	/* an aead_request for either, per CPU */
+	unsigned int reqsize;	/* of *req, bytes */
 	atomic64_t tx_seq;	/* next sequence number to send */
 	struct guise_replay replay;
 	struct guise_key_pcpu __percpu *stats;
