@@ -59,6 +59,9 @@
 #   CBENCH_RT      1: SCHED_FIFO receivers, see above (0)
 #   CBENCH_PREGEN  datagrams pre-encrypted per algorithm and format
 #                  (default: from the plaintext send rate, memory-capped)
+#   CBENCH_DEADLINE  seconds: each algorithm gets an equal share of what
+#                  is left of it and starts no round past its share
+#                  (default: none); round 1 always runs
 set -uo pipefail
 
 MODULE=${MODULE:-kmod/guise.ko}
@@ -70,6 +73,7 @@ ALGS=${CBENCH_ALGS:-chacha20-poly1305 aes128-gcm aes256-gcm}
 TX=${CBENCH_TX:-1}
 RT=${CBENCH_RT:-0}
 PREGEN=${CBENCH_PREGEN:-}
+DEADLINE=${CBENCH_DEADLINE:-0}
 WARM=0.5
 SEND_SECS=$((SECS + 1))	# WARM + SECS + 0.5
 SIZE=1200
@@ -377,12 +381,20 @@ make_files() {
 # of one block, measured minutes apart at most.
 
 declare -A SKIP=()
+nalgs=$(wc -w <<<"$ALGS")
 for alg in $ALGS; do
 	log "--- $alg"
+	alg_end=0
+	[ "$DEADLINE" -gt 0 ] && alg_end=$(($(now) + (T0 + DEADLINE - $(now)) / nalgs))
+	nalgs=$((nalgs - 1))
 	if ! make_files "$alg"; then
 		for k in guise esp relay; do SKIP[$k:$alg]="cannot pre-encrypt (see the log)"; done
 	fi
 	for round in $(seq "$ROUNDS"); do
+		if [ "$round" -gt 1 ] && [ "$alg_end" -gt 0 ] && [ "$(now)" -gt "$alg_end" ]; then
+			log "$alg: deadline, $((round - 1)) of $ROUNDS rounds"
+			break
+		fi
 		for kind in plain guise esp relay; do
 			c=$kind:$alg
 			[ -n "${SKIP[$c]:-}" ] && continue
@@ -392,7 +404,9 @@ for alg in $ALGS; do
 				unset_case "$kind" "$(side_of rx "$kind")"
 				continue
 			fi
-			[ "$round" -eq 1 ] && [ "$kind" = esp ] && log "$c: kernel AEADs in use: $(crypto_in_use)"
+			case $round:$kind in
+			1:esp | 1:guise) log "$c: kernel AEADs in use: $(crypto_in_use)" ;;
+			esac
 			rx=$(measure_rx "$kind" "$alg")
 			log "$c round $round rx: pps mbps sent_pps other sockdrop backlogdrop valid sent cpu0% cpu1% = $rx"
 			echo "$c $round $rx" >>"$TMP/rx.txt"
@@ -483,7 +497,9 @@ def rxv(c):
     rows = rx_rows(c)
     if not rows or c in skip:
         return None
-    return {"pps": med(rows, 0), "mbps": med(rows, 1), "sent": med(rows, 2),
+    norm = [num(r[0]) * 100 / num(r[9]) for r in rows if num(r[9])]
+    return {"norm": statistics.median(norm) if norm else None,
+            "pps": med(rows, 0), "mbps": med(rows, 1), "sent": med(rows, 2),
             "other": med(rows, 3), "sock": med(rows, 4), "backlog": med(rows, 5),
             "cpu0": med(rows, 8), "cpu1": med(rows, 9), "n": len(rows)}
 
@@ -514,11 +530,14 @@ def pct(x):
 LABEL = {"plain": "plaintext", "guise": "guise", "esp": "ESP", "relay": "relay"}
 print("Receive: datagrams/s and payload Mbit/s the application reads (median of %s x %s s)."
       % (rounds, secs))
-print("CPU 1 (rx CPU) does all receive-side work, CPU 0 (tx CPU) the sender; busy %% during")
+print("CPU 1 (rx CPU) does all receive-side work, CPU 0 (tx CPU) the sender; busy % during")
 print("the send. Drops/sample: backlog = input queue, before any decryption; socket = UDP")
 print("receive buffers (the relay's own holds ciphertext).")
-print("%-18s %-9s %7s %7s %8s %6s %6s %8s %8s" %
-      ("alg", "case", "pps", "Mbit/s", "sent pps", "rx CPU", "tx CPU", "backlog", "socket"))
+print("pps/rxCPU = pps / rx CPU busy share: datagrams per second of the rx CPU, i.e. the")
+print("inverse cost of a datagram, fair also when a case leaves the rx CPU idle.")
+print("%-18s %-9s %7s %7s %8s %6s %6s %8s %8s %9s" %
+      ("alg", "case", "pps", "Mbit/s", "sent pps", "rx CPU", "tx CPU", "backlog", "socket",
+       "pps/rxCPU"))
 for a in algs:
     for kind in ("plain", "guise", "esp", "relay"):
         c = "%s:%s" % (kind, a)
@@ -533,9 +552,10 @@ for a in algs:
             note += "  (+%d/s of the wrong size)" % v["other"]
         if v["n"] < int(rounds):
             note += "  (%d of %s samples valid)" % (v["n"], rounds)
-        print("%-18s %-9s %7.0f %7.1f %8.0f %6s %6s %8.0f %8.0f%s" %
+        print("%-18s %-9s %7.0f %7.1f %8.0f %6s %6s %8.0f %8.0f %9s%s" %
               (a, LABEL[kind], v["pps"], v["mbps"], v["sent"] or 0, pct(v["cpu1"]),
-               pct(v["cpu0"]), v["backlog"], v["sock"], note))
+               pct(v["cpu0"]), v["backlog"], v["sock"], "%.0f" % v["norm"] if v["norm"] else "-",
+               note))
 
 print()
 print("Receive ratios: guise against each case of its block [target; not asserted]")
@@ -547,6 +567,16 @@ for a in algs:
         a, ratio(gp, e and e["pps"]) + " [>=0.95]",
         ratio(gp, r and r["pps"]) + " [>=2]",
         ratio(gp, p and p["pps"]) + " [>=0.6]"))
+print()
+print("The same ratios per rx-CPU second (pps/rxCPU): cost per datagram, rx side")
+print("%-18s %-18s %-18s %-18s" % ("alg", "guise/ESP", "guise/relay", "guise/plaintext"))
+for a in algs:
+    g, e, r, p = (rxv("%s:%s" % (k, a)) for k in ("guise", "esp", "relay", "plain"))
+    gn = g and g["norm"]
+    print("%-18s %-18s %-18s %-18s" % (
+        a, ratio(gn, e and e["norm"]) + " [>=0.95]",
+        ratio(gn, r and r["norm"]) + " [>=2]",
+        ratio(gn, p and p["norm"]) + " [>=0.6]"))
 
 if tx_on == "1":
     def txv(c):

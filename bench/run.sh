@@ -1,33 +1,71 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh: run the lease datapath benchmark (bench/lease_bench.sh) in the
-# QEMU test VM and keep its report. Build first (make module userspace, or
-# use `make bench`, which does both).
+# run.sh: run the benchmarks in ONE boot of the QEMU test VM and print
+# their reports: the lease datapath benchmark (bench/lease_bench.sh), then
+# the protected-content benchmark (bench/content_bench.sh), both driven by
+# bench/guest.sh. Build the module and the CLI first (`make bench` =
+# scripts/bench.sh does it); this builds the content benchmark's tools
+# (bench/src/ -> build/bench/).
 #
-#   bench/run.sh
+#   bench/run.sh [all|lease|content]      (default all)
 #
-# Parameters go to the guest through build/bench/params.env:
-#   BENCH_LEASES BENCH_RATE_COUNT BENCH_SECS BENCH_ROUNDS BENCH_INSERT_BUDGET
-#   BENCH_DEADLINE BENCH_LOADER (see bench/lease_bench.sh);
-#   BENCH_VM_TIMEOUT is the host-side limit for the VM (1500 s).
-# The VM's output lands in build/vm/bench/ (demo.log: the whole run); the
-# report, from "=== results" on, is copied to build/bench/lease_bench.txt.
+# Parameters (environment) go to the guest through build/bench/params.env
+# and build/bench/content_params.env:
+#   lease:   BENCH_LEASES BENCH_RATE_COUNT BENCH_SECS BENCH_ROUNDS
+#            BENCH_INSERT_BUDGET BENCH_DEADLINE BENCH_LOADER
+#            (see bench/lease_bench.sh)
+#   content: CBENCH_SECS CBENCH_ROUNDS CBENCH_ALGS CBENCH_TX CBENCH_RT
+#            CBENCH_PREGEN CBENCH_DEADLINE (see bench/content_bench.sh)
+#   BENCH_VM_TIMEOUT  host-side limit for the VM (1800 s)
+# Defaults keep the whole run near 22 minutes under TCG.
+#
+# The VM's output lands in build/vm/bench/ (demo.log: the whole guest log);
+# the reports go to build/bench/lease_bench.txt and content_bench.txt.
+# The module and the CLI used are copies (build/bench/guise.ko,
+# build/bench/bin/guise), so a rebuild during the run changes nothing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 REPO=$PWD
 OUT=$REPO/build/bench
-mkdir -p "$OUT"
+RES=$REPO/build/vm/bench
+LOGS=$OUT/content-build
+WHAT=${1:-all}
+case $WHAT in
+all | lease | content) ;;
+*) echo "usage: bench/run.sh [all|lease|content]" >&2; exit 2 ;;
+esac
+mkdir -p "$OUT" "$LOGS" "$RES"
 
+# --- the content benchmark's tools ---------------------------------------------
+CFLAGS=(-std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude/uapi)
+for tool in mcast_send udp_count relay; do
+	libs=()
+	[ "$tool" != udp_count ] && libs=(-lcrypto)
+	if ! gcc "${CFLAGS[@]}" -o "$OUT/$tool" "bench/src/$tool.c" "${libs[@]}" \
+		>"$LOGS/$tool.log" 2>&1; then
+		echo "bench: building bench/src/$tool.c failed:" >&2
+		sed 's/^/    | /' "$LOGS/$tool.log" >&2
+		exit 1
+	fi
+done
+[ -f kmod/guise.ko ] || { echo "bench: kmod/guise.ko missing (make module)" >&2; exit 1; }
+cp kmod/guise.ko "$OUT/guise.ko"
+[ -x build/bin/guise ] || { echo "bench: build/bin/guise missing (make userspace)" >&2; exit 1; }
+mkdir -p "$OUT/bin"
+cp build/bin/guise "$OUT/bin/guise"	# bench/guest.sh puts it first in PATH
+
+# --- parameters ----------------------------------------------------------------
+num() { [[ "${!1}" =~ ^[0-9]+$ ]] || { echo "bench: $1 must be a number" >&2; exit 2; }; }
 {
 	echo "# written by bench/run.sh $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+	echo "BENCH_WHAT=$WHAT"
+	# the lease part stops starting rounds after BENCH_DEADLINE s
+	: "${BENCH_DEADLINE:=760}"
 	for v in BENCH_LEASES BENCH_RATE_COUNT BENCH_SECS BENCH_ROUNDS BENCH_INSERT_BUDGET \
 		BENCH_DEADLINE; do
-		if [ -n "${!v:-}" ]; then
-			[[ "${!v}" =~ ^[0-9]+$ ]] || { echo "bench: $v must be a number" >&2; exit 2; }
-			echo "$v=${!v}"
-		fi
+		[ -n "${!v:-}" ] && num "$v" && echo "$v=${!v}"
 	done
 	case ${BENCH_LOADER:-} in
 	'') ;;
@@ -35,28 +73,59 @@ mkdir -p "$OUT"
 	*) echo "bench: BENCH_LOADER must be python or empty" >&2; exit 2 ;;
 	esac
 } >"$OUT/params.env"
+{
+	echo "# written by bench/run.sh $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+	: "${CBENCH_SECS:=3}" "${CBENCH_ROUNDS:=3}" "${CBENCH_DEADLINE:=600}"
+	for v in CBENCH_SECS CBENCH_ROUNDS CBENCH_TX CBENCH_RT CBENCH_PREGEN CBENCH_DEADLINE; do
+		[ -n "${!v:-}" ] && num "$v" && echo "$v=${!v}"
+	done
+	: "${CBENCH_ALGS:=chacha20-poly1305 aes256-gcm}"
+	[[ "$CBENCH_ALGS" =~ ^[a-z0-9\ -]+$ ]] || { echo "bench: bad CBENCH_ALGS" >&2; exit 2; }
+	echo "CBENCH_ALGS='$CBENCH_ALGS'"
+} >"$OUT/content_params.env"
 
-# The host side of the guest's CPU-time measurements (see cpu_sampler.sh).
-mkdir -p build/vm/bench
-bench/cpu_sampler.sh build/vm/bench $$ &
+# --- the VM ------------------------------------------------------------------------
+# The host side of the lease part's CPU-time measurements (cpu_sampler.sh).
+bench/cpu_sampler.sh "$RES" $$ &
 sampler=$!
-trap 'kill "$sampler" 2>/dev/null' EXIT
+trap 'kill "$sampler" 2>/dev/null || true' EXIT
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
+echo "bench: running the VM ($WHAT), about 22 minutes for all (progress: tail -f build/vm/bench/demo.log)"
 rc=0
-selftests/vm/run.sh --demo bench/lease_bench.sh --results build/vm/bench \
-	--timeout "${BENCH_VM_TIMEOUT:-1500}" || rc=$?
+selftests/vm/run.sh --demo bench/guest.sh --module build/bench/guise.ko --results "$RES" \
+	--timeout "${BENCH_VM_TIMEOUT:-1800}" >"$OUT/vm.log" 2>&1 || rc=$?
 secs=$(($(date +%s) - start))
-kill "$sampler" 2>/dev/null
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
 
-log=$REPO/build/vm/bench/demo.log
-if [ -f "$log" ] && grep -q '^=== results' "$log"; then
-	sed -n '/^=== results/,/^=== end/p' "$log" >"$OUT/lease_bench.txt"
-	echo "bench: report in build/bench/lease_bench.txt (full log build/vm/bench/demo.log)"
-else
-	echo "bench: no report: the run did not finish (see build/vm/bench/console.log)" >&2
-	[ "$rc" -eq 0 ] && rc=1
-fi
+# report NAME TITLE: the NAME report (between its "=== results" and
+# "=== end", after TITLE) from the guest log into build/bench/NAME.txt
+log=$RES/demo.log
+report() {
+	local f=$OUT/$1.txt part=$OUT/$1.part
+	# the part of the log from TITLE to its first "=== end"
+	[ -f "$log" ] && tr -d '\r' <"$log" | awk -v t="=== $2" 'index($0, t) == 1 { on = 1 }
+		on { print } on && /^=== end/ { exit }' >"$part"
+	if [ -s "$part" ] && grep '^=== results' "$part" >/dev/null; then
+		{
+			echo "# $(date -u '+%Y-%m-%d %H:%M UTC'): host $(nproc) CPUs, load average" \
+				"$load0 before the VM, $load1 after (other jobs share the host)"
+			grep -m3 -E '^(kernel |CPU flags|OpenSSL |module )' "$part"
+			sed -n '/^=== results/,$p' "$part"
+		} >"$f"
+		cat "$f"
+		echo
+	else
+		echo "bench: no $1 report: that part did not finish (see build/vm/bench/demo.log)" >&2
+		if [ "$rc" -eq 0 ]; then rc=1; fi
+	fi
+	rm -f "$part"
+}
+case $WHAT in all | lease) report lease_bench "guise lease datapath benchmark" ;; esac
+case $WHAT in all | content) report content_bench "guise content datapath benchmark" ;; esac
+echo "bench: reports in build/bench/{lease,content}_bench.txt, guest log build/vm/bench/demo.log"
 echo "bench: wall time $((secs / 60))m$((secs % 60))s"
 exit "$rc"

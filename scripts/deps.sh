@@ -14,7 +14,8 @@ BUILD_PKGS=(gcc make pkg-config libmnl-dev libjansson-dev libssl-dev
 	libevent-dev libcurl4-openssl-dev libsqlite3-dev libinih-dev
 	libsystemd-dev clang linux-headers-amd64 python3 python3-yaml)
 VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
-	iproute2 iputils-ping tcpdump python3-scapy python3-cryptography smcroute curl openssl util-linux procps python3 libcap2-bin xz-utils)
+	iproute2 iputils-ping tcpdump python3-scapy python3-cryptography smcroute curl openssl util-linux procps python3 libcap2-bin xz-utils
+	nftables iptables)
 LINT_PKGS=(sparse linux-source-6.1 clang-format xz-utils)
 
 KSRC=$REPO/build/ksrc
