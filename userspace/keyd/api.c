@@ -14,6 +14,7 @@
 #include "log.h"
 #include "sender.h"
 #include "server.h"
+#include "revocation.h"
 #include "store.h"
 
 static const struct role_rule rules[] = {
@@ -299,6 +300,21 @@ static void api_revoke(struct evhttp_request *req, void *arg)
 	entitlement(req, arg, false);
 }
 
+/*
+ * Remember the certificate @cl enrolled with, for certd's revocation events
+ * (main.c). A failure is logged and counted; the enrolment still answers.
+ */
+static void record_cert(struct call *c, const struct kclient *cl)
+{
+	char serial[REVOCATION_SERIAL_MAX], *issuer;
+
+	if (revocation_request_id(c->req, &issuer, serial, sizeof(serial)))
+		return;
+	if (store_client_cert_set(c->api->d->store, cl->id, issuer, serial))
+		c->api->d->m.store_errors++;
+	free(issuer);
+}
+
 /* The caller's own Km, found by its certificate address. */
 static void api_enroll(struct evhttp_request *req, void *arg)
 {
@@ -315,6 +331,7 @@ static void api_enroll(struct evhttp_request *req, void *arg)
 		http_reply_error(req, HTTP_NOTFOUND, "not a known client");
 		return;
 	}
+	record_cert(&c, cl);
 	for (i = 0; i < GUISE_KEYING_KEY_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", cl->ck.km[i]);
 	audit(&c, cl->id, "ok");
@@ -396,7 +413,7 @@ static void api_status(struct evhttp_request *req, void *arg)
 	http_reply_json(
 		req, HTTP_OK,
 		json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-			  " s:I, s:I, s:I, s:I, s:I, s:I}",
+			  " s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			  "role", "server", "clients", (json_int_t)d->nclients,
 			  "channels", (json_int_t)d->nchannels, "contents",
 			  (json_int_t)d->ncontents, "cap_bytes_per_s",
@@ -411,7 +428,8 @@ static void api_status(struct evhttp_request *req, void *arg)
 			  (json_int_t)m->kc_rotations, "ks_rotations",
 			  (json_int_t)m->ks_rotations, "kernel_errors",
 			  (json_int_t)m->kernel_errors, "send_errors",
-			  (json_int_t)m->send_errors));
+			  (json_int_t)m->send_errors, "certs_revoked",
+			  (json_int_t)m->certs_revoked));
 }
 
 int api_register(struct evhttp *http, struct keyd_api *api)

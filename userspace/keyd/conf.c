@@ -228,6 +228,19 @@ static int conf_client(struct keyd_conf *c, const char *name, const char *value)
 	return -ENOENT;
 }
 
+static int conf_certd(struct keyd_conf *c, const char *name, const char *value)
+{
+	if (!strcmp(name, "url"))
+		return set_string(&c->certd_url, value);
+	if (!strcmp(name, "cert"))
+		return set_string(&c->certd_cert, value);
+	if (!strcmp(name, "key"))
+		return set_string(&c->certd_key, value);
+	if (!strcmp(name, "ca"))
+		return set_string(&c->certd_ca, value);
+	return -ENOENT;
+}
+
 static int conf_handler(void *user, const char *section, const char *name,
 			const char *value)
 {
@@ -246,6 +259,8 @@ static int conf_handler(void *user, const char *section, const char *name,
 		err = conf_kernel(p->c, name, value);
 	else if (!strcmp(section, "client"))
 		err = conf_client(p->c, name, value);
+	else if (!strcmp(section, "certd"))
+		err = conf_certd(p->c, name, value);
 	else
 		err = -ENOENT;
 	if (!err)
@@ -335,5 +350,9 @@ void keyd_conf_free(struct keyd_conf *c)
 	free(c->pass_file);
 	free(c->state);
 	free(c->socket);
+	free(c->certd_url);
+	free(c->certd_cert);
+	free(c->certd_key);
+	free(c->certd_ca);
 	memset(c, 0, sizeof(*c));
 }

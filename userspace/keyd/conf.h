@@ -39,6 +39,9 @@ struct keyd_conf {
 	char *key_file, *pass_file, *state, *socket;
 	struct in6_addr groups[KEYD_MAX_GROUPS];
 	unsigned int ngroups;
+	/* [certd]: revocation events (server role; url NULL: off);
+	 * cert/key/ca default to [server]'s */
+	char *certd_url, *certd_cert, *certd_key, *certd_ca;
 };
 
 /* Read @path into @c (defaults first); 0 or -1 after logging why. */

@@ -73,6 +73,7 @@ struct kcontent {
 struct keyd_counters {
 	uint64_t demms_sent, announces_sent, bytes_sent, send_errors;
 	uint64_t kc_rotations, ks_rotations, revocations, deferred;
+	uint64_t certs_revoked; /* clients revoked by certd's events */
 	uint64_t kernel_errors, store_errors;
 };
 

@@ -15,6 +15,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "api.h"
+#include "audit.h"
+#include "base64.h"
 #include "client.h"
 #include "conf.h"
 #include "http.h"
@@ -23,6 +25,7 @@
 #include "keyd.h"
 #include "log.h"
 #include "netns.h"
+#include "revocation.h"
 #include "sender.h"
 #include "server.h"
 #include "store.h"
@@ -47,6 +50,7 @@ struct daemon_state {
 	struct http_server srv;
 	struct event *sigterm, *sigint, *tick;
 	struct http_server local;
+	struct revocation *rev;
 };
 
 static void usage(FILE *fp)
@@ -254,8 +258,70 @@ static int setup_server(struct daemon_state *s)
 	return 0;
 }
 
+/*
+ * certd says a certificate is revoked: if a client enrolled with it, revoke
+ * every entitlement it has, each as `guise revoke` does (its reduced DEMM
+ * first, then the channel's new Kc). On the loop thread.
+ */
+static void on_revoked(const unsigned char *issuer_der, size_t issuer_len,
+		       const char *serial, void *arg)
+{
+	struct daemon_state *s = arg;
+	uint64_t now = (uint64_t)time(NULL);
+	char id[KEYD_ID_MAX], detail[160], *issuer;
+	struct kclient *cl;
+	struct audit_record r = {
+		.time = (int64_t)now,
+		.actor = "certd",
+		.action = "cert-revoked",
+		.object = id,
+		.detail = detail,
+	};
+	int err = 0;
+
+	issuer = b64_encode(issuer_der, issuer_len);
+	if (!issuer)
+		return;
+	if (store_client_by_cert(s->d.store, issuer, serial, id, sizeof(id)) ||
+	    !(cl = server_client_find(&s->d, id))) {
+		free(issuer);
+		return;
+	}
+	free(issuer);
+	snprintf(detail, sizeof(detail), "serial=%s channels=%u", serial,
+		 cl->nchannels);
+	while (!err && cl->nchannels)
+		err = server_revoke(&s->d, id, cl->channels[0], now);
+	r.outcome = err ? "error" : "ok";
+	if (audit_append(store_db(s->d.store), &r))
+		s->d.m.store_errors++;
+	s->d.m.certs_revoked++;
+	guise_info("certificate %s revoked: client %s's entitlements revoked%s",
+		   serial, id, err ? " (with errors)" : "");
+}
+
+static int revocation_setup(struct daemon_state *s)
+{
+	struct revocation_conf rc = {
+		.url = s->conf.certd_url,
+		.cert = s->conf.certd_cert ? s->conf.certd_cert : s->conf.cert,
+		.key = s->conf.certd_key ? s->conf.certd_key : s->conf.key,
+		.ca = s->conf.certd_ca ? s->conf.certd_ca : s->conf.ca,
+	};
+
+	if (!rc.url || s->conf.role != KEYD_SERVER)
+		return 0;
+	s->rev = revocation_start(s->base, &rc, on_revoked, NULL, s);
+	if (!s->rev) {
+		guise_err("[certd] %s: cannot start the event client", rc.url);
+		return -1;
+	}
+	return 0;
+}
+
 static void teardown(struct daemon_state *s)
 {
+	revocation_stop(s->rev);
 	http_server_stop(&s->local);
 	client_stop(s->client);
 	server_stop(&s->d);
@@ -333,6 +399,9 @@ int main(int argc, char **argv)
 		guise_err("cannot detach: %s", strerror(errno));
 		goto out;
 	}
+	/* After the fork: a thread does not survive it. */
+	if (revocation_setup(&s))
+		goto out;
 	guise_info("%s role running", s.client ? "client" : "server");
 	sd_notify(0, "READY=1");
 	if (event_base_dispatch(s.base) < 0) {

@@ -47,6 +47,11 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS entitlements ("
 	" client TEXT NOT NULL, channel INTEGER NOT NULL,"
 	" PRIMARY KEY (client, channel));"
+	/* The certificate each client enrolled with, for certd's revocation
+	 * events (a table of its own: older stores gain it at open). */
+	"CREATE TABLE IF NOT EXISTS client_certs ("
+	" issuer TEXT NOT NULL, serial TEXT NOT NULL, client TEXT NOT NULL,"
+	" PRIMARY KEY (issuer, serial));"
 	"CREATE TABLE IF NOT EXISTS meta ("
 	" name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS sealing ("
@@ -278,7 +283,46 @@ int store_client_put(struct store *st, const struct kclient *c)
 int store_client_del(struct store *st, const char *id)
 {
 	return run(st, "DELETE FROM entitlements WHERE client = ?;", "t", id) ?:
+		       run(st, "DELETE FROM client_certs WHERE client = ?;",
+			   "t", id) ?:
 		       run(st, "DELETE FROM clients WHERE id = ?;", "t", id);
+}
+
+int store_client_cert_set(struct store *st, const char *client,
+			  const char *issuer, const char *serial)
+{
+	return run(st,
+		   "INSERT OR REPLACE INTO client_certs (issuer, serial, client)"
+		   " VALUES (?, ?, ?);",
+		   "ttt", issuer, serial, client);
+}
+
+int store_client_by_cert(struct store *st, const char *issuer,
+			 const char *serial, char *id, size_t idlen)
+{
+	sqlite3_stmt *stmt;
+	const unsigned char *v;
+	int rc, err = -ENOENT;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT client FROM client_certs"
+			       " WHERE issuer = ? AND serial = ?;",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return store_fail(st, "prepare");
+	sqlite3_bind_text(stmt, 1, issuer, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 2, serial, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		v = sqlite3_column_text(stmt, 0);
+		if (v && strlen((const char *)v) < idlen) {
+			strcpy(id, (const char *)v);
+			err = 0;
+		}
+	} else if (rc != SQLITE_DONE) {
+		err = store_fail(st, "select");
+	}
+	sqlite3_finalize(stmt);
+	return err;
 }
 
 int store_channel_put(struct store *st, const struct kchannel *ch)

@@ -28,5 +28,12 @@ int store_content_del(struct store *st, uint32_t id);
 int store_entitle(struct store *st, const char *client, uint32_t channel,
 		  bool on);
 int store_next_key_id(struct store *st, uint32_t next);
+/* Revocation: the certificate (base64 DER issuer, canonical serial, see
+ * daemon/revocation.h) @client enrolled with; the client of one (its id
+ * into @id), 0, -ENOENT or -EIO. */
+int store_client_cert_set(struct store *st, const char *client,
+			  const char *issuer, const char *serial);
+int store_client_by_cert(struct store *st, const char *issuer,
+			 const char *serial, char *id, size_t idlen);
 
 #endif

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
+#include "revocation.h"
 
 #define HTTP_TOO_MANY 429
 #define API_LIST_DEFAULT 1000
@@ -122,6 +123,23 @@ static json_t *lease_json(const struct lease_rec *l)
 	return o;
 }
 
+/*
+ * Remember the certificate a lease was rented with, for certd's revocation
+ * events. After the rent's commit: if this fails (logged, counted) the lease
+ * stands but a revocation will not end it before it expires.
+ */
+static void api_record_cert(struct evhttp_request *req, struct leased *d,
+			    const struct in6_addr *virt)
+{
+	char serial[REVOCATION_SERIAL_MAX], *issuer;
+
+	if (revocation_request_id(req, &issuer, serial, sizeof(serial)))
+		return; /* the UNIX socket: no certificate */
+	if (store_lease_cert_set(d->store, virt, issuer, serial))
+		d->m.store_errors++;
+	free(issuer);
+}
+
 static void api_rent(struct evhttp_request *req, void *arg)
 {
 	struct api *api = arg;
@@ -151,6 +169,7 @@ static void api_rent(struct evhttp_request *req, void *arg)
 			  LEASED_HOST_FLAGS, &l);
 	switch (err) {
 	case 0:
+		api_record_cert(req, d, &l.virt);
 		body = lease_json(&l);
 		if (body)
 			json_object_set_new(body, "lifetime",

@@ -191,6 +191,20 @@ static int conf_kernel(struct leased_conf *c, const char *name,
 	return -ENOENT;
 }
 
+static int conf_certd(struct leased_conf *c, const char *name,
+		      const char *value)
+{
+	if (!strcmp(name, "url"))
+		return set_string(&c->certd_url, value);
+	if (!strcmp(name, "cert"))
+		return set_string(&c->certd_cert, value);
+	if (!strcmp(name, "key"))
+		return set_string(&c->certd_key, value);
+	if (!strcmp(name, "ca"))
+		return set_string(&c->certd_ca, value);
+	return -ENOENT;
+}
+
 static int conf_handler(void *user, const char *section, const char *name,
 			const char *value)
 {
@@ -209,6 +223,8 @@ static int conf_handler(void *user, const char *section, const char *name,
 		err = conf_duration(value, &p->c->retention);
 	else if (!strcmp(section, "gateway") && !strcmp(name, "enabled"))
 		err = parse_bool(value, &p->c->gateway);
+	else if (!strcmp(section, "certd"))
+		err = conf_certd(p->c, name, value);
 	else
 		err = -ENOENT;
 
@@ -346,5 +362,9 @@ void leased_conf_free(struct leased_conf *c)
 	free(c->socket);
 	free(c->roles_file);
 	free(c->netns);
+	free(c->certd_url);
+	free(c->certd_cert);
+	free(c->certd_key);
+	free(c->certd_ca);
 	memset(c, 0, sizeof(*c));
 }

@@ -34,6 +34,9 @@ struct leased_conf {
 	bool sync;
 	/* [gateway] */
 	bool gateway;
+	/* [certd]: revocation events (url NULL: off); cert/key/ca default
+	 * to [server]'s */
+	char *certd_url, *certd_cert, *certd_key, *certd_ca;
 };
 
 /*

@@ -30,6 +30,7 @@ struct leased_metrics {
 	uint64_t denied, admin_actions;
 	uint64_t gateway_misses, gateway_dropped;
 	uint64_t kernel_errors, store_errors, audit_errors;
+	uint64_t revoked, revocation_events; /* [certd] */
 };
 
 struct leased {
@@ -95,6 +96,11 @@ int leases_history(struct leased *d, const struct in6_addr *virt, int64_t when,
 
 /* End the leases expired at @now (history, kernel). */
 void leases_sweep(struct leased *d, int64_t now);
+
+/* A certificate (@issuer base64 DER, canonical @serial) was revoked: end
+ * every lease rented with it (store, kernel), audited; reason "revoked". */
+void leases_revoke_cert(struct leased *d, const char *issuer,
+			const char *serial, int64_t now);
 
 /* Delete the history older than [history] retention. */
 void leases_purge(struct leased *d, int64_t now);

@@ -317,6 +317,8 @@ void leases_purge(struct leased *d, int64_t now)
 		return;
 	}
 	d->m.history_purged += n;
+	if (n && store_lease_certs_purge(d->store))
+		d->m.store_errors++;
 	if (n)
 		guise_info("history: %llu records past retention purged",
 			   (unsigned long long)n);
@@ -409,4 +411,45 @@ out:
 	free(kl);
 	free(sl);
 	return err;
+}
+
+void leases_revoke_cert(struct leased *d, const char *issuer,
+			const char *serial, int64_t now)
+{
+	static const struct leased_actor certd = { "certd", NULL };
+	char detail[API_DETAIL_MAX];
+	struct lease_rec *v;
+	size_t n, i;
+	int err;
+
+	d->m.revocation_events++;
+	err = store_leases_by_cert(d->store, issuer, serial, &v, &n);
+	if (err) {
+		d->m.store_errors++;
+		return;
+	}
+	if (!n)
+		return;
+	/* As the sweeper: one transaction, then the kernel. */
+	err = store_begin(d->store);
+	for (i = 0; !err && i < n; i++)
+		err = store_lease_end(d->store, &v[i], now, "revoked");
+	if (!err)
+		err = store_commit(d->store);
+	if (err) {
+		store_rollback(d->store);
+		d->m.store_errors++;
+		free(v);
+		return;
+	}
+	d->m.revoked += n;
+	snprintf(detail, sizeof(detail), "serial=%s issuer=%s", serial,
+		 issuer);
+	for (i = 0; i < n; i++) {
+		if (d->kernel && kernel_remove(d->kernel, &v[i].virt))
+			d->m.kernel_errors++;
+		leased_audit(d, &certd, "revoke", &v[i].virt, "ended", detail);
+	}
+	guise_info("certificate %s revoked: %zu leases ended", serial, n);
+	free(v);
 }

@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "base64.h"
 #include "conf.h"
 #include "gateway.h"
 #include "http.h"
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "netns.h"
 #include "ratelimit.h"
+#include "revocation.h"
 #include "roles.h"
 #include "tls.h"
 
@@ -143,6 +145,7 @@ struct daemon_state {
 	struct http_server srv, local;
 	struct event *sigterm, *sigint, *sighup, *sweep;
 	struct gateway *gw;
+	struct revocation *rev;
 	unsigned int ticks;
 };
 
@@ -176,6 +179,38 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 				(uint64_t)ts.tv_sec * 1000 +
 					(uint64_t)ts.tv_nsec / 1000000);
 	}
+}
+
+/* certd's revocation events, on the loop thread. */
+static void on_revoked(const unsigned char *issuer_der, size_t issuer_len,
+		       const char *serial, void *arg)
+{
+	struct daemon_state *s = arg;
+	char *issuer = b64_encode(issuer_der, issuer_len);
+
+	if (!issuer)
+		return;
+	leases_revoke_cert(&s->d, issuer, serial, time(NULL));
+	free(issuer);
+}
+
+static int revocation_setup(struct daemon_state *s)
+{
+	struct revocation_conf rc = {
+		.url = s->conf.certd_url,
+		.cert = s->conf.certd_cert ? s->conf.certd_cert : s->conf.cert,
+		.key = s->conf.certd_key ? s->conf.certd_key : s->conf.key,
+		.ca = s->conf.certd_ca ? s->conf.certd_ca : s->conf.ca,
+	};
+
+	if (!rc.url)
+		return 0;
+	s->rev = revocation_start(s->base, &rc, on_revoked, NULL, s);
+	if (!s->rev) {
+		guise_err("[certd] %s: cannot start the event client", rc.url);
+		return -1;
+	}
+	return 0;
 }
 
 /* Open the kernel side in the configured namespace and reconcile. */
@@ -289,6 +324,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 static void teardown(struct daemon_state *s)
 {
 	gateway_stop(s->gw);
+	revocation_stop(s->rev);
 	http_server_stop(&s->srv);
 	http_server_stop(&s->local);
 	if (s->sweep)
@@ -420,6 +456,8 @@ int main(int argc, char **argv)
 	}
 	/* After the fork: a thread does not survive it. */
 	if (s.conf.gateway && gateway_start(s.base, &s.d, &s.gw))
+		goto out;
+	if (revocation_setup(&s))
 		goto out;
 	guise_info("serving on port %u, %u pools, kernel sync %s", s.srv.port,
 		   s.d.pools.n, s.d.kernel ? "on" : "off");

@@ -32,7 +32,17 @@ static const char schema[] =
 	" end INTEGER NOT NULL,"
 	" reason TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS history_virtual ON history (virtual);"
-	"CREATE INDEX IF NOT EXISTS history_end ON history (end);";
+	"CREATE INDEX IF NOT EXISTS history_end ON history (end);"
+	/* The client certificate a lease was rented with, for revocation
+	 * events. A table of its own, not columns of leases, so that a store
+	 * made by an older version gains it by CREATE IF NOT EXISTS alone.
+	 * Rows whose lease ended are ignored (joined) and purged. */
+	"CREATE TABLE IF NOT EXISTS lease_certs ("
+	" virtual TEXT PRIMARY KEY,"
+	" issuer TEXT NOT NULL,"
+	" serial TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS lease_certs_cert"
+	" ON lease_certs (issuer, serial);";
 
 static int store_fail(struct store *st, const char *what)
 {
@@ -488,4 +498,80 @@ int store_history_purge(struct store *st, int64_t before, uint64_t *n)
 		*n = (uint64_t)sqlite3_changes(st->db);
 	sqlite3_finalize(stmt);
 	return err;
+}
+
+int store_lease_cert_set(struct store *st, const struct in6_addr *virt,
+			 const char *issuer, const char *serial)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st,
+		      "INSERT OR REPLACE INTO lease_certs (virtual, issuer,"
+		      " serial) VALUES (?1, ?2, ?3);",
+		      &stmt);
+	if (err)
+		return err;
+	if (!(err = bind_addr(st, stmt, 1, virt)) &&
+	    !(err = bind_text(st, stmt, 2, issuer)) &&
+	    !(err = bind_text(st, stmt, 3, serial)))
+		err = step_done(st, stmt, "insert lease cert");
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+int store_leases_by_cert(struct store *st, const char *issuer,
+			 const char *serial, struct lease_rec **out, size_t *n)
+{
+	struct lease_rec *v = NULL, *nv;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *stmt;
+	int err, rc;
+
+	*out = NULL;
+	*n = 0;
+	err = prepare(st,
+		      "SELECT l.virtual, l.real, l.peer, l.expires, l.created,"
+		      " l.flags FROM lease_certs c JOIN leases l"
+		      " ON l.virtual = c.virtual"
+		      " WHERE c.issuer = ?1 AND c.serial = ?2;",
+		      &stmt);
+	if (err)
+		return err;
+	if ((err = bind_text(st, stmt, 1, issuer)) ||
+	    (err = bind_text(st, stmt, 2, serial))) {
+		sqlite3_finalize(stmt);
+		return err;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = reallocarray(v, cap, sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		err = column_lease(stmt, &v[count]);
+		if (err)
+			break;
+		count++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_fail(st, "leases by cert");
+	sqlite3_finalize(stmt);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+int store_lease_certs_purge(struct store *st)
+{
+	return store_exec(st, "DELETE FROM lease_certs WHERE virtual NOT IN"
+			      " (SELECT virtual FROM leases);");
 }

@@ -69,6 +69,18 @@ int store_virt_quarantined(struct store *st, const struct in6_addr *virt,
 int store_lease_at(struct store *st, const struct in6_addr *virt, int64_t when,
 		   struct lease_rec *out, int64_t *end, bool *live);
 
+/*
+ * Revocation: remember the client certificate (@issuer base64 DER,
+ * canonical @serial, see daemon/revocation.h) lease @virt was rented with;
+ * list the live leases rented with one into a new array (free() it); drop
+ * the rows of ended leases.
+ */
+int store_lease_cert_set(struct store *st, const struct in6_addr *virt,
+			 const char *issuer, const char *serial);
+int store_leases_by_cert(struct store *st, const char *issuer,
+			 const char *serial, struct lease_rec **out, size_t *n);
+int store_lease_certs_purge(struct store *st);
+
 /* Delete history rows that ended before @before; *@n of them. */
 int store_history_purge(struct store *st, int64_t before, uint64_t *n);
 

@@ -1,0 +1,175 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Revocation to guise-keyd on loopback, TAP output. Run by keyd_revoke
+# (the C driver), or by hand:
+#   keyd_revoke.sh DIR KEYD CERTD CRLWATCH
+#
+# certd_pki.sh's PKI; guise-certd holding its CRLs; a guise-keyd server
+# (sync off, control messages unicast to ::1) subscribed to certd's event
+# stream. Clients a1 (a_good's address) and b1 (b_good's) are entitled to
+# channel 1 and enrol with their certificates; the CA revokes b_good with
+# `openssl ca -revoke` + `-gencrl`; guise-crlwatch --once notifies certd;
+# b1 must lose its entitlement (as `guise revoke` does: Kc rotated) while
+# a1 keeps it. Prints the time from -gencrl to the revocation.
+set -u
+
+dir=${1:?usage: keyd_revoke.sh DIR KEYD CERTD CRLWATCH}
+keyd=${2:?}
+certd=${3:?}
+crlwatch=${4:?}
+here=$(cd "$(dirname "$0")" && pwd)
+n=0
+failed=0
+pids=""
+
+ok() { # COND-EXIT-STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+
+wait_file() { # FILE: up to 30 s
+	local w=0
+	while [ ! -s "$1" ] && [ $w -lt 300 ]; do
+		sleep 0.1
+		w=$((w + 1))
+	done
+	[ -s "$1" ]
+}
+
+now_ms() { date +%s%3N; }
+
+cd "$dir"
+echo "TAP version 13"
+sh "$here/certd_pki.sh" "$dir" || {
+	echo "Bail out! cannot make the test PKI"
+	exit 1
+}
+mkdir -p pub
+
+cat >certd.conf <<CONF
+[server]
+listen = [::1]:0
+cert = $dir/server.crt
+key = $dir/server.key
+ca = $dir/tlsca.crt
+[trust]
+anchors = $dir/rootA.crt
+anchors = $dir/rootB.crt
+intermediates = $dir/chain.pem
+crl = $dir/crls.pem
+CONF
+"$certd" --foreground --config certd.conf --port-file certd.port \
+	2>>certd.log &
+pids="$pids $!"
+wait_file certd.port
+ok $? "guise-certd starts"
+CERTD=$(sed -n 1p certd.port)
+
+cat tlsca.crt rootA.crt rootB.crt chain.pem >clients.pem
+cat >keyd.conf <<CONF
+[keyd]
+role = server
+[server]
+listen = [::1]:0
+cert = $dir/server.crt
+key = $dir/server.key
+ca = $dir/clients.pem
+db = $dir/keyd.db
+socket = $dir/keyd.sock
+[control]
+port = 47391
+unicast = ::1
+[kernel]
+sync = off
+[certd]
+url = https://[::1]:$CERTD
+cert = $dir/client.crt
+key = $dir/client.key
+ca = $dir/tlsca.crt
+CONF
+"$keyd" --foreground -v --config keyd.conf --port-file keyd.port \
+	2>>keyd.log &
+pids="$pids $!"
+wait_file keyd.port
+ok $? "guise-keyd starts"
+KEYD=$(cat keyd.port)
+i=0
+while ! grep -q "revocation: connected" keyd.log && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q "revocation: connected" keyd.log
+ok $? "guise-keyd subscribed to certd's event stream"
+
+admin() { # PATH [JSON]
+	curl -s --max-time 20 --unix-socket keyd.sock ${2:+-d "$2"} \
+		"http://localhost$1"
+}
+setup_ok=0
+admin /v1/clients/add '{"id":"a1","address":"2001:db8:1::10"}' >/dev/null || setup_ok=1
+admin /v1/clients/add '{"id":"b1","address":"2001:db8:2::10"}' >/dev/null || setup_ok=1
+admin /v1/channels/add '{"id":1,"group":"ff3e::4242","port":5000}' >/dev/null || setup_ok=1
+admin /v1/entitle '{"client":"a1","channel":1}' >/dev/null || setup_ok=1
+admin /v1/entitle '{"client":"b1","channel":1}' >/dev/null || setup_ok=1
+admin /v1/clients >clients0.json
+grep -q '"id": *"b1".*"channels": *\[ *1 *\]' clients0.json || setup_ok=1
+ok $setup_ok "clients a1, b1 entitled to channel 1"
+enroll() { # CERT: the HTTP code
+	curl -s --max-time 20 --cacert tlsca.crt --cert "$1.crt" \
+		--key "$1.key" -o /dev/null -w '%{http_code}' -X POST \
+		"https://[::1]:$KEYD/v1/enroll"
+}
+[ "$(enroll a_good)" = 200 ] && [ "$(enroll b_good)" = 200 ]
+ok $? "a_good and b_good enrol"
+rot0=$(admin /v1/status | sed -n 's/.*"kc_rotations": *\([0-9]*\).*/\1/p')
+
+CADIR=intB1.d openssl ca -batch -config ca.cnf -revoke b_good.crt \
+	-crl_reason keyCompromise 2>/dev/null
+t0=$(now_ms)
+CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
+	-out pub/intB1.crl 2>/dev/null
+"$crlwatch" --dir pub --sign-cert intB1.crt --sign-key intB1.key --carry \
+	--serials --to "https://[::1]:$CERTD/v1/notify" --cert client.crt \
+	--key client.key --ca tlsca.crt --once 2>>crlwatch.log
+ok $? "guise-crlwatch --once notified certd"
+b1_entitled() {
+	admin /v1/clients | tr -d ' \n' | grep -q '"id":"b1","address":"[^"]*","channels":\[1\]'
+}
+i=0
+while b1_entitled && [ $i -lt 400 ]; do
+	sleep 0.025
+	i=$((i + 1))
+done
+t1=$(now_ms)
+! b1_entitled
+ok $? "b1's entitlement to channel 1 is revoked"
+echo "# gencrl to entitlement revocation: $((t1 - t0)) ms (crlwatch, certd, event stream, keyd)"
+admin /v1/clients | tr -d ' \n' | grep -q '"id":"a1","address":"[^"]*","channels":\[1\]'
+ok $? "a1 keeps its entitlement"
+status=$(admin /v1/status | tr -d ' \n')
+echo "$status" | grep -q '"certs_revoked":1'
+ok $? "status: certs_revoked 1"
+rot1=$(echo "$status" | sed -n 's/.*"kc_rotations":\([0-9]*\).*/\1/p')
+[ -n "$rot0" ] && [ "$rot1" -gt "$rot0" ]
+ok $? "channel 1's Kc rotated ($rot0 -> $rot1)"
+
+cleanup
+pids=""
+echo "1..$n"
+[ $failed -eq 0 ]
