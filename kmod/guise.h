@@ -66,6 +66,10 @@ struct guise_net {
 	struct rhashtable leases_rp;	/* by (real, peer), lease.c */
 	struct rhashtable leases_v;	/* by virtual address */
 	atomic_t nr_leases;
+	/* lease.c: expiry wheel (see lease.h), all under lock */
+	struct hlist_head *lease_wheel;	/* GUISE_GC_SLOTS lists */
+	struct hlist_head lease_gc_todo; /* a slot being collected */
+	unsigned long lease_gc_next;	/* next granule to collect */
 	struct delayed_work lease_gc;
 	bool hooks_registered;		/* hooks.c, under lock */
 	bool content_hooks_registered;

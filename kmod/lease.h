@@ -7,7 +7,11 @@
 #ifndef _GUISE_LEASE_H
 #define _GUISE_LEASE_H
 
+#include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/jiffies.h>
+#include <linux/list.h>
+#include <linux/log2.h>
 #include <linux/rhashtable.h>
 #include <linux/spinlock.h>
 
@@ -18,36 +22,65 @@ struct guise_rp {
 	struct in6_addr peer;
 };
 
+/*
+ * The hot counters, per CPU: every rewritten packet adds to them. 32 bytes
+ * per CPU and lease (u64_stats_sync is empty on 64-bit).
+ */
 struct guise_lease_pcpu {
+	u64 tx_packets;
+	u64 tx_bytes;
+	u64 rx_packets;
+	u64 rx_bytes;
+	struct u64_stats_sync syncp;
+};
+
+/* All of a lease's counters, summed over the CPUs (for dumps and events). */
+struct guise_lease_stats {
 	u64 tx_packets;
 	u64 tx_bytes;
 	u64 rx_packets;
 	u64 rx_bytes;
 	u64 drop_rate;
 	u64 drop_smtp;
-	struct u64_stats_sync syncp;
 };
 
-/* Token bucket in nanoseconds of credit: a packet costs NSEC_PER_SEC/pps. */
-struct guise_ratelimit {
-	spinlock_t lock;	/* protects credit_ns and stamp_ns */
-	u64 credit_ns;
-	u64 stamp_ns;
-};
+/*
+ * Expiry: a hashed timing wheel per netns. Time is cut into granules of
+ * 2^GUISE_GC_SHIFT jiffies (the power of two nearest above HZ: 1.024 s at
+ * HZ=250); a lease sits on the list of slot (expires >> GUISE_GC_SHIFT) %
+ * GUISE_GC_SLOTS and carries its exact expiry. The collector visits only
+ * the slots of granules that have passed; a lease whose expiry lies laps
+ * ahead (lifetimes beyond GUISE_GC_SLOTS granules, ~70 min at HZ=250) is
+ * looked at once per lap and left in place.
+ */
+#define GUISE_GC_SHIFT		order_base_2(HZ)
+#define GUISE_GC_SLOTS_SHIFT	12
+#define GUISE_GC_SLOTS		BIT(GUISE_GC_SLOTS_SHIFT)
 
 struct guise_lease {
 	struct rhash_head rp_node;
 	struct rhash_head v_node;
+	union {
+		/* On a wheel slot or lease_gc_todo, under gn->lock. */
+		struct hlist_node gc_node;
+		/* Once unlinked (off the wheel): freeing after a grace. */
+		struct rcu_head rcu;
+	};
 	struct guise_rp rp;
 	struct in6_addr virt;
+	/* Token bucket in ns of credit: a packet costs NSEC_PER_SEC/pps. */
+	spinlock_t rl_lock;		/* protects rl_credit_ns, rl_stamp_ns */
 	/* Replacing a lease rewrites these in place: READ_ONCE in readers. */
 	u32 flags;
 	u32 rate_pps;
 	u32 rate_burst;
 	unsigned long expires;	/* jiffies */
-	struct guise_ratelimit rl;
+	u64 rl_credit_ns;
+	u64 rl_stamp_ns;
 	struct guise_lease_pcpu __percpu *stats;
-	struct rcu_head rcu;
+	/* Rare (abuse controls only): shared, not per CPU. */
+	atomic64_t drop_rate;
+	atomic64_t drop_smtp;
 };
 
 /* What LEASE_NEW asks for. */
@@ -76,12 +109,14 @@ int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
 void guise_lease_unlink(struct guise_net *gn, struct guise_lease *l);
 void guise_lease_flush(struct guise_net *gn);
 void guise_lease_stats_read(const struct guise_lease *l,
-			    struct guise_lease_pcpu *sum);
+			    struct guise_lease_stats *sum);
 void guise_lease_count_tx(struct guise_lease *l, unsigned int len);
 void guise_lease_count_rx(struct guise_lease *l, unsigned int len);
 bool guise_lease_rate_ok(struct guise_lease *l);
 void guise_lease_count_drop(struct guise_lease *l, bool smtp);
 extern const struct rhashtable_params guise_lease_v_params;
+int guise_lease_cache_init(void);
+void guise_lease_cache_exit(void);
 
 /* lease_nl.c */
 int guise_lease_put(struct sk_buff *msg, const struct guise_lease *l);

@@ -20,7 +20,7 @@ size_t guise_lease_msg_size(void)
 static int guise_lease_put_stats(struct sk_buff *msg,
 				 const struct guise_lease *l)
 {
-	struct guise_lease_pcpu s;
+	struct guise_lease_stats s;
 	struct nlattr *nest;
 
 	guise_lease_stats_read(l, &s);

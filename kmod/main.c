@@ -9,6 +9,7 @@
 #include <linux/rcupdate.h>
 
 #include "guise.h"
+#include "lease.h"
 
 atomic_long_t guise_live_objects = ATOMIC_LONG_INIT(0);
 
@@ -16,9 +17,13 @@ static int __init guise_init(void)
 {
 	int ret;
 
-	ret = guise_netns_init();
+	ret = guise_lease_cache_init();
 	if (ret)
 		return ret;
+
+	ret = guise_netns_init();
+	if (ret)
+		goto err_cache;
 
 	ret = guise_genl_init();
 	if (ret)
@@ -30,6 +35,8 @@ static int __init guise_init(void)
 
 err_netns:
 	guise_netns_exit();
+err_cache:
+	guise_lease_cache_exit();
 	return ret;
 }
 
@@ -41,6 +48,7 @@ static void __exit guise_exit(void)
 	guise_netns_exit();
 	/* Objects freed through call_rcu() are only gone after a barrier. */
 	rcu_barrier();
+	guise_lease_cache_exit();
 
 	live = atomic_long_read(&guise_live_objects);
 	if (live)
