@@ -7,13 +7,19 @@
 #      time against a plain d2i_X509_CRL (bench/src/certd_crl_bench.c);
 #  (b) OCSP requests per second answered by certd's responder against
 #      `openssl ocsp -index ... -port` on the same certificate, a new
-#      connection per request (bench/src/ocsp_load.c).
-# Report: build/bench/certd_bench.txt.
+#      connection per request (bench/src/ocsp_load.c);
+#  (d) cached validations per second (certd_validate() with its path
+#      cache, in process) against a raw X509_verify_cert loop on the same
+#      1000 chains (bench/src/certd_validate_bench.c);
+#  (a) revocation freshness, pushed to 10 and 50 servers against polling
+#      every 60 s (bench/certd_fresh.sh, bench/src/certd_fresh.c).
+# Report: build/bench/certd_bench.txt (and certd_fresh.txt).
 #
 #   bench/certd_bench.sh [ENTRIES] [LOOKUPS]
-# Environment: CERTD (default build/bin/guise-certd), OUT (build/bench),
-# OCSP_SECS (5),
-# OCSP_THREADS (4).
+# Environment: CERTD (default build/bin/guise-certd; CRLWATCH beside it),
+# OUT (build/bench), OCSP_SECS (5), OCSP_THREADS (4), VALIDATE_SECS (5),
+# VALIDATE_LEAVES (1000), FRESH_* (see bench/certd_fresh.sh),
+# CERTD_SKIP_FRESH=1 to leave (a) out.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -24,20 +30,40 @@ cc -O2 -std=gnu11 -D_GNU_SOURCE -Iuserspace/certd -o "$out/certd_crl_bench" \
 	bench/src/certd_crl_bench.c userspace/certd/crl.c \
 	$(pkg-config --cflags --libs openssl)
 cc -O2 -std=gnu11 -o "$out/ocsp_load" bench/src/ocsp_load.c -lcurl -lpthread
+cc -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuserspace/certd \
+	-Iuserspace/lib -Iuserspace/daemon -o "$out/certd_validate_bench" \
+	bench/src/certd_validate_bench.c userspace/certd/validate.c \
+	userspace/certd/path.c userspace/certd/crl.c userspace/certd/certio.c \
+	userspace/lib/log.c userspace/daemon/base64.c \
+	$(pkg-config --cflags --libs openssl jansson libevent)
 
 {
 	echo "== (c) CRL lookups and load"
 	"$out/certd_crl_bench" "${1:-1000000}" "${2:-1000000}" 2>/dev/null
 } | tee "$out/certd_bench.txt"
 
-[ -x "$certd" ] || {
-	echo "$certd not built: (b) skipped" | tee -a "$out/certd_bench.txt"
-	exit 0
-}
 tmp=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 sh userspace/tests/certd_pki.sh "$tmp" >/dev/null
+
+{
+	echo "== (d) validations per second, in process: certd's path cache" \
+		"against X509_verify_cert"
+	"$out/certd_validate_bench" "$tmp" "${VALIDATE_SECS:-5}" \
+		"-${VALIDATE_LEAVES:-1000}"
+} | tee -a "$out/certd_bench.txt"
+
+if [ -x "$certd" ] && [ -z "${CERTD_SKIP_FRESH:-}" ]; then
+	CERTD=$certd OUT=$out sh bench/certd_fresh.sh ||
+		echo "(a) bench/certd_fresh.sh failed" >>"$out/certd_fresh.txt"
+	cat "$out/certd_fresh.txt" >>"$out/certd_bench.txt"
+fi
+
+[ -x "$certd" ] || {
+	echo "$certd not built: (a), (b) skipped" | tee -a "$out/certd_bench.txt"
+	exit 0
+}
 cd "$tmp"
 cat >certd.conf <<CONF
 [server]

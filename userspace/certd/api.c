@@ -396,6 +396,11 @@ static json_t *crl_json(const struct crl_issuer *is, time_t now)
 		json_object_set_new(o, "stale",
 				    json_boolean(is->full->next_update &&
 						 is->full->next_update < now));
+		/* When it entered the cache (freshness measurements). */
+		json_object_set_new(
+			o, "loaded_at",
+			json_real((double)is->full->loaded.tv_sec +
+				  (double)is->full->loaded.tv_nsec / 1e9));
 	}
 	if (o && is->delta)
 		json_object_set_new(o, "delta_entries",

@@ -363,6 +363,7 @@ int crl_cache_put(struct crl_cache *c, X509_CRL *crl, time_t now,
 	}
 	crl_list_free(*slot);
 	free(*slot);
+	clock_gettime(CLOCK_REALTIME, &l->loaded);
 	*slot = l;
 	/* A newer full CRL supersedes an older delta and pushed serials. */
 	if (!l->base) {

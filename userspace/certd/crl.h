@@ -35,6 +35,7 @@ struct crl_list {
 	 * (a power of two, at least 2n). O(1) lookups. */
 	uint32_t *slots;
 	size_t mask;
+	struct timespec loaded; /* CLOCK_REALTIME it entered the cache */
 };
 
 struct crl_issuer {

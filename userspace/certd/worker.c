@@ -14,6 +14,8 @@ struct job {
 	char *url, *ctype;
 	void *body;
 	size_t len;
+	CURL *c; /* while running */
+	struct curl_slist *hdr;
 };
 
 struct worker {
@@ -25,6 +27,11 @@ struct worker {
 	size_t queued;
 	bool stop;
 	uint64_t sent, failed, dropped;
+	/* The worker thread's own: the transfers under way, with one
+	 * connection cache (multi) and one TLS session cache (share). */
+	CURLM *multi;
+	CURLSH *share;
+	size_t active;
 };
 
 static void tls_setopts(CURL *c, const struct worker_tls *tls)
@@ -47,71 +54,115 @@ static size_t discard(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-static bool post_one(CURL *c, const struct worker_tls *tls, const struct job *j)
-{
-	struct curl_slist *hdr = NULL;
-	char ct[128];
-	long code = 0;
-	CURLcode rc;
-
-	curl_easy_reset(c);
-	tls_setopts(c, tls);
-	snprintf(ct, sizeof(ct), "Content-Type: %s", j->ctype);
-	hdr = curl_slist_append(NULL, ct);
-	curl_easy_setopt(c, CURLOPT_URL, j->url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(hdr);
-	if (rc != CURLE_OK || code < 200 || code > 299) {
-		guise_warn("POST %s: %s", j->url,
-			   rc != CURLE_OK ? curl_easy_strerror(rc) : "refused");
-		return false;
-	}
-	return true;
-}
-
 static void job_free(struct job *j)
 {
+	curl_slist_free_all(j->hdr);
 	free(j->url);
 	free(j->ctype);
 	free(j->body);
 	free(j);
 }
 
+/* Add @j's POST to the transfers under way. 0 or -1. */
+static int post_start(struct worker *w, struct job *j)
+{
+	char ct[128];
+
+	j->c = curl_easy_init();
+	if (!j->c)
+		return -1;
+	tls_setopts(j->c, &w->tls);
+	if (w->share)
+		curl_easy_setopt(j->c, CURLOPT_SHARE, w->share);
+	snprintf(ct, sizeof(ct), "Content-Type: %s", j->ctype);
+	j->hdr = curl_slist_append(NULL, ct);
+	curl_easy_setopt(j->c, CURLOPT_URL, j->url);
+	curl_easy_setopt(j->c, CURLOPT_HTTPHEADER, j->hdr);
+	curl_easy_setopt(j->c, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(j->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->len);
+	curl_easy_setopt(j->c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(j->c, CURLOPT_PRIVATE, j);
+	if (!j->hdr || curl_multi_add_handle(w->multi, j->c) != CURLM_OK) {
+		curl_easy_cleanup(j->c);
+		j->c = NULL;
+		return -1;
+	}
+	w->active++;
+	return 0;
+}
+
+/* A transfer is over: count it, free it. */
+static void post_done(struct worker *w, CURL *c, CURLcode rc)
+{
+	struct job *j = NULL;
+	long code = 0;
+	bool ok;
+
+	curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&j);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	ok = rc == CURLE_OK && code >= 200 && code <= 299;
+	if (!ok)
+		guise_warn("POST %s: %s", j ? j->url : "?",
+			   rc != CURLE_OK ? curl_easy_strerror(rc) : "refused");
+	curl_multi_remove_handle(w->multi, c);
+	curl_easy_cleanup(c);
+	w->active--;
+	if (j)
+		job_free(j);
+	pthread_mutex_lock(&w->lock);
+	if (ok)
+		w->sent++;
+	else
+		w->failed++;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * The queue is served in parallel: up to WORKER_PARALLEL POSTs at once on
+ * one curl multi handle, so a notification reaches every destination of
+ * the forwarding list after about one TLS handshake and answer, not one
+ * per destination, and a slow peer holds up nobody else.
+ */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	CURL *c = curl_easy_init();
 	struct job *j;
-	bool ok;
+	CURLMsg *msg;
+	int running, left;
 
-	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->head && !w->stop)
-			pthread_cond_wait(&w->cond, &w->lock);
-		j = w->head;
-		if (!j)
-			break;
-		w->head = j->next;
-		if (!w->head)
-			w->tail = &w->head;
-		w->queued--;
-		pthread_mutex_unlock(&w->lock);
-		ok = c && post_one(c, &w->tls, j);
-		job_free(j);
 		pthread_mutex_lock(&w->lock);
-		if (ok)
-			w->sent++;
-		else
-			w->failed++;
+		while (!w->head && !w->active && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->head && !w->active) {
+			pthread_mutex_unlock(&w->lock);
+			break; /* stopping, and nothing left */
+		}
+		while (w->head && w->active < WORKER_PARALLEL) {
+			j = w->head;
+			w->head = j->next;
+			if (!w->head)
+				w->tail = &w->head;
+			w->queued--;
+			j->next = NULL;
+			if (post_start(w, j)) {
+				w->failed++;
+				job_free(j);
+			}
+		}
+		pthread_mutex_unlock(&w->lock);
+		if (!w->active)
+			continue;
+		curl_multi_perform(w->multi, &running);
+		while ((msg = curl_multi_info_read(w->multi, &left)))
+			if (msg->msg == CURLMSG_DONE)
+				post_done(w, msg->easy_handle,
+					  msg->data.result);
+		/* worker_post() wakes this up for new jobs. */
+		if (w->active)
+			curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
 	}
-	pthread_mutex_unlock(&w->lock);
-	curl_easy_cleanup(c);
 	return NULL;
 }
 
@@ -123,9 +174,21 @@ int worker_start(const struct worker_tls *tls, struct worker **out)
 		return -ENOMEM;
 	w->tls = *tls;
 	w->tail = &w->head;
+	w->multi = curl_multi_init();
+	if (!w->multi) {
+		free(w);
+		return -ENOMEM;
+	}
+	/* TLS sessions resumed across POSTs; only this thread uses it. */
+	w->share = curl_share_init();
+	if (w->share)
+		curl_share_setopt(w->share, CURLSHOPT_SHARE,
+				  CURL_LOCK_DATA_SSL_SESSION);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	if (pthread_create(&w->thread, NULL, worker_main, w)) {
+		curl_share_cleanup(w->share);
+		curl_multi_cleanup(w->multi);
 		free(w);
 		return -EAGAIN;
 	}
@@ -141,9 +204,12 @@ void worker_stop(struct worker *w)
 	w->stop = true;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	curl_multi_wakeup(w->multi);
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
+	curl_multi_cleanup(w->multi);
+	curl_share_cleanup(w->share);
 	free(w);
 }
 
@@ -175,6 +241,7 @@ int worker_post(struct worker *w, const char *url, const char *content_type,
 	w->queued++;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	curl_multi_wakeup(w->multi);
 	return 0;
 }
 

@@ -3,6 +3,8 @@
  * Outgoing POSTs (forwarded notifications, shared paths) on a thread of
  * their own with libcurl over mutual TLS, so a slow or dead peer never
  * stalls the event loop. A bounded FIFO; a full queue drops and counts.
+ * Up to WORKER_PARALLEL POSTs run at once (one curl multi handle: kept
+ * connections, resumed TLS sessions).
  */
 #ifndef CERTD_WORKER_H
 #define CERTD_WORKER_H
@@ -11,6 +13,7 @@
 #include <stdint.h>
 
 #define WORKER_MAX_QUEUE 4096
+#define WORKER_PARALLEL 64
 
 struct worker;
 

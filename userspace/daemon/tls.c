@@ -33,6 +33,16 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *ca)
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 					 SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/*
+	 * With client verification, OpenSSL refuses to resume a session of a
+	 * context without an id ("internal error" alert), so a client's second
+	 * connection failed whenever it offered its ticket.
+	 */
+	if (!SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"guise",
+					    5)) {
+		tls_log_errors("session id context", "");
+		goto fail;
+	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		tls_log_errors("certificate", cert);
 		goto fail;

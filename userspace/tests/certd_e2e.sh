@@ -230,6 +230,14 @@ code=$(curl -s --max-time 10 --cacert tlsca.crt -o /dev/null -w '%{http_code}' \
 [ "$code" != 200 ]
 ok $? "no client certificate: refused ($code)"
 
+# A second connection that resumes the first one's TLS session (as the
+# forwarding thread does once a keep-alive connection has ended).
+codes=$(curl -s --max-time 20 --cacert tlsca.crt --cert client.crt \
+	--key client.key -H 'Connection: close' -o /dev/null -o /dev/null \
+	-w '%{http_code} ' "https://[::1]:$PORT_main/v1/health" \
+	"https://[::1]:$PORT_main/v1/health")
+is "$codes" "200 200 " "a resumed TLS session is accepted"
+
 # 5. Acquire by URL.
 wait_file pub.port
 PUB=$(cat pub.port)
