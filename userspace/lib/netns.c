@@ -30,3 +30,15 @@ int guise_netns_enter(const char *name)
 	close(fd);
 	return err;
 }
+
+int guise_netns_open_self(void)
+{
+	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int guise_netns_set(int fd)
+{
+	return setns(fd, CLONE_NEWNET) ? -errno : 0;
+}

@@ -9,4 +9,12 @@
  */
 int guise_netns_enter(const char *name);
 
+/*
+ * The calling thread's network namespace, to come back to it later: an
+ * O_CLOEXEC file descriptor, or -errno.
+ */
+int guise_netns_open_self(void);
+/* Move the calling thread into the namespace of @fd. 0 or -errno. */
+int guise_netns_set(int fd);
+
 #endif

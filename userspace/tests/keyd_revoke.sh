@@ -11,7 +11,9 @@
 # channel 1 and enrol with their certificates; the CA revokes b_good with
 # `openssl ca -revoke` + `-gencrl`; guise-crlwatch --once notifies certd;
 # b1 must lose its entitlement (as `guise revoke` does: Kc rotated) while
-# a1 keeps it. Prints the time from -gencrl to the revocation.
+# a1 keeps it, and b_good's next request is refused by the [certd] check
+# while a_good's are served from the check's cache. Prints the time from
+# -gencrl to the revocation.
 set -u
 
 dir=${1:?usage: keyd_revoke.sh DIR KEYD CERTD CRLWATCH}
@@ -168,6 +170,34 @@ ok $? "status: certs_revoked 1"
 rot1=$(echo "$status" | sed -n 's/.*"kc_rotations":\([0-9]*\).*/\1/p')
 [ -n "$rot0" ] && [ "$rot1" -gt "$rot0" ]
 ok $? "channel 1's Kc rotated ($rot0 -> $rot1)"
+
+# [certd] check (on by default): every request's client certificate is
+# asked about (cached); the revoked one is refused before the handler.
+certd_calls() {
+	curl -s --max-time 20 --cacert tlsca.crt --cert client.crt \
+		--key client.key "https://[::1]:$CERTD/v1/metrics" |
+		sed -n 's/^guise_certd_validations_total //p'
+}
+cc() { # FIELD: of /v1/status's certcheck object
+	admin /v1/status | tr -d ' \n' |
+		sed -n "s/.*\"certcheck\":{[^}]*\"$1\":\([a-z0-9]*\).*/\1/p"
+}
+code=$(curl -s --max-time 20 --cacert tlsca.crt --cert b_good.crt \
+	--key b_good.key -o b_enroll.json -w '%{http_code}' -X POST \
+	"https://[::1]:$KEYD/v1/enroll")
+[ "$code" = 403 ] && grep -q '"error": *"certificate revoked"' b_enroll.json
+ok $? "b_good's next request is refused 403 certificate revoked ($code)"
+v0=$(certd_calls)
+h0=$(cc hits)
+[ "$(enroll a_good)" = 200 ] && [ "$(enroll a_good)" = 200 ]
+ok $? "a_good is still served"
+v1=$(certd_calls)
+[ "$(cc hits)" -ge $((h0 + 2)) ] && [ -n "$v0" ] && [ "$v0" = "$v1" ]
+ok $? "a_good's checks are cache hits (certd validations $v0 -> $v1)"
+[ "$(cc on)" = true ] && [ "$(cc denied)" -ge 1 ]
+ok $? "status: certcheck on, denied $(cc denied), misses $(cc misses)"
+! grep -q 'Sanitizer' keyd.log
+ok $? "no sanitizer report from guise-keyd"
 
 cleanup
 pids=""

@@ -1,0 +1,290 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# guise-leased asking guise-certd about client certificates ([certd]
+# check, daemon/certcheck.c) on loopback, TAP output. Run by
+# leased_certd_check (the C driver), or by hand:
+#   leased_certd_check.sh DIR LEASED CERTD CRLWATCH
+#
+# certd_pki.sh's PKI and a guise-certd holding its CRLs. a_good and b_good
+# are served and cached (repeated requests: cache hits, no second call to
+# certd); the CA revokes b_good (`openssl ca -revoke` + `-gencrl`,
+# guise-crlwatch --once); b_good is then refused 403 on any request, also
+# those that touch no lease (health, reveal), while a_good is served;
+# u_leaf (no CRL: "unknown") is refused; a reconnection of the event
+# stream flushes the cache. A certd that accepts but never answers: the
+# request waits [certd] timeout while the loop serves others, then 503.
+# certd stopped: on_error = deny refuses (503), on_error = allow serves.
+set -u
+
+dir=${1:?usage: leased_certd_check.sh DIR LEASED CERTD CRLWATCH}
+leased=${2:?}
+certd=${3:?}
+crlwatch=${4:?}
+here=$(cd "$(dirname "$0")" && pwd)
+n=0
+failed=0
+pids=""
+
+ok() { # COND-EXIT-STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+
+wait_file() { # FILE: up to 30 s
+	local w=0
+	while [ ! -s "$1" ] && [ $w -lt 300 ]; do
+		sleep 0.1
+		w=$((w + 1))
+	done
+	[ -s "$1" ]
+}
+
+wait_count() { # FILE PATTERN COUNT: up to 30 s for COUNT matching lines
+	local w=0
+	while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ] &&
+		[ $w -lt 300 ]; do
+		sleep 0.1
+		w=$((w + 1))
+	done
+	[ "$(grep -c "$2" "$1" 2>/dev/null)" -ge "$3" ]
+}
+
+now_ms() { date +%s%3N; }
+
+cd "$dir"
+echo "TAP version 13"
+sh "$here/certd_pki.sh" "$dir" || {
+	echo "Bail out! cannot make the test PKI"
+	exit 1
+}
+mkdir -p pub
+
+start_certd() { # LISTEN
+	cat >certd.conf <<CONF
+[server]
+listen = $1
+cert = $dir/server.crt
+key = $dir/server.key
+ca = $dir/tlsca.crt
+[trust]
+anchors = $dir/rootA.crt
+anchors = $dir/rootB.crt
+intermediates = $dir/chain.pem
+crl = $dir/crls.pem
+CONF
+	rm -f certd.port
+	"$certd" --foreground --config certd.conf --port-file certd.port \
+		2>>certd.log &
+	CPID=$!
+	pids="$pids $CPID"
+	wait_file certd.port
+}
+start_certd "[::1]:0"
+ok $? "guise-certd starts"
+CERTD=$(sed -n 1p certd.port)
+
+# guise-leased trusts the leaf certificates' roots and intermediates.
+cat tlsca.crt rootA.crt rootB.crt chain.pem >clients.pem
+start_leased() { # CERTD-URL ON-ERROR [EXTRA-[certd]-LINE]
+	cat >leased.conf <<CONF
+[server]
+listen = [::1]:0
+cert = $dir/server.crt
+key = $dir/server.key
+ca = $dir/clients.pem
+db = $dir/leased.db
+socket = $dir/leased.sock
+[pool]
+prefix = 2001:db8:ff::/48
+[kernel]
+sync = off
+[certd]
+url = $1
+cert = $dir/client.crt
+key = $dir/client.key
+ca = $dir/tlsca.crt
+on_error = $2
+${3:-}
+CONF
+	rm -f leased.port
+	"$leased" --foreground -v --config leased.conf --port-file leased.port \
+		2>>leased.log &
+	LPID=$!
+	pids="$pids $LPID"
+	wait_file leased.port && LEASED=$(cat leased.port)
+}
+stop_leased() {
+	kill "$LPID" && wait "$LPID" 2>/dev/null
+}
+start_leased "https://[::1]:$CERTD" deny
+ok $? "guise-leased starts ([certd] check on by default, on_error deny)"
+wait_count leased.log "revocation: connected" 1
+ok $? "guise-leased subscribed to certd's event stream"
+
+call() { # CERT METHOD PATH [BODY]: the HTTP code, the body in CERT.out
+	curl -s --max-time 20 --cacert tlsca.crt --cert "$1.crt" \
+		--key "$1.key" -o "$1.out" -w '%{http_code}' -X "$2" \
+		${4:+-H 'Content-Type: application/json' -d "$4"} \
+		"https://[::1]:$LEASED$3"
+}
+admin() { # PATH
+	curl -s --max-time 20 --unix-socket leased.sock "http://localhost$1"
+}
+metric() { # NAME: a guise_leased_ counter
+	admin /v1/metrics | sed -n "s/^guise_leased_$1 //p"
+}
+certd_calls() { # certd's validation requests
+	curl -s --max-time 20 --cacert tlsca.crt --cert client.crt \
+		--key client.key "https://[::1]:$CERTD/v1/metrics" |
+		sed -n 's/^guise_certd_validations_total //p'
+}
+
+[ "$(call a_good POST /v1/rent '{"peer":"2001:db8:3::20"}')" = 201 ]
+ok $? "a_good (certd: good) rents a lease"
+[ "$(call b_good POST /v1/rent '{"peer":"2001:db8:3::20"}')" = 201 ]
+ok $? "b_good (certd: good) rents a lease"
+[ "$(metric certcheck_misses_total)" = 2 ]
+ok $? "metrics: two cache misses, one per certificate"
+
+v0=$(certd_calls)
+h0=$(metric certcheck_hits_total)
+codes=""
+for i in 1 2 3; do
+	codes="$codes$(call b_good GET /v1/health)"
+done
+[ "$codes" = 200200200 ]
+ok $? "b_good is served three more times"
+h1=$(metric certcheck_hits_total)
+[ "$h1" -eq $((h0 + 3)) ]
+ok $? "cache hits $h0 -> $h1"
+v1=$(certd_calls)
+[ -n "$v0" ] && [ "$v0" = "$v1" ]
+ok $? "no further call to certd ($v0 -> $v1 validations)"
+
+# The CA revokes b_good and publishes a CRL; guise-crlwatch notifies certd.
+CADIR=intB1.d openssl ca -batch -config ca.cnf -revoke b_good.crt \
+	-crl_reason keyCompromise 2>/dev/null
+t0=$(now_ms)
+CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
+	-out pub/intB1.crl 2>/dev/null
+"$crlwatch" --dir pub --sign-cert intB1.crt --sign-key intB1.key --carry \
+	--serials --to "https://[::1]:$CERTD/v1/notify" --cert client.crt \
+	--key client.key --ca tlsca.crt --once 2>>crlwatch.log
+ok $? "guise-crlwatch --once notified certd"
+i=0
+while admin /v1/list | grep -q '2001:db8:2::10' && [ $i -lt 400 ]; do
+	sleep 0.025
+	i=$((i + 1))
+done
+[ "$(metric revocation_events_total)" -ge 1 ]
+ok $? "guise-leased received the revocation event"
+code=$(call b_good GET /v1/health)
+t1=$(now_ms)
+[ "$code" = 403 ] && grep -q '"error": *"certificate revoked"' b_good.out
+ok $? "b_good is refused 403 certificate revoked on /v1/health ($code)"
+echo "# gencrl to refusal: $((t1 - t0)) ms"
+code=$(call b_good POST /v1/reveal '{"virtual":"2001:db8:ff::1"}')
+[ "$code" = 403 ] && grep -q 'certificate revoked' b_good.out
+ok $? "b_good is refused on /v1/reveal too ($code)"
+[ "$(call a_good GET /v1/health)" = 200 ]
+ok $? "a_good is still served"
+[ "$(metric certcheck_denied_total)" -ge 2 ]
+ok $? "metrics: certcheck_denied_total counts the refusals"
+
+code=$(call u_leaf GET /v1/health)
+[ "$code" = 403 ] && grep -q 'unknown' u_leaf.out
+ok $? "u_leaf (no CRL: unknown) is refused with on_error deny ($code)"
+
+# certd restarts on the same port: the stream reconnects, the cache goes.
+m0=$(metric certcheck_misses_total)
+kill "$CPID" && wait "$CPID" 2>/dev/null
+start_certd "[::1]:$CERTD"
+ok $? "guise-certd restarts"
+wait_count leased.log "revocation: connected" 2
+ok $? "the event stream reconnects"
+[ "$(call a_good GET /v1/health)" = 200 ] &&
+	[ "$(metric certcheck_misses_total)" -eq $((m0 + 1)) ]
+ok $? "after the reconnection a_good is asked about again (cache flushed)"
+
+# A certd that accepts connections and never answers.
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET6)
+s.bind(("::1", 0))
+s.listen(64)
+open("hole.port", "w").write("%d\n" % s.getsockname()[1])
+time.sleep(120)
+' &
+hole=$!
+pids="$pids $hole"
+wait_file hole.port
+stop_leased
+start_leased "https://[::1]:$(cat hole.port)" deny "timeout = 2s"
+ok $? "guise-leased restarts towards a certd that never answers"
+t0=$(now_ms)
+call a_good GET /v1/health >hole.code &
+parked=$!
+sleep 0.5
+t1=$(now_ms)
+admin /v1/health | grep -q '"status"'
+t2=$(now_ms)
+ok $? "the loop serves others while a request waits for certd ($((t2 - t1)) ms)"
+wait "$parked"
+t3=$(now_ms)
+[ "$(cat hole.code)" = 503 ] && grep -q 'certd unreachable' a_good.out &&
+	[ $((t3 - t0)) -ge 1500 ]
+ok $? "after the timeout: 503 certd unreachable ($((t3 - t0)) ms)"
+# A client that gives up while its request waits; then one that waits
+# through a shutdown: both requests must be let go cleanly.
+curl -s --max-time 0.5 --cacert tlsca.crt --cert a_good.crt --key a_good.key \
+	-o /dev/null "https://[::1]:$LEASED/v1/health"
+sleep 2
+call a_good GET /v1/health >hole.code &
+parked=$!
+sleep 0.5
+stop_leased
+wait "$parked"
+code=$(cat hole.code)
+[ "$code" = 503 ] || [ "$code" = 000 ]
+ok $? "a request waiting at shutdown is answered or closed ($code)"
+kill "$hole" 2>/dev/null
+
+# certd stopped: the policy decides.
+kill "$CPID" && wait "$CPID" 2>/dev/null
+start_leased "https://[::1]:$CERTD" deny
+code=$(call a_good GET /v1/health)
+[ "$code" = 503 ] && grep -q 'certd unreachable' a_good.out
+ok $? "certd down, on_error deny: a_good refused ($code: $(cat a_good.out))"
+[ "$(metric certcheck_errors_total)" -ge 1 ]
+ok $? "metrics: certcheck_errors_total counts it"
+stop_leased
+start_leased "https://[::1]:$CERTD" allow
+[ "$(call a_good GET /v1/health)" = 200 ]
+ok $? "certd down, on_error allow: a_good served"
+[ "$(admin /v1/health | grep -c status)" = 1 ]
+ok $? "the UNIX socket is never checked"
+stop_leased
+
+! grep -q 'Sanitizer' leased.log
+ok $? "no sanitizer report from guise-leased"
+
+cleanup
+pids=""
+echo "1..$n"
+[ $failed -eq 0 ]
