@@ -9,9 +9,11 @@
 
 #include "api.h"
 #include "audit.h"
+#include "certcheck.h"
 #include "http.h"
 #include "key.h"
 #include "log.h"
+#include "metrics.h"
 #include "sender.h"
 #include "server.h"
 #include "revocation.h"
@@ -29,6 +31,7 @@ static const struct role_rule rules[] = {
 	{ "list", ROLE_ADMIN | ROLE_OPERATOR | ROLE_AUDITOR },
 	{ "status", ROLE_ADMIN | ROLE_OPERATOR | ROLE_AUDITOR },
 	{ "enroll", ROLE_SUBSCRIBER | ROLE_ADMIN },
+	{ "metrics", ROLE_ADMIN | ROLE_OPERATOR },
 	{ NULL, 0 },
 };
 
@@ -64,6 +67,8 @@ static int begin(struct call *c, enum evhttp_cmd_type method)
 		.local_root = ROLE_ADMIN,
 	};
 
+	/* Every reply is counted, the refusals below included. */
+	metrics_count_reply(c->req, c->api->d);
 	if (http_begin_caller(c->req, method, &policy, &c->who))
 		return -1;
 	roles_format(c->who.roles, c->roles, sizeof(c->roles));
@@ -403,6 +408,22 @@ static void api_list(struct evhttp_request *req, void *arg)
 	http_reply_json(req, HTTP_OK, arr);
 }
 
+/* @o (the status) with the certificate check's counters; NULL if @o is. */
+static json_t *with_certcheck(struct keyd *d, json_t *o)
+{
+	const struct certcheck_stats cs = certcheck_get_stats(d->cc);
+
+	if (o)
+		json_object_set_new(
+			o, "certcheck",
+			json_pack("{s:b, s:I, s:I, s:I, s:I}", "on", d->cc != NULL,
+				  "hits", (json_int_t)cs.hits, "misses",
+				  (json_int_t)cs.misses, "denied",
+				  (json_int_t)cs.denied, "errors",
+				  (json_int_t)cs.errors));
+	return o;
+}
+
 static void api_status(struct evhttp_request *req, void *arg)
 {
 	CALL("status");
@@ -412,6 +433,8 @@ static void api_status(struct evhttp_request *req, void *arg)
 		return;
 	http_reply_json(
 		req, HTTP_OK,
+		/* the status, with the certificate check's counters */
+		with_certcheck(d,
 		json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
 			  " s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			  "role", "server", "clients", (json_int_t)d->nclients,
@@ -429,8 +452,59 @@ static void api_status(struct evhttp_request *req, void *arg)
 			  (json_int_t)m->ks_rotations, "kernel_errors",
 			  (json_int_t)m->kernel_errors, "send_errors",
 			  (json_int_t)m->send_errors, "certs_revoked",
-			  (json_int_t)m->certs_revoked));
+			  (json_int_t)m->certs_revoked)));
 }
+
+/* Prometheus text: operator or admin, like guise-leased's. */
+static void api_metrics(struct evhttp_request *req, void *arg)
+{
+	CALL("metrics");
+	struct evbuffer *buf;
+
+	if (begin(&c, EVHTTP_REQ_GET))
+		return;
+	buf = evbuffer_new();
+	if (buf && metrics_server(d, buf)) {
+		evbuffer_free(buf);
+		buf = NULL;
+	}
+	metrics_reply(req, buf);
+}
+
+/* Unknown paths: 404, counted like every other reply. */
+static void api_not_found(struct evhttp_request *req, void *arg)
+{
+	struct keyd_api *api = arg;
+
+	metrics_count_reply(req, api->d);
+	http_reply_error(req, HTTP_NOTFOUND, "not found");
+}
+
+/*
+ * Every route passes certd's check of the client certificate first
+ * (certcheck.h): the handler runs now, once certd answered, or never (the
+ * request was refused; that reply is counted too).
+ */
+#define API_CHECKED(fn)                                                 \
+	static void fn##_checked(struct evhttp_request *req, void *arg) \
+	{                                                               \
+		struct keyd_api *api = arg;                             \
+                                                                        \
+		metrics_count_reply(req, api->d);                       \
+		certcheck_gate(api->d->cc, req, fn, arg);               \
+	}
+API_CHECKED(api_list)
+API_CHECKED(api_client_add)
+API_CHECKED(api_client_del)
+API_CHECKED(api_channel_add)
+API_CHECKED(api_channel_del)
+API_CHECKED(api_content_add)
+API_CHECKED(api_content_del)
+API_CHECKED(api_entitle)
+API_CHECKED(api_revoke)
+API_CHECKED(api_enroll)
+API_CHECKED(api_status)
+API_CHECKED(api_metrics)
 
 int api_register(struct evhttp *http, struct keyd_api *api)
 {
@@ -438,19 +512,20 @@ int api_register(struct evhttp *http, struct keyd_api *api)
 		const char *path;
 		void (*cb)(struct evhttp_request *, void *);
 	} routes[] = {
-		{ "/v1/clients", api_list },
-		{ "/v1/clients/add", api_client_add },
-		{ "/v1/clients/del", api_client_del },
-		{ "/v1/channels", api_list },
-		{ "/v1/channels/add", api_channel_add },
-		{ "/v1/channels/del", api_channel_del },
-		{ "/v1/contents", api_list },
-		{ "/v1/contents/add", api_content_add },
-		{ "/v1/contents/del", api_content_del },
-		{ "/v1/entitle", api_entitle },
-		{ "/v1/revoke", api_revoke },
-		{ "/v1/enroll", api_enroll },
-		{ "/v1/status", api_status },
+		{ "/v1/clients", api_list_checked },
+		{ "/v1/clients/add", api_client_add_checked },
+		{ "/v1/clients/del", api_client_del_checked },
+		{ "/v1/channels", api_list_checked },
+		{ "/v1/channels/add", api_channel_add_checked },
+		{ "/v1/channels/del", api_channel_del_checked },
+		{ "/v1/contents", api_list_checked },
+		{ "/v1/contents/add", api_content_add_checked },
+		{ "/v1/contents/del", api_content_del_checked },
+		{ "/v1/entitle", api_entitle_checked },
+		{ "/v1/revoke", api_revoke_checked },
+		{ "/v1/enroll", api_enroll_checked },
+		{ "/v1/status", api_status_checked },
+		{ "/v1/metrics", api_metrics_checked },
 	};
 	size_t i;
 
@@ -459,5 +534,6 @@ int api_register(struct evhttp *http, struct keyd_api *api)
 			guise_err("api: cannot register %s", routes[i].path);
 			return -1;
 		}
+	evhttp_set_gencb(http, api_not_found, api);
 	return 0;
 }

@@ -65,22 +65,24 @@ int client_passphrase(const char *pass_file, char *buf, size_t size)
 	return n;
 }
 
-static int load_km(struct keyc *c)
+/* Km from the sealed key file of @conf. 0 or -1 after logging why. */
+static int read_km(const struct keyd_conf *conf,
+		   uint8_t km[GUISE_KEYING_KEY_LEN])
 {
-	uint8_t file[GUISE_KEYFILE_LEN + 1], km[GUISE_KEYING_KEY_LEN];
+	uint8_t file[GUISE_KEYFILE_LEN + 1];
 	char pass[512];
 	int fd, n, err;
 	ssize_t len;
 
-	fd = open(c->conf->key_file, O_RDONLY | O_CLOEXEC);
+	fd = open(conf->key_file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		guise_err("key file %s: %s (run guise enroll first)",
-			  c->conf->key_file, strerror(errno));
+			  conf->key_file, strerror(errno));
 		return -1;
 	}
 	len = read(fd, file, sizeof(file));
 	close(fd);
-	n = client_passphrase(c->conf->pass_file, pass, sizeof(pass));
+	n = client_passphrase(conf->pass_file, pass, sizeof(pass));
 	if (n < 0)
 		return -1;
 	err = len < 0 ? -EIO :
@@ -88,11 +90,30 @@ static int load_km(struct keyc *c)
 					   km);
 	explicit_bzero(pass, sizeof(pass));
 	if (err) {
-		guise_err("key file %s: %s", c->conf->key_file,
+		guise_err("key file %s: %s", conf->key_file,
 			  err == -EBADMSG ? "wrong passphrase or tampered" :
 					    "malformed");
 		return -1;
 	}
+	return 0;
+}
+
+int client_check_key(const struct keyd_conf *conf)
+{
+	uint8_t km[GUISE_KEYING_KEY_LEN];
+	int err = read_km(conf, km);
+
+	explicit_bzero(km, sizeof(km));
+	return err;
+}
+
+static int load_km(struct keyc *c)
+{
+	uint8_t km[GUISE_KEYING_KEY_LEN];
+	int err;
+
+	if (read_km(c->conf, km))
+		return -1;
 	err = guise_client_keys_init(&c->ck, km);
 	explicit_bzero(km, sizeof(km));
 	return err ? -1 : 0;

@@ -21,6 +21,9 @@ void client_stop(struct keyc *c);
 void client_tick(struct keyc *c, uint64_t now);
 json_t *client_status(struct keyc *c);
 
+/* Does @conf's key file open (with its passphrase)? 0 or -1 (logged). */
+int client_check_key(const struct keyd_conf *conf);
+
 /* The passphrase that seals Km: @pass_file, or the machine id. */
 int client_passphrase(const char *pass_file, char *buf, size_t size);
 

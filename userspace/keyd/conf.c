@@ -8,9 +8,12 @@
 #include <event2/util.h>
 #include <ini.h>
 
+#include "certcheck.h"
 #include "conf.h"
 #include "lease.h"
 #include "log.h"
+
+#define CONF_CERTD_CACHE_MAX (1U << 20)
 
 struct conf_parse {
 	struct keyd_conf *c;
@@ -228,6 +231,18 @@ static int conf_client(struct keyd_conf *c, const char *name, const char *value)
 	return -ENOENT;
 }
 
+/* [certd] on_error: what certd's silence means for a request. */
+static int conf_on_error(const char *value, bool *allow)
+{
+	if (!strcmp(value, "deny"))
+		*allow = false;
+	else if (!strcmp(value, "allow"))
+		*allow = true;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int conf_certd(struct keyd_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "url"))
@@ -238,6 +253,21 @@ static int conf_certd(struct keyd_conf *c, const char *name, const char *value)
 		return set_string(&c->certd_key, value);
 	if (!strcmp(name, "ca"))
 		return set_string(&c->certd_ca, value);
+	if (!strcmp(name, "check"))
+		return parse_bool(value, &c->certd_check);
+	if (!strcmp(name, "on_error"))
+		return conf_on_error(value, &c->certd_allow_on_error);
+	if (!strcmp(name, "cache_size"))
+		return parse_u32(value, 0, CONF_CERTD_CACHE_MAX,
+				 &c->certd_cache_size);
+	if (!strcmp(name, "cache_ttl") && !strcmp(value, "0")) {
+		c->certd_cache_ttl = 0; /* no cache */
+		return 0;
+	}
+	if (!strcmp(name, "cache_ttl"))
+		return parse_duration(value, &c->certd_cache_ttl);
+	if (!strcmp(name, "timeout"))
+		return parse_duration(value, &c->certd_timeout);
 	return -ENOENT;
 }
 
@@ -321,6 +351,10 @@ int keyd_conf_load(const char *path, struct keyd_conf *c)
 	c->switch_delay = 2;
 	c->hops = 8;
 	c->sync = true;
+	c->certd_check = true;
+	c->certd_cache_size = CERTCHECK_DEFAULT_CACHE;
+	c->certd_cache_ttl = CERTCHECK_DEFAULT_TTL;
+	c->certd_timeout = CERTCHECK_DEFAULT_TIMEOUT;
 	rc = ini_parse(path, conf_handler, &p);
 	if (rc < 0) {
 		guise_err("%s: cannot open", path);

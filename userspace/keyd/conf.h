@@ -42,6 +42,9 @@ struct keyd_conf {
 	/* [certd]: revocation events (server role; url NULL: off);
 	 * cert/key/ca default to [server]'s */
 	char *certd_url, *certd_cert, *certd_key, *certd_ca;
+	/* [certd]: client certificates checked per request (certcheck.h) */
+	bool certd_check, certd_allow_on_error;
+	uint32_t certd_cache_size, certd_cache_ttl, certd_timeout;
 };
 
 /* Read @path into @c (defaults first); 0 or -1 after logging why. */

@@ -14,6 +14,8 @@
 #define KEYD_ID_MAX 64
 /* Channels per client: one DEMM datagram (revisit with multi-part DEMMs). */
 #define KEYD_MAX_ENTITLED GUISE_DEMM_MAX_ENTRIES
+/* HTTP status codes counted: 100..599. */
+#define KEYD_HTTP_CODES 600
 
 /* Send priorities: revocations first, then changes, then refreshes. */
 enum keyd_prio { PRIO_REVOKE, PRIO_CHANGE, PRIO_REFRESH, PRIO_NONE };
@@ -74,9 +76,13 @@ struct keyd_counters {
 	uint64_t demms_sent, announces_sent, bytes_sent, send_errors;
 	uint64_t kc_rotations, ks_rotations, revocations, deferred;
 	uint64_t certs_revoked; /* clients revoked by certd's events */
+	uint64_t certd_events; /* revoked certificates certd reported */
 	uint64_t kernel_errors, store_errors;
+	/* API replies by HTTP status code (metrics.c) */
+	uint64_t api_replies[KEYD_HTTP_CODES];
 };
 
+struct certcheck;
 struct store;
 struct kernel;
 struct sender;
@@ -95,6 +101,7 @@ struct keyd {
 	uint32_t next_key_id;
 	uint64_t next_refresh;
 	struct keyd_counters m;
+	struct certcheck *cc; /* [certd] check (certcheck.h); NULL: off */
 };
 
 #endif

@@ -17,6 +17,7 @@
 #include "api.h"
 #include "audit.h"
 #include "base64.h"
+#include "certcheck.h"
 #include "client.h"
 #include "conf.h"
 #include "http.h"
@@ -24,6 +25,7 @@
 #include "keyfile.h"
 #include "keyd.h"
 #include "log.h"
+#include "metrics.h"
 #include "netns.h"
 #include "revocation.h"
 #include "sender.h"
@@ -37,10 +39,12 @@ struct opts {
 	const char *config;
 	const char *port_file;
 	bool foreground;
+	bool check_config;
 	enum guise_log_level verbosity;
 };
 
 struct daemon_state {
+	const struct opts *o;
 	struct keyd_conf conf;
 	struct keyd d;
 	struct keyd_api api;
@@ -48,9 +52,10 @@ struct daemon_state {
 	SSL_CTX *ctx;
 	struct event_base *base;
 	struct http_server srv;
-	struct event *sigterm, *sigint, *tick;
+	struct event *sigterm, *sigint, *sighup, *tick;
 	struct http_server local;
 	struct revocation *rev;
+	int home_ns; /* the network namespace the daemon started in */
 };
 
 static void usage(FILE *fp)
@@ -62,7 +67,10 @@ static void usage(FILE *fp)
 		"\n"
 		"  -c, --config FILE     configuration (default " DEFAULT_CONFIG
 		")\n"
-		"  -f, --foreground      do not detach; log to stderr\n"
+		"  -f, --foreground      do not detach; log to stderr (use\n"
+		"                        this under systemd: Type=notify)\n"
+		"  -t, --check-config    load the configuration, roles file,\n"
+		"                        certificates or key file, report, exit\n"
 		"  -p, --port-file FILE  server: once serving, write the bound\n"
 		"                        API port there (useful with port 0)\n"
 		"  -v, --verbose         more log messages (repeat for debug)\n"
@@ -77,6 +85,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 't' },
 		{ "port-file", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -87,7 +96,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	o->config = DEFAULT_CONFIG;
 	o->verbosity = GUISE_LOG_WARN;
-	while ((c = getopt_long(argc, argv, "c:fp:vhV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "c:ftp:vhV", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'c':
@@ -95,6 +104,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'f':
 			o->foreground = true;
+			break;
+		case 't':
+			o->check_config = true;
 			break;
 		case 'p':
 			o->port_file = optarg;
@@ -144,6 +156,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	guise_info("signal %d: shutting down", (int)sig);
+	sd_notify(0, "STOPPING=1");
+	/* Handlers run to completion: no request is left half done. */
 	event_base_loopbreak(arg);
 }
 
@@ -177,6 +191,31 @@ static void on_client_status(struct evhttp_request *req, void *arg)
 	http_reply_json(req, HTTP_OK, client_status(s->client));
 }
 
+/* The client role's counters as Prometheus text, on the local socket. */
+static void on_client_metrics(struct evhttp_request *req, void *arg)
+{
+	struct daemon_state *s = arg;
+	struct http_roles policy = { .local_root = ROLE_ADMIN };
+	struct http_caller who;
+	struct evbuffer *buf;
+	json_t *st;
+
+	if (http_begin_caller(req, EVHTTP_REQ_GET, &policy, &who))
+		return;
+	if (!who.local) {
+		http_reply_error(req, HTTP_FORBIDDEN, "forbidden");
+		return;
+	}
+	st = client_status(s->client);
+	buf = evbuffer_new();
+	if (buf && (!st || metrics_client(st, buf))) {
+		evbuffer_free(buf);
+		buf = NULL;
+	}
+	json_decref(st);
+	metrics_reply(req, buf);
+}
+
 /* The local socket: the whole API (server) or the status (client). */
 static int local_listen(struct daemon_state *s)
 {
@@ -186,7 +225,10 @@ static int local_listen(struct daemon_state *s)
 		return -1;
 	if (s->client)
 		return evhttp_set_cb(s->local.http, "/v1/status",
-				     on_client_status, s) ?
+				     on_client_status, s) ||
+				       evhttp_set_cb(s->local.http,
+						     "/v1/metrics",
+						     on_client_metrics, s) ?
 			       -1 :
 			       0;
 	return api_register(s->local.http, &s->api);
@@ -279,6 +321,8 @@ static void on_revoked(const unsigned char *issuer_der, size_t issuer_len,
 	};
 	int err = 0;
 
+	s->d.m.certd_events++;
+	certcheck_revoked(s->d.cc, issuer_der, issuer_len, serial);
 	issuer = b64_encode(issuer_der, issuer_len);
 	if (!issuer)
 		return;
@@ -300,6 +344,80 @@ static void on_revoked(const unsigned char *issuer_der, size_t issuer_len,
 		   serial, id, err ? " (with errors)" : "");
 }
 
+/* The stream (re)connected: what it missed meanwhile is lost, so the
+ * cached certificate checks are no longer trusted. */
+static void on_certd_connected(void *arg)
+{
+	struct daemon_state *s = arg;
+
+	certcheck_flush(s->d.cc);
+}
+
+/* [certd] check: ask certd about each request's client certificate. */
+static int certcheck_setup(struct daemon_state *s,
+			   const struct revocation_conf *rc)
+{
+	struct certcheck_conf cc = {
+		.url = rc->url,
+		.cert = rc->cert,
+		.key = rc->key,
+		.ca = rc->ca,
+		.cache_size = s->conf.certd_cache_size,
+		.ttl = s->conf.certd_cache_ttl,
+		.timeout = s->conf.certd_timeout,
+		.allow_on_error = s->conf.certd_allow_on_error,
+	};
+
+	if (!s->conf.certd_check)
+		return 0;
+	s->d.cc = certcheck_start(s->base, &cc);
+	if (!s->d.cc) {
+		guise_err("[certd] %s: cannot start the certificate check",
+			  rc->url);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * certd is reached from the namespace the daemon started in, not from
+ * [kernel] netns, and a thread is born in its creator's namespace: start
+ * certd's clients (two threads) from the start namespace.
+ */
+static int certd_clients_start(struct daemon_state *s,
+			       const struct revocation_conf *rc)
+{
+	int here, err, ret;
+
+	here = guise_netns_open_self();
+	err = here < 0 ? here : guise_netns_set(s->home_ns);
+	if (err) {
+		guise_err("[certd]: cannot use the start namespace: %s",
+			  strerror(-err));
+		if (here >= 0)
+			close(here);
+		return -1;
+	}
+	err = certcheck_setup(s, rc);
+	if (!err) {
+		s->rev = revocation_start(s->base, rc, on_revoked,
+					  on_certd_connected, s);
+		if (!s->rev) {
+			guise_err("[certd] %s: cannot start the event client",
+				  rc->url);
+			err = -1;
+		}
+	}
+	ret = guise_netns_set(here);
+	if (ret) {
+		guise_err("[certd]: cannot return to the namespace: %s",
+			  strerror(-ret));
+		err = -1;
+	}
+	close(here);
+	return err;
+}
+
 static int revocation_setup(struct daemon_state *s)
 {
 	struct revocation_conf rc = {
@@ -311,17 +429,261 @@ static int revocation_setup(struct daemon_state *s)
 
 	if (!rc.url || s->conf.role != KEYD_SERVER)
 		return 0;
-	s->rev = revocation_start(s->base, &rc, on_revoked, NULL, s);
-	if (!s->rev) {
-		guise_err("[certd] %s: cannot start the event client", rc.url);
+	return certd_clients_start(s, &rc);
+}
+
+/*
+ * What a reload can change, loaded and checked, all or nothing: the
+ * server's roles file and certificates (*@rf and *@ctx stay NULL for the
+ * client role). 0 or -1 (logged).
+ */
+static int load_extras(const struct keyd_conf *c, struct roles_file **rf,
+		       SSL_CTX **ctx)
+{
+	*rf = NULL;
+	*ctx = NULL;
+	if (c->role != KEYD_SERVER)
+		return 0;
+	if (c->roles_file && roles_file_load(c->roles_file, rf))
+		return -1;
+	*ctx = tls_server_ctx(c->cert, c->key, c->ca);
+	if (!*ctx) {
+		roles_file_free(*rf);
+		*rf = NULL;
 		return -1;
 	}
 	return 0;
 }
 
+/* Can the daemon create files next to @path (the store, the state)? */
+static int dir_writable(const char *what, const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
+		guise_err("%s %s: path too long", what, path);
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(dir, W_OK | X_OK)) {
+		guise_err("%s %s: directory %s: %s", what, path, dir,
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* certd's own TLS files, when they are not the server's (checked). */
+static int check_certd(const struct keyd_conf *c)
+{
+	SSL_CTX *ctx;
+
+	if (!c->certd_url || (!c->certd_cert && !c->certd_key && !c->certd_ca))
+		return 0;
+	ctx = tls_server_ctx(c->certd_cert ? c->certd_cert : c->cert,
+			     c->certd_key ? c->certd_key : c->key,
+			     c->certd_ca ? c->certd_ca : c->ca);
+	if (!ctx) {
+		guise_err("[certd] cert, key or ca unusable");
+		return -1;
+	}
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
+/* What only a start reads: the store's secret and directory, certd's
+ * TLS files, the client's key file and state directory. */
+static int check_start_files(const struct keyd_conf *c)
+{
+	char pass[512];
+	int n;
+
+	if (c->role == KEYD_CLIENT)
+		return client_check_key(c) || dir_writable("state", c->state);
+	if (c->secret_file) {
+		n = guise_keyfile_read_pass(c->secret_file, pass, sizeof(pass));
+		explicit_bzero(pass, sizeof(pass));
+		if (n < 0) {
+			guise_err("secret_file %s: %s", c->secret_file,
+				  strerror(-n));
+			return -1;
+		}
+	}
+	return dir_writable("db", c->db) || check_certd(c);
+}
+
+/* --check-config: load everything a start would, touch nothing, report.
+ * The exit status: 0 usable, 1 not. */
+static int check_config(const char *path)
+{
+	struct keyd_conf c;
+	struct roles_file *rf = NULL;
+	SSL_CTX *ctx = NULL;
+	bool ok;
+
+	ok = !keyd_conf_load(path, &c) && !load_extras(&c, &rf, &ctx) &&
+	     !check_start_files(&c);
+	if (!ok)
+		fprintf(stderr, "%s: configuration NOT usable\n", path);
+	else if (c.role == KEYD_SERVER)
+		printf("%s: configuration ok (server role, roles file %s)\n",
+		       path, c.roles_file ? c.roles_file : "none");
+	else
+		printf("%s: configuration ok (client role, key file %s)\n",
+		       path, c.key_file);
+	SSL_CTX_free(ctx);
+	roles_file_free(rf);
+	keyd_conf_free(&c);
+	return ok ? 0 : 1;
+}
+
+static void swap_str(char **a, char **b)
+{
+	char *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static bool str_differ(const char *a, const char *b)
+{
+	return (a || b) && (!a || !b || strcmp(a, b));
+}
+
+/* Does @nc change a setting bound at start (see keep_restart_only)? */
+static bool restart_differs(const struct keyd_conf *nc,
+			    const struct keyd_conf *run)
+{
+	return memcmp(&nc->listen, &run->listen, sizeof(nc->listen)) ||
+	       str_differ(nc->db, run->db) ||
+	       str_differ(nc->socket, run->socket) ||
+	       str_differ(nc->secret_file, run->secret_file) ||
+	       nc->port != run->port ||
+	       str_differ(nc->interface, run->interface) ||
+	       nc->hops != run->hops || nc->have_unicast != run->have_unicast ||
+	       memcmp(&nc->unicast, &run->unicast, sizeof(nc->unicast)) ||
+	       str_differ(nc->netns, run->netns) || nc->sync != run->sync ||
+	       str_differ(nc->key_file, run->key_file) ||
+	       str_differ(nc->pass_file, run->pass_file) ||
+	       str_differ(nc->state, run->state) ||
+	       nc->ngroups != run->ngroups ||
+	       memcmp(nc->groups, run->groups, sizeof(nc->groups)) ||
+	       str_differ(nc->certd_url, run->certd_url) ||
+	       str_differ(nc->certd_cert, run->certd_cert) ||
+	       str_differ(nc->certd_key, run->certd_key) ||
+	       str_differ(nc->certd_ca, run->certd_ca) ||
+	       nc->certd_check != run->certd_check ||
+	       nc->certd_allow_on_error != run->certd_allow_on_error ||
+	       nc->certd_cache_size != run->certd_cache_size ||
+	       nc->certd_cache_ttl != run->certd_cache_ttl ||
+	       nc->certd_timeout != run->certd_timeout;
+}
+
+/*
+ * Settings bound at start keep their running values in @nc: the sockets
+ * (listen, socket, the control port, interface, hops, unicast), the
+ * store (db, secret_file), the namespace and kernel (netns, sync), the
+ * client's key file, state and groups, and the certd stream ([certd]).
+ * The old values move to @run, which the caller frees.
+ */
+static void keep_restart_only(struct keyd_conf *nc, struct keyd_conf *run)
+{
+	nc->listen = run->listen;
+	nc->listen_len = run->listen_len;
+	swap_str(&nc->db, &run->db);
+	swap_str(&nc->socket, &run->socket);
+	swap_str(&nc->secret_file, &run->secret_file);
+	nc->port = run->port;
+	swap_str(&nc->interface, &run->interface);
+	nc->ifindex = run->ifindex;
+	nc->hops = run->hops;
+	nc->have_unicast = run->have_unicast;
+	nc->unicast = run->unicast;
+	swap_str(&nc->netns, &run->netns);
+	nc->sync = run->sync;
+	swap_str(&nc->key_file, &run->key_file);
+	swap_str(&nc->pass_file, &run->pass_file);
+	swap_str(&nc->state, &run->state);
+	memcpy(nc->groups, run->groups, sizeof(nc->groups));
+	nc->ngroups = run->ngroups;
+	swap_str(&nc->certd_url, &run->certd_url);
+	swap_str(&nc->certd_cert, &run->certd_cert);
+	swap_str(&nc->certd_key, &run->certd_key);
+	swap_str(&nc->certd_ca, &run->certd_ca);
+	nc->certd_check = run->certd_check;
+	nc->certd_allow_on_error = run->certd_allow_on_error;
+	nc->certd_cache_size = run->certd_cache_size;
+	nc->certd_cache_ttl = run->certd_cache_ttl;
+	nc->certd_timeout = run->certd_timeout;
+}
+
+/*
+ * SIGHUP: the configuration file again and, for the server, its roles
+ * file and certificates, all or nothing. The model (clients, channels,
+ * contents, entitlements, keys in the kernel, the send queue) and the
+ * client's state are untouched; settings bound at start keep their
+ * running values until a restart.
+ */
+static void reload(struct daemon_state *s)
+{
+	const char *path = s->o->config;
+	struct roles_file *rf = NULL;
+	struct keyd_conf nc;
+	SSL_CTX *ctx = NULL;
+	int err;
+
+	sd_notify(0, "RELOADING=1");
+	err = keyd_conf_load(path, &nc);
+	if (!err && nc.role != s->conf.role) {
+		guise_err("%s: [keyd] role changes need a restart", path);
+		err = -1;
+	}
+	if (err || load_extras(&nc, &rf, &ctx)) {
+		guise_err("reload failed: keeping the running configuration");
+		keyd_conf_free(&nc);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	if (restart_differs(&nc, &s->conf))
+		guise_warn("reload: listen, db, socket, secret_file, [control] "
+			   "port, interface, hops, unicast, [kernel], [client] "
+			   "and [certd] changes need a restart; kept");
+	keep_restart_only(&nc, &s->conf);
+	if (ctx) {
+		/* New connections get the new certificates; open ones keep
+		 * theirs (an SSL holds a reference to its context). */
+		http_server_set_ctx(&s->srv, ctx);
+		SSL_CTX_free(s->ctx);
+		s->ctx = ctx;
+		roles_file_free(s->api.roles);
+		s->api.roles = rf;
+	}
+	keyd_conf_free(&s->conf);
+	s->conf = nc;
+	guise_info("reloaded %s", path);
+	sd_notify(0, "READY=1");
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	reload(arg);
+}
+
 static void teardown(struct daemon_state *s)
 {
 	revocation_stop(s->rev);
+	/* Before the servers: it answers the requests still waiting. */
+	certcheck_stop(s->d.cc);
+	s->d.cc = NULL;
 	http_server_stop(&s->local);
 	client_stop(s->client);
 	server_stop(&s->d);
@@ -333,6 +695,8 @@ static void teardown(struct daemon_state *s)
 		event_free(s->sigterm);
 	if (s->sigint)
 		event_free(s->sigint);
+	if (s->sighup)
+		event_free(s->sighup);
 	if (s->base)
 		event_base_free(s->base);
 	SSL_CTX_free(s->ctx);
@@ -365,9 +729,11 @@ static int setup(struct daemon_state *s, const struct opts *o)
 		return -1;
 	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s->base);
 	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s->base);
+	s->sighup = evsignal_new(s->base, SIGHUP, on_hup, s);
 	s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
-	if (!s->sigterm || !s->sigint || !s->tick ||
+	if (!s->sigterm || !s->sigint || !s->sighup || !s->tick ||
 	    evsignal_add(s->sigterm, NULL) || evsignal_add(s->sigint, NULL) ||
+	    evsignal_add(s->sighup, NULL) ||
 	    evtimer_add(s->tick, &one_second)) {
 		guise_err("event loop: cannot add events");
 		return -1;
@@ -382,11 +748,15 @@ int main(int argc, char **argv)
 	int ret = 1;
 
 	memset(&s, 0, sizeof(s));
+	s.home_ns = guise_netns_open_self();
 	if (parse_opts(argc, argv, &o))
 		return 2;
 	guise_log_init("guise-keyd", o.verbosity);
+	if (o.check_config)
+		return check_config(o.config);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
+	s.o = &o;
 
 	if (setup(&s, &o))
 		goto out;
@@ -409,8 +779,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ret = 0;
-	sd_notify(0, "STOPPING=1");
 out:
 	teardown(&s);
+	if (s.home_ns >= 0)
+		close(s.home_ns);
 	return ret;
 }

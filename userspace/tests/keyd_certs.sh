@@ -4,7 +4,9 @@
 # Test PKI for the guise-keyd tests, written to DIR:
 #   ca.crt/ca.key     the CA of clients and server
 #   server            the daemon (SAN IP ::1 [and SERVER_ADDRESS], DNS localhost)
+#   server2           the same SANs, CN=server2 (a renewed certificate)
 #   admin             2001:db8:9::1, OU=role:admin
+#   operator          2001:db8:9::2, OU=role:operator
 #   host1, host2      clients 2001:db8:1::10 and 2001:db8:1::11
 #   stranger          2001:db8:1::99, known to no server
 #
@@ -33,7 +35,11 @@ leaf() { # NAME SUBJECT EXTENSIONS
 client='extendedKeyUsage=clientAuth'
 leaf server /CN=server "subjectAltName=IP:::1$extra,DNS:localhost
 extendedKeyUsage=serverAuth"
+leaf server2 /CN=server2 "subjectAltName=IP:::1$extra,DNS:localhost
+extendedKeyUsage=serverAuth"
 leaf admin "/CN=admin/OU=role:admin" "subjectAltName=IP:2001:db8:9::1
+$client"
+leaf operator "/CN=operator/OU=role:operator" "subjectAltName=IP:2001:db8:9::2
 $client"
 leaf host1 /CN=host1 "subjectAltName=IP:2001:db8:1::10
 $client"
