@@ -8,7 +8,19 @@
 # scripts/bench.sh does it); this builds the content benchmark's tools
 # (bench/src/ -> build/bench/).
 #
-#   bench/run.sh [all|lease|content]      (default all)
+#   bench/run.sh [all|lease|content|leased|certd|keyd]      (default all)
+#
+# "leased" is host only (no VM): bench/leased_bench.sh, guise-leased
+# against a raw SQLite loop and ISC Kea DHCPv6 on loopback and network
+# namespaces (root; scripts/deps.sh bench). "all" runs it on the host after
+# the VM; its report goes to build/bench/leased_bench.txt.
+# "certd" is host only too: bench/certd_bench.sh (guise-certd's issue 7
+# benchmarks (a)-(d): pushed CRL freshness to 10/50 servers, OCSP, CRL
+# lookups, cached validations); "all" runs it after leased_bench.sh;
+# report build/bench/certd_bench.txt.
+# "keyd" is host only: bench/keyd_bench.sh (DEMM/announcement codecs
+# against raw OpenSSL EVP, the cost of revoking one client of N); "all"
+# runs it last; report build/bench/keyd_bench.txt.
 #
 # Parameters (environment) go to the guest through build/bench/params.env
 # and build/bench/content_params.env:
@@ -34,7 +46,10 @@ LOGS=$OUT/content-build
 WHAT=${1:-all}
 case $WHAT in
 all | lease | content) ;;
-*) echo "usage: bench/run.sh [all|lease|content]" >&2; exit 2 ;;
+leased) exec bench/leased_bench.sh ;;
+certd) exec sh bench/certd_bench.sh ;;
+keyd) exec bench/keyd_bench.sh ;;
+*) echo "usage: bench/run.sh [all|lease|content|leased|certd|keyd]" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT" "$LOGS" "$RES"
 
@@ -128,4 +143,13 @@ case $WHAT in all | lease) report lease_bench "guise lease datapath benchmark" ;
 case $WHAT in all | content) report content_bench "guise content datapath benchmark" ;; esac
 echo "bench: reports in build/bench/{lease,content}_bench.txt, guest log build/vm/bench/demo.log"
 echo "bench: wall time $((secs / 60))m$((secs % 60))s"
+# The host-only part, after the VM so the two do not share the CPUs.
+if [ "$WHAT" = all ]; then
+	echo "bench: guise-leased against SQLite and Kea on the host (bench/leased_bench.sh)"
+	bench/leased_bench.sh || { echo "bench: bench/leased_bench.sh failed" >&2; rc=1; }
+	echo "bench: guise-certd's benchmarks on the host (bench/certd_bench.sh)"
+	sh bench/certd_bench.sh || { echo "bench: bench/certd_bench.sh failed" >&2; rc=1; }
+	echo "bench: guise-keyd's codec and revocation-cost benchmark (bench/keyd_bench.sh)"
+	bench/keyd_bench.sh || { echo "bench: bench/keyd_bench.sh failed" >&2; rc=1; }
+fi
 exit "$rc"

@@ -4,7 +4,9 @@
 # bench.sh: what `make bench` runs. Installs what is missing, builds the
 # module and the CLI, then runs the lease datapath benchmark and the
 # protected-content benchmark in ONE boot of the QEMU guest (bench/run.sh,
-# about 22 minutes under TCG) and prints both reports with their ratios.
+# about 22 minutes under TCG), then the daemons' host-only benchmarks
+# (bench/leased_bench.sh, certd_bench.sh, keyd_bench.sh), and prints the
+# reports with their ratios.
 # Numbers come from TCG emulation on a shared host: compare the ratios,
 # measured side by side in the same run. See Documentation/performance.rst.
 set -euo pipefail
@@ -13,7 +15,7 @@ cd "$(dirname "$0")/.."
 LOGS=build/bench
 mkdir -p "$LOGS"
 
-scripts/deps.sh build vm
+scripts/deps.sh build vm bench
 for target in module userspace; do
 	if ! make "$target" >"$LOGS/make-$target.log" 2>&1; then
 		echo "bench: make $target failed; last lines of build/bench/make-$target.log:" >&2

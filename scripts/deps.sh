@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# deps.sh [all|build|vm|lint]...: install the Debian packages guise needs,
+# deps.sh [all|build|vm|lint|bench]...: install the Debian packages guise needs,
 # only those that are missing, and extract the few kernel-source files the
 # tests and lint use into build/ksrc/. Idempotent and quiet when nothing is
 # missing. Exits non-zero, naming the package, when an install fails.
@@ -17,6 +17,10 @@ VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 	iproute2 iputils-ping tcpdump python3-scapy python3-cryptography smcroute curl openssl util-linux procps python3 libcap2-bin xz-utils
 	nftables iptables)
 LINT_PKGS=(sparse linux-source-6.1 clang-format xz-utils)
+# Host-side benchmarks (bench/leased_bench.sh): ISC Kea DHCPv6 and its
+# load generator perfdhcp, strace to check Kea's syncs. Their services are
+# not started on install (see no_service_start).
+BENCH_PKGS=(kea-dhcp6-server kea-admin strace iproute2 curl)
 
 KSRC=$REPO/build/ksrc
 KSRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
@@ -44,7 +48,8 @@ for set in "$@"; do
 	lint)
 		want+=("${LINT_PKGS[@]}")
 		ksrc_files+=("${KSFT_FILES[@]}" "${LINT_FILES[@]}") ;;
-	*) die "unknown package set '$set' (all, build, vm, lint)" ;;
+	bench) want+=("${BENCH_PKGS[@]}") ;;
+	*) die "unknown package set '$set' (all, build, vm, lint, bench)" ;;
 	esac
 done
 
@@ -82,6 +87,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 			-o Dpkg::Use-Pty=0 "$@" >"$REPO/build/deps-apt.log" 2>&1
 	}
 	mkdir -p "$REPO/build"
+	# A package's postinst must not start its service (kea-dhcp6-server
+	# would serve on every interface): deny starts while we install,
+	# unless the machine has its own policy.
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	else
+		policy=
+	fi
 	# Refresh the lists once if any missing package is unknown or the
 	# first attempt fails (stale lists on a fresh machine).
 	if ! apt_install "${missing[@]}"; then
@@ -95,6 +111,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 				}
 			done
 		fi
+	fi
+	if [ -n "$policy" ]; then
+		rm -f "$policy"
+		trap - EXIT
 	fi
 	for p in "${missing[@]}"; do
 		installed "$p" || die "Debian package '$p' is still not installed (log: build/deps-apt.log)"

@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "certcheck.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
@@ -124,20 +125,83 @@ static json_t *lease_json(const struct lease_rec *l)
 }
 
 /*
- * Remember the certificate a lease was rented with, for certd's revocation
- * events. After the rent's commit: if this fails (logged, counted) the lease
- * stands but a revocation will not end it before it expires.
+ * A rent, return or renew in flight: the answer goes out from
+ * its *_done() callback, after the group commit that holds the write.
  */
-static void api_record_cert(struct evhttp_request *req, struct leased *d,
-			    const struct in6_addr *virt)
-{
-	char serial[REVOCATION_SERIAL_MAX], *issuer;
+struct api_pending {
+	struct lease_op op; /* first */
+	struct evhttp_request *req;
+	char serial[REVOCATION_SERIAL_MAX];
+};
 
-	if (revocation_request_id(req, &issuer, serial, sizeof(serial)))
-		return; /* the UNIX socket: no certificate */
-	if (store_lease_cert_set(d->store, virt, issuer, serial))
-		d->m.store_errors++;
-	free(issuer);
+/* A new op of @kind for @req; NULL after replying 500. */
+static struct api_pending *api_pending_new(struct evhttp_request *req,
+				 enum lease_op_kind kind,
+				 void (*done)(struct leased *, struct lease_op *))
+{
+	struct api_pending *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		http_reply_error(req, HTTP_INTERNAL, "out of memory");
+		return NULL;
+	}
+	a->req = req;
+	a->op.kind = kind;
+	a->op.done = done;
+	return a;
+}
+
+static void api_pending_free(struct api_pending *a)
+{
+	free(a->op.issuer);
+	free(a);
+}
+
+static void rent_done(struct leased *d, struct lease_op *op)
+{
+	struct api_pending *a = (struct api_pending *)op;
+	struct evhttp_request *req = a->req;
+	json_t *body;
+
+	(void)d;
+	switch (op->err) {
+	case 0:
+		body = lease_json(&op->l);
+		if (body)
+			json_object_set_new(body, "lifetime",
+					    json_integer(op->lifetime));
+		http_reply_json(req, 201, body);
+		break;
+	case -EEXIST:
+		body = lease_json(&op->l);
+		if (body)
+			json_object_set_new(
+				body, "error",
+				json_string(
+					"lease exists for this peer; renew it"));
+		http_reply_json(req, HTTP_CONFLICT, body);
+		break;
+	case -EAGAIN:
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Retry-After", "1");
+		http_reply_error(req, HTTP_TOO_MANY, "rent rate limit reached");
+		break;
+	case -ENOSPC:
+		http_reply_error(req, HTTP_SERVUNAVAIL, "pool exhausted");
+		break;
+	case -EDQUOT:
+		http_reply_error(req, HTTP_SERVUNAVAIL,
+				 "lease limit per client reached");
+		break;
+	case -EREMOTEIO:
+		http_reply_error(req, HTTP_BADGATEWAY,
+				 "kernel refused the lease");
+		break;
+	default:
+		http_reply_error(req, HTTP_INTERNAL, "store failure");
+		break;
+	}
+	api_pending_free(a);
 }
 
 static void api_rent(struct evhttp_request *req, void *arg)
@@ -146,9 +210,7 @@ static void api_rent(struct evhttp_request *req, void *arg)
 	struct leased *d = api->d;
 	struct api_request rq;
 	struct api_call call;
-	struct lease_rec l;
-	json_t *body;
-	int err;
+	struct api_pending *a;
 
 	if (api_begin(req, api, EVHTTP_REQ_POST, "rent", &call) ||
 	    api_need_addr(req, &call) || api_body(req, api, API_RENT, &rq))
@@ -165,46 +227,39 @@ static void api_rent(struct evhttp_request *req, void *arg)
 				 "bad request: peer cannot be leased for");
 		return;
 	}
-	err = leases_rent(d, &call.c.addr, &rq.addr, rq.lifetime,
-			  LEASED_HOST_FLAGS, &l);
-	switch (err) {
-	case 0:
-		api_record_cert(req, d, &l.virt);
-		body = lease_json(&l);
-		if (body)
-			json_object_set_new(body, "lifetime",
-					    json_integer(rq.lifetime));
-		http_reply_json(req, 201, body);
+	a = api_pending_new(req, LEASE_OP_RENT, rent_done);
+	if (!a)
 		return;
-	case -EEXIST:
-		body = lease_json(&l);
-		if (body)
-			json_object_set_new(
-				body, "error",
-				json_string(
-					"lease exists for this peer; renew it"));
-		http_reply_json(req, HTTP_CONFLICT, body);
-		return;
-	case -EAGAIN:
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-				  "Retry-After", "1");
-		http_reply_error(req, HTTP_TOO_MANY, "rent rate limit reached");
-		return;
-	case -ENOSPC:
-		http_reply_error(req, HTTP_SERVUNAVAIL, "pool exhausted");
-		return;
-	case -EDQUOT:
-		http_reply_error(req, HTTP_SERVUNAVAIL,
-				 "lease limit per client reached");
-		return;
-	case -EREMOTEIO:
-		http_reply_error(req, HTTP_BADGATEWAY,
-				 "kernel refused the lease");
-		return;
-	default:
-		http_reply_error(req, HTTP_INTERNAL, "store failure");
-		return;
+	a->op.real = call.c.addr;
+	a->op.addr = rq.addr;
+	a->op.lifetime = rq.lifetime;
+	a->op.flags = LEASED_HOST_FLAGS;
+	/* The certificate, for certd's revocation events (none on the
+	 * UNIX socket). Read now: the connection may be gone later. */
+	if (!revocation_request_id(req, &a->op.issuer, a->serial,
+				   sizeof(a->serial)))
+		a->op.serial = a->serial;
+	/* @req is not ours once submitted: rent_done() answers it. */
+	leases_submit(d, &a->op);
+}
+
+static void return_done(struct leased *d, struct lease_op *op)
+{
+	struct api_pending *a = (struct api_pending *)op;
+	json_t *o;
+
+	(void)d;
+	if (op->err == -ENOENT) {
+		reply_not_found(a->req);
+	} else if (op->err) {
+		http_reply_error(a->req, HTTP_INTERNAL, "store failure");
+	} else {
+		o = json_pack("{s:b}", "returned", 1);
+		if (o)
+			put_addr(o, "virtual", &op->addr);
+		http_reply_json(a->req, HTTP_OK, o);
 	}
+	api_pending_free(a);
 }
 
 static void api_return(struct evhttp_request *req, void *arg)
@@ -212,8 +267,8 @@ static void api_return(struct evhttp_request *req, void *arg)
 	struct api *api = arg;
 	struct api_request rq;
 	struct api_call call;
+	struct api_pending *a;
 	bool own, admin;
-	int err = -ENOENT;
 
 	if (api_begin(req, api, EVHTTP_REQ_POST, "return", &call) ||
 	    api_body(req, api, API_RETURN, &rq))
@@ -222,21 +277,32 @@ static void api_return(struct evhttp_request *req, void *arg)
 	admin = call.c.roles & ROLE_ADMIN;
 	if (!own && !admin && api_need_addr(req, &call))
 		return;
-	if (own)
-		err = leases_return(api->d, &call.c.addr, &rq.addr, &call.who);
-	if (err == -ENOENT && admin)
-		err = leases_return(api->d, NULL, &rq.addr, &call.who);
-	if (err == -ENOENT) {
-		reply_not_found(req);
-	} else if (err) {
-		http_reply_error(req, HTTP_INTERNAL, "store failure");
-	} else {
-		json_t *o = json_pack("{s:b}", "returned", 1);
+	a = api_pending_new(req, LEASE_OP_RETURN, return_done);
+	if (!a)
+		return;
+	a->op.real = call.c.addr;
+	a->op.addr = rq.addr;
+	a->op.own = own;
+	a->op.admin = admin;
+	a->op.who = &call.who; /* used inside leases_submit() only */
+	leases_submit(api->d, &a->op);
+}
 
-		if (o)
-			put_addr(o, "virtual", &rq.addr);
-		http_reply_json(req, HTTP_OK, o);
-	}
+static void renew_done(struct leased *d, struct lease_op *op)
+{
+	struct api_pending *a = (struct api_pending *)op;
+
+	(void)d;
+	if (op->err == -ENOENT)
+		reply_not_found(a->req);
+	else if (op->err == -EREMOTEIO)
+		http_reply_error(a->req, HTTP_BADGATEWAY,
+				 "kernel refused the lease");
+	else if (op->err)
+		http_reply_error(a->req, HTTP_INTERNAL, "store failure");
+	else
+		http_reply_json(a->req, HTTP_OK, lease_json(&op->l));
+	api_pending_free(a);
 }
 
 static void api_renew(struct evhttp_request *req, void *arg)
@@ -244,22 +310,18 @@ static void api_renew(struct evhttp_request *req, void *arg)
 	struct api *api = arg;
 	struct api_request rq;
 	struct api_call call;
-	struct lease_rec l;
-	int err;
+	struct api_pending *a;
 
 	if (api_begin(req, api, EVHTTP_REQ_POST, "renew", &call) ||
 	    api_need_addr(req, &call) || api_body(req, api, API_RENEW, &rq))
 		return;
-	err = leases_renew(api->d, &call.c.addr, &rq.addr, rq.lifetime, &l);
-	if (err == -ENOENT)
-		reply_not_found(req);
-	else if (err == -EREMOTEIO)
-		http_reply_error(req, HTTP_BADGATEWAY,
-				 "kernel refused the lease");
-	else if (err)
-		http_reply_error(req, HTTP_INTERNAL, "store failure");
-	else
-		http_reply_json(req, HTTP_OK, lease_json(&l));
+	a = api_pending_new(req, LEASE_OP_RENEW, renew_done);
+	if (!a)
+		return;
+	a->op.real = call.c.addr;
+	a->op.addr = rq.addr;
+	a->op.lifetime = rq.lifetime;
+	leases_submit(api->d, &a->op);
 }
 
 static void api_reveal(struct evhttp_request *req, void *arg)
@@ -540,22 +602,45 @@ static void api_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_free(buf);
 }
 
+/*
+ * Every route passes certd's check of the client certificate first
+ * (certcheck.h): the handler runs now, once certd answered, or never (the
+ * request was refused).
+ */
+#define API_CHECKED(fn)                                                 \
+	static void fn##_checked(struct evhttp_request *req, void *arg) \
+	{                                                               \
+		struct api *api = arg;                                  \
+                                                                        \
+		certcheck_gate(api->d->cc, req, fn, arg);               \
+	}
+API_CHECKED(api_rent)
+API_CHECKED(api_return)
+API_CHECKED(api_renew)
+API_CHECKED(api_reveal)
+API_CHECKED(api_list)
+API_CHECKED(api_history)
+API_CHECKED(api_audit)
+API_CHECKED(api_audit_verify)
+API_CHECKED(api_health)
+API_CHECKED(api_metrics)
+
 int api_register(struct evhttp *http, struct api *api)
 {
 	static const struct {
 		const char *path;
 		void (*cb)(struct evhttp_request *, void *);
 	} routes[] = {
-		{ "/v1/rent", api_rent },
-		{ "/v1/return", api_return },
-		{ "/v1/renew", api_renew },
-		{ "/v1/reveal", api_reveal },
-		{ "/v1/list", api_list },
-		{ "/v1/history", api_history },
-		{ "/v1/audit", api_audit },
-		{ "/v1/audit/verify", api_audit_verify },
-		{ "/v1/health", api_health },
-		{ "/v1/metrics", api_metrics },
+		{ "/v1/rent", api_rent_checked },
+		{ "/v1/return", api_return_checked },
+		{ "/v1/renew", api_renew_checked },
+		{ "/v1/reveal", api_reveal_checked },
+		{ "/v1/list", api_list_checked },
+		{ "/v1/history", api_history_checked },
+		{ "/v1/audit", api_audit_checked },
+		{ "/v1/audit/verify", api_audit_verify_checked },
+		{ "/v1/health", api_health_checked },
+		{ "/v1/metrics", api_metrics_checked },
 	};
 	size_t i;
 

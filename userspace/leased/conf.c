@@ -9,6 +9,7 @@
 #include <event2/util.h>
 #include <ini.h>
 
+#include "certcheck.h"
 #include "conf.h"
 #include "lease.h"
 #include "log.h"
@@ -20,6 +21,14 @@
 #define CONF_RENT_RATE 10U
 #define CONF_RENT_BURST 20U
 #define CONF_RETENTION (30U * 24 * 3600)
+#define CONF_CERTD_CACHE_MAX (1U << 20)
+/* Writes that may share one commit: bounds the wait of the first. */
+#define CONF_BATCH_MAX 64U
+#define CONF_BATCH_LIMIT 4096U
+/* Under concurrency, wait this long for more writes (microseconds; off:
+ * the fsync of one batch already gathers the next). */
+#define CONF_BATCH_WAIT_US 0U
+#define CONF_BATCH_WAIT_LIMIT 100000U
 
 struct conf_parse {
 	struct leased_conf *c;
@@ -191,6 +200,18 @@ static int conf_kernel(struct leased_conf *c, const char *name,
 	return -ENOENT;
 }
 
+/* [certd] on_error: what certd's silence means for a request. */
+static int conf_on_error(const char *value, bool *allow)
+{
+	if (!strcmp(value, "deny"))
+		*allow = false;
+	else if (!strcmp(value, "allow"))
+		*allow = true;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int conf_certd(struct leased_conf *c, const char *name,
 		      const char *value)
 {
@@ -202,6 +223,20 @@ static int conf_certd(struct leased_conf *c, const char *name,
 		return set_string(&c->certd_key, value);
 	if (!strcmp(name, "ca"))
 		return set_string(&c->certd_ca, value);
+	if (!strcmp(name, "check"))
+		return parse_bool(value, &c->certd_check);
+	if (!strcmp(name, "on_error"))
+		return conf_on_error(value, &c->certd_allow_on_error);
+	if (!strcmp(name, "cache_size"))
+		return parse_u32(value, &c->certd_cache_size) ||
+				       c->certd_cache_size > CONF_CERTD_CACHE_MAX ?
+			       -EINVAL :
+			       0;
+	if (!strcmp(name, "cache_ttl"))
+		return conf_duration(value, &c->certd_cache_ttl);
+	if (!strcmp(name, "timeout"))
+		return guise_duration_parse(value, &c->certd_timeout) ? -EINVAL :
+									0;
 	return -ENOENT;
 }
 
@@ -225,6 +260,10 @@ static int conf_handler(void *user, const char *section, const char *name,
 		err = parse_bool(value, &p->c->gateway);
 	else if (!strcmp(section, "certd"))
 		err = conf_certd(p->c, name, value);
+	else if (!strcmp(section, "store") && !strcmp(name, "batch_max"))
+		err = parse_u32(value, &p->c->batch_max);
+	else if (!strcmp(section, "store") && !strcmp(name, "batch_wait_us"))
+		err = parse_u32(value, &p->c->batch_wait_us);
 	else
 		err = -ENOENT;
 
@@ -310,6 +349,16 @@ static int conf_check(const struct leased_conf *c, const char *path)
 		guise_err("%s: [pool] max_per_client must be at least 1", path);
 		return -1;
 	}
+	if (c->batch_max < 1 || c->batch_max > CONF_BATCH_LIMIT) {
+		guise_err("%s: [store] batch_max must be 1..%u", path,
+			  CONF_BATCH_LIMIT);
+		return -1;
+	}
+	if (c->batch_wait_us > CONF_BATCH_WAIT_LIMIT) {
+		guise_err("%s: [store] batch_wait_us must be 0..%u", path,
+			  CONF_BATCH_WAIT_LIMIT);
+		return -1;
+	}
 	if (c->gateway && !c->sync) {
 		guise_err("%s: [gateway] enabled needs [kernel] sync = on",
 			  path);
@@ -331,8 +380,14 @@ int leased_conf_load(const char *path, struct leased_conf *c)
 	c->rent_rate = CONF_RENT_RATE;
 	c->rent_burst = CONF_RENT_BURST;
 	c->retention = CONF_RETENTION;
+	c->batch_max = CONF_BATCH_MAX;
+	c->batch_wait_us = CONF_BATCH_WAIT_US;
 	c->default_roles = ROLE_SUBSCRIBER;
 	c->sync = true;
+	c->certd_check = true;
+	c->certd_cache_size = CERTCHECK_DEFAULT_CACHE;
+	c->certd_cache_ttl = CERTCHECK_DEFAULT_TTL;
+	c->certd_timeout = CERTCHECK_DEFAULT_TIMEOUT;
 
 	ret = ini_parse(path, conf_handler, &p);
 	if (ret == -1) {

@@ -29,6 +29,9 @@ struct leased_conf {
 	uint32_t rent_rate, rent_burst; /* per client: rents/s, bucket size */
 	/* [history] */
 	uint32_t retention; /* seconds ended leases are kept */
+	/* [store] */
+	uint32_t batch_max; /* writes per group commit (1: one each) */
+	uint32_t batch_wait_us; /* an idle loop waits this long for more */
 	/* [kernel] */
 	char *netns; /* NULL: the daemon's own namespace */
 	bool sync;
@@ -37,6 +40,9 @@ struct leased_conf {
 	/* [certd]: revocation events (url NULL: off); cert/key/ca default
 	 * to [server]'s */
 	char *certd_url, *certd_cert, *certd_key, *certd_ca;
+	/* [certd]: client certificates checked per request (certcheck.h) */
+	bool certd_check, certd_allow_on_error;
+	uint32_t certd_cache_size, certd_cache_ttl, certd_timeout;
 };
 
 /*

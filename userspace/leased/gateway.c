@@ -23,31 +23,47 @@ struct gateway {
 	struct event *ev;
 };
 
-/* Rent for one miss, or re-install what the kernel lost. */
+/* After the commit: re-install what the kernel lost, or log why not. */
+static void gateway_rent_done(struct leased *d, struct lease_op *op)
+{
+	char r[INET6_ADDRSTRLEN], p[INET6_ADDRSTRLEN];
+	int64_t left;
+
+	if (op->err == -EEXIST) {
+		/* The store has it and the kernel lost it. */
+		left = op->l.expires - time(NULL);
+		if (left > 0 && d->kernel &&
+		    kernel_install(d->kernel, &op->l, (uint32_t)left))
+			d->m.kernel_errors++;
+	} else if (op->err) {
+		guise_warn("gateway: no lease for %s -> %s: %s",
+			   inet_ntop(AF_INET6, &op->real, r, sizeof(r)),
+			   inet_ntop(AF_INET6, &op->addr, p, sizeof(p)),
+			   strerror(-op->err));
+	}
+	free(op);
+}
+
+/* Rent for one miss (installed once committed). */
 static void gateway_miss(struct gateway *gw, const struct in6_addr *real,
 			 const struct in6_addr *peer)
 {
-	char r[INET6_ADDRSTRLEN], p[INET6_ADDRSTRLEN];
 	struct leased *d = gw->d;
-	struct lease_rec l;
-	int64_t left;
-	int err;
+	struct lease_op *op;
 
 	d->m.gateway_misses++;
-	err = leases_rent(d, real, peer, d->conf->default_lifetime,
-			  LEASED_GATEWAY_FLAGS, &l);
-	if (err == -EEXIST) {
-		/* The store has it and the kernel lost it. */
-		left = l.expires - time(NULL);
-		if (left > 0 && d->kernel &&
-		    kernel_install(d->kernel, &l, (uint32_t)left))
-			d->m.kernel_errors++;
-	} else if (err) {
-		guise_warn("gateway: no lease for %s -> %s: %s",
-			   inet_ntop(AF_INET6, real, r, sizeof(r)),
-			   inet_ntop(AF_INET6, peer, p, sizeof(p)),
-			   strerror(-err));
+	op = calloc(1, sizeof(*op));
+	if (!op) {
+		d->m.gateway_dropped++;
+		return;
 	}
+	op->kind = LEASE_OP_RENT;
+	op->real = *real;
+	op->addr = *peer;
+	op->lifetime = d->conf->default_lifetime;
+	op->flags = LEASED_GATEWAY_FLAGS;
+	op->done = gateway_rent_done;
+	leases_submit(d, op);
 }
 
 static int gateway_event_cb(const struct nlmsghdr *nlh, void *data)

@@ -9,10 +9,12 @@
 #include <stdint.h>
 #include <linux/guise.h>
 
+#include "batch.h"
 #include "conf.h"
 #include "pool.h"
 #include "store.h"
 
+struct certcheck;
 struct kernel;
 struct ratelimit;
 
@@ -31,6 +33,7 @@ struct leased_metrics {
 	uint64_t gateway_misses, gateway_dropped;
 	uint64_t kernel_errors, store_errors, audit_errors;
 	uint64_t revoked, revocation_events; /* [certd] */
+	uint64_t group_commits, group_commit_writes, group_commit_failures;
 };
 
 struct leased {
@@ -39,6 +42,8 @@ struct leased {
 	struct store *store;
 	struct kernel *kernel; /* NULL when [kernel] sync = off */
 	struct ratelimit *rl;
+	struct certcheck *cc; /* [certd] check (certcheck.h); NULL: off */
+	struct batch batch; /* the open group commit */
 	struct leased_metrics m;
 };
 
@@ -53,33 +58,50 @@ void leased_audit(struct leased *d, const struct leased_actor *who,
 		  const char *action, const struct in6_addr *object,
 		  const char *outcome, const char *detail);
 
+enum lease_op_kind { LEASE_OP_RENT, LEASE_OP_RETURN, LEASE_OP_RENEW };
+
 /*
- * Rent a virtual address for (@real, @peer) for @lifetime seconds (already
- * checked against the pool's bounds), installed in the kernel with @flags
- * (LEASED_*_FLAGS). Returns 0 with *@out the new lease, once it is
- * committed to the store and installed in the kernel, or:
- *   -EEXIST  (real, peer) already holds a lease (*@out is that lease)
- *   -EAGAIN  @real rents faster than [pool] rent_rate allows
- *   -ENOSPC  no pool has a free address (outside quarantine)
- *   -EDQUOT  @real holds max_per_client leases
- *   -EIO     the store failed
- *   -EREMOTEIO the kernel refused the lease (nothing is kept)
+ * A rent, return or renew, submitted with leases_submit(). It joins the
+ * open group commit; @done runs exactly once, when the outcome is final:
+ * after the COMMIT that made it durable (or its failure), or at once when
+ * it never reached the store. @done owns the op (it may free it).
  */
-int leases_rent(struct leased *d, const struct in6_addr *real,
-		const struct in6_addr *peer, uint32_t lifetime, uint32_t flags,
-		struct lease_rec *out);
+struct lease_op {
+	struct batch_op b; /* first: leases.c converts back */
+	enum lease_op_kind kind;
+	/* In. rent: @real rents for peer @addr, for @lifetime seconds
+	 * (already checked against the pool's bounds), installed in the
+	 * kernel with @flags (LEASED_*_FLAGS); the client certificate
+	 * (@issuer, malloc'ed base64 DER, freed with the op by the caller;
+	 * NULL: none) is remembered for revocation. return: end lease @addr
+	 * held by @real (@own), else, for an administrator (@admin), by
+	 * anyone (audited as @who). renew: restart @real's lease @addr for
+	 * @lifetime. */
+	struct in6_addr real, addr;
+	uint32_t lifetime, flags;
+	bool own, admin;
+	char *issuer;
+	const char *serial;
+	const struct leased_actor *who; /* only used inside leases_submit */
+	/* Out: 0, or
+	 *   -EEXIST  rent: (real, peer) already holds @l
+	 *   -EAGAIN  rent: @real rents faster than [pool] rent_rate allows
+	 *   -ENOSPC  rent: no pool has a free address (outside quarantine)
+	 *   -EDQUOT  rent: @real holds max_per_client leases
+	 *   -ENOENT  return, renew: no such live lease, or not @real's
+	 *   -EIO     the store failed (or the group commit did)
+	 *   -EREMOTEIO the kernel refused the lease (nothing is kept)
+	 * and @l, the lease (rent, renew). */
+	int err;
+	struct lease_rec l;
+	bool by_admin; /* return: ended as an administrator */
+	bool token; /* a rent-rate token was taken: given back on failure */
+	bool undone; /* its savepoint was undone already (keep the audit) */
+	void (*done)(struct leased *d, struct lease_op *op);
+};
 
-/* Return (end) the live lease @virt held by @real, or by anyone when
- * @real is NULL (an administrator; audited). 0, -ENOENT (no such lease,
- * or not @real's), -EIO. */
-int leases_return(struct leased *d, const struct in6_addr *real,
-		  const struct in6_addr *virt, const struct leased_actor *who);
-
-/* Restart the lifetime of @real's live lease @virt. 0 (*@out updated),
- * -ENOENT, -EIO, -EREMOTEIO. */
-int leases_renew(struct leased *d, const struct in6_addr *real,
-		 const struct in6_addr *virt, uint32_t lifetime,
-		 struct lease_rec *out);
+/* Run @op into the open group commit; @op->done follows. */
+void leases_submit(struct leased *d, struct lease_op *op);
 
 /* The real address behind @virt, for @caller only if it is the lease's
  * peer and the lease is live; -ENOENT in every other case. Audited. */

@@ -47,6 +47,10 @@ void leased_audit(struct leased *d, const struct leased_actor *who,
 		.detail = detail,
 	};
 
+	/* Outside a batched write, the record must be durable before the
+	 * answer it audits: commit the batch, then append on its own. */
+	if (!d->batch.in_op)
+		batch_flush(d);
 	if (audit_append(store_db(d->store), &r))
 		d->m.audit_errors++;
 }
@@ -123,18 +127,18 @@ static int pick_virtual(struct leased *d, int64_t now, struct in6_addr *v)
 	return err;
 }
 
-/* Inside the rent transaction: the checks and the insert. */
-static int rent_locked(struct leased *d, const struct in6_addr *real,
-		       const struct in6_addr *peer, uint32_t lifetime,
-		       uint32_t flags, int64_t now, struct lease_rec *out)
+/* Inside the rent's savepoint: the checks, the insert and the
+ * certificate. */
+static int rent_locked(struct leased *d, struct lease_op *op, int64_t now)
 {
+	struct lease_rec *out = &op->l;
 	uint64_t held;
 	int err;
 
-	err = store_lease_by_pair(d->store, real, peer, out);
+	err = store_lease_by_pair(d->store, &op->real, &op->addr, out);
 	if (err != -ENOENT)
 		return err ? err : -EEXIST;
-	err = store_lease_count(d->store, real, &held);
+	err = store_lease_count(d->store, &op->real, &held);
 	if (err)
 		return err;
 	if (held >= d->conf->max_per_client)
@@ -142,52 +146,18 @@ static int rent_locked(struct leased *d, const struct in6_addr *real,
 	err = pick_virtual(d, now, &out->virt);
 	if (err)
 		return err;
-	out->real = *real;
-	out->peer = *peer;
+	out->real = op->real;
+	out->peer = op->addr;
 	out->created = now;
-	out->expires = now + lifetime;
-	out->flags = flags;
-	return store_lease_insert(d->store, out);
-}
-
-int leases_rent(struct leased *d, const struct in6_addr *real,
-		const struct in6_addr *peer, uint32_t lifetime, uint32_t flags,
-		struct lease_rec *out)
-{
-	int64_t now = time(NULL);
-	int err;
-
-	if (d->rl && !ratelimit_take(d->rl, real, d->conf->rent_rate,
-				     d->conf->rent_burst, now_ms())) {
-		d->m.rents_rate_limited++;
-		d->m.rents_refused++;
-		return -EAGAIN;
-	}
-	err = store_begin(d->store);
-	if (!err) {
-		err = rent_locked(d, real, peer, lifetime, flags, now, out);
-		if (!err)
-			err = store_commit(d->store);
-		if (err)
-			store_rollback(d->store);
-	}
-	if (!err && d->kernel && kernel_install(d->kernel, out, lifetime)) {
-		/* Not usable: take it back (history keeps the attempt). */
-		d->m.kernel_errors++;
-		if (store_lease_end(d->store, out, now, "kernel-refused"))
-			d->m.store_errors++;
-		err = -EREMOTEIO;
-	}
-	if (err) {
-		if (err == -EIO)
-			d->m.store_errors++;
-		if (err == -ENOSPC)
-			d->m.rents_exhausted++;
-		d->m.rents_refused++;
-		return err;
-	}
-	d->m.rents++;
-	return 0;
+	out->expires = now + op->lifetime;
+	out->flags = op->flags;
+	err = store_lease_insert(d->store, out);
+	/* Without it the lease stands, but a revocation of the certificate
+	 * will not end it before it expires (logged, counted). */
+	if (!err && op->issuer &&
+	    store_lease_cert_set(d->store, &out->virt, op->issuer, op->serial))
+		d->m.store_errors++;
+	return err;
 }
 
 /* @real's live lease @virt, or -ENOENT. */
@@ -204,65 +174,158 @@ static int owned_lease(struct leased *d, const struct in6_addr *real,
 	return 0;
 }
 
-int leases_return(struct leased *d, const struct in6_addr *real,
-		  const struct in6_addr *virt, const struct leased_actor *who)
+/* Inside the return's savepoint: the holder's own lease, else (an
+ * administrator) anyone's, audited. */
+static int return_locked(struct leased *d, struct lease_op *op)
 {
-	struct lease_rec l;
-	int err;
+	int err = -ENOENT;
 
-	err = store_begin(d->store);
-	if (err)
-		return err;
-	err = owned_lease(d, real, virt, &l);
-	if (!err)
-		err = store_lease_end(d->store, &l, time(NULL),
-				      real ? "returned" : "ended-by-admin");
-	if (!err && !real) {
-		d->m.admin_actions++;
-		leased_audit(d, who, "end-lease", virt, "ok", NULL);
+	if (op->own) {
+		err = owned_lease(d, &op->real, &op->addr, &op->l);
+		if (!err)
+			return store_lease_end(d->store, &op->l, time(NULL),
+					       "returned");
 	}
-	if (!err)
-		err = store_commit(d->store);
-	if (err) {
-		store_rollback(d->store);
-		if (!real)
-			leased_audit(d, who, "end-lease", virt,
-				     err == -ENOENT ? "not-found" : "error",
-				     NULL);
+	if (err != -ENOENT || !op->admin)
 		return err;
+	err = owned_lease(d, NULL, &op->addr, &op->l);
+	if (!err)
+		err = store_lease_end(d->store, &op->l, time(NULL),
+				      "ended-by-admin");
+	if (!err) {
+		op->by_admin = true;
+		leased_audit(d, op->who, "end-lease", &op->addr, "ok", NULL);
+		return 0;
 	}
-	d->m.returns++;
-	if (d->kernel && kernel_remove(d->kernel, virt))
-		d->m.kernel_errors++;
-	return 0;
+	/* The refusal is audited too: undo the write, keep the record. */
+	if (store_op_undo(d->store))
+		d->batch.poisoned = true;
+	op->undone = true;
+	leased_audit(d, op->who, "end-lease", &op->addr,
+		     err == -ENOENT ? "not-found" : "error", NULL);
+	return err;
 }
 
-int leases_renew(struct leased *d, const struct in6_addr *real,
-		 const struct in6_addr *virt, uint32_t lifetime,
-		 struct lease_rec *out)
+static int renew_locked(struct leased *d, struct lease_op *op)
+{
+	int err = owned_lease(d, &op->real, &op->addr, &op->l);
+
+	if (err)
+		return err;
+	op->l.expires = time(NULL) + op->lifetime;
+	return store_lease_set_expires(d->store, &op->addr, op->l.expires);
+}
+
+/* After the COMMIT: the kernel follows the store. */
+static void rent_committed(struct leased *d, struct lease_op *op)
+{
+	if (op->err) {
+		if (op->err == -ENOSPC)
+			d->m.rents_exhausted++;
+		d->m.rents_refused++;
+		return;
+	}
+	if (d->kernel && kernel_install(d->kernel, &op->l, op->lifetime)) {
+		/* Not usable: take it back (history keeps the attempt). */
+		d->m.kernel_errors++;
+		batch_flush(d);
+		if (store_lease_end(d->store, &op->l, time(NULL),
+				    "kernel-refused"))
+			d->m.store_errors++;
+		d->m.rents_refused++;
+		op->err = -EREMOTEIO;
+		return;
+	}
+	d->m.rents++;
+}
+
+static void op_committed(struct leased *d, struct lease_op *op)
+{
+	switch (op->kind) {
+	case LEASE_OP_RENT:
+		rent_committed(d, op);
+		break;
+	case LEASE_OP_RETURN:
+		if (op->err)
+			break;
+		d->m.returns++;
+		if (op->by_admin)
+			d->m.admin_actions++;
+		if (d->kernel && kernel_remove(d->kernel, &op->addr))
+			d->m.kernel_errors++;
+		break;
+	case LEASE_OP_RENEW:
+		if (op->err)
+			break;
+		if (d->kernel &&
+		    kernel_install(d->kernel, &op->l, op->lifetime)) {
+			d->m.kernel_errors++;
+			op->err = -EREMOTEIO;
+			break;
+		}
+		d->m.renews++;
+		break;
+	}
+}
+
+/* The group commit's verdict on @b. A rolled back op changed nothing in
+ * memory but its rate-limit token: give it back. */
+static void op_done(struct leased *d, struct batch_op *b, bool durable)
+{
+	struct lease_op *op = (struct lease_op *)b;
+
+	if (!durable) {
+		if (op->token)
+			ratelimit_give(d->rl, &op->real, d->conf->rent_rate,
+				       d->conf->rent_burst);
+		op->err = -EIO;
+	}
+	if (op->err == -EIO) {
+		d->m.store_errors++;
+		if (op->kind == LEASE_OP_RENT)
+			d->m.rents_refused++;
+	} else {
+		op_committed(d, op);
+	}
+	op->done(d, op);
+}
+
+void leases_submit(struct leased *d, struct lease_op *op)
 {
 	int err;
 
-	err = store_begin(d->store);
-	if (err)
-		return err;
-	err = owned_lease(d, real, virt, out);
-	if (!err) {
-		out->expires = time(NULL) + lifetime;
-		err = store_lease_set_expires(d->store, virt, out->expires);
+	op->b.done = op_done;
+	op->token = op->by_admin = op->undone = false;
+	if (op->kind == LEASE_OP_RENT && d->rl) {
+		if (!ratelimit_take(d->rl, &op->real, d->conf->rent_rate,
+				    d->conf->rent_burst, now_ms())) {
+			d->m.rents_rate_limited++;
+			d->m.rents_refused++;
+			op->err = -EAGAIN;
+			op->done(d, op);
+			return;
+		}
+		op->token = true;
 	}
-	if (!err)
-		err = store_commit(d->store);
-	if (err) {
-		store_rollback(d->store);
-		return err;
+	if (batch_op_begin(d)) {
+		op_done(d, &op->b, false);
+		return;
 	}
-	if (d->kernel && kernel_install(d->kernel, out, lifetime)) {
-		d->m.kernel_errors++;
-		return -EREMOTEIO;
+	switch (op->kind) {
+	case LEASE_OP_RENT:
+		err = rent_locked(d, op, time(NULL));
+		break;
+	case LEASE_OP_RETURN:
+		err = return_locked(d, op);
+		break;
+	default:
+		err = renew_locked(d, op);
+		break;
 	}
-	d->m.renews++;
-	return 0;
+	op->err = err;
+	/* Even a refusal waits for the commit: it may name a lease (409)
+	 * that only this batch holds. */
+	batch_op_end(d, &op->b, err && !op->undone);
 }
 
 int leases_reveal(struct leased *d, const struct in6_addr *caller,
@@ -311,6 +374,7 @@ void leases_purge(struct leased *d, int64_t now)
 {
 	uint64_t n = 0;
 
+	batch_flush(d); /* a write of its own */
 	if (store_history_purge(d->store, now - (int64_t)d->conf->retention,
 				&n)) {
 		d->m.store_errors++;
@@ -338,7 +402,8 @@ void leases_sweep(struct leased *d, int64_t now)
 	if (!n)
 		return;
 	/* One transaction for the batch: each lease moves to the history
-	 * whole, and the batch costs one sync. */
+	 * whole, and the batch costs one sync. The API's writes go first. */
+	batch_flush(d);
 	err = store_begin(d->store);
 	for (i = 0; !err && i < n; i++)
 		err = store_lease_end(d->store, &v[i], now, "expired");
@@ -431,6 +496,7 @@ void leases_revoke_cert(struct leased *d, const char *issuer,
 	if (!n)
 		return;
 	/* As the sweeper: one transaction, then the kernel. */
+	batch_flush(d);
 	err = store_begin(d->store);
 	for (i = 0; !err && i < n; i++)
 		err = store_lease_end(d->store, &v[i], now, "revoked");

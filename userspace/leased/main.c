@@ -15,6 +15,7 @@
 #include "api.h"
 #include "audit.h"
 #include "base64.h"
+#include "certcheck.h"
 #include "conf.h"
 #include "gateway.h"
 #include "http.h"
@@ -146,6 +147,7 @@ struct daemon_state {
 	struct event *sigterm, *sigint, *sighup, *sweep;
 	struct gateway *gw;
 	struct revocation *rev;
+	int home_ns; /* the network namespace the daemon started in */
 	unsigned int ticks;
 };
 
@@ -186,12 +188,88 @@ static void on_revoked(const unsigned char *issuer_der, size_t issuer_len,
 		       const char *serial, void *arg)
 {
 	struct daemon_state *s = arg;
-	char *issuer = b64_encode(issuer_der, issuer_len);
+	char *issuer;
 
+	certcheck_revoked(s->d.cc, issuer_der, issuer_len, serial);
+	issuer = b64_encode(issuer_der, issuer_len);
 	if (!issuer)
 		return;
 	leases_revoke_cert(&s->d, issuer, serial, time(NULL));
 	free(issuer);
+}
+
+/* The stream (re)connected: what it missed meanwhile is lost, so the
+ * cached certificate checks are no longer trusted. */
+static void on_certd_connected(void *arg)
+{
+	struct daemon_state *s = arg;
+
+	certcheck_flush(s->d.cc);
+}
+
+/* [certd] check: ask certd about each request's client certificate. */
+static int certcheck_setup(struct daemon_state *s,
+			   const struct revocation_conf *rc)
+{
+	struct certcheck_conf cc = {
+		.url = rc->url,
+		.cert = rc->cert,
+		.key = rc->key,
+		.ca = rc->ca,
+		.cache_size = s->conf.certd_cache_size,
+		.ttl = s->conf.certd_cache_ttl,
+		.timeout = s->conf.certd_timeout,
+		.allow_on_error = s->conf.certd_allow_on_error,
+	};
+
+	if (!s->conf.certd_check)
+		return 0;
+	s->d.cc = certcheck_start(s->base, &cc);
+	if (!s->d.cc) {
+		guise_err("[certd] %s: cannot start the certificate check",
+			  rc->url);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * certd is reached from the namespace the daemon started in, not from
+ * [kernel] netns, and a thread is born in its creator's namespace: start
+ * certd's clients (two threads) from the start namespace.
+ */
+static int certd_clients_start(struct daemon_state *s,
+			       const struct revocation_conf *rc)
+{
+	int here, err, ret;
+
+	here = guise_netns_open_self();
+	err = here < 0 ? here : guise_netns_set(s->home_ns);
+	if (err) {
+		guise_err("[certd]: cannot use the start namespace: %s",
+			  strerror(-err));
+		if (here >= 0)
+			close(here);
+		return -1;
+	}
+	err = certcheck_setup(s, rc);
+	if (!err) {
+		s->rev = revocation_start(s->base, rc, on_revoked,
+					  on_certd_connected, s);
+		if (!s->rev) {
+			guise_err("[certd] %s: cannot start the event client",
+				  rc->url);
+			err = -1;
+		}
+	}
+	ret = guise_netns_set(here);
+	if (ret) {
+		guise_err("[certd]: cannot return to the namespace: %s",
+			  strerror(-ret));
+		err = -1;
+	}
+	close(here);
+	return err;
 }
 
 static int revocation_setup(struct daemon_state *s)
@@ -205,12 +283,7 @@ static int revocation_setup(struct daemon_state *s)
 
 	if (!rc.url)
 		return 0;
-	s->rev = revocation_start(s->base, &rc, on_revoked, NULL, s);
-	if (!s->rev) {
-		guise_err("[certd] %s: cannot start the event client", rc.url);
-		return -1;
-	}
-	return 0;
+	return certd_clients_start(s, &rc);
 }
 
 /* Open the kernel side in the configured namespace and reconcile. */
@@ -323,8 +396,14 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 
 static void teardown(struct daemon_state *s)
 {
+	/* Commit and answer what is pending while the requests exist. */
+	if (s->d.store)
+		batch_free(&s->d);
 	gateway_stop(s->gw);
 	revocation_stop(s->rev);
+	/* Before the servers: it answers the requests still waiting. */
+	certcheck_stop(s->d.cc);
+	s->d.cc = NULL;
 	http_server_stop(&s->srv);
 	http_server_stop(&s->local);
 	if (s->sweep)
@@ -384,7 +463,10 @@ static int setup(struct daemon_state *s)
 		return -1;
 	audit_report(s);
 	s->base = event_base_new();
-	if (!s->base) {
+	/* The group commit runs below every request (batch.h). */
+	if (!s->base ||
+	    event_base_priority_init(s->base, BATCH_PRIORITIES) ||
+	    batch_init(&s->d, s->base)) {
 		guise_err("event loop: out of memory");
 		return -1;
 	}
@@ -423,6 +505,7 @@ int main(int argc, char **argv)
 	int ret = 1;
 
 	memset(&s, 0, sizeof(s));
+	s.home_ns = guise_netns_open_self();
 	if (parse_opts(argc, argv, &o))
 		return 2;
 	guise_log_init("guise-leased", o.verbosity);
@@ -469,5 +552,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	teardown(&s);
+	if (s.home_ns >= 0)
+		close(s.home_ns);
 	return ret;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <inttypes.h>
 
+#include "certcheck.h"
 #include "metrics.h"
 
 struct metric {
@@ -20,6 +21,7 @@ static int put(struct evbuffer *buf, const char *name, const char *type,
 int metrics_format(struct leased *d, struct evbuffer *buf)
 {
 	const struct leased_metrics *m = &d->m;
+	const struct certcheck_stats cs = certcheck_get_stats(d->cc);
 	const struct metric counters[] = {
 		{ "guise_leased_rents_total", "counter", "Leases rented.",
 		  &m->rents },
@@ -73,6 +75,25 @@ int metrics_format(struct leased *d, struct evbuffer *buf)
 		  "Kernel requests that failed.", &m->kernel_errors },
 		{ "guise_leased_store_errors_total", "counter",
 		  "Store operations that failed.", &m->store_errors },
+		{ "guise_leased_certcheck_hits_total", "counter",
+		  "Client certificate checks answered from the cache.",
+		  &cs.hits },
+		{ "guise_leased_certcheck_misses_total", "counter",
+		  "Client certificate checks that asked certd.", &cs.misses },
+		{ "guise_leased_certcheck_denied_total", "counter",
+		  "Requests refused by the certificate check.", &cs.denied },
+		{ "guise_leased_certcheck_errors_total", "counter",
+		  "certd unreachable, timed out, bad or unknown answers.",
+		  &cs.errors },
+		{ "guise_leased_group_commits_total", "counter",
+		  "Group commits (transactions of batched writes).",
+		  &m->group_commits },
+		{ "guise_leased_group_commit_writes_total", "counter",
+		  "Rents, returns and renews carried by group commits.",
+		  &m->group_commit_writes },
+		{ "guise_leased_group_commit_failures_total", "counter",
+		  "Group commits that failed (every write answered 500).",
+		  &m->group_commit_failures },
 	};
 	uint64_t live;
 	double size;

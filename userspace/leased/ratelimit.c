@@ -89,6 +89,22 @@ bool ratelimit_take(struct ratelimit *rl, const struct in6_addr *who,
 	return true;
 }
 
+void ratelimit_give(struct ratelimit *rl, const struct in6_addr *who,
+		    uint32_t rate, uint32_t burst)
+{
+	struct rl_entry *e;
+
+	if (!rate)
+		return;
+	for (e = rl->head[rl_hash(who)]; e; e = e->next) {
+		if (!memcmp(&e->who, who, sizeof(*who))) {
+			e->tokens = e->tokens + 1.0 > burst ? burst :
+							      e->tokens + 1.0;
+			return;
+		}
+	}
+}
+
 void ratelimit_prune(struct ratelimit *rl, uint32_t rate, uint32_t burst,
 		     uint64_t now_ms)
 {

@@ -22,6 +22,11 @@ void ratelimit_free(struct ratelimit *rl);
 bool ratelimit_take(struct ratelimit *rl, const struct in6_addr *who,
 		    uint32_t rate, uint32_t burst, uint64_t now_ms);
 
+/* Give back the token of a take() whose rent did not happen (its commit
+ * failed), up to @burst. */
+void ratelimit_give(struct ratelimit *rl, const struct in6_addr *who,
+		    uint32_t rate, uint32_t burst);
+
 /* Drop the buckets that have refilled completely. */
 void ratelimit_prune(struct ratelimit *rl, uint32_t rate, uint32_t burst,
 		     uint64_t now_ms);

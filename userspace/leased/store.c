@@ -10,8 +10,16 @@
 #include "log.h"
 #include "store.h"
 
+/* Prepared statements kept across calls, found by their SQL text's
+ * address (every statement is a string literal of this file). */
+#define STORE_STMTS 32
+
 struct store {
 	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[STORE_STMTS];
 };
 
 static const char schema[] =
@@ -117,8 +125,12 @@ int store_open(const char *path, struct store **stp)
 
 void store_close(struct store *st)
 {
+	size_t i;
+
 	if (!st)
 		return;
+	for (i = 0; i < STORE_STMTS && st->cache[i].sql; i++)
+		sqlite3_finalize(st->cache[i].stmt);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -139,11 +151,63 @@ void store_rollback(struct store *st)
 		store_exec(st, "ROLLBACK;");
 }
 
+bool store_in_tx(struct store *st)
+{
+	return !sqlite3_get_autocommit(st->db);
+}
+
+int store_op_begin(struct store *st)
+{
+	return store_exec(st, "SAVEPOINT op;");
+}
+
+int store_op_undo(struct store *st)
+{
+	return store_exec(st, "ROLLBACK TO op;");
+}
+
+int store_op_end(struct store *st)
+{
+	return store_exec(st, "RELEASE op;");
+}
+
+/* A statement for @sql: the cached one, else newly prepared (and cached
+ * while there is room). Give it back with finish(). */
 static int prepare(struct store *st, const char *sql, sqlite3_stmt **stmt)
 {
-	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+	size_t i;
+
+	for (i = 0; i < STORE_STMTS && st->cache[i].sql; i++) {
+		if (st->cache[i].sql == sql) {
+			*stmt = st->cache[i].stmt;
+			return 0;
+		}
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1,
+			       i < STORE_STMTS ? SQLITE_PREPARE_PERSISTENT : 0,
+			       stmt, NULL) != SQLITE_OK)
 		return store_fail(st, "prepare");
+	if (i < STORE_STMTS) {
+		st->cache[i].sql = sql;
+		st->cache[i].stmt = *stmt;
+	}
 	return 0;
+}
+
+/* Done with @stmt: reset (a pending SELECT would hold its read
+ * transaction open) and keep it, or finalize one that is not cached. */
+static void finish(struct store *st, sqlite3_stmt *stmt)
+{
+	size_t i;
+
+	for (i = 0; i < STORE_STMTS && st->cache[i].sql; i++) {
+		if (st->cache[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return;
+		}
+	}
+	sqlite3_finalize(stmt);
 }
 
 static int bind_addr(struct store *st, sqlite3_stmt *stmt, int idx,
@@ -237,7 +301,7 @@ int store_lease_by_virt(struct store *st, const struct in6_addr *virt,
 	err = bind_addr(st, stmt, 1, virt);
 	if (!err)
 		err = step_lease(st, stmt, out);
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	return err;
 }
 
@@ -258,7 +322,7 @@ int store_lease_by_pair(struct store *st, const struct in6_addr *real,
 		err = bind_addr(st, stmt, 2, peer);
 	if (!err)
 		err = step_lease(st, stmt, out);
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	return err;
 }
 
@@ -282,7 +346,7 @@ int store_lease_count(struct store *st, const struct in6_addr *real,
 		else
 			err = store_fail(st, "count");
 	}
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	return err;
 }
 
@@ -304,7 +368,7 @@ int store_lease_insert(struct store *st, const struct lease_rec *l)
 	    !(err = bind_int(st, stmt, 5, l->created)) &&
 	    !(err = bind_int(st, stmt, 6, l->flags)))
 		err = step_done(st, stmt, "insert lease");
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	return err;
 }
 
@@ -323,7 +387,7 @@ int store_lease_set_expires(struct store *st, const struct in6_addr *virt,
 		err = step_done(st, stmt, "update lease");
 	if (!err && sqlite3_changes(st->db) != 1)
 		err = -ENOENT;
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	return err;
 }
 
@@ -347,7 +411,7 @@ int store_lease_end(struct store *st, const struct lease_rec *l, int64_t end,
 	    !(err = bind_int(st, stmt, 5, end)) &&
 	    !(err = bind_text(st, stmt, 6, reason)))
 		err = step_done(st, stmt, "insert history");
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	if (err)
 		return err;
 
@@ -359,7 +423,7 @@ int store_lease_end(struct store *st, const struct lease_rec *l, int64_t end,
 		err = step_done(st, stmt, "delete lease");
 	if (!err && sqlite3_changes(st->db) != 1)
 		err = -ENOENT;
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	return err;
 }
 
@@ -382,7 +446,7 @@ int store_lease_list(struct store *st, int64_t before, size_t max,
 	if ((err = bind_int(st, stmt, 1, before)) ||
 	    (err = bind_int(st, stmt, 2,
 			    max > INT64_MAX ? INT64_MAX : (int64_t)max))) {
-		sqlite3_finalize(stmt);
+		finish(st, stmt);
 		return err;
 	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -402,7 +466,7 @@ int store_lease_list(struct store *st, int64_t before, size_t max,
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = store_fail(st, "list leases");
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	if (err) {
 		free(v);
 		return err;
@@ -437,7 +501,7 @@ int store_virt_quarantined(struct store *st, const struct in6_addr *virt,
 		else
 			err = store_fail(st, "quarantine");
 	}
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	return err;
 }
 
@@ -456,7 +520,7 @@ int store_lease_at(struct store *st, const struct in6_addr *virt, int64_t when,
 	if (!(err = bind_addr(st, stmt, 1, virt)) &&
 	    !(err = bind_int(st, stmt, 2, when)))
 		err = step_lease(st, stmt, out);
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	if (!err) {
 		*end = out->expires;
 		*live = true;
@@ -475,7 +539,7 @@ int store_lease_at(struct store *st, const struct in6_addr *virt, int64_t when,
 	if (!(err = bind_addr(st, stmt, 1, virt)) &&
 	    !(err = bind_int(st, stmt, 2, when)))
 		err = step_lease(st, stmt, out);
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	if (!err) {
 		*end = out->expires;
 		*live = false;
@@ -496,7 +560,7 @@ int store_history_purge(struct store *st, int64_t before, uint64_t *n)
 		err = step_done(st, stmt, "purge history");
 	if (!err)
 		*n = (uint64_t)sqlite3_changes(st->db);
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	return err;
 }
 
@@ -516,7 +580,7 @@ int store_lease_cert_set(struct store *st, const struct in6_addr *virt,
 	    !(err = bind_text(st, stmt, 2, issuer)) &&
 	    !(err = bind_text(st, stmt, 3, serial)))
 		err = step_done(st, stmt, "insert lease cert");
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	return err;
 }
 
@@ -540,7 +604,7 @@ int store_leases_by_cert(struct store *st, const char *issuer,
 		return err;
 	if ((err = bind_text(st, stmt, 1, issuer)) ||
 	    (err = bind_text(st, stmt, 2, serial))) {
-		sqlite3_finalize(stmt);
+		finish(st, stmt);
 		return err;
 	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -560,7 +624,7 @@ int store_leases_by_cert(struct store *st, const char *issuer,
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = store_fail(st, "leases by cert");
-	sqlite3_finalize(stmt);
+	finish(st, stmt);
 	if (err) {
 		free(v);
 		return err;

@@ -30,6 +30,18 @@ void store_close(struct store *st);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* Is a transaction open? */
+bool store_in_tx(struct store *st);
+
+/*
+ * One write inside a shared transaction (the group commit): a savepoint.
+ * store_op_undo drops what the write did since store_op_begin, leaving
+ * the transaction's other writes alone (the savepoint stays open);
+ * store_op_end closes it. 0 or -EIO.
+ */
+int store_op_begin(struct store *st);
+int store_op_undo(struct store *st);
+int store_op_end(struct store *st);
 
 int store_lease_by_virt(struct store *st, const struct in6_addr *virt,
 			struct lease_rec *out);

@@ -10,7 +10,7 @@ static void test_main_daemon(void)
 {
 	struct daemon d = { .name = "main" };
 	struct resp r, r2;
-	char v1[64], v2[64], v3[64], body1[4096], db[512];
+	char v1[64], v2[64], v3[64], body1[16384], db[512];
 	struct in6_addr a1, a2;
 	long expires1;
 	sqlite3 *sq;

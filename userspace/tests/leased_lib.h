@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,12 +46,13 @@ struct daemon {
 	const char *name; /* config and files: DIR/NAME.* */
 	pid_t pid;
 	unsigned int port;
+	rlim_t fsize; /* >0: RLIMIT_FSIZE of the daemon (a disk that fills) */
 };
 
 struct resp {
 	CURLcode rc;
 	long code;
-	char body[4096];
+	char body[16384];
 	size_t len;
 	json_t *json; /* the body parsed, NULL if it is not JSON */
 };
@@ -114,6 +116,13 @@ static inline bool daemon_start(struct daemon *d)
 	if (d->pid < 0)
 		return false;
 	if (d->pid == 0) {
+		/* Writes past the limit fail with EFBIG instead of a
+		 * signal: SQLite sees a full disk. */
+		struct rlimit rl = { d->fsize, d->fsize };
+
+		if (d->fsize && (signal(SIGXFSZ, SIG_IGN) == SIG_ERR ||
+				 setrlimit(RLIMIT_FSIZE, &rl)))
+			_exit(126);
 		execl(DAEMON_BIN, DAEMON_BIN, "--foreground", "--config", conf,
 		      "--port-file", portf, (char *)NULL);
 		_exit(127);

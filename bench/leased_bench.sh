@@ -1,0 +1,218 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# leased_bench.sh: the guise-leased benchmark of issue 5, on the host
+# (loopback and a veth pair between two network namespaces), one run,
+# side by side:
+#  (1) a raw SQLite loop, one transaction per insert, guise-leased's
+#      pragmas (journal_mode=WAL, synchronous=FULL): inserts/s, latency
+#      (bench/src/leased_sqlite.c);
+#  (2) guise-leased (this tree's build, [kernel] sync = off, the store
+#      durable: WAL + synchronous=FULL, group commit: [store] batch_max 64)
+#      driven over mutual TLS by THREADS closed-loop libcurl clients
+#      (bench/src/leased_load.c): N rents, then N returns; rents/s,
+#      returns/s, rent latency p50/p99;
+#  (3) the same with [store] batch_max = 1 (a commit per write);
+#  (4) ISC Kea DHCPv6 (kea-dhcp6, memfile) in one namespace, perfdhcp in
+#      the other over a veth pair: the best SARR rate with releases at the
+#      same rate (-r R -F R) over a sweep of R, then N exchanges at it;
+#      strace counts Kea's fsync calls during a short extra run.
+# Ratios: (2) against (1) (target >= 5x at p99 <= 10 ms) and rent+return
+# pairs/s of (2) against Kea's leases/s (target >= 1x).
+# Report: build/bench/leased_bench.txt. Needs root (namespaces) and
+# kea-dhcp6-server + kea-admin (scripts/deps.sh bench).
+#
+#   bench/leased_bench.sh [N]            (default 10000 leases)
+# Environment: LEASED (default build/bin/guise-leased), OUT (build/bench),
+# THREADS (16), SQLITE_SECS (10), KEA_RATES ("500 1000 2000 4000 8000"),
+# KEA_SWEEP_SECS (3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+out=${OUT:-$repo/build/bench}
+leased=${LEASED:-$repo/build/bin/guise-leased}
+n=${1:-10000}
+threads=${THREADS:-16}
+[[ "$n$threads" =~ ^[0-9]+$ ]] || { echo "leased_bench: N and THREADS are numbers" >&2; exit 2; }
+[ -x "$leased" ] || { echo "leased_bench: $leased not built (make userspace)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "leased_bench: needs root (network namespaces)" >&2; exit 1; }
+for t in kea-dhcp6 perfdhcp; do
+	command -v "$t" >/dev/null || { echo "leased_bench: $t missing (scripts/deps.sh bench)" >&2; exit 1; }
+done
+mkdir -p "$out"
+cc -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$out/leased_load" \
+	bench/src/leased_load.c -lcurl -lpthread
+cc -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$out/leased_sqlite" \
+	bench/src/leased_sqlite.c -lsqlite3
+
+# On the build's disk, not a tmpfs: fsync must cost what it costs.
+tmp=$(mktemp -d "$out/leased-bench.XXXXXX")
+ns="gbench$$"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	ip netns del "$ns-s" 2>/dev/null || true
+	ip netns del "$ns-c" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+report=$out/leased_bench.txt
+# cpu PID: the process's user+system CPU time so far, in ms (the host is
+# shared: CPU per operation is steadier than operations per second)
+hz=$(getconf CLK_TCK)
+cpu() { awk -v hz="$hz" '{ printf "%.0f\n", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
+say() { echo "$*" | tee -a "$report"; }
+: >"$report"
+say "# $(date -u '+%Y-%m-%d %H:%M UTC'): host $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+say "# $(df -T "$tmp" | awk 'NR == 2 { print "store on " $2 " (" $1 ")" }'), SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 || pkg-config --modversion sqlite3), Kea $(kea-dhcp6 -v)"
+
+# --- (1) raw SQLite ------------------------------------------------------------
+raw=$("$out/leased_sqlite" "$tmp/raw.db" "$n" "${SQLITE_SECS:-10}")
+read -r _ raw_n raw_s raw_rate raw_p50 raw_p99 <<<"$raw"
+
+# --- (2), (3) guise-leased ----------------------------------------------------------
+sh userspace/tests/leased_certs.sh "$tmp" >/dev/null
+# run_leased NAME BATCH_MAX COUNT: "rent ..." and "return ..." lines
+run_leased() {
+	local name=$1 port i
+	cat >"$tmp/$name.conf" <<CONF
+[server]
+listen = [::1]:0
+cert = $tmp/server.crt
+key = $tmp/server.key
+ca = $tmp/ca.crt
+db = $tmp/$name.db
+[pool]
+prefix = 2001:db8:ff::/48
+max_per_client = 10000000
+rent_rate = 0
+[kernel]
+sync = off
+[gateway]
+enabled = off
+[store]
+batch_max = $2
+CONF
+	"$leased" -f -c "$tmp/$name.conf" -p "$tmp/$name.port" 2>"$tmp/$name.log" &
+	pids+=($!)
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$tmp/$name.port" ] && break
+		sleep 0.1
+	done
+	port=$(cat "$tmp/$name.port")
+	c0=$(cpu "${pids[-1]}")
+	"$out/leased_load" "https://[::1]:$port" "$tmp" "$threads" "$3"
+	echo "cpu_ms $(($(cpu "${pids[-1]}") - c0))"
+	curl -s --cacert "$tmp/ca.crt" --cert "$tmp/operator.crt" --key "$tmp/operator.key" \
+		"https://[::1]:$port/v1/metrics" | grep -E '^guise_leased_group_commit(s|_writes)_total ' || true
+	kill "${pids[-1]}"
+	wait "${pids[-1]}" 2>/dev/null || true
+}
+gc=$(run_leased group 64 "$n")
+read -r _ gc_n gc_rs gc_rent gc_p50 gc_p99 gc_err <<<"$(grep '^rent ' <<<"$gc")"
+read -r _ _ gc_ts gc_ret gc_rp50 gc_rp99 gc_rerr <<<"$(grep '^return ' <<<"$gc")"
+gc_commits=$(awk '/^guise_leased_group_commits_total/ { print $2 }' <<<"$gc")
+gc_writes=$(awk '/^guise_leased_group_commit_writes_total/ { print $2 }' <<<"$gc")
+gc_cpu=$(awk '/^cpu_ms/ { print $2 }' <<<"$gc")
+one_n=$((n / 4 > 0 ? n / 4 : 1))
+one=$(run_leased single 1 "$one_n")
+read -r _ one_n one_rs one_rent one_p50 one_p99 one_err <<<"$(grep '^rent ' <<<"$one")"
+
+# --- (4) Kea DHCPv6 -------------------------------------------------------------------
+ip netns add "$ns-s"
+ip netns add "$ns-c"
+ip link add "${ns}s" type veth peer name "${ns}c"
+for side in s c; do
+	ip link set "${ns}$side" netns "$ns-$side"
+	ip netns exec "$ns-$side" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 "net.ipv6.conf.${ns}$side.accept_dad=0"
+	ip netns exec "$ns-$side" ip link set lo up
+	ip netns exec "$ns-$side" ip link set "${ns}$side" up
+done
+ip netns exec "$ns-s" ip addr add 2001:db8:1::1/64 dev "${ns}s" nodad
+cat >"$tmp/kea.json" <<JSON
+{ "Dhcp6": {
+  "interfaces-config": { "interfaces": [ "${ns}s" ] },
+  "lease-database": { "type": "memfile", "persist": true,
+                      "name": "$tmp/leases6.csv", "lfc-interval": 0 },
+  "server-id": { "type": "LLT", "persist": false },
+  "preferred-lifetime": 3000, "valid-lifetime": 3600,
+  "renew-timer": 1000, "rebind-timer": 2000,
+  "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64", "interface": "${ns}s",
+                 "pools": [ { "pool": "2001:db8:1::1:0-2001:db8:1::ffff:ffff" } ] } ],
+  "loggers": [ { "name": "kea-dhcp6", "severity": "ERROR",
+                 "output_options": [ { "output": "$tmp/kea.log" } ] } ] } }
+JSON
+export KEA_PIDFILE_DIR=$tmp KEA_LOCKFILE_DIR=$tmp
+ip netns exec "$ns-s" kea-dhcp6 -c "$tmp/kea.json" >"$tmp/kea.out" 2>&1 &
+pids+=($!)
+kea_pid=$!
+sleep 2
+kill -0 "$kea_pid" 2>/dev/null || { cat "$tmp/kea.out" >&2; echo "leased_bench: kea-dhcp6 did not start" >&2; exit 1; }
+# perfdhcp RATE ARGS...: the achieved SARR rate and the replies counted
+perf() {
+	local rate=$1
+	shift
+	ip netns exec "$ns-c" perfdhcp -6 -l "${ns}c" -R 100000000 -r "$rate" -F "$rate" "$@" 2>&1 |
+		awk '/^Rate:/ { r = $2 } /Statistics for: REQUEST-REPLY/ { s = 1 }
+		     /Statistics for: RELEASE-REPLY/ { s = 2 }
+		     /^received packets:/ { if (s == 1) q = $3; if (s == 2) l = $3 }
+		     END { printf "%.0f %d %d\n", r, q, l }' || true
+}
+best=0
+best_rate=0
+for r in ${KEA_RATES:-500 1000 2000 4000 8000}; do
+	read -r got _ _ <<<"$(perf "$r" -p "${KEA_SWEEP_SECS:-3}")"
+	if [ "${got:-0}" -gt "$best" ]; then best=$got; best_rate=$r; fi
+done
+# N leases' worth of time at the best rate (-n counts every message).
+kea_secs=$(awk -v n="$n" -v r="$best" 'BEGIN { s = r > 0 ? n / r : 3; printf "%d", s < 3 ? 3 : s + 0.999 }')
+c0=$(cpu "$kea_pid")
+read -r kea_rate kea_leases kea_released <<<"$(perf "$best_rate" -p "$kea_secs")"
+kea_cpu=$(($(cpu "$kea_pid") - c0))
+# Durability: does memfile sync a lease before the reply? Count the
+# calls while a short load runs.
+kea_sync="strace missing"
+if command -v strace >/dev/null; then
+	strace -f -c -e trace=fsync,fdatasync,sync_file_range,msync,write,writev \
+		-o "$tmp/kea.strace" -p "$kea_pid" 2>/dev/null &
+	spid=$!
+	sleep 1
+	perf 500 -p 2 >/dev/null
+	kill -INT "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	kea_sync=$(awk '$NF ~ /^(fsync|fdatasync|sync_file_range|msync|write|writev)$/ { c[$NF] = $4 }
+		END { printf "fsync %d, fdatasync %d, write %d (2 s at 500 exchanges/s)",
+		      c["fsync"], c["fdatasync"], c["write"] + c["writev"] }' "$tmp/kea.strace")
+fi
+
+# --- report ------------------------------------------------------------------------------
+pairs=$(awk -v n="$gc_n" -v a="$gc_rs" -v b="$gc_ts" 'BEGIN { printf "%.0f", n / (a + b) }')
+say ""
+say "== raw SQLite, one transaction per insert (WAL, synchronous=FULL)"
+say "inserts                      $raw_n in ${raw_s} s = $raw_rate/s, latency p50 $raw_p50 ms p99 $raw_p99 ms"
+say "== guise-leased, group commit (batch_max 64, WAL, synchronous=FULL), $threads mTLS clients"
+say "rents                        $gc_n in ${gc_rs} s = $gc_rent/s, latency p50 $gc_p50 ms p99 $gc_p99 ms, errors $gc_err"
+say "returns                      $gc_n in ${gc_ts} s = $gc_ret/s, latency p50 $gc_rp50 ms p99 $gc_rp99 ms, errors $gc_rerr"
+say "rent+return pairs            $pairs/s"
+say "commits                      ${gc_commits:-?} for ${gc_writes:-?} writes"
+say "server CPU                   ${gc_cpu} ms = $(awk -v c="$gc_cpu" -v n="$gc_n" 'BEGIN { printf "%.3f", c / n }') ms per rent+return pair"
+say "== guise-leased, batch_max 1 (a commit per write), same clients"
+say "rents                        $one_n in ${one_rs} s = $one_rent/s, latency p50 $one_p50 ms p99 $one_p99 ms, errors $one_err"
+say "== ISC Kea DHCPv6 $(kea-dhcp6 -v) memfile (persist), perfdhcp over veth, releases at the SARR rate"
+say "sweep best                   $best SARR/s at -r $best_rate"
+say "leases                       $kea_leases in $kea_secs s: $kea_rate SARR/s, $kea_released released"
+say "server CPU                   ${kea_cpu} ms = $(awk -v c="$kea_cpu" -v n="$kea_leases" 'BEGIN { printf "%.3f", n ? c / n : 0 }') ms per lease (with its release)"
+say "kea memfile syscalls         $kea_sync"
+say "== ratios"
+awk -v g="$gc_rent" -v r="$raw_rate" -v p99="$gc_p99" 'BEGIN {
+	printf "group-commit rents / raw SQLite inserts     %.1fx (target >= 5x), rent p99 %s ms (target <= 10)\n", g / r, p99 }' | tee -a "$report"
+awk -v g="$gc_rent" -v o="$one_rent" 'BEGIN {
+	printf "group commit / batch_max 1                  %.1fx\n", g / o }' | tee -a "$report"
+# Kea's rate moves between the sweep and the run: compare with its best.
+awk -v p="$pairs" -v k="$kea_rate" -v b="$best" 'BEGIN { if (b > k) k = b
+	if (k > 0) printf "guise rent+return pairs / Kea leases (best) %.2fx (target >= 1x)\n", p / k }' | tee -a "$report"
+awk -v gc="$gc_cpu" -v gn="$gc_n" -v kc="$kea_cpu" -v kn="$kea_leases" 'BEGIN {
+	if (gc > 0 && kn > 0 && kc > 0)
+		printf "the same per server CPU second              %.2fx\n", (gn / gc) / (kn / kc) }' | tee -a "$report"
