@@ -5,11 +5,13 @@
 # (bench/run.sh starts it with selftests/vm/run.sh --demo; working
 # directory = the checkout, $MODULE = the module, already loaded).
 #
-#   BENCH_WHAT (build/bench/params.env): all (default), lease or content
+#   BENCH_WHAT (build/bench/params.env): all (default), lease, content or
+#   revoke
 #
 # The lease benchmark (bench/lease_bench.sh) runs first, then the content
-# benchmark (bench/content_bench.sh); each prints its own report between
-# "=== results" and "=== end". Between the two, the lease benchmark's
+# benchmark (bench/content_bench.sh), then the revocation end-to-end
+# benchmark (bench/revoke_bench.sh, issue 7 (e)); each prints its own
+# report between "=== results" and "=== end". Between the two, the lease benchmark's
 # namespaces (up to a million leases) are freed by the kernel's netns
 # cleanup worker: wait for it, so that it does not eat the content
 # benchmark's CPU time.
@@ -49,5 +51,8 @@ fi
 case $WHAT in
 all | content) bash bench/content_bench.sh || rc=1 ;;
 esac
-echo "=== bench: both parts took $(($(date +%s) - T0)) s in the guest"
+case $WHAT in
+all | revoke) bash bench/revoke_bench.sh || rc=1 ;;
+esac
+echo "=== bench: the parts took $(($(date +%s) - T0)) s in the guest"
 exit "$rc"

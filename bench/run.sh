@@ -3,12 +3,13 @@
 #
 # run.sh: run the benchmarks in ONE boot of the QEMU test VM and print
 # their reports: the lease datapath benchmark (bench/lease_bench.sh), then
-# the protected-content benchmark (bench/content_bench.sh), both driven by
+# the protected-content benchmark (bench/content_bench.sh), then the
+# revocation end-to-end benchmark (bench/revoke_bench.sh), all driven by
 # bench/guest.sh. Build the module and the CLI first (`make bench` =
 # scripts/bench.sh does it); this builds the content benchmark's tools
 # (bench/src/ -> build/bench/).
 #
-#   bench/run.sh [all|lease|content|leased|certd|keyd]      (default all)
+#   bench/run.sh [all|lease|content|revoke|leased|certd|keyd]      (default all)
 #
 # "leased" is host only (no VM): bench/leased_bench.sh, guise-leased
 # against a raw SQLite loop and ISC Kea DHCPv6 on loopback and network
@@ -21,6 +22,8 @@
 # "keyd" is host only: bench/keyd_bench.sh (DEMM/announcement codecs
 # against raw OpenSSL EVP, the cost of revoking one client of N); "all"
 # runs it last; report build/bench/keyd_bench.txt.
+# "revoke" runs bench/revoke_bench.sh in the guest (issue 7 (e)): CRL
+# publication to lease removal in the kernel, push against polling.
 #
 # Parameters (environment) go to the guest through build/bench/params.env
 # and build/bench/content_params.env:
@@ -29,11 +32,14 @@
 #            (see bench/lease_bench.sh)
 #   content: CBENCH_SECS CBENCH_ROUNDS CBENCH_ALGS CBENCH_TX CBENCH_RT
 #            CBENCH_PREGEN CBENCH_DEADLINE (see bench/content_bench.sh)
+#   revoke:  RBENCH_N RBENCH_BASE_N RBENCH_WATCH RBENCH_POLL (see
+#            bench/revoke_bench.sh; in build/bench/params.env)
 #   BENCH_VM_TIMEOUT  host-side limit for the VM (1800 s)
 # Defaults keep the whole run near 22 minutes under TCG.
 #
 # The VM's output lands in build/vm/bench/ (demo.log: the whole guest log);
-# the reports go to build/bench/lease_bench.txt and content_bench.txt.
+# the reports go to build/bench/lease_bench.txt, content_bench.txt and
+# revoke_bench.txt.
 # The module and the CLI used are copies (build/bench/guise.ko,
 # build/bench/bin/guise), so a rebuild during the run changes nothing.
 set -euo pipefail
@@ -45,11 +51,11 @@ RES=$REPO/build/vm/bench
 LOGS=$OUT/content-build
 WHAT=${1:-all}
 case $WHAT in
-all | lease | content) ;;
+all | lease | content | revoke) ;;
 leased) exec bench/leased_bench.sh ;;
 certd) exec sh bench/certd_bench.sh ;;
 keyd) exec bench/keyd_bench.sh ;;
-*) echo "usage: bench/run.sh [all|lease|content|leased|certd|keyd]" >&2; exit 2 ;;
+*) echo "usage: bench/run.sh [all|lease|content|revoke|leased|certd|keyd]" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT" "$LOGS" "$RES"
 
@@ -82,6 +88,13 @@ num() { [[ "${!1}" =~ ^[0-9]+$ ]] || { echo "bench: $1 must be a number" >&2; ex
 		BENCH_DEADLINE; do
 		[ -n "${!v:-}" ] && num "$v" && echo "$v=${!v}"
 	done
+	for v in RBENCH_N RBENCH_BASE_N RBENCH_POLL; do
+		[ -n "${!v:-}" ] && num "$v" && echo "$v=${!v}"
+	done
+	if [ -n "${RBENCH_WATCH:-}" ]; then
+		[[ "$RBENCH_WATCH" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "bench: bad RBENCH_WATCH" >&2; exit 2; }
+		echo "RBENCH_WATCH=$RBENCH_WATCH"
+	fi
 	case ${BENCH_LOADER:-} in
 	'') ;;
 	python) echo "BENCH_LOADER=python" ;;
@@ -141,7 +154,8 @@ report() {
 }
 case $WHAT in all | lease) report lease_bench "guise lease datapath benchmark" ;; esac
 case $WHAT in all | content) report content_bench "guise content datapath benchmark" ;; esac
-echo "bench: reports in build/bench/{lease,content}_bench.txt, guest log build/vm/bench/demo.log"
+case $WHAT in all | revoke) report revoke_bench "guise revocation end-to-end benchmark" ;; esac
+echo "bench: reports in build/bench/{lease,content,revoke}_bench.txt, guest log build/vm/bench/demo.log"
 echo "bench: wall time $((secs / 60))m$((secs % 60))s"
 # The host-only part, after the VM so the two do not share the CPUs.
 if [ "$WHAT" = all ]; then

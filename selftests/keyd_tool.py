@@ -8,6 +8,8 @@
         join GROUP; print JSON {"good", "cipher", "seqs": [[t, n]...]}:
         plaintext datagrams (with their arrival time and number) and
         others (ciphertext passed on without a key)
+  send and recv also stop early on SIGTERM, printing what they print at
+  the end (revoke_e2e stops them once the revocation is through)
   keyd_tool.py pcap-rate PCAP PORT
         the most bytes on the wire (frame lengths) of UDP to PORT in any
         one-second window
@@ -15,10 +17,20 @@
         send again every UDP payload to PORT found in PCAP
 """
 import json
+import signal
 import socket
 import struct
 import sys
 import time
+
+
+_stop = []
+
+
+def _on_term(_sig, _frame):
+    """SIGTERM: end send/recv after the current datagram, reporting as
+    at the end (a flag, so that no datagram is half counted)."""
+    _stop.append(1)
 
 
 def sock_for(group, iface, port=None):
@@ -38,7 +50,8 @@ def sock_for(group, iface, port=None):
 def send(group, port, iface, pps, seconds):
     s = sock_for(group, iface)
     n, start = 0, time.time()
-    while time.time() < start + seconds:
+    signal.signal(signal.SIGTERM, _on_term)
+    while time.time() < start + seconds and not _stop:
         s.sendto(b"keyd-seq:%d:" % n + b"p" * 200, (group, port))
         n += 1
         delay = start + n / pps - time.time()
@@ -50,14 +63,15 @@ def send(group, port, iface, pps, seconds):
 
 def recv(group, port, iface, seconds):
     s = sock_for(group, iface, port)
+    signal.signal(signal.SIGTERM, _on_term)
     print("ready", flush=True)
     end, good, cipher, seqs = time.time() + seconds, 0, 0, []
-    while time.time() < end:
-        s.settimeout(max(0.01, end - time.time()))
+    while time.time() < end and not _stop:
+        s.settimeout(max(0.01, min(0.2, end - time.time())))
         try:
             b = s.recv(65536)
         except socket.timeout:
-            break
+            continue
         if b.startswith(b"keyd-seq:"):
             good += 1
             seqs.append([round(time.time(), 3), int(b.split(b":")[1])])
