@@ -196,8 +196,8 @@ static void set_nodelay(struct evhttp_bound_socket *b, void *arg)
 	int one = 1;
 
 	(void)arg;
-	if (setsockopt(evhttp_bound_socket_get_fd(b), IPPROTO_TCP,
-		       TCP_NODELAY, &one, sizeof(one)))
+	if (setsockopt(evhttp_bound_socket_get_fd(b), IPPROTO_TCP, TCP_NODELAY,
+		       &one, sizeof(one)))
 		guise_warn("TCP_NODELAY: %s", strerror(errno));
 }
 

@@ -174,7 +174,8 @@ static int query_identify(struct cc_query *q, X509 *x)
 		return -1;
 	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 	hex = bn ? BN_bn2hex(bn) : NULL;
-	if (hex && !revocation_serial_canon(hex, q->serial, sizeof(q->serial))) {
+	if (hex &&
+	    !revocation_serial_canon(hex, q->serial, sizeof(q->serial))) {
 		len = i2d_X509_NAME(X509_get_issuer_name(x), &der);
 		if (len > 0) {
 			q->issuer = der;
@@ -214,8 +215,8 @@ static char *query_body(SSL *ssl, X509 *leaf)
 
 		if (json_array_size(inter) == CC_MAX_INTERMEDIATES)
 			break;
-		if (X509_cmp(x, leaf) && json_array_append_new(inter,
-							       cert_b64(x)))
+		if (X509_cmp(x, leaf) &&
+		    json_array_append_new(inter, cert_b64(x)))
 			goto out;
 	}
 	root = json_pack("{s:o*, s:o*, s:s}", "cert", cert_b64(leaf),
@@ -479,8 +480,8 @@ static struct cc_query *pending_find(struct certcheck *cc,
 	struct cc_query *q;
 
 	TAILQ_FOREACH(q, &cc->pending, plink)
-		if (!memcmp(q->fp, fp, CERTCHECK_FP_LEN))
-			return q;
+	if (!memcmp(q->fp, fp, CERTCHECK_FP_LEN))
+		return q;
 	return NULL;
 }
 
@@ -559,7 +560,8 @@ void certcheck_gate(struct certcheck *cc, struct evhttp_request *req,
 		free(w);
 		query_free(q);
 		cc->st.errors++;
-		guise_warn("certcheck: too many certificates waiting for certd");
+		guise_warn(
+			"certcheck: too many certificates waiting for certd");
 		decide(cc, req, CERTCHECK_ERROR, handler, arg);
 	}
 }
@@ -573,10 +575,10 @@ void certcheck_revoked(struct certcheck *cc, const unsigned char *issuer,
 		return;
 	certcheck_cache_remove(cc->cache, issuer, issuer_len, serial);
 	TAILQ_FOREACH(q, &cc->pending, plink)
-		if (q->issuer_len == issuer_len &&
-		    !memcmp(q->issuer, issuer, issuer_len) &&
-		    !strcmp(q->serial, serial))
-			q->revoked = true;
+	if (q->issuer_len == issuer_len &&
+	    !memcmp(q->issuer, issuer, issuer_len) &&
+	    !strcmp(q->serial, serial))
+		q->revoked = true;
 }
 
 void certcheck_flush(struct certcheck *cc)
@@ -649,8 +651,8 @@ struct certcheck *certcheck_start(struct event_base *base,
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
 		       cc->sock))
 		goto fail;
-	cc->wake_ev = event_new(base, cc->sock[0], EV_READ | EV_PERSIST,
-				on_wake, cc);
+	cc->wake_ev =
+		event_new(base, cc->sock[0], EV_READ | EV_PERSIST, on_wake, cc);
 	if (!cc->wake_ev || event_add(cc->wake_ev, NULL) ||
 	    pthread_create(&cc->thread, NULL, thread_main, cc))
 		goto fail;

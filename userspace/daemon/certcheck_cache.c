@@ -54,8 +54,7 @@ struct certcheck_cache *certcheck_cache_new(size_t max, uint64_t ttl_ms)
 	return c;
 }
 
-static size_t bucket(const struct certcheck_cache *c,
-		     const unsigned char *fp)
+static size_t bucket(const struct certcheck_cache *c, const unsigned char *fp)
 {
 	size_t h;
 

@@ -158,10 +158,9 @@ int http_server_start_unix(struct http_server *srv, struct event_base *base,
 	unlink(path);
 	/* No window in which the socket is wider open than @mode. */
 	old = umask((mode_t)~mode & 0777);
-	lev = evconnlistener_new_bind(base, NULL, NULL,
-				      LEV_OPT_CLOSE_ON_FREE |
-					      LEV_OPT_CLOSE_ON_EXEC,
-				      32, (struct sockaddr *)&sun, sizeof(sun));
+	lev = evconnlistener_new_bind(
+		base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+		32, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (!lev) {
 		guise_err("http: cannot listen on %s: %s", path,

@@ -139,7 +139,8 @@ enum revocation_line revocation_parse_line(const char *line, size_t len,
 		goto out;
 	}
 	if (!json_is_array(serials)) {
-		snprintf(err, errlen, "bad revoked event: serials not an array");
+		snprintf(err, errlen,
+			 "bad revoked event: serials not an array");
 		goto out;
 	}
 	der = b64_decode(issuer, strlen(issuer), &der_len);
@@ -225,8 +226,9 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 	for (i = 0; i < r->buf_len; i++) {
 		if (r->buf[i] != '\n')
 			continue;
-		if (i > start && (!pipe_write(r, "L", 1) ||
-				  !pipe_write(r, r->buf + start, i - start + 1)))
+		if (i > start &&
+		    (!pipe_write(r, "L", 1) ||
+		     !pipe_write(r, r->buf + start, i - start + 1)))
 			return 0;
 		start = i + 1;
 	}
@@ -298,7 +300,7 @@ static void *thread_main(void *arg)
 			rc = curl_easy_perform(c);
 			if (!atomic_load(&r->stop))
 				guise_warn("revocation: %s: stream ended: %s",
-					 url, curl_easy_strerror(rc));
+					   url, curl_easy_strerror(rc));
 			curl_easy_cleanup(c);
 		}
 		if (r->got_data)
@@ -325,9 +327,9 @@ static void on_pipe(struct bufferevent *bev, void *arg)
 			if (r->connected)
 				r->connected(r->arg);
 		} else if (line[0] == 'L') {
-			enum revocation_line k = revocation_parse_line(
-				line + 1, len - 1, r->cb, r->arg, err,
-				sizeof(err));
+			enum revocation_line k =
+				revocation_parse_line(line + 1, len - 1, r->cb,
+						      r->arg, err, sizeof(err));
 
 			if (k == REVOCATION_LINE_BAD)
 				guise_warn("revocation: %s", err);
@@ -353,11 +355,9 @@ static char *dup_opt(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-struct revocation *revocation_start(struct event_base *base,
-				    const struct revocation_conf *conf,
-				    revocation_cb cb,
-				    revocation_connected_cb connected,
-				    void *arg)
+struct revocation *
+revocation_start(struct event_base *base, const struct revocation_conf *conf,
+		 revocation_cb cb, revocation_connected_cb connected, void *arg)
 {
 	struct revocation *r;
 
@@ -376,7 +376,8 @@ struct revocation *revocation_start(struct event_base *base,
 	r->arg = arg;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
-	if (!r->url || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r->pipe))
+	if (!r->url ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r->pipe))
 		goto fail;
 	r->bev = bufferevent_socket_new(base, r->pipe[0], 0);
 	if (!r->bev)

@@ -6,11 +6,12 @@
 
 #include "revocation.h"
 
-static void on_revoked(const unsigned char *der, size_t len,
-		       const char *serial, void *arg)
+static void on_revoked(const unsigned char *der, size_t len, const char *serial,
+		       void *arg)
 {
 	(void)arg;
-	if (!der || !len || !serial[0] || strlen(serial) >= REVOCATION_SERIAL_MAX)
+	if (!der || !len || !serial[0] ||
+	    strlen(serial) >= REVOCATION_SERIAL_MAX)
 		abort();
 }
 

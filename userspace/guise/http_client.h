@@ -31,13 +31,15 @@ struct hc_target {
 		{ "socket", required_argument, NULL, HC_OPT_SOCKET }, \
 		{ "cert", required_argument, NULL, HC_OPT_CERT },     \
 		{ "key", required_argument, NULL, HC_OPT_KEY },       \
-		{ "ca", required_argument, NULL, HC_OPT_CA }
-#define HC_OPTIONS_HELP                                                      \
-	"  --server URL     the daemon's HTTPS API (mutual TLS), e.g.\n"        \
-	"                   https://[2001:db8::1]:8443\n"                        \
-	"  --cert FILE      client certificate (PEM) for --server\n"            \
-	"  --key FILE       its private key (default: the --cert file)\n"       \
-	"  --ca FILE        CA that signed the server's certificate\n"          \
+	{                                                             \
+		"ca", required_argument, NULL, HC_OPT_CA              \
+	}
+#define HC_OPTIONS_HELP                                                        \
+	"  --server URL     the daemon's HTTPS API (mutual TLS), e.g.\n"       \
+	"                   https://[2001:db8::1]:8443\n"                      \
+	"  --cert FILE      client certificate (PEM) for --server\n"           \
+	"  --key FILE       its private key (default: the --cert file)\n"      \
+	"  --ca FILE        CA that signed the server's certificate\n"         \
 	"  --socket PATH    the daemon's local socket instead (root: admin;\n" \
 	"                   default " HC_DEFAULT_SOCKET ")\n"
 

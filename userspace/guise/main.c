@@ -18,7 +18,7 @@
 #endif
 
 static const struct cli_object *const objects[] = {
-	&cli_object_audit,   &cli_object_config, &cli_object_key,
+	&cli_object_audit,   &cli_object_config,  &cli_object_key,
 	&cli_object_lease,   &cli_object_monitor, &cli_object_stats,
 	&cli_object_client,  &cli_object_channel, &cli_object_content,
 	&cli_object_entitle, &cli_object_revoke,  &cli_object_enroll,

@@ -414,13 +414,13 @@ static json_t *with_certcheck(struct keyd *d, json_t *o)
 	const struct certcheck_stats cs = certcheck_get_stats(d->cc);
 
 	if (o)
-		json_object_set_new(
-			o, "certcheck",
-			json_pack("{s:b, s:I, s:I, s:I, s:I}", "on", d->cc != NULL,
-				  "hits", (json_int_t)cs.hits, "misses",
-				  (json_int_t)cs.misses, "denied",
-				  (json_int_t)cs.denied, "errors",
-				  (json_int_t)cs.errors));
+		json_object_set_new(o, "certcheck",
+				    json_pack("{s:b, s:I, s:I, s:I, s:I}", "on",
+					      d->cc != NULL, "hits",
+					      (json_int_t)cs.hits, "misses",
+					      (json_int_t)cs.misses, "denied",
+					      (json_int_t)cs.denied, "errors",
+					      (json_int_t)cs.errors));
 	return o;
 }
 
@@ -434,25 +434,30 @@ static void api_status(struct evhttp_request *req, void *arg)
 	http_reply_json(
 		req, HTTP_OK,
 		/* the status, with the certificate check's counters */
-		with_certcheck(d,
-		json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-			  " s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			  "role", "server", "clients", (json_int_t)d->nclients,
-			  "channels", (json_int_t)d->nchannels, "contents",
-			  (json_int_t)d->ncontents, "cap_bytes_per_s",
-			  (json_int_t)sender_rate(d->sender), "queued",
-			  (json_int_t)sender_queued(d->sender), "window_bytes",
-			  (json_int_t)sender_window_bytes(d->sender),
-			  "demms_sent", (json_int_t)m->demms_sent,
-			  "announces_sent", (json_int_t)m->announces_sent,
-			  "bytes_sent", (json_int_t)m->bytes_sent, "deferred",
-			  (json_int_t)m->deferred, "revocations",
-			  (json_int_t)m->revocations, "kc_rotations",
-			  (json_int_t)m->kc_rotations, "ks_rotations",
-			  (json_int_t)m->ks_rotations, "kernel_errors",
-			  (json_int_t)m->kernel_errors, "send_errors",
-			  (json_int_t)m->send_errors, "certs_revoked",
-			  (json_int_t)m->certs_revoked)));
+		with_certcheck(
+			d,
+			json_pack(
+				"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+				" s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				"role", "server", "clients",
+				(json_int_t)d->nclients, "channels",
+				(json_int_t)d->nchannels, "contents",
+				(json_int_t)d->ncontents, "cap_bytes_per_s",
+				(json_int_t)sender_rate(d->sender), "queued",
+				(json_int_t)sender_queued(d->sender),
+				"window_bytes",
+				(json_int_t)sender_window_bytes(d->sender),
+				"demms_sent", (json_int_t)m->demms_sent,
+				"announces_sent", (json_int_t)m->announces_sent,
+				"bytes_sent", (json_int_t)m->bytes_sent,
+				"deferred", (json_int_t)m->deferred,
+				"revocations", (json_int_t)m->revocations,
+				"kc_rotations", (json_int_t)m->kc_rotations,
+				"ks_rotations", (json_int_t)m->ks_rotations,
+				"kernel_errors", (json_int_t)m->kernel_errors,
+				"send_errors", (json_int_t)m->send_errors,
+				"certs_revoked",
+				(json_int_t)m->certs_revoked)));
 }
 
 /* Prometheus text: operator or admin, like guise-leased's. */

@@ -283,18 +283,18 @@ int store_client_put(struct store *st, const struct kclient *c)
 int store_client_del(struct store *st, const char *id)
 {
 	return run(st, "DELETE FROM entitlements WHERE client = ?;", "t", id) ?:
-		       run(st, "DELETE FROM client_certs WHERE client = ?;",
-			   "t", id) ?:
+		       run(st, "DELETE FROM client_certs WHERE client = ?;", "t", id) ?:
 		       run(st, "DELETE FROM clients WHERE id = ?;", "t", id);
 }
 
 int store_client_cert_set(struct store *st, const char *client,
 			  const char *issuer, const char *serial)
 {
-	return run(st,
-		   "INSERT OR REPLACE INTO client_certs (issuer, serial, client)"
-		   " VALUES (?, ?, ?);",
-		   "ttt", issuer, serial, client);
+	return run(
+		st,
+		"INSERT OR REPLACE INTO client_certs (issuer, serial, client)"
+		" VALUES (?, ?, ?);",
+		"ttt", issuer, serial, client);
 }
 
 int store_client_by_cert(struct store *st, const char *issuer,

@@ -135,9 +135,9 @@ struct api_pending {
 };
 
 /* A new op of @kind for @req; NULL after replying 500. */
-static struct api_pending *api_pending_new(struct evhttp_request *req,
-				 enum lease_op_kind kind,
-				 void (*done)(struct leased *, struct lease_op *))
+static struct api_pending *
+api_pending_new(struct evhttp_request *req, enum lease_op_kind kind,
+		void (*done)(struct leased *, struct lease_op *))
 {
 	struct api_pending *a = calloc(1, sizeof(*a));
 

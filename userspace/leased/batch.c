@@ -127,8 +127,9 @@ void batch_flush(struct leased *d)
 	d->m.group_commit_writes += n;
 	if (!durable) {
 		d->m.group_commit_failures++;
-		guise_err("store: group commit of %u writes failed: rolled back",
-			  n);
+		guise_err(
+			"store: group commit of %u writes failed: rolled back",
+			n);
 	}
 	for (; op; op = next) {
 		next = op->next;

@@ -229,14 +229,16 @@ static int conf_certd(struct leased_conf *c, const char *name,
 		return conf_on_error(value, &c->certd_allow_on_error);
 	if (!strcmp(name, "cache_size"))
 		return parse_u32(value, &c->certd_cache_size) ||
-				       c->certd_cache_size > CONF_CERTD_CACHE_MAX ?
+				       c->certd_cache_size >
+					       CONF_CERTD_CACHE_MAX ?
 			       -EINVAL :
 			       0;
 	if (!strcmp(name, "cache_ttl"))
 		return conf_duration(value, &c->certd_cache_ttl);
 	if (!strcmp(name, "timeout"))
-		return guise_duration_parse(value, &c->certd_timeout) ? -EINVAL :
-									0;
+		return guise_duration_parse(value, &c->certd_timeout) ?
+			       -EINVAL :
+			       0;
 	return -ENOENT;
 }
 

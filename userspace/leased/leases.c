@@ -509,8 +509,7 @@ void leases_revoke_cert(struct leased *d, const char *issuer,
 		return;
 	}
 	d->m.revoked += n;
-	snprintf(detail, sizeof(detail), "serial=%s issuer=%s", serial,
-		 issuer);
+	snprintf(detail, sizeof(detail), "serial=%s issuer=%s", serial, issuer);
 	for (i = 0; i < n; i++) {
 		if (d->kernel && kernel_remove(d->kernel, &v[i].virt))
 			d->m.kernel_errors++;

@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "base64.h"
 #include "certcheck.h"
+#include "certd_clients.h"
 #include "conf.h"
 #include "gateway.h"
 #include "http.h"
@@ -207,83 +208,31 @@ static void on_certd_connected(void *arg)
 	certcheck_flush(s->d.cc);
 }
 
-/* [certd] check: ask certd about each request's client certificate. */
-static int certcheck_setup(struct daemon_state *s,
-			   const struct revocation_conf *rc)
+/* [certd] url: follow its revocation events; [certd] check: and ask it
+ * about each request's client certificate (certd_clients.h). */
+static int revocation_setup(struct daemon_state *s)
 {
-	struct certcheck_conf cc = {
-		.url = rc->url,
-		.cert = rc->cert,
-		.key = rc->key,
-		.ca = rc->ca,
+	const struct certd_clients_conf cc = {
+		.rc = {
+			.url = s->conf.certd_url,
+			.cert = s->conf.certd_cert ? s->conf.certd_cert :
+						     s->conf.cert,
+			.key = s->conf.certd_key ? s->conf.certd_key :
+						   s->conf.key,
+			.ca = s->conf.certd_ca ? s->conf.certd_ca : s->conf.ca,
+		},
+		.check = s->conf.certd_check,
 		.cache_size = s->conf.certd_cache_size,
 		.ttl = s->conf.certd_cache_ttl,
 		.timeout = s->conf.certd_timeout,
 		.allow_on_error = s->conf.certd_allow_on_error,
+		.home_ns = s->home_ns,
 	};
 
-	if (!s->conf.certd_check)
+	if (!s->conf.certd_url)
 		return 0;
-	s->d.cc = certcheck_start(s->base, &cc);
-	if (!s->d.cc) {
-		guise_err("[certd] %s: cannot start the certificate check",
-			  rc->url);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * certd is reached from the namespace the daemon started in, not from
- * [kernel] netns, and a thread is born in its creator's namespace: start
- * certd's clients (two threads) from the start namespace.
- */
-static int certd_clients_start(struct daemon_state *s,
-			       const struct revocation_conf *rc)
-{
-	int here, err, ret;
-
-	here = guise_netns_open_self();
-	err = here < 0 ? here : guise_netns_set(s->home_ns);
-	if (err) {
-		guise_err("[certd]: cannot use the start namespace: %s",
-			  strerror(-err));
-		if (here >= 0)
-			close(here);
-		return -1;
-	}
-	err = certcheck_setup(s, rc);
-	if (!err) {
-		s->rev = revocation_start(s->base, rc, on_revoked,
-					  on_certd_connected, s);
-		if (!s->rev) {
-			guise_err("[certd] %s: cannot start the event client",
-				  rc->url);
-			err = -1;
-		}
-	}
-	ret = guise_netns_set(here);
-	if (ret) {
-		guise_err("[certd]: cannot return to the namespace: %s",
-			  strerror(-ret));
-		err = -1;
-	}
-	close(here);
-	return err;
-}
-
-static int revocation_setup(struct daemon_state *s)
-{
-	struct revocation_conf rc = {
-		.url = s->conf.certd_url,
-		.cert = s->conf.certd_cert ? s->conf.certd_cert : s->conf.cert,
-		.key = s->conf.certd_key ? s->conf.certd_key : s->conf.key,
-		.ca = s->conf.certd_ca ? s->conf.certd_ca : s->conf.ca,
-	};
-
-	if (!rc.url)
-		return 0;
-	return certd_clients_start(s, &rc);
+	return certd_clients_start(s->base, &cc, on_revoked, on_certd_connected,
+				   s, &s->d.cc, &s->rev);
 }
 
 /* Open the kernel side in the configured namespace and reconcile. */
@@ -464,8 +413,7 @@ static int setup(struct daemon_state *s)
 	audit_report(s);
 	s->base = event_base_new();
 	/* The group commit runs below every request (batch.h). */
-	if (!s->base ||
-	    event_base_priority_init(s->base, BATCH_PRIORITIES) ||
+	if (!s->base || event_base_priority_init(s->base, BATCH_PRIORITIES) ||
 	    batch_init(&s->d, s->base)) {
 		guise_err("event loop: out of memory");
 		return -1;

@@ -23,8 +23,8 @@ static size_t xfer_body(char *data, size_t size, size_t n, void *arg)
 	return on_body(data, size, n, arg);
 }
 
-static CURL *xfer_new(const struct daemon *d, const char *who,
-		      const char *peer, struct xfer *x)
+static CURL *xfer_new(const struct daemon *d, const char *who, const char *peer,
+		      struct xfer *x)
 {
 	char url[128], ca[512], cert[512], key[512];
 
@@ -225,8 +225,8 @@ static long renew(const struct daemon *d, const char *virt,
 	     &r);
 	code = r.code;
 	if (code == 200)
-		*expires = json_integer_value(json_object_get(r.json,
-							      "expires"));
+		*expires =
+			json_integer_value(json_object_get(r.json, "expires"));
 	else if (code == 500 && !*jstr(&r, "error"))
 		code = -500; /* not the JSON error the API promises */
 	resp_free(&r);
@@ -278,8 +278,8 @@ static void test_commit_failure(void)
 	for (i = 0; i < 6; i++) {
 		post(&d, "host2", "/v1/rent",
 		     json_pack("{s:s}", "peer", "2001:db8:3::77"), &r);
-		failed += r.code == 500 && !strcmp(jstr(&r, "error"),
-						   "store failure");
+		failed += r.code == 500 &&
+			  !strcmp(jstr(&r, "error"), "store failure");
 		limited += r.code == 429;
 		other += r.code != 500 && r.code != 429;
 		resp_free(&r);

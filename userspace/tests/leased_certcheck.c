@@ -121,7 +121,8 @@ static void test_parse(void)
 		enum certcheck_verdict v;
 	} cases[] = {
 		{ "{\"status\":\"good\",\"cached\":true}", 0, CERTCHECK_GOOD },
-		{ "{\"status\":\"revoked\",\"depth\":0}", 0, CERTCHECK_REVOKED },
+		{ "{\"status\":\"revoked\",\"depth\":0}", 0,
+		  CERTCHECK_REVOKED },
 		{ "{\"status\":\"invalid\"}", 0, CERTCHECK_INVALID },
 		{ "{\"status\":\"unknown\"}", 0, CERTCHECK_UNKNOWN },
 		{ "{\"status\":\"GOOD\"}", -1, 0 },
@@ -144,8 +145,7 @@ static void test_parse(void)
 					     sizeof(err));
 		tap_ok(ret == cases[i].ret && (ret || v == cases[i].v) &&
 			       (!ret || err[0]),
-		       "answer %s -> %s", cases[i].body,
-		       ret ? err : "parsed");
+		       "answer %s -> %s", cases[i].body, ret ? err : "parsed");
 	}
 }
 

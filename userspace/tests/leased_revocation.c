@@ -16,8 +16,8 @@ struct seen {
 	char serials[4][90];
 };
 
-static void on_revoked(const unsigned char *der, size_t len,
-		       const char *serial, void *arg)
+static void on_revoked(const unsigned char *der, size_t len, const char *serial,
+		       void *arg)
 {
 	struct seen *s = arg;
 
@@ -26,8 +26,7 @@ static void on_revoked(const unsigned char *der, size_t len,
 		s->issuer_len = len;
 	}
 	if (s->n < 4)
-		snprintf(s->serials[s->n], sizeof(s->serials[0]), "%s",
-			 serial);
+		snprintf(s->serials[s->n], sizeof(s->serials[0]), "%s", serial);
 	s->n++;
 }
 
@@ -55,10 +54,12 @@ int main(void)
 
 	tap_start();
 	tap_ok(parse("{\"type\":\"hello\",\"at\":1}", &s) ==
-			       REVOCATION_LINE_OTHER && !s.n,
+			       REVOCATION_LINE_OTHER &&
+		       !s.n,
 	       "hello is not a revocation");
 	tap_ok(parse("{\"type\":\"heartbeat\",\"at\":1}\n", &s) ==
-			       REVOCATION_LINE_OTHER && !s.n,
+			       REVOCATION_LINE_OTHER &&
+		       !s.n,
 	       "heartbeat (with newline) is not a revocation");
 	tap_ok(parse("{\"type\":\"revoked\",\"issuer\":\"/CN=guise test intB1\","
 		     "\"issuer_der\":\"MBsxGTAXBgNVBAMMEGd1aXNlIHRlc3QgaW50QjE=\","
@@ -74,28 +75,34 @@ int main(void)
 	       "issuer DER decoded");
 	tap_ok(parse("{\"type\":\"revoked\",\"issuer_der\":\"MA==\","
 		     "\"serials\":[]}",
-		     &s) == REVOCATION_LINE_REVOKED && !s.n,
+		     &s) == REVOCATION_LINE_REVOKED &&
+		       !s.n,
 	       "empty serial list: no callback");
 	tap_ok(parse("not json", &s) == REVOCATION_LINE_BAD, "bad JSON");
 	tap_ok(parse("{\"at\":1}", &s) == REVOCATION_LINE_BAD, "no type");
 	tap_ok(parse("{\"type\":\"revoked\",\"serials\":[\"01\"]}", &s) ==
-		       REVOCATION_LINE_BAD && !s.n,
+			       REVOCATION_LINE_BAD &&
+		       !s.n,
 	       "no issuer_der");
 	tap_ok(parse("{\"type\":\"revoked\",\"issuer_der\":\"!!\","
 		     "\"serials\":[\"01\"]}",
-		     &s) == REVOCATION_LINE_BAD && !s.n,
+		     &s) == REVOCATION_LINE_BAD &&
+		       !s.n,
 	       "issuer_der not base64");
 	tap_ok(parse("{\"type\":\"revoked\",\"issuer_der\":\"MA==\","
 		     "\"serials\":[\"01\",\"xyz\"]}",
-		     &s) == REVOCATION_LINE_BAD && !s.n,
+		     &s) == REVOCATION_LINE_BAD &&
+		       !s.n,
 	       "a bad serial rejects the whole line, no partial callbacks");
 	tap_ok(parse("{\"type\":\"revoked\",\"issuer_der\":\"MA==\","
 		     "\"serials\":\"01\"}",
-		     &s) == REVOCATION_LINE_BAD && !s.n,
+		     &s) == REVOCATION_LINE_BAD &&
+		       !s.n,
 	       "serials not an array");
 	tap_ok(parse("{\"type\":\"revoked\",\"issuer_der\":\"MA==\","
 		     "\"serials\":[7]}",
-		     &s) == REVOCATION_LINE_BAD && !s.n,
+		     &s) == REVOCATION_LINE_BAD &&
+		       !s.n,
 	       "serial not a string");
 	{
 		char out[REVOCATION_SERIAL_MAX];
@@ -111,7 +118,8 @@ int main(void)
 		       "serial zero");
 		tap_ok(revocation_serial_canon("", out, sizeof(out)) &&
 			       revocation_serial_canon("-", out, sizeof(out)) &&
-			       revocation_serial_canon("1g", out, sizeof(out)) &&
+			       revocation_serial_canon("1g", out,
+						       sizeof(out)) &&
 			       revocation_serial_canon("ABCDEF", out, 4),
 		       "bad serials and short buffers refused");
 	}
