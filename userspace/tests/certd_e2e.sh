@@ -20,38 +20,7 @@ dir=${1:?usage: certd_e2e.sh DIR CERTD CRLWATCH}
 certd=${2:?}
 crlwatch=${3:?}
 here=$(cd "$(dirname "$0")" && pwd)
-n=0
-failed=0
-pids=""
-
-# dash, bash and busybox sh all know "local".
-ok() { # COND-EXIT-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-
-is() { # GOT WANT DESCRIPTION
-	local r
-	[ "$1" = "$2" ]
-	r=$?
-	ok $r "$3"
-	[ $r -eq 0 ] || echo "#   got \"$1\", want \"$2\""
-}
-
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
-}
-trap cleanup EXIT
+. "$here/lib.sh"
 
 cd "$dir"
 echo "TAP version 13"
@@ -72,15 +41,6 @@ open(sys.argv[2] + ".tmp", "w").write(str(s.server_port))
 os.rename(sys.argv[2] + ".tmp", sys.argv[2])
 s.serve_forever()' "$dir/pub" "$dir/pub.port" &
 pids="$pids $!"
-
-wait_file() { # FILE: up to 30 s
-	local w=0
-	while [ ! -s "$1" ] && [ $w -lt 300 ]; do
-		sleep 0.1
-		w=$((w + 1))
-	done
-	[ -s "$1" ]
-}
 
 # config NAME [extra lines]: NAME.conf
 config() {

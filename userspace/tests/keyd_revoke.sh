@@ -21,65 +21,9 @@ keyd=${2:?}
 certd=${3:?}
 crlwatch=${4:?}
 here=$(cd "$(dirname "$0")" && pwd)
-n=0
-failed=0
-pids=""
-
-ok() { # COND-EXIT-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
-}
-trap cleanup EXIT
-
-wait_file() { # FILE: up to 30 s
-	local w=0
-	while [ ! -s "$1" ] && [ $w -lt 300 ]; do
-		sleep 0.1
-		w=$((w + 1))
-	done
-	[ -s "$1" ]
-}
-
-now_ms() { date +%s%3N; }
-
-cd "$dir"
-echo "TAP version 13"
-sh "$here/certd_pki.sh" "$dir" || {
-	echo "Bail out! cannot make the test PKI"
-	exit 1
-}
-mkdir -p pub
-
-cat >certd.conf <<CONF
-[server]
-listen = [::1]:0
-cert = $dir/server.crt
-key = $dir/server.key
-ca = $dir/tlsca.crt
-[trust]
-anchors = $dir/rootA.crt
-anchors = $dir/rootB.crt
-intermediates = $dir/chain.pem
-crl = $dir/crls.pem
-CONF
-"$certd" --foreground --config certd.conf --port-file certd.port \
-	2>>certd.log &
-pids="$pids $!"
-wait_file certd.port
+. "$here/lib.sh"
+pki_setup
+start_certd "[::1]:0"
 ok $? "guise-certd starts"
 CERTD=$(sed -n 1p certd.port)
 
