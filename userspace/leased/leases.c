@@ -388,10 +388,40 @@ void leases_purge(struct leased *d, int64_t now)
 			   (unsigned long long)n);
 }
 
+/*
+ * End @n leases for @reason: one transaction (each lease moves to the
+ * history whole, and the batch costs one sync; the API's pending writes
+ * commit first), then the kernel. 0, or -1 with nothing ended.
+ */
+static int leases_end(struct leased *d, const struct lease_rec *v, size_t n,
+		      int64_t now, const char *reason)
+{
+	size_t i;
+	int err;
+
+	if (!n)
+		return -1;
+	batch_flush(d);
+	err = store_begin(d->store);
+	for (i = 0; !err && i < n; i++)
+		err = store_lease_end(d->store, &v[i], now, reason);
+	if (!err)
+		err = store_commit(d->store);
+	if (err) {
+		store_rollback(d->store);
+		d->m.store_errors++;
+		return -1;
+	}
+	for (i = 0; d->kernel && i < n; i++)
+		if (kernel_remove(d->kernel, &v[i].virt))
+			d->m.kernel_errors++;
+	return 0;
+}
+
 void leases_sweep(struct leased *d, int64_t now)
 {
 	struct lease_rec *v;
-	size_t n, i;
+	size_t n;
 	int err;
 
 	err = store_lease_list(d->store, now, SWEEP_BATCH, &v, &n);
@@ -399,26 +429,8 @@ void leases_sweep(struct leased *d, int64_t now)
 		d->m.store_errors++;
 		return;
 	}
-	if (!n)
-		return;
-	/* One transaction for the batch: each lease moves to the history
-	 * whole, and the batch costs one sync. The API's writes go first. */
-	batch_flush(d);
-	err = store_begin(d->store);
-	for (i = 0; !err && i < n; i++)
-		err = store_lease_end(d->store, &v[i], now, "expired");
-	if (!err)
-		err = store_commit(d->store);
-	if (err) {
-		store_rollback(d->store);
-		d->m.store_errors++;
-		free(v);
-		return;
-	}
-	d->m.expired += n;
-	for (i = 0; d->kernel && i < n; i++)
-		if (kernel_remove(d->kernel, &v[i].virt))
-			d->m.kernel_errors++;
+	if (!leases_end(d, v, n, now, "expired"))
+		d->m.expired += n;
 	free(v);
 }
 
@@ -493,28 +505,14 @@ void leases_revoke_cert(struct leased *d, const char *issuer,
 		d->m.store_errors++;
 		return;
 	}
-	if (!n)
-		return;
-	/* As the sweeper: one transaction, then the kernel. */
-	batch_flush(d);
-	err = store_begin(d->store);
-	for (i = 0; !err && i < n; i++)
-		err = store_lease_end(d->store, &v[i], now, "revoked");
-	if (!err)
-		err = store_commit(d->store);
-	if (err) {
-		store_rollback(d->store);
-		d->m.store_errors++;
+	if (leases_end(d, v, n, now, "revoked")) {
 		free(v);
 		return;
 	}
 	d->m.revoked += n;
 	snprintf(detail, sizeof(detail), "serial=%s issuer=%s", serial, issuer);
-	for (i = 0; i < n; i++) {
-		if (d->kernel && kernel_remove(d->kernel, &v[i].virt))
-			d->m.kernel_errors++;
+	for (i = 0; i < n; i++)
 		leased_audit(d, &certd, "revoke", &v[i].virt, "ended", detail);
-	}
 	guise_info("certificate %s revoked: %zu leases ended", serial, n);
 	free(v);
 }
