@@ -3,13 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
-#include <event2/http.h>
-#include <event2/util.h>
 #include <ini.h>
 
 #include "conf.h"
+#include "http.h"
 #include "log.h"
 
 struct conf_parse {
@@ -65,52 +63,6 @@ static int parse_uint(const char *value, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-int conf_parse_listen(const char *value, struct sockaddr_storage *ss, int *len)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	char uri_text[128], host[INET6_ADDRSTRLEN];
-	struct evhttp_uri *uri;
-	const char *h, *p;
-	size_t hl;
-	int port, err = -EINVAL;
-
-	if ((size_t)snprintf(uri_text, sizeof(uri_text), "https://%s", value) >=
-	    sizeof(uri_text))
-		return -EINVAL;
-	uri = evhttp_uri_parse_with_flags(uri_text, 0);
-	if (!uri)
-		return -EINVAL;
-	h = evhttp_uri_get_host(uri);
-	p = evhttp_uri_get_path(uri);
-	port = evhttp_uri_get_port(uri);
-	if (!h || port < 0 || port > 65535 || (p && *p) ||
-	    evhttp_uri_get_userinfo(uri) || evhttp_uri_get_query(uri))
-		goto out;
-	memset(ss, 0, sizeof(*ss));
-	hl = strlen(h);
-	if (h[0] == '[' && hl > 2 && hl - 2 < sizeof(host) &&
-	    h[hl - 1] == ']') {
-		memcpy(host, h + 1, hl - 2);
-		host[hl - 2] = '\0';
-		if (evutil_inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			goto out;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*sin6);
-	} else {
-		if (evutil_inet_pton(AF_INET, h, &sin->sin_addr) != 1)
-			goto out;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*len = sizeof(*sin);
-	}
-	err = 0;
-out:
-	evhttp_uri_free(uri);
-	return err;
-}
-
 static int is_url(const char *v)
 {
 	return !strncmp(v, "https://", 8) || !strncmp(v, "http://", 7);
@@ -122,9 +74,9 @@ static int conf_server(struct certd_conf *c, const char *name,
 	unsigned long v;
 
 	if (!strcmp(name, "listen"))
-		return conf_parse_listen(value, &c->listen, &c->listen_len);
+		return http_parse_listen(value, &c->listen, &c->listen_len);
 	if (!strcmp(name, "ocsp_listen"))
-		return conf_parse_listen(value, &c->ocsp_listen,
+		return http_parse_listen(value, &c->ocsp_listen,
 					 &c->ocsp_listen_len);
 	if (!strcmp(name, "cert"))
 		return set_string(&c->cert, value);

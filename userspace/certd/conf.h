@@ -29,7 +29,4 @@ struct certd_conf {
 int certd_conf_load(const char *path, struct certd_conf *c);
 void certd_conf_free(struct certd_conf *c);
 
-/* "[v6]:port" or "v4:port" (port 0: any) into @ss. 0 or -EINVAL. */
-int conf_parse_listen(const char *value, struct sockaddr_storage *ss, int *len);
-
 #endif

@@ -38,6 +38,9 @@ int http_server_start(struct http_server *srv, struct event_base *base,
 		      SSL_CTX *ctx, const struct sockaddr *sa, int salen);
 void http_server_stop(struct http_server *srv);
 
+/* "[v6]:port" or "v4:port" (port 0: any) into @ss. 0 or -EINVAL. */
+int http_parse_listen(const char *value, struct sockaddr_storage *ss, int *len);
+
 /*
  * The same API on a local UNIX stream socket @path (plain HTTP, no TLS):
  * any stale socket file is replaced, the new one gets @mode (e.g. 0600,

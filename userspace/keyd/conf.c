@@ -4,12 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
-#include <event2/http.h>
-#include <event2/util.h>
 #include <ini.h>
 
 #include "certcheck.h"
 #include "conf.h"
+#include "http.h"
 #include "lease.h"
 #include "log.h"
 
@@ -65,53 +64,6 @@ static int parse_duration(const char *value, uint32_t *out)
 	return guise_duration_parse(value, out) || !*out ? -EINVAL : 0;
 }
 
-/* "[v6]:port" or "v4:port" (port 0: any), read as a URI authority. */
-static int parse_listen(struct keyd_conf *c, const char *value)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&c->listen;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&c->listen;
-	char uri_text[128], host[INET6_ADDRSTRLEN];
-	struct evhttp_uri *uri;
-	const char *h, *p;
-	size_t len;
-	int port, err = -EINVAL;
-
-	if ((size_t)snprintf(uri_text, sizeof(uri_text), "https://%s", value) >=
-	    sizeof(uri_text))
-		return -EINVAL;
-	uri = evhttp_uri_parse_with_flags(uri_text, 0);
-	if (!uri)
-		return -EINVAL;
-	h = evhttp_uri_get_host(uri);
-	p = evhttp_uri_get_path(uri);
-	port = evhttp_uri_get_port(uri);
-	if (!h || port < 0 || port > 65535 || (p && *p) ||
-	    evhttp_uri_get_userinfo(uri) || evhttp_uri_get_query(uri))
-		goto out;
-	memset(&c->listen, 0, sizeof(c->listen));
-	len = strlen(h);
-	if (h[0] == '[' && len > 2 && len - 2 < sizeof(host) &&
-	    h[len - 1] == ']') {
-		memcpy(host, h + 1, len - 2);
-		host[len - 2] = '\0';
-		if (evutil_inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			goto out;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		c->listen_len = sizeof(*sin6);
-	} else {
-		if (evutil_inet_pton(AF_INET, h, &sin->sin_addr) != 1)
-			goto out;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		c->listen_len = sizeof(*sin);
-	}
-	err = 0;
-out:
-	evhttp_uri_free(uri);
-	return err;
-}
-
 /* Multicast groups separated by commas and/or blanks. */
 static int parse_groups(struct keyd_conf *c, const char *value)
 {
@@ -147,7 +99,7 @@ static int conf_keyd(struct keyd_conf *c, const char *name, const char *value)
 static int conf_server(struct keyd_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "listen"))
-		return parse_listen(c, value);
+		return http_parse_listen(value, &c->listen, &c->listen_len);
 	if (!strcmp(name, "cert"))
 		return set_string(&c->cert, value);
 	if (!strcmp(name, "key"))
