@@ -7,6 +7,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "confval.h"
 #include "http.h"
 #include "log.h"
 
@@ -15,17 +16,6 @@ struct conf_parse {
 	const char *path;
 	int line_err;
 };
-
-static int set_string(char **dst, const char *value)
-{
-	char *s = strdup(value);
-
-	if (!s)
-		return -ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
 
 static int list_add(struct conf_list *l, const char *value)
 {
@@ -50,19 +40,6 @@ static void list_free(struct conf_list *l)
 	free(l->v);
 }
 
-static int parse_uint(const char *value, unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (errno || end == value || *end || value[0] == '-' || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int is_url(const char *v)
 {
 	return !strncmp(v, "https://", 8) || !strncmp(v, "http://", 7);
@@ -71,7 +48,7 @@ static int is_url(const char *v)
 static int conf_server(struct certd_conf *c, const char *name,
 		       const char *value)
 {
-	unsigned long v;
+	uint32_t v;
 
 	if (!strcmp(name, "listen"))
 		return http_parse_listen(value, &c->listen, &c->listen_len);
@@ -79,13 +56,13 @@ static int conf_server(struct certd_conf *c, const char *name,
 		return http_parse_listen(value, &c->ocsp_listen,
 					 &c->ocsp_listen_len);
 	if (!strcmp(name, "cert"))
-		return set_string(&c->cert, value);
+		return conf_set_string(&c->cert, value);
 	if (!strcmp(name, "key"))
-		return set_string(&c->key, value);
+		return conf_set_string(&c->key, value);
 	if (!strcmp(name, "ca"))
-		return set_string(&c->ca, value);
+		return conf_set_string(&c->ca, value);
 	if (!strcmp(name, "max_body")) {
-		if (parse_uint(value, 256ul << 20, &v) || v < 4096)
+		if (conf_parse_u32(value, 4096, 256u << 20, &v))
 			return -EINVAL;
 		c->max_body = v;
 		return 0;
@@ -97,11 +74,11 @@ static int conf_client(struct certd_conf *c, const char *name,
 		       const char *value)
 {
 	if (!strcmp(name, "cert"))
-		return set_string(&c->client_cert, value);
+		return conf_set_string(&c->client_cert, value);
 	if (!strcmp(name, "key"))
-		return set_string(&c->client_key, value);
+		return conf_set_string(&c->client_key, value);
 	if (!strcmp(name, "ca"))
-		return set_string(&c->client_ca, value);
+		return conf_set_string(&c->client_ca, value);
 	return -ENOENT;
 }
 
@@ -130,7 +107,7 @@ static int conf_trust(struct certd_conf *c, const char *name, const char *value)
 static int conf_network(struct certd_conf *c, const char *name,
 			const char *value)
 {
-	unsigned long v;
+	uint32_t v;
 
 	if (!strcmp(name, "forward") || !strcmp(name, "peer")) {
 		if (!is_url(value))
@@ -139,15 +116,15 @@ static int conf_network(struct certd_conf *c, const char *name,
 				value);
 	}
 	if (!strcmp(name, "fetch_timeout")) {
-		if (parse_uint(value, 300, &v) || !v)
+		if (conf_parse_u32(value, 1, 300, &v))
 			return -EINVAL;
-		c->fetch_timeout = (unsigned int)v;
+		c->fetch_timeout = v;
 		return 0;
 	}
 	if (!strcmp(name, "notify_rate")) {
-		if (parse_uint(value, 1000000, &v) || !v)
+		if (conf_parse_u32(value, 1, 1000000, &v))
 			return -EINVAL;
-		c->notify_rate = (unsigned int)v;
+		c->notify_rate = v;
 		return 0;
 	}
 	return -ENOENT;
@@ -173,18 +150,7 @@ static int conf_handler(void *user, const char *section, const char *name,
 			      -EINVAL;
 	else
 		err = -ENOENT;
-	if (!err)
-		return 1;
-	if (err == -ENOENT)
-		guise_err("%s: unknown setting [%s] %s", p->path, section,
-			  name);
-	else if (err == -ENOMEM)
-		guise_err("%s: out of memory", p->path);
-	else
-		guise_err("%s: [%s] %s: invalid value \"%s\"", p->path, section,
-			  name, value);
-	p->line_err = 1;
-	return 0;
+	return conf_verdict(p->path, section, name, value, err, &p->line_err);
 }
 
 static int conf_check(struct certd_conf *c, const char *path)
@@ -204,9 +170,9 @@ static int conf_check(struct certd_conf *c, const char *path)
 		guise_err("%s: [trust] anchors is required", path);
 		return -1;
 	}
-	if ((!c->client_cert && (set_string(&c->client_cert, c->cert))) ||
-	    (!c->client_key && (set_string(&c->client_key, c->key))) ||
-	    (!c->client_ca && (set_string(&c->client_ca, c->ca)))) {
+	if ((!c->client_cert && (conf_set_string(&c->client_cert, c->cert))) ||
+	    (!c->client_key && (conf_set_string(&c->client_key, c->key))) ||
+	    (!c->client_ca && (conf_set_string(&c->client_ca, c->ca)))) {
 		guise_err("%s: out of memory", path);
 		return -1;
 	}
@@ -216,29 +182,14 @@ static int conf_check(struct certd_conf *c, const char *path)
 int certd_conf_load(const char *path, struct certd_conf *c)
 {
 	struct conf_parse p = { .c = c, .path = path };
-	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->stale_unknown = true;
 	c->fetch_timeout = 5;
 	c->notify_rate = 100;
 	c->max_body = 16u << 20;
-	ret = ini_parse(path, conf_handler, &p);
-	if (ret == -1) {
-		guise_err("%s: %s", path, strerror(errno));
+	if (conf_parse_file(path, conf_handler, &p, &p.line_err))
 		return -1;
-	}
-	if (ret == -2) {
-		guise_err("%s: out of memory", path);
-		return -1;
-	}
-	if (ret > 0) {
-		if (!p.line_err)
-			guise_err("%s: line %d: syntax error", path, ret);
-		else
-			guise_err("%s: error at line %d", path, ret);
-		return -1;
-	}
 	return conf_check(c, path);
 }
 

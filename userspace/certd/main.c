@@ -18,6 +18,7 @@
 #include "api.h"
 #include "certd.h"
 #include "certio.h"
+#include "cmdline.h"
 #include "events.h"
 #include "http.h"
 #include "log.h"
@@ -29,102 +30,18 @@
 
 #define DEFAULT_CONFIG "/etc/guise/certd.conf"
 
-struct opts {
-	const char *config;
-	const char *port_file;
-	bool foreground;
-	enum guise_log_level verbosity;
-};
-
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"Usage: guise-certd [OPTIONS]\n"
+static const struct daemon_usage usage = {
+	.name = "guise-certd",
+	.summary =
 		"Validate certificates against a pushed CRL cache; answer OCSP;\n"
-		"receive, check and forward CRL issuance notifications.\n"
-		"\n"
-		"  -c, --config FILE     configuration (default " DEFAULT_CONFIG
-		")\n"
-		"  -f, --foreground      do not detach; log to stderr\n"
-		"  -p, --port-file FILE  once serving, write the API port and\n"
-		"                        the OCSP port (if any) there, one a line\n"
-		"  -v, --verbose         more log messages (repeat for debug)\n"
-		"  -h, --help            this help\n"
-		"  -V, --version         print the version\n"
-		"\n"
-		"See guise-certd(8) and Documentation/certd.rst.\n");
-}
-
-static int parse_opts(int argc, char **argv, struct opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "port-file", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	o->config = DEFAULT_CONFIG;
-	o->verbosity = GUISE_LOG_WARN;
-	while ((c = getopt_long(argc, argv, "c:fp:vhV", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'f':
-			o->foreground = true;
-			break;
-		case 'p':
-			o->port_file = optarg;
-			break;
-		case 'v':
-			if (o->verbosity < GUISE_LOG_DEBUG)
-				o->verbosity++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf("guise-certd %s\n", GUISE_VERSION);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "guise-certd: unexpected argument \"%s\"\n",
-			argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
-static int write_port_file(const char *path, unsigned int port,
-			   unsigned int ocsp_port)
-{
-	char tmp[4096];
-	FILE *fp;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -1;
-	fp = fopen(tmp, "w");
-	if (!fp)
-		return -1;
-	fprintf(fp, "%u\n", port);
-	if (ocsp_port)
-		fprintf(fp, "%u\n", ocsp_port);
-	if (fclose(fp) || rename(tmp, path)) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
+		"receive, check and forward CRL issuance notifications.\n",
+	.default_config = DEFAULT_CONFIG,
+	.checks = "the configuration, anchors, CRLs,\n"
+		  "                        OCSP signers and certificates",
+	.port = "the API port and the OCSP\n"
+		"                        port (if any)",
+	.doc = "Documentation/certd.rst",
+};
 
 struct daemon_state {
 	struct certd_conf conf;
@@ -267,7 +184,20 @@ static void teardown(struct daemon_state *s)
 	certd_conf_free(&s->conf);
 }
 
-static int setup(struct daemon_state *s, const struct opts *o)
+/* --check-config: every configured CRL file must read and parse. */
+static int check_crl_files(const struct certd_conf *c)
+{
+	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+	size_t i;
+	int bad = !sk;
+
+	for (i = 0; sk && i < c->crls.n; i++)
+		bad |= certio_load_crls(c->crls.v[i], sk) != 0;
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	return bad ? -1 : 0;
+}
+
+static int setup(struct daemon_state *s, const struct daemon_opts *o)
 {
 	if (certd_conf_load(o->config, &s->conf))
 		return -1;
@@ -280,6 +210,8 @@ static int setup(struct daemon_state *s, const struct opts *o)
 	s->ctx = tls_server_ctx(s->conf.cert, s->conf.key, s->conf.ca);
 	if (!s->ctx)
 		return -1;
+	if (o->check_config)
+		return check_crl_files(&s->conf);
 	s->base = event_base_new();
 	if (!s->base)
 		return -1;
@@ -313,20 +245,34 @@ int main(int argc, char **argv)
 {
 	struct daemon_state s;
 	struct worker_tls tls;
-	struct opts o = { 0 };
+	struct daemon_opts o = { 0 };
 	int ret = 1;
 
 	memset(&s, 0, sizeof(s));
-	if (parse_opts(argc, argv, &o))
+	if (daemon_parse_opts(&usage, argc, argv, &o))
 		return 2;
 	guise_log_init("guise-certd", o.verbosity);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	if (setup(&s, &o))
+	if (setup(&s, &o)) {
+		if (o.check_config)
+			fprintf(stderr, "%s: configuration NOT usable\n",
+				o.config);
 		goto out;
+	}
+	if (o.check_config) {
+		printf("%s: configuration ok (%zu trust anchor files, %zu CRL "
+		       "files, %zu OCSP signers)\n",
+		       o.config, s.conf.anchors.n, s.conf.crls.n,
+		       s.d.n_signers);
+		ret = 0;
+		goto out;
+	}
 	if (o.port_file &&
-	    write_port_file(o.port_file, s.srv.port, s.ocsp_port)) {
+	    daemon_write_port_file(o.port_file,
+				   (unsigned int[]){ s.srv.port, s.ocsp_port },
+				   s.ocsp_port ? 2 : 1)) {
 		guise_err("%s: cannot write: %s", o.port_file, strerror(errno));
 		goto out;
 	}

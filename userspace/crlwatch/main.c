@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <openssl/pem.h>
 
+#include "cmdline.h"
 #include "crlwatch.h"
 #include "http.h"
 #include "log.h"
@@ -318,21 +319,6 @@ static int parse_listen(const char *value, struct sockaddr_storage *ss,
 	return 0;
 }
 
-static int write_port_file(const char *path, unsigned int port)
-{
-	char tmp[4096];
-	FILE *fp;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fp = fopen(tmp, "w");
-	if (!fp)
-		return -1;
-	fprintf(fp, "%u\n", port);
-	if (fclose(fp) || rename(tmp, path))
-		return -1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	enum guise_log_level verbosity = GUISE_LOG_WARN;
@@ -383,7 +369,9 @@ int main(int argc, char **argv)
 		    evhttp_set_cb(srv.http, "/v1/unsubscribe", unsubscribe_cb,
 				  &cw))
 			goto out;
-		if (o.port_file && write_port_file(o.port_file, srv.port)) {
+		if (o.port_file &&
+		    daemon_write_port_file(o.port_file,
+					   (unsigned int[]){ srv.port }, 1)) {
 			guise_err("%s: cannot write", o.port_file);
 			goto out;
 		}

@@ -8,6 +8,7 @@
 
 #include "certcheck.h"
 #include "conf.h"
+#include "confval.h"
 #include "http.h"
 #include "lease.h"
 #include "log.h"
@@ -19,50 +20,6 @@ struct conf_parse {
 	const char *path;
 	int line_err;
 };
-
-static int set_string(char **dst, const char *value)
-{
-	char *s = strdup(value);
-
-	if (!s)
-		return -ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
-static int parse_bool(const char *value, bool *out)
-{
-	if (!strcmp(value, "on") || !strcmp(value, "yes") ||
-	    !strcmp(value, "true") || !strcmp(value, "1"))
-		*out = true;
-	else if (!strcmp(value, "off") || !strcmp(value, "no") ||
-		 !strcmp(value, "false") || !strcmp(value, "0"))
-		*out = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_u32(const char *value, uint32_t min, uint32_t max,
-		     uint32_t *out)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (errno || end == value || *end || value[0] == '-' || v < min ||
-	    v > max)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int parse_duration(const char *value, uint32_t *out)
-{
-	return guise_duration_parse(value, out) || !*out ? -EINVAL : 0;
-}
 
 /* Multicast groups separated by commas and/or blanks. */
 static int parse_groups(struct keyd_conf *c, const char *value)
@@ -101,24 +58,24 @@ static int conf_server(struct keyd_conf *c, const char *name, const char *value)
 	if (!strcmp(name, "listen"))
 		return http_parse_listen(value, &c->listen, &c->listen_len);
 	if (!strcmp(name, "cert"))
-		return set_string(&c->cert, value);
+		return conf_set_string(&c->cert, value);
 	if (!strcmp(name, "key"))
-		return set_string(&c->key, value);
+		return conf_set_string(&c->key, value);
 	if (!strcmp(name, "ca"))
-		return set_string(&c->ca, value);
+		return conf_set_string(&c->ca, value);
 	if (!strcmp(name, "db"))
-		return set_string(&c->db, value);
+		return conf_set_string(&c->db, value);
 	if (!strcmp(name, "socket"))
-		return set_string(&c->socket, value);
+		return conf_set_string(&c->socket, value);
 	if (!strcmp(name, "secret_file"))
-		return set_string(&c->secret_file, value);
+		return conf_set_string(&c->secret_file, value);
 	return -ENOENT;
 }
 
 static int conf_roles(struct keyd_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "file"))
-		return set_string(&c->roles_file, value);
+		return conf_set_string(&c->roles_file, value);
 	if (!strcmp(name, "default"))
 		return roles_parse(value, &c->default_roles, NULL);
 	return -ENOENT;
@@ -131,24 +88,25 @@ static int conf_control(struct keyd_conf *c, const char *name,
 	int err;
 
 	if (!strcmp(name, "port")) {
-		err = parse_u32(value, 1, 65535, &v);
-		c->port = (uint16_t)v;
+		err = conf_parse_u32(value, 1, 65535, &v);
+		if (!err)
+			c->port = (uint16_t)v;
 		return err;
 	}
 	if (!strcmp(name, "max_kbps"))
-		return parse_u32(value, 1, 10000000, &c->max_kbps);
+		return conf_parse_u32(value, 1, 10000000, &c->max_kbps);
 	if (!strcmp(name, "share_percent"))
-		return parse_u32(value, 1, 100, &c->share_percent);
+		return conf_parse_u32(value, 1, 100, &c->share_percent);
 	if (!strcmp(name, "refresh"))
-		return parse_duration(value, &c->refresh);
+		return conf_parse_duration(value, false, &c->refresh);
 	if (!strcmp(name, "demm_lifetime"))
-		return parse_duration(value, &c->demm_lifetime);
+		return conf_parse_duration(value, false, &c->demm_lifetime);
 	if (!strcmp(name, "switch_delay"))
-		return parse_duration(value, &c->switch_delay);
+		return conf_parse_duration(value, false, &c->switch_delay);
 	if (!strcmp(name, "hops"))
-		return parse_u32(value, 1, 255, &c->hops);
+		return conf_parse_u32(value, 1, 255, &c->hops);
 	if (!strcmp(name, "interface"))
-		return set_string(&c->interface, value);
+		return conf_set_string(&c->interface, value);
 	if (!strcmp(name, "unicast")) {
 		if (inet_pton(AF_INET6, value, &c->unicast) != 1 ||
 		    IN6_IS_ADDR_MULTICAST(&c->unicast))
@@ -162,22 +120,22 @@ static int conf_control(struct keyd_conf *c, const char *name,
 static int conf_kernel(struct keyd_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "netns"))
-		return set_string(&c->netns, value);
+		return conf_set_string(&c->netns, value);
 	if (!strcmp(name, "sync"))
-		return parse_bool(value, &c->sync);
+		return conf_parse_bool(value, &c->sync);
 	return -ENOENT;
 }
 
 static int conf_client(struct keyd_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "key_file"))
-		return set_string(&c->key_file, value);
+		return conf_set_string(&c->key_file, value);
 	if (!strcmp(name, "pass_file"))
-		return set_string(&c->pass_file, value);
+		return conf_set_string(&c->pass_file, value);
 	if (!strcmp(name, "state"))
-		return set_string(&c->state, value);
+		return conf_set_string(&c->state, value);
 	if (!strcmp(name, "socket"))
-		return set_string(&c->socket, value);
+		return conf_set_string(&c->socket, value);
 	if (!strcmp(name, "groups"))
 		return parse_groups(c, value);
 	return -ENOENT;
@@ -198,28 +156,28 @@ static int conf_on_error(const char *value, bool *allow)
 static int conf_certd(struct keyd_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "url"))
-		return set_string(&c->certd_url, value);
+		return conf_set_string(&c->certd_url, value);
 	if (!strcmp(name, "cert"))
-		return set_string(&c->certd_cert, value);
+		return conf_set_string(&c->certd_cert, value);
 	if (!strcmp(name, "key"))
-		return set_string(&c->certd_key, value);
+		return conf_set_string(&c->certd_key, value);
 	if (!strcmp(name, "ca"))
-		return set_string(&c->certd_ca, value);
+		return conf_set_string(&c->certd_ca, value);
 	if (!strcmp(name, "check"))
-		return parse_bool(value, &c->certd_check);
+		return conf_parse_bool(value, &c->certd_check);
 	if (!strcmp(name, "on_error"))
 		return conf_on_error(value, &c->certd_allow_on_error);
 	if (!strcmp(name, "cache_size"))
-		return parse_u32(value, 0, CONF_CERTD_CACHE_MAX,
-				 &c->certd_cache_size);
+		return conf_parse_u32(value, 0, CONF_CERTD_CACHE_MAX,
+				      &c->certd_cache_size);
 	if (!strcmp(name, "cache_ttl") && !strcmp(value, "0")) {
 		c->certd_cache_ttl = 0; /* no cache */
 		return 0;
 	}
 	if (!strcmp(name, "cache_ttl"))
-		return parse_duration(value, &c->certd_cache_ttl);
+		return conf_parse_duration(value, false, &c->certd_cache_ttl);
 	if (!strcmp(name, "timeout"))
-		return parse_duration(value, &c->certd_timeout);
+		return conf_parse_duration(value, false, &c->certd_timeout);
 	return -ENOENT;
 }
 
@@ -245,21 +203,13 @@ static int conf_handler(void *user, const char *section, const char *name,
 		err = conf_certd(p->c, name, value);
 	else
 		err = -ENOENT;
-	if (!err)
-		return 1;
-	if (err == -ENOENT)
-		guise_err("%s: unknown setting [%s] %s", p->path, section,
-			  name);
-	else if (err == -ENOMEM)
-		guise_err("%s: out of memory", p->path);
-	else if (err == -E2BIG)
+	if (err == -E2BIG) {
 		guise_err("%s: [client] groups: at most %d groups", p->path,
 			  KEYD_MAX_GROUPS);
-	else
-		guise_err("%s: [%s] %s: invalid value \"%s\"", p->path, section,
-			  name, value);
-	p->line_err = 1;
-	return 0;
+		p->line_err = 1;
+		return 0;
+	}
+	return conf_verdict(p->path, section, name, value, err, &p->line_err);
 }
 
 static int conf_check(struct keyd_conf *c, const char *path)
@@ -291,7 +241,6 @@ static int conf_check(struct keyd_conf *c, const char *path)
 int keyd_conf_load(const char *path, struct keyd_conf *c)
 {
 	struct conf_parse p = { .c = c, .path = path };
-	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->default_roles = ROLE_SUBSCRIBER;
@@ -307,18 +256,8 @@ int keyd_conf_load(const char *path, struct keyd_conf *c)
 	c->certd_cache_size = CERTCHECK_DEFAULT_CACHE;
 	c->certd_cache_ttl = CERTCHECK_DEFAULT_TTL;
 	c->certd_timeout = CERTCHECK_DEFAULT_TIMEOUT;
-	rc = ini_parse(path, conf_handler, &p);
-	if (rc < 0) {
-		guise_err("%s: cannot open", path);
+	if (conf_parse_file(path, conf_handler, &p, &p.line_err))
 		return -1;
-	}
-	if (rc > 0) {
-		if (!p.line_err)
-			guise_err("%s:%d: syntax error", path, rc);
-		else
-			guise_err("%s:%d: (the line above)", path, rc);
-		return -1;
-	}
 	return conf_check(c, path);
 }
 

@@ -8,37 +8,6 @@
 #include "log.h"
 #include "nl.h"
 
-struct kernel {
-	struct guise_nl *nl;
-};
-
-int kernel_open(struct kernel **kp)
-{
-	struct kernel *k = calloc(1, sizeof(*k));
-	int err;
-
-	if (!k)
-		return -ENOMEM;
-	err = guise_nl_open(&k->nl);
-	if (err) {
-		guise_err("kernel: %s", err == -ENOENT ?
-						"guise module not loaded" :
-						strerror(-err));
-		free(k);
-		return err;
-	}
-	*kp = k;
-	return 0;
-}
-
-void kernel_close(struct kernel *k)
-{
-	if (!k)
-		return;
-	guise_nl_close(k->nl);
-	free(k);
-}
-
 static int request(struct kernel *k, uint8_t cmd, uint16_t flags,
 		   const struct guise_key *key, guise_nl_reply_cb cb,
 		   void *data)

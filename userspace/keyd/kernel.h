@@ -6,12 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel_nl.h" /* struct kernel, kernel_open(), kernel_close() */
 #include "key.h"
 
-struct kernel;
-
-int kernel_open(struct kernel **kp);
-void kernel_close(struct kernel *k);
 /* Install @key; 0, -EEXIST (already there) or a negative errno. */
 int kernel_key_add(struct kernel *k, const struct guise_key *key);
 /* Delete (group, port, id, dir) of @key; a missing key is not an error. */

@@ -20,6 +20,7 @@
 #include "certcheck.h"
 #include "certd_clients.h"
 #include "client.h"
+#include "cmdline.h"
 #include "conf.h"
 #include "http.h"
 #include "kernel.h"
@@ -36,16 +37,8 @@
 
 #define DEFAULT_CONFIG "/etc/guise/keyd.conf"
 
-struct opts {
-	const char *config;
-	const char *port_file;
-	bool foreground;
-	bool check_config;
-	enum guise_log_level verbosity;
-};
-
 struct daemon_state {
-	const struct opts *o;
+	const struct daemon_opts *o;
 	struct keyd_conf conf;
 	struct keyd d;
 	struct keyd_api api;
@@ -59,99 +52,17 @@ struct daemon_state {
 	int home_ns; /* the network namespace the daemon started in */
 };
 
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"Usage: guise-keyd [OPTIONS]\n"
+static const struct daemon_usage usage = {
+	.name = "guise-keyd",
+	.summary =
 		"Distribute content keys (server role) or receive them (client\n"
-		"role): DEMMs, announcements, Km -> Kc -> Ks.\n"
-		"\n"
-		"  -c, --config FILE     configuration (default " DEFAULT_CONFIG
-		")\n"
-		"  -f, --foreground      do not detach; log to stderr (use\n"
-		"                        this under systemd: Type=notify)\n"
-		"  -t, --check-config    load the configuration, roles file,\n"
-		"                        certificates or key file, report, exit\n"
-		"  -p, --port-file FILE  server: once serving, write the bound\n"
-		"                        API port there (useful with port 0)\n"
-		"  -v, --verbose         more log messages (repeat for debug)\n"
-		"  -h, --help            this help\n"
-		"  -V, --version         print the version\n"
-		"\n"
-		"See guise-keyd(8) and Documentation/keying.rst.\n");
-}
-
-static int parse_opts(int argc, char **argv, struct opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "check-config", no_argument, NULL, 't' },
-		{ "port-file", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	o->config = DEFAULT_CONFIG;
-	o->verbosity = GUISE_LOG_WARN;
-	while ((c = getopt_long(argc, argv, "c:ftp:vhV", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'f':
-			o->foreground = true;
-			break;
-		case 't':
-			o->check_config = true;
-			break;
-		case 'p':
-			o->port_file = optarg;
-			break;
-		case 'v':
-			if (o->verbosity < GUISE_LOG_DEBUG)
-				o->verbosity++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf("guise-keyd %s\n", GUISE_VERSION);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "guise-keyd: unexpected argument \"%s\"\n",
-			argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
-static int write_port_file(const char *path, unsigned int port)
-{
-	char tmp[4096];
-	FILE *fp;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -1;
-	fp = fopen(tmp, "w");
-	if (!fp)
-		return -1;
-	fprintf(fp, "%u\n", port);
-	if (fclose(fp) || rename(tmp, path)) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
+		"role): DEMMs, announcements, Km -> Kc -> Ks.\n",
+	.default_config = DEFAULT_CONFIG,
+	.checks = "the configuration, roles file,\n"
+		  "                        certificates or key file",
+	.port = "the bound API port (server)",
+	.doc = "Documentation/keying.rst",
+};
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -655,7 +566,7 @@ static void teardown(struct daemon_state *s)
 	keyd_conf_free(&s->conf);
 }
 
-static int setup(struct daemon_state *s, const struct opts *o)
+static int setup(struct daemon_state *s, const struct daemon_opts *o)
 {
 	static const struct timeval one_second = { 1, 0 };
 
@@ -693,12 +604,12 @@ static int setup(struct daemon_state *s, const struct opts *o)
 int main(int argc, char **argv)
 {
 	struct daemon_state s;
-	struct opts o = { 0 };
+	struct daemon_opts o = { 0 };
 	int ret = 1;
 
 	memset(&s, 0, sizeof(s));
 	s.home_ns = guise_netns_open_self();
-	if (parse_opts(argc, argv, &o))
+	if (daemon_parse_opts(&usage, argc, argv, &o))
 		return 2;
 	guise_log_init("guise-keyd", o.verbosity);
 	if (o.check_config)
@@ -710,7 +621,8 @@ int main(int argc, char **argv)
 	if (setup(&s, &o))
 		goto out;
 	if (o.port_file && s.srv.http &&
-	    write_port_file(o.port_file, s.srv.port)) {
+	    daemon_write_port_file(o.port_file, (unsigned int[]){ s.srv.port },
+				   1)) {
 		guise_err("%s: cannot write: %s", o.port_file, strerror(errno));
 		goto out;
 	}

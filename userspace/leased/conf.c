@@ -9,6 +9,7 @@
 
 #include "certcheck.h"
 #include "conf.h"
+#include "confval.h"
 #include "http.h"
 #include "lease.h"
 #include "log.h"
@@ -35,58 +36,21 @@ struct conf_parse {
 	int line_err; /* set by the handler: its own diagnosis was logged */
 };
 
-static int set_string(char **dst, const char *value)
-{
-	char *s = strdup(value);
-
-	if (!s)
-		return -ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
-static int parse_bool(const char *value, bool *out)
-{
-	if (!strcmp(value, "on") || !strcmp(value, "yes") ||
-	    !strcmp(value, "true") || !strcmp(value, "1"))
-		*out = true;
-	else if (!strcmp(value, "off") || !strcmp(value, "no") ||
-		 !strcmp(value, "false") || !strcmp(value, "0"))
-		*out = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_u32(const char *value, uint32_t *out)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (errno || end == value || *end || v > UINT32_MAX || value[0] == '-')
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int conf_server(struct leased_conf *c, const char *name,
 		       const char *value)
 {
 	if (!strcmp(name, "listen"))
 		return http_parse_listen(value, &c->listen, &c->listen_len);
 	if (!strcmp(name, "cert"))
-		return set_string(&c->cert, value);
+		return conf_set_string(&c->cert, value);
 	if (!strcmp(name, "key"))
-		return set_string(&c->key, value);
+		return conf_set_string(&c->key, value);
 	if (!strcmp(name, "ca"))
-		return set_string(&c->ca, value);
+		return conf_set_string(&c->ca, value);
 	if (!strcmp(name, "db"))
-		return set_string(&c->db, value);
+		return conf_set_string(&c->db, value);
 	if (!strcmp(name, "socket"))
-		return set_string(&c->socket, value);
+		return conf_set_string(&c->socket, value);
 	return -ENOENT;
 }
 
@@ -94,21 +58,11 @@ static int conf_roles(struct leased_conf *c, const char *name,
 		      const char *value)
 {
 	if (!strcmp(name, "file"))
-		return set_string(&c->roles_file, value);
+		return conf_set_string(&c->roles_file, value);
 	if (!strcmp(name, "default"))
 		return roles_parse(value, &c->default_roles, NULL) ? -EINVAL :
 								     0;
 	return -ENOENT;
-}
-
-static int conf_duration(const char *value, uint32_t *out)
-{
-	/* "0" means off for quarantine; guise_duration_parse wants > 0. */
-	if (!strcmp(value, "0")) {
-		*out = 0;
-		return 0;
-	}
-	return guise_duration_parse(value, out) ? -EINVAL : 0;
 }
 
 static int conf_pool(struct leased_conf *c, const char *name, const char *value)
@@ -122,20 +76,17 @@ static int conf_pool(struct leased_conf *c, const char *name, const char *value)
 		return 0;
 	}
 	if (!strcmp(name, "quarantine"))
-		return conf_duration(value, &c->quarantine);
+		return conf_parse_duration(value, true, &c->quarantine);
 	if (!strcmp(name, "rent_rate"))
-		return parse_u32(value, &c->rent_rate);
+		return conf_parse_u32(value, 0, UINT32_MAX, &c->rent_rate);
 	if (!strcmp(name, "rent_burst"))
-		return parse_u32(value, &c->rent_burst);
+		return conf_parse_u32(value, 0, UINT32_MAX, &c->rent_burst);
 	if (!strcmp(name, "default_lifetime"))
-		return guise_duration_parse(value, &c->default_lifetime) ?
-			       -EINVAL :
-			       0;
+		return conf_parse_duration(value, false, &c->default_lifetime);
 	if (!strcmp(name, "max_lifetime"))
-		return guise_duration_parse(value, &c->max_lifetime) ? -EINVAL :
-								       0;
+		return conf_parse_duration(value, false, &c->max_lifetime);
 	if (!strcmp(name, "max_per_client"))
-		return parse_u32(value, &c->max_per_client);
+		return conf_parse_u32(value, 0, UINT32_MAX, &c->max_per_client);
 	return -ENOENT;
 }
 
@@ -143,9 +94,9 @@ static int conf_kernel(struct leased_conf *c, const char *name,
 		       const char *value)
 {
 	if (!strcmp(name, "netns"))
-		return set_string(&c->netns, value);
+		return conf_set_string(&c->netns, value);
 	if (!strcmp(name, "sync"))
-		return parse_bool(value, &c->sync);
+		return conf_parse_bool(value, &c->sync);
 	return -ENOENT;
 }
 
@@ -165,29 +116,24 @@ static int conf_certd(struct leased_conf *c, const char *name,
 		      const char *value)
 {
 	if (!strcmp(name, "url"))
-		return set_string(&c->certd_url, value);
+		return conf_set_string(&c->certd_url, value);
 	if (!strcmp(name, "cert"))
-		return set_string(&c->certd_cert, value);
+		return conf_set_string(&c->certd_cert, value);
 	if (!strcmp(name, "key"))
-		return set_string(&c->certd_key, value);
+		return conf_set_string(&c->certd_key, value);
 	if (!strcmp(name, "ca"))
-		return set_string(&c->certd_ca, value);
+		return conf_set_string(&c->certd_ca, value);
 	if (!strcmp(name, "check"))
-		return parse_bool(value, &c->certd_check);
+		return conf_parse_bool(value, &c->certd_check);
 	if (!strcmp(name, "on_error"))
 		return conf_on_error(value, &c->certd_allow_on_error);
 	if (!strcmp(name, "cache_size"))
-		return parse_u32(value, &c->certd_cache_size) ||
-				       c->certd_cache_size >
-					       CONF_CERTD_CACHE_MAX ?
-			       -EINVAL :
-			       0;
+		return conf_parse_u32(value, 0, CONF_CERTD_CACHE_MAX,
+				      &c->certd_cache_size);
 	if (!strcmp(name, "cache_ttl"))
-		return conf_duration(value, &c->certd_cache_ttl);
+		return conf_parse_duration(value, true, &c->certd_cache_ttl);
 	if (!strcmp(name, "timeout"))
-		return guise_duration_parse(value, &c->certd_timeout) ?
-			       -EINVAL :
-			       0;
+		return conf_parse_duration(value, false, &c->certd_timeout);
 	return -ENOENT;
 }
 
@@ -206,33 +152,26 @@ static int conf_handler(void *user, const char *section, const char *name,
 	else if (!strcmp(section, "roles"))
 		err = conf_roles(p->c, name, value);
 	else if (!strcmp(section, "history") && !strcmp(name, "retention"))
-		err = conf_duration(value, &p->c->retention);
+		err = conf_parse_duration(value, true, &p->c->retention);
 	else if (!strcmp(section, "gateway") && !strcmp(name, "enabled"))
-		err = parse_bool(value, &p->c->gateway);
+		err = conf_parse_bool(value, &p->c->gateway);
 	else if (!strcmp(section, "certd"))
 		err = conf_certd(p->c, name, value);
 	else if (!strcmp(section, "store") && !strcmp(name, "batch_max"))
-		err = parse_u32(value, &p->c->batch_max);
+		err = conf_parse_u32(value, 0, UINT32_MAX, &p->c->batch_max);
 	else if (!strcmp(section, "store") && !strcmp(name, "batch_wait_us"))
-		err = parse_u32(value, &p->c->batch_wait_us);
+		err = conf_parse_u32(value, 0, UINT32_MAX,
+				     &p->c->batch_wait_us);
 	else
 		err = -ENOENT;
 
-	if (!err)
-		return 1;
-	if (err == -ENOENT)
-		guise_err("%s: unknown setting [%s] %s", p->path, section,
-			  name);
-	else if (err == -ENOMEM)
-		guise_err("%s: out of memory", p->path);
-	else if (err == -E2BIG)
+	if (err == -E2BIG) {
 		guise_err("%s: [pool] prefix: at most %d prefixes", p->path,
 			  LEASED_MAX_POOLS);
-	else
-		guise_err("%s: [%s] %s: invalid value \"%s\"", p->path, section,
-			  name, value);
-	p->line_err = 1;
-	return 0;
+		p->line_err = 1;
+		return 0;
+	}
+	return conf_verdict(p->path, section, name, value, err, &p->line_err);
 }
 
 /* One prefix contains the other (or both are equal). */
@@ -321,7 +260,6 @@ static int conf_check(const struct leased_conf *c, const char *path)
 int leased_conf_load(const char *path, struct leased_conf *c)
 {
 	struct conf_parse p = { .c = c, .path = path };
-	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->default_lifetime = CONF_DEFAULT_LIFETIME;
@@ -340,22 +278,8 @@ int leased_conf_load(const char *path, struct leased_conf *c)
 	c->certd_cache_ttl = CERTCHECK_DEFAULT_TTL;
 	c->certd_timeout = CERTCHECK_DEFAULT_TIMEOUT;
 
-	ret = ini_parse(path, conf_handler, &p);
-	if (ret == -1) {
-		guise_err("%s: %s", path, strerror(errno));
+	if (conf_parse_file(path, conf_handler, &p, &p.line_err))
 		return -1;
-	}
-	if (ret == -2) {
-		guise_err("%s: out of memory", path);
-		return -1;
-	}
-	if (ret > 0) {
-		if (!p.line_err)
-			guise_err("%s: line %d: syntax error", path, ret);
-		else
-			guise_err("%s: error at line %d", path, ret);
-		return -1;
-	}
 	return conf_check(c, path);
 }
 

@@ -8,12 +8,9 @@
 #include "lease.h"
 #include "store.h"
 
-struct kernel;
-
-/* Open a request socket in the current network namespace. 0, -ENOENT
- * (guise module not loaded) or a negative errno; logged. */
-int kernel_open(struct kernel **kp);
-void kernel_close(struct kernel *k);
+/* struct kernel, kernel_open() (a request socket in the current network
+ * namespace) and kernel_close(). */
+#include "kernel_nl.h"
 
 /* LEASE_NEW (@l->flags; 0 means egress|ingress) for @l with @lifetime seconds: creates, or
  * restarts the lease of the same (real, peer, virtual). */

@@ -17,6 +17,7 @@
 #include "base64.h"
 #include "certcheck.h"
 #include "certd_clients.h"
+#include "cmdline.h"
 #include "conf.h"
 #include "gateway.h"
 #include "http.h"
@@ -33,110 +34,19 @@
 /* Idle rate buckets are pruned once a minute. */
 #define HOUSEKEEPING_TICKS 60
 
-struct opts {
-	const char *config;
-	const char *port_file;
-	bool foreground;
-	bool check_config;
-	enum guise_log_level verbosity;
+static const struct daemon_usage usage = {
+	.name = "guise-leased",
+	.summary =
+		"Serve virtual source address leases over HTTPS (mutual TLS).\n",
+	.default_config = DEFAULT_CONFIG,
+	.checks = "the configuration, roles file\n"
+		  "                        and certificates",
+	.port = "the bound API port",
+	.doc = "Documentation/leased.rst",
 };
 
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"Usage: guise-leased [OPTIONS]\n"
-		"Serve virtual source address leases over HTTPS (mutual TLS).\n"
-		"\n"
-		"  -c, --config FILE     configuration (default " DEFAULT_CONFIG
-		")\n"
-		"  -f, --foreground      do not detach; log to stderr (use\n"
-		"                        this under systemd: Type=notify)\n"
-		"  -t, --check-config    load the configuration, roles file\n"
-		"                        and certificates, report, exit\n"
-		"  -p, --port-file FILE  once serving, write the bound port\n"
-		"                        there (useful with port 0)\n"
-		"  -v, --verbose         more log messages (repeat for debug)\n"
-		"  -h, --help            this help\n"
-		"  -V, --version         print the version\n"
-		"\n"
-		"See guise-leased(8) and Documentation/leased.rst.\n");
-}
-
-static int parse_opts(int argc, char **argv, struct opts *o)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "check-config", no_argument, NULL, 't' },
-		{ "port-file", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	o->config = DEFAULT_CONFIG;
-	o->verbosity = GUISE_LOG_WARN;
-	while ((c = getopt_long(argc, argv, "c:ftp:vhV", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'f':
-			o->foreground = true;
-			break;
-		case 't':
-			o->check_config = true;
-			break;
-		case 'p':
-			o->port_file = optarg;
-			break;
-		case 'v':
-			if (o->verbosity < GUISE_LOG_DEBUG)
-				o->verbosity++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf("guise-leased %s\n", GUISE_VERSION);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "guise-leased: unexpected argument \"%s\"\n",
-			argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
-/* Write "PORT\n" to @path through a rename, so readers never see half. */
-static int write_port_file(const char *path, unsigned int port)
-{
-	char tmp[4096];
-	FILE *fp;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -1;
-	fp = fopen(tmp, "w");
-	if (!fp)
-		return -1;
-	fprintf(fp, "%u\n", port);
-	if (fclose(fp) || rename(tmp, path)) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 struct daemon_state {
-	const struct opts *o;
+	const struct daemon_opts *o;
 	struct leased_conf conf;
 	struct leased d;
 	struct roles_file *roles;
@@ -449,12 +359,12 @@ static int setup(struct daemon_state *s)
 int main(int argc, char **argv)
 {
 	struct daemon_state s;
-	struct opts o = { 0 };
+	struct daemon_opts o = { 0 };
 	int ret = 1;
 
 	memset(&s, 0, sizeof(s));
 	s.home_ns = guise_netns_open_self();
-	if (parse_opts(argc, argv, &o))
+	if (daemon_parse_opts(&usage, argc, argv, &o))
 		return 2;
 	guise_log_init("guise-leased", o.verbosity);
 	signal(SIGPIPE, SIG_IGN);
@@ -474,7 +384,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* The socket is listening: connections wait in its backlog. */
-	if (o.port_file && write_port_file(o.port_file, s.srv.port)) {
+	if (o.port_file &&
+	    daemon_write_port_file(o.port_file, (unsigned int[]){ s.srv.port },
+				   1)) {
 		guise_err("%s: cannot write: %s", o.port_file, strerror(errno));
 		goto out;
 	}

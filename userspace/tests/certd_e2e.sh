@@ -110,6 +110,14 @@ verify_status() { # CERTFILE [PURPOSE]
 
 config main "peer = https://[::1]:PEERPORT/v1/paths"
 config peer
+out=$("$certd" --check-config --config peer.conf 2>&1)
+ok $? "--check-config accepts a usable configuration: $out"
+config badcrl
+printf '[trust]\ncrl = %s/server.crt\n' "$dir" >>badcrl.conf
+"$certd" --check-config --config badcrl.conf >badcrl.out 2>&1
+is "$?" 1 "--check-config refuses a CRL file that does not parse"
+grep -q "NOT usable" badcrl.out
+ok $? "... and says so"
 start peer
 sed -i "s/PEERPORT/$PORT_peer/" main.conf
 start main
