@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* guise-certd: certificate validation with pushed CRL notifications. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
+#include <systemd/sd-daemon.h>
 
 #include "api.h"
 #include "certd.h"
@@ -94,10 +94,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		guise_info("SIGHUP: reloading the configured CRLs");
+		sd_notify(0, "RELOADING=1");
 		load_crls(&s->d);
+		sd_notify(0, "READY=1");
 		return;
 	}
 	guise_info("signal %d: shutting down", (int)sig);
+	sd_notify(0, "STOPPING=1");
 	event_base_loopbreak(s->base);
 }
 
@@ -291,6 +294,8 @@ int main(int argc, char **argv)
 	}
 	guise_info("serving on port %u, OCSP on %u, %zu CRL issuers",
 		   s.srv.port, s.ocsp_port, s.d.crls.n_issuers);
+	sd_notifyf(0, "READY=1\nSTATUS=serving on port %u, OCSP on %u",
+		   s.srv.port, s.ocsp_port);
 	if (event_base_dispatch(s.base) < 0) {
 		guise_err("event loop failed");
 		goto out;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* guise-keyd: entitlement and key distribution, server or client role. */
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdbool.h>

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* guise-leased: the virtual address server. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>

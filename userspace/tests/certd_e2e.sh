@@ -118,6 +118,31 @@ printf '[trust]\ncrl = %s/server.crt\n' "$dir" >>badcrl.conf
 is "$?" 1 "--check-config refuses a CRL file that does not parse"
 grep -q "NOT usable" badcrl.out
 ok $? "... and says so"
+
+# systemd readiness (Type=notify): READY=1 once serving, STOPPING=1 on
+# SIGTERM, through $NOTIFY_SOCKET.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[1] + ".bound", "w").write("1")
+s.settimeout(30)
+with open(sys.argv[2], "a") as out:
+    for _ in range(2):
+        out.write(s.recv(4096).decode() + "\n")
+        out.flush()' "$dir/notify.sock" "$dir/notify.out" &
+pids="$pids $!"
+wait_file notify.sock.bound
+NOTIFY_SOCKET=$dir/notify.sock "$certd" --foreground --config peer.conf \
+	2>>notify.log &
+npid=$!
+wait_count notify.out '^READY=1' 1
+ok $? "READY=1 to systemd once serving"
+kill -TERM $npid
+wait_count notify.out '^STOPPING=1' 1
+ok $? "STOPPING=1 to systemd on SIGTERM"
+wait $npid
+is "$?" 0 "exit 0 after SIGTERM"
 start peer
 sed -i "s/PEERPORT/$PORT_peer/" main.conf
 start main
