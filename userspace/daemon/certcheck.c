@@ -52,10 +52,12 @@
 #define CC_MAX_INTERMEDIATES 16 /* certd's limit */
 #define CC_POLL_MS 1000
 
+/* A parked request (@req, @handler), or a revalidation (@done). */
 struct cc_waiter {
 	SLIST_ENTRY(cc_waiter) next;
 	struct evhttp_request *req;
 	certcheck_handler handler;
+	certcheck_done done;
 	void *arg;
 };
 
@@ -449,7 +451,10 @@ static void query_finish(struct certcheck *cc, struct cc_query *q)
 		guise_warn("certcheck: cache: out of memory");
 	while ((w = SLIST_FIRST(&q->waiters))) {
 		SLIST_REMOVE_HEAD(&q->waiters, next);
-		decide(cc, w->req, v, w->handler, w->arg);
+		if (w->done)
+			w->done(v, w->arg);
+		else
+			decide(cc, w->req, v, w->handler, w->arg);
 		free(w);
 	}
 	query_free(q);
@@ -485,14 +490,11 @@ static struct cc_query *pending_find(struct certcheck *cc,
 	return NULL;
 }
 
-/* A new query for @q's certificate (identified), sent to the thread. */
-static int query_submit(struct certcheck *cc, struct cc_query *q, SSL *ssl,
-			X509 *leaf)
+/* A new query for @q's certificate (identified, its body made), sent to
+ * the thread. */
+static int query_submit(struct certcheck *cc, struct cc_query *q)
 {
-	if (cc->npending >= CC_MAX_QUERIES)
-		return -1;
-	q->body = query_body(ssl, leaf);
-	if (!q->body)
+	if (cc->npending >= CC_MAX_QUERIES || !q->body)
 		return -1;
 	q->gen = cc->gen;
 	TAILQ_INSERT_TAIL(&cc->pending, q, plink);
@@ -512,7 +514,8 @@ static int park(struct certcheck *cc, struct cc_query *probe, SSL *ssl,
 
 	if (!q) {
 		q = probe;
-		if (query_submit(cc, q, ssl, leaf))
+		q->body = query_body(ssl, leaf);
+		if (query_submit(cc, q))
 			return -1;
 	} else {
 		query_free(probe);
@@ -564,6 +567,102 @@ void certcheck_gate(struct certcheck *cc, struct evhttp_request *req,
 			"certcheck: too many certificates waiting for certd");
 		decide(cc, req, CERTCHECK_ERROR, handler, arg);
 	}
+}
+
+/*
+ * The /v1/validate request for a stored chain (@der, @len: see
+ * certcheck_ask()), its leaf into *@leaf. NULL if it is not DER
+ * certificates back to back.
+ */
+static char *stored_body(const unsigned char *der, size_t len, X509 **leaf)
+{
+	const unsigned char *p = der, *start;
+	json_t *root, *inter = json_array();
+	char *b64, *text = NULL, *leaf_b64 = NULL;
+	X509 *x;
+
+	*leaf = NULL;
+	while (inter && p < der + len) {
+		start = p;
+		x = d2i_X509(NULL, &p, (long)(der + len - p));
+		if (!x)
+			goto bad;
+		if (json_array_size(inter) == CC_MAX_INTERMEDIATES) {
+			X509_free(x);
+			goto bad;
+		}
+		b64 = b64_encode(start, (size_t)(p - start));
+		if (!b64) {
+			X509_free(x);
+			goto bad;
+		}
+		if (!*leaf) {
+			*leaf = x;
+			leaf_b64 = b64;
+			continue;
+		}
+		X509_free(x);
+		if (json_array_append_new(inter, json_string(b64))) {
+			free(b64);
+			goto bad;
+		}
+		free(b64);
+	}
+	if (!*leaf)
+		goto bad;
+	root = json_pack("{s:s, s:o, s:s}", "cert", leaf_b64, "intermediates",
+			 inter, "purpose", "sslclient");
+	inter = NULL;
+	if (root)
+		text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	free(leaf_b64);
+	leaf_b64 = NULL;
+	if (text)
+		return text;
+bad:
+	json_decref(inter);
+	free(leaf_b64);
+	X509_free(*leaf);
+	*leaf = NULL;
+	return NULL;
+}
+
+int certcheck_ask(struct certcheck *cc, const unsigned char *der, size_t len,
+		  certcheck_done done, void *arg)
+{
+	struct cc_query *q, *probe;
+	struct cc_waiter *w;
+	X509 *leaf = NULL;
+	int err = -1;
+
+	if (!cc || atomic_load(&cc->stop))
+		return -1;
+	probe = calloc(1, sizeof(*probe));
+	w = calloc(1, sizeof(*w));
+	if (!probe || !w)
+		goto out;
+	SLIST_INIT(&probe->waiters);
+	probe->body = stored_body(der, len, &leaf);
+	if (!probe->body || query_identify(probe, leaf))
+		goto out;
+	q = pending_find(cc, probe->fp);
+	if (!q) {
+		if (query_submit(cc, probe))
+			goto out;
+		q = probe;
+		probe = NULL;
+	}
+	*w = (struct cc_waiter){ .done = done, .arg = arg };
+	SLIST_INSERT_HEAD(&q->waiters, w, next);
+	w = NULL;
+	err = 0;
+out:
+	X509_free(leaf);
+	free(w);
+	if (probe)
+		query_free(probe);
+	return err;
 }
 
 void certcheck_revoked(struct certcheck *cc, const unsigned char *issuer,
@@ -678,8 +777,11 @@ void certcheck_stop(struct certcheck *cc)
 		TAILQ_REMOVE(&cc->pending, q, plink);
 		while ((w = SLIST_FIRST(&q->waiters))) {
 			SLIST_REMOVE_HEAD(&q->waiters, next);
-			http_reply_error(w->req, HTTP_SERVUNAVAIL,
-					 "shutting down");
+			if (w->done)
+				w->done(CERTCHECK_ERROR, w->arg);
+			else
+				http_reply_error(w->req, HTTP_SERVUNAVAIL,
+						 "shutting down");
 			free(w);
 		}
 		if (q->easy)

@@ -109,6 +109,19 @@ typedef void (*certcheck_handler)(struct evhttp_request *req, void *arg);
 void certcheck_gate(struct certcheck *cc, struct evhttp_request *req,
 		    certcheck_handler handler, void *arg);
 
+/*
+ * Revalidation (revalidate.h): ask certd about a stored certificate, @der
+ * being DER certificates back to back, the leaf first, then the
+ * intermediates its holder presented (at most 16). The cache is not
+ * consulted (a fresh answer is the point); the answer is cached as any.
+ * 0: @done(verdict, @arg) runs later on the loop, exactly once (ERROR
+ * when certcheck_stop() comes first). -1: not asked (bad DER, too many
+ * questions in flight, stopping, no memory); @done never runs.
+ */
+typedef void (*certcheck_done)(enum certcheck_verdict v, void *arg);
+int certcheck_ask(struct certcheck *cc, const unsigned char *der, size_t len,
+		  certcheck_done done, void *arg);
+
 /* A revocation event (revocation.h): drop that certificate's entries and
  * refuse the requests waiting for an answer about it. */
 void certcheck_revoked(struct certcheck *cc, const unsigned char *issuer,

@@ -9,7 +9,8 @@
 static int start_here(struct event_base *base,
 		      const struct certd_clients_conf *conf,
 		      revocation_cb revoked, revocation_connected_cb connected,
-		      void *arg, struct certcheck **cc, struct revocation **rev)
+		      void *arg, struct certcheck **cc, struct revalidate **rv,
+		      struct revocation **rev)
 {
 	const struct revocation_conf *rc = &conf->rc;
 	struct certcheck_conf ccc = {
@@ -32,6 +33,11 @@ static int start_here(struct event_base *base,
 			return -1;
 		}
 	}
+	if (conf->revalidate) {
+		*rv = revalidate_start(base, &ccc, conf->revalidate);
+		if (!*rv)
+			return -1;
+	}
 	*rev = revocation_start(base, rc, revoked, connected, arg);
 	if (!*rev) {
 		guise_err("[certd] %s: cannot start the event client", rc->url);
@@ -44,7 +50,8 @@ int certd_clients_start(struct event_base *base,
 			const struct certd_clients_conf *conf,
 			revocation_cb revoked,
 			revocation_connected_cb connected, void *arg,
-			struct certcheck **cc, struct revocation **rev)
+			struct certcheck **cc, struct revalidate **rv,
+			struct revocation **rev)
 {
 	int here, err, ret;
 
@@ -57,7 +64,7 @@ int certd_clients_start(struct event_base *base,
 			close(here);
 		return -1;
 	}
-	err = start_here(base, conf, revoked, connected, arg, cc, rev);
+	err = start_here(base, conf, revoked, connected, arg, cc, rv, rev);
 	ret = guise_netns_set(here);
 	if (ret) {
 		guise_err("[certd]: cannot return to the namespace: %s",

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "sender.h"
 #include "server.h"
+#include "revalidate.h"
 #include "revocation.h"
 #include "store.h"
 
@@ -312,11 +313,20 @@ static void api_revoke(struct evhttp_request *req, void *arg)
 static void record_cert(struct call *c, const struct kclient *cl)
 {
 	char serial[REVOCATION_SERIAL_MAX], *issuer;
+	unsigned char *chain = NULL;
+	size_t len = 0;
 
 	if (revocation_request_id(c->req, &issuer, serial, sizeof(serial)))
 		return;
-	if (store_client_cert_set(c->api->d->store, cl->id, issuer, serial))
+	/* And the chain, to re-validate it (revalidate.h). */
+	if (revalidate_request_chain(c->req, &chain, &len))
+		guise_warn("enroll: certificate chain too large to keep: "
+			   "client %s is not re-validated",
+			   cl->id);
+	if (store_client_cert_set(c->api->d->store, cl->id, issuer, serial,
+				  chain, len))
 		c->api->d->m.store_errors++;
+	free(chain);
 	free(issuer);
 }
 
@@ -408,10 +418,22 @@ static void api_list(struct evhttp_request *req, void *arg)
 	http_reply_json(req, HTTP_OK, arr);
 }
 
-/* @o (the status) with the certificate check's counters; NULL if @o is. */
+/* @o (the status) with the certificate check's and re-validation's
+ * counters; NULL if @o is. */
 static json_t *with_certcheck(struct keyd *d, json_t *o)
 {
 	const struct certcheck_stats cs = certcheck_get_stats(d->cc);
+	const struct revalidate_stats rs = revalidate_get_stats(d->rv);
+
+	if (o)
+		json_object_set_new(
+			o, "revalidation",
+			json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "on",
+				  d->rv != NULL, "runs", (json_int_t)rs.runs,
+				  "checked", (json_int_t)rs.checked, "ended",
+				  (json_int_t)rs.ended, "errors",
+				  (json_int_t)rs.errors, "clients_ended",
+				  (json_int_t)d->m.revalidation_ended));
 
 	if (o)
 		json_object_set_new(o, "certcheck",

@@ -75,7 +75,9 @@ struct kcontent {
 struct keyd_counters {
 	uint64_t demms_sent, announces_sent, bytes_sent, send_errors;
 	uint64_t kc_rotations, ks_rotations, revocations, deferred;
-	uint64_t certs_revoked; /* clients revoked by certd's events */
+	uint64_t certs_revoked; /* clients revoked by certd (events and
+				 * re-validation) */
+	uint64_t revalidation_ended; /* of which by re-validation */
 	uint64_t certd_events; /* revoked certificates certd reported */
 	uint64_t kernel_errors, store_errors;
 	/* API replies by HTTP status code (metrics.c) */
@@ -83,6 +85,7 @@ struct keyd_counters {
 };
 
 struct certcheck;
+struct revalidate;
 struct store;
 struct kernel;
 struct sender;
@@ -102,6 +105,7 @@ struct keyd {
 	uint64_t next_refresh;
 	struct keyd_counters m;
 	struct certcheck *cc; /* [certd] check (certcheck.h); NULL: off */
+	struct revalidate *rv; /* [certd] url (revalidate.h); NULL: off */
 };
 
 #endif

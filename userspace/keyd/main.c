@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netns.h"
+#include "revalidate.h"
 #include "revocation.h"
 #include "sender.h"
 #include "server.h"
@@ -48,6 +49,7 @@ struct daemon_state {
 	struct event *sigterm, *sigint, *sighup, *tick;
 	struct http_server local;
 	struct revocation *rev;
+	struct revalidate_ops reval;
 	int home_ns; /* the network namespace the daemon started in */
 };
 
@@ -212,16 +214,18 @@ static int setup_server(struct daemon_state *s)
 }
 
 /*
- * certd says a certificate is revoked: if a client enrolled with it, revoke
- * every entitlement it has, each as `guise revoke` does (its reduced DEMM
- * first, then the channel's new Kc). On the loop thread.
+ * Certificate (@issuer base64 DER, @serial) revoked: if a client enrolled
+ * with it, revoke every entitlement it has, each as `guise revoke` does
+ * (its reduced DEMM first, then the channel's new Kc), audited as
+ * cert-revoked (actor certd). @via: NULL for a certd event, else
+ * re-validation found it @via ("revoked", "invalid"). True if a client's
+ * entitlements were revoked. On the loop thread.
  */
-static void on_revoked(const unsigned char *issuer_der, size_t issuer_len,
-		       const char *serial, void *arg)
+static bool cert_revoked(struct daemon_state *s, const char *issuer,
+			 const char *serial, const char *via)
 {
-	struct daemon_state *s = arg;
 	uint64_t now = (uint64_t)time(NULL);
-	char id[KEYD_ID_MAX], detail[160], *issuer;
+	char id[KEYD_ID_MAX], detail[200];
 	struct kclient *cl;
 	struct audit_record r = {
 		.time = (int64_t)now,
@@ -232,36 +236,83 @@ static void on_revoked(const unsigned char *issuer_der, size_t issuer_len,
 	};
 	int err = 0;
 
-	s->d.m.certd_events++;
-	certcheck_revoked(s->d.cc, issuer_der, issuer_len, serial);
-	issuer = b64_encode(issuer_der, issuer_len);
-	if (!issuer)
-		return;
 	if (store_client_by_cert(s->d.store, issuer, serial, id, sizeof(id)) ||
-	    !(cl = server_client_find(&s->d, id))) {
-		free(issuer);
-		return;
-	}
-	free(issuer);
-	snprintf(detail, sizeof(detail), "serial=%s channels=%u", serial,
-		 cl->nchannels);
+	    !(cl = server_client_find(&s->d, id)))
+		return false;
+	if (via)
+		snprintf(detail, sizeof(detail),
+			 "serial=%s channels=%u reason=revalidation status=%s",
+			 serial, cl->nchannels, via);
+	else
+		snprintf(detail, sizeof(detail), "serial=%s channels=%u",
+			 serial, cl->nchannels);
 	while (!err && cl->nchannels)
 		err = server_revoke(&s->d, id, cl->channels[0], now);
 	r.outcome = err ? "error" : "ok";
 	if (audit_append(store_db(s->d.store), &r))
 		s->d.m.store_errors++;
 	s->d.m.certs_revoked++;
-	guise_info("certificate %s revoked: client %s's entitlements revoked%s",
-		   serial, id, err ? " (with errors)" : "");
+	guise_info("certificate %s revoked (%s): client %s's entitlements "
+		   "revoked%s",
+		   serial, via ? "revalidation" : "event", id,
+		   err ? " (with errors)" : "");
+	return true;
 }
 
-/* The stream (re)connected: what it missed meanwhile is lost, so the
- * cached certificate checks are no longer trusted. */
+/* certd's revocation events. */
+static void on_revoked(const unsigned char *issuer_der, size_t issuer_len,
+		       const char *serial, void *arg)
+{
+	struct daemon_state *s = arg;
+	char *issuer;
+
+	s->d.m.certd_events++;
+	certcheck_revoked(s->d.cc, issuer_der, issuer_len, serial);
+	issuer = b64_encode(issuer_der, issuer_len);
+	if (!issuer)
+		return;
+	cert_revoked(s, issuer, serial, NULL);
+	free(issuer);
+}
+
+/* Re-validation (revalidate.h): the certificates of entitled clients. */
+static int reval_list(void *arg, struct revalidate_cert **out, size_t *n)
+{
+	struct daemon_state *s = arg;
+
+	if (store_entitled_cert_chains(s->d.store, out, n)) {
+		s->d.m.store_errors++;
+		return -1;
+	}
+	return 0;
+}
+
+/* certd calls one revoked or invalid: as on_revoked(), another reason. */
+static void reval_end(void *arg, const char *issuer, const char *serial,
+		      enum certcheck_verdict v)
+{
+	struct daemon_state *s = arg;
+	unsigned char *der;
+	size_t len = 0;
+
+	der = b64_decode(issuer, strlen(issuer), &len);
+	if (der)
+		certcheck_revoked(s->d.cc, der, len, serial);
+	free(der);
+	if (cert_revoked(s, issuer, serial,
+			 v == CERTCHECK_REVOKED ? "revoked" : "invalid"))
+		s->d.m.revalidation_ended++;
+}
+
+/* The stream (re)connected (also the first time): what it missed is lost,
+ * so the cached certificate checks are no longer trusted, and the
+ * certificates of the entitled clients are asked about again. */
 static void on_certd_connected(void *arg)
 {
 	struct daemon_state *s = arg;
 
 	certcheck_flush(s->d.cc);
+	revalidate_run(s->d.rv);
 }
 
 /* [certd] url: follow its revocation events; [certd] check: and ask it
@@ -282,13 +333,19 @@ static int revocation_setup(struct daemon_state *s)
 		.ttl = s->conf.certd_cache_ttl,
 		.timeout = s->conf.certd_timeout,
 		.allow_on_error = s->conf.certd_allow_on_error,
+		.revalidate = &s->reval,
 		.home_ns = s->home_ns,
 	};
 
 	if (!s->conf.certd_url || s->conf.role != KEYD_SERVER)
 		return 0;
+	s->reval = (struct revalidate_ops){
+		.list = reval_list,
+		.end = reval_end,
+		.arg = s,
+	};
 	return certd_clients_start(s->base, &cc, on_revoked, on_certd_connected,
-				   s, &s->d.cc, &s->rev);
+				   s, &s->d.cc, &s->d.rv, &s->rev);
 }
 
 /*
@@ -543,6 +600,8 @@ static void teardown(struct daemon_state *s)
 	/* Before the servers: it answers the requests still waiting. */
 	certcheck_stop(s->d.cc);
 	s->d.cc = NULL;
+	revalidate_stop(s->d.rv);
+	s->d.rv = NULL;
 	http_server_stop(&s->local);
 	client_stop(s->client);
 	server_stop(&s->d);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "certcheck.h"
+#include "revalidate.h"
 #include "http.h"
 #include "metrics.h"
 #include "sender.h"
@@ -55,6 +56,7 @@ int metrics_server(struct keyd *d, struct evbuffer *buf)
 {
 	const struct keyd_counters *m = &d->m;
 	const struct certcheck_stats cs = certcheck_get_stats(d->cc);
+	const struct revalidate_stats rs = revalidate_get_stats(d->rv);
 	const struct metric all[] = {
 		{ "guise_keyd_clients", "gauge", "Clients known.",
 		  d->nclients },
@@ -90,8 +92,22 @@ int metrics_server(struct keyd *d, struct evbuffer *buf)
 		  "Certificate revocation events received from certd.",
 		  m->certd_events },
 		{ "guise_keyd_certs_revoked_total", "counter",
-		  "Clients whose entitlements a certd revocation ended.",
+		  "Clients whose entitlements a certd revocation (event or "
+		  "re-validation) ended.",
 		  m->certs_revoked },
+		{ "guise_keyd_revalidations_total", "counter",
+		  "Re-validations of the enrolment certificates run.",
+		  rs.runs },
+		{ "guise_keyd_revalidation_checks_total", "counter",
+		  "Certificates certd answered about in re-validations.",
+		  rs.checked },
+		{ "guise_keyd_revalidation_errors_total", "counter",
+		  "Re-validation questions unanswered or unknown to certd.",
+		  rs.errors },
+		{ "guise_keyd_revalidation_ended_total", "counter",
+		  "Clients whose entitlements re-validation ended (certificate "
+		  "revoked or invalid).",
+		  m->revalidation_ended },
 		{ "guise_keyd_kernel_errors_total", "counter",
 		  "Kernel requests that failed.", m->kernel_errors },
 		{ "guise_keyd_store_errors_total", "counter",

@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "keying.h"
 #include "log.h"
+#include "revalidate.h"
 #include "store.h"
 
 struct store {
@@ -51,6 +52,13 @@ static const char schema[] =
 	 * events (a table of its own: older stores gain it at open). */
 	"CREATE TABLE IF NOT EXISTS client_certs ("
 	" issuer TEXT NOT NULL, serial TEXT NOT NULL, client TEXT NOT NULL,"
+	" PRIMARY KEY (issuer, serial));"
+	/* Its chain (DER back to back, leaf first), to re-validate it with
+	 * certd after the event stream was down (older stores gain the
+	 * table at open; their enrolments are not re-validated until the
+	 * client enrols again). */
+	"CREATE TABLE IF NOT EXISTS cert_chains ("
+	" issuer TEXT NOT NULL, serial TEXT NOT NULL, chain BLOB NOT NULL,"
 	" PRIMARY KEY (issuer, serial));"
 	"CREATE TABLE IF NOT EXISTS meta ("
 	" name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
@@ -284,17 +292,57 @@ int store_client_del(struct store *st, const char *id)
 {
 	return run(st, "DELETE FROM entitlements WHERE client = ?;", "t", id) ?:
 		       run(st, "DELETE FROM client_certs WHERE client = ?;", "t", id) ?:
+		       run(st,
+			   "DELETE FROM cert_chains WHERE NOT EXISTS"
+			   " (SELECT 1 FROM client_certs c WHERE"
+			   " c.issuer = cert_chains.issuer AND"
+			   " c.serial = cert_chains.serial);",
+			   "") ?:
 		       run(st, "DELETE FROM clients WHERE id = ?;", "t", id);
 }
 
 int store_client_cert_set(struct store *st, const char *client,
-			  const char *issuer, const char *serial)
+			  const char *issuer, const char *serial,
+			  const unsigned char *chain, size_t len)
 {
-	return run(
+	int err = run(
 		st,
 		"INSERT OR REPLACE INTO client_certs (issuer, serial, client)"
 		" VALUES (?, ?, ?);",
 		"ttt", issuer, serial, client);
+
+	if (err || !chain)
+		return err;
+	return run(st,
+		   "INSERT INTO cert_chains (issuer, serial, chain)"
+		   " VALUES (?, ?, ?) ON CONFLICT (issuer, serial)"
+		   " DO UPDATE SET chain = excluded.chain"
+		   " WHERE chain <> excluded.chain;",
+		   "ttb", issuer, serial, (const void *)chain, len);
+}
+
+int store_entitled_cert_chains(struct store *st, struct revalidate_cert **out,
+			       size_t *n)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(
+		    st->db,
+		    "SELECT k.issuer, k.serial, k.chain FROM cert_chains k"
+		    " JOIN client_certs c"
+		    " ON c.issuer = k.issuer AND c.serial = k.serial"
+		    " WHERE EXISTS (SELECT 1 FROM entitlements e"
+		    " WHERE e.client = c.client);",
+		    -1, &stmt, NULL) != SQLITE_OK)
+		return store_fail(st, "prepare");
+	err = revalidate_certs_read(stmt, out, n);
+	if (err == -EIO)
+		store_fail(st, "cert chains");
+	sqlite3_finalize(stmt);
+	return err;
 }
 
 int store_client_by_cert(struct store *st, const char *issuer,

@@ -9,6 +9,7 @@
 #include "keyd.h"
 
 struct store;
+struct revalidate_cert;
 
 /* @pass (NULL: none): the secret that seals Km, Kc and Ks in the file
  * (PBKDF2-SHA256 + ChaCha20-Poly1305). A store sealed once needs it. */
@@ -29,10 +30,16 @@ int store_entitle(struct store *st, const char *client, uint32_t channel,
 		  bool on);
 int store_next_key_id(struct store *st, uint32_t next);
 /* Revocation: the certificate (base64 DER issuer, canonical serial, see
- * daemon/revocation.h) @client enrolled with; the client of one (its id
- * into @id), 0, -ENOENT or -EIO. */
+ * daemon/revocation.h) @client enrolled with, and its @chain
+ * (daemon/revalidate.h; NULL: none) for re-validation; the client of one
+ * (its id into @id), 0, -ENOENT or -EIO. */
 int store_client_cert_set(struct store *st, const char *client,
-			  const char *issuer, const char *serial);
+			  const char *issuer, const char *serial,
+			  const unsigned char *chain, size_t len);
+/* Re-validation: once each, the certificates with a chain that clients
+ * holding at least one entitlement enrolled with. 0 or -EIO/-ENOMEM. */
+int store_entitled_cert_chains(struct store *st, struct revalidate_cert **out,
+			       size_t *n);
 int store_client_by_cert(struct store *st, const char *issuer,
 			 const char *serial, char *id, size_t idlen);
 

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
+#include "revalidate.h"
 #include "revocation.h"
 
 #define HTTP_TOO_MANY 429
@@ -154,6 +155,7 @@ api_pending_new(struct evhttp_request *req, enum lease_op_kind kind,
 static void api_pending_free(struct api_pending *a)
 {
 	free(a->op.issuer);
+	free(a->op.chain);
 	free(a);
 }
 
@@ -237,8 +239,14 @@ static void api_rent(struct evhttp_request *req, void *arg)
 	/* The certificate, for certd's revocation events (none on the
 	 * UNIX socket). Read now: the connection may be gone later. */
 	if (!revocation_request_id(req, &a->op.issuer, a->serial,
-				   sizeof(a->serial)))
+				   sizeof(a->serial))) {
 		a->op.serial = a->serial;
+		/* And the chain behind it, for re-validation. */
+		if (revalidate_request_chain(req, &a->op.chain,
+					     &a->op.chain_len))
+			guise_warn("rent: certificate chain too large to "
+				   "keep: the lease is not re-validated");
+	}
 	/* @req is not ours once submitted: rent_done() answers it. */
 	leases_submit(d, &a->op);
 }

@@ -16,6 +16,7 @@
 
 struct certcheck;
 struct kernel;
+struct revalidate;
 struct ratelimit;
 
 /* What the daemon installs in its own kernel: a gateway rent rewrites
@@ -33,6 +34,7 @@ struct leased_metrics {
 	uint64_t gateway_misses, gateway_dropped;
 	uint64_t kernel_errors, store_errors, audit_errors;
 	uint64_t revoked, revocation_events; /* [certd] */
+	uint64_t revalidation_ended; /* leases ended by re-validation */
 	uint64_t group_commits, group_commit_writes, group_commit_failures;
 };
 
@@ -43,6 +45,7 @@ struct leased {
 	struct kernel *kernel; /* NULL when [kernel] sync = off */
 	struct ratelimit *rl;
 	struct certcheck *cc; /* [certd] check (certcheck.h); NULL: off */
+	struct revalidate *rv; /* [certd] url (revalidate.h); NULL: off */
 	struct batch batch; /* the open group commit */
 	struct leased_metrics m;
 };
@@ -73,7 +76,9 @@ struct lease_op {
 	 * (already checked against the pool's bounds), installed in the
 	 * kernel with @flags (LEASED_*_FLAGS); the client certificate
 	 * (@issuer, malloc'ed base64 DER, freed with the op by the caller;
-	 * NULL: none) is remembered for revocation. return: end lease @addr
+	 * NULL: none) is remembered for revocation, with its @chain
+	 * (revalidate_request_chain(), malloc'ed, freed likewise; NULL:
+	 * none) for re-validation. return: end lease @addr
 	 * held by @real (@own), else, for an administrator (@admin), by
 	 * anyone (audited as @who). renew: restart @real's lease @addr for
 	 * @lifetime. */
@@ -82,6 +87,8 @@ struct lease_op {
 	bool own, admin;
 	char *issuer;
 	const char *serial;
+	unsigned char *chain;
+	size_t chain_len;
 	const struct leased_actor *who; /* only used inside leases_submit */
 	/* Out: 0, or
 	 *   -EEXIST  rent: (real, peer) already holds @l
@@ -119,10 +126,15 @@ int leases_history(struct leased *d, const struct in6_addr *virt, int64_t when,
 /* End the leases expired at @now (history, kernel). */
 void leases_sweep(struct leased *d, int64_t now);
 
-/* A certificate (@issuer base64 DER, canonical @serial) was revoked: end
- * every lease rented with it (store, kernel), audited; reason "revoked". */
-void leases_revoke_cert(struct leased *d, const char *issuer,
-			const char *serial, int64_t now);
+/*
+ * A certificate (@issuer base64 DER, canonical @serial) was revoked: end
+ * every lease rented with it (store, kernel), audited. @reason: "revoked"
+ * (a certd event) or "revalidation" (re-validation found it revoked or
+ * invalid; @status says which, NULL for an event). How many ended.
+ */
+size_t leases_revoke_cert(struct leased *d, const char *issuer,
+			  const char *serial, const char *reason,
+			  const char *status, int64_t now);
 
 /* Delete the history older than [history] retention. */
 void leases_purge(struct leased *d, int64_t now);

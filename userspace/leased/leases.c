@@ -157,6 +157,11 @@ static int rent_locked(struct leased *d, struct lease_op *op, int64_t now)
 	if (!err && op->issuer &&
 	    store_lease_cert_set(d->store, &out->virt, op->issuer, op->serial))
 		d->m.store_errors++;
+	/* Likewise: without it, no re-validation. */
+	if (!err && op->issuer && op->chain &&
+	    store_cert_chain_set(d->store, op->issuer, op->serial, op->chain,
+				 op->chain_len))
+		d->m.store_errors++;
 	return err;
 }
 
@@ -490,8 +495,9 @@ out:
 	return err;
 }
 
-void leases_revoke_cert(struct leased *d, const char *issuer,
-			const char *serial, int64_t now)
+size_t leases_revoke_cert(struct leased *d, const char *issuer,
+			  const char *serial, const char *reason,
+			  const char *status, int64_t now)
 {
 	static const struct leased_actor certd = { "certd", NULL };
 	char detail[API_DETAIL_MAX];
@@ -499,20 +505,27 @@ void leases_revoke_cert(struct leased *d, const char *issuer,
 	size_t n, i;
 	int err;
 
-	d->m.revocation_events++;
 	err = store_leases_by_cert(d->store, issuer, serial, &v, &n);
 	if (err) {
 		d->m.store_errors++;
-		return;
+		return 0;
 	}
-	if (leases_end(d, v, n, now, "revoked")) {
+	if (leases_end(d, v, n, now, reason)) {
 		free(v);
-		return;
+		return 0;
 	}
 	d->m.revoked += n;
-	snprintf(detail, sizeof(detail), "serial=%s issuer=%s", serial, issuer);
+	if (status)
+		snprintf(detail, sizeof(detail),
+			 "serial=%s issuer=%s reason=%s status=%s", serial,
+			 issuer, reason, status);
+	else
+		snprintf(detail, sizeof(detail), "serial=%s issuer=%s", serial,
+			 issuer);
 	for (i = 0; i < n; i++)
 		leased_audit(d, &certd, "revoke", &v[i].virt, "ended", detail);
-	guise_info("certificate %s revoked: %zu leases ended", serial, n);
+	guise_info("certificate %s revoked (%s): %zu leases ended", serial,
+		   reason, n);
 	free(v);
+	return n;
 }

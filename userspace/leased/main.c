@@ -25,6 +25,7 @@
 #include "log.h"
 #include "netns.h"
 #include "ratelimit.h"
+#include "revalidate.h"
 #include "revocation.h"
 #include "roles.h"
 #include "tls.h"
@@ -57,6 +58,7 @@ struct daemon_state {
 	struct event *sigterm, *sigint, *sighup, *sweep;
 	struct gateway *gw;
 	struct revocation *rev;
+	struct revalidate_ops reval;
 	int home_ns; /* the network namespace the daemon started in */
 	unsigned int ticks;
 };
@@ -100,21 +102,53 @@ static void on_revoked(const unsigned char *issuer_der, size_t issuer_len,
 	struct daemon_state *s = arg;
 	char *issuer;
 
+	s->d.m.revocation_events++;
 	certcheck_revoked(s->d.cc, issuer_der, issuer_len, serial);
 	issuer = b64_encode(issuer_der, issuer_len);
 	if (!issuer)
 		return;
-	leases_revoke_cert(&s->d, issuer, serial, time(NULL));
+	leases_revoke_cert(&s->d, issuer, serial, "revoked", NULL, time(NULL));
 	free(issuer);
 }
 
-/* The stream (re)connected: what it missed meanwhile is lost, so the
- * cached certificate checks are no longer trusted. */
+/* Re-validation (revalidate.h): the certificates behind live leases. */
+static int reval_list(void *arg, struct revalidate_cert **out, size_t *n)
+{
+	struct daemon_state *s = arg;
+
+	if (store_live_cert_chains(s->d.store, time(NULL), out, n)) {
+		s->d.m.store_errors++;
+		return -1;
+	}
+	return 0;
+}
+
+/* certd calls one revoked or invalid: as on_revoked(), another reason. */
+static void reval_end(void *arg, const char *issuer, const char *serial,
+		      enum certcheck_verdict v)
+{
+	struct daemon_state *s = arg;
+	unsigned char *der;
+	size_t len = 0;
+
+	der = b64_decode(issuer, strlen(issuer), &len);
+	if (der)
+		certcheck_revoked(s->d.cc, der, len, serial);
+	free(der);
+	s->d.m.revalidation_ended += leases_revoke_cert(
+		&s->d, issuer, serial, "revalidation",
+		v == CERTCHECK_REVOKED ? "revoked" : "invalid", time(NULL));
+}
+
+/* The stream (re)connected (also the first time): what it missed is lost,
+ * so the cached certificate checks are no longer trusted, and the
+ * certificates behind the live leases are asked about again. */
 static void on_certd_connected(void *arg)
 {
 	struct daemon_state *s = arg;
 
 	certcheck_flush(s->d.cc);
+	revalidate_run(s->d.rv);
 }
 
 /* [certd] url: follow its revocation events; [certd] check: and ask it
@@ -135,13 +169,19 @@ static int revocation_setup(struct daemon_state *s)
 		.ttl = s->conf.certd_cache_ttl,
 		.timeout = s->conf.certd_timeout,
 		.allow_on_error = s->conf.certd_allow_on_error,
+		.revalidate = &s->reval,
 		.home_ns = s->home_ns,
 	};
 
 	if (!s->conf.certd_url)
 		return 0;
+	s->reval = (struct revalidate_ops){
+		.list = reval_list,
+		.end = reval_end,
+		.arg = s,
+	};
 	return certd_clients_start(s->base, &cc, on_revoked, on_certd_connected,
-				   s, &s->d.cc, &s->rev);
+				   s, &s->d.cc, &s->d.rv, &s->rev);
 }
 
 /* Open the kernel side in the configured namespace and reconcile. */
@@ -262,6 +302,8 @@ static void teardown(struct daemon_state *s)
 	/* Before the servers: it answers the requests still waiting. */
 	certcheck_stop(s->d.cc);
 	s->d.cc = NULL;
+	revalidate_stop(s->d.rv);
+	s->d.rv = NULL;
 	http_server_stop(&s->srv);
 	http_server_stop(&s->local);
 	if (s->sweep)

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 
 #include "certcheck.h"
+#include "revalidate.h"
 #include "metrics.h"
 
 struct metric {
@@ -22,6 +23,7 @@ int metrics_format(struct leased *d, struct evbuffer *buf)
 {
 	const struct leased_metrics *m = &d->m;
 	const struct certcheck_stats cs = certcheck_get_stats(d->cc);
+	const struct revalidate_stats rs = revalidate_get_stats(d->rv);
 	const struct metric counters[] = {
 		{ "guise_leased_rents_total", "counter", "Leases rented.",
 		  &m->rents },
@@ -63,6 +65,19 @@ int metrics_format(struct leased *d, struct evbuffer *buf)
 		{ "guise_leased_revocation_events_total", "counter",
 		  "Revoked (issuer, serial) pairs received from certd.",
 		  &m->revocation_events },
+		{ "guise_leased_revalidations_total", "counter",
+		  "Re-validations of the live leases' certificates run.",
+		  &rs.runs },
+		{ "guise_leased_revalidation_checks_total", "counter",
+		  "Certificates certd answered about in re-validations.",
+		  &rs.checked },
+		{ "guise_leased_revalidation_errors_total", "counter",
+		  "Re-validation questions unanswered or unknown to certd.",
+		  &rs.errors },
+		{ "guise_leased_revalidation_ended_total", "counter",
+		  "Leases ended because re-validation found their "
+		  "certificate revoked or invalid.",
+		  &m->revalidation_ended },
 		{ "guise_leased_audit_errors_total", "counter",
 		  "Audit records that could not be written.",
 		  &m->audit_errors },

@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "revalidate.h"
 #include "store.h"
 
 /* Prepared statements kept across calls, found by their SQL text's
@@ -50,7 +51,17 @@ static const char schema[] =
 	" issuer TEXT NOT NULL,"
 	" serial TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS lease_certs_cert"
-	" ON lease_certs (issuer, serial);";
+	" ON lease_certs (issuer, serial);"
+	/* The chain itself (DER back to back, leaf first), to re-validate
+	 * live leases with certd after its event stream was down: once per
+	 * certificate, purged with the lease_certs rows. Added later: a store
+	 * made before gains the table at open (its leases have no chain and
+	 * are not re-validated). */
+	"CREATE TABLE IF NOT EXISTS cert_chains ("
+	" issuer TEXT NOT NULL,"
+	" serial TEXT NOT NULL,"
+	" chain BLOB NOT NULL,"
+	" PRIMARY KEY (issuer, serial));";
 
 static int store_fail(struct store *st, const char *what)
 {
@@ -584,6 +595,60 @@ int store_lease_cert_set(struct store *st, const struct in6_addr *virt,
 	return err;
 }
 
+int store_cert_chain_set(struct store *st, const char *issuer,
+			 const char *serial, const unsigned char *chain,
+			 size_t len)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st,
+		      "INSERT INTO cert_chains (issuer, serial, chain)"
+		      " VALUES (?1, ?2, ?3) ON CONFLICT (issuer, serial)"
+		      " DO UPDATE SET chain = excluded.chain"
+		      " WHERE chain <> excluded.chain;",
+		      &stmt);
+	if (err)
+		return err;
+	if (!(err = bind_text(st, stmt, 1, issuer)) &&
+	    !(err = bind_text(st, stmt, 2, serial))) {
+		if (sqlite3_bind_blob(stmt, 3, chain, (int)len,
+				      SQLITE_TRANSIENT) != SQLITE_OK)
+			err = store_fail(st, "bind");
+		else
+			err = step_done(st, stmt, "insert cert chain");
+	}
+	finish(st, stmt);
+	return err;
+}
+
+int store_live_cert_chains(struct store *st, int64_t now,
+			   struct revalidate_cert **out, size_t *n)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = prepare(st,
+		      "SELECT k.issuer, k.serial, k.chain FROM cert_chains k"
+		      " WHERE EXISTS (SELECT 1 FROM lease_certs c"
+		      " JOIN leases l ON l.virtual = c.virtual"
+		      " WHERE c.issuer = k.issuer AND c.serial = k.serial"
+		      " AND l.expires > ?1);",
+		      &stmt);
+	if (err)
+		return err;
+	err = bind_int(st, stmt, 1, now);
+	if (!err) {
+		err = revalidate_certs_read(stmt, out, n);
+		if (err == -EIO)
+			store_fail(st, "cert chains");
+	}
+	finish(st, stmt);
+	return err;
+}
+
 int store_leases_by_cert(struct store *st, const char *issuer,
 			 const char *serial, struct lease_rec **out, size_t *n)
 {
@@ -637,5 +702,9 @@ int store_leases_by_cert(struct store *st, const char *issuer,
 int store_lease_certs_purge(struct store *st)
 {
 	return store_exec(st, "DELETE FROM lease_certs WHERE virtual NOT IN"
-			      " (SELECT virtual FROM leases);");
+			      " (SELECT virtual FROM leases);"
+			      "DELETE FROM cert_chains WHERE NOT EXISTS"
+			      " (SELECT 1 FROM lease_certs c"
+			      " WHERE c.issuer = cert_chains.issuer"
+			      " AND c.serial = cert_chains.serial);");
 }

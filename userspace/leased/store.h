@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 struct store;
+struct revalidate_cert;
 
 struct lease_rec {
 	struct in6_addr virt, real, peer;
@@ -92,6 +93,16 @@ int store_lease_cert_set(struct store *st, const struct in6_addr *virt,
 int store_leases_by_cert(struct store *st, const char *issuer,
 			 const char *serial, struct lease_rec **out, size_t *n);
 int store_lease_certs_purge(struct store *st);
+/*
+ * Re-validation (daemon/revalidate.h): remember the chain (DER back to
+ * back, leaf first) of certificate (@issuer, @serial); list, once each,
+ * the certificates with a chain behind leases live at @now.
+ */
+int store_cert_chain_set(struct store *st, const char *issuer,
+			 const char *serial, const unsigned char *chain,
+			 size_t len);
+int store_live_cert_chains(struct store *st, int64_t now,
+			   struct revalidate_cert **out, size_t *n);
 
 /* Delete history rows that ended before @before; *@n of them. */
 int store_history_purge(struct store *st, int64_t before, uint64_t *n);
