@@ -5,12 +5,13 @@
 # (bench/run.sh starts it with selftests/vm/run.sh --demo; working
 # directory = the checkout, $MODULE = the module, already loaded).
 #
-#   BENCH_WHAT (build/bench/params.env): all (default), lease, content or
-#   revoke
+#   BENCH_WHAT (build/bench/params.env): all (default), lease, content,
+#   revoke or firstpkt
 #
 # The lease benchmark (bench/lease_bench.sh) runs first, then the content
 # benchmark (bench/content_bench.sh), then the revocation end-to-end
-# benchmark (bench/revoke_bench.sh, issue 7 (e)); each prints its own
+# benchmark (bench/revoke_bench.sh, issue 7 (e)), then the gateway-mode
+# first-packet benchmark (bench/firstpkt_bench.sh, issue 5); each prints its own
 # report between "=== results" and "=== end". Between the two, the lease benchmark's
 # namespaces (up to a million leases) are freed by the kernel's netns
 # cleanup worker: wait for it, so that it does not eat the content
@@ -53,6 +54,9 @@ all | content) bash bench/content_bench.sh || rc=1 ;;
 esac
 case $WHAT in
 all | revoke) bash bench/revoke_bench.sh || rc=1 ;;
+esac
+case $WHAT in
+all | firstpkt) bash bench/firstpkt_bench.sh || rc=1 ;;
 esac
 echo "=== bench: the parts took $(($(date +%s) - T0)) s in the guest"
 exit "$rc"

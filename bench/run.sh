@@ -4,12 +4,13 @@
 # run.sh: run the benchmarks in ONE boot of the QEMU test VM and print
 # their reports: the lease datapath benchmark (bench/lease_bench.sh), then
 # the protected-content benchmark (bench/content_bench.sh), then the
-# revocation end-to-end benchmark (bench/revoke_bench.sh), all driven by
-# bench/guest.sh. Build the module and the CLI first (`make bench` =
+# revocation end-to-end benchmark (bench/revoke_bench.sh), then the
+# gateway-mode first-packet benchmark (bench/firstpkt_bench.sh), all driven
+# by bench/guest.sh. Build the module and the CLI first (`make bench` =
 # scripts/bench.sh does it); this builds the content benchmark's tools
 # (bench/src/ -> build/bench/).
 #
-#   bench/run.sh [all|lease|content|revoke|leased|certd|keyd]      (default all)
+#   bench/run.sh [all|lease|content|revoke|firstpkt|leased|certd|keyd]   (default all)
 #
 # "leased" is host only (no VM): bench/leased_bench.sh, guise-leased
 # against a raw SQLite loop and ISC Kea DHCPv6 on loopback and network
@@ -24,6 +25,11 @@
 # runs it last; report build/bench/keyd_bench.txt.
 # "revoke" runs bench/revoke_bench.sh in the guest (issue 7 (e)): CRL
 # publication to lease removal in the kernel, push against polling.
+# "firstpkt" runs bench/firstpkt_bench.sh in the guest (issue 5): the
+# delay of the first packet of a new flow H -> P through a gateway whose
+# guise-leased rents on LEASE_MISS, p50/p99/max, side by side with the
+# same packets once the lease exists, with plain forwarding, and with
+# upcalls the prober answers itself (the kernel's hold/release alone).
 #
 # Parameters (environment) go to the guest through build/bench/params.env
 # and build/bench/content_params.env:
@@ -34,12 +40,16 @@
 #            CBENCH_PREGEN CBENCH_DEADLINE (see bench/content_bench.sh)
 #   revoke:  RBENCH_N RBENCH_BASE_N RBENCH_WATCH RBENCH_POLL (see
 #            bench/revoke_bench.sh; in build/bench/params.env)
-#   BENCH_VM_TIMEOUT  host-side limit for the VM (1800 s)
-# Defaults keep the whole run near 22 minutes under TCG.
+#   firstpkt: FBENCH_N FBENCH_KERNEL_N FBENCH_REALS FBENCH_GAP_MS
+#            FBENCH_STRACE (see bench/firstpkt_bench.sh; in
+#            build/bench/params.env)
+#   BENCH_VM_TIMEOUT  host-side limit for the VM (2100 s)
+# Defaults keep the whole run near 25 minutes under TCG (firstpkt: about
+# 1-3 minutes of it).
 #
 # The VM's output lands in build/vm/bench/ (demo.log: the whole guest log);
-# the reports go to build/bench/lease_bench.txt, content_bench.txt and
-# revoke_bench.txt.
+# the reports go to build/bench/lease_bench.txt, content_bench.txt,
+# revoke_bench.txt and firstpkt_bench.txt.
 # The module and the CLI used are copies (build/bench/guise.ko,
 # build/bench/bin/guise), so a rebuild during the run changes nothing.
 set -euo pipefail
@@ -51,11 +61,11 @@ RES=$REPO/build/vm/bench
 LOGS=$OUT/content-build
 WHAT=${1:-all}
 case $WHAT in
-all | lease | content | revoke) ;;
+all | lease | content | revoke | firstpkt) ;;
 leased) exec bench/leased_bench.sh ;;
 certd) exec sh bench/certd_bench.sh ;;
 keyd) exec bench/keyd_bench.sh ;;
-*) echo "usage: bench/run.sh [all|lease|content|revoke|leased|certd|keyd]" >&2; exit 2 ;;
+*) echo "usage: bench/run.sh [all|lease|content|revoke|firstpkt|leased|certd|keyd]" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT" "$LOGS" "$RES"
 
@@ -88,9 +98,15 @@ num() { [[ "${!1}" =~ ^[0-9]+$ ]] || { echo "bench: $1 must be a number" >&2; ex
 		BENCH_DEADLINE; do
 		[ -n "${!v:-}" ] && num "$v" && echo "$v=${!v}"
 	done
-	for v in RBENCH_N RBENCH_BASE_N RBENCH_POLL; do
+	for v in RBENCH_N RBENCH_BASE_N RBENCH_POLL FBENCH_N FBENCH_KERNEL_N FBENCH_REALS \
+		FBENCH_GAP_MS; do
 		[ -n "${!v:-}" ] && num "$v" && echo "$v=${!v}"
 	done
+	case ${FBENCH_STRACE:-} in
+	'' | 0) ;;
+	1) echo "FBENCH_STRACE=1" ;;
+	*) echo "bench: FBENCH_STRACE must be 0 or 1" >&2; exit 2 ;;
+	esac
 	if [ -n "${RBENCH_WATCH:-}" ]; then
 		[[ "$RBENCH_WATCH" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "bench: bad RBENCH_WATCH" >&2; exit 2; }
 		echo "RBENCH_WATCH=$RBENCH_WATCH"
@@ -120,10 +136,10 @@ trap 'kill "$sampler" 2>/dev/null || true' EXIT
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
-echo "bench: running the VM ($WHAT), about 22 minutes for all (progress: tail -f build/vm/bench/demo.log)"
+echo "bench: running the VM ($WHAT), about 25 minutes for all (progress: tail -f build/vm/bench/demo.log)"
 rc=0
 selftests/vm/run.sh --demo bench/guest.sh --module build/bench/guise.ko --results "$RES" \
-	--timeout "${BENCH_VM_TIMEOUT:-1800}" >"$OUT/vm.log" 2>&1 || rc=$?
+	--timeout "${BENCH_VM_TIMEOUT:-2100}" >"$OUT/vm.log" 2>&1 || rc=$?
 secs=$(($(date +%s) - start))
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 kill "$sampler" 2>/dev/null || true
@@ -155,7 +171,8 @@ report() {
 case $WHAT in all | lease) report lease_bench "guise lease datapath benchmark" ;; esac
 case $WHAT in all | content) report content_bench "guise content datapath benchmark" ;; esac
 case $WHAT in all | revoke) report revoke_bench "guise revocation end-to-end benchmark" ;; esac
-echo "bench: reports in build/bench/{lease,content,revoke}_bench.txt, guest log build/vm/bench/demo.log"
+case $WHAT in all | firstpkt) report firstpkt_bench "guise first-packet benchmark" ;; esac
+echo "bench: reports in build/bench/{lease,content,revoke,firstpkt}_bench.txt, guest log build/vm/bench/demo.log"
 echo "bench: wall time $((secs / 60))m$((secs % 60))s"
 # The host-only part, after the VM so the two do not share the CPUs.
 if [ "$WHAT" = all ]; then
