@@ -28,11 +28,11 @@
 
 #include "keyfile.h"
 #include "keying.h"
-#include "tap.h"
 
 #ifndef DAEMON_BIN
 #define DAEMON_BIN "../build/asan/guise-keyd"
 #endif
+#include "daemon_test.h"
 #ifndef GUISE_BIN
 #define GUISE_BIN "../build/asan/guise"
 #endif
@@ -40,53 +40,8 @@
 #define TESTS_DIR "tests"
 #endif
 
-static char dir[] = "/tmp/guise-keyd-test.XXXXXX";
 static unsigned int ctl_port;
 static char server_url[64];
-
-struct daemon {
-	const char *name;
-	pid_t pid;
-	unsigned int port;
-};
-
-static void path(char *buf, size_t size, const char *name, const char *ext)
-{
-	snprintf(buf, size, "%s/%s%s", dir, name, ext);
-}
-
-/* Run @argv; its stdout into @out (may be NULL). The exit status. */
-static int run_out(char *const argv[], char *out, size_t size)
-{
-	int fds[2], status;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], out ? out + len : (char[256]){ 0 },
-			 out ? size - 1 - len : 256)) > 0)
-		if (out)
-			len += (size_t)n;
-	close(fds[0]);
-	if (out)
-		out[len] = '\0';
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* guise ARGS... --server URL --cert WHO.crt --key WHO.key --ca ca.crt */
 static int cli(const char *who, ...)
@@ -114,7 +69,7 @@ static int cli(const char *who, ...)
 	argv[n++] = "--ca";
 	argv[n++] = ca;
 	argv[n] = NULL;
-	return run_out(argv, NULL, 0);
+	return run(argv);
 }
 
 /* guise -j status --socket DIR/NAME.sock, parsed; NULL on failure. */
@@ -124,7 +79,7 @@ static json_t *status(const char *name)
 	char *argv[] = { GUISE_BIN, "-j", "status", "--socket", sock, NULL };
 
 	path(sock, sizeof(sock), name, ".sock");
-	if (run_out(argv, out, sizeof(out)))
+	if (run_capture(argv, out, sizeof(out), false))
 		return NULL;
 	return json_loads(out, 0, NULL);
 }
@@ -182,19 +137,6 @@ static bool lapsed(json_t *st)
 	return no_key(st) && counter(st, "lapses") >= 1;
 }
 
-static int write_file(const char *name, const char *ext, const char *text)
-{
-	char p[512];
-	FILE *fp;
-
-	path(p, sizeof(p), name, ext);
-	fp = fopen(p, "w");
-	if (!fp)
-		return -1;
-	fputs(text, fp);
-	return fclose(fp);
-}
-
 static int write_configs(void)
 {
 	char buf[2048];
@@ -219,74 +161,6 @@ static int write_configs(void)
 		 ctl_port, dir, dir, dir, dir);
 	return write_file("h1", ".conf", buf) ||
 	       write_file("pass", "", "correct horse battery staple\n");
-}
-
-static bool daemon_start(struct daemon *d, bool port_file)
-{
-	char conf[512], portf[512], sock[512], buf[32];
-	unsigned int i;
-	FILE *fp;
-
-	path(conf, sizeof(conf), d->name, ".conf");
-	path(portf, sizeof(portf), d->name, ".port");
-	path(sock, sizeof(sock), d->name, ".sock");
-	unlink(portf);
-	unlink(sock);
-	d->pid = fork();
-	if (d->pid < 0)
-		return false;
-	if (d->pid == 0) {
-		execl(DAEMON_BIN, DAEMON_BIN, "--foreground", "--config", conf,
-		      "--port-file", portf, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 200; i++) {
-		if (port_file && (fp = fopen(portf, "r"))) {
-			bool ok = fgets(buf, sizeof(buf), fp) &&
-				  sscanf(buf, "%u", &d->port) == 1;
-
-			fclose(fp);
-			return ok;
-		}
-		if (!port_file && !access(sock, F_OK))
-			return true;
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
-			d->pid = 0;
-			return false;
-		}
-		usleep(100 * 1000);
-	}
-	return false;
-}
-
-static int daemon_stop(struct daemon *d)
-{
-	unsigned int i;
-	int status;
-
-	if (d->pid <= 0)
-		return -1;
-	kill(d->pid, SIGTERM);
-	for (i = 0; i < 200; i++) {
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			d->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		}
-		usleep(50 * 1000);
-	}
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, &status, 0);
-	d->pid = 0;
-	return -1;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
 }
 
 /* Km as enrolled, read back with the passphrase. */
@@ -393,7 +267,8 @@ static void test_bad_demms(const uint8_t km[32])
 
 int main(void)
 {
-	struct daemon srv = { .name = "server" }, h1 = { .name = "h1" };
+	struct daemon srv = { .name = "server" },
+		      h1 = { .name = "h1", .wait_socket = true };
 	char cmd[1024], p[512], out[4096];
 	uint8_t km[32];
 	struct stat sb;
@@ -402,7 +277,7 @@ int main(void)
 
 	tap_start();
 	signal(SIGPIPE, SIG_IGN);
-	if (!mkdtemp(dir)) {
+	if (!test_dir_make("keyd-test")) {
 		tap_ok(false, "temporary directory");
 		return tap_done();
 	}
@@ -411,7 +286,7 @@ int main(void)
 	if (!tap_ok(system(cmd) == 0 && !write_configs(),
 		    "test PKI and configs"))
 		goto out;
-	if (!tap_ok(daemon_start(&srv, true), "server starts"))
+	if (!tap_ok(daemon_start(&srv), "server starts"))
 		goto out;
 	snprintf(server_url, sizeof(server_url), "https://[::1]:%u", srv.port);
 
@@ -459,7 +334,7 @@ int main(void)
 		       !file_has("server", ".db-wal", km),
 	       "the server's store never holds Km in clear");
 
-	if (!tap_ok(daemon_start(&h1, false), "client h1 starts"))
+	if (!tap_ok(daemon_start(&h1), "client h1 starts"))
 		goto out;
 	tap_ok(wait_for("h1", has_key, 10000, &took),
 	       "h1 opens DEMM -> Kc -> announcement -> Ks (%d ms)", took);
@@ -474,7 +349,7 @@ int main(void)
 		char *argv[] = { GUISE_BIN, "status", "--socket", p, NULL };
 
 		path(p, sizeof(p), "h1", ".sock");
-		tap_ok(run_out(argv, out, sizeof(out)) == 0 &&
+		tap_ok(run_capture(argv, out, sizeof(out), false) == 0 &&
 			       strstr(out, "key [ff3e::4242]:5000 id") &&
 			       strstr(out, "content 10"),
 		       "guise status (text) lists the live key");
@@ -500,7 +375,8 @@ int main(void)
 				 "--socket", p,	   NULL };
 
 		path(p, sizeof(p), "server", ".sock");
-		tap_ok(geteuid() || (run_out(argv, out, sizeof(out)) == 0 &&
+		tap_ok(geteuid() || (run_capture(argv, out, sizeof(out),
+						 false) == 0 &&
 				     strstr(out, "\"epoch\":2")),
 		       "over the local socket (root: admin): channel 1 at Kc "
 		       "epoch 2 after one revocation");
@@ -517,7 +393,7 @@ int main(void)
 
 			if (geteuid())
 				break; /* the local socket is root's */
-			if (run_out(argv, out, sizeof(out))) {
+			if (run_capture(argv, out, sizeof(out), false)) {
 				within = false;
 				break;
 			}
@@ -534,13 +410,13 @@ int main(void)
 			       "the cap (min(16 kbit/s, 5%% of 2000 kbit/s))");
 	}
 
-	tap_ok(daemon_stop(&h1) == 0 && daemon_start(&h1, false) &&
+	tap_ok(daemon_stop(&h1, SIGTERM) == 0 && daemon_start(&h1) &&
 		       wait_for("h1", has_key, 5000, &took),
 	       "client restart: keys back without re-enrolment (%d ms)", took);
-	tap_ok(daemon_stop(&srv) == 0, "server stops cleanly");
+	tap_ok(daemon_stop(&srv, SIGTERM) == 0, "server stops cleanly");
 	tap_ok(wait_for("h1", lapsed, 6000, &took),
 	       "no refresh: h1's entitlements lapse (%d ms)", took);
-	tap_ok(daemon_start(&srv, true) && wait_for("h1", has_key, 8000, &took),
+	tap_ok(daemon_start(&srv) && wait_for("h1", has_key, 8000, &took),
 	       "server restart: h1 entitled again from the stored state "
 	       "(%d ms)",
 	       took);
@@ -559,20 +435,21 @@ int main(void)
 				 "--socket", p,	   NULL };
 
 		path(p, sizeof(p), "server", ".sock");
-		tap_ok(geteuid() || (run_out(argv, out, sizeof(out)) == 0 &&
+		tap_ok(geteuid() || (run_capture(argv, out, sizeof(out),
+						 false) == 0 &&
 				     strstr(out, "\"id\":\"h2\"") &&
 				     strstr(out, "\"channels\":[]")),
 		       "h2 is left without channels");
 	}
-	tap_ok(daemon_stop(&h1) == 0, "client stops cleanly");
-	tap_ok(daemon_stop(&srv) == 0, "server stops cleanly again");
+	tap_ok(daemon_stop(&h1, SIGTERM) == 0, "client stops cleanly");
+	tap_ok(daemon_stop(&srv, SIGTERM) == 0, "server stops cleanly again");
 	write_file("server", ".secret", "not the store secret\n");
-	tap_ok(!daemon_start(&srv, true),
+	tap_ok(!daemon_start(&srv),
 	       "the sealed store refuses a wrong secret (server exits)");
 out:
 	explicit_bzero(km, sizeof(km));
-	daemon_stop(&h1);
-	daemon_stop(&srv);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	daemon_stop(&h1, SIGTERM);
+	daemon_stop(&srv, SIGTERM);
+	test_dir_remove();
 	return tap_done();
 }

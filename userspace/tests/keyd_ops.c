@@ -28,11 +28,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "tap.h"
-
 #ifndef DAEMON_BIN
 #define DAEMON_BIN "../build/asan/guise-keyd"
 #endif
+#include "daemon_test.h"
 #ifndef GUISE_BIN
 #define GUISE_BIN "../build/asan/guise"
 #endif
@@ -40,76 +39,9 @@
 #define TESTS_DIR "tests"
 #endif
 
-static char dir[] = "/tmp/guise-keyd-ops.XXXXXX";
 static unsigned int ctl_port;
 static int notify_fd = -1;
 static char notified[8192]; /* every sd_notify message so far */
-
-struct daemon {
-	const char *name; /* DIR/NAME.conf, .port, .sock, .log */
-	pid_t pid;
-	unsigned int port;
-};
-
-struct resp {
-	CURLcode rc;
-	long code;
-	char body[65536];
-	size_t len;
-	json_t *json;
-};
-
-static void path(char *buf, size_t size, const char *name, const char *ext)
-{
-	snprintf(buf, size, "%s/%s%s", dir, name, ext);
-}
-
-static int write_file(const char *name, const char *ext, const char *text)
-{
-	char p[512];
-	FILE *fp;
-
-	path(p, sizeof(p), name, ext);
-	fp = fopen(p, "w");
-	if (!fp)
-		return -1;
-	fputs(text, fp);
-	return fclose(fp);
-}
-
-/* Run @argv with stdout and stderr into @out; the exit status or -1. */
-static int run_capture(char *const argv[], char *out, size_t size)
-{
-	int fds[2], status;
-	size_t used = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe(fds))
-		return -1;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		close(fds[0]);
-		close(fds[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], out + used, size - 1 - used)) > 0)
-		used += (size_t)n;
-	while (read(fds[0], &status, sizeof(status)) > 0)
-		;
-	close(fds[0]);
-	out[used] = '\0';
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* guise-keyd --check-config --config DIR/NAME.conf; its output in @out. */
 static int check_config(const char *name, char *out, size_t size)
@@ -118,7 +50,7 @@ static int check_config(const char *name, char *out, size_t size)
 	char *argv[] = { DAEMON_BIN, "--check-config", "--config", conf, NULL };
 
 	path(conf, sizeof(conf), name, ".conf");
-	return run_capture(argv, out, size);
+	return run_capture(argv, out, size, true);
 }
 
 /* The server configuration, with @cert/@key (server, server2, ...),
@@ -194,76 +126,6 @@ static bool notify_wait(const char *what, int n, int ms)
 
 /* Start DIR/NAME.conf with -v, stderr into DIR/NAME.log; wait for the
  * port file (server) or the socket (client). */
-static bool daemon_start(struct daemon *d, bool server)
-{
-	char conf[512], portf[512], sock[512], logf[512], buf[32];
-	unsigned int i;
-	FILE *fp;
-
-	path(conf, sizeof(conf), d->name, ".conf");
-	path(portf, sizeof(portf), d->name, ".port");
-	path(sock, sizeof(sock), d->name, ".sock");
-	path(logf, sizeof(logf), d->name, ".log");
-	unlink(portf);
-	unlink(sock);
-	fflush(stdout);
-	d->pid = fork();
-	if (d->pid < 0)
-		return false;
-	if (d->pid == 0) {
-		if (!freopen(logf, "a", stderr))
-			_exit(126);
-		if (!server) /* only the server's messages are counted */
-			unsetenv("NOTIFY_SOCKET");
-		execl(DAEMON_BIN, DAEMON_BIN, "--foreground", "-v", "--config",
-		      conf, "--port-file", portf, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 300; i++) {
-		if (server && (fp = fopen(portf, "r"))) {
-			bool ok = fgets(buf, sizeof(buf), fp) &&
-				  sscanf(buf, "%u", &d->port) == 1;
-
-			fclose(fp);
-			return ok;
-		}
-		if (!server && !access(sock, F_OK))
-			return true;
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
-			d->pid = 0;
-			return false;
-		}
-		usleep(100 * 1000);
-	}
-	return false;
-}
-
-static bool alive(const struct daemon *d)
-{
-	return d->pid > 0 && waitpid(d->pid, NULL, WNOHANG) == 0;
-}
-
-static int daemon_stop(struct daemon *d)
-{
-	unsigned int i;
-	int status;
-
-	if (d->pid <= 0)
-		return -1;
-	kill(d->pid, SIGTERM);
-	for (i = 0; i < 300; i++) {
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			d->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		}
-		usleep(50 * 1000);
-	}
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, &status, 0);
-	d->pid = 0;
-	return -1;
-}
-
 /* How many times DIR/NAME.log holds @needle. */
 static int log_count(const char *name, const char *needle)
 {
@@ -299,71 +161,6 @@ static bool log_wait(const char *name, const char *needle, int n, int ms)
 	return false;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n;
-
-	if (len > sizeof(r->body) - 1 - r->len)
-		return 0;
-	memcpy(r->body + r->len, data, len);
-	r->len += len;
-	r->body[r->len] = '\0';
-	return len;
-}
-
-/*
- * One request to @d as @who (a certificate name, or "unix:NAME" for the
- * local socket DIR/NAME.sock): POST @body, or GET when @body is NULL.
- */
-static void request(const struct daemon *d, const char *who, const char *api,
-		    const char *body, struct resp *r)
-{
-	char url[256], ca[512], cert[512], key[512], sock[512];
-	struct curl_slist *hdr = NULL;
-	CURL *c;
-
-	memset(r, 0, sizeof(*r));
-	r->rc = CURLE_FAILED_INIT;
-	c = curl_easy_init();
-	if (!c)
-		return;
-	if (!strncmp(who, "unix:", 5)) {
-		snprintf(url, sizeof(url), "http://localhost%s", api);
-		path(sock, sizeof(sock), who + 5, ".sock");
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-	} else {
-		snprintf(url, sizeof(url), "https://[::1]:%u%s", d->port, api);
-		path(cert, sizeof(cert), who, ".crt");
-		path(key, sizeof(key), who, ".key");
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
-	}
-	path(ca, sizeof(ca), "ca", ".crt");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	if (body) {
-		hdr = curl_slist_append(NULL, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	}
-	r->rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	r->json = json_loadb(r->body, r->len, 0, NULL);
-}
-
-static void resp_free(struct resp *r)
-{
-	json_decref(r->json);
-	r->json = NULL;
-}
-
 /* POST as admin; the status code. */
 static long admin_post(const struct daemon *d, const char *api,
 		       const char *body)
@@ -373,20 +170,6 @@ static long admin_post(const struct daemon *d, const char *api,
 	request(d, "admin", api, body, &r);
 	resp_free(&r);
 	return r.code;
-}
-
-/* The value of the Prometheus sample "NAME VALUE" in @r, or -1. */
-static double metric(const struct resp *r, const char *name)
-{
-	const char *p = r->body;
-	size_t n = strlen(name);
-
-	while ((p = strstr(p, name))) {
-		if ((p == r->body || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p += n;
-	}
-	return -1;
 }
 
 /* One metric of @d read now by @who (-1 if it cannot be read). */
@@ -595,7 +378,7 @@ static bool enroll(const struct daemon *srv)
 	path(ca, sizeof(ca), "ca", ".crt");
 	path(km, sizeof(km), "h1", ".km");
 	path(pass, sizeof(pass), "pass", "");
-	return run_capture(argv, out, sizeof(out)) == 0;
+	return run_capture(argv, out, sizeof(out), true) == 0;
 }
 
 static void test_metrics(const struct daemon *srv)
@@ -695,7 +478,7 @@ static void test_reload(struct daemon *srv, const struct daemon *h1)
 	       "sd_notify: RELOADING=1 then READY=1");
 	tap_ok(cn_becomes(srv, "server2", 10000),
 	       "after SIGHUP new connections see the new certificate");
-	tap_ok(alive(srv) && entitled(srv, "h1", 1),
+	tap_ok(daemon_alive(srv) && entitled(srv, "h1", 1),
 	       "the entitlement survives the reload");
 	tap_ok(metric_now(srv, "operator", "guise_keyd_cap_bytes_per_second") ==
 		       3000,
@@ -728,7 +511,7 @@ static void test_bad_reload(struct daemon *srv)
 	kill(srv->pid, SIGHUP);
 	tap_ok(log_wait("server", line, n + 1, 10000),
 	       "a syntax error on SIGHUP: \"%s\"", line);
-	tap_ok(alive(srv) &&
+	tap_ok(daemon_alive(srv) &&
 		       metric_now(srv, "operator", "guise_keyd_clients") == 2 &&
 		       cn_becomes(srv, "server2", 100) &&
 		       entitled(srv, "h1", 1),
@@ -738,7 +521,7 @@ static void test_bad_reload(struct daemon *srv)
 	tap_ok(log_wait("server", line, n + 2, 10000) &&
 		       log_wait("server", "server2.key", 1, 100),
 	       "a key that does not match the new certificate is refused");
-	tap_ok(alive(srv) && cn_becomes(srv, "server2", 100) &&
+	tap_ok(daemon_alive(srv) && cn_becomes(srv, "server2", 100) &&
 		       metric_now(srv, "operator",
 				  "guise_keyd_cap_bytes_per_second") == 3000,
 	       "... the running certificate and cap stay");
@@ -751,7 +534,7 @@ static void test_bad_reload(struct daemon *srv)
 	tap_ok(log_wait("server", line, n + 3, 10000) &&
 		       log_count("server", "role changes need a restart") ==
 			       1 &&
-		       alive(srv),
+		       daemon_alive(srv),
 	       "a role change on SIGHUP is refused");
 	write_server("server", "server", "server", 16, ctl_port, NULL);
 	kill(srv->pid, SIGHUP);
@@ -774,27 +557,18 @@ static void test_client_reload(struct daemon *h1)
 	       "client SIGHUP: reloaded, [client] groups kept, keys kept");
 	write_file("h1", ".conf", "[keyd]\nrole = client\n[client]\n");
 	kill(h1->pid, SIGHUP);
-	tap_ok(log_wait("h1", line, 1, 10000) && alive(h1) &&
+	tap_ok(log_wait("h1", line, 1, 10000) && daemon_alive(h1) &&
 		       client_status(h1, "demms", &nkeys) >= 1 && nkeys >= 1,
 	       "client: a bad configuration on SIGHUP is refused, it serves "
 	       "on");
 	write_client("h1", "pass", NULL);
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static bool setup(void)
 {
 	char cmd[1024];
 
-	if (!mkdtemp(dir) || curl_global_init(CURL_GLOBAL_DEFAULT))
+	if (!test_dir_make("keyd-ops") || curl_global_init(CURL_GLOBAL_DEFAULT))
 		return false;
 	ctl_port = 20000 + (unsigned int)getpid() % 20000;
 	snprintf(cmd, sizeof(cmd), "sh %s/keyd_certs.sh %s", TESTS_DIR, dir);
@@ -831,7 +605,11 @@ static bool populate(const struct daemon *srv)
 
 int main(void)
 {
-	struct daemon srv = { .name = "server" }, h1 = { .name = "h1" };
+	struct daemon srv = { .name = "server", .log = true },
+		      h1 = { .name = "h1",
+			     .log = true,
+			     .wait_socket = true,
+			     .no_notify = true };
 	char out[8192];
 
 	tap_start();
@@ -839,7 +617,7 @@ int main(void)
 	if (!tap_ok(setup(), "test PKI, configurations, notify socket"))
 		goto out;
 	test_check_config();
-	if (!tap_ok(daemon_start(&srv, true), "server starts"))
+	if (!tap_ok(daemon_start(&srv), "server starts"))
 		goto out;
 	tap_ok(notify_wait("READY=1", 1, 10000), "sd_notify: READY=1");
 	if (!tap_ok(populate(&srv), "admin adds clients, channel, content, "
@@ -853,22 +631,23 @@ int main(void)
 	tap_ok(check_config("h1bad", out, sizeof(out)) == 1 &&
 		       strstr(out, "wrong passphrase"),
 	       "--check-config: a key file that does not open fails");
-	if (!tap_ok(daemon_start(&h1, false) && client_keyed(&h1, 15000),
+	if (!tap_ok(daemon_start(&h1) && client_keyed(&h1, 15000),
 		    "client h1 starts and holds a key"))
 		goto out;
 	test_client_metrics(&h1);
 	test_reload(&srv, &h1);
 	test_bad_reload(&srv);
 	test_client_reload(&h1);
-	tap_ok(daemon_stop(&h1) == 0, "client stops cleanly");
-	tap_ok(daemon_stop(&srv) == 0 && notify_wait("STOPPING=1", 1, 5000),
+	tap_ok(daemon_stop(&h1, SIGTERM) == 0, "client stops cleanly");
+	tap_ok(daemon_stop(&srv, SIGTERM) == 0 &&
+		       notify_wait("STOPPING=1", 1, 5000),
 	       "server stops cleanly after STOPPING=1");
 out:
-	daemon_stop(&h1);
-	daemon_stop(&srv);
+	daemon_stop(&h1, SIGTERM);
+	daemon_stop(&srv, SIGTERM);
 	if (notify_fd >= 0)
 		close(notify_fd);
 	curl_global_cleanup();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_dir_remove();
 	return tap_done();
 }

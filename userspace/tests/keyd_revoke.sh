@@ -28,45 +28,19 @@ ok $? "guise-certd starts"
 CERTD=$(sed -n 1p certd.port)
 
 cat tlsca.crt rootA.crt rootB.crt chain.pem >clients.pem
-cat >keyd.conf <<CONF
-[keyd]
-role = server
-[server]
-listen = [::1]:0
-cert = $dir/server.crt
-key = $dir/server.key
-ca = $dir/clients.pem
-db = $dir/keyd.db
-socket = $dir/keyd.sock
-[control]
-port = 47391
-unicast = ::1
-[kernel]
-sync = off
-[certd]
-url = https://[::1]:$CERTD
-cert = $dir/client.crt
-key = $dir/client.key
-ca = $dir/tlsca.crt
-CONF
-"$keyd" --foreground -v --config keyd.conf --port-file keyd.port \
-	2>>keyd.log &
-pids="$pids $!"
-wait_file keyd.port
+{
+	printf '[keyd]\nrole = server\n'
+	server_conf keyd
+	printf '[control]\nport = 47391\nunicast = ::1\n[kernel]\nsync = off\n'
+	certd_conf
+} >keyd.conf
+start_daemon keyd "$keyd"
 ok $? "guise-keyd starts"
 KEYD=$(cat keyd.port)
-i=0
-while ! grep -q "revocation: connected" keyd.log && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-grep -q "revocation: connected" keyd.log
+subscribed keyd
 ok $? "guise-keyd subscribed to certd's event stream"
 
-admin() { # PATH [JSON]
-	curl -s --max-time 20 --unix-socket keyd.sock ${2:+-d "$2"} \
-		"http://localhost$1"
-}
+admin() { local_api keyd "$@"; }
 setup_ok=0
 admin /v1/clients/add '{"id":"a1","address":"2001:db8:1::10"}' >/dev/null || setup_ok=1
 admin /v1/clients/add '{"id":"b1","address":"2001:db8:2::10"}' >/dev/null || setup_ok=1
@@ -76,23 +50,11 @@ admin /v1/entitle '{"client":"b1","channel":1}' >/dev/null || setup_ok=1
 admin /v1/clients >clients0.json
 grep -q '"id": *"b1".*"channels": *\[ *1 *\]' clients0.json || setup_ok=1
 ok $setup_ok "clients a1, b1 entitled to channel 1"
-enroll() { # CERT: the HTTP code
-	curl -s --max-time 20 --cacert tlsca.crt --cert "$1.crt" \
-		--key "$1.key" -o /dev/null -w '%{http_code}' -X POST \
-		"https://[::1]:$KEYD/v1/enroll"
-}
 [ "$(enroll a_good)" = 200 ] && [ "$(enroll b_good)" = 200 ]
 ok $? "a_good and b_good enrol"
 rot0=$(admin /v1/status | sed -n 's/.*"kc_rotations": *\([0-9]*\).*/\1/p')
 
-CADIR=intB1.d openssl ca -batch -config ca.cnf -revoke b_good.crt \
-	-crl_reason keyCompromise 2>/dev/null
-t0=$(now_ms)
-CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
-	-out pub/intB1.crl 2>/dev/null
-"$crlwatch" --dir pub --sign-cert intB1.crt --sign-key intB1.key --carry \
-	--serials --to "https://[::1]:$CERTD/v1/notify" --cert client.crt \
-	--key client.key --ca tlsca.crt --once 2>>crlwatch.log
+revoke_publish intB1 b_good
 ok $? "guise-crlwatch --once notified certd"
 b1_entitled() {
 	admin /v1/clients | tr -d ' \n' | grep -q '"id":"b1","address":"[^"]*","channels":\[1\]'
@@ -105,7 +67,7 @@ done
 t1=$(now_ms)
 ! b1_entitled
 ok $? "b1's entitlement to channel 1 is revoked"
-echo "# gencrl to entitlement revocation: $((t1 - t0)) ms (crlwatch, certd, event stream, keyd)"
+echo "# gencrl to entitlement revocation: $((t1 - T0)) ms (crlwatch, certd, event stream, keyd)"
 admin /v1/clients | tr -d ' \n' | grep -q '"id":"a1","address":"[^"]*","channels":\[1\]'
 ok $? "a1 keeps its entitlement"
 status=$(admin /v1/status | tr -d ' \n')

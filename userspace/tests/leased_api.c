@@ -265,23 +265,10 @@ static void test_bad_config(void)
 
 int main(void)
 {
-	char *cmd[] = { "sh", LEASED_CERTS_SH, dir, NULL };
-
-	tap_start();
-	if (!mkdtemp(dir)) {
-		tap_ok(false, "mkdtemp: %s", strerror(errno));
-		return tap_done();
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		tap_ok(false, "curl_global_init");
-		return tap_done();
-	}
-	if (tap_ok(run(cmd) == 0, "test PKI made with openssl")) {
+	if (leased_test_setup()) {
 		test_main_daemon();
 		test_small_pool();
 		test_bad_config();
 	}
-	curl_global_cleanup();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return tap_done();
+	return leased_test_done();
 }

@@ -106,7 +106,7 @@ static int cli(char *out, size_t size, const char *a1, const char *a2,
 	argv[n++] = "--socket";
 	argv[n++] = target;
 	argv[n] = NULL;
-	return run_capture(argv, out, size);
+	return run_capture(argv, out, size, false);
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -167,13 +167,13 @@ static void test_export(const struct daemon *d)
 				 url,	    "--cert", cert,	"--key",
 				 key,	    "--ca",   ca,	NULL };
 
-		st = run_capture(argv, out, sizeof(out));
+		st = run_capture(argv, out, sizeof(out), false);
 		tap_ok(st == 0 && !strncmp(out, "intact:", 7),
 		       "guise audit verify over TLS as auditor: %s",
 		       strtok(out, "\n") ?: "");
 		path(cert, sizeof(cert), "host1", ".crt");
 		path(key, sizeof(key), "host1", ".key");
-		st = run_capture(argv, out, sizeof(out));
+		st = run_capture(argv, out, sizeof(out), false);
 		tap_ok(st == 4, "as a subscriber: permission denied (%d)", st);
 	}
 }

@@ -31,39 +31,21 @@ CERTD=$(sed -n 1p certd.port)
 # guise-leased trusts the leaf certificates' roots and intermediates.
 cat tlsca.crt rootA.crt rootB.crt chain.pem >clients.pem
 start_leased() { # CERTD-URL ON-ERROR [EXTRA-[certd]-LINE]
-	cat >leased.conf <<CONF
-[server]
-listen = [::1]:0
-cert = $dir/server.crt
-key = $dir/server.key
-ca = $dir/clients.pem
-db = $dir/leased.db
-socket = $dir/leased.sock
-[pool]
-prefix = 2001:db8:ff::/48
-[kernel]
-sync = off
-[certd]
-url = $1
-cert = $dir/client.crt
-key = $dir/client.key
-ca = $dir/tlsca.crt
-on_error = $2
-${3:-}
-CONF
-	rm -f leased.port
-	"$leased" --foreground -v --config leased.conf --port-file leased.port \
-		2>>leased.log &
-	LPID=$!
-	pids="$pids $LPID"
-	wait_file leased.port && LEASED=$(cat leased.port)
+	{
+		server_conf leased
+		printf '[pool]\nprefix = 2001:db8:ff::/48\n[kernel]\nsync = off\n'
+		certd_conf "$1"
+		printf 'on_error = %s\n%s\n' "$2" "${3:-}"
+	} >leased.conf
+	start_daemon leased "$leased" && LEASED=$(cat leased.port)
+	LPID=$DPID
 }
 stop_leased() {
 	kill "$LPID" && wait "$LPID" 2>/dev/null
 }
 start_leased "https://[::1]:$CERTD" deny
 ok $? "guise-leased starts ([certd] check on by default, on_error deny)"
-wait_count leased.log "revocation: connected" 1
+subscribed leased
 ok $? "guise-leased subscribed to certd's event stream"
 
 call() { # CERT METHOD PATH [BODY]: the HTTP code, the body in CERT.out
@@ -72,9 +54,7 @@ call() { # CERT METHOD PATH [BODY]: the HTTP code, the body in CERT.out
 		${4:+-H 'Content-Type: application/json' -d "$4"} \
 		"https://[::1]:$LEASED$3"
 }
-admin() { # PATH
-	curl -s --max-time 20 --unix-socket leased.sock "http://localhost$1"
-}
+admin() { local_api leased "$@"; }
 metric() { # NAME: a guise_leased_ counter
 	admin /v1/metrics | sed -n "s/^guise_leased_$1 //p"
 }
@@ -107,14 +87,7 @@ v1=$(certd_calls)
 ok $? "no further call to certd ($v0 -> $v1 validations)"
 
 # The CA revokes b_good and publishes a CRL; guise-crlwatch notifies certd.
-CADIR=intB1.d openssl ca -batch -config ca.cnf -revoke b_good.crt \
-	-crl_reason keyCompromise 2>/dev/null
-t0=$(now_ms)
-CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
-	-out pub/intB1.crl 2>/dev/null
-"$crlwatch" --dir pub --sign-cert intB1.crt --sign-key intB1.key --carry \
-	--serials --to "https://[::1]:$CERTD/v1/notify" --cert client.crt \
-	--key client.key --ca tlsca.crt --once 2>>crlwatch.log
+revoke_publish intB1 b_good
 ok $? "guise-crlwatch --once notified certd"
 i=0
 while admin /v1/list | grep -q '2001:db8:2::10' && [ $i -lt 400 ]; do
@@ -127,7 +100,7 @@ code=$(call b_good GET /v1/health)
 t1=$(now_ms)
 [ "$code" = 403 ] && grep -q '"error": *"certificate revoked"' b_good.out
 ok $? "b_good is refused 403 certificate revoked on /v1/health ($code)"
-echo "# gencrl to refusal: $((t1 - t0)) ms"
+echo "# gencrl to refusal: $((t1 - T0)) ms"
 code=$(call b_good POST /v1/reveal '{"virtual":"2001:db8:ff::1"}')
 [ "$code" = 403 ] && grep -q 'certificate revoked' b_good.out
 ok $? "b_good is refused on /v1/reveal too ($code)"
@@ -145,7 +118,7 @@ m0=$(metric certcheck_misses_total)
 kill "$CPID" && wait "$CPID" 2>/dev/null
 start_certd "[::1]:$CERTD"
 ok $? "guise-certd restarts"
-wait_count leased.log "revocation: connected" 2
+subscribed leased 2
 ok $? "the event stream reconnects"
 [ "$(call a_good GET /v1/health)" = 200 ] &&
 	[ "$(metric certcheck_misses_total)" -eq $((m0 + 1)) ]

@@ -32,50 +32,18 @@ ok $? "guise-certd starts"
 CERTD=$(sed -n 1p certd.port)
 
 cat tlsca.crt rootA.crt rootB.crt chain.pem >clients.pem
-certd_conf() {
-	cat <<CONF
-[certd]
-url = https://[::1]:$CERTD
-cert = $dir/client.crt
-key = $dir/client.key
-ca = $dir/tlsca.crt
-on_error = deny
-CONF
-}
 {
-	cat <<CONF
-[server]
-listen = [::1]:0
-cert = $dir/server.crt
-key = $dir/server.key
-ca = $dir/clients.pem
-db = $dir/leased.db
-socket = $dir/leased.sock
-[pool]
-prefix = 2001:db8:ff::/48
-[kernel]
-sync = off
-CONF
+	server_conf leased
+	printf '[pool]\nprefix = 2001:db8:ff::/48\n[kernel]\nsync = off\n'
 	certd_conf
+	echo "on_error = deny"
 } >leased.conf
 {
-	cat <<CONF
-[keyd]
-role = server
-[server]
-listen = [::1]:0
-cert = $dir/server.crt
-key = $dir/server.key
-ca = $dir/clients.pem
-db = $dir/keyd.db
-socket = $dir/keyd.sock
-[control]
-port = 47393
-unicast = ::1
-[kernel]
-sync = off
-CONF
+	printf '[keyd]\nrole = server\n'
+	server_conf keyd
+	printf '[control]\nport = 47393\nunicast = ::1\n[kernel]\nsync = off\n'
 	certd_conf
+	echo "on_error = deny"
 } >keyd.conf
 # guise-leased's store as the version before re-validation made it
 # (without cert_chains), holding a lease with its certificate but no
@@ -107,13 +75,7 @@ db.execute("INSERT INTO lease_certs VALUES ('2001:db8:ff::77', 'MAA=', '1')")
 db.commit()
 PY
 fi
-"$leased" --foreground -v --config leased.conf --port-file leased.port \
-	2>>leased.log &
-pids="$pids $!"
-"$keyd" --foreground -v --config keyd.conf --port-file keyd.port \
-	2>>keyd.log &
-pids="$pids $!"
-wait_file leased.port && wait_file keyd.port
+start_daemon leased "$leased" && start_daemon keyd "$keyd"
 ok $? "guise-leased and guise-keyd start"
 LEASED=$(cat leased.port)
 KEYD=$(cat keyd.port)
@@ -136,23 +98,8 @@ runs_done() { # COUNT
 runs_done 1
 ok $? "both re-validate once connected to certd at start"
 
-ladmin() { # PATH
-	curl -s --max-time 20 --unix-socket leased.sock "http://localhost$1"
-}
-kadmin() { # PATH [JSON]
-	curl -s --max-time 20 --unix-socket keyd.sock ${2:+-d "$2"} \
-		"http://localhost$1"
-}
-rent() { # CERT: the HTTP code
-	curl -s --max-time 20 --cacert tlsca.crt --cert "$1.crt" \
-		--key "$1.key" -o "rent_$1.json" -w '%{http_code}' \
-		-d '{"peer":"2001:db8:3::20"}' "https://[::1]:$LEASED/v1/rent"
-}
-enroll() { # CERT: the HTTP code
-	curl -s --max-time 20 --cacert tlsca.crt --cert "$1.crt" \
-		--key "$1.key" -o /dev/null -w '%{http_code}' -X POST \
-		"https://[::1]:$KEYD/v1/enroll"
-}
+ladmin() { local_api leased "$@"; }
+kadmin() { local_api keyd "$@"; }
 has_lease() { # REAL-ADDRESS
 	ladmin /v1/list | grep -q "$1"
 }

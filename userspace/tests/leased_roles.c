@@ -54,7 +54,7 @@ static void roles_ini(const char *body)
 	else
 		snprintf(text, sizeof(text), "%s[uid:%u]\nroles = admin\n",
 			 body, (unsigned int)getuid());
-	write_file("roles.ini", text);
+	write_file("roles.ini", "", text);
 }
 
 /* One call of endpoint @e as @who; the HTTP status. */
@@ -223,11 +223,11 @@ static void test_check_config(void)
 
 	path(conf, sizeof(conf), "roles", ".conf");
 	roles_ini("[CN=alice]\nroles = auditor\n");
-	tap_ok(run_capture(argv, out, sizeof(out)) == 0 &&
+	tap_ok(run_capture(argv, out, sizeof(out), false) == 0 &&
 		       strstr(out, "configuration ok"),
 	       "--check-config: ok (%s)", strtok(out, "\n") ?: "");
 	roles_ini("[CN=alice]\nroles = emperor\n");
-	tap_ok(run_capture(argv, out, sizeof(out)) != 0,
+	tap_ok(run_capture(argv, out, sizeof(out), false) != 0,
 	       "--check-config: a bad roles file fails");
 }
 
