@@ -5,7 +5,8 @@
  * Ownership: main.c (module init/exit), netns.c (pernet state), config.c
  * and config_nl.c (per-netns configuration and its commands), stats.c
  * (per-CPU counters), netlink.c (family, policies, ops table, events),
- * lease.c + lease_nl.c (the lease table and its commands), rewrite.c (the
+ * lease.c + lease_nl.c (the lease table and its commands), lease_ctr.c
+ * (per-lease counters), lease_abuse.c (per-lease rate limit), rewrite.c (the
  * address rewrite), miss.c (held-packet upcalls), key.c + key_nl.c +
  * replay.c (content keys), content.c (decrypt/encrypt), hooks.c
  * (netfilter hook registration).
@@ -15,6 +16,7 @@
 #define _GUISE_H
 
 #include <linux/types.h>
+#include <linux/idr.h>
 #include <linux/in6.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -58,6 +60,8 @@ struct guise_pcpu_stats {
 	struct u64_stats_sync syncp;
 };
 
+struct guise_lease_chunk;
+
 struct guise_net {
 	struct net *net;
 	struct mutex lock;	/* serialises every update in this netns */
@@ -71,6 +75,19 @@ struct guise_net {
 	struct hlist_head lease_gc_todo; /* a slot being collected */
 	unsigned long lease_gc_next;	/* next granule to collect */
 	struct delayed_work lease_gc;
+	/*
+	 * lease.c: unlinked leases wait here for a grace period, then are
+	 * freed with their counter slot by lease_reclaim. Under lock.
+	 */
+	struct hlist_head lease_limbo;	/* unlinked since lease_reclaim queued */
+	struct hlist_head lease_limbo_gp; /* unlinked before it was queued */
+	struct rcu_work lease_reclaim;
+	bool lease_reclaim_busy;	/* queued or running */
+	bool lease_dying;		/* pre_exit ran: no more queueing */
+	/* lease_ctr.c: counter slots and chunks (see there), under lock */
+	struct ida lease_slots;
+	struct guise_lease_chunk *lease_chunks;
+	u32 lease_nr_chunks;		/* entries in lease_chunks */
 	bool hooks_registered;		/* hooks.c, under lock */
 	bool content_hooks_registered;
 	struct rhashtable flows;	/* content keys by (group, port), key.c */

@@ -5,6 +5,16 @@
  * lookup time by the datapath (guise_lease_live()); the collector below
  * only frees what already stopped working and tells userspace. It finds
  * what is due on the expiry wheel (lease.h) without walking the table.
+ *
+ * Freeing. An unlinked lease goes to gn->lease_limbo. The reclaim work is
+ * an rcu_work: queueing it moves the limbo list to lease_limbo_gp and
+ * starts a grace period; when the work runs, every reader that could have
+ * found a lease on lease_limbo_gp is gone, and the work frees those leases
+ * together with their counter slots (lease_ctr.c) and abuse state. Leases
+ * unlinked meanwhile wait on lease_limbo for the next round. No RCU
+ * callback touches the namespace, so none can outlive it: pre_exit stops
+ * the requeueing, exit flushes the work and frees what is left (the grace
+ * period between pre_exit and exit covers it).
  */
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -49,50 +59,100 @@ struct guise_lease *guise_lease_lookup_v(struct guise_net *gn,
 	return rhashtable_lookup(&gn->leases_v, virt, guise_lease_v_params);
 }
 
-static struct guise_lease *guise_lease_alloc(void)
+/* A lease for @s with its counter slot and, if @s asks, abuse state. */
+static struct guise_lease *guise_lease_alloc(struct guise_net *gn,
+					     const struct guise_lease_spec *s)
 {
 	struct guise_lease *l;
-	int cpu;
+	int ret;
 
 	l = kmem_cache_zalloc(guise_lease_cache, GFP_KERNEL);
 	if (!l)
-		return NULL;
-	l->stats = alloc_percpu(struct guise_lease_pcpu);
-	if (!l->stats) {
-		kmem_cache_free(guise_lease_cache, l);
-		return NULL;
-	}
-	for_each_possible_cpu(cpu)
-		u64_stats_init(&per_cpu_ptr(l->stats, cpu)->syncp);
-	spin_lock_init(&l->rl_lock);
-	atomic64_set(&l->drop_rate, 0);
-	atomic64_set(&l->drop_smtp, 0);
+		return ERR_PTR(-ENOMEM);
 	atomic_long_inc(&guise_live_objects);
+	ret = guise_lease_ctr_get(gn, l);
+	if (ret)
+		goto err_free;
+	ret = guise_lease_abuse_prepare(l, s);
+	if (ret)
+		goto err_ctr;
 	return l;
+
+err_ctr:
+	guise_lease_ctr_put(gn, l);	/* never visible: no grace needed */
+err_free:
+	kmem_cache_free(guise_lease_cache, l);
+	atomic_long_dec(&guise_live_objects);
+	return ERR_PTR(ret);
 }
 
-static void guise_lease_free(struct guise_lease *l)
+/* No reader can reach @l: free it and give its slot back. */
+static void guise_lease_free(struct guise_net *gn, struct guise_lease *l)
 {
-	free_percpu(l->stats);
+	guise_lease_ctr_put(gn, l);
+	guise_lease_abuse_free(l);
 	kmem_cache_free(guise_lease_cache, l);
 	atomic_long_dec(&guise_live_objects);
 }
 
-static void guise_lease_free_rcu(struct rcu_head *head)
+/* @l is unreachable for new readers: free it after a grace period. */
+static void guise_lease_retire(struct guise_net *gn, struct guise_lease *l)
 {
-	guise_lease_free(container_of(head, struct guise_lease, rcu));
+	lockdep_assert_held(&gn->lock);
+	hlist_add_head(&l->gc_node, &gn->lease_limbo);
+	if (gn->lease_reclaim_busy || gn->lease_dying)
+		return;	/* the running round requeues, or exit frees it */
+	hlist_move_list(&gn->lease_limbo, &gn->lease_limbo_gp);
+	gn->lease_reclaim_busy = true;
+	queue_rcu_work(system_wq, &gn->lease_reclaim);
+}
+
+/* Free the leases of @head, dropping the lock now and then. */
+static void guise_lease_free_list(struct guise_net *gn,
+				  struct hlist_head *head)
+{
+	struct guise_lease *l;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&gn->lock);
+	while (!hlist_empty(head)) {
+		l = hlist_entry(head->first, struct guise_lease, gc_node);
+		hlist_del(&l->gc_node);
+		guise_lease_free(gn, l);
+		if (++n % GUISE_LEASE_GC_BATCH)
+			continue;
+		mutex_unlock(&gn->lock);
+		cond_resched();
+		mutex_lock(&gn->lock);
+	}
+}
+
+/*
+ * A grace period has passed since the leases on lease_limbo_gp were
+ * unlinked. Only this work and exit (after flushing it) touch that list
+ * while lease_reclaim_busy is set, so dropping the lock is safe.
+ */
+static void guise_lease_reclaim(struct work_struct *work)
+{
+	struct guise_net *gn = container_of(to_rcu_work(work),
+					    struct guise_net, lease_reclaim);
+
+	mutex_lock(&gn->lock);
+	guise_lease_free_list(gn, &gn->lease_limbo_gp);
+	if (!hlist_empty(&gn->lease_limbo) && !gn->lease_dying) {
+		hlist_move_list(&gn->lease_limbo, &gn->lease_limbo_gp);
+		queue_rcu_work(system_wq, &gn->lease_reclaim);
+	} else {
+		gn->lease_reclaim_busy = false;
+	}
+	mutex_unlock(&gn->lock);
 }
 
 /* Apply the mutable part of @s; readers may be looking at @l. */
 static void guise_lease_set(struct guise_lease *l,
 			    const struct guise_lease_spec *s)
 {
-	spin_lock_bh(&l->rl_lock);
-	l->rl_credit_ns = 0;
-	l->rl_stamp_ns = ktime_get_ns();
-	WRITE_ONCE(l->rate_burst, s->rate_burst);
-	WRITE_ONCE(l->rate_pps, s->rate_pps);
-	spin_unlock_bh(&l->rl_lock);
+	guise_lease_abuse_set(l, s);
 	WRITE_ONCE(l->flags, s->flags);
 	WRITE_ONCE(l->expires, jiffies + (unsigned long)s->lifetime * HZ);
 }
@@ -127,7 +187,7 @@ void guise_lease_unlink(struct guise_net *gn, struct guise_lease *l)
 			       guise_lease_rp_params);
 	rhashtable_remove_fast(&gn->leases_v, &l->v_node, guise_lease_v_params);
 	atomic_dec(&gn->nr_leases);
-	call_rcu(&l->rcu, guise_lease_free_rcu);
+	guise_lease_retire(gn, l);
 }
 
 int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
@@ -175,6 +235,10 @@ int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
 					   "(real, peer) has a lease on another virtual address");
 			return -EEXIST;
 		}
+		/* Allocate first: on failure the lease stays as it was. */
+		ret = guise_lease_abuse_prepare(old, s);
+		if (ret)
+			return ret;
 		guise_lease_set(old, s);
 		guise_lease_wheel_add(gn, old);	/* the expiry moved */
 		if (s->flags & GUISE_LEASE_F_EGRESS)
@@ -187,9 +251,9 @@ int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
 		return -ENOSPC;
 	}
 
-	l = guise_lease_alloc();
-	if (!l)
-		return -ENOMEM;
+	l = guise_lease_alloc(gn, s);
+	if (IS_ERR(l))
+		return PTR_ERR(l);
 	l->rp = s->rp;
 	l->virt = s->virt;
 	guise_lease_set(l, s);
@@ -213,10 +277,10 @@ err_rp:
 	rhashtable_remove_fast(&gn->leases_rp, &l->rp_node,
 			       guise_lease_rp_params);
 	/* Was visible to readers for a moment: free after a grace period. */
-	call_rcu(&l->rcu, guise_lease_free_rcu);
+	guise_lease_retire(gn, l);
 	return ret;
 err_free:
-	guise_lease_free(l);
+	guise_lease_free(gn, l);
 	return ret;
 }
 
@@ -300,83 +364,6 @@ static void guise_lease_gc(struct work_struct *work)
 	queue_delayed_work(system_power_efficient_wq, &gn->lease_gc, delay);
 }
 
-void guise_lease_stats_read(const struct guise_lease *l,
-			    struct guise_lease_stats *sum)
-{
-	int cpu;
-
-	memset(sum, 0, sizeof(*sum));
-	for_each_possible_cpu(cpu) {
-		const struct guise_lease_pcpu *s = per_cpu_ptr(l->stats, cpu);
-		struct guise_lease_pcpu snap;
-		unsigned int start;
-
-		do {
-			start = u64_stats_fetch_begin(&s->syncp);
-			snap = *s;
-		} while (u64_stats_fetch_retry(&s->syncp, start));
-		sum->tx_packets += snap.tx_packets;
-		sum->tx_bytes += snap.tx_bytes;
-		sum->rx_packets += snap.rx_packets;
-		sum->rx_bytes += snap.rx_bytes;
-	}
-	sum->drop_rate = atomic64_read(&l->drop_rate);
-	sum->drop_smtp = atomic64_read(&l->drop_smtp);
-}
-
-void guise_lease_count_tx(struct guise_lease *l, unsigned int len)
-{
-	struct guise_lease_pcpu *s = get_cpu_ptr(l->stats);
-	unsigned long flags;
-
-	flags = u64_stats_update_begin_irqsave(&s->syncp);
-	s->tx_packets++;
-	s->tx_bytes += len;
-	u64_stats_update_end_irqrestore(&s->syncp, flags);
-	put_cpu_ptr(l->stats);
-}
-
-void guise_lease_count_rx(struct guise_lease *l, unsigned int len)
-{
-	struct guise_lease_pcpu *s = get_cpu_ptr(l->stats);
-	unsigned long flags;
-
-	flags = u64_stats_update_begin_irqsave(&s->syncp);
-	s->rx_packets++;
-	s->rx_bytes += len;
-	u64_stats_update_end_irqrestore(&s->syncp, flags);
-	put_cpu_ptr(l->stats);
-}
-
-/* Only leases with abuse controls drop: a shared counter is enough. */
-void guise_lease_count_drop(struct guise_lease *l, bool smtp)
-{
-	atomic64_inc(smtp ? &l->drop_smtp : &l->drop_rate);
-}
-
-/* Token bucket; true if the packet may pass. */
-bool guise_lease_rate_ok(struct guise_lease *l)
-{
-	u32 pps = READ_ONCE(l->rate_pps);
-	u64 now, cost, cap;
-	bool ok;
-
-	if (!pps)
-		return true;
-	cost = NSEC_PER_SEC / pps;
-	cap = cost * max_t(u32, READ_ONCE(l->rate_burst), 1);
-	now = ktime_get_ns();
-
-	spin_lock_bh(&l->rl_lock);
-	l->rl_credit_ns = min(cap, l->rl_credit_ns + (now - l->rl_stamp_ns));
-	l->rl_stamp_ns = now;
-	ok = l->rl_credit_ns >= cost;
-	if (ok)
-		l->rl_credit_ns -= cost;
-	spin_unlock_bh(&l->rl_lock);
-	return ok;
-}
-
 u32 guise_lease_count(struct guise_net *gn)
 {
 	return atomic_read(&gn->nr_leases);
@@ -397,6 +384,12 @@ int guise_lease_net_init(struct guise_net *gn)
 	if (ret)
 		goto err_rp;
 	atomic_set(&gn->nr_leases, 0);
+	guise_lease_ctr_net_init(gn);
+	INIT_HLIST_HEAD(&gn->lease_limbo);
+	INIT_HLIST_HEAD(&gn->lease_limbo_gp);
+	INIT_RCU_WORK(&gn->lease_reclaim, guise_lease_reclaim);
+	gn->lease_reclaim_busy = false;
+	gn->lease_dying = false;
 	INIT_HLIST_HEAD(&gn->lease_gc_todo);
 	gn->lease_gc_next = guise_lease_granule(jiffies);
 	INIT_DELAYED_WORK(&gn->lease_gc, guise_lease_gc);
@@ -413,19 +406,28 @@ err_wheel:
 void guise_lease_net_pre_exit(struct guise_net *gn)
 {
 	cancel_delayed_work_sync(&gn->lease_gc);
+	mutex_lock(&gn->lock);
+	gn->lease_dying = true;
+	mutex_unlock(&gn->lock);
 }
 
 static void guise_lease_destroy_one(void *ptr, void *arg)
 {
-	guise_lease_free(ptr);
+	guise_lease_free(arg, ptr);
 }
 
 /* After pre_exit and a grace period: no hook and no reader is left. */
 void guise_lease_net_exit(struct guise_net *gn)
 {
+	flush_rcu_work(&gn->lease_reclaim);
+	mutex_lock(&gn->lock);
+	guise_lease_free_list(gn, &gn->lease_limbo_gp);
+	guise_lease_free_list(gn, &gn->lease_limbo);
 	rhashtable_destroy(&gn->leases_rp);
 	rhashtable_free_and_destroy(&gn->leases_v, guise_lease_destroy_one,
-				    NULL);
+				    gn);
+	mutex_unlock(&gn->lock);
+	guise_lease_ctr_net_exit(gn);
 	kvfree(gn->lease_wheel);
 }
 
@@ -435,7 +437,7 @@ int guise_lease_cache_init(void)
 	return guise_lease_cache ? 0 : -ENOMEM;
 }
 
-/* After rcu_barrier(): every lease is freed. */
+/* After every namespace's exit: every lease is freed. */
 void guise_lease_cache_exit(void)
 {
 	kmem_cache_destroy(guise_lease_cache);

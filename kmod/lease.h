@@ -7,13 +7,11 @@
 #ifndef _GUISE_LEASE_H
 #define _GUISE_LEASE_H
 
-#include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/log2.h>
 #include <linux/rhashtable.h>
-#include <linux/spinlock.h>
 
 #include "guise.h"
 
@@ -23,16 +21,25 @@ struct guise_rp {
 };
 
 /*
- * The hot counters, per CPU: every rewritten packet adds to them. 32 bytes
- * per CPU and lease (u64_stats_sync is empty on 64-bit).
+ * The hot counters of one lease on one CPU: every rewritten packet adds to
+ * them. They live in per-namespace chunks indexed by the lease's counter
+ * slot (lease_ctr.c), not in the per-CPU allocator. 32 bytes per CPU and
+ * lease (u64_stats_sync is empty on 64-bit).
  */
-struct guise_lease_pcpu {
+struct guise_lease_ctr {
 	u64 tx_packets;
 	u64 tx_bytes;
 	u64 rx_packets;
 	u64 rx_bytes;
 	struct u64_stats_sync syncp;
 };
+
+/*
+ * Slots per counter chunk: a chunk holds, for every possible CPU, a run of
+ * GUISE_LEASE_CHUNK cells (4 KiB at 32 B a cell), CPU after CPU.
+ */
+#define GUISE_LEASE_CHUNK_SHIFT	7
+#define GUISE_LEASE_CHUNK	BIT(GUISE_LEASE_CHUNK_SHIFT)
 
 /* All of a lease's counters, summed over the CPUs (for dumps and events). */
 struct guise_lease_stats {
@@ -57,30 +64,31 @@ struct guise_lease_stats {
 #define GUISE_GC_SLOTS_SHIFT	12
 #define GUISE_GC_SLOTS		BIT(GUISE_GC_SLOTS_SHIFT)
 
+struct guise_lease_abuse;
+
+/*
+ * 112 bytes, in the guise_lease slab cache (no hardware cache alignment).
+ * Per-CPU counters are elsewhere (ctr); rate-limit state and drop counters
+ * only exist for leases with abuse controls (abuse).
+ */
 struct guise_lease {
 	struct rhash_head rp_node;
 	struct rhash_head v_node;
-	union {
-		/* On a wheel slot or lease_gc_todo, under gn->lock. */
-		struct hlist_node gc_node;
-		/* Once unlinked (off the wheel): freeing after a grace. */
-		struct rcu_head rcu;
-	};
+	/*
+	 * Under gn->lock: on a wheel slot or lease_gc_todo while linked; once
+	 * unlinked, on lease_limbo or lease_limbo_gp until it is freed.
+	 */
+	struct hlist_node gc_node;
 	struct guise_rp rp;
 	struct in6_addr virt;
-	/* Token bucket in ns of credit: a packet costs NSEC_PER_SEC/pps. */
-	spinlock_t rl_lock;		/* protects rl_credit_ns, rl_stamp_ns */
 	/* Replacing a lease rewrites these in place: READ_ONCE in readers. */
 	u32 flags;
-	u32 rate_pps;
-	u32 rate_burst;
-	unsigned long expires;	/* jiffies */
-	u64 rl_credit_ns;
-	u64 rl_stamp_ns;
-	struct guise_lease_pcpu __percpu *stats;
-	/* Rare (abuse controls only): shared, not per CPU. */
-	atomic64_t drop_rate;
-	atomic64_t drop_smtp;
+	u32 slot;			/* counter slot, lease_ctr.c */
+	unsigned long expires;		/* jiffies */
+	/* Fixed for the lease's life: */
+	struct guise_lease_ctr *ctr;	/* CPU 0's cell, lease_ctr.c */
+	/* NULL or set once (release); lease_abuse.c */
+	struct guise_lease_abuse *abuse;
 };
 
 /* What LEASE_NEW asks for. */
@@ -108,15 +116,32 @@ int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
 		    struct netlink_ext_ack *extack);
 void guise_lease_unlink(struct guise_net *gn, struct guise_lease *l);
 void guise_lease_flush(struct guise_net *gn);
+extern const struct rhashtable_params guise_lease_v_params;
+int guise_lease_cache_init(void);
+void guise_lease_cache_exit(void);
+
+/* lease_ctr.c: counter slots and the per-CPU counters. */
+int guise_lease_ctr_get(struct guise_net *gn, struct guise_lease *l);
+void guise_lease_ctr_put(struct guise_net *gn, struct guise_lease *l);
+void guise_lease_ctr_net_init(struct guise_net *gn);
+void guise_lease_ctr_net_exit(struct guise_net *gn);
 void guise_lease_stats_read(const struct guise_lease *l,
 			    struct guise_lease_stats *sum);
 void guise_lease_count_tx(struct guise_lease *l, unsigned int len);
 void guise_lease_count_rx(struct guise_lease *l, unsigned int len);
+
+/* lease_abuse.c: rate limit and drop counters, for leases that have them. */
+int guise_lease_abuse_prepare(struct guise_lease *l,
+			      const struct guise_lease_spec *s);
+void guise_lease_abuse_set(struct guise_lease *l,
+			   const struct guise_lease_spec *s);
+void guise_lease_abuse_free(struct guise_lease *l);
+void guise_lease_abuse_rate(const struct guise_lease *l, u32 *pps,
+			    u32 *burst);
+void guise_lease_abuse_drops(const struct guise_lease *l,
+			     struct guise_lease_stats *sum);
 bool guise_lease_rate_ok(struct guise_lease *l);
 void guise_lease_count_drop(struct guise_lease *l, bool smtp);
-extern const struct rhashtable_params guise_lease_v_params;
-int guise_lease_cache_init(void);
-void guise_lease_cache_exit(void);
 
 /* lease_nl.c */
 int guise_lease_put(struct sk_buff *msg, const struct guise_lease *l);

@@ -49,7 +49,9 @@ int guise_lease_put(struct sk_buff *msg, const struct guise_lease *l)
 	u64 left_ms = time_before(now, expires) ?
 		      jiffies_to_msecs(expires - now) : 0;
 	struct nlattr *nest;
+	u32 pps, burst;
 
+	guise_lease_abuse_rate(l, &pps, &burst);
 	nest = nla_nest_start(msg, GUISE_A_LEASE);
 	if (!nest ||
 	    nla_put_in6_addr(msg, GUISE_A_LEASE_REAL, &l->rp.real) ||
@@ -58,9 +60,8 @@ int guise_lease_put(struct sk_buff *msg, const struct guise_lease *l)
 	    nla_put_u32(msg, GUISE_A_LEASE_FLAGS, READ_ONCE(l->flags)) ||
 	    nla_put_u64_64bit(msg, GUISE_A_LEASE_EXPIRES_MS, left_ms,
 			      GUISE_A_LEASE_PAD) ||
-	    nla_put_u32(msg, GUISE_A_LEASE_RATE_PPS, READ_ONCE(l->rate_pps)) ||
-	    nla_put_u32(msg, GUISE_A_LEASE_RATE_BURST,
-			READ_ONCE(l->rate_burst)) ||
+	    nla_put_u32(msg, GUISE_A_LEASE_RATE_PPS, pps) ||
+	    nla_put_u32(msg, GUISE_A_LEASE_RATE_BURST, burst) ||
 	    guise_lease_put_stats(msg, l))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
