@@ -5,6 +5,10 @@
 #  (c) CRL lookups of certd's index against OpenSSL's
 #      X509_CRL_get0_by_serial on a CRL of 1,000,000 entries, and CRL load
 #      time against a plain d2i_X509_CRL (bench/src/certd_crl_bench.c);
+#      the latency of validations answered by a running guise-certd while
+#      it loads such a CRL, by SIGHUP and by notification
+#      (bench/certd_crlload.sh, bench/src/certd_crlload_bench.c; with
+#      CERTD_BASE=<an older guise-certd> side by side with it);
 #  (b) OCSP requests per second answered by certd's responder against
 #      `openssl ocsp -index ... -port` on the same certificate, a new
 #      connection per request (bench/src/ocsp_load.c);
@@ -19,7 +23,8 @@
 # Environment: CERTD (default build/bin/guise-certd; CRLWATCH beside it),
 # OUT (build/bench), OCSP_SECS (5), OCSP_THREADS (4), VALIDATE_SECS (5),
 # VALIDATE_LEAVES (1000), FRESH_* (see bench/certd_fresh.sh),
-# CERTD_SKIP_FRESH=1 to leave (a) out.
+# CERTD_SKIP_FRESH=1 to leave (a) out, CERTD_BASE and CRLLOAD_MODES (see
+# bench/certd_crlload.sh), CERTD_SKIP_CRLLOAD=1 to leave that out.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -41,6 +46,14 @@ cc -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuserspace/certd \
 	echo "== (c) CRL lookups and load"
 	"$out/certd_crl_bench" "${1:-1000000}" "${2:-1000000}" 2>/dev/null
 } | tee "$out/certd_bench.txt"
+
+if [ -x "$certd" ] && [ -z "${CERTD_SKIP_CRLLOAD:-}" ]; then
+	: >"$out/certd_crlload.txt"
+	CERTD=$certd OUT=$out sh bench/certd_crlload.sh "${1:-1000000}" \
+		>/dev/null ||
+		echo "(c) bench/certd_crlload.sh failed" >>"$out/certd_crlload.txt"
+	tee -a "$out/certd_bench.txt" <"$out/certd_crlload.txt"
+fi
 
 tmp=$(mktemp -d)
 pids=""

@@ -259,15 +259,9 @@ out:
 
 static void notify_cb(struct evhttp_request *req, void *arg)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	json_t *reply;
-	int code;
-
 	if (api_begin(req, EVHTTP_REQ_POST))
 		return;
-	code = notify_handle(arg, evbuffer_pullup(in, -1), len, &reply);
-	http_reply_json(req, code, reply);
+	notify_post(arg, req); /* answered when processed */
 }
 
 static void subscribe(struct evhttp_request *req, struct certd *d, bool add)

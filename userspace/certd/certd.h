@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* guise-certd: the daemon's state, shared by the API, the OCSP responder
  * and the notification network. Everything runs on the event loop thread
- * except the outgoing POSTs (worker.h). */
+ * except the outgoing POSTs (worker.h) and the expensive part of CRL loads
+ * (loader.h, notify.c), which work on data handed over to them. */
 #ifndef CERTD_H
 #define CERTD_H
 
@@ -15,6 +16,8 @@
 #include "path.h"
 
 struct worker;
+struct loader;
+struct crlop;
 struct events;
 struct ocsp_cache;
 
@@ -58,6 +61,12 @@ struct certd {
 	char **path_subs; /* subscribed path-sharing URLs */
 	size_t n_path_subs;
 	struct worker *worker;
+	struct loader *loader; /* CRL loads off the loop (loader.h) */
+	/* CRL loads waiting or running, in order; the first runs. */
+	struct crlop *ops, **ops_tail;
+	size_t n_ops;
+	bool ops_running;
+	bool crl_loading; /* the first op is at the loader thread */
 	struct events *events;
 	/* notify_rate token bucket */
 	double tokens;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
 #include "crl.h"
@@ -254,15 +255,32 @@ static struct crl_issuer *issuer_get(struct crl_cache *c, const X509_NAME *name)
 	return is;
 }
 
-/* Is @crl signed by a CA we know, whose subject is the CRL's issuer? */
-static bool crl_signed_by_ca(const struct crl_cache *c, X509_CRL *crl)
+void crl_list_release(struct crl_list *l)
 {
-	const X509_NAME *issuer = X509_CRL_get_issuer(crl);
+	crl_list_free(l);
+	free(l);
+}
+
+void crl_keys_free(EVP_PKEY **keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		EVP_PKEY_free(keys[i]);
+	free(keys);
+}
+
+int crl_cache_signing_keys(const struct crl_cache *c, const X509_NAME *issuer,
+			   EVP_PKEY ***keys, size_t *n)
+{
+	EVP_PKEY **v;
 	int i;
 
+	*keys = NULL;
+	*n = 0;
 	for (i = 0; i < sk_X509_num(c->cas); i++) {
 		X509 *ca = sk_X509_value(c->cas, i);
-		EVP_PKEY *key;
+		EVP_PKEY *key, *dup;
 
 		if (X509_NAME_cmp(X509_get_subject_name(ca), issuer))
 			continue;
@@ -270,60 +288,38 @@ static bool crl_signed_by_ca(const struct crl_cache *c, X509_CRL *crl)
 		    !(X509_get_key_usage(ca) & KU_CRL_SIGN))
 			continue;
 		key = X509_get0_pubkey(ca);
-		if (key && X509_CRL_verify(crl, key) == 1)
-			return true;
+		/* A copy: the loader thread uses it alone. */
+		dup = key ? EVP_PKEY_dup(key) : NULL;
+		if (!dup)
+			continue;
+		v = realloc(*keys, (*n + 1) * sizeof(*v));
+		if (!v) {
+			EVP_PKEY_free(dup);
+			crl_keys_free(*keys, *n);
+			*keys = NULL;
+			*n = 0;
+			ERR_clear_error();
+			return -ENOMEM;
+		}
+		*keys = v;
+		(*keys)[(*n)++] = dup;
 	}
 	ERR_clear_error();
-	return false;
-}
-
-static bool is_revoked_in(const struct crl_issuer *is,
-			  const struct crl_serial *key)
-{
-	const struct crl_serial *d = crl_list_find(is->delta, key);
-
-	if (d)
-		return d->reason != 8; /* removeFromCRL */
-	if (crl_list_find(is->full, key))
-		return true;
-	return is->npushed &&
-	       bsearch(key, is->pushed, is->npushed, sizeof(*key), serial_cmp);
-}
-
-/* The entries of @l not revoked by @is before: the new revocations. */
-static int diff_new(const struct crl_issuer *is, const struct crl_list *l,
-		    struct crl_serial **newly, size_t *n_newly)
-{
-	size_t i, n = 0;
-
-	*newly = NULL;
-	*n_newly = 0;
-	if (!l->n)
-		return 0;
-	*newly = malloc(l->n * sizeof(**newly));
-	if (!*newly)
-		return -ENOMEM;
-	for (i = 0; i < l->n; i++)
-		if (l->serials[i].reason != 8 &&
-		    !is_revoked_in(is, &l->serials[i]))
-			(*newly)[n++] = l->serials[i];
-	*n_newly = n;
 	return 0;
 }
 
-int crl_cache_put(struct crl_cache *c, X509_CRL *crl, time_t now,
-		  struct crl_serial **newly, size_t *n_newly, char *err,
-		  size_t errlen)
+int crl_prepare(X509_CRL *crl, EVP_PKEY *const *keys, size_t nkeys, time_t now,
+		struct crl_list **out, char *err, size_t errlen)
 {
-	struct crl_list *l, **slot;
-	struct crl_issuer *is;
-	int ret;
+	struct crl_list *l;
+	bool signed_ok = false;
+	size_t i;
 
-	if (newly) {
-		*newly = NULL;
-		*n_newly = 0;
-	}
-	if (!crl_signed_by_ca(c, crl)) {
+	*out = NULL;
+	for (i = 0; i < nkeys && !signed_ok; i++)
+		signed_ok = X509_CRL_verify(crl, keys[i]) == 1;
+	ERR_clear_error();
+	if (!signed_ok) {
 		snprintf(err, errlen,
 			 "CRL not signed by a known CA of its issuer");
 		return -EINVAL;
@@ -338,91 +334,249 @@ int crl_cache_put(struct crl_cache *c, X509_CRL *crl, time_t now,
 	}
 	if (l->this_update > now + CRL_MAX_SKEW) {
 		snprintf(err, errlen, "CRL issued in the future");
-		ret = -EINVAL;
-		goto drop;
+		crl_list_release(l);
+		return -EINVAL;
 	}
-	is = issuer_get(c, X509_CRL_get_issuer(crl));
-	if (!is) {
-		ret = -ENOMEM;
-		goto drop;
+	*out = l;
+	return 0;
+}
+
+static bool is_revoked_in(const struct crl_state *st,
+			  const struct crl_serial *key)
+{
+	const struct crl_serial *d = crl_list_find(st->delta, key);
+
+	if (d)
+		return d->reason != 8; /* removeFromCRL */
+	if (crl_list_find(st->full, key))
+		return true;
+	return st->npushed &&
+	       bsearch(key, st->pushed, st->npushed, sizeof(*key), serial_cmp);
+}
+
+/* The entries of @l not revoked by @st before: the new revocations. */
+static int diff_new(const struct crl_state *st, const struct crl_list *l,
+		    struct crl_serial **newly, size_t *n_newly)
+{
+	size_t i, n = 0;
+
+	*newly = NULL;
+	*n_newly = 0;
+	if (!l->n)
+		return 0;
+	*newly = malloc(l->n * sizeof(**newly));
+	if (!*newly)
+		return -ENOMEM;
+	for (i = 0; i < l->n; i++)
+		if (l->serials[i].reason != 8 &&
+		    !is_revoked_in(st, &l->serials[i]))
+			(*newly)[n++] = l->serials[i];
+	*n_newly = n;
+	return 0;
+}
+
+int crl_state_put(struct crl_state *st, struct crl_list *l,
+		  struct crl_serial **newly, size_t *n_newly,
+		  struct crl_list *gone[2], char *err, size_t errlen)
+{
+	struct crl_list **slot = l->base ? &st->delta : &st->full;
+
+	gone[0] = gone[1] = NULL;
+	if (newly) {
+		*newly = NULL;
+		*n_newly = 0;
 	}
-	slot = l->base ? &is->delta : &is->full;
-	if (*slot && ASN1_INTEGER_cmp(l->number, (*slot)->number) <= 0) {
-		ret = -EALREADY;
-		goto drop;
-	}
+	if (*slot && ASN1_INTEGER_cmp(l->number, (*slot)->number) <= 0)
+		return -EALREADY;
 	if (l->base &&
-	    (!is->full || ASN1_INTEGER_cmp(l->base, is->full->number) > 0)) {
+	    (!st->full || ASN1_INTEGER_cmp(l->base, st->full->number) > 0)) {
 		snprintf(err, errlen, "delta CRL without its base CRL");
-		ret = -EINVAL;
-		goto drop;
+		return -EINVAL;
 	}
-	if (newly && diff_new(is, l, newly, n_newly)) {
-		ret = -ENOMEM;
-		goto drop;
-	}
-	crl_list_free(*slot);
-	free(*slot);
+	if (newly && diff_new(st, l, newly, n_newly))
+		return -ENOMEM;
+	gone[0] = *slot;
 	clock_gettime(CLOCK_REALTIME, &l->loaded);
 	*slot = l;
 	/* A newer full CRL supersedes an older delta and pushed serials. */
 	if (!l->base) {
-		if (is->delta &&
-		    ASN1_INTEGER_cmp(is->delta->number, l->number) <= 0) {
-			crl_list_free(is->delta);
-			free(is->delta);
-			is->delta = NULL;
+		if (st->delta &&
+		    ASN1_INTEGER_cmp(st->delta->number, l->number) <= 0) {
+			gone[1] = st->delta;
+			st->delta = NULL;
 		}
-		free(is->pushed);
-		is->pushed = NULL;
-		is->npushed = 0;
+		free(st->pushed);
+		st->pushed = NULL;
+		st->npushed = 0;
 	}
+	return 0;
+}
+
+int crl_state_push_serials(struct crl_state *st,
+			   const STACK_OF(ASN1_INTEGER) * serials, time_t now,
+			   struct crl_serial **newly, size_t *n_newly)
+{
+	size_t i, n = (size_t)sk_ASN1_INTEGER_num(serials), k = 0;
+	struct crl_serial *v, key;
+
+	*newly = NULL;
+	*n_newly = 0;
+	if (!n)
+		return 0;
+	*newly = malloc(n * sizeof(key));
+	v = realloc(st->pushed, (st->npushed + n) * sizeof(key));
+	if (!*newly || !v) {
+		free(*newly);
+		*newly = NULL;
+		if (v)
+			st->pushed = v;
+		return -ENOMEM;
+	}
+	st->pushed = v;
+	for (i = 0; i < n; i++) {
+		if (crl_serial_key(sk_ASN1_INTEGER_value(serials, (int)i),
+				   &key) ||
+		    is_revoked_in(st, &key))
+			continue;
+		key.reason = 0xff;
+		key.date = now;
+		(*newly)[k++] = key;
+		st->pushed[st->npushed++] = key;
+	}
+	qsort(st->pushed, st->npushed, sizeof(key), serial_cmp);
+	*n_newly = k;
+	return 0;
+}
+
+int crl_cache_snapshot(const struct crl_cache *c, const X509_NAME *issuer,
+		       struct crl_state *st, uint64_t *version)
+{
+	const struct crl_issuer *is = crl_cache_find(c, issuer);
+
+	memset(st, 0, sizeof(*st));
+	*version = is ? is->version : 0;
+	if (!is)
+		return 0;
+	st->full = is->full;
+	st->delta = is->delta;
+	if (is->npushed) {
+		st->pushed = malloc(is->npushed * sizeof(*st->pushed));
+		if (!st->pushed)
+			return -ENOMEM;
+		memcpy(st->pushed, is->pushed,
+		       is->npushed * sizeof(*st->pushed));
+		st->npushed = is->npushed;
+	}
+	return 0;
+}
+
+int crl_cache_publish(struct crl_cache *c, const X509_NAME *issuer,
+		      uint64_t version, struct crl_state *st,
+		      struct crl_list *release[2])
+{
+	struct crl_issuer *is = crl_cache_find(c, issuer);
+
+	release[0] = release[1] = NULL;
+	if ((is ? is->version : 0) != version)
+		return -ESTALE;
+	if (!is && !(is = issuer_get(c, issuer)))
+		return -ENOMEM;
+	if (is->full != st->full && is->full != st->delta)
+		release[0] = is->full;
+	if (is->delta != st->full && is->delta != st->delta)
+		release[1] = is->delta;
+	free(is->pushed);
+	is->full = st->full;
+	is->delta = st->delta;
+	is->pushed = st->pushed;
+	is->npushed = st->npushed;
+	memset(st, 0, sizeof(*st));
+	is->version++;
 	c->generation++;
 	return 0;
-drop:
-	crl_list_free(l);
-	free(l);
-	return ret;
+}
+
+void crl_state_free(struct crl_state *st)
+{
+	free(st->pushed);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Synchronous: the loader's steps one after the other on this thread. */
+int crl_cache_put(struct crl_cache *c, X509_CRL *crl, time_t now,
+		  struct crl_serial **newly, size_t *n_newly, char *err,
+		  size_t errlen)
+{
+	const X509_NAME *issuer = X509_CRL_get_issuer(crl);
+	struct crl_list *l, *gone[2], *rel[2];
+	struct crl_state st;
+	uint64_t version;
+	EVP_PKEY **keys;
+	size_t nkeys;
+	int ret, i;
+
+	if (newly) {
+		*newly = NULL;
+		*n_newly = 0;
+	}
+	if (crl_cache_signing_keys(c, issuer, &keys, &nkeys))
+		return -ENOMEM;
+	ret = crl_prepare(crl, keys, nkeys, now, &l, err, errlen);
+	crl_keys_free(keys, nkeys);
+	if (ret)
+		return ret;
+	if (crl_cache_snapshot(c, issuer, &st, &version)) {
+		crl_list_release(l);
+		return -ENOMEM;
+	}
+	ret = crl_state_put(&st, l, newly, n_newly, gone, err, errlen);
+	if (ret) {
+		crl_list_release(l);
+		crl_state_free(&st);
+		return ret;
+	}
+	ret = crl_cache_publish(c, issuer, version, &st, rel);
+	if (ret) {
+		/* Only l is ours: the gone lists are still the cache's. */
+		crl_list_release(l);
+		crl_state_free(&st);
+		if (newly) {
+			free(*newly);
+			*newly = NULL;
+			*n_newly = 0;
+		}
+		return ret;
+	}
+	for (i = 0; i < 2; i++)
+		crl_list_release(rel[i]);
+	return 0;
 }
 
 int crl_cache_push_serials(struct crl_cache *c, const X509_NAME *issuer,
 			   const STACK_OF(ASN1_INTEGER) * serials,
 			   struct crl_serial **newly, size_t *n_newly)
 {
-	size_t i, n = (size_t)sk_ASN1_INTEGER_num(serials), k = 0;
-	struct crl_issuer *is = issuer_get(c, issuer);
-	struct crl_serial *v, key;
+	struct crl_list *rel[2];
+	struct crl_state st;
+	uint64_t version;
+	int ret;
 
 	*newly = NULL;
 	*n_newly = 0;
-	if (!is)
+	if (!sk_ASN1_INTEGER_num(serials))
+		return issuer_get(c, issuer) ? 0 : -ENOMEM;
+	if (crl_cache_snapshot(c, issuer, &st, &version))
 		return -ENOMEM;
-	if (!n)
-		return 0;
-	*newly = malloc(n * sizeof(key));
-	v = realloc(is->pushed, (is->npushed + n) * sizeof(key));
-	if (!*newly || !v) {
+	ret = crl_state_push_serials(&st, serials, time(NULL), newly, n_newly);
+	if (!ret)
+		ret = crl_cache_publish(c, issuer, version, &st, rel);
+	if (ret) {
+		crl_state_free(&st);
 		free(*newly);
 		*newly = NULL;
-		if (v)
-			is->pushed = v;
-		return -ENOMEM;
+		*n_newly = 0;
 	}
-	is->pushed = v;
-	for (i = 0; i < n; i++) {
-		if (crl_serial_key(sk_ASN1_INTEGER_value(serials, (int)i),
-				   &key) ||
-		    is_revoked_in(is, &key))
-			continue;
-		key.reason = 0xff;
-		key.date = time(NULL);
-		(*newly)[k++] = key;
-		is->pushed[is->npushed++] = key;
-	}
-	qsort(is->pushed, is->npushed, sizeof(key), serial_cmp);
-	*n_newly = k;
-	c->generation++;
-	return 0;
+	return ret;
 }
 
 static bool list_stale(const struct crl_cache *c, const struct crl_list *l,

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 /* RFC 5280 allows 20 octets; a few more are tolerated. */
@@ -38,10 +39,27 @@ struct crl_list {
 	struct timespec loaded; /* CLOCK_REALTIME it entered the cache */
 };
 
+/*
+ * Threads: the cache (issuers, their lists, cas) is the event loop's; it
+ * alone reads and changes it. A published crl_list is immutable, so the
+ * CRL loader thread (loader.h) may read the lists of a snapshot
+ * (crl_cache_snapshot) while the loop goes on using them; they are
+ * replaced only by crl_cache_publish() on the loop, and freed after that
+ * by the loader (CRL loads are serialized: notify.c), never while a load
+ * that borrowed them runs.
+ */
 struct crl_issuer {
 	X509_NAME *name;
 	struct crl_list *full, *delta;
 	struct crl_serial *pushed; /* from notifications, sorted */
+	size_t npushed;
+	uint64_t version; /* bumped by every publish */
+};
+
+/* An issuer's state as a value, for a load to work on off the loop. */
+struct crl_state {
+	struct crl_list *full, *delta;
+	struct crl_serial *pushed; /* sorted, owned */
 	size_t npushed;
 };
 
@@ -75,6 +93,47 @@ int crl_cache_add_ca(struct crl_cache *c, X509 *ca);
 int crl_cache_put(struct crl_cache *c, X509_CRL *crl, time_t now,
 		  struct crl_serial **newly, size_t *n_newly, char *err,
 		  size_t errlen);
+
+/*
+ * A load in steps, for the loader thread (loader.h):
+ *  - loop: crl_cache_signing_keys() and crl_cache_snapshot() of the issuer;
+ *  - loader: crl_prepare() (signature, index) and crl_state_put() /
+ *    crl_state_push_serials() on the snapshot (the diff);
+ *  - loop: crl_cache_publish() (a pointer swap), then the lists it
+ *    returns are freed by the loader (crl_list_release()).
+ */
+/* Copies (EVP_PKEY_dup) of the keys that may sign CRLs of @issuer. */
+int crl_cache_signing_keys(const struct crl_cache *c, const X509_NAME *issuer,
+			   EVP_PKEY ***keys, size_t *n);
+void crl_keys_free(EVP_PKEY **keys, size_t n);
+/* Signature check with one of @keys, index, date: -EINVAL with @err. */
+int crl_prepare(X509_CRL *crl, EVP_PKEY *const *keys, size_t nkeys, time_t now,
+		struct crl_list **out, char *err, size_t errlen);
+/* @issuer's state now: lists borrowed, pushed serials copied. */
+int crl_cache_snapshot(const struct crl_cache *c, const X509_NAME *issuer,
+		       struct crl_state *st, uint64_t *version);
+/*
+ * crl_cache_put()'s rules on @st: 0 (@l is @st's now; @gone[0..1] the
+ * lists it replaced, or NULL), -EALREADY, -EINVAL with @err, -ENOMEM (@l
+ * still the caller's).
+ */
+int crl_state_put(struct crl_state *st, struct crl_list *l,
+		  struct crl_serial **newly, size_t *n_newly,
+		  struct crl_list *gone[2], char *err, size_t errlen);
+int crl_state_push_serials(struct crl_state *st,
+			   const STACK_OF(ASN1_INTEGER) * serials, time_t now,
+			   struct crl_serial **newly, size_t *n_newly);
+/*
+ * Make @st (emptied) the state of @issuer, unless the issuer changed since
+ * the snapshot of @version (-ESTALE). The lists no longer used are in
+ * @release[0..1] (or NULL) for the caller to free, off the loop.
+ */
+int crl_cache_publish(struct crl_cache *c, const X509_NAME *issuer,
+		      uint64_t version, struct crl_state *st,
+		      struct crl_list *release[2]);
+void crl_state_free(struct crl_state *st);
+/* crl_list_free() and free(); NULL is a no-op. */
+void crl_list_release(struct crl_list *l);
 
 /* Serials a signed notification announced as revoked (@serials). */
 int crl_cache_push_serials(struct crl_cache *c, const X509_NAME *issuer,

@@ -145,22 +145,20 @@ void events_stream(struct events *ev, struct evhttp_request *req)
 	json_decref(hello);
 }
 
-size_t events_revoked(struct events *ev, const X509_NAME *issuer,
-		      const ASN1_INTEGER *number, const struct crl_serial *s,
-		      size_t n)
+char *events_revoked_text(const X509_NAME *issuer, const ASN1_INTEGER *number,
+			  const struct crl_serial *s, size_t n, size_t *len)
 {
 	char name[512], hex[2 * CRL_SERIAL_MAX + 2], *num, *b64 = NULL;
+	char *text = NULL, *line = NULL;
 	unsigned char *der = NULL;
 	json_t *o, *serials;
 	size_t i;
-	int len;
+	int dlen;
 
-	if (!n || !ev->n)
-		return 0;
 	X509_NAME_oneline(issuer, name, sizeof(name));
-	len = i2d_X509_NAME(issuer, &der);
-	if (len > 0)
-		b64 = b64_encode(der, len);
+	dlen = i2d_X509_NAME(issuer, &der);
+	if (dlen > 0)
+		b64 = b64_encode(der, dlen);
 	OPENSSL_free(der);
 	num = number ? crlnote_int_hex(number) : NULL;
 	serials = json_array();
@@ -172,11 +170,83 @@ size_t events_revoked(struct events *ev, const X509_NAME *issuer,
 		      "issuer", name, "issuer_der", b64, "crl_number", num,
 		      "serials", serials, "at", (json_int_t)time(NULL));
 	if (o)
-		broadcast(ev, o);
+		text = json_dumps(o, JSON_COMPACT);
+	if (text) {
+		*len = strlen(text);
+		line = realloc(text, *len + 2);
+		if (line) {
+			line[(*len)++] = '\n';
+			line[*len] = '\0';
+		} else {
+			free(text);
+		}
+	}
 	json_decref(o);
 	free(num);
 	free(b64);
-	return o ? ev->n : 0;
+	return line;
+}
+
+/* One line shared by every stream's output without a copy (a reference
+ * in each evbuffer); freed with the last (all on the loop thread). */
+struct shared_line {
+	char *text;
+	size_t refs;
+};
+
+static void line_unref(const void *data, size_t len, void *arg)
+{
+	struct shared_line *l = arg;
+
+	(void)data;
+	(void)len;
+	if (--l->refs)
+		return;
+	free(l->text);
+	free(l);
+}
+
+size_t events_send_text(struct events *ev, char *text, size_t len)
+{
+	struct shared_line *l;
+	struct stream *s;
+	size_t n = 0;
+
+	if (!ev->n || !(l = calloc(1, sizeof(*l)))) {
+		free(text);
+		return 0;
+	}
+	l->text = text;
+	l->refs = 1; /* ours, until the end of the loop below */
+	for (s = ev->streams; s; s = s->next) {
+		struct evbuffer *buf = evbuffer_new();
+
+		l->refs++;
+		if (!buf ||
+		    evbuffer_add_reference(buf, text, len, line_unref, l)) {
+			l->refs--;
+		} else {
+			evhttp_send_reply_chunk(s->req, buf);
+			n++;
+		}
+		if (buf)
+			evbuffer_free(buf);
+	}
+	line_unref(text, len, l);
+	return n;
+}
+
+size_t events_revoked(struct events *ev, const X509_NAME *issuer,
+		      const ASN1_INTEGER *number, const struct crl_serial *s,
+		      size_t n)
+{
+	size_t len;
+	char *text;
+
+	if (!n || !ev->n)
+		return 0;
+	text = events_revoked_text(issuer, number, s, n, &len);
+	return text ? events_send_text(ev, text, len) : 0;
 }
 
 size_t events_streams(const struct events *ev)

@@ -29,6 +29,15 @@ void events_stream(struct events *ev, struct evhttp_request *req);
 size_t events_revoked(struct events *ev, const X509_NAME *issuer,
 		      const ASN1_INTEGER *number, const struct crl_serial *s,
 		      size_t n);
+/*
+ * The same in two steps: the line (JSON and a newline, malloc'ed; NULL
+ * if out of memory) made on any thread (the CRL loader makes it off the
+ * loop), then sent on the loop without copies (@text is taken). Both
+ * return the number of streams it went to.
+ */
+char *events_revoked_text(const X509_NAME *issuer, const ASN1_INTEGER *number,
+			  const struct crl_serial *s, size_t n, size_t *len);
+size_t events_send_text(struct events *ev, char *text, size_t len);
 size_t events_streams(const struct events *ev);
 
 #endif

@@ -21,6 +21,7 @@
 #include "cmdline.h"
 #include "events.h"
 #include "http.h"
+#include "loader.h"
 #include "log.h"
 #include "notify.h"
 #include "ocsp.h"
@@ -54,39 +55,6 @@ struct daemon_state {
 	struct event *sigterm, *sigint, *sighup;
 };
 
-/* (Re)load the configured CRL files; newer ones replace cached ones. */
-static void load_crls(struct certd *d)
-{
-	char err[160];
-	size_t i;
-
-	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
-	int j, ret;
-
-	/* Full CRLs before deltas: a delta needs its base. */
-	for (i = 0; sk && i < d->conf->crls.n; i++)
-		certio_load_crls(d->conf->crls.v[i], sk);
-	for (j = 0; j < sk_X509_CRL_num(sk); j++) {
-		X509_CRL *crl = sk_X509_CRL_value(sk, j);
-
-		if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
-			continue;
-		ret = notify_put_crl(d, crl, err, sizeof(err));
-		if (ret && ret != -EALREADY)
-			guise_err("CRL: %s", err);
-	}
-	for (j = 0; j < sk_X509_CRL_num(sk); j++) {
-		X509_CRL *crl = sk_X509_CRL_value(sk, j);
-
-		if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) < 0)
-			continue;
-		ret = notify_put_crl(d, crl, err, sizeof(err));
-		if (ret && ret != -EALREADY)
-			guise_err("CRL: %s", err);
-	}
-	sk_X509_CRL_pop_free(sk, X509_CRL_free);
-}
-
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon_state *s = arg;
@@ -94,8 +62,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		guise_info("SIGHUP: reloading the configured CRLs");
+		/* READY again once queued: the load itself runs off the
+		 * loop, validations are answered meanwhile. */
 		sd_notify(0, "RELOADING=1");
-		load_crls(&s->d);
+		notify_reload(&s->d);
 		sd_notify(0, "READY=1");
 		return;
 	}
@@ -163,6 +133,7 @@ static int ocsp_start(struct daemon_state *s)
 
 static void teardown(struct daemon_state *s)
 {
+	notify_stop(&s->d); /* first: its last replies use the rest */
 	events_free(s->d.events);
 	if (s->ocsp)
 		evhttp_free(s->ocsp);
@@ -222,7 +193,8 @@ static int setup(struct daemon_state *s, const struct daemon_opts *o)
 	s->d.events = events_new(s->base);
 	if (!s->d.events)
 		return -1;
-	load_crls(&s->d);
+	/* Before the loader thread starts: at once, on this thread. */
+	notify_reload(&s->d);
 	if (http_server_start(&s->srv, s->base, s->ctx,
 			      (struct sockaddr *)&s->conf.listen,
 			      s->conf.listen_len) ||
@@ -290,6 +262,10 @@ int main(int argc, char **argv)
 				   s.conf.client_ca, s.conf.fetch_timeout };
 	if (worker_start(&tls, &s.d.worker)) {
 		guise_err("cannot start the forwarding thread");
+		goto out;
+	}
+	if (loader_start(s.base, &s.d.loader)) {
+		guise_err("cannot start the CRL loader thread");
 		goto out;
 	}
 	guise_info("serving on port %u, OCSP on %u, %zu CRL issuers",

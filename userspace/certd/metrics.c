@@ -3,6 +3,7 @@
 
 #include "api.h"
 #include "events.h"
+#include "loader.h"
 #include "worker.h"
 
 struct metric {
@@ -100,18 +101,38 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 				    counters[i].value) < 0)
 				return -1;
 	}
-	if (evbuffer_add_printf(buf,
-				"# HELP guise_certd_crl_issuers Issuers with "
-				"CRL state.\n# TYPE guise_certd_crl_issuers "
-				"gauge\nguise_certd_crl_issuers %zu\n"
-				"# HELP guise_certd_paths Cached paths.\n"
-				"# TYPE guise_certd_paths gauge\n"
-				"guise_certd_paths %zu\n"
-				"# HELP guise_certd_event_streams Open event "
-				"streams.\n# TYPE guise_certd_event_streams "
-				"gauge\nguise_certd_event_streams %zu\n",
-				d->crls.n_issuers, d->paths.n,
-				events_streams(d->events)) < 0)
+	if (evbuffer_add_printf(
+		    buf,
+		    "# HELP guise_certd_crl_issuers Issuers with "
+		    "CRL state.\n# TYPE guise_certd_crl_issuers "
+		    "gauge\nguise_certd_crl_issuers %zu\n"
+		    "# HELP guise_certd_paths Cached paths.\n"
+		    "# TYPE guise_certd_paths gauge\n"
+		    "guise_certd_paths %zu\n"
+		    "# HELP guise_certd_crl_loading 1 while a CRL load "
+		    "works off the event loop.\n"
+		    "# TYPE guise_certd_crl_loading gauge\n"
+		    "guise_certd_crl_loading %d\n"
+		    "# HELP guise_certd_crl_loads_queued CRL loads "
+		    "waiting or running.\n"
+		    "# TYPE guise_certd_crl_loads_queued gauge\n"
+		    "guise_certd_crl_loads_queued %zu\n"
+		    "# HELP guise_certd_crl_loop_max_seconds The "
+		    "longest step of a CRL load on the event loop "
+		    "(publish, events, replies).\n"
+		    "# TYPE guise_certd_crl_loop_max_seconds gauge\n"
+		    "guise_certd_crl_loop_max_seconds %.6f\n"
+		    "# HELP guise_certd_crl_loop_max_cpu_seconds The "
+		    "same in CPU time of the event loop thread.\n"
+		    "# TYPE guise_certd_crl_loop_max_cpu_seconds gauge\n"
+		    "guise_certd_crl_loop_max_cpu_seconds %.6f\n"
+		    "# HELP guise_certd_event_streams Open event "
+		    "streams.\n# TYPE guise_certd_event_streams "
+		    "gauge\nguise_certd_event_streams %zu\n",
+		    d->crls.n_issuers, d->paths.n, (int)d->crl_loading,
+		    d->n_ops, loader_done_max(d->loader, false),
+		    loader_done_max(d->loader, true),
+		    events_streams(d->events)) < 0)
 		return -1;
 	return 0;
 }

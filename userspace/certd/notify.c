@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <event2/buffer.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -10,6 +11,8 @@
 #include "certio.h"
 #include "crlnote.h"
 #include "events.h"
+#include "http.h"
+#include "loader.h"
 #include "log.h"
 #include "notify.h"
 #include "worker.h"
@@ -113,153 +116,702 @@ drop:
 	ASN1_INTEGER_free(s.number);
 }
 
-static int put_crl(struct certd *d, X509_CRL *crl, const ASN1_INTEGER *num,
-		   char *err, size_t errlen)
-{
-	struct crl_serial *newly = NULL;
-	size_t n_newly = 0;
+/*
+ * CRL loads off the event loop.
+ *
+ * A load (a notification, or the configured CRL files on SIGHUP) is an
+ * op: the loop queues it, the ops run one at a time in arrival order, and
+ * each goes through loader stages (loader.h) with the loop's decisions
+ * between them:
+ *
+ *   notification  loader: CMS check and parse (crlnote_open)
+ *                 loop:   who signed it, duplicates, remember the pair,
+ *                         snapshot the issuer's state and CA keys
+ *                 loader: fetch, signature check, index, diff
+ *                 loop:   publish (pointer swap), events, forward, answer
+ *   files         loader: read and parse the files
+ *                 loop:   group by issuer, snapshots, keys
+ *                 loader: signature checks, index, diffs
+ *                 loop:   publish, events
+ *   every op      loader: free it, with the lists it replaced
+ *
+ * One op at a time keeps the old semantics exactly: the duplicate check
+ * of a notification sees every earlier one published (two notifications
+ * of the same CRL number: the second is a duplicate, not loaded, not
+ * forwarded; a newer number queued behind an older one is published
+ * after it and wins), and a snapshot stays the issuer's state until its
+ * own publish (crl_cache_publish() checks the version all the same).
+ * The loop meanwhile answers validations and OCSP from the cache as it
+ * is: only the publish step and the replies run on it.
+ *
+ * Threads: an op (struct crlop) is owned by one thread at a time (the
+ * loop, or the loader between loader_run() and its done callback); the
+ * queue (d->ops) and everything in struct certd stay the loop's. While an
+ * op is at the loader it reads the lists it borrowed in its snapshot
+ * (immutable), its own key copies, its CRLs, its own copy of the pushed
+ * serials, and the configuration (read-only after startup).
+ */
+
+/* One CRL (or the pushed serials, @crl NULL) applied to an issuer. */
+struct load_step {
+	X509_CRL *crl; /* a reference */
+	bool fetch; /* @crl is to be fetched from the note's location */
+	bool serials; /* the note's pushed serials */
+	ASN1_INTEGER *number; /* for the event; owned */
 	int ret;
+	char err[160];
+	struct crl_serial *newly;
+	size_t n_newly;
+	char *event; /* the "revoked" line of @newly, made by the loader */
+	size_t event_len;
+};
 
-	ret = crl_cache_put(&d->crls, crl, time(NULL), &newly, &n_newly, err,
-			    errlen);
-	if (!ret) {
-		d->m.crl_updates++;
-		d->m.events_sent += events_revoked(d->events,
-						   X509_CRL_get_issuer(crl),
-						   num, newly, n_newly);
-	} else if (ret != -EALREADY) {
-		d->m.crl_rejected++;
+/* One issuer's part of a load. */
+struct load_task {
+	X509_NAME *issuer; /* owned */
+	uint64_t version; /* of the snapshot */
+	struct crl_state st; /* the snapshot, then the new state */
+	struct crl_list *old_full, *old_delta; /* borrowed in the snapshot */
+	EVP_PKEY **keys;
+	size_t nkeys;
+	struct load_step *steps;
+	size_t nsteps;
+	int publish_ret;
+};
+
+enum crlop_kind { OP_NOTE, OP_FILES };
+
+struct crlop {
+	struct crlop *next;
+	struct certd *d;
+	enum crlop_kind kind;
+	/* OP_NOTE */
+	struct evhttp_request *req;
+	struct evbuffer *body; /* the request's, moved */
+	const unsigned char *der; /* pulled up (loader) */
+	size_t len;
+	int open_ret;
+	char err[256];
+	struct crlnote n;
+	X509 *signer;
+	bool fetch_failed;
+	/* OP_FILES */
+	STACK_OF(X509_CRL) * files;
+	/* Both */
+	bool want_events; /* event streams were open: make the lines */
+	bool want_forward; /* there were destinations: the loader copies */
+	struct worker_body *fwd; /* OP_NOTE: the body to forward */
+	struct load_task *tasks;
+	size_t ntasks;
+	struct crl_list **release; /* freed with the op, by the loader */
+	size_t nrelease;
+};
+
+static int release_add(struct crlop *op, struct crl_list *l)
+{
+	struct crl_list **v;
+
+	if (!l)
+		return 0;
+	v = realloc(op->release, (op->nrelease + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	op->release = v;
+	op->release[op->nrelease++] = l;
+	return 0;
+}
+
+/* Loader (or the loop at shutdown): free everything the op holds. */
+static void op_free(void *arg)
+{
+	struct crlop *op = arg;
+	size_t i, j;
+
+	for (i = 0; i < op->nrelease; i++)
+		crl_list_release(op->release[i]);
+	free(op->release);
+	for (i = 0; i < op->ntasks; i++) {
+		struct load_task *t = &op->tasks[i];
+
+		for (j = 0; j < t->nsteps; j++) {
+			X509_CRL_free(t->steps[j].crl);
+			ASN1_INTEGER_free(t->steps[j].number);
+			free(t->steps[j].newly);
+			free(t->steps[j].event);
+		}
+		free(t->steps);
+		crl_keys_free(t->keys, t->nkeys);
+		crl_state_free(&t->st);
+		X509_NAME_free(t->issuer);
 	}
-	free(newly);
-	return ret;
+	free(op->tasks);
+	sk_X509_CRL_pop_free(op->files, X509_CRL_free);
+	crlnote_free(&op->n);
+	X509_free(op->signer);
+	if (op->body)
+		evbuffer_free(op->body);
+	worker_body_put(op->fwd);
+	ERR_clear_error();
+	free(op);
 }
 
-int notify_put_crl(struct certd *d, X509_CRL *crl, char *err, size_t errlen)
-{
-	ASN1_INTEGER *num =
-		X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-	int ret = put_crl(d, crl, num, err, errlen);
+static void ops_kick(struct certd *d);
 
-	ASN1_INTEGER_free(num);
-	return ret;
+/* Loop: the op is over; free it off the loop, start the next one. */
+static void op_finish(struct crlop *op)
+{
+	struct certd *d = op->d;
+
+	d->ops_running = false;
+	d->crl_loading = false;
+	d->ops = op->next;
+	if (!d->ops)
+		d->ops_tail = &d->ops;
+	d->n_ops--;
+	if (loader_run(d->loader, op_free, NULL, op))
+		op_free(op); /* shutting down */
+	ops_kick(d);
 }
 
-static X509_CRL *fetch_crl(struct certd *d, const char *url)
+static void note_reply(struct crlop *op, int status, json_t *reply)
 {
-	const struct certd_conf *c = d->conf;
+	if (!reply)
+		reply = json_pack("{s:s}", "error", op->err);
+	if (op->req)
+		http_reply_json(op->req, status, reply);
+	else
+		json_decref(reply);
+	op->req = NULL;
+}
+
+/* A task for @issuer (a copy), its snapshot and keys. NULL: no memory. */
+static struct load_task *task_new(struct crlop *op, const X509_NAME *issuer)
+{
+	struct certd *d = op->d;
+	struct load_task *v, *t;
+
+	v = realloc(op->tasks, (op->ntasks + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	op->tasks = v;
+	t = &v[op->ntasks];
+	memset(t, 0, sizeof(*t));
+	t->issuer = X509_NAME_dup(issuer);
+	if (!t->issuer)
+		return NULL;
+	op->ntasks++;
+	if (crl_cache_snapshot(&d->crls, issuer, &t->st, &t->version) ||
+	    crl_cache_signing_keys(&d->crls, issuer, &t->keys, &t->nkeys))
+		return NULL;
+	t->old_full = t->st.full;
+	t->old_delta = t->st.delta;
+	return t;
+}
+
+static struct load_step *step_add(struct load_task *t)
+{
+	struct load_step *v = realloc(t->steps, (t->nsteps + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	t->steps = v;
+	memset(&v[t->nsteps], 0, sizeof(*v));
+	return &v[t->nsteps++];
+}
+
+static X509_CRL *fetch_crl(const struct certd_conf *c, const char *url)
+{
 	struct worker_tls tls = { c->client_cert, c->client_key, c->client_ca,
 				  c->fetch_timeout };
 	unsigned char *data;
 	X509_CRL *crl;
 	size_t len;
 
-	if (fetch_url(&tls, url, c->max_body, &data, &len)) {
-		d->m.crl_fetch_errors++;
+	if (fetch_url(&tls, url, c->max_body, &data, &len))
 		return NULL;
-	}
 	crl = certio_crl(data, len);
 	free(data);
-	if (!crl)
-		d->m.crl_fetch_errors++;
 	return crl;
 }
 
-static unsigned int forward(struct certd *d, const unsigned char *body,
-			    size_t len)
+/* Loader: a list this op made and replaced again is freed at once; the
+ * borrowed ones are the cache's until the publish. */
+static void drop_gone(const struct load_task *t, struct crl_list *gone)
 {
+	if (!gone || gone == t->old_full || gone == t->old_delta)
+		return;
+	crl_list_release(gone);
+}
+
+/* Loader: the event line of @s (a large CRL's can be megabytes). */
+static void step_event(const struct crlop *op, const struct load_task *t,
+		       struct load_step *s)
+{
+	if (!s->ret && s->n_newly && op->want_events)
+		s->event = events_revoked_text(t->issuer, s->number, s->newly,
+					       s->n_newly, &s->event_len);
+}
+
+/* Loader: the steps of @t on its snapshot. */
+static void task_work(struct crlop *op, struct load_task *t)
+{
+	struct crl_list *l, *gone[2];
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < t->nsteps; i++) {
+		struct load_step *s = &t->steps[i];
+
+		if (s->serials) {
+			s->ret = crl_state_push_serials(&t->st, op->n.revoked,
+							now, &s->newly,
+							&s->n_newly);
+			step_event(op, t, s);
+			continue;
+		}
+		if (s->fetch) {
+			s->crl = fetch_crl(op->d->conf, op->n.location);
+			if (!s->crl)
+				op->fetch_failed = true;
+			else if (X509_NAME_cmp(X509_CRL_get_issuer(s->crl),
+					       t->issuer)) {
+				X509_CRL_free(s->crl);
+				s->crl = NULL;
+			}
+		}
+		if (!s->crl) {
+			s->ret = -ENOENT; /* nothing to load */
+			continue;
+		}
+		s->ret = crl_prepare(s->crl, t->keys, t->nkeys, now, &l, s->err,
+				     sizeof(s->err));
+		if (!s->ret) {
+			s->ret = crl_state_put(&t->st, l, &s->newly,
+					       &s->n_newly, gone, s->err,
+					       sizeof(s->err));
+			if (s->ret) {
+				crl_list_release(l);
+			} else {
+				drop_gone(t, gone[0]);
+				drop_gone(t, gone[1]);
+				step_event(op, t, s);
+			}
+		}
+		/* The index holds its own reference; the parsed CRL goes
+		 * with it or now, here rather than on the loop. */
+		X509_CRL_free(s->crl);
+		s->crl = NULL;
+	}
+	ERR_clear_error();
+}
+
+/* Loop: publish @t; the lists out of use go to the op's release list. */
+static void task_publish(struct crlop *op, struct load_task *t)
+{
+	struct crl_list *rel[2];
+
+	t->publish_ret = crl_cache_publish(&op->d->crls, t->issuer, t->version,
+					   &t->st, rel);
+	if (!t->publish_ret) {
+		release_add(op, rel[0]);
+		release_add(op, rel[1]);
+		return;
+	}
+	/* Not published: what this op made goes. */
+	guise_err("CRL cache: cannot publish a load (%s)",
+		  t->publish_ret == -ESTALE ? "changed meanwhile" :
+					      "no memory");
+	if (t->st.full != t->old_full)
+		release_add(op, t->st.full);
+	if (t->st.delta != t->old_delta)
+		release_add(op, t->st.delta);
+}
+
+/* Loop: the event of @s, made by the loader if streams were open then. */
+static size_t step_send_event(struct certd *d, const struct load_task *t,
+			      struct load_step *s)
+{
+	size_t n;
+
+	if (!s->event)
+		return events_revoked(d->events, t->issuer, s->number, s->newly,
+				      s->n_newly);
+	n = events_send_text(d->events, s->event, s->event_len);
+	s->event = NULL; /* taken */
+	return n;
+}
+
+/* Loop: metrics and events of @s after its task was published. */
+static bool step_report(struct certd *d, const struct load_task *t,
+			struct load_step *s)
+{
+	if (t->publish_ret || s->ret == -ENOENT)
+		return false;
+	if (s->serials) {
+		if (s->ret)
+			return false;
+		d->m.events_sent += step_send_event(d, t, s);
+		return s->n_newly;
+	}
+	if (!s->ret) {
+		d->m.crl_updates++;
+		d->m.events_sent += step_send_event(d, t, s);
+		return true;
+	}
+	if (s->ret != -EALREADY)
+		d->m.crl_rejected++;
+	return false;
+}
+
+static unsigned int forward(struct certd *d, struct crlop *op)
+{
+	const struct certd_conf *c = d->conf;
 	unsigned int n = 0;
 	size_t i;
 
-	for (i = 0; i < d->conf->forward.n; i++)
-		n += !worker_post(d->worker, d->conf->forward.v[i], CT_NOTE,
-				  body, len);
+	if (!c->forward.n && !d->n_subs)
+		return 0;
+	/* No copy from the loader (no destination then): one now. */
+	if (!op->fwd)
+		op->fwd = worker_body_new(op->der, op->len);
+	if (!op->fwd)
+		return 0;
+	for (i = 0; i < c->forward.n; i++)
+		n += !worker_post_body(d->worker, c->forward.v[i], CT_NOTE,
+				       op->fwd);
 	for (i = 0; i < d->n_subs; i++)
-		n += !worker_post(d->worker, d->subs[i], CT_NOTE, body, len);
+		n += !worker_post_body(d->worker, d->subs[i], CT_NOTE, op->fwd);
 	d->m.notify_forwarded += n;
 	return n;
 }
 
-#define REJECT(code, ...)                                \
-	do {                                             \
-		snprintf(err, sizeof(err), __VA_ARGS__); \
-		status = code;                           \
-		goto out;                                \
-	} while (0)
+/* ---- Notifications ---- */
 
-int notify_handle(struct certd *d, const unsigned char *body, size_t len,
-		  json_t **reply)
+static void note_open_work(void *arg)
 {
-	X509_CRL *fetched = NULL, *crl;
-	struct crl_serial *newly = NULL;
-	struct crlnote n;
-	size_t n_newly = 0;
-	bool updated = false;
-	X509 *signer = NULL;
-	char err[256], *num;
-	unsigned int fwd;
-	int status = 200;
+	struct crlop *op = arg;
 
-	*reply = NULL;
-	memset(&n, 0, sizeof(n));
+	op->len = evbuffer_get_length(op->body);
+	op->der = op->len ? evbuffer_pullup(op->body, -1) :
+			    (const unsigned char *)"";
+	if (!op->der) {
+		snprintf(op->err, sizeof(op->err), "out of memory");
+		op->open_ret = -1;
+		return;
+	}
+	op->open_ret = crlnote_open(op->der, op->len, &op->n, &op->signer,
+				    op->err, sizeof(op->err));
+	ERR_clear_error();
+}
+
+static void note_load_work(void *arg)
+{
+	struct crlop *op = arg;
+
+	task_work(op, &op->tasks[0]);
+	/* One copy for all the destinations, here rather than on the loop. */
+	if (op->want_forward)
+		op->fwd = worker_body_new(op->der, op->len);
+}
+
+static void note_load_done(void *arg)
+{
+	struct crlop *op = arg;
+	struct certd *d = op->d;
+	struct load_task *t = &op->tasks[0];
+	bool updated = false;
+	unsigned int fwd;
+	char *num;
+	size_t i;
+
+	d->crl_loading = false;
+	if (op->fetch_failed)
+		d->m.crl_fetch_errors++;
+	task_publish(op, t);
+	for (i = 0; i < t->nsteps; i++)
+		updated = step_report(d, t, &t->steps[i]) || updated;
+	fwd = forward(d, op);
+	num = crlnote_int_hex(op->n.number);
+	note_reply(op, 200,
+		   json_pack("{s:s, s:s?, s:b, s:i}", "result", "accepted",
+			     "crl_number", num, "updated", updated, "forwarded",
+			     fwd));
+	free(num);
+	op_finish(op);
+}
+
+/* Add a step for @crl (a reference is taken; NULL: fetch). */
+static int note_step(struct crlop *op, struct load_task *t, X509_CRL *crl,
+		     bool fetch, bool serials)
+{
+	struct load_step *s = step_add(t);
+
+	if (!s)
+		return -ENOMEM;
+	s->fetch = fetch;
+	s->serials = serials;
+	if (crl) {
+		X509_CRL_up_ref(crl);
+		s->crl = crl;
+	}
+	s->number = ASN1_INTEGER_dup(op->n.number);
+	return s->number ? 0 : -ENOMEM;
+}
+
+static void note_open_done(void *arg)
+{
+	struct crlop *op = arg;
+	struct certd *d = op->d;
+	struct crlnote *n = &op->n;
+	struct load_task *t;
+	char *num;
+
+	d->crl_loading = false;
+	if (op->open_ret) {
+		d->m.notify_rejected++;
+		note_reply(op, 403, NULL);
+		goto done;
+	}
+	if (!signer_allowed(d, op->signer, n->issuer)) {
+		d->m.notify_rejected++;
+		snprintf(op->err, sizeof(op->err),
+			 "signer may not notify for this issuer");
+		note_reply(op, 403, NULL);
+		goto done;
+	}
+	if ((n->crl && X509_NAME_cmp(X509_CRL_get_issuer(n->crl), n->issuer)) ||
+	    (n->delta &&
+	     X509_NAME_cmp(X509_CRL_get_issuer(n->delta), n->issuer))) {
+		d->m.notify_rejected++;
+		snprintf(op->err, sizeof(op->err),
+			 "carried CRL of another issuer");
+		note_reply(op, 403, NULL);
+		goto done;
+	}
+	if (seen_before(d, n)) {
+		d->m.notify_duplicate++;
+		num = crlnote_int_hex(n->number);
+		note_reply(op, 200,
+			   json_pack("{s:s, s:s?}", "result", "duplicate",
+				     "crl_number", num));
+		free(num);
+		goto done;
+	}
+	remember(d, n);
+	d->m.notify_accepted++;
+	t = task_new(op, n->issuer);
+	if (!t ||
+	    ((n->crl || n->location) &&
+	     note_step(op, t, n->crl, !n->crl, false)) ||
+	    (n->delta && note_step(op, t, n->delta, false, false)) ||
+	    (n->revoked && note_step(op, t, NULL, false, true))) {
+		snprintf(op->err, sizeof(op->err), "out of memory");
+		note_reply(op, 503, NULL);
+		goto done;
+	}
+	d->crl_loading = true;
+	op->want_events = events_streams(d->events) > 0;
+	op->want_forward = d->conf->forward.n || d->n_subs;
+	if (!loader_run(d->loader, note_load_work, note_load_done, op))
+		return;
+	d->crl_loading = false;
+	snprintf(op->err, sizeof(op->err), "shutting down");
+	note_reply(op, 503, NULL);
+done:
+	op_finish(op);
+}
+
+/* ---- The configured CRL files ---- */
+
+static void files_read_work(void *arg)
+{
+	struct crlop *op = arg;
+	const struct certd_conf *c = op->d->conf;
+	size_t i;
+
+	op->files = sk_X509_CRL_new_null();
+	for (i = 0; op->files && i < c->crls.n; i++)
+		certio_load_crls(c->crls.v[i], op->files);
+	ERR_clear_error();
+}
+
+static void files_load_work(void *arg)
+{
+	struct crlop *op = arg;
+	size_t i;
+
+	for (i = 0; i < op->ntasks; i++)
+		task_work(op, &op->tasks[i]);
+}
+
+static void files_load_done(void *arg)
+{
+	struct crlop *op = arg;
+	struct certd *d = op->d;
+	size_t i, j;
+
+	d->crl_loading = false;
+	for (i = 0; i < op->ntasks; i++) {
+		struct load_task *t = &op->tasks[i];
+
+		task_publish(op, t);
+		for (j = 0; j < t->nsteps; j++) {
+			struct load_step *s = &t->steps[j];
+
+			step_report(d, t, s);
+			if (s->ret && s->ret != -EALREADY && s->ret != -ENOENT)
+				guise_err("CRL: %s",
+					  s->err[0] ? s->err : "out of memory");
+		}
+	}
+	op_finish(op);
+}
+
+/* Loop: the files' CRLs by issuer, full CRLs before deltas (a delta
+ * needs its base), each with its own number for the events. */
+static int files_plan(struct crlop *op)
+{
+	int pass, j;
+	size_t i;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (j = 0; j < sk_X509_CRL_num(op->files); j++) {
+			X509_CRL *crl = sk_X509_CRL_value(op->files, j);
+			const X509_NAME *name = X509_CRL_get_issuer(crl);
+			struct load_task *t = NULL;
+			struct load_step *s;
+
+			if ((X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >=
+			     0) != pass)
+				continue;
+			for (i = 0; i < op->ntasks && !t; i++)
+				if (!X509_NAME_cmp(op->tasks[i].issuer, name))
+					t = &op->tasks[i];
+			if (!t && !(t = task_new(op, name)))
+				return -ENOMEM;
+			s = step_add(t);
+			if (!s)
+				return -ENOMEM;
+			X509_CRL_up_ref(crl);
+			s->crl = crl;
+			s->number = X509_CRL_get_ext_d2i(crl, NID_crl_number,
+							 NULL, NULL);
+		}
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+static void files_read_done(void *arg)
+{
+	struct crlop *op = arg;
+	struct certd *d = op->d;
+
+	d->crl_loading = false;
+	if (!op->files || files_plan(op)) {
+		guise_err("CRL reload: out of memory");
+		op_finish(op);
+		return;
+	}
+	d->crl_loading = true;
+	op->want_events = events_streams(d->events) > 0;
+	if (loader_run(d->loader, files_load_work, files_load_done, op)) {
+		d->crl_loading = false;
+		op_finish(op);
+	}
+}
+
+/* ---- The queue ---- */
+
+/* Loop: start the first op if none runs. */
+static void ops_kick(struct certd *d)
+{
+	struct crlop *op = d->ops;
+	int ret;
+
+	if (!op || d->ops_running)
+		return;
+	d->ops_running = true;
+	d->crl_loading = true;
+	if (op->kind == OP_NOTE)
+		ret = loader_run(d->loader, note_open_work, note_open_done, op);
+	else
+		ret = loader_run(d->loader, files_read_work, files_read_done,
+				 op);
+	if (ret) {
+		snprintf(op->err, sizeof(op->err), "shutting down");
+		note_reply(op, 503, NULL);
+		op_finish(op);
+	}
+}
+
+static void ops_add(struct certd *d, struct crlop *op)
+{
+	op->d = d;
+	if (!d->ops_tail)
+		d->ops_tail = &d->ops;
+	*d->ops_tail = op;
+	d->ops_tail = &op->next;
+	d->n_ops++;
+	ops_kick(d);
+}
+
+void notify_post(struct certd *d, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct crlop *op;
+
 	if (!rate_ok(d)) {
 		d->m.notify_limited++;
-		*reply = json_pack("{s:s}", "error", "rate limited");
-		return 429;
+		http_reply_json(req, 429,
+				json_pack("{s:s}", "error", "rate limited"));
+		return;
 	}
-	if (crlnote_open(body, len, &n, &signer, err, sizeof(err))) {
-		d->m.notify_rejected++;
-		status = 403;
-		goto out;
+	op = calloc(1, sizeof(*op));
+	if (op)
+		op->body = evbuffer_new();
+	/* Moves the chains, no copy: the loader pulls it up. */
+	if (!op || !op->body || evbuffer_add_buffer(op->body, in)) {
+		if (op && op->body)
+			evbuffer_free(op->body);
+		free(op);
+		http_reply_error(req, 503, "out of memory");
+		return;
 	}
-	if (!signer_allowed(d, signer, n.issuer)) {
-		d->m.notify_rejected++;
-		REJECT(403, "signer may not notify for this issuer");
+	op->kind = OP_NOTE;
+	op->req = req;
+	ops_add(d, op);
+}
+
+void notify_reload(struct certd *d)
+{
+	struct crlop *op = calloc(1, sizeof(*op));
+
+	if (!op) {
+		guise_err("CRL reload: out of memory");
+		return;
 	}
-	if ((n.crl && X509_NAME_cmp(X509_CRL_get_issuer(n.crl), n.issuer)) ||
-	    (n.delta &&
-	     X509_NAME_cmp(X509_CRL_get_issuer(n.delta), n.issuer))) {
-		d->m.notify_rejected++;
-		REJECT(403, "carried CRL of another issuer");
+	op->kind = OP_FILES;
+	ops_add(d, op);
+}
+
+void notify_stop(struct certd *d)
+{
+	struct crlop *op;
+
+	/* The op at the loader finishes (its reply is sent); the ones that
+	 * wait are answered 503. */
+	loader_stop(d->loader);
+	d->loader = NULL;
+	while ((op = d->ops)) {
+		d->ops = op->next;
+		snprintf(op->err, sizeof(op->err), "shutting down");
+		note_reply(op, 503, NULL);
+		op_free(op);
 	}
-	num = crlnote_int_hex(n.number);
-	if (seen_before(d, &n)) {
-		d->m.notify_duplicate++;
-		*reply = json_pack("{s:s, s:s?}", "result", "duplicate",
-				   "crl_number", num);
-		free(num);
-		goto out;
-	}
-	remember(d, &n);
-	d->m.notify_accepted++;
-	crl = n.crl;
-	if (!crl && n.location)
-		crl = fetched = fetch_crl(d, n.location);
-	if (crl && X509_NAME_cmp(X509_CRL_get_issuer(crl), n.issuer))
-		crl = NULL;
-	if (crl && !put_crl(d, crl, n.number, err, sizeof(err)))
-		updated = true;
-	if (n.delta && !put_crl(d, n.delta, n.number, err, sizeof(err)))
-		updated = true;
-	if (n.revoked && !crl_cache_push_serials(&d->crls, n.issuer, n.revoked,
-						 &newly, &n_newly)) {
-		d->m.events_sent += events_revoked(d->events, n.issuer,
-						   n.number, newly, n_newly);
-		updated = updated || n_newly;
-	}
-	fwd = forward(d, body, len);
-	*reply = json_pack("{s:s, s:s?, s:b, s:i}", "result", "accepted",
-			   "crl_number", num, "updated", updated, "forwarded",
-			   fwd);
-	free(num);
-out:
-	if (!*reply)
-		*reply = json_pack("{s:s}", "error", err);
-	free(newly);
-	X509_CRL_free(fetched);
-	X509_free(signer);
-	crlnote_free(&n);
-	ERR_clear_error();
-	return status;
+	d->ops_tail = &d->ops;
+	d->n_ops = 0;
+	d->ops_running = false;
 }
 
 int notify_subscribe(struct certd *d, const char *topic, const char *url,

@@ -10,6 +10,7 @@
 #define CERTD_NOTIFY_H
 
 #include <stddef.h>
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "certd.h"
@@ -18,11 +19,18 @@
 #define NOTIFY_MAX_SEEN 4096
 
 /*
- * Handle one notification (the CMS DER @body). Returns the HTTP status
- * and sets *@reply (a JSON object) for the answer.
+ * Handle one notification: the POST /v1/notify @req (its body the CMS
+ * DER), answered once it is processed. The work is done off the event
+ * loop by the CRL loader thread (loader.h), one load at a time in arrival
+ * order; see notify.c.
  */
-int notify_handle(struct certd *d, const unsigned char *body, size_t len,
-		  json_t **reply);
+void notify_post(struct certd *d, struct evhttp_request *req);
+
+/* (Re)load the configured CRL files ([trust] crl), the same way. */
+void notify_reload(struct certd *d);
+
+/* Stop the loader and answer the notifications still waiting (503). */
+void notify_stop(struct certd *d);
 
 /* Add / remove @url on a destination list ("crl" or "paths" @topic). */
 int notify_subscribe(struct certd *d, const char *topic, const char *url,
@@ -31,9 +39,6 @@ int notify_subscribe(struct certd *d, const char *topic, const char *url,
 /* Send a newly built path (leaf first), valid for @purpose (X509_PURPOSE_*,
  * 0 any), to the peers and path subscribers. */
 void notify_share_path(struct certd *d, STACK_OF(X509) * chain, int purpose);
-
-/* Load a CRL into the cache and tell the event stream (startup, tests). */
-int notify_put_crl(struct certd *d, X509_CRL *crl, char *err, size_t errlen);
 
 void notify_free(struct certd *d);
 

@@ -9,11 +9,17 @@
 #include "log.h"
 #include "worker.h"
 
+/* Shared by the POSTs of one body; freed by the last, on either thread. */
+struct worker_body {
+	void *data;
+	size_t len;
+	unsigned int refs; /* atomic */
+};
+
 struct job {
 	struct job *next;
 	char *url, *ctype;
-	void *body;
-	size_t len;
+	struct worker_body *body;
 	CURL *c; /* while running */
 	struct curl_slist *hdr;
 };
@@ -59,7 +65,7 @@ static void job_free(struct job *j)
 	curl_slist_free_all(j->hdr);
 	free(j->url);
 	free(j->ctype);
-	free(j->body);
+	worker_body_put(j->body);
 	free(j);
 }
 
@@ -78,8 +84,9 @@ static int post_start(struct worker *w, struct job *j)
 	j->hdr = curl_slist_append(NULL, ct);
 	curl_easy_setopt(j->c, CURLOPT_URL, j->url);
 	curl_easy_setopt(j->c, CURLOPT_HTTPHEADER, j->hdr);
-	curl_easy_setopt(j->c, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(j->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->len);
+	curl_easy_setopt(j->c, CURLOPT_POSTFIELDS, j->body->data);
+	curl_easy_setopt(j->c, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)j->body->len);
 	curl_easy_setopt(j->c, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(j->c, CURLOPT_PRIVATE, j);
 	if (!j->hdr || curl_multi_add_handle(w->multi, j->c) != CURLM_OK) {
@@ -213,8 +220,46 @@ void worker_stop(struct worker *w)
 	free(w);
 }
 
+struct worker_body *worker_body_new(const void *data, size_t len)
+{
+	struct worker_body *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->data = malloc(len ? len : 1);
+	if (!b->data) {
+		free(b);
+		return NULL;
+	}
+	memcpy(b->data, data, len);
+	b->len = len;
+	b->refs = 1;
+	return b;
+}
+
+void worker_body_put(struct worker_body *b)
+{
+	if (!b || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	free(b->data);
+	free(b);
+}
+
 int worker_post(struct worker *w, const char *url, const char *content_type,
 		const void *body, size_t len)
+{
+	struct worker_body *b = worker_body_new(body, len);
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	ret = worker_post_body(w, url, content_type, b);
+	worker_body_put(b);
+	return ret;
+}
+
+int worker_post_body(struct worker *w, const char *url,
+		     const char *content_type, struct worker_body *body)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
@@ -222,13 +267,12 @@ int worker_post(struct worker *w, const char *url, const char *content_type,
 		return -ENOMEM;
 	j->url = strdup(url);
 	j->ctype = strdup(content_type);
-	j->body = malloc(len ? len : 1);
-	if (!j->url || !j->ctype || !j->body) {
+	if (!j->url || !j->ctype) {
 		job_free(j);
 		return -ENOMEM;
 	}
-	memcpy(j->body, body, len);
-	j->len = len;
+	__atomic_add_fetch(&body->refs, 1, __ATOMIC_RELAXED);
+	j->body = body;
 	pthread_mutex_lock(&w->lock);
 	if (w->queued >= WORKER_MAX_QUEUE || w->stop) {
 		w->dropped++;

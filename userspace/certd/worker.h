@@ -28,6 +28,16 @@ void worker_stop(struct worker *w);
 /* Queue a POST of @body (copied) to @url. 0, or -ENOSPC/-ENOMEM. */
 int worker_post(struct worker *w, const char *url, const char *content_type,
 		const void *body, size_t len);
+/*
+ * A body copied once and POSTed to many (a forwarded notification can be
+ * tens of megabytes): reference counted (atomically: the last reference
+ * may go on any thread), immutable. worker_post_body() takes a reference.
+ */
+struct worker_body;
+struct worker_body *worker_body_new(const void *data, size_t len);
+void worker_body_put(struct worker_body *b);
+int worker_post_body(struct worker *w, const char *url,
+		     const char *content_type, struct worker_body *body);
 /* Counters: POSTs answered 2xx, and failed ones. */
 void worker_counts(struct worker *w, uint64_t *sent, uint64_t *failed,
 		   uint64_t *dropped);

@@ -1,0 +1,153 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# guise-certd loads a large CRL off its event loop, TAP output. Run by
+# certd_crlload (the C driver, which is also HELPER), or by hand:
+#   certd_crlload.sh DIR CERTD HELPER
+#
+# A CRL of intB1 with CRLLOAD_ENTRIES (default 300000) entries, b_good
+# among them, arrives in a notification; while it loads (the daemon's
+# guise_certd_crl_loading gauge says 1) a validation is answered with the
+# old CRL, between two metrics reads that both still say "loading", on
+# one connection: the answer came while the load ran (an order, no
+# timing). A notification of the same CRL number (small: serials only)
+# and a newer one arrive while it loads: the first is a duplicate (not
+# processed, not forwarded), the newer one wins. Then the same for a
+# SIGHUP reload of [trust] crl.
+set -u
+
+dir=${1:?usage: certd_crlload.sh DIR CERTD HELPER}
+certd=${2:?}
+helper=${3:?}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+entries=${CRLLOAD_ENTRIES:-300000}
+
+pki_setup
+start_certd '[::1]:0'
+ok $? "guise-certd starts"
+url="https://[::1]:$(sed -n 1p certd.port)"
+
+b64() { openssl x509 -in "$1" -outform DER | base64 -w0; }
+api() { # PATH [curl args...]
+	local path=$1
+	shift
+	curl -s --max-time 120 --cacert tlsca.crt --cert client.crt \
+		--key client.key "$@" "$url$path"
+}
+validate() { # CERTFILE: the status
+	api /v1/validate -d "{\"cert\":\"$(b64 "$1")\"}" |
+		sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
+}
+metric() { api /v1/metrics | sed -n "s/^guise_certd_$1 //p"; }
+gauge() { sed -n "s/^guise_certd_$2 //p" "$1"; } # FILE NAME
+crl_field() { # ISSUER-CN FIELD: from /v1/health
+	api /v1/health | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["crls"]:
+    if c["issuer"] == "/CN=guise test " + sys.argv[1]:
+        print(c.get(sys.argv[2], ""))' "$1" "$2"
+}
+post_note() { # FILE OUT: POST /v1/notify in the background (pid in NPID)
+	api /v1/notify -H 'Content-Type: application/cms' \
+		--data-binary "@$1" -o "$2" &
+	NPID=$!
+}
+wait_loading() { # up to 120 s for a load at the loader
+	local end=$(($(date +%s) + 120))
+	while [ "$(metric crl_loading)" != 1 ] && [ "$(date +%s)" -lt $end ]; do
+		sleep 0.02
+	done
+	[ "$(metric crl_loading)" = 1 ]
+}
+# CERTFILE: metrics, a validation, metrics, one after the other on one
+# connection (m1.txt, v.json, m2.txt).
+probe() {
+	local t="--cacert tlsca.crt --cert client.crt --key client.key"
+	rm -f m1.txt v.json m2.txt
+	curl -s --max-time 120 $t -o m1.txt "$url/v1/metrics" --next \
+		$t -d "{\"cert\":\"$(b64 "$1")\"}" -o v.json "$url/v1/validate" \
+		--next $t -o m2.txt "$url/v1/metrics"
+}
+answered_while_loading() { # CERTFILE STATUS WHAT
+	probe "$1"
+	[ "$(gauge m1.txt crl_loading)" = 1 ] &&
+		grep -q "\"status\":\"$2\"" v.json &&
+		[ "$(gauge m2.txt crl_loading)" = 1 ]
+	ok $? "$3"
+	[ "$(gauge m2.txt crl_loading)" = 1 ] ||
+		echo "# loading before: $(gauge m1.txt crl_loading), after: $(gauge m2.txt crl_loading); $(cat v.json)"
+}
+
+updates0=$(metric crl_updates_total)
+serial=$(openssl x509 -in b_good.crt -noout -serial | sed 's/.*=//')
+is "$(validate b_good.crt)" good "b_good is good under the PKI's CRLs"
+"$helper" mknote intB1.crt intB1.key "$entries" 2000 "$serial" big.cms \
+	big.crl &&
+	"$helper" mknote intB1.crt intB1.key none 2000 "$serial" dup.cms \
+		dup.crl &&
+	"$helper" mknote intB1.crt intB1.key 10 2001 "$serial" new.cms \
+		new.crl &&
+	"$helper" mknote intB1.crt intB1.key "$entries" 2002 "$serial" \
+		big2.cms big2.crl
+made=$?
+ok $made "made CRLs of intB1 with $entries entries (b_good among them)"
+[ $made -eq 0 ] || {
+	echo "Bail out! cannot make the CRLs"
+	exit 1
+}
+
+# 1. A notification carrying the large CRL.
+post_note big.cms big.json
+big_pid=$NPID
+wait_loading
+ok $? "the large CRL is loading (guise_certd_crl_loading 1)"
+answered_while_loading b_good.crt good \
+	"a validation is answered while the CRL loads, with the old CRL"
+post_note dup.cms dup.json # CRL number 2000 again, without the CRL
+dup_pid=$NPID
+end=$(($(date +%s) + 60))
+while [ "$(metric crl_loads_queued)" -lt 2 ] && [ "$(date +%s)" -lt $end ]; do
+	sleep 0.02
+done
+api /v1/metrics >m3.txt
+[ "$(gauge m3.txt crl_loads_queued)" -ge 2 ] &&
+	[ "$(gauge m3.txt crl_loading)" = 1 ]
+ok $? "a notification of the same CRL number waits while the first loads"
+post_note new.cms new.json
+new_pid=$NPID
+wait $big_pid $dup_pid $new_pid
+grep -q '"result":"accepted".*"updated":true' big.json
+ok $? "the large CRL's notification: accepted, updated"
+grep -q '"result":"duplicate"' dup.json
+ok $? "the same CRL number during the load: a duplicate"
+grep -q '"result":"accepted".*"crl_number":"2001".*"updated":true' new.json
+ok $? "a newer CRL number during the load: accepted, updated"
+is "$(metric notify_accepted_total)" 2 "two notifications accepted"
+is "$(metric notify_duplicate_total)" 1 "one duplicate"
+is "$(crl_field intB1 crl_number)" 2001 "the newer CRL is in force"
+is "$(crl_field intB1 entries)" 11 "with its 11 entries"
+is "$(validate b_good.crt)" revoked "b_good is revoked now"
+is "$(metric crl_loading)" 0 "nothing loads any more"
+
+# 2. SIGHUP: [trust] crl now holds the large CRL number 2002.
+cp big2.crl crls.pem
+kill -HUP "$CPID"
+wait_loading
+ok $? "SIGHUP: the large CRL is loading"
+answered_while_loading a_good.crt good \
+	"a validation is answered during the SIGHUP reload"
+end=$(($(date +%s) + 120))
+while [ "$(crl_field intB1 crl_number)" != 2002 ] && [ "$(date +%s)" -lt $end ]; do
+	sleep 0.1
+done
+is "$(crl_field intB1 crl_number)" 2002 "the reloaded CRL is in force"
+is "$(crl_field intB1 entries)" $((entries + 1)) "with all its entries"
+is "$(validate b_good.crt)" revoked "b_good stays revoked"
+is "$(metric crl_updates_total)" $((updates0 + 3)) "three CRL updates counted"
+is "$(metric crl_rejected_total)" 0 "no CRL rejected"
+
+cleanup
+pids=""
+echo "1..$n"
+[ $failed -eq 0 ]
