@@ -30,6 +30,8 @@
 #include "worker.h"
 
 #define DEFAULT_CONFIG "/etc/guise/certd.conf"
+/* TLS sessions the API server keeps for resumption. */
+#define CERTD_TLS_SESSIONS 1024
 
 static const struct daemon_usage usage = {
 	.name = "guise-certd",
@@ -171,6 +173,52 @@ static int check_crl_files(const struct certd_conf *c)
 	return bad ? -1 : 0;
 }
 
+/*
+ * Keep the session of a connection that completed its handshake however
+ * it ends: libevent frees the SSL without SSL_shutdown() (a client's
+ * close_notify, or our keep-alive timeout), and OpenSSL would then drop
+ * the session from the cache as if the connection had failed (nginx
+ * marks its closes the same way). A connection that failed is not in the
+ * finished state and keeps OpenSSL's treatment. SSL_free() calls this
+ * before it looks (ex_data go first).
+ */
+static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+			long argl, void *argp)
+{
+	SSL *ssl = parent;
+
+	(void)ptr;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (ssl && SSL_is_server(ssl) && SSL_is_init_finished(ssl))
+		SSL_set_shutdown(ssl,
+				 SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+}
+
+/*
+ * Resumption from the server's own session cache instead of tickets: a
+ * ticket holds the client's certificate, which OpenSSL 3 decodes again on
+ * every resumption (at a peer receiving a forwarded notification, the
+ * largest cost after the notification itself). A session a handshake,
+ * in a bounded cache: certd's clients are a few daemons and peers.
+ */
+static int tls_session_cache(SSL_CTX *ctx)
+{
+	static int idx = -1;
+
+	if (idx < 0)
+		idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
+	if (idx < 0)
+		return -1;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, CERTD_TLS_SESSIONS);
+	return 0;
+}
+
 static int setup(struct daemon_state *s, const struct daemon_opts *o)
 {
 	if (certd_conf_load(o->config, &s->conf))
@@ -183,6 +231,8 @@ static int setup(struct daemon_state *s, const struct daemon_opts *o)
 		return -1;
 	s->ctx = tls_server_ctx(s->conf.cert, s->conf.key, s->conf.ca);
 	if (!s->ctx)
+		return -1;
+	if (tls_session_cache(s->ctx))
 		return -1;
 	if (o->check_config)
 		return check_crl_files(&s->conf);

@@ -14,10 +14,10 @@ struct metric {
 int metrics_format(struct certd *d, struct evbuffer *buf)
 {
 	const struct certd_metrics *m = &d->m;
-	uint64_t sent = 0, failed = 0, dropped = 0;
+	struct worker_stats w = { 0 };
 	size_t i;
 
-	worker_counts(d->worker, &sent, &failed, &dropped);
+	worker_counts(d->worker, &w);
 	{
 		const struct metric counters[] = {
 			{ "validations_total", "Validation requests.",
@@ -79,11 +79,15 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 			  "Revocation events written to streams.",
 			  m->events_sent },
 			{ "posts_sent_total", "Outgoing POSTs answered 2xx.",
-			  sent },
+			  w.sent },
+			{ "posts_resumed_total",
+			  "Outgoing POSTs answered 2xx over a resumed TLS "
+			  "session.",
+			  w.resumed },
 			{ "posts_failed_total", "Outgoing POSTs that failed.",
-			  failed },
+			  w.failed },
 			{ "posts_dropped_total",
-			  "Outgoing POSTs dropped (queue full).", dropped },
+			  "Outgoing POSTs dropped (queue full).", w.dropped },
 			{ "path_cache_hits_total", "Path cache hits.",
 			  d->paths.hits },
 			{ "path_cache_stale_total",

@@ -199,8 +199,8 @@ struct crlop {
 	STACK_OF(X509_CRL) * files;
 	/* Both */
 	bool want_events; /* event streams were open: make the lines */
-	bool want_forward; /* there were destinations: the loader copies */
 	struct worker_body *fwd; /* OP_NOTE: the body to forward */
+	unsigned int forwarded; /* OP_NOTE: POSTs queued */
 	struct load_task *tasks;
 	size_t ntasks;
 	struct crl_list **release; /* freed with the op, by the loader */
@@ -471,9 +471,6 @@ static unsigned int forward(struct certd *d, struct crlop *op)
 
 	if (!c->forward.n && !d->n_subs)
 		return 0;
-	/* No copy from the loader (no destination then): one now. */
-	if (!op->fwd)
-		op->fwd = worker_body_new(op->der, op->len);
 	if (!op->fwd)
 		return 0;
 	for (i = 0; i < c->forward.n; i++)
@@ -502,6 +499,9 @@ static void note_open_work(void *arg)
 	op->open_ret = crlnote_open(op->der, op->len, &op->n, &op->signer,
 				    op->err, sizeof(op->err));
 	ERR_clear_error();
+	/* The copy to forward, here rather than on the loop. */
+	if (!op->open_ret)
+		op->fwd = worker_body_new(op->der, op->len);
 }
 
 static void note_load_work(void *arg)
@@ -509,9 +509,6 @@ static void note_load_work(void *arg)
 	struct crlop *op = arg;
 
 	task_work(op, &op->tasks[0]);
-	/* One copy for all the destinations, here rather than on the loop. */
-	if (op->want_forward)
-		op->fwd = worker_body_new(op->der, op->len);
 }
 
 static void note_load_done(void *arg)
@@ -520,7 +517,6 @@ static void note_load_done(void *arg)
 	struct certd *d = op->d;
 	struct load_task *t = &op->tasks[0];
 	bool updated = false;
-	unsigned int fwd;
 	char *num;
 	size_t i;
 
@@ -530,12 +526,11 @@ static void note_load_done(void *arg)
 	task_publish(op, t);
 	for (i = 0; i < t->nsteps; i++)
 		updated = step_report(d, t, &t->steps[i]) || updated;
-	fwd = forward(d, op);
 	num = crlnote_int_hex(op->n.number);
 	note_reply(op, 200,
 		   json_pack("{s:s, s:s?, s:b, s:i}", "result", "accepted",
 			     "crl_number", num, "updated", updated, "forwarded",
-			     fwd));
+			     op->forwarded));
 	free(num);
 	op_finish(op);
 }
@@ -599,6 +594,13 @@ static void note_open_done(void *arg)
 	}
 	remember(d, n);
 	d->m.notify_accepted++;
+	/*
+	 * Authenticated, signer allowed, first of its (issuer, number): on
+	 * to the peers now, so that they verify it while this server loads
+	 * the CRL (or fetches it). Forwarding never depended on the CRL's
+	 * own check: each receiver checks the CRL it takes.
+	 */
+	op->forwarded = forward(d, op);
 	t = task_new(op, n->issuer);
 	if (!t ||
 	    ((n->crl || n->location) &&
@@ -611,7 +613,6 @@ static void note_open_done(void *arg)
 	}
 	d->crl_loading = true;
 	op->want_events = events_streams(d->events) > 0;
-	op->want_forward = d->conf->forward.n || d->n_subs;
 	if (!loader_run(d->loader, note_load_work, note_load_done, op))
 		return;
 	d->crl_loading = false;

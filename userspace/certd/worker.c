@@ -2,12 +2,37 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
 #include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "log.h"
 #include "worker.h"
+
+/* A peer answer is read and dropped; more than this is an error. */
+#define WORKER_MAX_REPLY 65536
+
+/* The TLS session of one destination (scheme, host, port). */
+struct peer {
+	struct peer *next;
+	char *key;
+	SSL_SESSION *sess;
+};
 
 /* Shared by the POSTs of one body; freed by the last, on either thread. */
 struct worker_body {
@@ -18,159 +43,435 @@ struct worker_body {
 
 struct job {
 	struct job *next;
+	struct worker *w;
 	char *url, *ctype;
 	struct worker_body *body;
-	CURL *c; /* while running */
-	struct curl_slist *hdr;
+	/* while running */
+	struct peer *peer;
+	SSL *ssl; /* owned by the connection's bufferevent; NULL for http */
+	struct bufferevent *bev; /* owned by the connection */
+	bool in_make, finished, ok;
+	char why[160];
 };
 
+/*
+ * The thread's state. The SSL_CTX (client certificate, key and CA store)
+ * is made once: OpenSSL 3 spends milliseconds making a context and
+ * parsing the PEM files, which libcurl does for every new connection.
+ * TLS sessions are kept per destination and offered again, so a
+ * forward to a peer seen before is an abbreviated handshake.
+ */
 struct worker {
 	struct worker_tls tls;
+	SSL_CTX *ctx;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
 	struct job *head, **tail;
 	size_t queued;
 	bool stop;
-	uint64_t sent, failed, dropped;
-	/* The worker thread's own: the transfers under way, with one
-	 * connection cache (multi) and one TLS session cache (share). */
-	CURLM *multi;
-	CURLSH *share;
+	uint64_t sent, failed, dropped, resumed;
+	/* The worker thread's own. */
+	struct event_base *base;
+	struct event *wake;
+	int wake_fd;
 	size_t active;
+	struct peer *peers;
+	size_t n_peers;
 };
 
-static void tls_setopts(CURL *c, const struct worker_tls *tls)
+static void tls_log(const char *what, const char *path)
 {
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)tls->timeout);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	if (tls->ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, tls->ca);
-	if (tls->cert)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert);
-	if (tls->key)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key);
+	char buf[256];
+	unsigned long e = ERR_get_error();
+
+	ERR_error_string_n(e, buf, sizeof(buf));
+	guise_err("forwarding: %s %s: %s", what, path ? path : "",
+		  e ? buf : "failed");
+	ERR_clear_error();
 }
 
-static size_t discard(char *data, size_t size, size_t n, void *arg)
+static int ssl_job_idx = -1;
+
+/* A new session (TLS 1.3: a ticket after the handshake): keep it. */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 {
-	(void)data;
-	(void)arg;
-	return size * n;
+	struct job *j = SSL_get_ex_data(ssl, ssl_job_idx);
+
+	if (!j || !j->peer)
+		return 0;
+	SSL_SESSION_free(j->peer->sess);
+	j->peer->sess = sess;
+	return 1; /* the reference is ours */
+}
+
+static SSL_CTX *client_ctx(const struct worker_tls *tls)
+{
+	const char *key = tls->key ? tls->key : tls->cert;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx) {
+		tls_log("context", NULL);
+		return NULL;
+	}
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+		goto fail;
+	if (tls->cert &&
+	    SSL_CTX_use_certificate_chain_file(ctx, tls->cert) != 1) {
+		tls_log("certificate", tls->cert);
+		goto fail;
+	}
+	if (key &&
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		tls_log("key", key);
+		goto fail;
+	}
+	if (tls->cert && SSL_CTX_check_private_key(ctx) != 1) {
+		tls_log("key does not match", tls->cert);
+		goto fail;
+	}
+	if (tls->ca ? SSL_CTX_load_verify_locations(ctx, tls->ca, NULL) != 1 :
+		      SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		tls_log("CA", tls->ca);
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+						    SSL_SESS_CACHE_NO_INTERNAL);
+	SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static struct peer *peer_get(struct worker *w, const char *key)
+{
+	struct peer *p;
+
+	for (p = w->peers; p; p = p->next)
+		if (!strcmp(p->key, key))
+			return p;
+	/* Subscribers come and go: a bounded memory of destinations. */
+	if (w->n_peers >= WORKER_MAX_PEERS)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->key = strdup(key))) {
+		free(p);
+		return NULL;
+	}
+	p->next = w->peers;
+	w->peers = p;
+	w->n_peers++;
+	return p;
 }
 
 static void job_free(struct job *j)
 {
-	curl_slist_free_all(j->hdr);
 	free(j->url);
 	free(j->ctype);
 	worker_body_put(j->body);
 	free(j);
 }
 
-/* Add @j's POST to the transfers under way. 0 or -1. */
-static int post_start(struct worker *w, struct job *j)
-{
-	char ct[128];
+static void start_jobs(struct worker *w);
 
-	j->c = curl_easy_init();
-	if (!j->c)
-		return -1;
-	tls_setopts(j->c, &w->tls);
-	if (w->share)
-		curl_easy_setopt(j->c, CURLOPT_SHARE, w->share);
-	snprintf(ct, sizeof(ct), "Content-Type: %s", j->ctype);
-	j->hdr = curl_slist_append(NULL, ct);
-	curl_easy_setopt(j->c, CURLOPT_URL, j->url);
-	curl_easy_setopt(j->c, CURLOPT_HTTPHEADER, j->hdr);
-	curl_easy_setopt(j->c, CURLOPT_POSTFIELDS, j->body->data);
-	curl_easy_setopt(j->c, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)j->body->len);
-	curl_easy_setopt(j->c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(j->c, CURLOPT_PRIVATE, j);
-	if (!j->hdr || curl_multi_add_handle(w->multi, j->c) != CURLM_OK) {
-		curl_easy_cleanup(j->c);
-		j->c = NULL;
-		return -1;
+/* A transfer is over: count it, free it; @more: start what waits. */
+static void job_end(struct job *j, bool more)
+{
+	struct worker *w = j->w;
+	bool resumed = false;
+
+	if (j->ok && j->ssl)
+		resumed = SSL_session_reused(j->ssl);
+	if (!j->ok) {
+		guise_warn("POST %s: %s", j->url,
+			   j->why[0] ? j->why : "failed");
+		/* Whatever went wrong, the next one starts afresh. */
+		if (j->peer && j->peer->sess) {
+			SSL_SESSION_free(j->peer->sess);
+			j->peer->sess = NULL;
+		}
 	}
-	w->active++;
-	return 0;
-}
-
-/* A transfer is over: count it, free it. */
-static void post_done(struct worker *w, CURL *c, CURLcode rc)
-{
-	struct job *j = NULL;
-	long code = 0;
-	bool ok;
-
-	curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&j);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	ok = rc == CURLE_OK && code >= 200 && code <= 299;
-	if (!ok)
-		guise_warn("POST %s: %s", j ? j->url : "?",
-			   rc != CURLE_OK ? curl_easy_strerror(rc) : "refused");
-	curl_multi_remove_handle(w->multi, c);
-	curl_easy_cleanup(c);
-	w->active--;
-	if (j)
-		job_free(j);
+	if (j->ssl)
+		SSL_set_ex_data(j->ssl, ssl_job_idx, NULL);
 	pthread_mutex_lock(&w->lock);
-	if (ok)
+	if (j->ok)
 		w->sent++;
 	else
 		w->failed++;
+	w->resumed += resumed;
 	pthread_mutex_unlock(&w->lock);
+	w->active--;
+	job_free(j);
+	if (more)
+		start_jobs(w);
+}
+
+static void on_error(enum evhttp_request_error e, void *arg)
+{
+	static const char *const names[] = {
+		[EVREQ_HTTP_TIMEOUT] = "timeout",
+		[EVREQ_HTTP_EOF] = "connection closed",
+		[EVREQ_HTTP_INVALID_HEADER] = "bad answer",
+		[EVREQ_HTTP_BUFFER_ERROR] = "connection failed",
+		[EVREQ_HTTP_REQUEST_CANCEL] = "cancelled",
+		[EVREQ_HTTP_DATA_TOO_LONG] = "answer too long",
+	};
+	struct job *j = arg;
+	unsigned long e2 = j->bev ? bufferevent_get_openssl_error(j->bev) : 0;
+	long v = j->ssl ? SSL_get_verify_result(j->ssl) : X509_V_OK;
+	char buf[128] = "";
+
+	if (v != X509_V_OK)
+		snprintf(buf, sizeof(buf), "certificate verify failed (%s)",
+			 X509_verify_cert_error_string(v));
+	else if (e2)
+		ERR_error_string_n(e2, buf, sizeof(buf));
+	ERR_clear_error();
+	snprintf(j->why, sizeof(j->why), "%s%s%s",
+		 (unsigned int)e < sizeof(names) / sizeof(names[0]) &&
+				 names[e] ?
+			 names[e] :
+			 "failed",
+		 buf[0] ? ": " : "", buf);
+}
+
+static void on_done(struct evhttp_request *req, void *arg)
+{
+	struct job *j = arg;
+	int code = req ? evhttp_request_get_response_code(req) : 0;
+
+	j->ok = code >= 200 && code <= 299;
+	if (!j->ok && code && !j->why[0])
+		snprintf(j->why, sizeof(j->why), "refused (%d)", code);
+	j->finished = true;
+	/*
+	 * Close the TLS connection properly (close_notify): OpenSSL marks
+	 * the session of one that just goes away as not resumable.
+	 */
+	if (j->ok && j->ssl)
+		SSL_shutdown(j->ssl);
+	ERR_clear_error();
+	if (!j->in_make)
+		job_end(j, true);
+}
+
+static bool is_ip(const char *host)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, host, a) == 1 ||
+	       inet_pton(AF_INET6, host, a) == 1;
+}
+
+/* Start @j's POST. 0, or -1 (@j->why says why). */
+static int post_start(struct worker *w, struct job *j)
+{
+	struct evhttp_connection *evcon = NULL;
+	struct evhttp_request *req = NULL;
+	struct evhttp_uri *uri = evhttp_uri_parse(j->url);
+	const char *scheme, *host, *path, *query;
+	struct evkeyvalq *h;
+	struct bufferevent *bev;
+	char name[256], hostport[300], target[2048];
+	int port, fd, one = 1, ret = -1;
+	bool https;
+	size_t n;
+
+	scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
+	host = uri ? evhttp_uri_get_host(uri) : NULL;
+	if (!scheme || !host || !*host ||
+	    (strcmp(scheme, "https") && strcmp(scheme, "http"))) {
+		snprintf(j->why, sizeof(j->why), "not an http(s) URL");
+		goto out;
+	}
+	https = !strcmp(scheme, "https");
+	port = evhttp_uri_get_port(uri);
+	if (port < 0)
+		port = https ? 443 : 80;
+	/* [v6 literal] -> v6 literal */
+	n = strlen(host);
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']')
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 2), host + 1);
+	else
+		snprintf(name, sizeof(name), "%s", host);
+	snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
+	path = evhttp_uri_get_path(uri);
+	query = evhttp_uri_get_query(uri);
+	snprintf(target, sizeof(target), "%s%s%s", path && *path ? path : "/",
+		 query ? "?" : "", query ? query : "");
+	if (https) {
+		j->peer = peer_get(w, hostport);
+		j->ssl = SSL_new(w->ctx);
+		if (!j->ssl) {
+			snprintf(j->why, sizeof(j->why), "out of memory");
+			goto out;
+		}
+		SSL_set_ex_data(j->ssl, ssl_job_idx, j);
+		if (is_ip(name) ? !X509_VERIFY_PARAM_set1_ip_asc(
+					  SSL_get0_param(j->ssl), name) :
+				  (!SSL_set1_host(j->ssl, name) ||
+				   !SSL_set_tlsext_host_name(j->ssl, name))) {
+			snprintf(j->why, sizeof(j->why), "bad host name");
+			SSL_free(j->ssl);
+			j->ssl = NULL;
+			goto out;
+		}
+		if (j->peer && j->peer->sess)
+			SSL_set_session(j->ssl, j->peer->sess);
+		/* On failure libevent 2.1 may have freed @ssl (http.c). */
+		bev = bufferevent_openssl_socket_new(
+			w->base, -1, j->ssl, BUFFEREVENT_SSL_CONNECTING,
+			BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		if (bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else {
+		bev = bufferevent_socket_new(w->base, -1,
+					     BEV_OPT_CLOSE_ON_FREE |
+						     BEV_OPT_DEFER_CALLBACKS);
+	}
+	if (!bev) {
+		j->ssl = NULL;
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		goto out;
+	}
+	evcon = evhttp_connection_base_bufferevent_new(w->base, NULL, bev, name,
+						       (unsigned short)port);
+	req = evcon ? evhttp_request_new(on_done, j) : NULL;
+	if (!req) {
+		if (!evcon)
+			bufferevent_free(bev);
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		goto out;
+	}
+	j->bev = bev;
+	evhttp_connection_set_timeout(evcon, (int)w->tls.timeout);
+	evhttp_connection_set_retries(evcon, 0);
+	evhttp_connection_set_max_body_size(evcon, WORKER_MAX_REPLY);
+	evhttp_request_set_error_cb(req, on_error);
+	h = evhttp_request_get_output_headers(req);
+	if (evhttp_add_header(h, "Host",
+			      port == (https ? 443 : 80) ? host : hostport) ||
+	    evhttp_add_header(h, "Content-Type", j->ctype) ||
+	    evbuffer_add(evhttp_request_get_output_buffer(req),
+			 j->body->data, j->body->len)) {
+		evhttp_request_free(req);
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		goto out;
+	}
+	j->in_make = true;
+	if (evhttp_make_request(evcon, req, EVHTTP_REQ_POST, target)) {
+		j->in_make = false;
+		if (!j->why[0])
+			snprintf(j->why, sizeof(j->why), "cannot connect");
+		goto out; /* @req is gone */
+	}
+	j->in_make = false;
+	/* The request and the TLS records leave at once (no Nagle wait
+	 * for the delayed ACK). */
+	fd = bufferevent_getfd(bev);
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	evhttp_connection_free_on_completion(evcon);
+	evcon = NULL;
+	ret = 0;
+	if (j->finished) /* answered at once (an error) */
+		ret = 1;
+out:
+	if (evcon) {
+		if (j->ssl)
+			SSL_set_ex_data(j->ssl, ssl_job_idx, NULL);
+		j->ssl = NULL;
+		j->bev = NULL;
+		evhttp_connection_free(evcon);
+	}
+	if (uri)
+		evhttp_uri_free(uri);
+	ERR_clear_error();
+	return ret;
+}
+
+/* Take queued jobs while there is room; stop when told and idle. */
+static void start_jobs(struct worker *w)
+{
+	struct job *j;
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		if (!w->head || w->active >= WORKER_PARALLEL) {
+			if (w->stop && !w->head && !w->active)
+				event_base_loopbreak(w->base);
+			pthread_mutex_unlock(&w->lock);
+			return;
+		}
+		j = w->head;
+		w->head = j->next;
+		if (!w->head)
+			w->tail = &w->head;
+		w->queued--;
+		pthread_mutex_unlock(&w->lock);
+		j->next = NULL;
+		j->w = w;
+		w->active++;
+		r = post_start(w, j);
+		if (r < 0)
+			j->ok = false;
+		if (r)
+			job_end(j, false);
+	}
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t v;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		guise_warn("forwarding: wake-up: %s", strerror(errno));
+	start_jobs(arg);
+}
+
+static void wake(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		guise_warn("forwarding: wake-up: %s", strerror(errno));
 }
 
 /*
  * The queue is served in parallel: up to WORKER_PARALLEL POSTs at once on
- * one curl multi handle, so a notification reaches every destination of
- * the forwarding list after about one TLS handshake and answer, not one
- * per destination, and a slow peer holds up nobody else.
+ * the thread's event loop, so a notification reaches every destination
+ * of the forwarding list after about one TLS handshake and answer, not
+ * one per destination, and a slow peer holds up nobody else.
  */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct job *j;
-	CURLMsg *msg;
-	int running, left;
 
-	for (;;) {
-		pthread_mutex_lock(&w->lock);
-		while (!w->head && !w->active && !w->stop)
-			pthread_cond_wait(&w->cond, &w->lock);
-		if (!w->head && !w->active) {
-			pthread_mutex_unlock(&w->lock);
-			break; /* stopping, and nothing left */
-		}
-		while (w->head && w->active < WORKER_PARALLEL) {
-			j = w->head;
-			w->head = j->next;
-			if (!w->head)
-				w->tail = &w->head;
-			w->queued--;
-			j->next = NULL;
-			if (post_start(w, j)) {
-				w->failed++;
-				job_free(j);
-			}
-		}
-		pthread_mutex_unlock(&w->lock);
-		if (!w->active)
-			continue;
-		curl_multi_perform(w->multi, &running);
-		while ((msg = curl_multi_info_read(w->multi, &left)))
-			if (msg->msg == CURLMSG_DONE)
-				post_done(w, msg->easy_handle,
-					  msg->data.result);
-		/* worker_post() wakes this up for new jobs. */
-		if (w->active)
-			curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
-	}
+	event_base_dispatch(w->base);
 	return NULL;
+}
+
+static void worker_free(struct worker *w)
+{
+	struct peer *p, *next;
+
+	for (p = w->peers; p; p = next) {
+		next = p->next;
+		SSL_SESSION_free(p->sess);
+		free(p->key);
+		free(p);
+	}
+	if (w->wake)
+		event_free(w->wake);
+	if (w->base)
+		event_base_free(w->base);
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	SSL_CTX_free(w->ctx);
+	free(w);
 }
 
 int worker_start(const struct worker_tls *tls, struct worker **out)
@@ -179,24 +480,28 @@ int worker_start(const struct worker_tls *tls, struct worker **out)
 
 	if (!w)
 		return -ENOMEM;
+	w->wake_fd = -1;
+	if (ssl_job_idx < 0)
+		ssl_job_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	w->tls = *tls;
 	w->tail = &w->head;
-	w->multi = curl_multi_init();
-	if (!w->multi) {
-		free(w);
+	w->ctx = client_ctx(tls);
+	w->base = event_base_new();
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ssl_job_idx < 0 || !w->ctx || !w->base || w->wake_fd < 0) {
+		worker_free(w);
+		return -EINVAL;
+	}
+	w->wake = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake,
+			    w);
+	if (!w->wake || event_add(w->wake, NULL)) {
+		worker_free(w);
 		return -ENOMEM;
 	}
-	/* TLS sessions resumed across POSTs; only this thread uses it. */
-	w->share = curl_share_init();
-	if (w->share)
-		curl_share_setopt(w->share, CURLSHOPT_SHARE,
-				  CURL_LOCK_DATA_SSL_SESSION);
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
 	if (pthread_create(&w->thread, NULL, worker_main, w)) {
-		curl_share_cleanup(w->share);
-		curl_multi_cleanup(w->multi);
-		free(w);
+		pthread_mutex_destroy(&w->lock);
+		worker_free(w);
 		return -EAGAIN;
 	}
 	*out = w;
@@ -209,15 +514,11 @@ void worker_stop(struct worker *w)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stop = true;
-	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
-	curl_multi_wakeup(w->multi);
+	wake(w);
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->cond);
-	curl_multi_cleanup(w->multi);
-	curl_share_cleanup(w->share);
-	free(w);
+	worker_free(w);
 }
 
 struct worker_body *worker_body_new(const void *data, size_t len)
@@ -283,20 +584,32 @@ int worker_post_body(struct worker *w, const char *url,
 	*w->tail = j;
 	w->tail = &j->next;
 	w->queued++;
-	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
-	curl_multi_wakeup(w->multi);
+	wake(w);
 	return 0;
 }
 
-void worker_counts(struct worker *w, uint64_t *sent, uint64_t *failed,
-		   uint64_t *dropped)
+void worker_counts(struct worker *w, struct worker_stats *st)
 {
 	pthread_mutex_lock(&w->lock);
-	*sent = w->sent;
-	*failed = w->failed;
-	*dropped = w->dropped;
+	st->sent = w->sent;
+	st->failed = w->failed;
+	st->dropped = w->dropped;
+	st->resumed = w->resumed;
 	pthread_mutex_unlock(&w->lock);
+}
+
+static void tls_setopts(CURL *c, const struct worker_tls *tls)
+{
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)tls->timeout);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	if (tls->ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, tls->ca);
+	if (tls->cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert);
+	if (tls->key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key);
 }
 
 struct fetch_buf {

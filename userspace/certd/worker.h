@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Outgoing POSTs (forwarded notifications, shared paths) on a thread of
- * their own with libcurl over mutual TLS, so a slow or dead peer never
- * stalls the event loop. A bounded FIFO; a full queue drops and counts.
- * Up to WORKER_PARALLEL POSTs run at once (one curl multi handle: kept
- * connections, resumed TLS sessions).
+ * their own (a libevent loop, evhttp over mutual TLS), so a slow or dead
+ * peer never stalls the event loop. A bounded FIFO; a full queue drops
+ * and counts. Up to WORKER_PARALLEL POSTs run at once, one connection
+ * each, from one SSL_CTX made at start; the TLS session of each
+ * destination is kept and resumed by the next POST to it.
  */
 #ifndef CERTD_WORKER_H
 #define CERTD_WORKER_H
@@ -14,6 +15,8 @@
 
 #define WORKER_MAX_QUEUE 4096
 #define WORKER_PARALLEL 64
+/* Destinations whose TLS session is remembered. */
+#define WORKER_MAX_PEERS 4096
 
 struct worker;
 
@@ -22,6 +25,7 @@ struct worker_tls {
 	unsigned int timeout; /* seconds */
 };
 
+/* 0, or -EINVAL if the client certificate, key or CA cannot be loaded. */
 int worker_start(const struct worker_tls *tls, struct worker **out);
 /* Finish what is queued (bounded by the timeout) and stop. */
 void worker_stop(struct worker *w);
@@ -38,9 +42,14 @@ struct worker_body *worker_body_new(const void *data, size_t len);
 void worker_body_put(struct worker_body *b);
 int worker_post_body(struct worker *w, const char *url,
 		     const char *content_type, struct worker_body *body);
-/* Counters: POSTs answered 2xx, and failed ones. */
-void worker_counts(struct worker *w, uint64_t *sent, uint64_t *failed,
-		   uint64_t *dropped);
+struct worker_stats {
+	uint64_t sent; /* answered 2xx */
+	uint64_t failed;
+	uint64_t dropped; /* queue full */
+	uint64_t resumed; /* answered 2xx over a resumed TLS session */
+};
+
+void worker_counts(struct worker *w, struct worker_stats *st);
 
 /*
  * A synchronous GET (the CRL fetch) with the same TLS settings. The body

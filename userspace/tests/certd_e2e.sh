@@ -183,6 +183,65 @@ api peer /v1/validate -d "{\"cert\":\"$(b64 b_good.crt)\"}" | grep -q '"cached":
 ok $? "the peer answers b_good from the shared path"
 is "$(metric peer paths_shared_total)" 0 "the peer does not share received paths again"
 
+# 2b. Outgoing TLS: a POST to a destination seen before resumes its
+# session; a destination whose certificate does not name the URL's host
+# is refused (the server certificate is checked, not only its CA).
+newleaf() { # NAME: a fresh certificate of intB1, so a new path
+	openssl req -new -key b_good.key -subj "/CN=$1" -out "$1.csr" \
+		2>/dev/null
+	CADIR=intB1.d openssl ca -batch -config ca.cnf -in "$1.csr" \
+		-out "$1.crt" -extfile b_good.ext -notext 2>/dev/null
+}
+wait_metric() { # NAME METRIC VALUE
+	local i=0
+	while [ "$(metric "$1" "$2")" != "$3" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+wait_metric main posts_sent_total "$shared"
+sent0=$(metric main posts_sent_total)
+res0=$(metric main posts_resumed_total)
+newleaf resume1
+is "$(validate main resume1.crt)" good "a new certificate: a new path"
+wait_metric main posts_sent_total $((sent0 + 1))
+is "$(metric main posts_sent_total)" $((sent0 + 1)) "its path was posted to the peer"
+is "$(metric main posts_resumed_total)" $((res0 + 1)) \
+	"over a resumed TLS session (the peer was seen before)"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout othername.key -out othername.csr -subj "/CN=othername" \
+	2>/dev/null
+printf 'subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n' \
+	>othername.ext
+openssl x509 -req -in othername.csr -CA tlsca.crt -CAkey tlsca.key \
+	-CAcreateserial -days 2 -extfile othername.ext -out othername.crt \
+	2>/dev/null
+config other
+sed -i "s|$dir/server.crt|$dir/othername.crt|; s|$dir/server.key|$dir/othername.key|" \
+	other.conf
+start other
+api main /v1/subscribe -d "{\"url\":\"https://[::1]:$PORT_other/v1/paths\",\"topic\":\"paths\"}" |
+	grep -q '"subscribed":true'
+ok $? "main sends its paths to a server named other.example too"
+fail0=$(metric main posts_failed_total)
+sent0=$(metric main posts_sent_total)
+newleaf resume2
+validate main resume2.crt >/dev/null
+wait_metric main posts_failed_total $((fail0 + 1))
+is "$(metric main posts_failed_total)" $((fail0 + 1)) \
+	"the POST to https://[::1] answered by other.example's certificate failed"
+wait_metric main posts_sent_total $((sent0 + 1))
+is "$(curl -s --max-time 20 --cacert tlsca.crt --cert client.crt \
+	--key client.key --resolve "other.example:$PORT_other:::1" \
+	"https://other.example:$PORT_other/v1/metrics" |
+	sed -n 's/^guise_certd_paths_received_total //p')" 0 \
+	"other.example received nothing"
+grep -q "POST https://\[::1\]:$PORT_other/v1/paths: .*certificate verify failed (IP address mismatch)" main.log
+ok $? "main logged why: IP address mismatch"
+api main /v1/unsubscribe -d "{\"url\":\"https://[::1]:$PORT_other/v1/paths\",\"topic\":\"paths\"}" |
+	grep -q '"subscribed":false'
+ok $? "unsubscribed again"
+
 # 3. OCSP with openssl ocsp.
 ocsp() { # ISSUER CERT VAFILE
 	openssl ocsp -url "http://127.0.0.1:$OCSP_main/" -issuer "$1" \
