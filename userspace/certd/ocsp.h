@@ -23,7 +23,18 @@ void ocsp_exit(struct certd *d);
 int ocsp_answer(struct certd *d, const unsigned char *req, size_t len,
 		unsigned char **out, size_t *out_len);
 
-/* Serve OCSP on @http. */
+/*
+ * The DER request of a GET request-target (RFC 6960 A.1, RFC 5019): the
+ * url-encoded base64 of the request after an optional path prefix;
+ * unescaped '/' in the base64 are accepted. malloc'ed, or NULL.
+ */
+unsigned char *ocsp_get_request(const char *uri, size_t *len);
+
+/*
+ * Serve OCSP on @http: POST and GET, HTTP/1.1 keep-alive (evhttp's), and
+ * RFC 5019 caching headers (Cache-Control max-age, ETag, Last-Modified,
+ * Expires; If-None-Match answered 304) on answers that may be reused.
+ */
 void ocsp_register(struct evhttp *http, struct certd *d);
 
 #endif

@@ -353,8 +353,8 @@ static int post_start(struct worker *w, struct job *j)
 	if (evhttp_add_header(h, "Host",
 			      port == (https ? 443 : 80) ? host : hostport) ||
 	    evhttp_add_header(h, "Content-Type", j->ctype) ||
-	    evbuffer_add(evhttp_request_get_output_buffer(req),
-			 j->body->data, j->body->len)) {
+	    evbuffer_add(evhttp_request_get_output_buffer(req), j->body->data,
+			 j->body->len)) {
 		evhttp_request_free(req);
 		snprintf(j->why, sizeof(j->why), "out of memory");
 		goto out;

@@ -3,7 +3,8 @@
  * libFuzzer harness for what clients send guise-certd: OCSP requests
  * (answered from an empty cache: every path up to the signing), the
  * certificates of validation requests (PEM, DER, base64 DER) and CRLs
- * (parsed, indexed, looked up). The first byte picks the parser.
+ * (parsed, indexed, looked up), and the request-targets of OCSP GET
+ * requests (decoded, then answered). The first byte picks the parser.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -54,8 +55,8 @@ static void fuzz_crl(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned char *out;
-	size_t out_len;
+	unsigned char *out, *der;
+	size_t out_len, der_len;
 	char *text;
 	X509 *x;
 
@@ -65,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		if (!ocsp_answer(&d, data + 1, size - 1, &out, &out_len))
 			free(out);
@@ -78,8 +79,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		x = certio_cert(data + 1, size - 1);
 		X509_free(x);
 		break;
-	default:
+	case 2:
 		fuzz_crl(data + 1, size - 1);
+		break;
+	default:
+		text = strndup((const char *)data + 1, size - 1);
+		der = text ? ocsp_get_request(text, &der_len) : NULL;
+		if (der && !ocsp_answer(&d, der, der_len, &out, &out_len))
+			free(out);
+		free(der);
+		free(text);
 		break;
 	}
 	return 0;

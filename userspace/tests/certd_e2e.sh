@@ -271,6 +271,57 @@ printf 'garbage' | curl -s --max-time 10 --data-binary @- \
 	-H 'Content-Type: application/ocsp-request' \
 	"http://127.0.0.1:$OCSP_main/" | od -An -tx1 | tr -d ' \n' >bad.hex
 is "$(cat bad.hex)" 30030a0101 "OCSP garbage: malformedRequest"
+# RFC 5019: GET and POST of one nonce-less request get the same bytes,
+# with HTTP caching headers; a path prefix and unescaped base64 work too.
+ocsp_post() { # REQFILE OUT [curl args...]
+	local req=$1 o=$2
+	shift 2
+	curl -s --max-time 10 -o "$o" --data-binary "@$req" \
+		-H 'Content-Type: application/ocsp-request' "$@" \
+		"http://127.0.0.1:$OCSP_main/"
+}
+ocsp_post req.der post.der -D post.hdr
+cmp -s resp.der post.der
+ok $? "OCSP GET and POST of the same request: identical responses"
+raw=$(base64 -w0 req.der)
+curl -s --max-time 10 -o resp2.der -D get.hdr \
+	"http://127.0.0.1:$OCSP_main/ocsp/intA1/$raw"
+cmp -s resp.der resp2.der
+ok $? "OCSP GET under a path prefix, base64 not escaped: identical"
+grep -qi '^Cache-Control: max-age=[0-9]*, public, no-transform, must-revalidate' get.hdr &&
+	grep -qi '^ETag: "[0-9a-f]*"' get.hdr &&
+	grep -qi '^Last-Modified: ' get.hdr && grep -qi '^Expires: ' get.hdr &&
+	grep -qi '^Content-Length: ' get.hdr
+ok $? "OCSP GET: Cache-Control, ETag, Last-Modified, Expires, Content-Length"
+etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' get.hdr | tr -d '\r')
+code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' \
+	-H "If-None-Match: $etag" "http://127.0.0.1:$OCSP_main/$req")
+is "$code" 304 "OCSP GET with the ETag in If-None-Match: 304"
+curl -sv --max-time 10 -o ka1.der -o ka2.der "http://127.0.0.1:$OCSP_main/$req" \
+	"http://127.0.0.1:$OCSP_main/$req" 2>ka.log
+grep -q 'Re-using existing connection' ka.log && cmp -s ka1.der resp.der &&
+	cmp -s ka2.der resp.der
+ok $? "OCSP keep-alive: two requests answered on one connection"
+openssl ocsp -issuer intA1.crt -cert a_good.crt -reqout nonce.der 2>/dev/null
+ocsp_post nonce.der nonce.resp -D nonce.hdr
+grep -qi '^Cache-Control: no-store' nonce.hdr &&
+	openssl ocsp -no_nonce -respin nonce.resp -issuer intA1.crt \
+		-cert a_good.crt -VAfile ocspA.crt 2>&1 | grep -q "a_good.crt: good"
+ok $? "OCSP with a nonce: good, Cache-Control: no-store"
+nonce=$(openssl ocsp -reqin nonce.der -req_text 2>/dev/null |
+	sed -n '/OCSP Nonce/{n;p;}' | tr -d ' ')
+[ -n "$nonce" ] && openssl ocsp -respin nonce.resp -resp_text -noverify \
+	2>/dev/null | sed -n '/OCSP Nonce/{n;p;}' | tr -d ' ' | grep -qx "$nonce"
+ok $? "OCSP with a nonce: the nonce echoed (signed afresh)"
+# b_good is revoked later (section 7): the cached answer must not outlive it.
+openssl ocsp -issuer intB1.crt -cert b_good.crt -no_nonce \
+	-reqout bgood.der 2>/dev/null
+ocsp_post bgood.der bgood1.der
+ocsp_post bgood.der bgood2.der
+cmp -s bgood1.der bgood2.der && openssl ocsp -respin bgood2.der \
+	-issuer intB1.crt -cert b_good.crt -VAfile ocspB.crt 2>&1 |
+	grep -q "b_good.crt: good"
+ok $? "OCSP b_good: good, the second answer from the response cache"
 
 # 4. Bad input.
 code=$(api main /v1/validate -o /dev/null -w '%{http_code}' -d '{"cert":"AAAA"}')
@@ -419,6 +470,10 @@ openssl cms -sign -nodetach -binary -outform DER -signer notifier.crt \
 	-inkey notifier.key -in note.txt -out notifier.cms 2>/dev/null
 is "$(post_note main notifier.cms)" 200 "the configured notifier's signature is accepted"
 is "$(validate main b_good.crt)" revoked "main fetched the CRL named by the notification"
+ocsp_post bgood.der bgood3.der
+openssl ocsp -respin bgood3.der -issuer intB1.crt -cert b_good.crt \
+	-VAfile ocspB.crt 2>&1 | grep -q "b_good.crt: revoked"
+ok $? "OCSP b_good after the new CRL: revoked (the response cache let go)"
 
 # 8. guise-crlwatch as a daemon: subscribe to it, then `openssl ca -gencrl`.
 "$crlwatch" --dir pub --location-base "http://127.0.0.1:$PUB" \
