@@ -665,6 +665,17 @@ out:
 	return err;
 }
 
+void certcheck_revoked_b64(struct certcheck *cc, const char *issuer,
+			   const char *serial)
+{
+	size_t len = 0;
+	unsigned char *der = b64_decode(issuer, strlen(issuer), &len);
+
+	if (der)
+		certcheck_revoked(cc, der, len, serial);
+	free(der);
+}
+
 void certcheck_revoked(struct certcheck *cc, const unsigned char *issuer,
 		       size_t issuer_len, const char *serial)
 {

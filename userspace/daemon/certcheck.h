@@ -126,6 +126,9 @@ int certcheck_ask(struct certcheck *cc, const unsigned char *der, size_t len,
  * refuse the requests waiting for an answer about it. */
 void certcheck_revoked(struct certcheck *cc, const unsigned char *issuer,
 		       size_t issuer_len, const char *serial);
+/* The same, @issuer in base64 DER as the stores keep it (revalidate.h). */
+void certcheck_revoked_b64(struct certcheck *cc, const char *issuer,
+			   const char *serial);
 /* The event stream (re)connected: events may have been missed, forget
  * everything. */
 void certcheck_flush(struct certcheck *cc);

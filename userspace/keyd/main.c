@@ -292,13 +292,8 @@ static void reval_end(void *arg, const char *issuer, const char *serial,
 		      enum certcheck_verdict v)
 {
 	struct daemon_state *s = arg;
-	unsigned char *der;
-	size_t len = 0;
 
-	der = b64_decode(issuer, strlen(issuer), &len);
-	if (der)
-		certcheck_revoked(s->d.cc, der, len, serial);
-	free(der);
+	certcheck_revoked_b64(s->d.cc, issuer, serial);
 	if (cert_revoked(s, issuer, serial,
 			 v == CERTCHECK_REVOKED ? "revoked" : "invalid"))
 		s->d.m.revalidation_ended++;
