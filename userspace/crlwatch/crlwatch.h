@@ -43,6 +43,14 @@ struct crlwatch {
 	uint64_t scans, crls_new, notes_sent, notes_failed, subscribed;
 };
 
+struct event;
+struct event_base;
+/* Scan --dir when a file in it is written or moved in (dirwatch.c); NULL
+ * (logged): the --interval poll alone. */
+struct event *dirwatch_start(struct event_base *base, struct crlwatch *cw,
+			     const char *dir);
+void dirwatch_stop(struct event *ev);
+
 /* One pass over the repository: notify every new CRL. 0 or -1. */
 int watch_scan(struct crlwatch *cw, bool notify);
 /* Sign and POST one notification for @crl (at @location) to everyone. */

@@ -48,7 +48,8 @@ static void usage(FILE *fp)
 		"  -p, --port-file FILE     write the bound subscribe port\n"
 		"  -o, --save DIR           keep each notification sent as\n"
 		"                           DIR/NUMBER.cms (for audit, replay)\n"
-		"  -i, --interval SEC       poll period (default 1, fractions ok)\n"
+		"  -i, --interval SEC       poll period (default 1, fractions ok);\n"
+		"                           with --dir also at once on a new file\n"
 		"  -C, --carry              put the CRL into the notification\n"
 		"  -S, --serials            list the newly revoked serials\n"
 		"  -e, --notify-existing    notify the CRLs found at start too\n"
@@ -322,7 +323,8 @@ static int parse_listen(const char *value, struct sockaddr_storage *ss,
 int main(int argc, char **argv)
 {
 	enum guise_log_level verbosity = GUISE_LOG_WARN;
-	struct event *tick = NULL, *sigterm = NULL, *sigint = NULL;
+	struct event *tick = NULL, *sigterm = NULL, *sigint = NULL,
+		     *dirw = NULL;
 	struct http_server srv = { 0 };
 	struct event_base *base = NULL;
 	struct watch_opts o = { 0 };
@@ -384,10 +386,13 @@ int main(int argc, char **argv)
 	if (!tick || !sigterm || !sigint || evtimer_add(tick, &tv) ||
 	    evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL))
 		goto out;
+	if (o.dir)
+		dirw = dirwatch_start(base, &cw, o.dir);
 	guise_info("watching %s every %.3f s for %zu subscribers",
 		   o.dir ? o.dir : o.url, o.interval, cw.n_subs);
 	ret = event_base_dispatch(base) < 0;
 out:
+	dirwatch_stop(dirw);
 	if (tick)
 		event_free(tick);
 	if (sigterm)
