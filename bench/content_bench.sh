@@ -67,6 +67,8 @@ set -uo pipefail
 MODULE=${MODULE:-kmod/guise.ko}
 # shellcheck source=/dev/null
 [ -f build/bench/content_params.env ] && source build/bench/content_params.env
+# shellcheck source=bench/guest_lib.sh
+source bench/guest_lib.sh
 SECS=${CBENCH_SECS:-5}
 ROUNDS=${CBENCH_ROUNDS:-3}
 ALGS=${CBENCH_ALGS:-chacha20-poly1305 aes128-gcm aes256-gcm}
@@ -119,12 +121,7 @@ esp_name() { # ALG: the kernel's ESP AEAD for ALG
 # --- module, tools, CPUs -------------------------------------------------------------
 
 say "=== guise content datapath benchmark"
-if [ ! -d /sys/module/guise ]; then
-	for dep in $(modinfo -F depends "$MODULE" 2>/dev/null | tr ',' ' '); do
-		modprobe "$dep" || say "warning: modprobe $dep failed"
-	done
-	insmod "$MODULE" || { say "error: insmod $MODULE failed"; exit 1; }
-fi
+bench_load_module
 # The best implementations first (the crypto API picks the highest
 # priority loaded), then ESP and tc. Cases report what is missing.
 for m in aesni_intel ghash_clmulni_intel chacha_x86_64 poly1305_x86_64 \

@@ -40,6 +40,8 @@ set -uo pipefail
 
 # shellcheck source=/dev/null
 [ -f build/bench/params.env ] && source build/bench/params.env
+# shellcheck source=bench/guest_lib.sh
+source bench/guest_lib.sh
 N=${FBENCH_N:-300}
 KN=${FBENCH_KERNEL_N:-100}
 K=${FBENCH_REALS:-8}
@@ -57,14 +59,8 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 fi
 
 say "=== guise first-packet benchmark"
-if [ ! -d /sys/module/guise ]; then
-	for dep in $(modinfo -F depends "$MODULE" 2>/dev/null | tr ',' ' '); do
-		modprobe "$dep" || say "warning: modprobe $dep failed"
-	done
-	insmod "$MODULE" || { say "error: insmod $MODULE failed"; exit 1; }
-fi
-say "kernel $(uname -r), $(nproc) vCPUs, $(awk '/^MemTotal:/ { printf "%d MB", $2 / 1024 }' /proc/meminfo) RAM ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-say "module $MODULE srcversion $(cat /sys/module/guise/srcversion 2>/dev/null)"
+bench_load_module
+bench_describe
 [ "$N" -ge 1 ] && [ "$N" -le 65536 ] && [ "$KN" -le 65536 ] && [ "$K" -ge 1 ] && [ "$K" -le 255 ] ||
 	{ say "error: FBENCH_N 1..65536, FBENCH_KERNEL_N 0..65536, FBENCH_REALS 1..255"; exit 2; }
 

@@ -62,6 +62,8 @@ set -uo pipefail
 MODULE=${MODULE:-kmod/guise.ko}
 # shellcheck source=/dev/null
 [ -f build/bench/params.env ] && source build/bench/params.env
+# shellcheck source=bench/guest_lib.sh
+source bench/guest_lib.sh
 N_WANT=${BENCH_LEASES:-1048576}
 N=$N_WANT
 M=${BENCH_RATE_COUNT:-262144}
@@ -229,15 +231,8 @@ vcpu_ns() {
 # --- module, tools ------------------------------------------------------------------
 
 say "=== guise lease datapath benchmark"
-if [ ! -d /sys/module/guise ]; then
-	# insmod does not resolve dependencies (nf_defrag_ipv6, ...)
-	for dep in $(modinfo -F depends "$MODULE" 2>/dev/null | tr ',' ' '); do
-		modprobe "$dep" || say "warning: modprobe $dep failed"
-	done
-	insmod "$MODULE" || { say "error: insmod $MODULE failed"; exit 1; }
-fi
-say "kernel $(uname -r), $(nproc) vCPUs, $(awk '/^MemTotal:/ { printf "%d MB", $2 / 1024 }' /proc/meminfo) RAM ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-say "module $MODULE srcversion $(cat /sys/module/guise/srcversion 2>/dev/null)"
+bench_load_module
+bench_describe
 
 HAVE_PKTGEN=1 WHY_PKTGEN=''
 modprobe pktgen 2>"$TMP/err" || { HAVE_PKTGEN=0; WHY_PKTGEN="modprobe pktgen: $(head -c 200 "$TMP/err")"; }

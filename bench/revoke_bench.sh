@@ -38,6 +38,8 @@ set -uo pipefail
 
 # shellcheck source=/dev/null
 [ -f build/bench/params.env ] && source build/bench/params.env
+# shellcheck source=bench/guest_lib.sh
+source bench/guest_lib.sh
 N=${RBENCH_N:-20}
 NB=${RBENCH_BASE_N:-10}
 WATCH=${RBENCH_WATCH:-0.05}
@@ -50,14 +52,8 @@ REPO=$PWD
 RTOOL="python3 $REPO/selftests/revoketool.py"
 
 say "=== guise revocation end-to-end benchmark"
-if [ ! -d /sys/module/guise ]; then
-	for dep in $(modinfo -F depends "$MODULE" 2>/dev/null | tr ',' ' '); do
-		modprobe "$dep" || say "warning: modprobe $dep failed"
-	done
-	insmod "$MODULE" || { say "error: insmod $MODULE failed"; exit 1; }
-fi
-say "kernel $(uname -r), $(nproc) vCPUs, $(awk '/^MemTotal:/ { printf "%d MB", $2 / 1024 }' /proc/meminfo) RAM ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-say "module $MODULE srcversion $(cat /sys/module/guise/srcversion 2>/dev/null)"
+bench_load_module
+bench_describe
 say "$(openssl version)"
 
 S=rb-s-$$ G=rb-g-$$
