@@ -12,24 +12,30 @@ static int start_here(struct event_base *base,
 		      void *arg, struct certcheck **cc, struct revalidate **rv,
 		      struct revocation **rev)
 {
-	const struct revocation_conf *rc = &conf->rc;
+	const struct certd_conf *c = conf->certd;
+	const struct revocation_conf rc = {
+		.url = c->url,
+		.cert = c->cert ? c->cert : conf->cert,
+		.key = c->key ? c->key : conf->key,
+		.ca = c->ca ? c->ca : conf->ca,
+	};
 	struct certcheck_conf ccc = {
-		.url = rc->url,
-		.cert = rc->cert,
-		.key = rc->key,
-		.ca = rc->ca,
-		.cache_size = conf->cache_size,
-		.ttl = conf->ttl,
-		.timeout = conf->timeout,
-		.allow_on_error = conf->allow_on_error,
+		.url = rc.url,
+		.cert = rc.cert,
+		.key = rc.key,
+		.ca = rc.ca,
+		.cache_size = c->cache_size,
+		.ttl = c->cache_ttl,
+		.timeout = c->timeout,
+		.allow_on_error = c->allow_on_error,
 	};
 
-	if (conf->check) {
+	if (c->check) {
 		*cc = certcheck_start(base, &ccc);
 		if (!*cc) {
 			guise_err(
 				"[certd] %s: cannot start the certificate check",
-				rc->url);
+				rc.url);
 			return -1;
 		}
 	}
@@ -38,9 +44,9 @@ static int start_here(struct event_base *base,
 		if (!*rv)
 			return -1;
 	}
-	*rev = revocation_start(base, rc, revoked, connected, arg);
+	*rev = revocation_start(base, &rc, revoked, connected, arg);
 	if (!*rev) {
-		guise_err("[certd] %s: cannot start the event client", rc->url);
+		guise_err("[certd] %s: cannot start the event client", rc.url);
 		return -1;
 	}
 	return 0;

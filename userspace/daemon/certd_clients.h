@@ -9,15 +9,14 @@
 #define GUISE_DAEMON_CERTD_CLIENTS_H
 
 #include "certcheck.h"
+#include "certd_conf.h"
 #include "revalidate.h"
 #include "revocation.h"
 
 struct certd_clients_conf {
-	struct revocation_conf rc; /* url, cert, key, ca */
-	bool check; /* [certd] check: also start the certificate checks */
-	size_t cache_size;
-	unsigned int ttl, timeout;
-	bool allow_on_error;
+	const struct certd_conf *certd; /* [certd] (url set) */
+	/* The daemon's [server] TLS files: for those [certd] does not set. */
+	const char *cert, *key, *ca;
 	/* The daemon's side of re-validation (NULL: none). */
 	const struct revalidate_ops *revalidate;
 	/*

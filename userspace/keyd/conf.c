@@ -6,14 +6,11 @@
 #include <arpa/inet.h>
 #include <ini.h>
 
-#include "certcheck.h"
 #include "conf.h"
 #include "confval.h"
 #include "http.h"
 #include "lease.h"
 #include "log.h"
-
-#define CONF_CERTD_CACHE_MAX (1U << 20)
 
 struct conf_parse {
 	struct keyd_conf *c;
@@ -141,46 +138,6 @@ static int conf_client(struct keyd_conf *c, const char *name, const char *value)
 	return -ENOENT;
 }
 
-/* [certd] on_error: what certd's silence means for a request. */
-static int conf_on_error(const char *value, bool *allow)
-{
-	if (!strcmp(value, "deny"))
-		*allow = false;
-	else if (!strcmp(value, "allow"))
-		*allow = true;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int conf_certd(struct keyd_conf *c, const char *name, const char *value)
-{
-	if (!strcmp(name, "url"))
-		return conf_set_string(&c->certd_url, value);
-	if (!strcmp(name, "cert"))
-		return conf_set_string(&c->certd_cert, value);
-	if (!strcmp(name, "key"))
-		return conf_set_string(&c->certd_key, value);
-	if (!strcmp(name, "ca"))
-		return conf_set_string(&c->certd_ca, value);
-	if (!strcmp(name, "check"))
-		return conf_parse_bool(value, &c->certd_check);
-	if (!strcmp(name, "on_error"))
-		return conf_on_error(value, &c->certd_allow_on_error);
-	if (!strcmp(name, "cache_size"))
-		return conf_parse_u32(value, 0, CONF_CERTD_CACHE_MAX,
-				      &c->certd_cache_size);
-	if (!strcmp(name, "cache_ttl") && !strcmp(value, "0")) {
-		c->certd_cache_ttl = 0; /* no cache */
-		return 0;
-	}
-	if (!strcmp(name, "cache_ttl"))
-		return conf_parse_duration(value, false, &c->certd_cache_ttl);
-	if (!strcmp(name, "timeout"))
-		return conf_parse_duration(value, false, &c->certd_timeout);
-	return -ENOENT;
-}
-
 static int conf_handler(void *user, const char *section, const char *name,
 			const char *value)
 {
@@ -200,7 +157,7 @@ static int conf_handler(void *user, const char *section, const char *name,
 	else if (!strcmp(section, "client"))
 		err = conf_client(p->c, name, value);
 	else if (!strcmp(section, "certd"))
-		err = conf_certd(p->c, name, value);
+		err = certd_conf_set(&p->c->certd, name, value);
 	else
 		err = -ENOENT;
 	if (err == -E2BIG) {
@@ -252,10 +209,7 @@ int keyd_conf_load(const char *path, struct keyd_conf *c)
 	c->switch_delay = 2;
 	c->hops = 8;
 	c->sync = true;
-	c->certd_check = true;
-	c->certd_cache_size = CERTCHECK_DEFAULT_CACHE;
-	c->certd_cache_ttl = CERTCHECK_DEFAULT_TTL;
-	c->certd_timeout = CERTCHECK_DEFAULT_TIMEOUT;
+	certd_conf_init(&c->certd);
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))
 		return -1;
 	return conf_check(c, path);
@@ -275,9 +229,6 @@ void keyd_conf_free(struct keyd_conf *c)
 	free(c->pass_file);
 	free(c->state);
 	free(c->socket);
-	free(c->certd_url);
-	free(c->certd_cert);
-	free(c->certd_key);
-	free(c->certd_ca);
+	certd_conf_free(&c->certd);
 	memset(c, 0, sizeof(*c));
 }

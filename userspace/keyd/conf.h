@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "certd_conf.h"
 #include "roles.h"
 
 #define KEYD_MAX_GROUPS 16
@@ -39,12 +40,8 @@ struct keyd_conf {
 	char *key_file, *pass_file, *state, *socket;
 	struct in6_addr groups[KEYD_MAX_GROUPS];
 	unsigned int ngroups;
-	/* [certd]: revocation events (server role; url NULL: off);
-	 * cert/key/ca default to [server]'s */
-	char *certd_url, *certd_cert, *certd_key, *certd_ca;
-	/* [certd]: client certificates checked per request (certcheck.h) */
-	bool certd_check, certd_allow_on_error;
-	uint32_t certd_cache_size, certd_cache_ttl, certd_timeout;
+	/* [certd] (certd_conf.h): the server role only */
+	struct certd_conf certd;
 };
 
 /* Read @path into @c (defaults first); 0 or -1 after logging why. */

@@ -315,24 +315,15 @@ static void on_certd_connected(void *arg)
 static int revocation_setup(struct daemon_state *s)
 {
 	const struct certd_clients_conf cc = {
-		.rc = {
-			.url = s->conf.certd_url,
-			.cert = s->conf.certd_cert ? s->conf.certd_cert :
-						     s->conf.cert,
-			.key = s->conf.certd_key ? s->conf.certd_key :
-						   s->conf.key,
-			.ca = s->conf.certd_ca ? s->conf.certd_ca : s->conf.ca,
-		},
-		.check = s->conf.certd_check,
-		.cache_size = s->conf.certd_cache_size,
-		.ttl = s->conf.certd_cache_ttl,
-		.timeout = s->conf.certd_timeout,
-		.allow_on_error = s->conf.certd_allow_on_error,
+		.certd = &s->conf.certd,
+		.cert = s->conf.cert,
+		.key = s->conf.key,
+		.ca = s->conf.ca,
 		.revalidate = &s->reval,
 		.home_ns = s->home_ns,
 	};
 
-	if (!s->conf.certd_url || s->conf.role != KEYD_SERVER)
+	if (!s->conf.certd.url || s->conf.role != KEYD_SERVER)
 		return 0;
 	s->reval = (struct revalidate_ops){
 		.list = reval_list,
@@ -391,24 +382,6 @@ static int dir_writable(const char *what, const char *path)
 	return 0;
 }
 
-/* certd's own TLS files, when they are not the server's (checked). */
-static int check_certd(const struct keyd_conf *c)
-{
-	SSL_CTX *ctx;
-
-	if (!c->certd_url || (!c->certd_cert && !c->certd_key && !c->certd_ca))
-		return 0;
-	ctx = tls_server_ctx(c->certd_cert ? c->certd_cert : c->cert,
-			     c->certd_key ? c->certd_key : c->key,
-			     c->certd_ca ? c->certd_ca : c->ca);
-	if (!ctx) {
-		guise_err("[certd] cert, key or ca unusable");
-		return -1;
-	}
-	SSL_CTX_free(ctx);
-	return 0;
-}
-
 /* What only a start reads: the store's secret and directory, certd's
  * TLS files, the client's key file and state directory. */
 static int check_start_files(const struct keyd_conf *c)
@@ -427,7 +400,8 @@ static int check_start_files(const struct keyd_conf *c)
 			return -1;
 		}
 	}
-	return dir_writable("db", c->db) || check_certd(c);
+	return dir_writable("db", c->db) ||
+	       certd_conf_check_tls(&c->certd, c->cert, c->key, c->ca);
 }
 
 /* --check-config: load everything a start would, touch nothing, report.
@@ -486,15 +460,7 @@ static bool restart_differs(const struct keyd_conf *nc,
 	       str_differ(nc->state, run->state) ||
 	       nc->ngroups != run->ngroups ||
 	       memcmp(nc->groups, run->groups, sizeof(nc->groups)) ||
-	       str_differ(nc->certd_url, run->certd_url) ||
-	       str_differ(nc->certd_cert, run->certd_cert) ||
-	       str_differ(nc->certd_key, run->certd_key) ||
-	       str_differ(nc->certd_ca, run->certd_ca) ||
-	       nc->certd_check != run->certd_check ||
-	       nc->certd_allow_on_error != run->certd_allow_on_error ||
-	       nc->certd_cache_size != run->certd_cache_size ||
-	       nc->certd_cache_ttl != run->certd_cache_ttl ||
-	       nc->certd_timeout != run->certd_timeout;
+	       certd_conf_differ(&nc->certd, &run->certd);
 }
 
 /*
@@ -524,15 +490,7 @@ static void keep_restart_only(struct keyd_conf *nc, struct keyd_conf *run)
 	swap_str(&nc->state, &run->state);
 	memcpy(nc->groups, run->groups, sizeof(nc->groups));
 	nc->ngroups = run->ngroups;
-	swap_str(&nc->certd_url, &run->certd_url);
-	swap_str(&nc->certd_cert, &run->certd_cert);
-	swap_str(&nc->certd_key, &run->certd_key);
-	swap_str(&nc->certd_ca, &run->certd_ca);
-	nc->certd_check = run->certd_check;
-	nc->certd_allow_on_error = run->certd_allow_on_error;
-	nc->certd_cache_size = run->certd_cache_size;
-	nc->certd_cache_ttl = run->certd_cache_ttl;
-	nc->certd_timeout = run->certd_timeout;
+	certd_conf_swap(&nc->certd, &run->certd);
 }
 
 /*

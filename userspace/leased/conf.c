@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <ini.h>
 
-#include "certcheck.h"
 #include "conf.h"
 #include "confval.h"
 #include "http.h"
@@ -21,7 +20,6 @@
 #define CONF_RENT_RATE 10U
 #define CONF_RENT_BURST 20U
 #define CONF_RETENTION (30U * 24 * 3600)
-#define CONF_CERTD_CACHE_MAX (1U << 20)
 /* Writes that may share one commit: bounds the wait of the first. */
 #define CONF_BATCH_MAX 64U
 #define CONF_BATCH_LIMIT 4096U
@@ -100,43 +98,6 @@ static int conf_kernel(struct leased_conf *c, const char *name,
 	return -ENOENT;
 }
 
-/* [certd] on_error: what certd's silence means for a request. */
-static int conf_on_error(const char *value, bool *allow)
-{
-	if (!strcmp(value, "deny"))
-		*allow = false;
-	else if (!strcmp(value, "allow"))
-		*allow = true;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int conf_certd(struct leased_conf *c, const char *name,
-		      const char *value)
-{
-	if (!strcmp(name, "url"))
-		return conf_set_string(&c->certd_url, value);
-	if (!strcmp(name, "cert"))
-		return conf_set_string(&c->certd_cert, value);
-	if (!strcmp(name, "key"))
-		return conf_set_string(&c->certd_key, value);
-	if (!strcmp(name, "ca"))
-		return conf_set_string(&c->certd_ca, value);
-	if (!strcmp(name, "check"))
-		return conf_parse_bool(value, &c->certd_check);
-	if (!strcmp(name, "on_error"))
-		return conf_on_error(value, &c->certd_allow_on_error);
-	if (!strcmp(name, "cache_size"))
-		return conf_parse_u32(value, 0, CONF_CERTD_CACHE_MAX,
-				      &c->certd_cache_size);
-	if (!strcmp(name, "cache_ttl"))
-		return conf_parse_duration(value, true, &c->certd_cache_ttl);
-	if (!strcmp(name, "timeout"))
-		return conf_parse_duration(value, false, &c->certd_timeout);
-	return -ENOENT;
-}
-
 static int conf_handler(void *user, const char *section, const char *name,
 			const char *value)
 {
@@ -156,7 +117,7 @@ static int conf_handler(void *user, const char *section, const char *name,
 	else if (!strcmp(section, "gateway") && !strcmp(name, "enabled"))
 		err = conf_parse_bool(value, &p->c->gateway);
 	else if (!strcmp(section, "certd"))
-		err = conf_certd(p->c, name, value);
+		err = certd_conf_set(&p->c->certd, name, value);
 	else if (!strcmp(section, "store") && !strcmp(name, "batch_max"))
 		err = conf_parse_u32(value, 0, UINT32_MAX, &p->c->batch_max);
 	else if (!strcmp(section, "store") && !strcmp(name, "batch_wait_us"))
@@ -273,10 +234,7 @@ int leased_conf_load(const char *path, struct leased_conf *c)
 	c->batch_wait_us = CONF_BATCH_WAIT_US;
 	c->default_roles = ROLE_SUBSCRIBER;
 	c->sync = true;
-	c->certd_check = true;
-	c->certd_cache_size = CERTCHECK_DEFAULT_CACHE;
-	c->certd_cache_ttl = CERTCHECK_DEFAULT_TTL;
-	c->certd_timeout = CERTCHECK_DEFAULT_TIMEOUT;
+	certd_conf_init(&c->certd);
 
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))
 		return -1;
@@ -292,9 +250,6 @@ void leased_conf_free(struct leased_conf *c)
 	free(c->socket);
 	free(c->roles_file);
 	free(c->netns);
-	free(c->certd_url);
-	free(c->certd_cert);
-	free(c->certd_key);
-	free(c->certd_ca);
+	certd_conf_free(&c->certd);
 	memset(c, 0, sizeof(*c));
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "certd_conf.h"
 #include "pool.h"
 #include "roles.h"
 
@@ -37,12 +38,8 @@ struct leased_conf {
 	bool sync;
 	/* [gateway] */
 	bool gateway;
-	/* [certd]: revocation events (url NULL: off); cert/key/ca default
-	 * to [server]'s */
-	char *certd_url, *certd_cert, *certd_key, *certd_ca;
-	/* [certd]: client certificates checked per request (certcheck.h) */
-	bool certd_check, certd_allow_on_error;
-	uint32_t certd_cache_size, certd_cache_ttl, certd_timeout;
+	/* [certd] (certd_conf.h) */
+	struct certd_conf certd;
 };
 
 /*

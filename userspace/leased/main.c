@@ -151,24 +151,15 @@ static void on_certd_connected(void *arg)
 static int revocation_setup(struct daemon_state *s)
 {
 	const struct certd_clients_conf cc = {
-		.rc = {
-			.url = s->conf.certd_url,
-			.cert = s->conf.certd_cert ? s->conf.certd_cert :
-						     s->conf.cert,
-			.key = s->conf.certd_key ? s->conf.certd_key :
-						   s->conf.key,
-			.ca = s->conf.certd_ca ? s->conf.certd_ca : s->conf.ca,
-		},
-		.check = s->conf.certd_check,
-		.cache_size = s->conf.certd_cache_size,
-		.ttl = s->conf.certd_cache_ttl,
-		.timeout = s->conf.certd_timeout,
-		.allow_on_error = s->conf.certd_allow_on_error,
+		.certd = &s->conf.certd,
+		.cert = s->conf.cert,
+		.key = s->conf.key,
+		.ca = s->conf.ca,
 		.revalidate = &s->reval,
 		.home_ns = s->home_ns,
 	};
 
-	if (!s->conf.certd_url)
+	if (!s->conf.certd.url)
 		return 0;
 	s->reval = (struct revalidate_ops){
 		.list = reval_list,
@@ -234,7 +225,7 @@ static bool str_differ(const char *a, const char *b)
 /*
  * SIGHUP: a new configuration, roles file and certificates, all or
  * nothing. Leases are untouched; settings that need a restart (listen,
- * db, socket, netns, sync, gateway) keep their running values.
+ * db, socket, netns, sync, gateway, [certd]) keep their running values.
  */
 static void reload(struct daemon_state *s)
 {
@@ -254,10 +245,10 @@ static void reload(struct daemon_state *s)
 	    str_differ(nc.db, s->conf.db) ||
 	    str_differ(nc.socket, s->conf.socket) ||
 	    str_differ(nc.netns, s->conf.netns) || nc.sync != s->conf.sync ||
-	    nc.gateway != s->conf.gateway)
-		guise_warn(
-			"reload: listen, db, socket, netns, sync and gateway "
-			"changes need a restart; kept");
+	    nc.gateway != s->conf.gateway ||
+	    certd_conf_differ(&nc.certd, &s->conf.certd))
+		guise_warn("reload: listen, db, socket, netns, sync, gateway "
+			   "and [certd] changes need a restart; kept");
 	nc.listen = s->conf.listen;
 	nc.listen_len = s->conf.listen_len;
 	swap_str(&nc.db, &s->conf.db);
@@ -265,6 +256,7 @@ static void reload(struct daemon_state *s)
 	swap_str(&nc.netns, &s->conf.netns);
 	nc.sync = s->conf.sync;
 	nc.gateway = s->conf.gateway;
+	certd_conf_swap(&nc.certd, &s->conf.certd);
 
 	http_server_set_ctx(&s->srv, ctx);
 	SSL_CTX_free(s->ctx);
@@ -342,7 +334,9 @@ static int setup(struct daemon_state *s)
 		return -1;
 	s->d.conf = &s->conf;
 	pools_init(&s->d.pools, s->conf.prefix, s->conf.npools);
-	if (load_extras(&s->conf, &s->roles, &s->ctx))
+	if (load_extras(&s->conf, &s->roles, &s->ctx) ||
+	    certd_conf_check_tls(&s->conf.certd, s->conf.cert, s->conf.key,
+				 s->conf.ca))
 		return -1;
 	s->policy.file = s->roles;
 	s->policy.cert_default = s->conf.default_roles;

@@ -113,6 +113,15 @@ code=$(call u_leaf GET /v1/health)
 [ "$code" = 403 ] && grep -q 'unknown' u_leaf.out
 ok $? "u_leaf (no CRL: unknown) is refused with on_error deny ($code)"
 
+# SIGHUP with another [certd] section: the running clients keep theirs
+# (a change needs a restart), and the daemon says so.
+sed -i 's/^on_error = deny$/on_error = allow/' leased.conf
+kill -HUP "$LPID"
+wait_count leased.log 'and .certd. changes need a restart' 1
+ok $? "SIGHUP: a [certd] change is logged as needing a restart"
+[ "$(call u_leaf GET /v1/health)" = 403 ]
+ok $? "after SIGHUP on_error is still deny (u_leaf refused)"
+
 # certd restarts on the same port: the stream reconnects, the cache goes.
 m0=$(metric certcheck_misses_total)
 kill "$CPID" && wait "$CPID" 2>/dev/null
