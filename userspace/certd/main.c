@@ -25,6 +25,7 @@
 #include "log.h"
 #include "notify.h"
 #include "ocsp.h"
+#include "signals.h"
 #include "tls.h"
 #include "validate.h"
 #include "worker.h"
@@ -54,26 +55,20 @@ struct daemon_state {
 	struct http_server srv;
 	struct evhttp *ocsp;
 	unsigned int ocsp_port;
-	struct event *sigterm, *sigint, *sighup;
+	struct daemon_signals sig;
 };
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+/* SIGHUP. */
+static void reload(void *arg)
 {
 	struct daemon_state *s = arg;
 
-	(void)what;
-	if (sig == SIGHUP) {
-		guise_info("SIGHUP: reloading the configured CRLs");
-		/* READY again once queued: the load itself runs off the
-		 * loop, validations are answered meanwhile. */
-		sd_notify(0, "RELOADING=1");
-		notify_reload(&s->d);
-		sd_notify(0, "READY=1");
-		return;
-	}
-	guise_info("signal %d: shutting down", (int)sig);
-	sd_notify(0, "STOPPING=1");
-	event_base_loopbreak(s->base);
+	guise_info("SIGHUP: reloading the configured CRLs");
+	/* READY again once queued: the load itself runs off the loop,
+	 * validations are answered meanwhile. */
+	sd_notify(0, "RELOADING=1");
+	notify_reload(&s->d);
+	sd_notify(0, "READY=1");
 }
 
 /*
@@ -141,12 +136,7 @@ static void teardown(struct daemon_state *s)
 		evhttp_free(s->ocsp);
 	http_server_stop(&s->srv);
 	worker_stop(s->d.worker);
-	if (s->sigterm)
-		event_free(s->sigterm);
-	if (s->sigint)
-		event_free(s->sigint);
-	if (s->sighup)
-		event_free(s->sighup);
+	daemon_signals_free(&s->sig);
 	if (s->base)
 		event_base_free(s->base);
 	SSL_CTX_free(s->ctx);
@@ -254,16 +244,7 @@ static int setup(struct daemon_state *s, const struct daemon_opts *o)
 	evhttp_set_max_body_size(s->srv.http, s->conf.max_body);
 	if (s->conf.ocsp_listen_len && ocsp_start(s))
 		return -1;
-	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
-	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
-	s->sighup = evsignal_new(s->base, SIGHUP, on_signal, s);
-	if (!s->sigterm || !s->sigint || !s->sighup ||
-	    evsignal_add(s->sigterm, NULL) || evsignal_add(s->sigint, NULL) ||
-	    evsignal_add(s->sighup, NULL)) {
-		guise_err("event loop: cannot add events");
-		return -1;
-	}
-	return 0;
+	return daemon_signals_add(&s->sig, s->base, reload, s);
 }
 
 int main(int argc, char **argv)

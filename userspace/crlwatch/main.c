@@ -25,6 +25,7 @@
 #include "crlwatch.h"
 #include "http.h"
 #include "log.h"
+#include "signals.h"
 #include "tls.h"
 
 static void usage(FILE *fp)
@@ -223,13 +224,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	watch_scan(arg, true);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	event_base_loopbreak(arg);
-}
-
 static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -323,8 +317,8 @@ static int parse_listen(const char *value, struct sockaddr_storage *ss,
 int main(int argc, char **argv)
 {
 	enum guise_log_level verbosity = GUISE_LOG_WARN;
-	struct event *tick = NULL, *sigterm = NULL, *sigint = NULL,
-		     *dirw = NULL;
+	struct daemon_signals sig = { 0 };
+	struct event *tick = NULL, *dirw = NULL;
 	struct http_server srv = { 0 };
 	struct event_base *base = NULL;
 	struct watch_opts o = { 0 };
@@ -381,10 +375,8 @@ int main(int argc, char **argv)
 	tv.tv_sec = (time_t)o.interval;
 	tv.tv_usec = (suseconds_t)((o.interval - floor(o.interval)) * 1e6);
 	tick = event_new(base, -1, EV_PERSIST, on_tick, &cw);
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	if (!tick || !sigterm || !sigint || evtimer_add(tick, &tv) ||
-	    evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL))
+	if (!tick || evtimer_add(tick, &tv) ||
+	    daemon_signals_add(&sig, base, NULL, NULL))
 		goto out;
 	if (o.dir)
 		dirw = dirwatch_start(base, &cw, o.dir);
@@ -395,10 +387,7 @@ out:
 	dirwatch_stop(dirw);
 	if (tick)
 		event_free(tick);
-	if (sigterm)
-		event_free(sigterm);
-	if (sigint)
-		event_free(sigint);
+	daemon_signals_free(&sig);
 	http_server_stop(&srv);
 	if (base)
 		event_base_free(base);

@@ -32,6 +32,7 @@
 #include "revocation.h"
 #include "sender.h"
 #include "server.h"
+#include "signals.h"
 #include "store.h"
 #include "tls.h"
 
@@ -46,7 +47,8 @@ struct daemon_state {
 	SSL_CTX *ctx;
 	struct event_base *base;
 	struct http_server srv;
-	struct event *sigterm, *sigint, *sighup, *tick;
+	struct daemon_signals sig;
+	struct event *tick;
 	struct http_server local;
 	struct revocation *rev;
 	struct revalidate_ops reval;
@@ -64,15 +66,6 @@ static const struct daemon_usage usage = {
 	.port = "the bound API port (server)",
 	.doc = "Documentation/keying.rst",
 };
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	(void)what;
-	guise_info("signal %d: shutting down", (int)sig);
-	sd_notify(0, "STOPPING=1");
-	/* Handlers run to completion: no request is left half done. */
-	event_base_loopbreak(arg);
-}
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -500,8 +493,9 @@ static void keep_restart_only(struct keyd_conf *nc, struct keyd_conf *run)
  * client's state are untouched; settings bound at start keep their
  * running values until a restart.
  */
-static void reload(struct daemon_state *s)
+static void reload(void *arg)
 {
+	struct daemon_state *s = arg;
 	const char *path = s->o->config;
 	struct roles_file *rf = NULL;
 	struct keyd_conf nc;
@@ -540,13 +534,6 @@ static void reload(struct daemon_state *s)
 	sd_notify(0, "READY=1");
 }
 
-static void on_hup(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	reload(arg);
-}
-
 static void teardown(struct daemon_state *s)
 {
 	revocation_stop(s->rev);
@@ -562,12 +549,7 @@ static void teardown(struct daemon_state *s)
 	http_server_stop(&s->srv);
 	if (s->tick)
 		event_free(s->tick);
-	if (s->sigterm)
-		event_free(s->sigterm);
-	if (s->sigint)
-		event_free(s->sigint);
-	if (s->sighup)
-		event_free(s->sighup);
+	daemon_signals_free(&s->sig);
 	if (s->base)
 		event_base_free(s->base);
 	SSL_CTX_free(s->ctx);
@@ -598,14 +580,10 @@ static int setup(struct daemon_state *s, const struct daemon_opts *o)
 	}
 	if (local_listen(s))
 		return -1;
-	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s->base);
-	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s->base);
-	s->sighup = evsignal_new(s->base, SIGHUP, on_hup, s);
+	if (daemon_signals_add(&s->sig, s->base, reload, s))
+		return -1;
 	s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
-	if (!s->sigterm || !s->sigint || !s->sighup || !s->tick ||
-	    evsignal_add(s->sigterm, NULL) || evsignal_add(s->sigint, NULL) ||
-	    evsignal_add(s->sighup, NULL) ||
-	    evtimer_add(s->tick, &one_second)) {
+	if (!s->tick || evtimer_add(s->tick, &one_second)) {
 		guise_err("event loop: cannot add events");
 		return -1;
 	}

@@ -28,6 +28,7 @@
 #include "revalidate.h"
 #include "revocation.h"
 #include "roles.h"
+#include "signals.h"
 #include "tls.h"
 
 #define DEFAULT_CONFIG "/etc/guise/leased.conf"
@@ -55,25 +56,14 @@ struct daemon_state {
 	SSL_CTX *ctx;
 	struct event_base *base;
 	struct http_server srv, local;
-	struct event *sigterm, *sigint, *sighup, *sweep;
+	struct daemon_signals sig;
+	struct event *sweep;
 	struct gateway *gw;
 	struct revocation *rev;
 	struct revalidate_ops reval;
 	int home_ns; /* the network namespace the daemon started in */
 	unsigned int ticks;
 };
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct daemon_state *s = arg;
-
-	(void)what;
-	guise_info("signal %d: shutting down", (int)sig);
-	sd_notify(0, "STOPPING=1");
-	/* Handlers run to completion: no request is left half done, and
-	 * every acknowledged rent is already committed. */
-	event_base_loopbreak(s->base);
-}
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -227,8 +217,9 @@ static bool str_differ(const char *a, const char *b)
  * nothing. Leases are untouched; settings that need a restart (listen,
  * db, socket, netns, sync, gateway, [certd]) keep their running values.
  */
-static void reload(struct daemon_state *s)
+static void reload(void *arg)
 {
+	struct daemon_state *s = arg;
 	struct leased_conf nc;
 	struct roles_file *rf;
 	SSL_CTX *ctx;
@@ -272,13 +263,6 @@ static void reload(struct daemon_state *s)
 	sd_notify(0, "READY=1");
 }
 
-static void on_hup(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	reload(arg);
-}
-
 static void teardown(struct daemon_state *s)
 {
 	/* Commit and answer what is pending while the requests exist. */
@@ -295,12 +279,7 @@ static void teardown(struct daemon_state *s)
 	http_server_stop(&s->local);
 	if (s->sweep)
 		event_free(s->sweep);
-	if (s->sigterm)
-		event_free(s->sigterm);
-	if (s->sigint)
-		event_free(s->sigint);
-	if (s->sighup)
-		event_free(s->sighup);
+	daemon_signals_free(&s->sig);
 	if (s->base)
 		event_base_free(s->base);
 	SSL_CTX_free(s->ctx);
@@ -372,14 +351,12 @@ static int setup(struct daemon_state *s)
 		return -1;
 	if (s->conf.sync && kernel_setup(&s->d))
 		return -1;
-	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
-	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
-	s->sighup = evsignal_new(s->base, SIGHUP, on_hup, s);
+	/* A signal stops the loop between handlers: every acknowledged
+	 * rent is already committed. */
+	if (daemon_signals_add(&s->sig, s->base, reload, s))
+		return -1;
 	s->sweep = event_new(s->base, -1, EV_PERSIST, on_sweep, s);
-	if (!s->sigterm || !s->sigint || !s->sighup || !s->sweep ||
-	    evsignal_add(s->sigterm, NULL) || evsignal_add(s->sigint, NULL) ||
-	    evsignal_add(s->sighup, NULL) ||
-	    evtimer_add(s->sweep, &one_second)) {
+	if (!s->sweep || evtimer_add(s->sweep, &one_second)) {
 		guise_err("event loop: cannot add events");
 		return -1;
 	}
