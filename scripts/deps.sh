@@ -19,8 +19,10 @@ VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 LINT_PKGS=(sparse linux-source-6.1 clang-format xz-utils)
 # Host-side benchmarks (bench/leased_bench.sh): ISC Kea DHCPv6 and its
 # load generator perfdhcp, strace to check Kea's syncs. Their services are
-# not started on install (see no_service_start).
-BENCH_PKGS=(kea-dhcp6-server kea-admin strace iproute2 curl)
+# not started on install (see no_service_start). http-parser frames the
+# answers in the OCSP load generator (bench/src/ocsp_load.c).
+BENCH_PKGS=(kea-dhcp6-server kea-admin strace iproute2 curl
+	libhttp-parser-dev)
 
 KSRC=$REPO/build/ksrc
 KSRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
