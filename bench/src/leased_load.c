@@ -7,6 +7,8 @@
  *
  *   rent N SECONDS OPS_PER_S P50_MS P99_MS ERRORS
  *   return N SECONDS OPS_PER_S P50_MS P99_MS ERRORS
+ *   client_cpu_ms MS   (all client threads, both phases: on a shared
+ *                       host the clients compete with the server)
  *
  * Usage: leased_load URL CERTDIR THREADS N
  *   URL      https://[::1]:PORT
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <curl/curl.h>
 
 struct reply {
@@ -164,6 +167,17 @@ static void *work(void *arg)
 	return NULL;
 }
 
+/* User + system CPU time of the whole process (every thread), in ms. */
+static double cpu_ms(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -198,7 +212,7 @@ int main(int argc, char **argv)
 	unsigned int threads, n, i;
 	pthread_barrier_t barrier;
 	struct worker *w;
-	double t0, t1, t2, t3;
+	double t0, t1, t2, t3, c0, c1;
 
 	if (argc != 5 || !(threads = (unsigned int)atoi(argv[3])) ||
 	    !(n = (unsigned int)atoi(argv[4]))) {
@@ -227,16 +241,19 @@ int main(int argc, char **argv)
 	}
 	pthread_barrier_wait(&barrier);
 	t0 = now_s();
+	c0 = cpu_ms();
 	pthread_barrier_wait(&barrier);
 	t1 = now_s();
 	pthread_barrier_wait(&barrier);
 	t2 = now_s();
 	pthread_barrier_wait(&barrier);
 	t3 = now_s();
+	c1 = cpu_ms();
 	for (i = 0; i < threads; i++)
 		pthread_join(w[i].tid, NULL);
 	report("rent", w, threads, 0, t1 - t0);
 	report("return", w, threads, 1, t3 - t2);
+	printf("client_cpu_ms %.0f\n", c1 - c0);
 	for (i = 0; i < threads; i++) {
 		free(w[i].virt);
 		free(w[i].lat[0]);

@@ -151,13 +151,9 @@ static int rent_locked(struct leased *d, struct lease_op *op, int64_t now)
 	out->created = now;
 	out->expires = now + op->lifetime;
 	out->flags = op->flags;
-	err = store_lease_insert(d->store, out);
-	/* Without it the lease stands, but a revocation of the certificate
-	 * will not end it before it expires (logged, counted). */
-	if (!err && op->issuer &&
-	    store_lease_cert_set(d->store, &out->virt, op->issuer, op->serial))
-		d->m.store_errors++;
-	/* Likewise: without it, no re-validation. */
+	err = store_lease_insert(d->store, out, op->issuer, op->serial);
+	/* Without it the lease stands, but it is not re-validated (logged,
+	 * counted). */
 	if (!err && op->issuer && op->chain &&
 	    store_cert_chain_set(d->store, op->issuer, op->serial, op->chain,
 				 op->chain_len))
@@ -386,7 +382,7 @@ void leases_purge(struct leased *d, int64_t now)
 		return;
 	}
 	d->m.history_purged += n;
-	if (n && store_lease_certs_purge(d->store))
+	if (n && store_cert_chains_purge(d->store))
 		d->m.store_errors++;
 	if (n)
 		guise_info("history: %llu records past retention purged",

@@ -23,6 +23,17 @@ struct store {
 	} cache[STORE_STMTS];
 };
 
+/*
+ * The schema version, in the database header (PRAGMA user_version):
+ * 0  before versions (tables added by CREATE IF NOT EXISTS alone);
+ * 1  the rent's certificate (issuer, serial) in its leases row, no
+ *    lease_certs table: one table row and two index entries fewer per
+ *    rent, and they go with the lease.
+ * store_open() migrates an older store in one transaction and refuses a
+ * newer one.
+ */
+#define STORE_VERSION 1
+
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS leases ("
 	" virtual TEXT PRIMARY KEY,"
@@ -31,8 +42,14 @@ static const char schema[] =
 	" expires INTEGER NOT NULL,"
 	" created INTEGER NOT NULL,"
 	" flags INTEGER NOT NULL DEFAULT 3,"
+	/* The client certificate it was rented with, for revocation
+	 * events; NULL without one (gateway mode, UNIX socket). */
+	" issuer TEXT,"
+	" serial TEXT,"
 	" UNIQUE (real, peer));"
 	"CREATE INDEX IF NOT EXISTS leases_expires ON leases (expires);"
+	"CREATE INDEX IF NOT EXISTS leases_cert ON leases (serial, issuer)"
+	" WHERE serial IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS history ("
 	" virtual TEXT NOT NULL,"
 	" real TEXT NOT NULL,"
@@ -42,26 +59,59 @@ static const char schema[] =
 	" reason TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS history_virtual ON history (virtual);"
 	"CREATE INDEX IF NOT EXISTS history_end ON history (end);"
-	/* The client certificate a lease was rented with, for revocation
-	 * events. A table of its own, not columns of leases, so that a store
-	 * made by an older version gains it by CREATE IF NOT EXISTS alone.
-	 * Rows whose lease ended are ignored (joined) and purged. */
-	"CREATE TABLE IF NOT EXISTS lease_certs ("
-	" virtual TEXT PRIMARY KEY,"
-	" issuer TEXT NOT NULL,"
-	" serial TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS lease_certs_cert"
-	" ON lease_certs (issuer, serial);"
 	/* The chain itself (DER back to back, leaf first), to re-validate
 	 * live leases with certd after its event stream was down: once per
-	 * certificate, purged with the lease_certs rows. Added later: a store
-	 * made before gains the table at open (its leases have no chain and
-	 * are not re-validated). */
+	 * certificate, purged at the history purge once no lease names it. A
+	 * store made before re-validation gains the table at open (its
+	 * leases have no chain and are not re-validated). */
 	"CREATE TABLE IF NOT EXISTS cert_chains ("
 	" issuer TEXT NOT NULL,"
 	" serial TEXT NOT NULL,"
 	" chain BLOB NOT NULL,"
 	" PRIMARY KEY (issuer, serial));";
+
+/* Version 0 to 1: lease_certs (virtual PRIMARY KEY, issuer, serial), if
+ * the store has it, into the leases rows; the schema above then adds the
+ * index. */
+static const char migrate_v1[] =
+	"ALTER TABLE leases ADD COLUMN issuer TEXT;"
+	"ALTER TABLE leases ADD COLUMN serial TEXT;"
+	"CREATE TABLE IF NOT EXISTS lease_certs ("
+	" virtual TEXT PRIMARY KEY, issuer TEXT NOT NULL,"
+	" serial TEXT NOT NULL);"
+	"UPDATE leases SET issuer = c.issuer, serial = c.serial"
+	" FROM lease_certs c WHERE c.virtual = leases.virtual;"
+	"DROP TABLE lease_certs;";
+
+/*
+ * Leases per client, for the max_per_client check of every rent: a
+ * count(*) over the client's leases costs as many index entries as the
+ * client holds (a host with 5,000 leases: a fifth of the daemon's CPU).
+ * Kept by triggers instead, so it follows every insert, delete, savepoint
+ * rollback and failed batch of this connection. In memory (TEMP): nothing
+ * more to write per commit, no on-disk schema change; rebuilt from the
+ * leases table at every open. Writers on other connections would not
+ * update it: the daemon is the store's only writer.
+ */
+static const char client_count[] =
+	"PRAGMA temp_store = MEMORY;"
+	"CREATE TEMP TABLE client_leases ("
+	" real TEXT PRIMARY KEY,"
+	" n INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO temp.client_leases"
+	" SELECT real, count(*) FROM main.leases GROUP BY real;"
+	"CREATE TEMP TRIGGER client_leases_insert AFTER INSERT ON main.leases"
+	" BEGIN INSERT INTO client_leases VALUES (new.real, 1)"
+	" ON CONFLICT (real) DO UPDATE SET n = n + 1; END;"
+	"CREATE TEMP TRIGGER client_leases_delete AFTER DELETE ON main.leases"
+	" BEGIN UPDATE client_leases SET n = n - 1 WHERE real = old.real;"
+	" DELETE FROM client_leases WHERE real = old.real AND n = 0; END;"
+	"CREATE TEMP TRIGGER client_leases_update AFTER UPDATE OF real"
+	" ON main.leases BEGIN"
+	" UPDATE client_leases SET n = n - 1 WHERE real = old.real;"
+	" DELETE FROM client_leases WHERE real = old.real AND n = 0;"
+	" INSERT INTO client_leases VALUES (new.real, 1)"
+	" ON CONFLICT (real) DO UPDATE SET n = n + 1; END;";
 
 static int store_fail(struct store *st, const char *what)
 {
@@ -105,6 +155,57 @@ static int store_wal(struct store *st)
 	return err;
 }
 
+/* One integer of a one-row query; -1 on failure. */
+static int64_t store_int(struct store *st, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+/* Create the tables, or bring an older store to STORE_VERSION: one
+ * transaction, so a failure (or a crash) leaves the store as it was. */
+static int store_schema(struct store *st)
+{
+	char sql[64];
+	int64_t version, old;
+
+	if (store_exec(st, "BEGIN IMMEDIATE;"))
+		return -EIO;
+	version = store_int(st, "PRAGMA user_version;");
+	old = store_int(st, "SELECT count(*) FROM sqlite_master"
+			    " WHERE type = 'table' AND name = 'leases';");
+	if (version < 0 || old < 0) {
+		store_fail(st, "schema version");
+		goto fail;
+	}
+	if (version > STORE_VERSION) {
+		guise_err("store: schema version %lld is newer than this "
+			  "daemon's (%d)",
+			  (long long)version, STORE_VERSION);
+		goto fail;
+	}
+	if (old && version < 1) {
+		if (store_exec(st, migrate_v1))
+			goto fail;
+		guise_info("store: schema migrated to version 1");
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", STORE_VERSION);
+	if (store_exec(st, schema) || store_exec(st, sql) ||
+	    store_exec(st, "COMMIT;"))
+		goto fail;
+	return 0;
+fail:
+	store_exec(st, "ROLLBACK;");
+	return -EIO;
+}
+
 int store_open(const char *path, struct store **stp)
 {
 	struct store *st = calloc(1, sizeof(*st));
@@ -126,7 +227,8 @@ int store_open(const char *path, struct store **stp)
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 1);
 	if (store_wal(st) || store_exec(st, "PRAGMA synchronous=FULL;") ||
-	    store_exec(st, schema) || audit_init(st->db)) {
+	    store_schema(st) || store_exec(st, client_count) ||
+	    audit_init(st->db)) {
 		store_close(st);
 		return -EIO;
 	}
@@ -341,19 +443,23 @@ int store_lease_count(struct store *st, const struct in6_addr *real,
 		      uint64_t *count)
 {
 	sqlite3_stmt *stmt;
-	int err;
+	int err, rc;
 
-	err = prepare(st,
-		      real ? "SELECT count(*) FROM leases WHERE real = ?1;" :
-			     "SELECT count(*) FROM leases;",
-		      &stmt);
+	err = prepare(
+		st,
+		real ? "SELECT n FROM temp.client_leases WHERE real = ?1;" :
+		       "SELECT count(*) FROM leases;",
+		&stmt);
 	if (err)
 		return err;
 	if (real)
 		err = bind_addr(st, stmt, 1, real);
 	if (!err) {
-		if (sqlite3_step(stmt) == SQLITE_ROW)
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW)
 			*count = (uint64_t)sqlite3_column_int64(stmt, 0);
+		else if (rc == SQLITE_DONE && real)
+			*count = 0; /* no lease: no row */
 		else
 			err = store_fail(st, "count");
 	}
@@ -361,14 +467,15 @@ int store_lease_count(struct store *st, const struct in6_addr *real,
 	return err;
 }
 
-int store_lease_insert(struct store *st, const struct lease_rec *l)
+int store_lease_insert(struct store *st, const struct lease_rec *l,
+		       const char *issuer, const char *serial)
 {
 	sqlite3_stmt *stmt;
 	int err;
 
 	err = prepare(st,
-		      "INSERT INTO leases (" LEASE_COLUMNS
-		      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6);",
+		      "INSERT INTO leases (" LEASE_COLUMNS ", issuer, serial)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8);",
 		      &stmt);
 	if (err)
 		return err;
@@ -377,7 +484,9 @@ int store_lease_insert(struct store *st, const struct lease_rec *l)
 	    !(err = bind_addr(st, stmt, 3, &l->peer)) &&
 	    !(err = bind_int(st, stmt, 4, l->expires)) &&
 	    !(err = bind_int(st, stmt, 5, l->created)) &&
-	    !(err = bind_int(st, stmt, 6, l->flags)))
+	    !(err = bind_int(st, stmt, 6, l->flags)) &&
+	    !(err = bind_text(st, stmt, 7, issuer)) &&
+	    !(err = bind_text(st, stmt, 8, issuer ? serial : NULL)))
 		err = step_done(st, stmt, "insert lease");
 	finish(st, stmt);
 	return err;
@@ -575,26 +684,6 @@ int store_history_purge(struct store *st, int64_t before, uint64_t *n)
 	return err;
 }
 
-int store_lease_cert_set(struct store *st, const struct in6_addr *virt,
-			 const char *issuer, const char *serial)
-{
-	sqlite3_stmt *stmt;
-	int err;
-
-	err = prepare(st,
-		      "INSERT OR REPLACE INTO lease_certs (virtual, issuer,"
-		      " serial) VALUES (?1, ?2, ?3);",
-		      &stmt);
-	if (err)
-		return err;
-	if (!(err = bind_addr(st, stmt, 1, virt)) &&
-	    !(err = bind_text(st, stmt, 2, issuer)) &&
-	    !(err = bind_text(st, stmt, 3, serial)))
-		err = step_done(st, stmt, "insert lease cert");
-	finish(st, stmt);
-	return err;
-}
-
 int store_cert_chain_set(struct store *st, const char *issuer,
 			 const char *serial, const unsigned char *chain,
 			 size_t len)
@@ -632,9 +721,8 @@ int store_live_cert_chains(struct store *st, int64_t now,
 	*n = 0;
 	err = prepare(st,
 		      "SELECT k.issuer, k.serial, k.chain FROM cert_chains k"
-		      " WHERE EXISTS (SELECT 1 FROM lease_certs c"
-		      " JOIN leases l ON l.virtual = c.virtual"
-		      " WHERE c.issuer = k.issuer AND c.serial = k.serial"
+		      " WHERE EXISTS (SELECT 1 FROM leases l"
+		      " WHERE l.serial = k.serial AND l.issuer = k.issuer"
 		      " AND l.expires > ?1);",
 		      &stmt);
 	if (err)
@@ -660,10 +748,8 @@ int store_leases_by_cert(struct store *st, const char *issuer,
 	*out = NULL;
 	*n = 0;
 	err = prepare(st,
-		      "SELECT l.virtual, l.real, l.peer, l.expires, l.created,"
-		      " l.flags FROM lease_certs c JOIN leases l"
-		      " ON l.virtual = c.virtual"
-		      " WHERE c.issuer = ?1 AND c.serial = ?2;",
+		      "SELECT " LEASE_COLUMNS " FROM leases"
+		      " WHERE serial = ?2 AND issuer = ?1;",
 		      &stmt);
 	if (err)
 		return err;
@@ -699,12 +785,10 @@ int store_leases_by_cert(struct store *st, const char *issuer,
 	return 0;
 }
 
-int store_lease_certs_purge(struct store *st)
+int store_cert_chains_purge(struct store *st)
 {
-	return store_exec(st, "DELETE FROM lease_certs WHERE virtual NOT IN"
-			      " (SELECT virtual FROM leases);"
-			      "DELETE FROM cert_chains WHERE NOT EXISTS"
-			      " (SELECT 1 FROM lease_certs c"
-			      " WHERE c.issuer = cert_chains.issuer"
-			      " AND c.serial = cert_chains.serial);");
+	return store_exec(st, "DELETE FROM cert_chains WHERE NOT EXISTS"
+			      " (SELECT 1 FROM leases l"
+			      " WHERE l.serial = cert_chains.serial"
+			      " AND l.issuer = cert_chains.issuer);");
 }

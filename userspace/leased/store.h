@@ -51,7 +51,10 @@ int store_lease_by_pair(struct store *st, const struct in6_addr *real,
 /* Leases held by @real (NULL: all leases). */
 int store_lease_count(struct store *st, const struct in6_addr *real,
 		      uint64_t *count);
-int store_lease_insert(struct store *st, const struct lease_rec *l);
+/* With the client certificate (@issuer base64 DER, canonical @serial,
+ * see daemon/revocation.h) it was rented with, for revocation; NULL: none. */
+int store_lease_insert(struct store *st, const struct lease_rec *l,
+		       const char *issuer, const char *serial);
 int store_lease_set_expires(struct store *st, const struct in6_addr *virt,
 			    int64_t expires);
 /* Move a lease to the history (ended @end for @reason) and delete it. */
@@ -82,27 +85,22 @@ int store_virt_quarantined(struct store *st, const struct in6_addr *virt,
 int store_lease_at(struct store *st, const struct in6_addr *virt, int64_t when,
 		   struct lease_rec *out, int64_t *end, bool *live);
 
-/*
- * Revocation: remember the client certificate (@issuer base64 DER,
- * canonical @serial, see daemon/revocation.h) lease @virt was rented with;
- * list the live leases rented with one into a new array (free() it); drop
- * the rows of ended leases.
- */
-int store_lease_cert_set(struct store *st, const struct in6_addr *virt,
-			 const char *issuer, const char *serial);
+/* Revocation: the leases rented with certificate (@issuer, @serial) into
+ * a new array (free() it). */
 int store_leases_by_cert(struct store *st, const char *issuer,
 			 const char *serial, struct lease_rec **out, size_t *n);
-int store_lease_certs_purge(struct store *st);
 /*
  * Re-validation (daemon/revalidate.h): remember the chain (DER back to
  * back, leaf first) of certificate (@issuer, @serial); list, once each,
- * the certificates with a chain behind leases live at @now.
+ * the certificates with a chain behind leases live at @now; drop the
+ * chains no lease names any more.
  */
 int store_cert_chain_set(struct store *st, const char *issuer,
 			 const char *serial, const unsigned char *chain,
 			 size_t len);
 int store_live_cert_chains(struct store *st, int64_t now,
 			   struct revalidate_cert **out, size_t *n);
+int store_cert_chains_purge(struct store *st);
 
 /* Delete history rows that ended before @before; *@n of them. */
 int store_history_purge(struct store *st, int64_t before, uint64_t *n);
