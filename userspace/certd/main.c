@@ -23,9 +23,9 @@
 #include "http.h"
 #include "loader.h"
 #include "log.h"
+#include "loop.h"
 #include "notify.h"
 #include "ocsp.h"
-#include "signals.h"
 #include "tls.h"
 #include "validate.h"
 #include "worker.h"
@@ -86,31 +86,6 @@ static void set_nodelay(struct evhttp_bound_socket *b, void *arg)
 	if (setsockopt(evhttp_bound_socket_get_fd(b), IPPROTO_TCP, TCP_NODELAY,
 		       &one, sizeof(one)))
 		guise_warn("TCP_NODELAY: %s", strerror(errno));
-}
-
-/*
- * The event loop, with libevent's epoll change list: the changes to a
- * descriptor's epoll registration made within one loop iteration are
- * merged into at most one epoll_ctl() before the next epoll_wait(). evhttp
- * enables and disables reading and writing several times per request;
- * without the list each is a system call: 8 epoll_ctl() per OCSP
- * answer on a new connection (3 with it), 4 per keep-alive answer (2).
- * libevent documents one hazard, descriptors cloned by dup(), whose epoll
- * registration outlives their close(); no descriptor in this loop is.
- * A descriptor closed and its number reused within one iteration is
- * handled by libevent (a MOD that fails with ENOENT is retried as ADD).
- */
-static struct event_base *loop_new(void)
-{
-	struct event_config *cfg = event_config_new();
-	struct event_base *base;
-
-	if (!cfg)
-		return NULL;
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	return base;
 }
 
 static int ocsp_start(struct daemon_state *s)
@@ -251,7 +226,7 @@ static int setup(struct daemon_state *s, const struct daemon_opts *o)
 		return -1;
 	if (o->check_config)
 		return check_crl_files(&s->conf);
-	s->base = loop_new();
+	s->base = daemon_event_base();
 	if (!s->base)
 		return -1;
 	s->d.base = s->base;

@@ -25,7 +25,7 @@
 #include "crlwatch.h"
 #include "http.h"
 #include "log.h"
-#include "signals.h"
+#include "loop.h"
 #include "tls.h"
 
 static void usage(FILE *fp)
@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 		ret = cw.notes_failed ? 1 : 0;
 		goto out;
 	}
-	base = event_base_new();
+	base = daemon_event_base();
 	if (!base)
 		goto out;
 	if (o.listen) {

@@ -26,13 +26,13 @@
 #include "keyfile.h"
 #include "keyd.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "netns.h"
 #include "revalidate.h"
 #include "revocation.h"
 #include "sender.h"
 #include "server.h"
-#include "signals.h"
 #include "store.h"
 #include "tls.h"
 
@@ -566,7 +566,7 @@ static int setup(struct daemon_state *s, const struct daemon_opts *o)
 	if (keyd_conf_load(o->config, &s->conf))
 		return -1;
 	s->d.conf = &s->conf;
-	s->base = event_base_new();
+	s->base = daemon_event_base();
 	if (!s->base) {
 		guise_err("event loop: out of memory");
 		return -1;

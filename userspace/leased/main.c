@@ -23,12 +23,12 @@
 #include "kernel.h"
 #include "leased.h"
 #include "log.h"
+#include "loop.h"
 #include "netns.h"
 #include "ratelimit.h"
 #include "revalidate.h"
 #include "revocation.h"
 #include "roles.h"
-#include "signals.h"
 #include "tls.h"
 
 #define DEFAULT_CONFIG "/etc/guise/leased.conf"
@@ -330,7 +330,7 @@ static int setup(struct daemon_state *s)
 	if (store_open(s->conf.db, &s->d.store))
 		return -1;
 	audit_report(s);
-	s->base = event_base_new();
+	s->base = daemon_event_base();
 	/* The group commit runs below every request (batch.h). */
 	if (!s->base || event_base_priority_init(s->base, BATCH_PRIORITIES) ||
 	    batch_init(&s->d, s->base)) {

@@ -3,7 +3,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
-#include "signals.h"
+#include "loop.h"
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -54,4 +54,17 @@ void daemon_signals_free(struct daemon_signals *ds)
 	if (ds->hup)
 		event_free(ds->hup);
 	ds->term = ds->intr = ds->hup = NULL;
+}
+
+struct event_base *daemon_event_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (!cfg)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
 }
