@@ -12,8 +12,9 @@
 #   bp-CASE-1 sc --veth-- p-CASE-1 /
 #
 # T is the case's topology: plain, g1 (guise, 1 lease), gn (guise, N
-# leases), nat (nftables NAT66), npt (ip6tables NPTv6); the random-peer
-# cases share the topology of their one-flow twin. Case "direct" has no
+# leases), nat (nftables NAT66), natr and natw (nftables NAT66 for many
+# flows: see below), npt (ip6tables NPTv6); the random-peer cases of plain
+# and guise share the topology of their one-flow twin. Case "direct" has no
 # gateway: its senders are wired straight to its sink, to measure what
 # generating and sinking a packet costs by itself.
 #
@@ -21,7 +22,9 @@
 # in the loop); K drops everything at tc ingress, after its rx counter.
 # pktgen in bp-CASE-X (kpktgend_X: vCPU X) sends 78-byte frames (64-byte
 # IPv6/UDP packets) from R = 2001:db8:1::10 to one peer P = 2001:db8:2::1,
-# or to random peers 2001:db8:2::0 .. N-1 (N a power of two). Everything a
+# or to random peers 2001:db8:2::0 .. N-1 (N a power of two), or to random
+# peers 2001:db8:2::0 .. F-1 (F = BENCH_NAT_FLOWS, a power of two <= N).
+# Each peer is one UDP flow (ports 9 -> 9). Everything a
 # packet costs (pktgen, G, K) is paid on vCPU X, in softirq right after
 # pktgen's transmit; this shell stays on the other vCPU meanwhile.
 #
@@ -37,6 +40,20 @@
 # the spread. "gateway only" ratios subtract the direct case's cost (the
 # generator and the sink) from both sides.
 #
+# NAT66 for many flows. With conntrack every new flow costs an entry and
+# a NAT binding; a lease is per peer and needs no per-flow state. natr
+# sends the traffic of "guise, N leases, random peers" (random peers over
+# all N: nearly every packet starts a new conntrack entry, which lives 30 s
+# unreplied) through NAT66 (snat of 2001:db8:2::/64-bound traffic to V1,
+# dnat of V1 back), natw the traffic of "guise, N leases, random peers
+# over F" through the same rules after a warm-up that created the F
+# entries (UDP timeout 3600 s in that gateway, so they stay): conntrack
+# then only looks them up. The conntrack table (global, shared by the
+# gateways) is sized by BENCH_CT_HASH and BENCH_CT_MAX so that it never
+# drops for lack of space; its per-gateway counters (entries,
+# insert_failed, drop, early_drop, ...; 6.1 no longer counts "insert" and
+# "found") are reported.
+#
 # Also: kernel memory per lease (SUnreclaim + Percpu + VmallocUsed deltas
 # around loading N leases), idle CPU with N leases (lease expiry), and
 # lease insertion (guise lease load) against IPv6 route insertion (ip
@@ -50,6 +67,17 @@
 #   BENCH_ROUNDS         rounds over all cases (4)
 #   BENCH_DEADLINE       start no round after this many seconds (1020)
 #   BENCH_INSERT_BUDGET  seconds allowed for loading N leases (480)
+#   BENCH_NAT_FLOWS      F, flows of the warm NAT66 case and its guise twin
+#                        (default 65536; a power of two, at most N)
+#   BENCH_CT_HASH        conntrack buckets (hashsize, default 262144)
+#   BENCH_CT_MAX         nf_conntrack_max (default 1048576)
+#   BENCH_CASES          measure only these cases (space-separated names,
+#                        e.g. "direct plain g1 gnr natr"); default all
+#   BENCH_PERF=1         after the rounds, profile the cases of
+#                        BENCH_PERF_CASES (default "g1 gnr gnw natr natw")
+#                        with perf (cpu-clock, the vCPU of the case; the
+#                        host's perf, Debian package linux-perf) and print
+#                        the top symbols; data in BENCH_CPU_DIR
 #   BENCH_LOADER=python  insert with bench/lease_insert.py even when
 #                        `guise lease load` exists
 #   BENCH_CPU_DIR        the results export the sampler watches
@@ -72,6 +100,12 @@ ROUNDS=${BENCH_ROUNDS:-4}
 DEADLINE=${BENCH_DEADLINE:-1020}	# no new round after this many seconds
 BUDGET=${BENCH_INSERT_BUDGET:-480}
 CPU_DIR=${BENCH_CPU_DIR:-build/vm/bench}
+F=${BENCH_NAT_FLOWS:-65536}
+CT_HASH=${BENCH_CT_HASH:-262144}
+CT_MAX=${BENCH_CT_MAX:-1048576}
+CASE_SEL=${BENCH_CASES:-}
+PERF=${BENCH_PERF:-0}
+PERF_CASES=${BENCH_PERF_CASES:-g1 gnr gnw natr natw}
 CHUNK=16384	# lines per ip/guise process in the insert-rate test
 T0=$(date +%s)
 
@@ -381,6 +415,7 @@ if [ -n "$LEASE_WRATE" ] && [ -n "$BPL_EST" ]; then
 		N=$((N / 2))
 	done
 fi
+[ "$F" -gt "$N" ] && F=$N
 N_NOTE=''
 [ "$N" -ne "$N_WANT" ] && N_NOTE=" (reduced from $N_WANT: the estimated load time at $LEASE_WRATE leases/s must stay under ${BUDGET}s and the memory under MemAvailable)"
 
@@ -416,9 +451,10 @@ pg() {
 	done' sh "$f" "$@"
 }
 
-# pgdev NS DEV CPU GW PORT RANDOM: veth DEV in NS <-> PORT in GW, and a
-# pktgen device on DEV driven by kpktgend_CPU: R -> P1, or (RANDOM = 1)
-# R -> random peers 2001:db8:2::0..N-1 (pktgen: dst = (random | min) & max)
+# pgdev NS DEV CPU GW PORT PEERS: veth DEV in NS <-> PORT in GW, and a
+# pktgen device on DEV driven by kpktgend_CPU: R -> P1 (PEERS = 0), or R ->
+# random peers 2001:db8:2::0..PEERS-1 (a power of two; pktgen: dst =
+# (random | min) & max)
 pgdev() {
 	local ns=$1 dev=$2 cpu=$3 gw=$4 port=$5 gmac mode
 	ip link add "$dev" netns "$ns" type veth peer name "$port" netns "$gw" || return 1
@@ -426,8 +462,8 @@ pgdev() {
 	ip -n "$gw" link set "$port" up
 	gmac=$(mac_of "$gw" "$port")
 	mode=("dst6 $P1")
-	[ "$6" -eq 1 ] && mode=("dst6_min 2001:db8:2::" \
-		"dst6_max $(printf '2001:db8:2::%x:%x' $(((N - 1) >> 16)) $(((N - 1) & 0xffff)))")
+	[ "$6" -gt 0 ] && mode=("dst6_min 2001:db8:2::" \
+		"dst6_max $(printf '2001:db8:2::%x:%x' $((($6 - 1) >> 16)) $((($6 - 1) & 0xffff)))")
 	pg "$ns" "kpktgend_$cpu" "add_device $dev" || return 1
 	pg "$ns" "$dev" "count 0" "clone_skb 0" "burst 1" "delay 0" "pkt_size 78" \
 		"dst_mac $gmac" "src6 $R" "flag UDPCSUM" "udp_src_min 9" "udp_src_max 9" \
@@ -442,7 +478,7 @@ sender() {
 	local c=$1 cpu=$2 ns=bp-$1-$2 gw=bg-${TOPO[$1]} port=p-$1-$2
 	[ "$c" = direct ] && gw=bk-direct
 	mkns "$ns" || return 1
-	pgdev "$ns" sc "$cpu" "$gw" "$port" "${RAND[$c]}" || return 1
+	pgdev "$ns" sc "$cpu" "$gw" "$port" "$(peers "$c")" || return 1
 	if [ "$c" = direct ] && ! { tc -n "$gw" qdisc add dev "$port" clsact &&
 		tc -n "$gw" filter add dev "$port" ingress matchall action drop; } 2>/dev/null; then
 		log "direct: no tc matchall drop at the sink; its stack drops instead"
@@ -568,18 +604,49 @@ verify() {
 
 CASES=()
 declare -A LABEL=() SKIP=() NOTE=() TOPO=() RAND=()
+# RAND: 0 = one flow, N = random peers over all N, F = over the first F
 add_case() { CASES+=("$1"); TOPO[$1]=$2; RAND[$1]=$3; LABEL[$1]=$4; }
+peers() { case ${RAND[$1]} in N) echo "$N" ;; F) echo "$F" ;; *) echo 0 ;; esac; }
 add_case direct direct 0 "no gateway: pktgen -> sink"
 add_case plain plain 0 "plain IPv6 forwarding, 1 flow (A/A)"
-add_case plainr plain 1 "plain IPv6 forwarding, random peers"
+add_case plainr plain N "plain IPv6 forwarding, random peers"
 add_case g1 g1 0 "guise, 1 lease, 1 flow"
 add_case gn gn 0 "guise, N leases, 1 flow"
-add_case gnr gn 1 "guise, N leases, random peers (all leased)"
+add_case gnr gn N "guise, N leases, random peers (all leased)"
+add_case gnw gn F "guise, N leases, random peers over F"
 add_case nat nat 0 "nftables NAT66 (snat+dnat, conntrack), 1 flow"
+add_case natr natr N "NAT66, random peers over N (new flows)"
+add_case natw natw F "NAT66, random peers over F (warm table)"
 add_case npt npt 0 "ip6tables NPTv6 (SNPT/DNPT), 1 flow"
 TOPO[ref]=ref
-TOPOS=(ref direct plain g1 gn nat npt)
+TOPOS=(ref direct plain g1 gn nat natr natw npt)
+# BENCH_CASES: only these cases (and only the topologies they need)
+if [ -n "$CASE_SEL" ]; then
+	keep=()
+	for c in "${CASES[@]}"; do
+		[[ " $CASE_SEL " == *" $c "* ]] && keep+=("$c")
+	done
+	CASES=("${keep[@]}")
+	keep=(ref)
+	for t in "${TOPOS[@]}"; do
+		for c in "${CASES[@]}"; do
+			[ "${TOPO[$c]}" = "$t" ] && { keep+=("$t"); break; }
+		done
+	done
+	TOPOS=("${keep[@]}")
+fi
 declare -A TSKIP=()
+
+# conntrack: big enough that the many-flow NAT66 cases never drop for lack
+# of room (global settings, in the initial namespace)
+CT_LINE=''
+if [ -z "$NFT_WHY" ] && [[ " ${TOPOS[*]} " == *" nat"* ]]; then
+	modprobe nf_conntrack 2>/dev/null
+	echo "$CT_HASH" >/sys/module/nf_conntrack/parameters/hashsize 2>/dev/null
+	sysctl -qw net.netfilter.nf_conntrack_max="$CT_MAX" 2>/dev/null
+	CT_LINE="conntrack: hashsize $(cat /sys/module/nf_conntrack/parameters/hashsize 2>/dev/null), nf_conntrack_max $(sysctl -n net.netfilter.nf_conntrack_max 2>/dev/null) (global), UDP timeouts $(sysctl -n net.netfilter.nf_conntrack_udp_timeout 2>/dev/null) s unreplied (natw's gateway: 3600 s)"
+	log "$CT_LINE"
+fi
 
 say ""
 MEM_LINE='' NLOAD_LINE='' IDLE_LINE=''
@@ -643,7 +710,11 @@ for t in "${TOPOS[@]}"; do
 			fi
 		fi
 		;;
-	nat)
+	nat | natr | natw)
+		# nat: the one flow R -> P1; natr, natw: every peer of
+		# 2001:db8:2::/64 (the flows of the random-peer cases)
+		dst=$P1
+		[ "$t" != nat ] && dst=2001:db8:2::/64
 		if [ -n "$NFT_WHY" ]; then
 			TSKIP[$t]=$NFT_WHY
 		elif ! ip netns exec "$G" nft -f - 2>"$TMP/err" <<-EOF
@@ -654,12 +725,15 @@ for t in "${TOPOS[@]}"; do
 				}
 				chain post {
 					type nat hook postrouting priority srcnat; policy accept;
-					oifname "g1" ip6 saddr $R ip6 daddr $P1 snat to $V1
+					oifname "g1" ip6 saddr $R ip6 daddr $dst snat to $V1
 				}
 			}
 		EOF
 		then
 			TSKIP[$t]="nft NAT66 table refused: $(head -c 200 "$TMP/err")"
+		elif [ "$t" = natw ] &&
+			! ip netns exec "$G" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=3600 2>"$TMP/err"; then
+			TSKIP[$t]="conntrack UDP timeout: $(head -c 200 "$TMP/err")"
 		fi
 		;;
 	npt)
@@ -695,7 +769,8 @@ done
 # virtual /64 checksum-neutrally: only its prefix is predictable).
 declare -A WANT=([direct]="2001:db8:1::10" [plain]="2001:db8:1::10" [plainr]="2001:db8:1::10"
 	[g1]="2001:db8:ff::1" [gn]="2001:db8:ff::1" [gnr]="2001:db8:ff::[0-9a-f:]+"
-	[nat]="2001:db8:ff::1" [npt]="2001:db8:ff:0:[0-9a-f:]+")
+	[gnw]="2001:db8:ff::[0-9a-f:]+" [nat]="2001:db8:ff::1" [natr]="2001:db8:ff::1"
+	[natw]="2001:db8:ff::1" [npt]="2001:db8:ff:0:[0-9a-f:]+")
 for c in "${CASES[@]}"; do
 	[ -n "${SKIP[$c]:-}" ] && continue
 	avoid=$R
@@ -706,6 +781,45 @@ for c in "${CASES[@]}"; do
 		SKIP[$c]="check failed: $out"
 	fi
 	log "check $c: $out"
+done
+
+# ct_stat NS: "count insert_failed drop early_drop invalid clashres
+# chainlength search_restart" of NS's conntrack (sums over the CPUs; this
+# kernel no longer counts "insert" and "found": always 0)
+ct_stat() {
+	local n
+	n=$(ip netns exec "$1" cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)
+	ip netns exec "$1" cat /proc/net/stat/nf_conntrack 2>/dev/null | awk -v n="${n:-0}" '
+		function hex(x,   i, v) { v = 0; x = tolower(x)
+			for (i = 1; i <= length(x); i++) v = v * 16 + index("0123456789abcdef", substr(x, i, 1)) - 1
+			return v }
+		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		{ for (k in col) s[k] += hex($col[k]) }
+		END { printf "%d %d %d %d %d %d %d %d\n", n, s["insert_failed"], s["drop"],
+			s["early_drop"], s["invalid"], s["clashres"], s["chainlength"],
+			s["search_restart"] }'
+}
+# warm-up of natw: 4 F packets from each of its senders (random peers over
+# F: all but ~2 % of the F flows get their conntrack entry)
+if [ -z "${SKIP[natw]:-}" ] && [[ " ${CASES[*]} " == *" natw "* ]]; then
+	for cpu in 0 1; do
+		pg "bp-natw-$cpu" sc "count $((4 * F))" && pg "bp-natw-$cpu" sr "count 1"
+	done
+	wpids=()
+	for cpu in 0 1; do
+		ip netns exec "bp-natw-$cpu" timeout 600 sh -c 'echo start >/proc/net/pktgen/pgctrl' &
+		wpids+=("$!")
+	done
+	wait "${wpids[@]}"
+	for cpu in 0 1; do pg "bp-natw-$cpu" sc "count 0" && pg "bp-natw-$cpu" sr "count 0"; done
+	read -r n _ <<<"$(ct_stat bg-natw)"
+	NOTE[natw]+=", warm-up: $((8 * F)) packets, $n of $F flows in conntrack"
+	log "natw warm-up: $n conntrack entries for $F flows"
+fi
+declare -A CT0=() CT1=() DELIV=()
+for t in nat natr natw; do
+	[ -n "${TSKIP[$t]:-}" ] || [[ " ${TOPOS[*]} " != *" $t "* ]] && continue
+	CT0[$t]=$(ct_stat "bg-$t")
 done
 
 # --- forwarding: every case next to the reference, on each vCPU, every round ------------------
@@ -735,10 +849,42 @@ for ((round = 0; round < ROUNDS; round++)); do
 		wp=$(awk -v d="$((d0 + d1))" -v t="$((w0 + w1))" 'BEGIN { if (t > 0) printf "%d\n", d * 1e9 / t }')
 		log "round $((round + 1)) $c: vCPU0 $d0/$s0 pkts ${c0:-?} ns/pkt (ref ${rc0:-?}), vCPU1 $d1/$s1 pkts ${c1:-?} ns/pkt (ref ${rc1:-?}): score ${score:-none}"
 		COSTS[$c]+="${score:-x} "	# x keeps the rounds aligned
+		DELIV[$c]=$((${DELIV[$c]:-0} + d0 + d1))
 		WPPS[$c]+="${wp:-x} "
 		[ -n "$score" ] && REFCOSTS+="$rc0 $rc1 "
 	done
 done
+
+for t in nat natr natw; do
+	[ -n "${CT0[$t]:-}" ] && CT1[$t]=$(ct_stat "bg-$t")
+done
+
+# --- profile (BENCH_PERF=1): where a case's vCPU spends its time ------------
+PERF_OUT=''
+if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+	for c in $PERF_CASES; do
+		[[ " ${ACTIVE[*]} " == *" $c "* ]] || continue
+		pd=$CPU_DIR/perf-$c.data
+		# the case on vCPU 0 (its reference on vCPU 1), perf on vCPU 0
+		# perf sets up (seconds under TCG), then runs the workload,
+		# which says so through a FIFO: only then does the case start
+		rm -f "$TMP/perfgo" && mkfifo "$TMP/perfgo"
+		perf record -q -e cpu-clock -F 1000 -C 0 -g -o "$pd" -- \
+			sh -c 'echo go >"$0"; exec sleep "$1"' "$TMP/perfgo" $((SECS + 2)) \
+			>/dev/null 2>"$TMP/perf.err" &
+		pp=$!
+		read -r -t 300 _ <"$TMP/perfgo"
+		runpair "$c" 0 >/dev/null
+		wait "$pp"
+		# only the packet path: pktgen's thread and softirq on that vCPU
+		perf report -i "$pd" --kallsyms=/proc/kallsyms --stdio --no-children --sort sym -g none \
+			--comms kpktgend_0,ksoftirqd/0 --percentage relative --percent-limit 1 \
+			2>/dev/null | grep -v '^#' | grep -v '^$' | head -30 >"$CPU_DIR/perf-$c.txt"
+		PERF_OUT+=$'\n'"profile $c (${LABEL[$c]/N leases/$N leases}; perf cpu-clock on its vCPU):"$'\n'
+		PERF_OUT+=$(sed 's/^/    /' "$CPU_DIR/perf-$c.txt")$'\n'
+		log "perf $c: $(head -c 300 "$TMP/perf.err")"
+	done
+fi
 
 # stat: "median min max" of the numbers on stdin (nothing if none)
 stat() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 }
@@ -753,7 +899,7 @@ done
 per_round() {
 	local expr=$1 c i
 	shift
-	for c in "$@"; do [ -n "${SKIP[$c]:-}" ] && return 0; done
+	for c in "$@"; do [ -n "${SKIP[$c]:-}" ] || [ -z "${COSTS[$c]:-}" ] && return 0; done
 	for ((i = 0; i < ROUNDS; i++)); do
 		local args=() ok=1 v
 		for c in "$@"; do
@@ -786,11 +932,11 @@ say "other vCPU, then swapped: score = case cost / reference cost in the same ru
 say "(geometric mean of both placements). $ROUNDS rounds x 2 runs x ${SECS}s; medians."
 say ""
 read -r REFCOST _ <<<"$(echo "$REFCOSTS" | stat)"
-printf '%-46s %-19s %7s %10s %9s\n' "case" "score (min-max)" "ns/pkt" "gateway ns" "wall pps"
+printf '%-48s %-19s %7s %10s %9s\n' "case" "score (min-max)" "ns/pkt" "gateway ns" "wall pps"
 for c in "${CASES[@]}"; do
 	lbl=${LABEL[$c]/N leases/$N leases}
 	if [ -n "${SKIP[$c]:-}" ]; then
-		printf '%-46s skipped: %s\n' "$lbl" "${SKIP[$c]}"
+		printf '%-48s skipped: %s\n' "$lbl" "${SKIP[$c]}"
 		continue
 	fi
 	read -r med lo hi <<<"$(echo "${COSTS[$c]}" | stat)"
@@ -800,10 +946,10 @@ for c in "${CASES[@]}"; do
 		read -r gw _ <<<"$(per_round "$c - direct" "$c" direct)"
 		[ -n "$gw" ] && gw=$(awk -v g="$gw" -v r="${REFCOST:-0}" 'BEGIN { printf "%.0f\n", g * r }') || gw=-
 	fi
-	printf '%-46s %-19s %7.0f %10s %9.0f\n' "$lbl" "$(printf '%.3f (%.2f-%.2f)' "$med" "$lo" "$hi")" \
+	printf '%-48s %-19s %7.0f %10s %9.0f\n' "$lbl" "$(printf '%.3f (%.2f-%.2f)' "$med" "$lo" "$hi")" \
 		"$(awk -v m="$med" -v r="${REFCOST:-0}" 'BEGIN { print m * r }')" "$gw" "${wmed:-0}"
 done
-[ -n "${REFCOST:-}" ] && printf '%-46s %-19s %7.0f\n' "reference (plain IPv6 forwarding, 1 flow)" 1 "$REFCOST"
+[ -n "${REFCOST:-}" ] && printf '%-48s %-19s %7.0f\n' "reference (plain IPv6 forwarding, 1 flow)" 1 "$REFCOST"
 say "(ns/pkt: score x the reference's median cost; gateway ns: minus the no-gateway"
 say " case, i.e. G's forwarding work plus one more veth hop)"
 
@@ -830,13 +976,44 @@ ratio "guise(N) / guise(1), same flow" 0.95 "$(per_round "g1 / gn" g1 gn)" \
 	"$(per_round "(g1 - direct) / (gn - direct)" g1 gn direct)"
 ratio "guise(N) / guise(1), random peers*" 0.95 "$(per_round "g1 / (gnr - plainr + plain)" g1 gnr plainr plain)" \
 	"$(per_round "(g1 - direct) / (gnr - plainr + plain - direct)" g1 gnr plainr plain direct)"
-say "* every packet to another of the N leases; what random peers cost"
-say "  without guise (plainr - plain) is taken off guise(N)'s cost"
+ratio "guise(N) / guise(1), peers over F*" 0.95 "$(per_round "g1 / (gnw - plainr + plain)" g1 gnw plainr plain)" \
+	"$(per_round "(g1 - direct) / (gnw - plainr + plain - direct)" g1 gnw plainr plain direct)"
+say "* every packet to another of the N leases (or of the first F = $F); what random"
+say "  peers cost without guise (plainr - plain) is taken off guise(N)'s cost"
+say ""
+say "NAT66 for the same flows (both sides send the same random-peer traffic;"
+say "no correction needed). 1 flow: the single-flow cases above."
+printf '%-36s %-7s %-26s %s\n' "ratio" "target" "end to end" "gateway only"
+ratio "guise(1) / NAT66, 1 flow" 1.5 "$(per_round "nat / g1" nat g1)" \
+	"$(per_round "(nat - direct) / (g1 - direct)" nat g1 direct)"
+ratio "guise(N) / NAT66, peers over N" 1.5 "$(per_round "natr / gnr" natr gnr)" \
+	"$(per_round "(natr - direct) / (gnr - direct)" natr gnr direct)"
+ratio "guise(N) / NAT66, peers over F" 1.5 "$(per_round "natw / gnw" natw gnw)" \
+	"$(per_round "(natw - direct) / (gnw - direct)" natw gnw direct)"
+say "  peers over N = $N: a packet is a new conntrack flow unless its peer sent in the"
+say "  last 30 s (unreplied UDP timeout): nearly always when N is large (1M)"
+say "  peers over F = $F: flows whose conntrack entries exist (warm table)"
+[ -n "$CT_LINE" ] && say "  $CT_LINE"
+ctnames=(count insert_failed drop early_drop invalid clashres chaintoolong search_restart)
+for t in nat natr natw; do
+	[ -n "${CT1[$t]:-}" ] || continue
+	read -r -a a <<<"${CT0[$t]}"
+	read -r -a b <<<"${CT1[$t]}"
+	line="  conntrack in bg-$t over the rounds: entries ${a[0]} -> ${b[0]}"
+	for ((i = 1; i < ${#ctnames[@]}; i++)); do
+		line+=", ${ctnames[i]} $((b[i] - a[i]))"
+	done
+	pk=0
+	for c in "${CASES[@]}"; do [ "${TOPO[$c]}" = "$t" ] && pk=$((pk + ${DELIV[$c]:-0})); done
+	say "$line; packets delivered $pk"
+done
 say ""
 say "checks:"
 for c in "${CASES[@]}"; do
 	[ -n "${NOTE[$c]:-}" ] && printf '  %-7s %s\n' "$c" "${NOTE[$c]}"
 done
+
+[ -n "$PERF_OUT" ] && say "$PERF_OUT"
 
 say ""
 say "memory per lease (N = $N; /proc/meminfo deltas around loading them):"

@@ -34,7 +34,9 @@
 # Parameters (environment) go to the guest through build/bench/params.env
 # and build/bench/content_params.env:
 #   lease:   BENCH_LEASES BENCH_RATE_COUNT BENCH_SECS BENCH_ROUNDS
-#            BENCH_INSERT_BUDGET BENCH_DEADLINE BENCH_LOADER
+#            BENCH_INSERT_BUDGET BENCH_DEADLINE BENCH_LOADER BENCH_NAT_FLOWS
+#            BENCH_CT_HASH BENCH_CT_MAX BENCH_CASES BENCH_PERF
+#            BENCH_PERF_CASES
 #            (see bench/lease_bench.sh)
 #   content: CBENCH_SECS CBENCH_ROUNDS CBENCH_ALGS CBENCH_TX CBENCH_RT
 #            CBENCH_PREGEN CBENCH_DEADLINE (see bench/content_bench.sh)
@@ -95,7 +97,7 @@ num() { [[ "${!1}" =~ ^[0-9]+$ ]] || { echo "bench: $1 must be a number" >&2; ex
 	# the lease part stops starting rounds after BENCH_DEADLINE s
 	: "${BENCH_DEADLINE:=760}"
 	for v in BENCH_LEASES BENCH_RATE_COUNT BENCH_SECS BENCH_ROUNDS BENCH_INSERT_BUDGET \
-		BENCH_DEADLINE; do
+		BENCH_DEADLINE BENCH_NAT_FLOWS BENCH_CT_HASH BENCH_CT_MAX BENCH_PERF; do
 		[ -n "${!v:-}" ] && num "$v" && echo "$v=${!v}"
 	done
 	for v in RBENCH_N RBENCH_BASE_N RBENCH_POLL FBENCH_N FBENCH_KERNEL_N FBENCH_REALS \
@@ -111,6 +113,11 @@ num() { [[ "${!1}" =~ ^[0-9]+$ ]] || { echo "bench: $1 must be a number" >&2; ex
 		[[ "$RBENCH_WATCH" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "bench: bad RBENCH_WATCH" >&2; exit 2; }
 		echo "RBENCH_WATCH=$RBENCH_WATCH"
 	fi
+	for v in BENCH_CASES BENCH_PERF_CASES; do
+		[ -n "${!v:-}" ] || continue
+		[[ "${!v}" =~ ^[a-z0-9\ ]+$ ]] || { echo "bench: bad $v" >&2; exit 2; }
+		echo "$v='${!v}'"
+	done
 	case ${BENCH_LOADER:-} in
 	'') ;;
 	python) echo "BENCH_LOADER=python" ;;
