@@ -62,6 +62,14 @@
 #   CBENCH_DEADLINE  seconds: each algorithm gets an equal share of what
 #                  is left of it and starts no round past its share
 #                  (default: none); round 1 always runs
+#   CBENCH_BASE    a second build of the module (path in the checkout;
+#                  bench/run.sh copies BENCH_BASE_MODULE there): adds the
+#                  cases "guise-base" (receive and send), run with that
+#                  module loaded instead, in the same rounds, so two
+#                  builds are compared side by side (guise/base ratios)
+#   CBENCH_TCRYPT  1: at the end, the AEADs' own speed in this guest
+#                  (tcrypt modes 211 and 213, 1 s per size; about 80 s),
+#                  information only (0)
 set -uo pipefail
 
 MODULE=${MODULE:-kmod/guise.ko}
@@ -76,6 +84,8 @@ TX=${CBENCH_TX:-1}
 RT=${CBENCH_RT:-0}
 PREGEN=${CBENCH_PREGEN:-}
 DEADLINE=${CBENCH_DEADLINE:-0}
+BASE=${CBENCH_BASE:-}
+TCRYPT=${CBENCH_TCRYPT:-0}
 WARM=0.5
 SEND_SECS=$((SECS + 1))	# WARM + SECS + 0.5
 SIZE=1200
@@ -183,12 +193,36 @@ for ns in cbg-s cbg-r; do
 		{ say "error: guise -n $ns config set enabled on failed"; exit 1; }
 done
 
+# use_module base|guise: load that build of the module (CBENCH_BASE or
+# MODULE) unless it is loaded, and enable guise in cbg-s and cbg-r again.
+LOADED=guise
+use_module() {
+	local ko=$MODULE ns
+	[ "$1" = "$LOADED" ] && return 0
+	[ "$1" = base ] && ko=$BASE
+	rmmod guise && insmod "$ko" || { log "cannot load $ko"; return 1; }
+	LOADED=$1
+	for ns in cbg-s cbg-r; do
+		guise -n $ns config set enabled on >/dev/null || return 1
+	done
+}
+if [ -n "$BASE" ]; then
+	if [ -f "$BASE" ]; then
+		say "base module $BASE srcversion $(modinfo -F srcversion "$BASE" 2>/dev/null)"
+	else
+		say "warning: CBENCH_BASE=$BASE missing: no guise-base cases"
+		BASE=
+	fi
+fi
+RX_KINDS="plain guise esp relay${BASE:+ base}"
+TX_KINDS="${BASE:+base }plain guise esp"
+
 # --- setup per case --------------------------------------------------------------------
 #
 # setup rx|tx KIND ALG installs R's (rx) or S's (tx) side of the case,
 # prints why it cannot and returns non-zero; unset KIND NS undoes it.
 
-pair_of() { case $1 in guise) echo g ;; *) echo p ;; esac; }
+pair_of() { case $1 in guise | base) echo g ;; *) echo p ;; esac; }
 side_of() { # rx|tx KIND: the namespace that gets the key or SA
 	if [ "$1" = rx ]; then echo "cb$(pair_of "$2")-r"; else echo "cb$(pair_of "$2")-s"; fi
 }
@@ -198,7 +232,7 @@ setup() { # rx|tx KIND ALG
 	ns=$(side_of "$1" "$2")
 	[ "$1" = tx ] && dir=out
 	case $2 in
-	guise)
+	guise | base)
 		guise -n "$ns" key add $GROUP $PORT id 1 alg "$3" dir "$1" \
 			secret "$(key_of "$3")" salt $SALT 2>&1 ;;
 	esp)
@@ -211,7 +245,7 @@ setup() { # rx|tx KIND ALG
 }
 unset_case() { # KIND NS
 	case $1 in
-	guise) guise -n "$2" key flush $GROUP $PORT ;;
+	guise | base) guise -n "$2" key flush $GROUP $PORT ;;
 	esp) printf 'xfrm policy flush\nxfrm state flush\n' | ip -n "$2" -batch - ;;
 	esac
 } >/dev/null 2>&1
@@ -276,7 +310,7 @@ measure_rx() {
 	fi
 	case $kind in
 	esp) file=(-f "$TMP/esp.bin") ;;
-	guise|relay) file=(-f "$TMP/guise.bin") ;;
+	guise|base|relay) file=(-f "$TMP/guise.bin") ;;
 	esac
 	b0=$(backlog_drops)
 	ip netns exec "$s" "${PIN_S[@]}" "$BIN/mcast_send" "${file[@]}" -i s0 -s $SIZE -b 64 \
@@ -392,8 +426,11 @@ for alg in $ALGS; do
 			log "$alg: deadline, $((round - 1)) of $ROUNDS rounds"
 			break
 		fi
-		for kind in plain guise esp relay; do
+		for kind in $RX_KINDS; do
 			c=$kind:$alg
+			case $kind in
+			guise | base) use_module "$kind" || SKIP[$c]="cannot load the $kind module" ;;
+			esac
 			[ -n "${SKIP[$c]:-}" ] && continue
 			if ! out=$(setup rx "$kind" "$alg"); then
 				SKIP[$c]="setup failed: $(echo "$out" | tr '\n' ' ' | head -c 200)"
@@ -420,8 +457,11 @@ for alg in $ALGS; do
 			unset_case "$kind" "$(side_of rx "$kind")"
 		done
 		[ "$TX" = 1 ] || continue
-		for kind in plain guise esp; do
+		for kind in $TX_KINDS; do
 			c=$kind:$alg
+			case $kind in
+			guise | base) use_module "$kind" || TX_WHY="cannot load the $kind module" ;;
+			esac
 			if [ -n "$TX_WHY" ]; then
 				echo "$c $round - - $TX_WHY" >>"$TMP/tx.txt"
 				continue
@@ -524,7 +564,12 @@ def pct(x):
     return "%3.0f%%" % x if x is not None else "   ?"
 
 
-LABEL = {"plain": "plaintext", "guise": "guise", "esp": "ESP", "relay": "relay"}
+LABEL = {"plain": "plaintext", "guise": "guise", "esp": "ESP", "relay": "relay",
+         "base": "guise-base"}
+RX_KINDS = [k for k in ("plain", "guise", "esp", "relay", "base")
+            if k != "base" or any(c.startswith("base:") for c in rx)]
+TX_KINDS = [k for k in ("plain", "guise", "esp", "base")
+            if k != "base" or any(c.startswith("base:") for c in tx)]
 print("Receive: datagrams/s and payload Mbit/s the application reads (median of %s x %s s)."
       % (rounds, secs))
 print("CPU 1 (rx CPU) does all receive-side work, CPU 0 (tx CPU) the sender; busy % during")
@@ -532,15 +577,16 @@ print("the send. Drops/sample: backlog = input queue, before any decryption; soc
 print("receive buffers (the relay's own holds ciphertext).")
 print("pps/rxCPU = pps / rx CPU busy share: datagrams per second of the rx CPU, i.e. the")
 print("inverse cost of a datagram, fair also when a case leaves the rx CPU idle.")
-print("%-18s %-9s %7s %7s %8s %6s %6s %8s %8s %9s" %
+print("us/dgram = 1e6 / (pps/rxCPU): rx CPU time per datagram.")
+print("%-18s %-10s %7s %7s %8s %6s %6s %8s %8s %9s %8s" %
       ("alg", "case", "pps", "Mbit/s", "sent pps", "rx CPU", "tx CPU", "backlog", "socket",
-       "pps/rxCPU"))
+       "pps/rxCPU", "us/dgram"))
 for a in algs:
-    for kind in ("plain", "guise", "esp", "relay"):
+    for kind in RX_KINDS:
         c = "%s:%s" % (kind, a)
         v = rxv(c)
         if v is None:
-            print("%-18s %-9s %s" % (a, LABEL[kind], why_rx(c)))
+            print("%-18s %-10s %s" % (a, LABEL[kind], why_rx(c)))
             continue
         note = ""
         if v["cpu1"] is not None and v["cpu1"] < 90:
@@ -549,31 +595,35 @@ for a in algs:
             note += "  (+%d/s of the wrong size)" % v["other"]
         if v["n"] < int(rounds):
             note += "  (%d of %s samples valid)" % (v["n"], rounds)
-        print("%-18s %-9s %7.0f %7.1f %8.0f %6s %6s %8.0f %8.0f %9s%s" %
+        print("%-18s %-10s %7.0f %7.1f %8.0f %6s %6s %8.0f %8.0f %9s %8s%s" %
               (a, LABEL[kind], v["pps"], v["mbps"], v["sent"] or 0, pct(v["cpu1"]),
                pct(v["cpu0"]), v["backlog"], v["sock"], "%.0f" % v["norm"] if v["norm"] else "-",
-               note))
+               "%.1f" % (1e6 / v["norm"]) if v["norm"] else "-", note))
 
 print()
 print("Receive ratios: guise against each case of its block [target; not asserted]")
-print("%-18s %-18s %-18s %-18s" % ("alg", "guise/ESP", "guise/relay", "guise/plaintext"))
+print("%-18s %-18s %-18s %-18s %s" % ("alg", "guise/ESP", "guise/relay", "guise/plaintext",
+                                      "guise/base" if "base" in RX_KINDS else ""))
 for a in algs:
-    g, e, r, p = (rxv("%s:%s" % (k, a)) for k in ("guise", "esp", "relay", "plain"))
+    g, e, r, p, b = (rxv("%s:%s" % (k, a)) for k in ("guise", "esp", "relay", "plain", "base"))
     gp = g and g["pps"]
-    print("%-18s %-18s %-18s %-18s" % (
+    print("%-18s %-18s %-18s %-18s %s" % (
         a, ratio(gp, e and e["pps"]) + " [>=0.95]",
         ratio(gp, r and r["pps"]) + " [>=2]",
-        ratio(gp, p and p["pps"]) + " [>=0.6]"))
+        ratio(gp, p and p["pps"]) + " [>=0.6]",
+        ratio(gp, b and b["pps"]) if "base" in RX_KINDS else ""))
 print()
 print("The same ratios per rx-CPU second (pps/rxCPU): cost per datagram, rx side")
-print("%-18s %-18s %-18s %-18s" % ("alg", "guise/ESP", "guise/relay", "guise/plaintext"))
+print("%-18s %-18s %-18s %-18s %s" % ("alg", "guise/ESP", "guise/relay", "guise/plaintext",
+                                      "guise/base" if "base" in RX_KINDS else ""))
 for a in algs:
-    g, e, r, p = (rxv("%s:%s" % (k, a)) for k in ("guise", "esp", "relay", "plain"))
+    g, e, r, p, b = (rxv("%s:%s" % (k, a)) for k in ("guise", "esp", "relay", "plain", "base"))
     gn = g and g["norm"]
-    print("%-18s %-18s %-18s %-18s" % (
+    print("%-18s %-18s %-18s %-18s %s" % (
         a, ratio(gn, e and e["norm"]) + " [>=0.95]",
         ratio(gn, r and r["norm"]) + " [>=2]",
-        ratio(gn, p and p["norm"]) + " [>=0.6]"))
+        ratio(gn, p and p["norm"]) + " [>=0.6]",
+        ratio(gn, b and b["norm"]) if "base" in RX_KINDS else ""))
 
 if tx_on == "1":
     def txv(c):
@@ -583,24 +633,57 @@ if tx_on == "1":
     print()
     print("Send: datagrams/s leaving the sender, the kernel encrypting in its context (R drops")
     print("at tc ingress; median of %s x %s s) [target; not asserted]" % (rounds, secs))
-    print("%-18s %-9s %7s %7s %6s   %-18s %-18s" %
-          ("alg", "case", "pps", "Mbit/s", "tx CPU", "guise/ESP", "guise/plaintext"))
+    print("%-18s %-10s %7s %7s %6s   %-18s %-18s %s" %
+          ("alg", "case", "pps", "Mbit/s", "tx CPU", "guise/ESP", "guise/plaintext",
+           "guise/base" if "base" in TX_KINDS else ""))
     for a in algs:
-        for kind in ("plain", "guise", "esp"):
+        for kind in TX_KINDS:
             c = "%s:%s" % (kind, a)
             v = txv(c)
             if v is None:
                 rows = tx.get(c)
                 why = " ".join(rows[0][2:]) if rows else "did not run"
-                print("%-18s %-9s skipped: %s" % (a, LABEL[kind], why or "nothing was sent"))
+                print("%-18s %-10s skipped: %s" % (a, LABEL[kind], why or "nothing was sent"))
                 continue
-            r1 = r2 = ""
+            r1 = r2 = r3 = ""
             if kind == "guise":
-                e, p = txv("esp:" + a), txv("plain:" + a)
+                e, p, b = txv("esp:" + a), txv("plain:" + a), txv("base:" + a)
                 r1 = ratio(v[0], e and e[0]) + " [>=0.95]"
                 r2 = ratio(v[0], p and p[0]) + " [>=0.6]"
-            print("%-18s %-9s %7.0f %7.1f %6s   %-18s %-18s" %
-                  (a, LABEL[kind], v[0], v[1], pct(v[2]), r1, r2))
+                r3 = ratio(v[0], b and b[0]) if "base" in TX_KINDS else ""
+            print("%-18s %-10s %7.0f %7.1f %6s   %-18s %-18s %s" %
+                  (a, LABEL[kind], v[0], v[1], pct(v[2]), r1, r2, r3))
 PY
+if [ "$TCRYPT" = 1 ]; then
+	say ""
+	say "AEAD speed in this guest (tcrypt, sec=1, on CPU 1; information only):"
+	say "ops/s and us/op for 1024- and 1420-byte blocks (AAD 8 or 16 bytes, 16-byte tag), interpolated to 1216 bytes (1200-byte payload + header)"
+	n0=$(dmesg | wc -l)
+	for mode in 213 211; do
+		taskset -c 1 modprobe tcrypt mode=$mode sec=1 2>/dev/null	# always "fails" (EAGAIN)
+	done
+	dmesg | tail -n +$((n0 + 1)) | awk '
+		/testing speed of/ { alg = $0; sub(/.*testing speed of /, "", alg) }
+		/byte blocks\)/ && / operations in / {
+			for (i = 1; i <= NF; i++) {
+				if ($i == "bit") kb = $(i - 1)
+				if ($i == "byte") bs = $(i - 1)
+				if ($(i + 1) == "operations") ops = $i
+			}
+			kb = substr(kb, 2)
+			if (bs != 1024 && bs != 1420) next
+			key = alg " " kb "-bit"
+			o[key, bs] = ops; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+		}
+		END {
+			for (i = 1; i <= n; i++) {
+				k = order[i]; a = o[k, 1024]; b = o[k, 1420]
+				if (!a || !b) continue
+				ua = 1e6 / a; ub = 1e6 / b
+				printf "  %-60s 1024 B %7d/s %6.1f us  1420 B %7d/s %6.1f us  1216 B ~%6.1f us\n",
+					k, a, ua, b, ub, ua + (ub - ua) * (1216 - 1024) / (1420 - 1024)
+			}
+		}'
+fi
 say "=== end"
 say "bench: $(($(now) - T0)) s in the guest"

@@ -39,7 +39,10 @@
 #            BENCH_PERF_CASES
 #            (see bench/lease_bench.sh)
 #   content: CBENCH_SECS CBENCH_ROUNDS CBENCH_ALGS CBENCH_TX CBENCH_RT
-#            CBENCH_PREGEN CBENCH_DEADLINE (see bench/content_bench.sh)
+#            CBENCH_PREGEN CBENCH_DEADLINE CBENCH_TCRYPT (see
+#            bench/content_bench.sh); BENCH_BASE_MODULE=PATH: a second
+#            build of guise.ko, measured as "guise-base" in the same
+#            rounds (copied to build/bench/guise-base.ko)
 #   revoke:  RBENCH_N RBENCH_BASE_N RBENCH_WATCH RBENCH_POLL (see
 #            bench/revoke_bench.sh; in build/bench/params.env)
 #   firstpkt: FBENCH_N FBENCH_KERNEL_N FBENCH_REALS FBENCH_GAP_MS
@@ -85,6 +88,11 @@ for tool in mcast_send udp_count relay; do
 done
 [ -f kmod/guise.ko ] || { echo "bench: kmod/guise.ko missing (make module)" >&2; exit 1; }
 cp kmod/guise.ko "$OUT/guise.ko"
+rm -f "$OUT/guise-base.ko"
+if [ -n "${BENCH_BASE_MODULE:-}" ]; then
+	cp "$BENCH_BASE_MODULE" "$OUT/guise-base.ko" ||
+		{ echo "bench: cannot copy BENCH_BASE_MODULE" >&2; exit 2; }
+fi
 [ -x build/bin/guise ] || { echo "bench: build/bin/guise missing (make userspace)" >&2; exit 1; }
 mkdir -p "$OUT/bin"
 cp build/bin/guise "$OUT/bin/guise"	# bench/guest.sh puts it first in PATH
@@ -127,12 +135,14 @@ num() { [[ "${!1}" =~ ^[0-9]+$ ]] || { echo "bench: $1 must be a number" >&2; ex
 {
 	echo "# written by bench/run.sh $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
 	: "${CBENCH_SECS:=3}" "${CBENCH_ROUNDS:=3}" "${CBENCH_DEADLINE:=600}"
-	for v in CBENCH_SECS CBENCH_ROUNDS CBENCH_TX CBENCH_RT CBENCH_PREGEN CBENCH_DEADLINE; do
+	for v in CBENCH_SECS CBENCH_ROUNDS CBENCH_TX CBENCH_RT CBENCH_PREGEN CBENCH_DEADLINE \
+		CBENCH_TCRYPT; do
 		[ -n "${!v:-}" ] && num "$v" && echo "$v=${!v}"
 	done
 	: "${CBENCH_ALGS:=chacha20-poly1305 aes256-gcm}"
 	[[ "$CBENCH_ALGS" =~ ^[a-z0-9\ -]+$ ]] || { echo "bench: bad CBENCH_ALGS" >&2; exit 2; }
 	echo "CBENCH_ALGS='$CBENCH_ALGS'"
+	if [ -f "$OUT/guise-base.ko" ]; then echo "CBENCH_BASE=build/bench/guise-base.ko"; fi
 } >"$OUT/content_params.env"
 
 # --- the VM ------------------------------------------------------------------------

@@ -8,9 +8,10 @@
  * Receive (PREROUTING, after defragmentation, for local delivery and for
  * forwarding alike) finds the key by (group, port, key id), rejects a
  * replayed or too old sequence, decrypts in place and hands on a plain
- * UDP datagram with correct lengths and checksum. Send (LOCAL_OUT) does
- * the reverse for datagrams of local sockets, so any multicast sender
- * becomes a protected one. Drops are counted per reason.
+ * UDP datagram with correct lengths, its checksum left to the device
+ * (CHECKSUM_PARTIAL): the verified tag proves the payload. Send
+ * (LOCAL_OUT) does the reverse for datagrams of local sockets, so any
+ * multicast sender becomes a protected one. Drops are counted per reason.
  */
 #include <asm/simd.h>
 #include <crypto/aead.h>
@@ -93,23 +94,74 @@ static int guise_content_crypt(struct guise_key *k, u8 *data,
 	return ret;
 }
 
-/* The UDP datagram at @uoff now holds @ulen bytes: fix the headers. */
-static void guise_content_fix_udp(struct sk_buff *skb, unsigned int uoff,
+/* The UDP datagram at @uoff now holds @ulen bytes: fix the lengths. */
+static void guise_content_fix_len(struct sk_buff *skb, unsigned int uoff,
 				  unsigned int ulen)
 {
-	struct ipv6hdr *ip6 = ipv6_hdr(skb);
+	struct udphdr *uh = (struct udphdr *)(skb->data + uoff);
+
+	ipv6_hdr(skb)->payload_len = htons(skb->len - skb_network_offset(skb) -
+					   sizeof(struct ipv6hdr));
+	uh->len = htons(ulen);
+}
+
+/* The full UDP checksum, in software: the fallback. */
+static void guise_content_csum_sw(struct sk_buff *skb, unsigned int uoff,
+				  unsigned int ulen)
+{
+	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
 	struct udphdr *uh = (struct udphdr *)(skb->data + uoff);
 	__wsum csum;
 
-	ip6->payload_len = htons(skb->len - skb_network_offset(skb) -
-				 sizeof(*ip6));
-	uh->len = htons(ulen);
 	uh->check = 0;
 	csum = skb_checksum(skb, uoff, ulen, 0);
 	uh->check = csum_ipv6_magic(&ip6->saddr, &ip6->daddr, ulen,
 				    IPPROTO_UDP, csum);
 	if (!uh->check)
 		uh->check = CSUM_MANGLED_0;
+}
+
+/*
+ * Leave the UDP checksum to whoever completes a CHECKSUM_PARTIAL skb:
+ * the device, or skb_checksum_help() in validate_xmit_skb() and
+ * ip6_fragment(); a local receiver takes it as verified
+ * (skb_csum_unnecessary()). uh->check holds the pseudo-header sum, as
+ * udp6_set_csum() leaves it. False if the offsets do not fit.
+ */
+static bool guise_content_csum_partial(struct sk_buff *skb, unsigned int uoff,
+				       unsigned int ulen)
+{
+	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
+	struct udphdr *uh = (struct udphdr *)(skb->data + uoff);
+
+	if (!skb_partial_csum_set(skb, uoff, offsetof(struct udphdr, check)))
+		return false;
+	uh->check = ~csum_ipv6_magic(&ip6->saddr, &ip6->daddr, ulen,
+				     IPPROTO_UDP, 0);
+	return true;
+}
+
+/*
+ * Move the link-layer (when set, in the headroom), IPv6, extension and
+ * UDP headers, which end at @hend bytes from skb->data, forward over the
+ * content header that follows them and pull it, so the payload stays
+ * where it is (as ESP transport mode input does). The caller made the
+ * skb private and linear.
+ */
+static void guise_content_pull_hdr(struct sk_buff *skb, unsigned int hend)
+{
+	const unsigned int delta = GUISE_CONTENT_HDR_LEN;
+	u8 *start = skb->data;
+
+	if (skb_mac_header_was_set(skb) && skb_mac_header(skb) < start)
+		start = skb_mac_header(skb);
+	memmove(start + delta, start, skb->data + hend - start);
+	if (skb_mac_header_was_set(skb))
+		skb->mac_header += delta;
+	skb->network_header += delta;
+	if (skb_transport_header_was_set(skb))
+		skb->transport_header += delta;
+	__skb_pull(skb, delta);
 }
 
 static unsigned int guise_content_drop(struct guise_net *gn,
@@ -175,12 +227,26 @@ unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
 		return guise_content_drop(gn, GUISE_STAT_DROP_REPLAY);
 	}
 
+	/*
+	 * The plaintext stays where it is: the headers move over the
+	 * content header (as ESP transport mode input does) and the tag is
+	 * trimmed off. The verified tag proves the payload, so its UDP
+	 * checksum is not computed here: CHECKSUM_PARTIAL (verified on local
+	 * delivery, completed on output when forwarded). With extension
+	 * headers, which devices offering only NETIF_F_IPV6_CSUM may not
+	 * parse, it is computed in software as before.
+	 */
 	len -= GUISE_CONTENT_OVERHEAD;
-	memmove(data, data + GUISE_CONTENT_HDR_LEN, len);
-	if (pskb_trim(skb, uoff + sizeof(*uh) + len))
-		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
-	guise_content_fix_udp(skb, uoff, sizeof(*uh) + len);
-	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	guise_content_pull_hdr(skb, uoff + sizeof(*uh));
+	__skb_trim(skb, uoff + sizeof(*uh) + len);
+	ulen = sizeof(*uh) + len;
+	guise_content_fix_len(skb, uoff, ulen);
+	if (uoff != skb_network_offset(skb) + sizeof(struct ipv6hdr) ||
+	    !guise_content_csum_partial(skb, uoff, ulen)) {
+		guise_content_csum_sw(skb, uoff, ulen);
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+		skb->csum_level = 0;
+	}
 
 	guise_key_count(k, len);
 	guise_stat_inc(gn, GUISE_STAT_CONTENT_DECRYPTED);
@@ -226,15 +292,22 @@ unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 	if (seq == U64_MAX)
 		return guise_content_drop(gn, GUISE_STAT_DROP_SEQ_EXHAUSTED);
 
-	if (skb_linearize_cow(skb) ||
-	    (skb_tailroom(skb) < GUISE_CONTENT_OVERHEAD &&
-	     pskb_expand_head(skb, 0, GUISE_CONTENT_OVERHEAD, GFP_ATOMIC)))
+	if (skb_linearize_cow(skb))
 		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
 	ulen = ntohs(((struct udphdr *)(skb->data + uoff))->len);
 	if (ulen < sizeof(struct udphdr) || uoff + ulen != skb->len)
 		return guise_content_drop(gn, GUISE_STAT_DROP_TRUNCATED);
 	len = ulen - sizeof(struct udphdr);
 
+	/*
+	 * The payload moves up by the header's 16 bytes. Pushing the headers
+	 * into the headroom instead would leave less than the device's
+	 * link-layer reserve there (UDP sockets reserve LL_RESERVED_SPACE + 8
+	 * bytes), and ip6_finish_output2() would copy the whole packet.
+	 */
+	if (skb_tailroom(skb) < GUISE_CONTENT_OVERHEAD &&
+	    pskb_expand_head(skb, 0, GUISE_CONTENT_OVERHEAD, GFP_ATOMIC))
+		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
 	data = skb->data + uoff + sizeof(struct udphdr);
 	skb_put(skb, GUISE_CONTENT_OVERHEAD);
 	memmove(data + GUISE_CONTENT_HDR_LEN, data, len);
@@ -250,8 +323,19 @@ unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 	if (guise_content_crypt(k, data, GUISE_CONTENT_OVERHEAD + len, len,
 				nonce, true))
 		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
-	guise_content_fix_udp(skb, uoff, ulen + GUISE_CONTENT_OVERHEAD);
-	skb->ip_summed = CHECKSUM_NONE;
+	ulen += GUISE_CONTENT_OVERHEAD;
+	guise_content_fix_len(skb, uoff, ulen);
+	/*
+	 * The socket chose CHECKSUM_PARTIAL when the device can checksum
+	 * and the datagram has no extension headers: keep it so (a datagram
+	 * that now needs fragmenting is completed by ip6_fragment()). Else
+	 * the socket checksummed the plaintext in software; so do we.
+	 */
+	if (skb->ip_summed != CHECKSUM_PARTIAL ||
+	    !guise_content_csum_partial(skb, uoff, ulen)) {
+		guise_content_csum_sw(skb, uoff, ulen);
+		skb->ip_summed = CHECKSUM_NONE;
+	}
 
 	guise_key_count(k, len);
 	guise_stat_inc(gn, GUISE_STAT_CONTENT_ENCRYPTED);

@@ -39,9 +39,20 @@ for ns in "$S" "$R1" "$U"; do
 done
 
 send() { ip netns exec "$S" python3 selftests/nettool.py mcast-send $GROUP $PORT eth0 "$@"; }
+# Under emulation on a loaded host a python start can take seconds: the
+# receivers' windows start with their first datagram (30 s at most before
+# it), and results are read once the receivers are done.
+export NETTOOL_FIRST_WAIT=30
+RECVS=()
 recv() { # recv NS SECONDS OUTFILE: background receiver, waits until ready
 	ip netns exec "$1" python3 selftests/nettool.py mcast-recv $GROUP $PORT eth0 "$2" >"$3" &
-	for _ in $(seq 50); do grep -q ready "$3" 2>/dev/null && return; sleep 0.1; done
+	RECVS+=($!)
+	for _ in $(seq 300); do grep -q ready "$3" 2>/dev/null && return; sleep 0.1; done
+}
+recv_done() { # in this shell, not in $(...): wait for the receivers
+	local p
+	for p in "${RECVS[@]}"; do wait "$p" 2>/dev/null; done
+	RECVS=()
 }
 result() { tail -n 1 "$1"; }
 cstat() { guise -n "$1" -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
@@ -69,6 +80,7 @@ recv "$R1" 8 /tmp/r1.txt
 recv "$U" 8 /tmp/u.txt
 check "S sends 50 datagrams of 1200 bytes" send 50 1200
 sleep 8
+recv_done
 check "R1 receives all 50, byte-identical" [ "$(result /tmp/r1.txt)" = "good 50 bad 0 plain 0" ]
 check "U receives only ciphertext, never plaintext" \
 	bash -c "grep -Eq '^good 0 bad [1-9][0-9]* plain 0$' /tmp/u.txt"
@@ -143,12 +155,13 @@ before=$(cstat "$R1" drop_truncated)
 ip netns exec "$U" bash -c "$(declare -f replay); replay truncated 5"
 sleep 5
 check "a truncated datagram is counted" [ "$(cstat "$R1" drop_truncated)" -eq $((before + 1)) ]
+recv_done
 check "none of them reached the application" [ "$(result /tmp/r1.txt)" = "good 0 bad 0 plain 0" ]
 check "per-key counters show the drops" \
 	bash -c "guise -n $R1 -j key show | python3 -c 'import json,sys; k=json.load(sys.stdin)[0][\"stats\"]; assert k[\"drop_replay\"] >= 2 and k[\"drop_auth\"] >= 3, k'"
 
 # --- rollover under continuous traffic ------------------------------------------
-recv "$R1" 12 /tmp/r1.txt
+recv "$R1" 20 /tmp/r1.txt
 (NETTOOL_INTERVAL=0.02 send 200 1000 1000) &
 sender=$!
 sleep 1
@@ -161,6 +174,7 @@ sleep 1
 check "rollover: R1 drops key 1 after the last old datagram" \
 	guise -n "$R1" key del $GROUP $PORT id 1 dir rx
 sleep 11
+recv_done
 check "rollover under traffic: all 200 datagrams arrive" \
 	[ "$(result /tmp/r1.txt)" = "good 200 bad 0 plain 0" ]
 
@@ -168,10 +182,11 @@ check "rollover under traffic: all 200 datagrams arrive" \
 ip netns exec "$SW" tcpdump -i p1 -U -n -w /tmp/content2.pcap 'udp port 5000 or ip6[6] == 44' 2>/dev/null &
 dump=$!
 sleep 1
-recv "$R1" 8 /tmp/r1.txt
+recv "$R1" 20 /tmp/r1.txt
 check "S sends one datagram of 1000 bytes" send 1 1000 7000
 check "S sends 3 datagrams of 60000 bytes (fragmented on the wire)" send 3 60000 5000
 sleep 8
+recv_done
 check "60 KB datagrams decrypt whole" [ "$(result /tmp/r1.txt)" = "good 4 bad 0 plain 0" ]
 kill "$dump"; wait "$dump" 2>/dev/null
 check "known answer: aes256-gcm ciphertext equals OpenSSL's" \
@@ -194,6 +209,7 @@ check "key flush for the flow" guise -n "$R1" key flush $GROUP $PORT
 recv "$R1" 4 /tmp/r1.txt
 send 5 500 9000
 sleep 4
+recv_done
 check "without keys R1 gets ciphertext only" [ "$(result /tmp/r1.txt)" = "good 0 bad 5 plain 0" ]
 
 exit_status
