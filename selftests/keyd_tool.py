@@ -5,7 +5,8 @@
   keyd_tool.py send GROUP PORT IFACE PPS SECONDS
         send numbered datagrams b"keyd-seq:N:" + padding at PPS
   keyd_tool.py recv GROUP PORT IFACE SECONDS
-        join GROUP; print JSON {"good", "cipher", "seqs": [[t, n]...]}:
+        join GROUP for SECONDS from the first datagram (or SECONDS
+        without any); print JSON {"good", "cipher", "seqs": [[t, n]...]}:
         plaintext datagrams (with their arrival time and number) and
         others (ciphertext passed on without a key)
   send and recv also stop early on SIGTERM, printing what they print at
@@ -65,13 +66,18 @@ def recv(group, port, iface, seconds):
     s = sock_for(group, iface, port)
     signal.signal(signal.SIGTERM, _on_term)
     print("ready", flush=True)
+    # The window starts with the first datagram (SECONDS at most waiting
+    # for it): on a loaded emulated guest the sender may start late.
     end, good, cipher, seqs = time.time() + seconds, 0, 0, []
+    first = True
     while time.time() < end and not _stop:
         s.settimeout(max(0.01, min(0.2, end - time.time())))
         try:
             b = s.recv(65536)
         except socket.timeout:
             continue
+        if first:
+            first, end = False, time.time() + seconds
         if b.startswith(b"keyd-seq:"):
             good += 1
             seqs.append([round(time.time(), 3), int(b.split(b":")[1])])

@@ -170,9 +170,19 @@ static int ks_rotate(struct keyd *d, struct kcontent *ct, uint64_t now)
 	err = store_next_key_id(d->store, d->next_key_id);
 	if (err)
 		return err;
-	if (ct->prev.key_id && ct->prev_del)
-		tx_remove(d, ct, &ct->prev); /* a third generation: drop */
-	ct->prev = ct->cur;
+	if (ct->prev.key_id && ct->prev_del && ct->cur.tx_from > now) {
+		/*
+		 * Two rotations within the switch delay (a revocation right
+		 * after a periodic rotation): cur was never sent with, prev
+		 * still is. Drop cur, not prev: the sender would otherwise
+		 * hold no valid key until next's tx_from and fail closed.
+		 */
+		tx_remove(d, ct, &ct->cur);
+	} else {
+		if (ct->prev.key_id && ct->prev_del)
+			tx_remove(d, ct, &ct->prev); /* a third generation */
+		ct->prev = ct->cur;
+	}
 	ct->cur = next;
 	explicit_bzero(&next, sizeof(next));
 	ct->prev_del = ct->prev.key_id ? ct->cur.tx_from + 2 : 0;
