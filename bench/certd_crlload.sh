@@ -17,9 +17,21 @@
 # answer. Printed: the load time and p50 / p99 / max of the validations
 # answered during it (and of the idle second before, for reference).
 #
+# With CRLLOAD_CYCLE=K and the modes "cycle-hup" / "cycle-notify" instead:
+# K loads per daemon (CRLs of the same entries, numbers +1..K, b_good in
+# the odd ones only, so each load ends at the first answer that flips),
+# each after CRLLOAD_IDLE (2) seconds of idle validations; the answers of
+# the idle windows, of the loads and of the 0.5 s after each are counted
+# separately (over 1 ms: count and per 1000), and for SIGHUP the
+# scheduler's account of the loop thread and of the "crl-loader" thread
+# (/proc/PID/task/TID/schedstat: CPU time, and time spent runnable
+# waiting for a CPU), so that the daemon's own stalls can be told from
+# the machine's.
+#
 #   bench/certd_crlload.sh [ENTRIES]
 # Environment: CERTD (build/bin/guise-certd), CERTD_BASE (none), OUT
-# (build/bench), CRLLOAD_MODES ("hup notify").
+# (build/bench), CRLLOAD_MODES ("hup notify"), CRLLOAD_CYCLE (0),
+# CRLLOAD_IDLE (2), REUSE (none).
 set -eu
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -35,14 +47,24 @@ cc -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuserspace/daemon \
 	userspace/daemon/base64.c \
 	$(pkg-config --cflags --libs openssl jansson libcurl) -lpthread
 
-tmp=$(mktemp -d)
+# REUSE=DIR: the PKI and CRLs are made in DIR and kept, or taken from
+# there if present (same ENTRIES and CRLLOAD_CYCLE), to repeat a run.
+tmp=${REUSE:-$(mktemp -d)}
+mkdir -p "$tmp"
 pid=""
-trap '[ -z "$pid" ] || kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-sh userspace/tests/certd_pki.sh "$tmp" >/dev/null
-cd "$tmp"
-serial=$(openssl x509 -in b_good.crt -noout -serial | sed 's/.*=//')
-made=$("$out/certd_crlload_bench" mkcrl intB1.crt intB1.key "$entries" 2000 \
-	"$serial" big.crl big.cms)
+trap '[ -z "$pid" ] || kill $pid 2>/dev/null; [ -n "${REUSE:-}" ] || rm -rf "$tmp"' EXIT
+cycles=${CRLLOAD_CYCLE:-0}
+if [ -f "$tmp/big.cms" ]; then
+	cd "$tmp"
+	made="reused the CRLs of $tmp"
+else
+	sh userspace/tests/certd_pki.sh "$tmp" >/dev/null
+	cd "$tmp"
+	serial=$(openssl x509 -in b_good.crt -noout -serial | sed 's/.*=//')
+	made=$("$out/certd_crlload_bench" mkcrl intB1.crt intB1.key "$entries" \
+		2000 "$serial" big.crl big.cms \
+		$([ "$cycles" = 0 ] || echo "$cycles"))
+fi
 
 run() { # NAME CERTD MODE
 	cp crls.pem crls.run
@@ -65,7 +87,20 @@ CONF
 	while [ ! -s port ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	url="https://[::1]:$(sed -n 1p port)"
 	echo "-- $1, $3"
-	if [ "$3" = hup ]; then
+	if [ "$3" = cycle-hup ]; then
+		k=1
+		while [ $k -le "$cycles" ]; do
+			cp big.crl.$k run.$k
+			k=$((k + 1))
+		done
+		"$out/certd_crlload_bench" run "$url" tlsca.crt client.crt \
+			client.key b_good.crt cycle-hup "$pid" crls.run \
+			"${CRLLOAD_IDLE:-2}" "$cycles" run
+	elif [ "$3" = cycle-notify ]; then
+		"$out/certd_crlload_bench" run "$url" tlsca.crt client.crt \
+			client.key b_good.crt cycle-notify "${CRLLOAD_IDLE:-2}" \
+			"$cycles" big.cms
+	elif [ "$3" = hup ]; then
 		cp big.crl crls.new
 		"$out/certd_crlload_bench" run "$url" tlsca.crt client.crt \
 			client.key b_good.crt hup "$pid" crls.run crls.new

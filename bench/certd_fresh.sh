@@ -29,8 +29,10 @@
 # the times are loaded_at - t0, so a slow bench process does not inflate
 # them. At the end, POST /v1/validate of the last revoked certificate must
 # answer "revoked" on every server. Publications are FRESH_GAP s apart
-# (11: longer than the servers' 10 s keep-alive, so each one opens new
-# connections, as publications hours apart do; TLS sessions resume).
+# (11: longer than the servers' 10 s idle timeout, so the bench's health
+# queries open new connections; forwarding connections are kept for
+# [network] keepalive, 300 s: the first publication opens them, the
+# next ones reuse them; publications further apart open new ones).
 #
 # Polling every 60 s: certd has no CRL polling (it is pushed; SIGHUP
 # reloads files), so the baseline is modelled, not measured: each server

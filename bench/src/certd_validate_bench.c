@@ -141,8 +141,8 @@ static int load_crls(const char *dir)
 	char err[160];
 	int pass, j, ret = 0;
 
-	if (!sk || certio_load_crls(path_in(dir, "crls.pem"), sk) ||
-	    certio_load_crls(path_in(dir, "intA1-delta.crl"), sk))
+	if (!sk || certio_load_x509_crls(path_in(dir, "crls.pem"), sk) ||
+	    certio_load_x509_crls(path_in(dir, "intA1-delta.crl"), sk))
 		return -1;
 	/* Full CRLs first, then deltas, as the daemon loads them. */
 	for (pass = 0; pass < 2; pass++) {

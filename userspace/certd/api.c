@@ -223,7 +223,7 @@ static void acquire_cb(struct evhttp_request *req, void *arg)
 	}
 	c = d->conf;
 	tls = (struct worker_tls){ c->client_cert, c->client_key, c->client_ca,
-				   c->fetch_timeout };
+				   c->fetch_timeout, 0 };
 	if (fetch_url(&tls, r.url, CERTIO_MAX_CERT, &data, &len)) {
 		d->m.acquires_refused++;
 		http_reply_error(req, HTTP_BADGATEWAY, "cannot fetch the url");

@@ -57,10 +57,9 @@ X509 *certio_cert_text(const char *text)
 	return x;
 }
 
-X509_CRL *certio_crl(const unsigned char *data, size_t len)
+CERTD_CRL *certio_crl(const unsigned char *data, size_t len)
 {
-	const unsigned char *p = data;
-	X509_CRL *crl = NULL;
+	CERTD_CRL *crl = NULL;
 	BIO *bio;
 
 	if (!len || len > INT32_MAX)
@@ -68,14 +67,10 @@ X509_CRL *certio_crl(const unsigned char *data, size_t len)
 	if (is_pem(data, len < 4096 ? len : 4096)) {
 		bio = BIO_new_mem_buf(data, (int)len);
 		if (bio)
-			crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+			crl = certd_crl_pem(bio);
 		BIO_free(bio);
 	} else {
-		crl = d2i_X509_CRL(NULL, &p, (long)len);
-		if (crl && p != data + len) {
-			X509_CRL_free(crl);
-			crl = NULL;
-		}
+		crl = certd_crl_d2i(data, len);
 	}
 	ERR_clear_error();
 	return crl;
@@ -145,25 +140,46 @@ int certio_load_certs(const char *path, STACK_OF(X509) * sk)
 	return 0;
 }
 
-X509_CRL *certio_load_crl(const char *path)
+int certio_load_crls(const char *path, STACK_OF(CERTD_CRL) * sk)
 {
 	unsigned char *data;
-	X509_CRL *crl;
+	CERTD_CRL *crl;
 	size_t len;
+	BIO *bio;
+	int n = 0;
 
 	if (certio_read_file(path, 1u << 30, &data, &len)) {
 		guise_err("%s: cannot read: %s", path, strerror(errno));
-		return NULL;
+		return -1;
 	}
-	crl = certio_crl(data, len);
+	if (is_pem(data, len < 4096 ? len : 4096)) {
+		bio = BIO_new_mem_buf(data, (int)len);
+		while (bio && (crl = certd_crl_pem(bio))) {
+			if (!sk_CERTD_CRL_push(sk, crl)) {
+				CERTD_CRL_free(crl);
+				break;
+			}
+			n++;
+		}
+		BIO_free(bio);
+		ERR_clear_error();
+	} else if ((crl = certio_crl(data, len))) {
+		if (sk_CERTD_CRL_push(sk, crl))
+			n++;
+		else
+			CERTD_CRL_free(crl);
+	}
 	free(data);
-	if (!crl)
-		guise_err("%s: not a PEM or DER CRL", path);
-	return crl;
+	if (!n) {
+		guise_err("%s: no PEM or DER CRL", path);
+		return -1;
+	}
+	return 0;
 }
 
-int certio_load_crls(const char *path, STACK_OF(X509_CRL) * sk)
+int certio_load_x509_crls(const char *path, STACK_OF(X509_CRL) * sk)
 {
+	const unsigned char *p;
 	unsigned char *data;
 	X509_CRL *crl;
 	size_t len;
@@ -185,13 +201,15 @@ int certio_load_crls(const char *path, STACK_OF(X509_CRL) * sk)
 			n++;
 		}
 		BIO_free(bio);
-		ERR_clear_error();
-	} else if ((crl = certio_crl(data, len))) {
-		if (sk_X509_CRL_push(sk, crl))
+	} else if (len <= INT32_MAX) {
+		p = data;
+		crl = d2i_X509_CRL(NULL, &p, (long)len);
+		if (crl && p == data + len && sk_X509_CRL_push(sk, crl))
 			n++;
 		else
 			X509_CRL_free(crl);
 	}
+	ERR_clear_error();
 	free(data);
 	if (!n) {
 		guise_err("%s: no PEM or DER CRL", path);

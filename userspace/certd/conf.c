@@ -121,6 +121,12 @@ static int conf_network(struct certd_conf *c, const char *name,
 		c->fetch_timeout = v;
 		return 0;
 	}
+	if (!strcmp(name, "keepalive")) {
+		if (conf_parse_u32(value, 0, 3600, &v))
+			return -EINVAL;
+		c->keepalive = v;
+		return 0;
+	}
 	if (!strcmp(name, "notify_rate")) {
 		if (conf_parse_u32(value, 1, 1000000, &v))
 			return -EINVAL;
@@ -186,6 +192,7 @@ int certd_conf_load(const char *path, struct certd_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->stale_unknown = true;
 	c->fetch_timeout = 5;
+	c->keepalive = CERTD_KEEPALIVE;
 	c->notify_rate = 100;
 	c->max_body = 16u << 20;
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))

@@ -3,6 +3,10 @@
 #ifndef CERTD_CONF_H
 #define CERTD_CONF_H
 
+/* [network] keepalive default: seconds a forwarding connection to a peer
+ * stays open after a POST (the server's TLS session lifetime). */
+#define CERTD_KEEPALIVE 300
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -22,6 +26,7 @@ struct certd_conf {
 	struct conf_list forward, peers; /* notification and path URLs */
 	bool stale_unknown;
 	unsigned int fetch_timeout; /* seconds */
+	unsigned int keepalive; /* seconds a forwarding connection stays open */
 	unsigned int notify_rate; /* notifications per second accepted */
 	size_t max_body;
 };

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <openssl/asn1t.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -25,8 +26,32 @@ struct crl_serial {
 	int64_t date; /* revocation date, unix time */
 };
 
+/*
+ * A CRL as certd parses it (crl.c): OpenSSL's ASN.1 templates for RFC
+ * 5280's CertificateList, the revoked entries left encoded until
+ * crl_list_build() indexes them (no object per entry).
+ */
+typedef struct certd_crl_st CERTD_CRL;
+DECLARE_ASN1_ITEM(CERTD_CRL)
+DEFINE_STACK_OF(CERTD_CRL)
+
+CERTD_CRL *CERTD_CRL_new(void);
+void CERTD_CRL_free(CERTD_CRL *crl); /* NULL is a no-op */
+
+/* DER (exactly @len octets), NULL if malformed. */
+CERTD_CRL *certd_crl_d2i(const unsigned char *der, size_t len);
+/* The next PEM "X509 CRL" of @bio, NULL at the end or if malformed. */
+CERTD_CRL *certd_crl_pem(BIO *bio);
+/* A copy of an OpenSSL X509_CRL (tests, tools). */
+CERTD_CRL *certd_crl_from_x509(X509_CRL *x);
+const X509_NAME *certd_crl_issuer(const CERTD_CRL *crl);
+/* X509_CRL_get_ext_d2i() */
+void *certd_crl_ext_d2i(const CERTD_CRL *crl, int nid, int *crit);
+bool certd_crl_is_delta(const CERTD_CRL *crl);
+/* X509_CRL_verify(): 1 if @key signed it. */
+int certd_crl_verify(const CERTD_CRL *crl, EVP_PKEY *key);
+
 struct crl_list {
-	X509_CRL *crl;
 	ASN1_INTEGER *number; /* cRLNumber (0 if absent) */
 	ASN1_INTEGER *base; /* delta CRLs: the base CRL number */
 	time_t this_update, next_update; /* next_update 0: none */
@@ -85,11 +110,15 @@ int crl_cache_add_ca(struct crl_cache *c, X509 *ca);
 
 /*
  * Verify @crl (full or delta) and, if newer than the cached one, index it
- * and use it (a reference is taken). *@newly (may be NULL) receives the
+ * and use it. *@newly (may be NULL) receives the
  * serials revoked now and not before (malloc'ed, *@n_newly of them).
  * 0, -EALREADY (not newer), -EINVAL with @err (bad signature, unknown
  * issuer, malformed), -ENOMEM.
  */
+int crl_cache_put_crl(struct crl_cache *c, const CERTD_CRL *crl, time_t now,
+		      struct crl_serial **newly, size_t *n_newly, char *err,
+		      size_t errlen);
+/* The same for an OpenSSL X509_CRL (tests, tools). */
 int crl_cache_put(struct crl_cache *c, X509_CRL *crl, time_t now,
 		  struct crl_serial **newly, size_t *n_newly, char *err,
 		  size_t errlen);
@@ -107,8 +136,8 @@ int crl_cache_signing_keys(const struct crl_cache *c, const X509_NAME *issuer,
 			   EVP_PKEY ***keys, size_t *n);
 void crl_keys_free(EVP_PKEY **keys, size_t n);
 /* Signature check with one of @keys, index, date: -EINVAL with @err. */
-int crl_prepare(X509_CRL *crl, EVP_PKEY *const *keys, size_t nkeys, time_t now,
-		struct crl_list **out, char *err, size_t errlen);
+int crl_prepare(const CERTD_CRL *crl, EVP_PKEY *const *keys, size_t nkeys,
+		time_t now, struct crl_list **out, char *err, size_t errlen);
 /* @issuer's state now: lists borrowed, pushed serials copied. */
 int crl_cache_snapshot(const struct crl_cache *c, const X509_NAME *issuer,
 		       struct crl_state *st, uint64_t *version);
@@ -158,8 +187,8 @@ int crl_serial_key(const ASN1_INTEGER *i, struct crl_serial *key);
 /* Hex of a key (buffer of at least 2 * CRL_SERIAL_MAX + 2). */
 void crl_serial_hex(const struct crl_serial *s, char *buf);
 
-/* Index @crl into @out (no signature check): for benchmarks and tests. */
-int crl_list_build(X509_CRL *crl, struct crl_list *out);
+/* Index @crl into @out (no signature check): -EINVAL if malformed. */
+int crl_list_build(const CERTD_CRL *crl, struct crl_list *out);
 void crl_list_free(struct crl_list *l);
 const struct crl_serial *crl_list_find(const struct crl_list *l,
 				       const struct crl_serial *key);

@@ -66,6 +66,13 @@ static void *loader_main(void *arg)
 	uint64_t one = 1;
 	struct ljob *j;
 
+	/*
+	 * Named for top -H, perf and bench/certd_crlload.sh. It keeps the
+	 * normal priority: at SCHED_IDLE (measured, Documentation/certd.rst
+	 * "Benchmark") loads waited minutes for a CPU on a busy machine.
+	 */
+	pthread_setname_np(pthread_self(), "crl-loader");
+
 	for (;;) {
 		pthread_mutex_lock(&l->lock);
 		while (!l->todo.head && !l->stop)

@@ -4,7 +4,8 @@
  * the files, the CMS check of a notification, the fetch, d2i, the
  * signature check, the index, the diff that makes the revocation events,
  * and freeing the CRL a new one replaced) runs here, off the event loop,
- * so validations and OCSP go on while a large CRL loads.
+ * so validations and OCSP go on while a large CRL loads. The thread is
+ * named "crl-loader".
  *
  * A job is a pair of functions on one argument: @work runs on the loader
  * thread, then @done (may be NULL) runs on the event loop thread. Jobs run

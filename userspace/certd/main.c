@@ -153,13 +153,13 @@ static void teardown(struct daemon_state *s)
 /* --check-config: every configured CRL file must read and parse. */
 static int check_crl_files(const struct certd_conf *c)
 {
-	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+	STACK_OF(CERTD_CRL) *sk = sk_CERTD_CRL_new_null();
 	size_t i;
 	int bad = !sk;
 
 	for (i = 0; sk && i < c->crls.n; i++)
 		bad |= certio_load_crls(c->crls.v[i], sk) != 0;
-	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	sk_CERTD_CRL_pop_free(sk, CERTD_CRL_free);
 	return bad ? -1 : 0;
 }
 
@@ -290,7 +290,8 @@ int main(int argc, char **argv)
 	}
 	/* After the fork: a thread does not survive it. */
 	tls = (struct worker_tls){ s.conf.client_cert, s.conf.client_key,
-				   s.conf.client_ca, s.conf.fetch_timeout };
+				   s.conf.client_ca, s.conf.fetch_timeout,
+				   s.conf.keepalive };
 	if (worker_start(&tls, &s.d.worker)) {
 		guise_err("cannot start the forwarding thread");
 		goto out;

@@ -84,6 +84,10 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 			  "Outgoing POSTs answered 2xx over a resumed TLS "
 			  "session.",
 			  w.resumed },
+			{ "posts_reused_total",
+			  "Outgoing POSTs answered 2xx over a connection kept "
+			  "open since an earlier POST ([network] keepalive).",
+			  w.reused },
 			{ "posts_failed_total", "Outgoing POSTs that failed.",
 			  w.failed },
 			{ "posts_dropped_total",

@@ -154,7 +154,7 @@ drop:
 
 /* One CRL (or the pushed serials, @crl NULL) applied to an issuer. */
 struct load_step {
-	X509_CRL *crl; /* a reference */
+	CERTD_CRL *crl; /* owned */
 	bool fetch; /* @crl is to be fetched from the note's location */
 	bool serials; /* the note's pushed serials */
 	ASN1_INTEGER *number; /* for the event; owned */
@@ -192,11 +192,12 @@ struct crlop {
 	size_t len;
 	int open_ret;
 	char err[256];
-	struct crlnote n;
+	struct crlnote n; /* carried CRLs as DER (CRLNOTE_DER)... */
+	CERTD_CRL *crl, *delta; /* ... parsed by the loader */
 	X509 *signer;
 	bool fetch_failed;
 	/* OP_FILES */
-	STACK_OF(X509_CRL) * files;
+	STACK_OF(CERTD_CRL) * files;
 	/* Both */
 	bool want_events; /* event streams were open: make the lines */
 	struct worker_body *fwd; /* OP_NOTE: the body to forward */
@@ -234,7 +235,7 @@ static void op_free(void *arg)
 		struct load_task *t = &op->tasks[i];
 
 		for (j = 0; j < t->nsteps; j++) {
-			X509_CRL_free(t->steps[j].crl);
+			CERTD_CRL_free(t->steps[j].crl);
 			ASN1_INTEGER_free(t->steps[j].number);
 			free(t->steps[j].newly);
 			free(t->steps[j].event);
@@ -245,7 +246,9 @@ static void op_free(void *arg)
 		X509_NAME_free(t->issuer);
 	}
 	free(op->tasks);
-	sk_X509_CRL_pop_free(op->files, X509_CRL_free);
+	sk_CERTD_CRL_pop_free(op->files, CERTD_CRL_free);
+	CERTD_CRL_free(op->crl);
+	CERTD_CRL_free(op->delta);
 	crlnote_free(&op->n);
 	X509_free(op->signer);
 	if (op->body)
@@ -319,12 +322,12 @@ static struct load_step *step_add(struct load_task *t)
 	return &v[t->nsteps++];
 }
 
-static X509_CRL *fetch_crl(const struct certd_conf *c, const char *url)
+static CERTD_CRL *fetch_crl(const struct certd_conf *c, const char *url)
 {
 	struct worker_tls tls = { c->client_cert, c->client_key, c->client_ca,
-				  c->fetch_timeout };
+				  c->fetch_timeout, 0 };
 	unsigned char *data;
-	X509_CRL *crl;
+	CERTD_CRL *crl;
 	size_t len;
 
 	if (fetch_url(&tls, url, c->max_body, &data, &len))
@@ -373,9 +376,9 @@ static void task_work(struct crlop *op, struct load_task *t)
 			s->crl = fetch_crl(op->d->conf, op->n.location);
 			if (!s->crl)
 				op->fetch_failed = true;
-			else if (X509_NAME_cmp(X509_CRL_get_issuer(s->crl),
+			else if (X509_NAME_cmp(certd_crl_issuer(s->crl),
 					       t->issuer)) {
-				X509_CRL_free(s->crl);
+				CERTD_CRL_free(s->crl);
 				s->crl = NULL;
 			}
 		}
@@ -397,9 +400,9 @@ static void task_work(struct crlop *op, struct load_task *t)
 				step_event(op, t, s);
 			}
 		}
-		/* The index holds its own reference; the parsed CRL goes
-		 * with it or now, here rather than on the loop. */
-		X509_CRL_free(s->crl);
+		/* The index is a copy: the parsed CRL goes now, here rather
+		 * than on the loop. */
+		CERTD_CRL_free(s->crl);
 		s->crl = NULL;
 	}
 	ERR_clear_error();
@@ -496,8 +499,23 @@ static void note_open_work(void *arg)
 		op->open_ret = -1;
 		return;
 	}
-	op->open_ret = crlnote_open(op->der, op->len, &op->n, &op->signer,
-				    op->err, sizeof(op->err));
+	op->open_ret = crlnote_open_ex(op->der, op->len, CRLNOTE_DER, &op->n,
+				       &op->signer, op->err, sizeof(op->err));
+	/* The carried CRLs, with certd's parse (crl.h), here. */
+	if (!op->open_ret && op->n.crl_der &&
+	    !(op->crl = certd_crl_d2i(op->n.crl_der, op->n.crl_der_len))) {
+		snprintf(op->err, sizeof(op->err), "bad crl");
+		op->open_ret = -1;
+	}
+	if (!op->open_ret && op->n.delta_der &&
+	    !(op->delta =
+		      certd_crl_d2i(op->n.delta_der, op->n.delta_der_len))) {
+		snprintf(op->err, sizeof(op->err), "bad delta");
+		op->open_ret = -1;
+	}
+	free(op->n.crl_der);
+	free(op->n.delta_der);
+	op->n.crl_der = op->n.delta_der = NULL;
 	ERR_clear_error();
 	/* The copy to forward, here rather than on the loop. */
 	if (!op->open_ret)
@@ -535,8 +553,17 @@ static void note_load_done(void *arg)
 	op_finish(op);
 }
 
-/* Add a step for @crl (a reference is taken; NULL: fetch). */
-static int note_step(struct crlop *op, struct load_task *t, X509_CRL *crl,
+/* Let the connection of @req stay idle up to @secs before it is closed. */
+static void keep_open(struct evhttp_request *req, unsigned int secs)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	if (evcon)
+		evhttp_connection_set_timeout(evcon, (int)secs);
+}
+
+/* Add a step for *@crl (moved to the step; NULL: fetch). */
+static int note_step(struct crlop *op, struct load_task *t, CERTD_CRL **crl,
 		     bool fetch, bool serials)
 {
 	struct load_step *s = step_add(t);
@@ -546,8 +573,8 @@ static int note_step(struct crlop *op, struct load_task *t, X509_CRL *crl,
 	s->fetch = fetch;
 	s->serials = serials;
 	if (crl) {
-		X509_CRL_up_ref(crl);
-		s->crl = crl;
+		s->crl = *crl;
+		*crl = NULL;
 	}
 	s->number = ASN1_INTEGER_dup(op->n.number);
 	return s->number ? 0 : -ENOMEM;
@@ -574,9 +601,18 @@ static void note_open_done(void *arg)
 		note_reply(op, 403, NULL);
 		goto done;
 	}
-	if ((n->crl && X509_NAME_cmp(X509_CRL_get_issuer(n->crl), n->issuer)) ||
-	    (n->delta &&
-	     X509_NAME_cmp(X509_CRL_get_issuer(n->delta), n->issuer))) {
+	/*
+	 * An authenticated notification: its sender (a CA's notifier or a
+	 * peer forwarding to us) may keep the connection open for the
+	 * next one (its [network] keepalive), beyond the usual idle
+	 * timeout; a little longer than ours, so that the sender, not we,
+	 * closes it (no POST crossing our close).
+	 */
+	if (d->conf->keepalive && op->req)
+		keep_open(op->req, d->conf->keepalive + 10);
+	if ((op->crl && X509_NAME_cmp(certd_crl_issuer(op->crl), n->issuer)) ||
+	    (op->delta &&
+	     X509_NAME_cmp(certd_crl_issuer(op->delta), n->issuer))) {
 		d->m.notify_rejected++;
 		snprintf(op->err, sizeof(op->err),
 			 "carried CRL of another issuer");
@@ -603,9 +639,9 @@ static void note_open_done(void *arg)
 	op->forwarded = forward(d, op);
 	t = task_new(op, n->issuer);
 	if (!t ||
-	    ((n->crl || n->location) &&
-	     note_step(op, t, n->crl, !n->crl, false)) ||
-	    (n->delta && note_step(op, t, n->delta, false, false)) ||
+	    ((op->crl || n->location) &&
+	     note_step(op, t, op->crl ? &op->crl : NULL, !op->crl, false)) ||
+	    (op->delta && note_step(op, t, &op->delta, false, false)) ||
 	    (n->revoked && note_step(op, t, NULL, false, true))) {
 		snprintf(op->err, sizeof(op->err), "out of memory");
 		note_reply(op, 503, NULL);
@@ -630,7 +666,7 @@ static void files_read_work(void *arg)
 	const struct certd_conf *c = op->d->conf;
 	size_t i;
 
-	op->files = sk_X509_CRL_new_null();
+	op->files = sk_CERTD_CRL_new_null();
 	for (i = 0; op->files && i < c->crls.n; i++)
 		certio_load_crls(c->crls.v[i], op->files);
 	ERR_clear_error();
@@ -676,15 +712,15 @@ static int files_plan(struct crlop *op)
 	size_t i;
 
 	for (pass = 0; pass < 2; pass++) {
-		for (j = 0; j < sk_X509_CRL_num(op->files); j++) {
-			X509_CRL *crl = sk_X509_CRL_value(op->files, j);
-			const X509_NAME *name = X509_CRL_get_issuer(crl);
+		for (j = 0; j < sk_CERTD_CRL_num(op->files); j++) {
+			CERTD_CRL *crl = sk_CERTD_CRL_value(op->files, j);
+			const X509_NAME *name;
 			struct load_task *t = NULL;
 			struct load_step *s;
 
-			if ((X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >=
-			     0) != pass)
+			if (!crl || certd_crl_is_delta(crl) != pass)
 				continue;
+			name = certd_crl_issuer(crl);
 			for (i = 0; i < op->ntasks && !t; i++)
 				if (!X509_NAME_cmp(op->tasks[i].issuer, name))
 					t = &op->tasks[i];
@@ -693,10 +729,11 @@ static int files_plan(struct crlop *op)
 			s = step_add(t);
 			if (!s)
 				return -ENOMEM;
-			X509_CRL_up_ref(crl);
+			/* Moved to the step. */
 			s->crl = crl;
-			s->number = X509_CRL_get_ext_d2i(crl, NID_crl_number,
-							 NULL, NULL);
+			sk_CERTD_CRL_set(op->files, j, NULL);
+			s->number =
+				certd_crl_ext_d2i(crl, NID_crl_number, NULL);
 		}
 	}
 	ERR_clear_error();

@@ -27,11 +27,25 @@
 /* A peer answer is read and dropped; more than this is an error. */
 #define WORKER_MAX_REPLY 65536
 
-/* The TLS session of one destination (scheme, host, port). */
+/*
+ * One destination (scheme, host, port): its TLS session and, with
+ * keepalive, its open connection.
+ */
 struct peer {
 	struct peer *next;
+	struct worker *w;
 	char *key;
 	SSL_SESSION *sess;
+	struct evhttp_connection *evcon; /* kept open; NULL: none */
+	SSL *ssl; /* evcon's (NULL for http) */
+	struct bufferevent *bev; /* evcon's */
+	bool busy; /* a POST is on evcon */
+};
+
+/* A kept connection that closed: freed from the reaper event. */
+struct dead_conn {
+	struct dead_conn *next;
+	struct evhttp_connection *evcon;
 };
 
 /* Shared by the POSTs of one body; freed by the last, on either thread. */
@@ -50,6 +64,11 @@ struct job {
 	struct peer *peer;
 	SSL *ssl; /* owned by the connection's bufferevent; NULL for http */
 	struct bufferevent *bev; /* owned by the connection */
+	struct evhttp_connection *evcon;
+	bool kept; /* @evcon is @peer's kept connection */
+	bool reused; /* ... opened by an earlier POST */
+	bool retried; /* sent again after a stale kept connection failed */
+	int code; /* the HTTP answer's status, 0 none */
 	bool in_make, finished, ok;
 	char why[160];
 };
@@ -69,7 +88,7 @@ struct worker {
 	struct job *head, **tail;
 	size_t queued;
 	bool stop;
-	uint64_t sent, failed, dropped, resumed;
+	uint64_t sent, failed, dropped, resumed, reused;
 	/* The worker thread's own. */
 	struct event_base *base;
 	struct event *wake;
@@ -77,6 +96,8 @@ struct worker {
 	size_t active;
 	struct peer *peers;
 	size_t n_peers;
+	struct dead_conn *dead;
+	struct event *reaper;
 };
 
 static void tls_log(const char *what, const char *path)
@@ -95,12 +116,12 @@ static int ssl_job_idx = -1;
 /* A new session (TLS 1.3: a ticket after the handshake): keep it. */
 static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 {
-	struct job *j = SSL_get_ex_data(ssl, ssl_job_idx);
+	struct peer *p = SSL_get_ex_data(ssl, ssl_job_idx);
 
-	if (!j || !j->peer)
+	if (!p)
 		return 0;
-	SSL_SESSION_free(j->peer->sess);
-	j->peer->sess = sess;
+	SSL_SESSION_free(p->sess);
+	p->sess = sess;
 	return 1; /* the reference is ours */
 }
 
@@ -159,10 +180,60 @@ static struct peer *peer_get(struct worker *w, const char *key)
 		free(p);
 		return NULL;
 	}
+	p->w = w;
 	p->next = w->peers;
 	w->peers = p;
 	w->n_peers++;
 	return p;
+}
+
+/* Free the kept connections that closed (not from their callbacks). */
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct dead_conn *dc;
+
+	(void)fd;
+	(void)what;
+	while ((dc = w->dead)) {
+		w->dead = dc->next;
+		evhttp_connection_free(dc->evcon);
+		free(dc);
+	}
+}
+
+/* @p's kept connection @evcon is done for: the next POST opens another. */
+static void peer_drop(struct peer *p, struct evhttp_connection *evcon)
+{
+	struct dead_conn *dc;
+
+	if (!p->evcon || p->evcon != evcon)
+		return;
+	p->evcon = NULL;
+	p->ssl = NULL;
+	p->bev = NULL;
+	p->busy = false;
+	/* In its own callbacks: libevent must not free it yet. */
+	dc = malloc(sizeof(*dc));
+	if (!dc)
+		return; /* a leak rather than a use after free */
+	dc->evcon = evcon;
+	dc->next = p->w->dead;
+	p->w->dead = dc;
+	event_active(p->w->reaper, EV_TIMEOUT, 0);
+}
+
+/* A kept connection closed (idle timeout, the peer closed it, failed). */
+static void on_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct peer *p = arg;
+
+	/* close_notify: OpenSSL would mark the session of a connection
+	 * freed without it as not resumable. */
+	if (p->evcon == evcon && p->ssl && SSL_is_init_finished(p->ssl))
+		SSL_shutdown(p->ssl);
+	ERR_clear_error();
+	peer_drop(p, evcon);
 }
 
 static void job_free(struct job *j)
@@ -183,6 +254,29 @@ static void job_end(struct job *j, bool more)
 
 	if (j->ok && j->ssl)
 		resumed = SSL_session_reused(j->ssl);
+	if (!j->ok && !j->code && j->reused && !j->retried && more) {
+		/*
+		 * A kept connection that the peer had closed meanwhile
+		 * (its idle timeout, a restart): once more on a new one.
+		 * Harmless if it did arrive: a duplicate is dropped.
+		 */
+		j->retried = true;
+		j->reused = j->kept = j->finished = false;
+		j->ssl = NULL;
+		j->bev = NULL;
+		j->evcon = NULL;
+		j->why[0] = '\0';
+		w->active--;
+		pthread_mutex_lock(&w->lock);
+		j->next = w->head;
+		w->head = j;
+		if (!j->next)
+			w->tail = &j->next;
+		w->queued++;
+		pthread_mutex_unlock(&w->lock);
+		start_jobs(w);
+		return;
+	}
 	if (!j->ok) {
 		guise_warn("POST %s: %s", j->url,
 			   j->why[0] ? j->why : "failed");
@@ -192,14 +286,13 @@ static void job_end(struct job *j, bool more)
 			j->peer->sess = NULL;
 		}
 	}
-	if (j->ssl)
-		SSL_set_ex_data(j->ssl, ssl_job_idx, NULL);
 	pthread_mutex_lock(&w->lock);
 	if (j->ok)
 		w->sent++;
 	else
 		w->failed++;
 	w->resumed += resumed;
+	w->reused += j->ok && j->reused;
 	pthread_mutex_unlock(&w->lock);
 	w->active--;
 	job_free(j);
@@ -241,16 +334,29 @@ static void on_done(struct evhttp_request *req, void *arg)
 	struct job *j = arg;
 	int code = req ? evhttp_request_get_response_code(req) : 0;
 
+	j->code = code;
 	j->ok = code >= 200 && code <= 299;
 	if (!j->ok && code && !j->why[0])
 		snprintf(j->why, sizeof(j->why), "refused (%d)", code);
 	j->finished = true;
-	/*
-	 * Close the TLS connection properly (close_notify): OpenSSL marks
-	 * the session of one that just goes away as not resumable.
-	 */
-	if (j->ok && j->ssl)
+	if (j->kept) {
+		/* Kept open for the next POST, up to keepalive seconds;
+		 * after a failure, a new one. */
+		if (j->ok) {
+			evhttp_connection_set_timeout(j->evcon,
+						      (int)j->w->tls.keepalive);
+			j->peer->busy = false;
+		} else {
+			peer_drop(j->peer, j->evcon);
+		}
+	} else if (j->ok && j->ssl) {
+		/*
+		 * Close the TLS connection properly (close_notify): OpenSSL
+		 * marks the session of one that just goes away as not
+		 * resumable.
+		 */
 		SSL_shutdown(j->ssl);
+	}
 	ERR_clear_error();
 	if (!j->in_make)
 		job_end(j, true);
@@ -264,6 +370,71 @@ static bool is_ip(const char *host)
 	       inet_pton(AF_INET6, host, a) == 1;
 }
 
+/* A new connection for @j (@name: the host without brackets). */
+static struct evhttp_connection *conn_new(struct worker *w, struct job *j,
+					  bool https, const char *name,
+					  int port)
+{
+	struct evhttp_connection *evcon;
+	struct bufferevent *bev;
+
+	if (https) {
+		j->ssl = SSL_new(w->ctx);
+		if (!j->ssl) {
+			snprintf(j->why, sizeof(j->why), "out of memory");
+			return NULL;
+		}
+		SSL_set_ex_data(j->ssl, ssl_job_idx, j->peer);
+		if (is_ip(name) ? !X509_VERIFY_PARAM_set1_ip_asc(
+					  SSL_get0_param(j->ssl), name) :
+				  (!SSL_set1_host(j->ssl, name) ||
+				   !SSL_set_tlsext_host_name(j->ssl, name))) {
+			snprintf(j->why, sizeof(j->why), "bad host name");
+			SSL_free(j->ssl);
+			j->ssl = NULL;
+			return NULL;
+		}
+		if (j->peer && j->peer->sess)
+			SSL_set_session(j->ssl, j->peer->sess);
+		/* On failure libevent 2.1 may have freed @ssl (http.c). */
+		bev = bufferevent_openssl_socket_new(
+			w->base, -1, j->ssl, BUFFEREVENT_SSL_CONNECTING,
+			BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		if (bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else {
+		bev = bufferevent_socket_new(w->base, -1,
+					     BEV_OPT_CLOSE_ON_FREE |
+						     BEV_OPT_DEFER_CALLBACKS);
+	}
+	if (!bev) {
+		j->ssl = NULL;
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		return NULL;
+	}
+	evcon = evhttp_connection_base_bufferevent_new(w->base, NULL, bev, name,
+						       (unsigned short)port);
+	if (!evcon) {
+		bufferevent_free(bev);
+		j->ssl = NULL;
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		return NULL;
+	}
+	j->bev = bev;
+	evhttp_connection_set_retries(evcon, 0);
+	evhttp_connection_set_max_body_size(evcon, WORKER_MAX_REPLY);
+	/* Kept for the next POSTs to this destination (keepalive). */
+	if (w->tls.keepalive && j->peer && !j->peer->evcon) {
+		j->peer->evcon = evcon;
+		j->peer->ssl = j->ssl;
+		j->peer->bev = bev;
+		j->peer->busy = true;
+		j->kept = true;
+		evhttp_connection_set_closecb(evcon, on_close, j->peer);
+	}
+	return evcon;
+}
+
 /* Start @j's POST. 0, or -1 (@j->why says why). */
 static int post_start(struct worker *w, struct job *j)
 {
@@ -272,8 +443,7 @@ static int post_start(struct worker *w, struct job *j)
 	struct evhttp_uri *uri = evhttp_uri_parse(j->url);
 	const char *scheme, *host, *path, *query;
 	struct evkeyvalq *h;
-	struct bufferevent *bev;
-	char name[256], hostport[300], target[2048];
+	char name[256], hostport[300], key[320], target[2048];
 	int port, fd, one = 1, ret = -1;
 	bool https;
 	size_t n;
@@ -296,58 +466,30 @@ static int post_start(struct worker *w, struct job *j)
 	else
 		snprintf(name, sizeof(name), "%s", host);
 	snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
+	snprintf(key, sizeof(key), "%s://%s", scheme, hostport);
 	path = evhttp_uri_get_path(uri);
 	query = evhttp_uri_get_query(uri);
 	snprintf(target, sizeof(target), "%s%s%s", path && *path ? path : "/",
 		 query ? "?" : "", query ? query : "");
-	if (https) {
-		j->peer = peer_get(w, hostport);
-		j->ssl = SSL_new(w->ctx);
-		if (!j->ssl) {
-			snprintf(j->why, sizeof(j->why), "out of memory");
-			goto out;
-		}
-		SSL_set_ex_data(j->ssl, ssl_job_idx, j);
-		if (is_ip(name) ? !X509_VERIFY_PARAM_set1_ip_asc(
-					  SSL_get0_param(j->ssl), name) :
-				  (!SSL_set1_host(j->ssl, name) ||
-				   !SSL_set_tlsext_host_name(j->ssl, name))) {
-			snprintf(j->why, sizeof(j->why), "bad host name");
-			SSL_free(j->ssl);
-			j->ssl = NULL;
-			goto out;
-		}
-		if (j->peer && j->peer->sess)
-			SSL_set_session(j->ssl, j->peer->sess);
-		/* On failure libevent 2.1 may have freed @ssl (http.c). */
-		bev = bufferevent_openssl_socket_new(
-			w->base, -1, j->ssl, BUFFEREVENT_SSL_CONNECTING,
-			BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		if (bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	} else {
-		bev = bufferevent_socket_new(w->base, -1,
-					     BEV_OPT_CLOSE_ON_FREE |
-						     BEV_OPT_DEFER_CALLBACKS);
-	}
-	if (!bev) {
-		j->ssl = NULL;
-		snprintf(j->why, sizeof(j->why), "out of memory");
+	j->peer = peer_get(w, key);
+	if (j->peer && j->peer->evcon && !j->peer->busy && !j->retried) {
+		/* The connection an earlier POST left open. A POST while
+		 * it is busy takes a connection of its own. */
+		evcon = j->peer->evcon;
+		j->ssl = j->peer->ssl;
+		j->bev = j->peer->bev;
+		j->peer->busy = true;
+		j->kept = j->reused = true;
+	} else if (!(evcon = conn_new(w, j, https, name, port))) {
 		goto out;
 	}
-	evcon = evhttp_connection_base_bufferevent_new(w->base, NULL, bev, name,
-						       (unsigned short)port);
-	req = evcon ? evhttp_request_new(on_done, j) : NULL;
-	if (!req) {
-		if (!evcon)
-			bufferevent_free(bev);
-		snprintf(j->why, sizeof(j->why), "out of memory");
-		goto out;
-	}
-	j->bev = bev;
+	j->evcon = evcon;
 	evhttp_connection_set_timeout(evcon, (int)w->tls.timeout);
-	evhttp_connection_set_retries(evcon, 0);
-	evhttp_connection_set_max_body_size(evcon, WORKER_MAX_REPLY);
+	req = evhttp_request_new(on_done, j);
+	if (!req) {
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		goto out;
+	}
 	evhttp_request_set_error_cb(req, on_error);
 	h = evhttp_request_get_output_headers(req);
 	if (evhttp_add_header(h, "Host",
@@ -369,21 +511,25 @@ static int post_start(struct worker *w, struct job *j)
 	j->in_make = false;
 	/* The request and the TLS records leave at once (no Nagle wait
 	 * for the delayed ACK). */
-	fd = bufferevent_getfd(bev);
-	if (fd >= 0)
+	fd = bufferevent_getfd(j->bev);
+	if (fd >= 0 && !j->reused)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	evhttp_connection_free_on_completion(evcon);
+	if (!j->kept)
+		evhttp_connection_free_on_completion(evcon);
 	evcon = NULL;
 	ret = 0;
 	if (j->finished) /* answered at once (an error) */
 		ret = 1;
 out:
 	if (evcon) {
-		if (j->ssl)
-			SSL_set_ex_data(j->ssl, ssl_job_idx, NULL);
+		if (j->kept)
+			peer_drop(j->peer, evcon); /* freed by the reaper */
+		else
+			evhttp_connection_free(evcon);
 		j->ssl = NULL;
 		j->bev = NULL;
-		evhttp_connection_free(evcon);
+		j->evcon = NULL;
+		j->kept = false;
 	}
 	if (uri)
 		evhttp_uri_free(uri);
@@ -457,15 +603,28 @@ static void *worker_main(void *arg)
 static void worker_free(struct worker *w)
 {
 	struct peer *p, *next;
+	struct evhttp_connection *evcon;
 
 	for (p = w->peers; p; p = next) {
 		next = p->next;
+		evcon = p->evcon;
+		p->evcon = NULL; /* on_close() leaves it alone */
+		if (evcon) {
+			if (p->ssl)
+				SSL_shutdown(p->ssl);
+			evhttp_connection_free(evcon);
+		}
 		SSL_SESSION_free(p->sess);
 		free(p->key);
 		free(p);
 	}
+	if (w->reaper) {
+		on_reap(-1, 0, w);
+		event_free(w->reaper);
+	}
 	if (w->wake)
 		event_free(w->wake);
+	ERR_clear_error();
 	if (w->base)
 		event_base_free(w->base);
 	if (w->wake_fd >= 0)
@@ -494,7 +653,8 @@ int worker_start(const struct worker_tls *tls, struct worker **out)
 	}
 	w->wake = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake,
 			    w);
-	if (!w->wake || event_add(w->wake, NULL)) {
+	w->reaper = event_new(w->base, -1, 0, on_reap, w);
+	if (!w->wake || !w->reaper || event_add(w->wake, NULL)) {
 		worker_free(w);
 		return -ENOMEM;
 	}
@@ -596,6 +756,7 @@ void worker_counts(struct worker *w, struct worker_stats *st)
 	st->failed = w->failed;
 	st->dropped = w->dropped;
 	st->resumed = w->resumed;
+	st->reused = w->reused;
 	pthread_mutex_unlock(&w->lock);
 }
 

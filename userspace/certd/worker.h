@@ -3,9 +3,13 @@
  * Outgoing POSTs (forwarded notifications, shared paths) on a thread of
  * their own (a libevent loop, evhttp over mutual TLS), so a slow or dead
  * peer never stalls the event loop. A bounded FIFO; a full queue drops
- * and counts. Up to WORKER_PARALLEL POSTs run at once, one connection
- * each, from one SSL_CTX made at start; the TLS session of each
- * destination is kept and resumed by the next POST to it.
+ * and counts. Up to WORKER_PARALLEL POSTs run at once, from one SSL_CTX
+ * made at start. With a keepalive, each destination's connection stays
+ * open that long for the next POST (a POST that finds it closed by the
+ * peer is sent once more on a new one; a POST while it is busy takes a
+ * connection of its own); without, a connection per POST.
+ * The TLS session of each destination is kept and resumed by its next
+ * new connection.
  */
 #ifndef CERTD_WORKER_H
 #define CERTD_WORKER_H
@@ -23,6 +27,9 @@ struct worker;
 struct worker_tls {
 	const char *cert, *key, *ca;
 	unsigned int timeout; /* seconds */
+	/* Keep a destination's connection open this long after a POST
+	 * for the next one; 0: a connection per POST. */
+	unsigned int keepalive;
 };
 
 /* 0, or -EINVAL if the client certificate, key or CA cannot be loaded. */
@@ -47,6 +54,7 @@ struct worker_stats {
 	uint64_t failed;
 	uint64_t dropped; /* queue full */
 	uint64_t resumed; /* answered 2xx over a resumed TLS session */
+	uint64_t reused; /* answered 2xx over a kept connection */
 };
 
 void worker_counts(struct worker *w, struct worker_stats *st);

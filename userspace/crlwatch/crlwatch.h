@@ -40,6 +40,10 @@ struct crlwatch {
 	size_t n_w;
 	char **subs; /* opts->to, then subscribed URLs */
 	size_t n_subs;
+	/* Every POST goes through this one handle: libcurl keeps the
+	 * connections to the subscribers open and their TLS sessions, so
+	 * the next notification needs no new handshake. */
+	void *curl; /* CURL *, made at the first POST */
 	uint64_t scans, crls_new, notes_sent, notes_failed, subscribed;
 };
 

@@ -221,4 +221,5 @@ void watch_free(struct crlwatch *cw)
 	free(cw->subs);
 	X509_free(cw->sign_cert);
 	EVP_PKEY_free(cw->sign_key);
+	curl_easy_cleanup(cw->curl);
 }

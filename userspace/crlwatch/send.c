@@ -18,35 +18,47 @@ static size_t discard(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-static int post(const struct watch_opts *o, const char *url,
-		const unsigned char *body, size_t len)
+/* Keep idle connections this long (certd's [network] keepalive). */
+#define POST_KEEPALIVE 300L
+
+static int post(struct crlwatch *cw, const char *url, const unsigned char *body,
+		size_t len)
 {
+	const struct watch_opts *o = cw->o;
 	struct curl_slist *hdr;
-	CURL *c = curl_easy_init();
+	CURL *c = cw->curl;
 	long code = 0;
 	CURLcode rc;
 
-	if (!c)
-		return -1;
+	if (!c) {
+		c = cw->curl = curl_easy_init();
+		if (!c)
+			return -1;
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+		/* One connection per subscriber, kept. */
+		curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1024L);
+		curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, POST_KEEPALIVE);
+		if (o->ca)
+			curl_easy_setopt(c, CURLOPT_CAINFO, o->ca);
+		if (o->cert)
+			curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
+		if (o->key)
+			curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
+	}
 	hdr = curl_slist_append(NULL, "Content-Type: application/cms");
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	if (o->ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca);
-	if (o->cert)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
-	if (o->key)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	/* The handle keeps pointers to these: not past this POST. */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
 	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
 	if (rc != CURLE_OK || code < 200 || code > 299) {
 		guise_warn("POST %s: %s", url,
 			   rc != CURLE_OK ? curl_easy_strerror(rc) : "refused");
@@ -131,7 +143,7 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	if (cw->o->save)
 		save(cw->o->save, n.number, der, len);
 	for (i = 0; i < cw->n_subs; i++) {
-		if (post(cw->o, cw->subs[i], der, len)) {
+		if (post(cw, cw->subs[i], der, len)) {
 			cw->notes_failed++;
 			failed++;
 		} else {

@@ -17,6 +17,8 @@ void crlnote_free(struct crlnote *n)
 	free(n->location);
 	X509_CRL_free(n->crl);
 	X509_CRL_free(n->delta);
+	free(n->crl_der);
+	free(n->delta_der);
 	sk_ASN1_INTEGER_pop_free(n->revoked, ASN1_INTEGER_free);
 	memset(n, 0, sizeof(*n));
 }
@@ -149,6 +151,12 @@ static X509_CRL *crl_from_b64(const char *b64)
 int crlnote_from_json(const char *text, size_t len, struct crlnote *n,
 		      char *err, size_t errlen)
 {
+	return crlnote_from_json_ex(text, len, 0, n, err, errlen);
+}
+
+int crlnote_from_json_ex(const char *text, size_t len, unsigned int flags,
+			 struct crlnote *n, char *err, size_t errlen)
+{
 	const char *type = NULL, *issuer = NULL, *number = NULL;
 	const char *location = NULL, *crl = NULL, *delta = NULL;
 	json_t *root, *revoked = NULL, *v;
@@ -193,10 +201,19 @@ int crlnote_from_json(const char *text, size_t len, struct crlnote *n,
 		if (!n->location)
 			FAIL("out of memory");
 	}
-	if (crl && !(n->crl = crl_from_b64(crl)))
-		FAIL("bad crl");
-	if (delta && !(n->delta = crl_from_b64(delta)))
-		FAIL("bad delta");
+	if (flags & CRLNOTE_DER) {
+		if (crl && !(n->crl_der = b64_decode(crl, strlen(crl),
+						     &n->crl_der_len)))
+			FAIL("bad crl");
+		if (delta && !(n->delta_der = b64_decode(delta, strlen(delta),
+							 &n->delta_der_len)))
+			FAIL("bad delta");
+	} else {
+		if (crl && !(n->crl = crl_from_b64(crl)))
+			FAIL("bad crl");
+		if (delta && !(n->delta = crl_from_b64(delta)))
+			FAIL("bad delta");
+	}
 	if (revoked) {
 		if (!json_is_array(revoked) ||
 		    json_array_size(revoked) > CRLNOTE_MAX_SERIALS)
@@ -263,6 +280,12 @@ int crlnote_sign(const struct crlnote *n, X509 *cert, EVP_PKEY *key,
 int crlnote_open(const unsigned char *der, size_t len, struct crlnote *n,
 		 X509 **signer, char *err, size_t errlen)
 {
+	return crlnote_open_ex(der, len, 0, n, signer, err, errlen);
+}
+
+int crlnote_open_ex(const unsigned char *der, size_t len, unsigned int flags,
+		    struct crlnote *n, X509 **signer, char *err, size_t errlen)
+{
 	const unsigned char *p = der;
 	STACK_OF(X509) *signers = NULL;
 	CMS_ContentInfo *cms = NULL;
@@ -299,7 +322,8 @@ int crlnote_open(const unsigned char *der, size_t len, struct crlnote *n,
 		goto out;
 	}
 	tlen = BIO_get_mem_data(out, &text);
-	if (tlen <= 0 || crlnote_from_json(text, (size_t)tlen, n, err, errlen))
+	if (tlen <= 0 ||
+	    crlnote_from_json_ex(text, (size_t)tlen, flags, n, err, errlen))
 		goto out;
 	*signer = sk_X509_value(signers, 0);
 	X509_up_ref(*signer);

@@ -25,6 +25,10 @@ struct crlnote {
 	int64_t issued_at; /* unix time the notice was made */
 	X509_CRL *crl; /* the full CRL itself, or NULL */
 	X509_CRL *delta; /* a delta CRL, or NULL */
+	/* With CRLNOTE_DER: the carried CRLs' DER instead (malloc'ed; not
+	 * checked to be CRLs), @crl and @delta NULL. */
+	unsigned char *crl_der, *delta_der;
+	size_t crl_der_len, delta_der_len;
 	STACK_OF(ASN1_INTEGER) * revoked; /* newly revoked serials, or NULL */
 };
 
@@ -36,6 +40,11 @@ char *crlnote_to_json(const struct crlnote *n);
 /* Parse the JSON text; 0, or -1 with @err (size @errlen) saying why. */
 int crlnote_from_json(const char *text, size_t len, struct crlnote *n,
 		      char *err, size_t errlen);
+/* Flags of the _ex forms: keep the carried CRLs as DER, for a reader
+ * with a parser of its own (guise-certd: crl.h). */
+#define CRLNOTE_DER 1u
+int crlnote_from_json_ex(const char *text, size_t len, unsigned int flags,
+			 struct crlnote *n, char *err, size_t errlen);
 
 /* Sign @n with @cert/@key: the CMS DER in *@out (malloc'ed). 0 or -1. */
 int crlnote_sign(const struct crlnote *n, X509 *cert, EVP_PKEY *key,
@@ -48,6 +57,8 @@ int crlnote_sign(const struct crlnote *n, X509 *cert, EVP_PKEY *key,
  */
 int crlnote_open(const unsigned char *der, size_t len, struct crlnote *n,
 		 X509 **signer, char *err, size_t errlen);
+int crlnote_open_ex(const unsigned char *der, size_t len, unsigned int flags,
+		    struct crlnote *n, X509 **signer, char *err, size_t errlen);
 
 /* Hex of a serial or CRL number (malloc'ed, "-" prefixed if negative). */
 char *crlnote_int_hex(const ASN1_INTEGER *i);

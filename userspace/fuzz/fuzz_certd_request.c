@@ -23,18 +23,22 @@ static struct certd_conf conf;
 
 static void fuzz_crl(const uint8_t *data, size_t size)
 {
-	X509_CRL *crl = certio_crl(data, size);
+	CERTD_CRL *crl = certio_crl(data, size);
+	const unsigned char *p = data;
 	STACK_OF(X509_REVOKED) * rev;
 	struct crl_serial key, *newly;
 	struct crl_list l;
 	size_t i, n_newly;
+	X509_CRL *x;
 	char err[160];
 
 	if (!crl)
 		return;
+	/* OpenSSL's own parse of the same DER, where it takes it. */
+	x = d2i_X509_CRL(NULL, &p, (long)size);
 	if (!crl_list_build(crl, &l)) {
 		/* Every entry must be found by its own key. */
-		rev = X509_CRL_get_REVOKED(crl);
+		rev = x ? X509_CRL_get_REVOKED(x) : NULL;
 		for (i = 0; rev && i < (size_t)sk_X509_REVOKED_num(rev); i++) {
 			if (crl_serial_key(
 				    X509_REVOKED_get0_serialNumber(
@@ -46,11 +50,12 @@ static void fuzz_crl(const uint8_t *data, size_t size)
 		}
 		crl_list_free(&l);
 	}
+	X509_CRL_free(x);
 	/* No CA is known: the cache must refuse it. */
-	if (crl_cache_put(&d.crls, crl, time(NULL), &newly, &n_newly, err,
-			  sizeof(err)) != -EINVAL)
+	if (crl_cache_put_crl(&d.crls, crl, time(NULL), &newly, &n_newly, err,
+			      sizeof(err)) != -EINVAL)
 		abort();
-	X509_CRL_free(crl);
+	CERTD_CRL_free(crl);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

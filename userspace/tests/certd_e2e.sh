@@ -201,13 +201,15 @@ wait_metric() { # NAME METRIC VALUE
 }
 wait_metric main posts_sent_total "$shared"
 sent0=$(metric main posts_sent_total)
-res0=$(metric main posts_resumed_total)
+res0=$(($(metric main posts_resumed_total) + $(metric main posts_reused_total)))
 newleaf resume1
 is "$(validate main resume1.crt)" good "a new certificate: a new path"
 wait_metric main posts_sent_total $((sent0 + 1))
 is "$(metric main posts_sent_total)" $((sent0 + 1)) "its path was posted to the peer"
-is "$(metric main posts_resumed_total)" $((res0 + 1)) \
-	"over a resumed TLS session (the peer was seen before)"
+# Over the connection an earlier POST left open ([network] keepalive), or
+# a new one that resumed the peer's TLS session.
+is "$(($(metric main posts_resumed_total) + $(metric main posts_reused_total)))" \
+	$((res0 + 1)) "over a kept connection or a resumed TLS session (the peer was seen before)"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-keyout othername.key -out othername.csr -subj "/CN=othername" \
 	2>/dev/null
@@ -503,6 +505,30 @@ is "$(validate peer a_good.crt)" revoked "crlwatch noticed the new CRL at once (
 code=$(api main /v1/unsubscribe -d '{"url":"https://[::1]:1/v1/notify"}' \
 	-o /dev/null -w '%{http_code}')
 is "$code" 404 "unsubscribing an unknown URL: 404"
+
+# 9. A second CRL through the ring: each server sends it over the
+# connection its first forward left open ([network] keepalive).
+CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
+	-out ring.crl 2>/dev/null && mkdir -p ring && mv ring.crl ring/intB1.crl
+"$crlwatch" --dir ring --sign-cert intB1.crt --sign-key intB1.key --carry \
+	--to "https://[::1]:$PORT_n1/v1/notify" --cert client.crt \
+	--key client.key --ca tlsca.crt --once 2>>crlwatch.log
+ok $? "guise-crlwatch --once: a second CRL notified to n1"
+wait_metric n1 notify_duplicate_total 2
+twice=0
+i=1
+while [ $i -le 10 ]; do
+	wait_metric "n$i" posts_reused_total 1
+	a=$(metric n$i notify_accepted_total)
+	r=$(metric n$i posts_reused_total)
+	if [ "$a" != 2 ] || [ "$r" != 1 ]; then
+		echo "# n$i: accepted $a, POSTs over a kept connection $r"
+		twice=1
+	fi
+	i=$((i + 1))
+done
+ok $twice "the second CRL reached each server once, over the kept connections"
+is "$(metric n1 notify_duplicate_total)" 2 "the loop ended at n1 again"
 
 cleanup
 pids=""
