@@ -60,8 +60,7 @@ static void die(const char *what)
 
 static ASN1_INTEGER *g_mark_serial; /* SERIAL */
 
-static void add_revoked(X509_CRL *crl, ASN1_INTEGER *serial,
-			const ASN1_TIME *t)
+static void add_revoked(X509_CRL *crl, ASN1_INTEGER *serial, const ASN1_TIME *t)
 {
 	X509_REVOKED *r = X509_REVOKED_new();
 
@@ -302,8 +301,8 @@ static void stats(const char *what, double *v, size_t n)
 	}
 	qsort(v, n, sizeof(*v), cmp_double);
 	printf("%-28s %6zu   p50 %8.3f ms   p99 %8.3f ms   max %8.3f ms\n",
-	       what, n, v[n / 2] * 1e3, v[(size_t)((double)(n - 1) * 0.99)] * 1e3,
-	       v[n - 1] * 1e3);
+	       what, n, v[n / 2] * 1e3,
+	       v[(size_t)((double)(n - 1) * 0.99)] * 1e3, v[n - 1] * 1e3);
 }
 
 static char *b64_file(const char *path)
@@ -437,15 +436,14 @@ static void stats_group(const char *what, double *v, size_t n, double secs)
  * idle (the windows before each load), load (trigger to in force), after
  * (0.5 s after in force: the loader frees what the load replaced).
  */
-static int cycle(bool hup, const char *pid, const char *crlfile,
-		 double idle_s, int k_max, const char *prefix)
+static int cycle(bool hup, const char *pid, const char *crlfile, double idle_s,
+		 int k_max, const char *prefix)
 {
 	double *t_trig = calloc((size_t)k_max + 1, sizeof(double));
 	double *t_end = calloc((size_t)k_max + 1, sizeof(double));
 	double *grp[3], secs[3] = { 0, 0, 0 };
 	size_t ng[3] = { 0, 0, 0 }, i, seen = 0;
-	static const char *const names[3] = { "idle windows",
-					      "during loads",
+	static const char *const names[3] = { "idle windows", "during loads",
 					      "0.5 s after each" };
 	char path[4096];
 	int k, j;
@@ -458,9 +456,9 @@ static int cycle(bool hup, const char *pid, const char *crlfile,
 		g_pid = (pid_t)atol(pid);
 		g_loader_tid = find_loader();
 	}
-#define SST_ADD(acc, x, y)                    \
-	do {                                  \
-		(acc).cpu += (y).cpu - (x).cpu;   \
+#define SST_ADD(acc, x, y)                         \
+	do {                                       \
+		(acc).cpu += (y).cpu - (x).cpu;    \
 		(acc).wait += (y).wait - (x).wait; \
 	} while (0)
 	for (k = 1; k <= k_max; k++) {
@@ -480,7 +478,8 @@ static int cycle(bool hup, const char *pid, const char *crlfile,
 		snprintf(path, sizeof(path), "%s.%d", prefix, k);
 		t_trig[k] = now();
 		if (hup) {
-			if (rename(path, crlfile) || kill((pid_t)atol(pid), SIGHUP))
+			if (rename(path, crlfile) ||
+			    kill((pid_t)atol(pid), SIGHUP))
 				die("cannot trigger the reload");
 		} else {
 			post_note(path);
@@ -566,8 +565,9 @@ static int cycle(bool hup, const char *pid, const char *crlfile,
 		int pol = sched_getscheduler(g_loader_tid);
 
 		printf("  loader thread %d: policy %s\n", (int)g_loader_tid,
-		       pol == SCHED_IDLE ? "SCHED_IDLE" :
-		       pol == SCHED_OTHER ? "SCHED_OTHER" : "other");
+		       pol == SCHED_IDLE  ? "SCHED_IDLE" :
+		       pol == SCHED_OTHER ? "SCHED_OTHER" :
+					    "other");
 	}
 	free(t_trig);
 	free(t_end);
@@ -618,32 +618,9 @@ static int run(int argc, char **argv)
 		    kill((pid_t)atol(argv[6]), SIGHUP))
 			die("cannot trigger the reload");
 	} else {
-		struct buf b = { 0 }, nb = { 0 };
-		CURL *c = handle("/v1/notify", &b);
-		struct curl_slist *h = curl_slist_append(
-			NULL, "Content-Type: application/cms");
-		FILE *fp = fopen(argv[6], "rb");
-		char chunk[65536];
-		size_t k;
-
-		if (!fp)
-			die("cannot read the notification");
-		while ((k = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-			on_data(chunk, 1, k, &nb);
-		fclose(fp);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, nb.p);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)nb.len);
-		if (curl_easy_perform(c) != CURLE_OK || !b.p ||
-		    !strstr(b.p, "\"accepted\""))
-			die("the notification was not accepted");
+		post_note(argv[6]);
 		printf("notification answered      %.3f s after the POST\n",
 		       now() - t_trigger);
-		curl_easy_cleanup(c);
-		curl_slist_free_all(h);
-		free(b.p);
-		free(nb.p);
 	}
 	/* Until the first "revoked", then 0.5 s more. */
 	for (;;) {
