@@ -12,7 +12,7 @@ static int start_here(struct event_base *base,
 		      void *arg, struct certcheck **cc, struct revalidate **rv,
 		      struct revocation **rev)
 {
-	const struct certd_conf *c = conf->certd;
+	const struct certd_section *c = conf->certd;
 	const struct revocation_conf rc = {
 		.url = c->url,
 		.cert = c->cert ? c->cert : conf->cert,

@@ -9,12 +9,12 @@
 #define GUISE_DAEMON_CERTD_CLIENTS_H
 
 #include "certcheck.h"
-#include "certd_conf.h"
+#include "certd_section.h"
 #include "revalidate.h"
 #include "revocation.h"
 
 struct certd_clients_conf {
-	const struct certd_conf *certd; /* [certd] (url set) */
+	const struct certd_section *certd; /* [certd] (url set) */
 	/* The daemon's [server] TLS files: for those [certd] does not set. */
 	const char *cert, *key, *ca;
 	/* The daemon's side of re-validation (NULL: none). */

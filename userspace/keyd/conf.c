@@ -157,7 +157,7 @@ static int conf_handler(void *user, const char *section, const char *name,
 	else if (!strcmp(section, "client"))
 		err = conf_client(p->c, name, value);
 	else if (!strcmp(section, "certd"))
-		err = certd_conf_set(&p->c->certd, name, value);
+		err = certd_section_set(&p->c->certd, name, value);
 	else
 		err = -ENOENT;
 	if (err == -E2BIG) {
@@ -209,7 +209,7 @@ int keyd_conf_load(const char *path, struct keyd_conf *c)
 	c->switch_delay = 2;
 	c->hops = 8;
 	c->sync = true;
-	certd_conf_init(&c->certd);
+	certd_section_init(&c->certd);
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))
 		return -1;
 	return conf_check(c, path);
@@ -229,6 +229,6 @@ void keyd_conf_free(struct keyd_conf *c)
 	free(c->pass_file);
 	free(c->state);
 	free(c->socket);
-	certd_conf_free(&c->certd);
+	certd_section_free(&c->certd);
 	memset(c, 0, sizeof(*c));
 }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "certd_conf.h"
+#include "certd_section.h"
 #include "roles.h"
 
 #define KEYD_MAX_GROUPS 16
@@ -40,8 +40,8 @@ struct keyd_conf {
 	char *key_file, *pass_file, *state, *socket;
 	struct in6_addr groups[KEYD_MAX_GROUPS];
 	unsigned int ngroups;
-	/* [certd] (certd_conf.h): the server role only */
-	struct certd_conf certd;
+	/* [certd] (certd_section.h): the server role only */
+	struct certd_section certd;
 };
 
 /* Read @path into @c (defaults first); 0 or -1 after logging why. */

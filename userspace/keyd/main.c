@@ -394,7 +394,7 @@ static int check_start_files(const struct keyd_conf *c)
 		}
 	}
 	return dir_writable("db", c->db) ||
-	       certd_conf_check_tls(&c->certd, c->cert, c->key, c->ca);
+	       certd_section_check_tls(&c->certd, c->cert, c->key, c->ca);
 }
 
 /* --check-config: load everything a start would, touch nothing, report.
@@ -453,7 +453,7 @@ static bool restart_differs(const struct keyd_conf *nc,
 	       str_differ(nc->state, run->state) ||
 	       nc->ngroups != run->ngroups ||
 	       memcmp(nc->groups, run->groups, sizeof(nc->groups)) ||
-	       certd_conf_differ(&nc->certd, &run->certd);
+	       certd_section_differ(&nc->certd, &run->certd);
 }
 
 /*
@@ -483,7 +483,7 @@ static void keep_restart_only(struct keyd_conf *nc, struct keyd_conf *run)
 	swap_str(&nc->state, &run->state);
 	memcpy(nc->groups, run->groups, sizeof(nc->groups));
 	nc->ngroups = run->ngroups;
-	certd_conf_swap(&nc->certd, &run->certd);
+	certd_section_swap(&nc->certd, &run->certd);
 }
 
 /*

@@ -117,7 +117,7 @@ static int conf_handler(void *user, const char *section, const char *name,
 	else if (!strcmp(section, "gateway") && !strcmp(name, "enabled"))
 		err = conf_parse_bool(value, &p->c->gateway);
 	else if (!strcmp(section, "certd"))
-		err = certd_conf_set(&p->c->certd, name, value);
+		err = certd_section_set(&p->c->certd, name, value);
 	else if (!strcmp(section, "store") && !strcmp(name, "batch_max"))
 		err = conf_parse_u32(value, 0, UINT32_MAX, &p->c->batch_max);
 	else if (!strcmp(section, "store") && !strcmp(name, "batch_wait_us"))
@@ -234,7 +234,7 @@ int leased_conf_load(const char *path, struct leased_conf *c)
 	c->batch_wait_us = CONF_BATCH_WAIT_US;
 	c->default_roles = ROLE_SUBSCRIBER;
 	c->sync = true;
-	certd_conf_init(&c->certd);
+	certd_section_init(&c->certd);
 
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))
 		return -1;
@@ -250,6 +250,6 @@ void leased_conf_free(struct leased_conf *c)
 	free(c->socket);
 	free(c->roles_file);
 	free(c->netns);
-	certd_conf_free(&c->certd);
+	certd_section_free(&c->certd);
 	memset(c, 0, sizeof(*c));
 }

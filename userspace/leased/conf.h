@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
-#include "certd_conf.h"
+#include "certd_section.h"
 #include "pool.h"
 #include "roles.h"
 
@@ -38,8 +38,8 @@ struct leased_conf {
 	bool sync;
 	/* [gateway] */
 	bool gateway;
-	/* [certd] (certd_conf.h) */
-	struct certd_conf certd;
+	/* [certd] (certd_section.h) */
+	struct certd_section certd;
 };
 
 /*

@@ -237,7 +237,7 @@ static void reload(void *arg)
 	    str_differ(nc.socket, s->conf.socket) ||
 	    str_differ(nc.netns, s->conf.netns) || nc.sync != s->conf.sync ||
 	    nc.gateway != s->conf.gateway ||
-	    certd_conf_differ(&nc.certd, &s->conf.certd))
+	    certd_section_differ(&nc.certd, &s->conf.certd))
 		guise_warn("reload: listen, db, socket, netns, sync, gateway "
 			   "and [certd] changes need a restart; kept");
 	nc.listen = s->conf.listen;
@@ -247,7 +247,7 @@ static void reload(void *arg)
 	swap_str(&nc.netns, &s->conf.netns);
 	nc.sync = s->conf.sync;
 	nc.gateway = s->conf.gateway;
-	certd_conf_swap(&nc.certd, &s->conf.certd);
+	certd_section_swap(&nc.certd, &s->conf.certd);
 
 	http_server_set_ctx(&s->srv, ctx);
 	SSL_CTX_free(s->ctx);
@@ -314,8 +314,8 @@ static int setup(struct daemon_state *s)
 	s->d.conf = &s->conf;
 	pools_init(&s->d.pools, s->conf.prefix, s->conf.npools);
 	if (load_extras(&s->conf, &s->roles, &s->ctx) ||
-	    certd_conf_check_tls(&s->conf.certd, s->conf.cert, s->conf.key,
-				 s->conf.ca))
+	    certd_section_check_tls(&s->conf.certd, s->conf.cert, s->conf.key,
+				    s->conf.ca))
 		return -1;
 	s->policy.file = s->roles;
 	s->policy.cert_default = s->conf.default_roles;

@@ -6,14 +6,14 @@
 #include <openssl/ssl.h>
 
 #include "certcheck.h"
-#include "certd_conf.h"
+#include "certd_section.h"
 #include "confval.h"
 #include "log.h"
 #include "tls.h"
 
 #define CERTD_CACHE_MAX (1U << 20)
 
-void certd_conf_init(struct certd_conf *c)
+void certd_section_init(struct certd_section *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->check = true;
@@ -22,7 +22,7 @@ void certd_conf_init(struct certd_conf *c)
 	c->timeout = CERTCHECK_DEFAULT_TIMEOUT;
 }
 
-void certd_conf_free(struct certd_conf *c)
+void certd_section_free(struct certd_section *c)
 {
 	free(c->url);
 	free(c->cert);
@@ -43,7 +43,8 @@ static int parse_on_error(const char *value, bool *allow)
 	return 0;
 }
 
-int certd_conf_set(struct certd_conf *c, const char *name, const char *value)
+int certd_section_set(struct certd_section *c, const char *name,
+		      const char *value)
 {
 	if (!strcmp(name, "url"))
 		return conf_set_string(&c->url, value);
@@ -72,7 +73,8 @@ static bool str_differ(const char *a, const char *b)
 	return (a || b) && (!a || !b || strcmp(a, b));
 }
 
-bool certd_conf_differ(const struct certd_conf *a, const struct certd_conf *b)
+bool certd_section_differ(const struct certd_section *a,
+			  const struct certd_section *b)
 {
 	return str_differ(a->url, b->url) || str_differ(a->cert, b->cert) ||
 	       str_differ(a->key, b->key) || str_differ(a->ca, b->ca) ||
@@ -81,16 +83,16 @@ bool certd_conf_differ(const struct certd_conf *a, const struct certd_conf *b)
 	       a->timeout != b->timeout;
 }
 
-void certd_conf_swap(struct certd_conf *a, struct certd_conf *b)
+void certd_section_swap(struct certd_section *a, struct certd_section *b)
 {
-	struct certd_conf t = *a;
+	struct certd_section t = *a;
 
 	*a = *b;
 	*b = t;
 }
 
-int certd_conf_check_tls(const struct certd_conf *c, const char *cert,
-			 const char *key, const char *ca)
+int certd_section_check_tls(const struct certd_section *c, const char *cert,
+			    const char *key, const char *ca)
 {
 	SSL_CTX *ctx;
 

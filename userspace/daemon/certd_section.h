@@ -5,13 +5,13 @@
  * files to reach it with, and the per-request certificate checks
  * (certcheck.h). Documented in guise-leased.conf(5) and guise-keyd.conf(5).
  */
-#ifndef GUISE_DAEMON_CERTD_CONF_H
-#define GUISE_DAEMON_CERTD_CONF_H
+#ifndef GUISE_DAEMON_CERTD_SECTION_H
+#define GUISE_DAEMON_CERTD_SECTION_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-struct certd_conf {
+struct certd_section {
 	char *url; /* NULL: no certd, nothing below is used */
 	char *cert, *key, *ca; /* NULL: the daemon's [server] files */
 	bool check; /* ask certd about each request's client certificate */
@@ -20,24 +20,26 @@ struct certd_conf {
 };
 
 /* The defaults: no url, check on, on_error deny, certcheck.h's sizes. */
-void certd_conf_init(struct certd_conf *c);
-void certd_conf_free(struct certd_conf *c);
+void certd_section_init(struct certd_section *c);
+void certd_section_free(struct certd_section *c);
 
 /* One [certd] setting: 0, -ENOENT (unknown), -EINVAL or -ENOMEM. */
-int certd_conf_set(struct certd_conf *c, const char *name, const char *value);
+int certd_section_set(struct certd_section *c, const char *name,
+		      const char *value);
 
 /* Do @a and @b differ in anything? */
-bool certd_conf_differ(const struct certd_conf *a, const struct certd_conf *b);
+bool certd_section_differ(const struct certd_section *a,
+			  const struct certd_section *b);
 
 /* Exchange the two (a reload keeping the running section). */
-void certd_conf_swap(struct certd_conf *a, struct certd_conf *b);
+void certd_section_swap(struct certd_section *a, struct certd_section *b);
 
 /*
  * With a url and TLS files of its own: can they be loaded (with the
  * daemon's @cert, @key and @ca standing in for those not set)? 0, or -1
  * logged.
  */
-int certd_conf_check_tls(const struct certd_conf *c, const char *cert,
-			 const char *key, const char *ca);
+int certd_section_check_tls(const struct certd_section *c, const char *cert,
+			    const char *key, const char *ca);
 
 #endif
