@@ -24,6 +24,7 @@
  *                   (the revocation work certd does too)
  * Usage: certd_validate_bench DIR SECONDS (LEAF... | -N)
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,10 +121,11 @@ static int run(enum kind k, double secs, double *calls, double *elapsed)
 				bad |= ossl_one(i, ossl_store, 0);
 				break;
 			case OSSL_CRL:
-				bad |= ossl_one(i, ossl_store_crl,
-						X509_V_FLAG_CRL_CHECK |
-							X509_V_FLAG_CRL_CHECK_ALL |
-							X509_V_FLAG_USE_DELTAS);
+				bad |= ossl_one(
+					i, ossl_store_crl,
+					X509_V_FLAG_CRL_CHECK |
+						X509_V_FLAG_CRL_CHECK_ALL |
+						X509_V_FLAG_USE_DELTAS);
 				break;
 			}
 		}
@@ -133,6 +135,26 @@ static int run(enum kind k, double secs, double *calls, double *elapsed)
 	*elapsed += t - t0;
 	next[k] = i;
 	return bad ? -1 : 0;
+}
+
+/* crl_cache_put() of an OpenSSL X509_CRL (the same CRLs go to the
+ * X509_STORE of the baseline): through its DER, as certd parses it. */
+static int put_x509_crl(struct crl_cache *c, X509_CRL *x, char *err,
+			size_t errlen)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509_CRL(x, &der);
+	CERTD_CRL *crl = len > 0 ? certd_crl_d2i(der, (size_t)len) : NULL;
+	int ret = -EINVAL;
+
+	OPENSSL_free(der);
+	if (!crl)
+		snprintf(err, errlen, "malformed CRL");
+	else
+		ret = crl_cache_put(c, crl, time(NULL), NULL, NULL, err,
+				    errlen);
+	CERTD_CRL_free(crl);
+	return ret;
 }
 
 static int load_crls(const char *dir)
@@ -153,10 +175,8 @@ static int load_crls(const char *dir)
 
 			if (delta != pass)
 				continue;
-			crl_cache_put(&du.crls, crl, time(NULL), NULL, NULL,
-				      err, sizeof(err));
-			if (crl_cache_put(&d.crls, crl, time(NULL), NULL, NULL,
-					  err, sizeof(err)) &&
+			put_x509_crl(&du.crls, crl, err, sizeof(err));
+			if (put_x509_crl(&d.crls, crl, err, sizeof(err)) &&
 			    X509_CRL_get_ext_by_NID(crl, NID_crl_number, -1) >=
 				    0) {
 				/* intB2's stale CRL is fine to refuse. */
@@ -211,8 +231,7 @@ static X509 *make_leaf(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key, long i)
 	X509_set_pubkey(x, key);
 	X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
 	for (k = 0; k < sizeof(exts) / sizeof(exts[0]); k++) {
-		e = X509V3_EXT_conf_nid(NULL, &v3, exts[k].nid,
-					exts[k].value);
+		e = X509V3_EXT_conf_nid(NULL, &v3, exts[k].nid, exts[k].value);
 		if (!e || !X509_add_ext(x, e, -1))
 			return NULL;
 		X509_EXTENSION_free(e);
@@ -292,7 +311,8 @@ static int setup(const char *dir, int argc, char **argv)
 	    certio_load_certs(anchor, anchors))
 		return -1;
 	for (i = 0; i < sk_X509_num(anchors); i++)
-		if (!X509_STORE_add_cert(ossl_store, sk_X509_value(anchors, i)) ||
+		if (!X509_STORE_add_cert(ossl_store,
+					 sk_X509_value(anchors, i)) ||
 		    !X509_STORE_add_cert(ossl_store_crl,
 					 sk_X509_value(anchors, i)))
 			return -1;
@@ -317,8 +337,8 @@ static int setup(const char *dir, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	double secs, cached, uncached, plain, withcrl, calls[4] = { 0 },
-		elapsed[4] = { 0 }, cached_hits, cached_calls;
+	double secs, cached, uncached, plain, withcrl,
+		calls[4] = { 0 }, elapsed[4] = { 0 }, cached_hits, cached_calls;
 	uint64_t hits0;
 	int i, k, sl, depth = 0;
 
@@ -350,8 +370,7 @@ int main(int argc, char **argv)
 		    ossl_one(i, ossl_store_crl,
 			     X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL |
 				     X509_V_FLAG_USE_DELTAS)) {
-			fprintf(stderr, "leaf %d: X509_verify_cert fails\n",
-				i);
+			fprintf(stderr, "leaf %d: X509_verify_cert fails\n", i);
 			return 1;
 		}
 	}

@@ -109,18 +109,6 @@ CERTD_CRL *certd_crl_pem(BIO *bio)
 	return crl;
 }
 
-CERTD_CRL *certd_crl_from_x509(X509_CRL *x)
-{
-	unsigned char *der = NULL;
-	CERTD_CRL *crl = NULL;
-	int len = i2d_X509_CRL(x, &der);
-
-	if (len > 0)
-		crl = certd_crl_d2i(der, (size_t)len);
-	OPENSSL_free(der);
-	return crl;
-}
-
 const X509_NAME *certd_crl_issuer(const CERTD_CRL *crl)
 {
 	return crl->tbs->issuer;
@@ -704,25 +692,9 @@ void crl_state_free(struct crl_state *st)
 }
 
 /* Synchronous: the loader's steps one after the other on this thread. */
-int crl_cache_put(struct crl_cache *c, X509_CRL *x, time_t now,
+int crl_cache_put(struct crl_cache *c, const CERTD_CRL *crl, time_t now,
 		  struct crl_serial **newly, size_t *n_newly, char *err,
 		  size_t errlen)
-{
-	CERTD_CRL *crl = certd_crl_from_x509(x);
-	int ret;
-
-	if (!crl) {
-		snprintf(err, errlen, "malformed CRL");
-		return -EINVAL;
-	}
-	ret = crl_cache_put_crl(c, crl, now, newly, n_newly, err, errlen);
-	CERTD_CRL_free(crl);
-	return ret;
-}
-
-int crl_cache_put_crl(struct crl_cache *c, const CERTD_CRL *crl, time_t now,
-		      struct crl_serial **newly, size_t *n_newly, char *err,
-		      size_t errlen)
 {
 	const X509_NAME *issuer = certd_crl_issuer(crl);
 	struct crl_list *l, *gone[2], *rel[2];

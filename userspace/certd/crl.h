@@ -42,8 +42,6 @@ void CERTD_CRL_free(CERTD_CRL *crl); /* NULL is a no-op */
 CERTD_CRL *certd_crl_d2i(const unsigned char *der, size_t len);
 /* The next PEM "X509 CRL" of @bio, NULL at the end or if malformed. */
 CERTD_CRL *certd_crl_pem(BIO *bio);
-/* A copy of an OpenSSL X509_CRL (tests, tools). */
-CERTD_CRL *certd_crl_from_x509(X509_CRL *x);
 const X509_NAME *certd_crl_issuer(const CERTD_CRL *crl);
 /* X509_CRL_get_ext_d2i() */
 void *certd_crl_ext_d2i(const CERTD_CRL *crl, int nid, int *crit);
@@ -115,11 +113,7 @@ int crl_cache_add_ca(struct crl_cache *c, X509 *ca);
  * 0, -EALREADY (not newer), -EINVAL with @err (bad signature, unknown
  * issuer, malformed), -ENOMEM.
  */
-int crl_cache_put_crl(struct crl_cache *c, const CERTD_CRL *crl, time_t now,
-		      struct crl_serial **newly, size_t *n_newly, char *err,
-		      size_t errlen);
-/* The same for an OpenSSL X509_CRL (tests, tools). */
-int crl_cache_put(struct crl_cache *c, X509_CRL *crl, time_t now,
+int crl_cache_put(struct crl_cache *c, const CERTD_CRL *crl, time_t now,
 		  struct crl_serial **newly, size_t *n_newly, char *err,
 		  size_t errlen);
 

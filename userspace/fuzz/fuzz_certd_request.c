@@ -52,8 +52,8 @@ static void fuzz_crl(const uint8_t *data, size_t size)
 	}
 	X509_CRL_free(x);
 	/* No CA is known: the cache must refuse it. */
-	if (crl_cache_put_crl(&d.crls, crl, time(NULL), &newly, &n_newly, err,
-			      sizeof(err)) != -EINVAL)
+	if (crl_cache_put(&d.crls, crl, time(NULL), &newly, &n_newly, err,
+			  sizeof(err)) != -EINVAL)
 		abort();
 	CERTD_CRL_free(crl);
 }
