@@ -88,7 +88,8 @@ static const char migrate_v1[] =
  * count(*) over the client's leases costs as many index entries as the
  * client holds (a host with 5,000 leases: a fifth of the daemon's CPU).
  * Kept by triggers instead, so it follows every insert, delete, savepoint
- * rollback and failed batch of this connection. In memory (TEMP): nothing
+ * rollback and failed batch of this connection (a lease's real address
+ * is never updated: renew changes expires only). In memory (TEMP): nothing
  * more to write per commit, no on-disk schema change; rebuilt from the
  * leases table at every open. Writers on other connections would not
  * update it: the daemon is the store's only writer.
@@ -105,13 +106,7 @@ static const char client_count[] =
 	" ON CONFLICT (real) DO UPDATE SET n = n + 1; END;"
 	"CREATE TEMP TRIGGER client_leases_delete AFTER DELETE ON main.leases"
 	" BEGIN UPDATE client_leases SET n = n - 1 WHERE real = old.real;"
-	" DELETE FROM client_leases WHERE real = old.real AND n = 0; END;"
-	"CREATE TEMP TRIGGER client_leases_update AFTER UPDATE OF real"
-	" ON main.leases BEGIN"
-	" UPDATE client_leases SET n = n - 1 WHERE real = old.real;"
-	" DELETE FROM client_leases WHERE real = old.real AND n = 0;"
-	" INSERT INTO client_leases VALUES (new.real, 1)"
-	" ON CONFLICT (real) DO UPDATE SET n = n + 1; END;";
+	" DELETE FROM client_leases WHERE real = old.real AND n = 0; END;";
 
 static int store_fail(struct store *st, const char *what)
 {
