@@ -269,6 +269,69 @@ void crl_list_free(struct crl_list *l)
 }
 
 /*
+ * RFC 5280 5.2 and 5.3: a CRL must not be used when it carries a critical
+ * extension, or an entry a critical entry extension, that the application
+ * does not process. certd processes cRLNumber and deltaCRLIndicator, and
+ * for entries reasonCode (and invalidityDate, informational).
+ *
+ * issuingDistributionPoint and certificateIssuer are refused whatever
+ * their criticality: both change what the entries mean. A scoped
+ * (partitioned) CRL used as its issuer's whole list would answer "good"
+ * for certificates revoked outside its scope, and an indirect CRL's
+ * entries after a certificateIssuer belong to another CA. An
+ * issuingDistributionPoint that narrows nothing is harmless and accepted.
+ */
+static const char *crl_ext_refused(const STACK_OF(X509_EXTENSION) * exts)
+{
+	ISSUING_DIST_POINT *idp;
+	bool scoped;
+	int i, crit;
+
+	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
+		X509_EXTENSION *e = sk_X509_EXTENSION_value(exts, i);
+
+		switch (OBJ_obj2nid(X509_EXTENSION_get_object(e))) {
+		case NID_crl_number:
+		case NID_delta_crl:
+		case NID_issuing_distribution_point:
+			break;
+		default:
+			if (X509_EXTENSION_get_critical(e))
+				return "an unsupported critical extension";
+		}
+	}
+	idp = X509V3_get_d2i(exts, NID_issuing_distribution_point, &crit, NULL);
+	if (!idp)
+		return crit == -1 ? NULL :
+				    "a malformed issuingDistributionPoint";
+	scoped = idp->distpoint || idp->onlyuser || idp->onlyCA ||
+		 idp->onlysomereasons || idp->indirectCRL || idp->onlyattr;
+	ISSUING_DIST_POINT_free(idp);
+	return scoped ? "a scoped issuingDistributionPoint (partitioned or "
+			"indirect CRLs are not supported)" :
+			NULL;
+}
+
+/* Whether certd may use an entry with these extensions (see above). */
+static bool entry_exts_ok(const STACK_OF(X509_EXTENSION) * exts)
+{
+	int i;
+
+	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
+		X509_EXTENSION *e = sk_X509_EXTENSION_value(exts, i);
+		/* Cheap: a parsed OID known to OpenSSL carries its NID. */
+		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(e));
+
+		if (nid == NID_certificate_issuer)
+			return false;
+		if (X509_EXTENSION_get_critical(e) && nid != NID_crl_reason &&
+		    nid != NID_invalidity_date)
+			return false;
+	}
+	return true;
+}
+
+/*
  * The entries of @seq (revokedCertificates, encoded) into @out->serials:
  * the SEQUENCE OF's header with ASN1_get_object(), then one entry at a
  * time with d2i_X509_REVOKED() into the same object (OpenSSL reuses its
@@ -282,7 +345,7 @@ static int index_entries(const ASN1_STRING *seq, struct crl_list *out)
 	struct crl_serial *v;
 	size_t n = 0, cap;
 	bool sorted = true;
-	int tag, cls, crit;
+	int tag, cls, crit, ret = -1;
 	long len;
 
 	if (ASN1_get_object(&p, &len, &tag, &cls, ASN1_STRING_length(seq)) !=
@@ -313,6 +376,10 @@ static int index_entries(const ASN1_STRING *seq, struct crl_list *out)
 		if (!d2i_X509_REVOKED(&r, &p, end - p) ||
 		    crl_serial_key(X509_REVOKED_get0_serialNumber(r), s))
 			goto bad;
+		if (!entry_exts_ok(X509_REVOKED_get0_extensions(r))) {
+			ret = -EOPNOTSUPP;
+			goto bad;
+		}
 		s->date = asn1_time(X509_REVOKED_get0_revocationDate(r));
 		reason = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, &crit,
 						  NULL);
@@ -338,15 +405,19 @@ static int index_entries(const ASN1_STRING *seq, struct crl_list *out)
 	return 0;
 bad:
 	X509_REVOKED_free(r);
-	return -1;
+	return ret;
 }
 
 int crl_list_build(const CERTD_CRL *crl, struct crl_list *out)
 {
 	const CERTD_CRL_TBS *tbs = crl->tbs;
-	int crit;
+	int crit, ret = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
+	if (crl_ext_refused(tbs->exts)) {
+		ERR_clear_error();
+		return -EOPNOTSUPP;
+	}
 	out->number = X509V3_get_d2i(tbs->exts, NID_crl_number, &crit, NULL);
 	if (!out->number && crit != -1)
 		return -EINVAL;
@@ -359,8 +430,11 @@ int crl_list_build(const CERTD_CRL *crl, struct crl_list *out)
 	out->next_update = asn1_time(tbs->next_update);
 	if (!out->number || !out->this_update)
 		goto bad;
-	if (tbs->revoked && index_entries(tbs->revoked, out))
-		goto bad;
+	if (tbs->revoked) {
+		ret = index_entries(tbs->revoked, out);
+		if (ret)
+			goto bad;
+	}
 	if (out->n)
 		build_slots(out);
 	ERR_clear_error();
@@ -368,7 +442,7 @@ int crl_list_build(const CERTD_CRL *crl, struct crl_list *out)
 bad:
 	crl_list_free(out);
 	ERR_clear_error();
-	return -EINVAL;
+	return ret == -EOPNOTSUPP ? ret : -EINVAL;
 }
 
 int crl_cache_init(struct crl_cache *c)
@@ -503,6 +577,7 @@ int crl_prepare(const CERTD_CRL *crl, EVP_PKEY *const *keys, size_t nkeys,
 	struct crl_list *l;
 	bool signed_ok = false;
 	size_t i;
+	int ret;
 
 	*out = NULL;
 	for (i = 0; i < nkeys && !signed_ok; i++)
@@ -516,7 +591,19 @@ int crl_prepare(const CERTD_CRL *crl, EVP_PKEY *const *keys, size_t nkeys,
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	if (crl_list_build(crl, l)) {
+	ret = crl_list_build(crl, l);
+	if (ret == -EOPNOTSUPP) {
+		const char *why = crl_ext_refused(crl->tbs->exts);
+
+		snprintf(err, errlen, "CRL not used (RFC 5280 5.2): it has %s",
+			 why ? why :
+			       "an entry extension certd does not process "
+			       "(critical, or certificateIssuer)");
+		ERR_clear_error();
+		free(l);
+		return ret;
+	}
+	if (ret) {
 		snprintf(err, errlen, "malformed CRL");
 		free(l);
 		return -EINVAL;

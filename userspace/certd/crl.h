@@ -129,7 +129,8 @@ int crl_cache_put(struct crl_cache *c, const CERTD_CRL *crl, time_t now,
 int crl_cache_signing_keys(const struct crl_cache *c, const X509_NAME *issuer,
 			   EVP_PKEY ***keys, size_t *n);
 void crl_keys_free(EVP_PKEY **keys, size_t n);
-/* Signature check with one of @keys, index, date: -EINVAL with @err. */
+/* Signature check with one of @keys, index, date: -EINVAL or
+ * -EOPNOTSUPP (see crl_list_build()) with @err. */
 int crl_prepare(const CERTD_CRL *crl, EVP_PKEY *const *keys, size_t nkeys,
 		time_t now, struct crl_list **out, char *err, size_t errlen);
 /* @issuer's state now: lists borrowed, pushed serials copied. */
@@ -181,7 +182,8 @@ int crl_serial_key(const ASN1_INTEGER *i, struct crl_serial *key);
 /* Hex of a key (buffer of at least 2 * CRL_SERIAL_MAX + 2). */
 void crl_serial_hex(const struct crl_serial *s, char *buf);
 
-/* Index @crl into @out (no signature check): -EINVAL if malformed. */
+/* Index @crl into @out (no signature check): -EINVAL if malformed,
+ * -EOPNOTSUPP if it has an extension certd must not ignore (crl.c). */
 int crl_list_build(const CERTD_CRL *crl, struct crl_list *out);
 void crl_list_free(struct crl_list *l);
 const struct crl_serial *crl_list_find(const struct crl_list *l,

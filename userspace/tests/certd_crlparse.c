@@ -159,6 +159,118 @@ static unsigned char *make_short_crl(int *len, int n)
 	return der;
 }
 
+/* An extension from its config text (openssl x509v3_config syntax),
+ * e.g. "critical,DER:05:00" for an unknown OID. */
+static X509_EXTENSION *ext(const char *name, const char *value)
+{
+	X509_EXTENSION *e = X509V3_EXT_nconf(NULL, NULL, name, value);
+
+	if (!e)
+		abort();
+	return e;
+}
+
+/* A signed CRL with @crl_ext (or none) and one entry with @entry_ext
+ * (or none); both taken. */
+static CERTD_CRL *ext_crl(X509_EXTENSION *crl_ext, X509_EXTENSION *entry_ext)
+{
+	static const unsigned char serial[] = { 0x2a };
+	X509_CRL *crl = X509_CRL_new();
+	X509_REVOKED *r = X509_REVOKED_new();
+	ASN1_INTEGER *s = ASN1_INTEGER_new();
+	ASN1_TIME *t = ASN1_TIME_set(NULL, time(NULL) - 60);
+	unsigned char *der = NULL;
+	CERTD_CRL *out;
+	int len;
+
+	if (!crl || !r || !s || !t || !X509_CRL_set_version(crl, 1) ||
+	    !X509_CRL_set1_lastUpdate(crl, t) ||
+	    !ASN1_STRING_set(s, serial, sizeof(serial)) ||
+	    !X509_REVOKED_set_serialNumber(r, s) ||
+	    !X509_REVOKED_set_revocationDate(r, t) ||
+	    (entry_ext && !X509_REVOKED_add_ext(r, entry_ext, -1)) ||
+	    !X509_CRL_add0_revoked(crl, r) ||
+	    (crl_ext && !X509_CRL_add_ext(crl, crl_ext, -1)) ||
+	    !X509_CRL_sign(crl, key, EVP_sha256()) ||
+	    (len = i2d_X509_CRL(crl, &der)) <= 0)
+		abort();
+	out = certd_crl_d2i(der, (size_t)len);
+	X509_EXTENSION_free(crl_ext);
+	X509_EXTENSION_free(entry_ext);
+	X509_CRL_free(crl);
+	ASN1_INTEGER_free(s);
+	ASN1_TIME_free(t);
+	OPENSSL_free(der);
+	return out;
+}
+
+/* crl_prepare() of @crl: its result, @crl freed, the error in @err. */
+static int prepare(CERTD_CRL *crl, char *err, size_t errlen)
+{
+	struct crl_list *l = NULL;
+	int ret;
+
+	err[0] = 0;
+	ret = crl ? crl_prepare(crl, &key, 1, time(NULL), &l, err, errlen) :
+		    -ENOMEM;
+	if (!ret && l->n != 1)
+		ret = -EIO;
+	crl_list_release(l);
+	CERTD_CRL_free(crl);
+	return ret;
+}
+
+/* RFC 5280 5.2/5.3: what certd does not process makes a CRL unusable. */
+static void critical_extensions(void)
+{
+	char err[160];
+	int ret;
+
+	tap_ok(!prepare(ext_crl(NULL, NULL), err, sizeof(err)),
+	       "no extensions: used");
+	ret = prepare(ext_crl(ext("1.3.6.1.4.1.55555.1", "critical,DER:05:00"),
+			      NULL),
+		      err, sizeof(err));
+	tap_ok(ret == -EOPNOTSUPP && strstr(err, "unsupported critical"),
+	       "an unknown critical CRL extension: refused (%s)", err);
+	tap_ok(!prepare(ext_crl(ext("1.3.6.1.4.1.55555.1", "DER:05:00"), NULL),
+			err, sizeof(err)),
+	       "the same, not critical: used");
+	ret = prepare(ext_crl(ext("issuingDistributionPoint",
+				  "critical,onlyuser:TRUE"),
+			      NULL),
+		      err, sizeof(err));
+	tap_ok(ret == -EOPNOTSUPP && strstr(err, "scoped"),
+	       "a user-certificates-only CRL: refused (%s)", err);
+	ret = prepare(ext_crl(ext("issuingDistributionPoint",
+				  "critical,fullname:URI:http://ca.example/"
+				  "part1.crl"),
+			      NULL),
+		      err, sizeof(err));
+	tap_ok(ret == -EOPNOTSUPP && strstr(err, "scoped"),
+	       "a partitioned CRL (distributionPoint): refused (%s)", err);
+	/* GeneralNames { dNSName "other.example" } */
+	ret = prepare(ext_crl(NULL, ext("certificateIssuer",
+					"critical,DER:30:0f:82:0d:6f:74:68:65:"
+					"72:2e:65:78:61:6d:70:6c:65")),
+		      err, sizeof(err));
+	tap_ok(ret == -EOPNOTSUPP && strstr(err, "entry extension"),
+	       "an indirect CRL's certificateIssuer entry: refused (%s)", err);
+	ret = prepare(ext_crl(NULL,
+			      ext("1.3.6.1.4.1.55555.2", "critical,DER:05:00")),
+		      err, sizeof(err));
+	tap_ok(ret == -EOPNOTSUPP, "an unknown critical entry extension: "
+				   "refused");
+	tap_ok(!prepare(ext_crl(NULL, ext("invalidityDate",
+					  "critical,DER:18:0f:32:30:32:34:30:"
+					  "31:30:31:30:30:30:30:30:30:5a")),
+			err, sizeof(err)),
+	       "a critical invalidityDate entry extension: used (%s)", err);
+	tap_ok(!prepare(ext_crl(NULL, ext("1.3.6.1.4.1.55555.2", "DER:05:00")),
+			err, sizeof(err)),
+	       "an unknown entry extension, not critical: used");
+}
+
 int main(void)
 {
 	struct crl_list l, *lp;
@@ -270,6 +382,7 @@ int main(void)
 	crl_list_free(&l);
 	CERTD_CRL_free(crl);
 	OPENSSL_free(der);
+	critical_extensions();
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(other);
 	return tap_done();
