@@ -404,9 +404,12 @@ static void decide(struct certcheck *cc, struct evhttp_request *req,
 		if (cc->allow_on_error)
 			handler(req, arg);
 		else
+			/* The cause (timeout, HTTP status, bad JSON) is
+			 * in the log, not for the client. */
 			reply_denied(cc, req, HTTP_SERVUNAVAIL,
 				     "certificate check failed: certd "
-				     "unreachable ([certd] on_error = deny)");
+				     "unreachable or no usable answer "
+				     "([certd] on_error = deny)");
 		return;
 	}
 }
