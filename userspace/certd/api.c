@@ -437,7 +437,7 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 			  "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, HTTP_OK, "OK", buf);
+	http_send(req, HTTP_OK, "OK", buf);
 	evbuffer_free(buf);
 }
 

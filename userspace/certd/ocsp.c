@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "base64.h"
+#include "http.h"
 #include "log.h"
 #include "ocsp.h"
 
@@ -527,7 +528,7 @@ static void ocsp_cb(struct evhttp_request *req, void *arg)
 	evhttp_add_header(h, "Content-Type", "application/ocsp-response");
 	if (c && cmd == EVHTTP_REQ_GET && etag_matches(req, c->etag)) {
 		free(out);
-		evhttp_send_reply(req, HTTP_NOTMODIFIED, "Not Modified", NULL);
+		http_send(req, HTTP_NOTMODIFIED, "Not Modified", NULL);
 		return;
 	}
 	if (c ? evbuffer_add(body, c->resp, c->resp_len) :
@@ -539,7 +540,7 @@ static void ocsp_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	free(out);
-	evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+	http_send(req, HTTP_OK, "OK", NULL);
 }
 
 void ocsp_register(struct evhttp *http, struct certd *d)

@@ -182,6 +182,32 @@ fail:
 	return -1;
 }
 
+/*
+ * evhttp builds a reply in the connection's output buffer, the headers in
+ * one chain and the body in others, and writes it on the next loop
+ * iteration (writing is enabled after the reply is complete).
+ * bufferevent_openssl makes one SSL_write, so one TLS record and one
+ * send(), per chain: made contiguous first, a small reply leaves as one
+ * record in one system call. Larger replies are left alone (a record
+ * holds 16 KiB at most; no point copying them).
+ */
+#define HTTP_COALESCE_MAX 16384
+
+void http_send(struct evhttp_request *req, int code, const char *reason,
+	       struct evbuffer *body)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev =
+		conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	struct evbuffer *out;
+
+	evhttp_send_reply(req, code, reason, body);
+	/* @req may be gone now; the connection is not (it writes later). */
+	out = bev ? bufferevent_get_output(bev) : NULL;
+	if (out && evbuffer_get_length(out) <= HTTP_COALESCE_MAX)
+		evbuffer_pullup(out, -1);
+}
+
 void http_reply_json(struct evhttp_request *req, int code, json_t *body)
 {
 	struct evbuffer *buf = evbuffer_new();
@@ -202,7 +228,7 @@ void http_reply_json(struct evhttp_request *req, int code, json_t *body)
 	free(text);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 			  "Content-Type", "application/json");
-	evhttp_send_reply(req, code, NULL, buf);
+	http_send(req, code, NULL, buf);
 	evbuffer_free(buf);
 }
 

@@ -56,6 +56,9 @@ int http_server_start_unix(struct http_server *srv, struct event_base *base,
 void http_server_set_ctx(struct http_server *srv, SSL_CTX *ctx);
 
 /* Send @body (reference stolen, may be NULL) as JSON with @code. */
+/* evhttp_send_reply(), a small reply coalesced into one TLS record. */
+void http_send(struct evhttp_request *req, int code, const char *reason,
+	       struct evbuffer *body);
 void http_reply_json(struct evhttp_request *req, int code, json_t *body);
 /* {"error": @msg} with @code. */
 void http_reply_error(struct evhttp_request *req, int code, const char *msg);

@@ -183,6 +183,6 @@ void metrics_reply(struct evhttp_request *req, struct evbuffer *buf)
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 			  "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, HTTP_OK, NULL, buf);
+	http_send(req, HTTP_OK, NULL, buf);
 	evbuffer_free(buf);
 }

@@ -491,7 +491,7 @@ static void reply_text(struct evhttp_request *req, const char *mime, char *text,
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 			  "Content-Type", mime);
-	evhttp_send_reply(req, HTTP_OK, NULL, buf);
+	http_send(req, HTTP_OK, NULL, buf);
 	evbuffer_free(buf);
 }
 
@@ -606,7 +606,7 @@ static void api_metrics(struct evhttp_request *req, void *arg)
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 			  "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, HTTP_OK, NULL, buf);
+	http_send(req, HTTP_OK, NULL, buf);
 	evbuffer_free(buf);
 }
 
