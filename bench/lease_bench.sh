@@ -278,7 +278,7 @@ guise lease help 2>&1 | grep -q '^ *load ' && HAVE_LOAD=1
 [ "${BENCH_LOADER:-}" = python ] && HAVE_LOAD=0
 if [ "$HAVE_LOAD" -eq 1 ]; then
 	LOADER="guise lease load"
-	LOADER_NOTE="guise lease load: one request per line, each acked, like ip -batch"
+	LOADER_NOTE="guise lease load: pipelined, up to 256 requests per sendmsg, one ack per batch"
 else
 	LOADER="bench/lease_insert.py"
 	LOADER_NOTE="bench/lease_insert.py: pipelined, its speed is Python's"

@@ -171,7 +171,11 @@ int cli_get(const struct cli_ctx *ctx, const char *op, int cmd,
 
 int cli_request_error(const struct guise_nl *nl, const char *op, int err)
 {
-	const char *extack = guise_nl_extack(nl);
+	return cli_report_error(op, err, guise_nl_extack(nl));
+}
+
+int cli_report_error(const char *op, int err, const char *extack)
+{
 	const char *sep = *extack ? ": " : "";
 
 	guise_err("%s: %s%s%s", op, strerror(-err), sep, extack);

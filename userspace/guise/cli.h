@@ -80,6 +80,8 @@ int cli_get(const struct cli_ctx *ctx, const char *op, int cmd,
 /* Report a failed request @op (negative errno @err) with the kernel's
  * extended ack; returns the matching enum cli_exit. */
 int cli_request_error(const struct guise_nl *nl, const char *op, int err);
+/* The same for a negative errno @err and extended-ack message @extack. */
+int cli_report_error(const char *op, int err, const char *extack);
 
 /* Report output that could not be written; returns CLI_EXIT_KERNEL. */
 int cli_output_error(const char *op, int err);

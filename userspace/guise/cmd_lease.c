@@ -2,6 +2,7 @@
 /* guise lease add|del|show|flush */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "lease_remote.h"
 #include "log.h"
 #include "nl.h"
+#include "nl_batch.h"
 #include "out.h"
 #include "show.h"
 
@@ -122,17 +124,76 @@ static int split_words(char *line, char **words, int max)
 	return n;
 }
 
-/* One socket for the whole file: a lease per line, as `lease add` takes. */
+/* What lease_load() knows of the requests it sent. */
+struct load {
+	const char *op;
+	unsigned long from, to; /* lines of the first and last queued lease */
+	unsigned long loaded;
+	unsigned long refused; /* in the last flush */
+	unsigned long first_refused; /* line, 0 if none */
+	int ret; /* enum cli_exit of the first refusal or failure */
+};
+
+static void load_refused(unsigned long line, int err, const char *extack,
+			 void *data)
+{
+	struct load *ld = data;
+	int ret;
+
+	guise_err("%s: line %lu", ld->op, line);
+	ret = cli_report_error(ld->op, err, extack);
+	if (!ld->first_refused) {
+		ld->first_refused = line;
+		ld->ret = ret;
+	}
+	ld->refused++;
+}
+
+/*
+ * Send the queued leases and name each line the kernel refused. Returns
+ * false when loading must stop: a refusal, or answers lost.
+ */
+static bool load_flush(struct guise_nl_batch *b, struct load *ld)
+{
+	unsigned long queued = guise_nl_batch_count(b);
+	int err;
+
+	ld->refused = 0;
+	err = guise_nl_batch_flush(b, load_refused, ld);
+	if (err) {
+		guise_err(
+			"%s: lines %lu-%lu: %s: whether they are loaded is unknown",
+			ld->op, ld->from, ld->to, strerror(-err));
+		if (!ld->ret)
+			ld->ret = CLI_EXIT_KERNEL;
+		return false;
+	}
+	ld->loaded += queued - ld->refused;
+	if (ld->refused && ld->to > ld->first_refused)
+		guise_err(
+			"%s: lines %lu-%lu went with line %lu, before its refusal was known: those not named above are loaded",
+			ld->op, ld->first_refused + 1, ld->to,
+			ld->first_refused);
+	return !ld->refused;
+}
+
+/*
+ * A lease per line, as `lease add` takes, pipelined over one socket (see
+ * nl_batch.c). Loading stops at the first line that does not parse
+ * (nothing after it is sent) or that the kernel refuses; leases sent with
+ * a refused one, after it, stay loaded (they are named).
+ */
 static int lease_load(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char op[] = "lease load";
-	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
-	unsigned long lineno = 0, loaded = 0;
-	char *line = NULL, *words[32], why[256];
+	struct load ld = { .op = op };
+	char *line = NULL, *words[32], why[256] = "";
+	struct guise_nl_batch *b = NULL;
+	struct guise_nl *nl = NULL;
+	unsigned long lineno = 0;
 	struct guise_out out;
 	struct guise_lease l;
 	struct nlmsghdr *nlh;
-	struct guise_nl *nl = NULL;
 	size_t cap = 0;
 	int ret, err, n;
 	FILE *fp;
@@ -145,43 +206,59 @@ static int lease_load(const struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	ret = cli_connect(ctx, &nl);
+	if (!ret && guise_nl_batch_open(nl, &b)) {
+		guise_err("%s: %s", op, strerror(ENOMEM));
+		ret = CLI_EXIT_KERNEL;
+	}
 	while (!ret && getline(&line, &cap, fp) > 0) {
 		lineno++;
 		n = split_words(line, words, 32);
 		if (n == 0)
 			continue;
+		if (n < 0)
+			snprintf(why, sizeof(why), "too many words");
 		if (n < 0 ||
 		    lease_args_parse_add(n, words, &l, why, sizeof(why))) {
-			ret = cli_usage_error(op, "line %lu: %s", lineno,
-					      n < 0 ? "too many words" : why);
+			ret = CLI_EXIT_USAGE; /* reported after the flush */
 			break;
 		}
-		nlh = guise_msg_start(buf, guise_nl_family(nl),
-				      GUISE_CMD_LEASE_NEW,
-				      NLM_F_REQUEST | NLM_F_ACK);
-		err = guise_lease_put(nlh, sizeof(buf), &l);
-		if (!err)
-			err = guise_nl_talk(nl, nlh, NULL, NULL);
+		if (guise_nl_batch_full(b) && !load_flush(b, &ld))
+			break;
+		nlh = guise_nl_batch_msg(b, GUISE_CMD_LEASE_NEW, lineno);
+		err = guise_lease_put(nlh, GUISE_NL_MSG_SIZE, &l);
 		if (err) {
-			guise_err("%s: line %lu", op, lineno);
-			ret = cli_request_error(nl, op, err);
+			guise_err("%s: line %lu: %s", op, lineno,
+				  strerror(-err));
+			ret = CLI_EXIT_KERNEL;
 			break;
 		}
-		loaded++;
+		if (!guise_nl_batch_count(b))
+			ld.from = lineno;
+		ld.to = lineno;
+		guise_nl_batch_add(b);
 	}
-	if (!ret && ferror(fp)) {
+	/* What came before a bad line goes in first, and is reported first. */
+	if (b)
+		load_flush(b, &ld);
+	if (ret == CLI_EXIT_USAGE)
+		cli_usage_error(op, "line %lu: %s", lineno, why);
+	if (!ret && !ld.ret && ferror(fp)) {
 		guise_err("%s: %s: read error", op, argv[1]);
 		ret = CLI_EXIT_KERNEL;
 	}
+	if (ld.ret)
+		ret = ld.ret;
 	free(line);
 	if (fp != stdin)
 		fclose(fp);
+	guise_nl_batch_free(b);
 	if (nl)
 		guise_nl_close(nl);
 
 	guise_out_init(&out, stdout, ctx->json, ctx->pretty);
 	guise_out_open_object(&out, NULL);
-	guise_out_uint(&out, "loaded", "loaded %" PRIu64 " leases\n", loaded);
+	guise_out_uint(&out, "loaded", "loaded %" PRIu64 " leases\n",
+		       ld.loaded);
 	guise_out_close_object(&out);
 	err = guise_out_flush(&out);
 	return ret ? ret : err ? cli_output_error(op, err) : CLI_EXIT_OK;
@@ -227,8 +304,14 @@ static const struct cli_cmd lease_cmds[] = {
 	  "Add many leases over one socket, one per line of FILE",
 	  "Each line holds what \"lease add\" takes: REAL PEER VIRT [options].\n"
 	  "Blank lines and text after # are ignored; - reads standard input.\n"
-	  "Stops at the first line the kernel refuses (leases before it stay)\n"
-	  "and names that line.\n",
+	  "Requests go out in batches of up to 256 (one ack per batch), so\n"
+	  "from a pipe a lease goes in when its batch fills or input ends.\n"
+	  "Stops at the first line that does not parse (exit 2: the lines\n"
+	  "before it are loaded, nothing after it is sent) or that the kernel\n"
+	  "refuses (exit 1, or 4 without permission), naming the line and the\n"
+	  "kernel's reason. Leases before a refused line stay; lines after it\n"
+	  "that went in its batch are loaded too, except any named as refused\n"
+	  "(the message gives their range). Prints how many were loaded.\n",
 	  lease_load },
 	{ "acquire",
 	  "--server URL --peer PEER [--lifetime DUR] --cert F [--key F] [--ca F]",

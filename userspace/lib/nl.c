@@ -52,24 +52,32 @@ struct nlmsghdr *guise_msg_start(void *buf, uint16_t family, uint8_t cmd,
 	return genl_msg_start(buf, family, cmd, GUISE_FAMILY_VERSION, flags);
 }
 
+/* Where extack_attr_cb() copies the extended-ack message. */
+struct extack_buf {
+	char *s;
+	size_t size;
+};
+
 static int extack_attr_cb(const struct nlattr *attr, void *data)
 {
-	struct talk *t = data;
+	struct extack_buf *x = data;
 
 	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
 	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-		snprintf(t->nl->extack, sizeof(t->nl->extack), "%s",
-			 mnl_attr_get_str(attr));
+		snprintf(x->s, x->size, "%s", mnl_attr_get_str(attr));
 	return MNL_CB_OK;
 }
 
 /* Extended-ack TLVs start @off bytes into the payload of an ack or DONE. */
-static void parse_extack(const struct nlmsghdr *nlh, size_t off, struct talk *t)
+static void parse_extack(const struct nlmsghdr *nlh, size_t off, char *extack,
+			 size_t size)
 {
+	struct extack_buf x = { .s = extack, .size = size };
+
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) ||
 	    off > mnl_nlmsg_get_payload_len(nlh))
 		return;
-	mnl_attr_parse(nlh, off, extack_attr_cb, t);
+	mnl_attr_parse(nlh, off, extack_attr_cb, &x);
 }
 
 static void set_kernel_error(struct talk *t, int error)
@@ -79,23 +87,30 @@ static void set_kernel_error(struct talk *t, int error)
 		t->err = error < 0 ? error : -error;
 }
 
-static int talk_error_cb(const struct nlmsghdr *nlh, void *data)
+int guise_nl_parse_ack(const struct nlmsghdr *nlh, char *extack, size_t size)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	struct talk *t = data;
 	size_t off = sizeof(*e);
 
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
-		t->err = -EBADMSG;
-		return MNL_CB_STOP;
-	}
+	extack[0] = '\0';
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+		return -EBADMSG;
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) &&
 	    e->msg.nlmsg_len > sizeof(struct nlmsghdr))
 		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	parse_extack(nlh, off, t);
-	if (!e->error && t->nl->extack[0])
-		guise_warn("kernel: %s", t->nl->extack);
-	set_kernel_error(t, e->error);
+	parse_extack(nlh, off, extack, size);
+	if (!e->error && extack[0])
+		guise_warn("kernel: %s", extack);
+	return e->error < 0 ? e->error : -e->error;
+}
+
+static int talk_error_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct talk *t = data;
+
+	/* A truncated error (-EBADMSG) also ends the exchange. */
+	set_kernel_error(t, guise_nl_parse_ack(nlh, t->nl->extack,
+					       sizeof(t->nl->extack)));
 	return MNL_CB_STOP;
 }
 
@@ -106,7 +121,8 @@ static int talk_done_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(error)) {
 		memcpy(&error, mnl_nlmsg_get_payload(nlh), sizeof(error));
-		parse_extack(nlh, sizeof(error), t);
+		parse_extack(nlh, sizeof(error), t->nl->extack,
+			     sizeof(t->nl->extack));
 		set_kernel_error(t, error);
 	}
 	return MNL_CB_STOP;
@@ -272,6 +288,11 @@ uint16_t guise_nl_family(const struct guise_nl *nl)
 uint32_t guise_nl_events_group(const struct guise_nl *nl)
 {
 	return nl->events_group;
+}
+
+struct mnl_socket *guise_nl_mnl(const struct guise_nl *nl)
+{
+	return nl->sock;
 }
 
 const char *guise_nl_extack(const struct guise_nl *nl)

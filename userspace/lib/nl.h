@@ -14,6 +14,7 @@
 #define GUISE_NL_MSG_SIZE 8192
 
 struct guise_nl;
+struct mnl_socket;
 
 /* Called once per reply message; returns 0 or a negative errno. */
 typedef int (*guise_nl_reply_cb)(const struct nlmsghdr *nlh, void *data);
@@ -57,6 +58,16 @@ int guise_nl_subscribe(struct guise_nl *nl);
  * it. Returns 0, a negative errno (-EINTR on a signal), or @cb's error.
  */
 int guise_nl_recv_events(struct guise_nl *nl, guise_nl_reply_cb cb, void *data);
+
+/*
+ * Decode an NLMSG_ERROR message: returns 0 for an ack, the kernel's
+ * negative errno, or -EBADMSG when truncated; copies the extended-ack
+ * message to @extack ("" if none). An ack's message is logged as a warning.
+ */
+int guise_nl_parse_ack(const struct nlmsghdr *nlh, char *extack, size_t size);
+
+/* The libmnl socket, for the pipelined requests of nl_batch.c. */
+struct mnl_socket *guise_nl_mnl(const struct guise_nl *nl);
 
 /* Extended-ack message of the last guise_nl_talk(), "" if none. */
 const char *guise_nl_extack(const struct guise_nl *nl);
