@@ -6,6 +6,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -222,8 +223,10 @@ static void acquire_cb(struct evhttp_request *req, void *arg)
 		goto out;
 	}
 	c = d->conf;
-	tls = (struct worker_tls){ c->client_cert, c->client_key, c->client_ca,
-				   c->fetch_timeout, 0 };
+	tls = (struct worker_tls){ .cert = c->client_cert,
+				   .key = c->client_key,
+				   .ca = c->client_ca,
+				   .timeout = c->fetch_timeout };
 	if (fetch_url(&tls, r.url, CERTIO_MAX_CERT, &data, &len)) {
 		d->m.acquires_refused++;
 		http_reply_error(req, HTTP_BADGATEWAY, "cannot fetch the url");
@@ -402,6 +405,37 @@ static json_t *crl_json(const struct crl_issuer *is, time_t now)
 	return o;
 }
 
+/*
+ * GET /v1/health?keepalive=1: a peer's forwarding thread connecting ahead
+ * of notifications ([network] prewarm). Its connection may stay idle as
+ * long as after a notification (keepalive + 10 s, so that the peer, not
+ * we, closes it); the answer is short. Any verified client may ask, as
+ * any may post a (replayed) notification. True if asked.
+ */
+static bool peer_keepalive(struct certd *d, struct evhttp_request *req)
+{
+	const char *q =
+		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evhttp_connection *evcon;
+	struct evkeyvalq kv;
+	const char *v;
+	bool yes;
+
+	if (!q || evhttp_parse_query_str(q, &kv))
+		return false;
+	v = evhttp_find_header(&kv, "keepalive");
+	yes = v && !strcmp(v, "1");
+	evhttp_clear_headers(&kv);
+	if (!yes)
+		return false;
+	d->m.peer_keepalive++;
+	evcon = evhttp_request_get_connection(req);
+	if (evcon && d->conf->keepalive)
+		evhttp_connection_set_timeout(evcon,
+					      (int)d->conf->keepalive + 10);
+	return true;
+}
+
 static void health_cb(struct evhttp_request *req, void *arg)
 {
 	struct certd *d = arg;
@@ -411,6 +445,14 @@ static void health_cb(struct evhttp_request *req, void *arg)
 
 	if (api_begin(req, EVHTTP_REQ_GET))
 		return;
+	if (peer_keepalive(d, req)) {
+		json_decref(crls);
+		http_reply_json(req, HTTP_OK,
+				json_pack("{s:s, s:I}", "status", "ok",
+					  "keepalive",
+					  (json_int_t)d->conf->keepalive + 10));
+		return;
+	}
 	for (i = 0; crls && i < d->crls.n_issuers; i++)
 		json_array_append_new(crls, crl_json(d->crls.issuers[i], now));
 	http_reply_json(

@@ -30,6 +30,7 @@ struct certd_metrics {
 	uint64_t crl_updates, crl_rejected;
 	uint64_t paths_shared, paths_received, paths_refused;
 	uint64_t events_sent;
+	uint64_t peer_keepalive; /* health requests asking to stay open */
 };
 
 /* Remembered (issuer, CRL number) pairs: duplicate suppression. */

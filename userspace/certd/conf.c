@@ -127,6 +127,8 @@ static int conf_network(struct certd_conf *c, const char *name,
 		c->keepalive = v;
 		return 0;
 	}
+	if (!strcmp(name, "prewarm"))
+		return conf_parse_bool(value, &c->prewarm);
 	if (!strcmp(name, "notify_rate")) {
 		if (conf_parse_u32(value, 1, 1000000, &v))
 			return -EINVAL;
@@ -193,6 +195,7 @@ int certd_conf_load(const char *path, struct certd_conf *c)
 	c->stale_unknown = true;
 	c->fetch_timeout = 5;
 	c->keepalive = CERTD_KEEPALIVE;
+	c->prewarm = true;
 	c->notify_rate = 100;
 	c->max_body = 16u << 20;
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))

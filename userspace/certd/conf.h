@@ -27,6 +27,7 @@ struct certd_conf {
 	bool stale_unknown;
 	unsigned int fetch_timeout; /* seconds */
 	unsigned int keepalive; /* seconds a forwarding connection stays open */
+	bool prewarm; /* connect to the forward list ahead of notifications */
 	unsigned int notify_rate; /* notifications per second accepted */
 	size_t max_body;
 };

@@ -68,6 +68,8 @@ static void reload(void *arg)
 	 * validations are answered meanwhile. */
 	sd_notify(0, "RELOADING=1");
 	notify_reload(&s->d);
+	/* Forwarding destinations that are down: tried again now. */
+	worker_rewarm(s->d.worker);
 	sd_notify(0, "READY=1");
 }
 
@@ -289,9 +291,16 @@ int main(int argc, char **argv)
 		}
 	}
 	/* After the fork: a thread does not survive it. */
-	tls = (struct worker_tls){ s.conf.client_cert, s.conf.client_key,
-				   s.conf.client_ca, s.conf.fetch_timeout,
-				   s.conf.keepalive };
+	tls = (struct worker_tls){
+		.cert = s.conf.client_cert,
+		.key = s.conf.client_key,
+		.ca = s.conf.client_ca,
+		.timeout = s.conf.fetch_timeout,
+		.keepalive = s.conf.keepalive,
+		/* [network] prewarm: connected to ahead of notifications. */
+		.warm = (const char *const *)s.conf.forward.v,
+		.n_warm = s.conf.prewarm ? s.conf.forward.n : 0,
+	};
 	if (worker_start(&tls, &s.d.worker)) {
 		guise_err("cannot start the forwarding thread");
 		goto out;

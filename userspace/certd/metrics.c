@@ -90,6 +90,18 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 			  w.reused },
 			{ "posts_failed_total", "Outgoing POSTs that failed.",
 			  w.failed },
+			{ "forward_warmed_total",
+			  "Connections opened to forward list peers ahead of "
+			  "notifications ([network] prewarm).",
+			  w.warmed },
+			{ "forward_warm_failed_total",
+			  "Attempts to connect to a forward list peer ahead "
+			  "of notifications that failed.",
+			  w.warm_failed },
+			{ "peer_keepalive_total",
+			  "Health requests of peers connecting ahead of "
+			  "notifications (kept open).",
+			  m->peer_keepalive },
 			{ "posts_dropped_total",
 			  "Outgoing POSTs dropped (queue full).", w.dropped },
 			{ "path_cache_hits_total", "Path cache hits.",
@@ -136,11 +148,20 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 		    "guise_certd_crl_loop_max_cpu_seconds %.6f\n"
 		    "# HELP guise_certd_event_streams Open event "
 		    "streams.\n# TYPE guise_certd_event_streams "
-		    "gauge\nguise_certd_event_streams %zu\n",
+		    "gauge\nguise_certd_event_streams %zu\n"
+		    "# HELP guise_certd_forward_connected Forward list "
+		    "peers with a connection open or opening.\n"
+		    "# TYPE guise_certd_forward_connected gauge\n"
+		    "guise_certd_forward_connected %" PRIu64 "\n"
+		    "# HELP guise_certd_forward_down Forward list peers "
+		    "that could not be connected to (retried with a "
+		    "backoff).\n"
+		    "# TYPE guise_certd_forward_down gauge\n"
+		    "guise_certd_forward_down %" PRIu64 "\n",
 		    d->crls.n_issuers, d->paths.n, (int)d->crl_loading,
 		    d->n_ops, loader_done_max(d->loader, false),
-		    loader_done_max(d->loader, true),
-		    events_streams(d->events)) < 0)
+		    loader_done_max(d->loader, true), events_streams(d->events),
+		    w.warm_open, w.warm_down) < 0)
 		return -1;
 	return 0;
 }

@@ -324,8 +324,10 @@ static struct load_step *step_add(struct load_task *t)
 
 static CERTD_CRL *fetch_crl(const struct certd_conf *c, const char *url)
 {
-	struct worker_tls tls = { c->client_cert, c->client_key, c->client_ca,
-				  c->fetch_timeout, 0 };
+	struct worker_tls tls = { .cert = c->client_cert,
+				  .key = c->client_key,
+				  .ca = c->client_ca,
+				  .timeout = c->fetch_timeout };
 	unsigned char *data;
 	CERTD_CRL *crl;
 	size_t len;

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <curl/curl.h>
 #include <event2/buffer.h>
@@ -26,6 +27,12 @@
 
 /* A peer answer is read and dropped; more than this is an error. */
 #define WORKER_MAX_REPLY 65536
+/* Pre-warm: the longest wait before trying a destination that is down
+ * again, and the shortest between two warnings about one. */
+#define WARM_BACKOFF_MAX 60
+#define WARM_WARN_EVERY 600
+/* What a pre-warm asks: a cheap answer, and the connection kept open. */
+#define WARM_TARGET "/v1/health?keepalive=1"
 
 /*
  * One destination (scheme, host, port): its TLS session and, with
@@ -40,6 +47,15 @@ struct peer {
 	SSL *ssl; /* evcon's (NULL for http) */
 	struct bufferevent *bev; /* evcon's */
 	bool busy; /* a POST is on evcon */
+	time_t opened; /* evcon's opening (monotonic) */
+	/* Pre-warm: a configured destination, kept connected. */
+	bool warm;
+	char *warm_url;
+	struct event *warm_ev; /* (re)open it */
+	struct job *warm_job; /* the GET in flight */
+	unsigned int backoff; /* seconds before the next attempt; 0 at once */
+	unsigned int fails; /* attempts that failed in a row */
+	time_t warned; /* the last warning about it (monotonic) */
 };
 
 /* A kept connection that closed: freed from the reaper event. */
@@ -70,6 +86,7 @@ struct job {
 	bool retried; /* sent again after a stale kept connection failed */
 	int code; /* the HTTP answer's status, 0 none */
 	bool in_make, finished, ok;
+	bool warm; /* a pre-warm GET (not counted in active) */
 	char why[160];
 };
 
@@ -87,8 +104,9 @@ struct worker {
 	pthread_mutex_t lock;
 	struct job *head, **tail;
 	size_t queued;
-	bool stop;
+	bool stop, rewarm;
 	uint64_t sent, failed, dropped, resumed, reused;
+	uint64_t warmed, warm_failed, warm_open, warm_down;
 	/* The worker thread's own. */
 	struct event_base *base;
 	struct event *wake;
@@ -187,6 +205,60 @@ static struct peer *peer_get(struct worker *w, const char *key)
 	return p;
 }
 
+static time_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static bool stopping(struct worker *w)
+{
+	bool stop;
+
+	pthread_mutex_lock(&w->lock);
+	stop = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	return stop;
+}
+
+/* @p has a kept connection now (@open) or no more: the gauge. */
+static void peer_kept(struct peer *p, bool open)
+{
+	if (open)
+		p->opened = mono_now();
+	if (!p->warm)
+		return;
+	pthread_mutex_lock(&p->w->lock);
+	if (open)
+		p->w->warm_open++;
+	else if (p->w->warm_open)
+		p->w->warm_open--;
+	pthread_mutex_unlock(&p->w->lock);
+}
+
+/*
+ * Pre-warm @p again (it has no connection): at once, or after a backoff
+ * that doubles (1, 2, 4 ... WARM_BACKOFF_MAX s) when @failed (an attempt
+ * failed, or its connection closed early). A wait under way stays.
+ */
+static void warm_later(struct peer *p, bool failed)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (!p->warm || p->warm_job || p->evcon ||
+	    evtimer_pending(p->warm_ev, NULL) || stopping(p->w))
+		return;
+	if (failed) {
+		p->backoff = p->backoff ? 2 * p->backoff : 1;
+		if (p->backoff > WARM_BACKOFF_MAX)
+			p->backoff = WARM_BACKOFF_MAX;
+		tv.tv_sec = p->backoff;
+	}
+	evtimer_add(p->warm_ev, &tv);
+}
+
 /* Free the kept connections that closed (not from their callbacks). */
 static void on_reap(evutil_socket_t fd, short what, void *arg)
 {
@@ -205,7 +277,9 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 /* @p's kept connection @evcon is done for: the next POST opens another. */
 static void peer_drop(struct peer *p, struct evhttp_connection *evcon)
 {
+	unsigned int ka = p->w->tls.keepalive;
 	struct dead_conn *dc;
+	bool early;
 
 	if (!p->evcon || p->evcon != evcon)
 		return;
@@ -213,6 +287,18 @@ static void peer_drop(struct peer *p, struct evhttp_connection *evcon)
 	p->ssl = NULL;
 	p->bev = NULL;
 	p->busy = false;
+	peer_kept(p, false);
+	/*
+	 * A pre-warmed destination is connected again: at once after a
+	 * connection that lived about its keepalive (closed idle, or the
+	 * peer restarted after a while); with a backoff after one that did
+	 * not (refused, failed, or a peer that closes idle connections
+	 * early), so that a peer that is down is not hammered.
+	 */
+	early = mono_now() - p->opened < (time_t)(ka / 2 ? ka / 2 : 1);
+	if (!early)
+		p->backoff = 0;
+	warm_later(p, early);
 	/* In its own callbacks: libevent must not free it yet. */
 	dc = malloc(sizeof(*dc));
 	if (!dc)
@@ -246,12 +332,67 @@ static void job_free(struct job *j)
 
 static void start_jobs(struct worker *w);
 
+/* The pre-warmed @p answered: up again if it was down. */
+static void warm_up(struct peer *p)
+{
+	if (!p->warm || !p->fails)
+		return;
+	pthread_mutex_lock(&p->w->lock);
+	p->w->warm_down--;
+	pthread_mutex_unlock(&p->w->lock);
+	guise_info("forwarding: %s answers again (after %u failed attempts "
+		   "to connect)",
+		   p->key, p->fails);
+	p->fails = 0;
+}
+
+/* A pre-warm GET is over: count it, log (rate-limited), plan the next. */
+static void warm_end(struct job *j)
+{
+	struct worker *w = j->w;
+	struct peer *p = j->peer;
+	time_t now = mono_now();
+
+	p->warm_job = NULL;
+	pthread_mutex_lock(&w->lock);
+	if (j->ok)
+		w->warmed++;
+	else
+		w->warm_failed++;
+	if (!j->ok && !p->fails)
+		w->warm_down++;
+	pthread_mutex_unlock(&w->lock);
+	if (j->ok) {
+		warm_up(p);
+		job_free(j);
+		return;
+	}
+	/* One warning when it goes down, then one every WARM_WARN_EVERY. */
+	if (!p->fails++ || now - p->warned >= WARM_WARN_EVERY) {
+		guise_warn("forwarding: cannot connect to %s: %s (attempt %u; "
+			   "retried with a backoff of up to %d s)",
+			   p->key, j->why[0] ? j->why : "failed", p->fails,
+			   WARM_BACKOFF_MAX);
+		p->warned = now;
+	}
+	if (p->sess) {
+		SSL_SESSION_free(p->sess);
+		p->sess = NULL;
+	}
+	job_free(j);
+	warm_later(p, true);
+}
+
 /* A transfer is over: count it, free it; @more: start what waits. */
 static void job_end(struct job *j, bool more)
 {
 	struct worker *w = j->w;
 	bool resumed = false;
 
+	if (j->warm) {
+		warm_end(j);
+		return;
+	}
 	if (j->ok && j->ssl)
 		resumed = SSL_session_reused(j->ssl);
 	if (!j->ok && !j->code && j->reused && !j->retried && more) {
@@ -286,6 +427,8 @@ static void job_end(struct job *j, bool more)
 			j->peer->sess = NULL;
 		}
 	}
+	if (j->ok && j->peer)
+		warm_up(j->peer);
 	pthread_mutex_lock(&w->lock);
 	if (j->ok)
 		w->sent++;
@@ -338,6 +481,8 @@ static void on_done(struct evhttp_request *req, void *arg)
 	j->ok = code >= 200 && code <= 299;
 	if (!j->ok && code && !j->why[0])
 		snprintf(j->why, sizeof(j->why), "refused (%d)", code);
+	else if (!j->ok && !j->why[0]) /* no error callback: connect() */
+		snprintf(j->why, sizeof(j->why), "cannot connect");
 	j->finished = true;
 	if (j->kept) {
 		/* Kept open for the next POST, up to keepalive seconds;
@@ -430,48 +575,78 @@ static struct evhttp_connection *conn_new(struct worker *w, struct job *j,
 		j->peer->bev = bev;
 		j->peer->busy = true;
 		j->kept = true;
+		peer_kept(j->peer, true);
 		evhttp_connection_set_closecb(evcon, on_close, j->peer);
 	}
 	return evcon;
 }
 
-/* Start @j's POST. 0, or -1 (@j->why says why). */
-static int post_start(struct worker *w, struct job *j)
-{
-	struct evhttp_connection *evcon = NULL;
-	struct evhttp_request *req = NULL;
-	struct evhttp_uri *uri = evhttp_uri_parse(j->url);
-	const char *scheme, *host, *path, *query;
-	struct evkeyvalq *h;
-	char name[256], hostport[300], key[320], target[2048];
-	int port, fd, one = 1, ret = -1;
+/* A URL's destination: where to connect, what to ask. */
+struct dest {
 	bool https;
+	int port;
+	char host[260]; /* as in the URL ([v6 literal]) */
+	char name[256]; /* without brackets */
+	char hostport[300], key[320], target[2048];
+};
+
+/* Parse @url into @d. 0, or -1 if it is not an http(s) URL. */
+static int dest_parse(const char *url, struct dest *d)
+{
+	struct evhttp_uri *uri = evhttp_uri_parse(url);
+	const char *scheme, *host, *path, *query;
 	size_t n;
+	int ret = -1;
 
 	scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
 	host = uri ? evhttp_uri_get_host(uri) : NULL;
 	if (!scheme || !host || !*host ||
-	    (strcmp(scheme, "https") && strcmp(scheme, "http"))) {
-		snprintf(j->why, sizeof(j->why), "not an http(s) URL");
+	    (strcmp(scheme, "https") && strcmp(scheme, "http")))
 		goto out;
-	}
-	https = !strcmp(scheme, "https");
-	port = evhttp_uri_get_port(uri);
-	if (port < 0)
-		port = https ? 443 : 80;
+	d->https = !strcmp(scheme, "https");
+	d->port = evhttp_uri_get_port(uri);
+	if (d->port < 0)
+		d->port = d->https ? 443 : 80;
+	snprintf(d->host, sizeof(d->host), "%s", host);
 	/* [v6 literal] -> v6 literal */
 	n = strlen(host);
 	if (host[0] == '[' && n > 2 && host[n - 1] == ']')
-		snprintf(name, sizeof(name), "%.*s", (int)(n - 2), host + 1);
+		snprintf(d->name, sizeof(d->name), "%.*s", (int)(n - 2),
+			 host + 1);
 	else
-		snprintf(name, sizeof(name), "%s", host);
-	snprintf(hostport, sizeof(hostport), "%s:%d", host, port);
-	snprintf(key, sizeof(key), "%s://%s", scheme, hostport);
+		snprintf(d->name, sizeof(d->name), "%s", host);
+	snprintf(d->hostport, sizeof(d->hostport), "%s:%d", host, d->port);
+	snprintf(d->key, sizeof(d->key), "%s://%s", scheme, d->hostport);
 	path = evhttp_uri_get_path(uri);
 	query = evhttp_uri_get_query(uri);
-	snprintf(target, sizeof(target), "%s%s%s", path && *path ? path : "/",
-		 query ? "?" : "", query ? query : "");
-	j->peer = peer_get(w, key);
+	snprintf(d->target, sizeof(d->target), "%s%s%s",
+		 path && *path ? path : "/", query ? "?" : "",
+		 query ? query : "");
+	ret = 0;
+out:
+	if (uri)
+		evhttp_uri_free(uri);
+	return ret;
+}
+
+/* Start @j's POST (a pre-warm's GET). 0, or -1 (@j->why says why). */
+static int post_start(struct worker *w, struct job *j)
+{
+	struct evhttp_connection *evcon = NULL;
+	struct evhttp_request *req = NULL;
+	struct evkeyvalq *h;
+	struct dest *d = malloc(sizeof(*d));
+	int fd, one = 1, ret = -1;
+
+	if (!d) {
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		return -1;
+	}
+	if (dest_parse(j->url, d)) {
+		snprintf(j->why, sizeof(j->why), "not an http(s) URL");
+		goto out;
+	}
+	j->peer = peer_get(w, d->key);
 	if (j->peer && j->peer->evcon && !j->peer->busy && !j->retried) {
 		/* The connection an earlier POST left open. A POST while
 		 * it is busy takes a connection of its own. */
@@ -480,7 +655,7 @@ static int post_start(struct worker *w, struct job *j)
 		j->bev = j->peer->bev;
 		j->peer->busy = true;
 		j->kept = j->reused = true;
-	} else if (!(evcon = conn_new(w, j, https, name, port))) {
+	} else if (!(evcon = conn_new(w, j, d->https, d->name, d->port))) {
 		goto out;
 	}
 	j->evcon = evcon;
@@ -493,16 +668,19 @@ static int post_start(struct worker *w, struct job *j)
 	evhttp_request_set_error_cb(req, on_error);
 	h = evhttp_request_get_output_headers(req);
 	if (evhttp_add_header(h, "Host",
-			      port == (https ? 443 : 80) ? host : hostport) ||
-	    evhttp_add_header(h, "Content-Type", j->ctype) ||
-	    evbuffer_add(evhttp_request_get_output_buffer(req), j->body->data,
-			 j->body->len)) {
+			      d->port == (d->https ? 443 : 80) ? d->host :
+								 d->hostport) ||
+	    (!j->warm && (evhttp_add_header(h, "Content-Type", j->ctype) ||
+			  evbuffer_add(evhttp_request_get_output_buffer(req),
+				       j->body->data, j->body->len)))) {
 		evhttp_request_free(req);
 		snprintf(j->why, sizeof(j->why), "out of memory");
 		goto out;
 	}
 	j->in_make = true;
-	if (evhttp_make_request(evcon, req, EVHTTP_REQ_POST, target)) {
+	if (evhttp_make_request(evcon, req,
+				j->warm ? EVHTTP_REQ_GET : EVHTTP_REQ_POST,
+				d->target)) {
 		j->in_make = false;
 		if (!j->why[0])
 			snprintf(j->why, sizeof(j->why), "cannot connect");
@@ -531,10 +709,42 @@ out:
 		j->evcon = NULL;
 		j->kept = false;
 	}
-	if (uri)
-		evhttp_uri_free(uri);
+	free(d);
 	ERR_clear_error();
 	return ret;
+}
+
+/* Open a connection to the pre-warmed @p if it has none. */
+static void warm_start(struct peer *p)
+{
+	struct worker *w = p->w;
+	struct job *j;
+	int r;
+
+	if (p->evcon || p->warm_job || stopping(w))
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->url = strdup(p->warm_url))) {
+		free(j);
+		warm_later(p, true);
+		return;
+	}
+	j->w = w;
+	j->warm = true;
+	j->peer = p;
+	p->warm_job = j;
+	r = post_start(w, j);
+	if (r < 0)
+		j->ok = false;
+	if (r)
+		warm_end(j);
+}
+
+static void on_warm(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	warm_start(arg);
 }
 
 /* Take queued jobs while there is room; stop when told and idle. */
@@ -568,14 +778,36 @@ static void start_jobs(struct worker *w)
 	}
 }
 
+/* SIGHUP: the pre-warmed destinations that wait for a retry, at once. */
+static void rewarm(struct worker *w)
+{
+	struct peer *p;
+
+	for (p = w->peers; p; p = p->next) {
+		if (!p->warm || p->evcon || p->warm_job)
+			continue;
+		evtimer_del(p->warm_ev);
+		p->backoff = 0;
+		warm_start(p);
+	}
+}
+
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
+	struct worker *w = arg;
 	uint64_t v;
+	bool again;
 
 	(void)what;
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		guise_warn("forwarding: wake-up: %s", strerror(errno));
-	start_jobs(arg);
+	pthread_mutex_lock(&w->lock);
+	again = w->rewarm;
+	w->rewarm = false;
+	pthread_mutex_unlock(&w->lock);
+	if (again)
+		rewarm(w);
+	start_jobs(w);
 }
 
 static void wake(struct worker *w)
@@ -610,11 +842,17 @@ static void worker_free(struct worker *w)
 		evcon = p->evcon;
 		p->evcon = NULL; /* on_close() leaves it alone */
 		if (evcon) {
-			if (p->ssl)
+			/* Any pre-warm GET on it goes with it, unanswered. */
+			if (p->ssl && SSL_is_init_finished(p->ssl))
 				SSL_shutdown(p->ssl);
 			evhttp_connection_free(evcon);
 		}
+		if (p->warm_job)
+			job_free(p->warm_job);
+		if (p->warm_ev)
+			event_free(p->warm_ev);
 		SSL_SESSION_free(p->sess);
+		free(p->warm_url);
 		free(p->key);
 		free(p);
 	}
@@ -631,6 +869,50 @@ static void worker_free(struct worker *w)
 		close(w->wake_fd);
 	SSL_CTX_free(w->ctx);
 	free(w);
+}
+
+/*
+ * The destinations of @tls->warm, each connected as soon as the thread
+ * runs. Before the thread starts. 0 or -1.
+ */
+static int warm_setup(struct worker *w, const struct worker_tls *tls)
+{
+	static const struct timeval now = { 0, 0 };
+	struct dest *d;
+	struct peer *p;
+	size_t i, len;
+	int ret = 0;
+
+	w->tls.warm = NULL; /* not kept: copied here */
+	w->tls.n_warm = 0;
+	if (!tls->keepalive || !tls->n_warm)
+		return 0;
+	d = malloc(sizeof(*d));
+	if (!d)
+		return -1;
+	for (i = 0; i < tls->n_warm && !ret; i++) {
+		if (dest_parse(tls->warm[i], d))
+			continue; /* its POSTs will say so */
+		p = peer_get(w, d->key);
+		if (!p) {
+			ret = -1;
+			break;
+		}
+		if (p->warm)
+			continue;
+		len = strlen(d->key) + sizeof(WARM_TARGET);
+		p->warm_url = malloc(len);
+		p->warm_ev = evtimer_new(w->base, on_warm, p);
+		if (!p->warm_url || !p->warm_ev) {
+			ret = -1;
+			break;
+		}
+		snprintf(p->warm_url, len, "%s%s", d->key, WARM_TARGET);
+		p->warm = true;
+		ret = evtimer_add(p->warm_ev, &now);
+	}
+	free(d);
+	return ret;
 }
 
 int worker_start(const struct worker_tls *tls, struct worker **out)
@@ -654,11 +936,13 @@ int worker_start(const struct worker_tls *tls, struct worker **out)
 	w->wake = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake,
 			    w);
 	w->reaper = event_new(w->base, -1, 0, on_reap, w);
-	if (!w->wake || !w->reaper || event_add(w->wake, NULL)) {
+	pthread_mutex_init(&w->lock, NULL);
+	if (!w->wake || !w->reaper || event_add(w->wake, NULL) ||
+	    warm_setup(w, tls)) {
+		pthread_mutex_destroy(&w->lock);
 		worker_free(w);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&w->lock, NULL);
 	if (pthread_create(&w->thread, NULL, worker_main, w)) {
 		pthread_mutex_destroy(&w->lock);
 		worker_free(w);
@@ -666,6 +950,16 @@ int worker_start(const struct worker_tls *tls, struct worker **out)
 	}
 	*out = w;
 	return 0;
+}
+
+void worker_rewarm(struct worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->rewarm = true;
+	pthread_mutex_unlock(&w->lock);
+	wake(w);
 }
 
 void worker_stop(struct worker *w)
@@ -757,6 +1051,10 @@ void worker_counts(struct worker *w, struct worker_stats *st)
 	st->dropped = w->dropped;
 	st->resumed = w->resumed;
 	st->reused = w->reused;
+	st->warmed = w->warmed;
+	st->warm_failed = w->warm_failed;
+	st->warm_open = w->warm_open;
+	st->warm_down = w->warm_down;
 	pthread_mutex_unlock(&w->lock);
 }
 

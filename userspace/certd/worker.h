@@ -10,6 +10,12 @@
  * connection of its own); without, a connection per POST.
  * The TLS session of each destination is kept and resumed by its next
  * new connection.
+ * Pre-warming (worker_tls.warm): the thread opens a connection to each
+ * of those destinations at start (GET /v1/health?keepalive=1, which asks
+ * the peer to keep it open as long as after a notification) and keeps
+ * one open: re-opened when it closes (the keepalive lapsed, the peer
+ * went away), with a backoff while the peer does not answer. So the
+ * first notification finds its connections open, as later ones do.
  */
 #ifndef CERTD_WORKER_H
 #define CERTD_WORKER_H
@@ -30,10 +36,16 @@ struct worker_tls {
 	/* Keep a destination's connection open this long after a POST
 	 * for the next one; 0: a connection per POST. */
 	unsigned int keepalive;
+	/* Destinations (POST URLs) to keep a connection open to before any
+	 * POST; ignored without a keepalive. Copied. */
+	const char *const *warm;
+	size_t n_warm;
 };
 
 /* 0, or -EINVAL if the client certificate, key or CA cannot be loaded. */
 int worker_start(const struct worker_tls *tls, struct worker **out);
+/* Try the pre-warmed destinations that are down at once (SIGHUP). */
+void worker_rewarm(struct worker *w);
 /* Finish what is queued (bounded by the timeout) and stop. */
 void worker_stop(struct worker *w);
 /* Queue a POST of @body (copied) to @url. 0, or -ENOSPC/-ENOMEM. */
@@ -55,6 +67,10 @@ struct worker_stats {
 	uint64_t dropped; /* queue full */
 	uint64_t resumed; /* answered 2xx over a resumed TLS session */
 	uint64_t reused; /* answered 2xx over a kept connection */
+	uint64_t warmed; /* pre-warm connections opened (answered 2xx) */
+	uint64_t warm_failed; /* pre-warm attempts that failed */
+	uint64_t warm_open; /* pre-warmed destinations with one open now */
+	uint64_t warm_down; /* pre-warmed destinations backing off now */
 };
 
 void worker_counts(struct worker *w, struct worker_stats *st);

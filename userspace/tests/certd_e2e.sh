@@ -12,8 +12,10 @@
 # ocsp` against the responder, bad input, acquire-by-URL, a chain of 10
 # certd instances receiving one notification exactly once each (with a
 # loop back to the first), the revocation event stream, forged, tampered
-# and replayed notifications, subscriptions, path sharing, and
-# guise-crlwatch pushing what `openssl ca -gencrl` writes.
+# and replayed notifications, subscriptions, path sharing,
+# guise-crlwatch pushing what `openssl ca -gencrl` writes, and forwarding
+# over connections opened ahead ([network] prewarm) to a peer that
+# restarts.
 set -u
 
 dir=${1:?usage: certd_e2e.sh DIR CERTD CRLWATCH}
@@ -529,6 +531,92 @@ while [ $i -le 10 ]; do
 done
 ok $twice "the second CRL reached each server once, over the kept connections"
 is "$(metric n1 notify_duplicate_total)" 2 "the loop ended at n1 again"
+
+# 10. Pre-warmed forwarding ([network] prewarm, the default): fa connects
+# to the fb of its forward list at start, before any notification, and
+# keeps a connection; fb restarts on the same port: a notification at once
+# still reaches it (the kept connection went stale), and fa connects again
+# by itself. fa2 (prewarm = no) does not connect ahead; fa3's peer is down:
+# retried with a backoff, one warning.
+wait_until() { # SECONDS COMMAND...: poll COMMAND every 0.1 s
+	local t=0 max=$(($1 * 10))
+	shift
+	while ! "$@" && [ $t -lt $max ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	"$@"
+}
+metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
+publish() { # NAME: a new CRL of intB1 notified (carried) to NAME
+	local d=pub_$n
+	mkdir -p "$d"
+	CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
+		-out "$d.crl" 2>/dev/null && mv "$d.crl" "$d/intB1.crl"
+	"$crlwatch" --dir "$d" --sign-cert intB1.crt --sign-key intB1.key \
+		--carry --to "https://[::1]:$(port "$1")/v1/notify" \
+		--cert client.crt --key client.key --ca tlsca.crt --once \
+		2>>crlwatch.log
+}
+restart_fb() { # stop fb, start it again on the same port
+	kill "$fb_pid" && wait "$fb_pid" 2>/dev/null
+	sed -i "s/^listen = .*/listen = [::1]:$PORT_fb/" fb.conf
+	start fb
+	fb_pid=$!
+	[ "$(port fb)" = "$fb_port" ]
+}
+config fb
+start fb
+fb_pid=$!
+fb_port=$PORT_fb
+config fa3 "forward = https://[::1]:1/v1/notify"
+start fa3
+config fa2 "forward = https://[::1]:$PORT_fb/v1/notify" "prewarm = no"
+start fa2
+config fa "forward = https://[::1]:$PORT_fb/v1/notify"
+start fa
+wait_until 10 metric_is fb peer_keepalive_total 1
+ok $? "prewarm: fa connected to fb at start (fb answered its health request)"
+is "$(metric fa forward_warmed_total)/$(metric fa forward_connected)" 1/1 \
+	"fa counts it and holds the connection"
+is "$(metric fb notify_accepted_total)" 0 "... before any notification"
+is "$(metric fa2 forward_warmed_total)/$(metric fa2 forward_connected)" 0/0 \
+	"prewarm = no: fa2, started before fa, did not connect ahead"
+publish fa
+ok $? "a notification to fa"
+wait_until 10 metric_is fb notify_accepted_total 1
+ok $? "fa forwarded it to fb"
+is "$(metric fa posts_reused_total)/$(metric fa posts_sent_total)" 1/1 \
+	"the first forward went over the pre-warmed connection"
+restart_fb
+ok $? "fb restarted on the same port"
+publish fa
+ok $? "at once a second notification to fa"
+wait_until 20 metric_is fb notify_accepted_total 1
+ok $? "the restarted fb received it (the connection kept to the old one had gone stale)"
+is "$(metric fa posts_sent_total)/$(metric fa posts_failed_total)" 2/0 \
+	"fa: 2 forwards, none failed"
+restart_fb
+ok $? "fb restarted again"
+wait_until 30 metric_is fb peer_keepalive_total 1
+ok $? "fa connected to the new fb by itself, before a notification"
+wait_until 10 metric_is fa forward_connected 1
+ok $? "... and holds that connection"
+reused=$(metric fa posts_reused_total)
+publish fa
+wait_until 20 metric_is fb notify_accepted_total 1
+ok $? "a third notification reached the new fb"
+is "$(metric fa posts_reused_total)" $((reused + 1)) \
+	"... over the connection fa opened ahead"
+wait_until 10 sh -c "[ \"\$(curl -s --max-time 20 --cacert tlsca.crt \
+	--cert client.crt --key client.key \
+	https://[::1]:$PORT_fa3/v1/metrics |
+	sed -n 's/^guise_certd_forward_warm_failed_total //p')\" -ge 3 ]"
+ok $? "fa3 retries its peer that is down"
+is "$(metric fa3 forward_down)/$(metric fa3 forward_connected)" 1/0 \
+	"fa3: the peer counted down, no connection"
+is "$(grep -c 'cannot connect to https://\[::1\]:1' fa3.log)" 1 \
+	"fa3 warned once about it, not at every attempt"
 
 cleanup
 pids=""
