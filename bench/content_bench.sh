@@ -51,6 +51,14 @@
 # compare cases of one block. A case that cannot run prints "skipped:
 # why". The report is between "=== results" and "=== end".
 #
+# Crypto: the header's "crypto:" line says which code the guest kernel
+# picked from the CPU flags (chacha20 AVX-512VL/AVX2/SSSE3/generic C,
+# poly1305 AVX-512/AVX2/AVX/scalar asm, AES-GCM AES-NI or C), "crypto
+# drivers:" the highest-priority /proc/crypto drivers; the report ends
+# with the AEAD instances the guise and ESP cases held. Under TCG the
+# SIMD code is emulated: the guest CPU model (GUISE_VM_CPU on the host,
+# see bench/run.sh; default max) decides which code runs.
+#
 # Parameters (environment, or build/bench/content_params.env):
 #   CBENCH_SECS    counting window per sample, seconds (5)
 #   CBENCH_ROUNDS  rounds per algorithm (3)
@@ -130,6 +138,39 @@ esp_name() { # ALG: the kernel's ESP AEAD for ALG
 
 # --- module, tools, CPUs -------------------------------------------------------------
 
+# best_driver NAME: the driver the crypto API picks for NAME (highest
+# priority among the registered, non-internal ones)
+best_driver() {
+	awk -F' *: ' -v want="$1" '/^name/ { n = $2 } /^driver/ { d = $2 } /^priority/ { p = $2 }
+		/^internal/ { i = $2 }
+		/^$/ { if (n == want && i != "yes" && (bd == "" || p + 0 > bp)) { bp = p + 0; bd = d }
+			n = d = p = i = "" }
+		END { print (bd == "" ? "(none loaded yet)" : bd) }' /proc/crypto
+}
+# crypto_impls: the code paths the x86 glue of this kernel (6.1) selects
+# from the CPU flags, for chacha20, poly1305 and AES-GCM
+crypto_impls() {
+	local f c p a
+	f=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+	has() { [[ "$f" == *" $1 "* ]]; }
+	if ! grep -q '^name *: chacha20$' /proc/crypto || [ "$(best_driver chacha20)" = chacha20-generic ]; then
+		c="generic C"
+	elif has avx512vl && has avx512bw && has avx2; then c=AVX-512VL
+	elif has avx2 && has avx; then c=AVX2
+	else c=SSSE3
+	fi
+	if [ "$(best_driver poly1305)" = poly1305-generic ]; then p="generic C"
+	elif has avx512f && has avx2; then p=AVX-512
+	elif has avx2 && has avx; then p=AVX2
+	elif has avx; then p=AVX
+	else p="scalar x86-64 asm"
+	fi
+	if has aes && has pclmulqdq && [ "$(best_driver aes)" = aes-aesni ]; then a="AES-NI+PCLMULQDQ asm"
+	else a="$(best_driver aes) + $(best_driver ghash) (C)"
+	fi
+	echo "chacha20 $c; poly1305 $p; AES-GCM $a"
+}
+
 say "=== guise content datapath benchmark"
 bench_load_module
 # The best implementations first (the crypto API picks the highest
@@ -142,6 +183,14 @@ say "kernel $(uname -r), $(nproc) vCPUs, $(awk '/^MemTotal:/ { printf "%d MB", $
 	"$(grep -q hypervisor /proc/cpuinfo && echo "virtualised/emulated") ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 say "CPU flags: $(grep -m1 '^flags' /proc/cpuinfo | grep -ow -e aes -e pclmulqdq -e avx -e avx2 -e avx512f | tr '\n' ' ')"
 say "OpenSSL $(openssl version 2>/dev/null | awk '{ print $2 }'); module srcversion $(cat /sys/module/guise/srcversion 2>/dev/null)"
+# Which crypto this guest's kernel picked, from the CPU flags (6.1's x86
+# glue: chacha_glue.c, poly1305_glue.c, aesni-intel) and /proc/crypto's
+# highest-priority drivers; the AEADs the cases really held are listed at
+# the end of the report. Under TCG the SIMD code runs emulated (vector
+# instructions in TCG helpers): GUISE_VM_CPU on the host picks the model.
+say "crypto: $(crypto_impls)"
+say "crypto drivers: chacha20 -> $(best_driver chacha20), poly1305 -> $(best_driver poly1305)," \
+	"aes -> $(best_driver aes), ghash -> $(best_driver ghash)"
 say "samples: $ROUNDS rounds x ${SECS} s (after ${WARM} s warm-up) per algorithm, $SIZE-byte payloads"
 
 MISSING=
@@ -439,7 +488,10 @@ for alg in $ALGS; do
 				continue
 			fi
 			case $round:$kind in
-			1:esp | 1:guise) log "$c: kernel AEADs in use: $(crypto_in_use)" ;;
+			1:esp | 1:guise)
+				inuse=$(crypto_in_use)
+				log "$c: kernel AEADs in use: $inuse"
+				echo "  $c: $inuse" >>"$TMP/inuse.txt" ;;
 			esac
 			rx=$(measure_rx "$kind" "$alg")
 			log "$c round $round rx: pps mbps sent_pps other sockdrop backlogdrop valid sent cpu0% cpu1% = $rx"
@@ -654,6 +706,11 @@ if tx_on == "1":
             print("%-18s %-10s %7.0f %7.1f %6s   %-18s %-18s %s" %
                   (a, LABEL[kind], v[0], v[1], pct(v[2]), r1, r2, r3))
 PY
+if [ -s "$TMP/inuse.txt" ]; then
+	say ""
+	say "Kernel AEADs held during the receive cases (/proc/crypto, name -> driver):"
+	cat "$TMP/inuse.txt"
+fi
 if [ "$TCRYPT" = 1 ]; then
 	say ""
 	say "AEAD speed in this guest (tcrypt, sec=1, on CPU 1; information only):"

@@ -5,13 +5,20 @@
 # from Debian's linux-image-amd64, with the host's / shared read-only over
 # 9p. See Documentation/testing.rst.
 #
-#   run.sh [--tests PATTERNS] [--demo SCRIPT] [--kvm] [--timeout SEC]
-#          [--test-timeout SEC] [--module PATH] [--list]
+#   run.sh [--tests PATTERNS] [--demo SCRIPT] [--kvm] [--cpu MODEL]
+#          [--timeout SEC] [--test-timeout SEC] [--module PATH] [--list]
 #
 # --tests   space- or comma-separated patterns; "config" selects tests named
 #           config or config_*; default $TESTS, empty = all
 # --demo    run SCRIPT (path in the checkout) on the console instead of tests
 # --kvm     use KVM (hangs on nested-virtualisation hosts; TCG by default)
+# --cpu     the TCG guest's CPU model, a QEMU -cpu value (default
+#           $GUISE_VM_CPU, else max: every feature TCG emulates, AVX2,
+#           AES-NI and PCLMULQDQ included). E.g. qemu64, or max minus
+#           avx,avx2,fma,f16c,vaes,aes,pclmulqdq,ssse3,sse4.1,sse4.2: the
+#           guest kernel then picks the scalar crypto (not max,-ssse3
+#           alone: busybox dies of SIGILL). Ignored with --kvm (-cpu
+#           host). `make check`/`make demo` use max.
 # --timeout host-side limit for the whole VM run (default 900 s)
 # --test-timeout  per-test limit in the guest (default 300 s; a test may say
 #           "# timeout: SEC")
@@ -36,6 +43,7 @@ RESULTS=$VMDIR/results
 PATTERNS=${TESTS:-}
 DEMO=
 ACCEL=tcg
+CPU_MODEL=${GUISE_VM_CPU:-max}
 TIMEOUT=900
 TEST_TIMEOUT=300
 MODULE=kmod/guise.ko
@@ -49,15 +57,19 @@ while [ $# -gt 0 ]; do
 	--tests=*) PATTERNS=${1#*=}; shift ;;
 	--demo) DEMO=${2:?--demo needs a script}; shift 2 ;;
 	--kvm) ACCEL=kvm; shift ;;
+	--cpu) CPU_MODEL=${2:?--cpu needs a model}; shift 2 ;;
+	--cpu=*) CPU_MODEL=${1#*=}; shift ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--test-timeout) TEST_TIMEOUT=${2:?}; shift 2 ;;
 	--module) MODULE=${2:?}; shift 2 ;;
 	--list) LIST_ONLY=1; shift ;;
 	--results) RESULTS=${2:?}; shift 2 ;;
-	-h|--help) sed -n '4,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
 done
+[[ "$CPU_MODEL" =~ ^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$ ]] ||
+	die "bad CPU model '$CPU_MODEL' (a QEMU -cpu value: max, qemu64, Nehalem, max,-avx2...)"
 
 # --- which tests ---------------------------------------------------------------
 
@@ -205,7 +217,7 @@ done
 if [ "$ACCEL" = kvm ]; then
 	accel=(-accel kvm -cpu host)
 else
-	accel=(-accel tcg -cpu max)
+	accel=(-accel tcg -cpu "$CPU_MODEL")
 fi
 append="console=ttyS0 panic_on_warn=1 panic=-1 oops=panic quiet rdinit=/init"
 append+=" guise_repo=$REPO guise_results=$RESULTS"
@@ -215,6 +227,8 @@ if command -v vng >/dev/null 2>&1 && [ -z "${GUISE_NO_VNG:-}" ]; then
 		--append "panic_on_warn=1 panic=-1 oops=panic"
 		--exec "$REPO/selftests/vm/init.sh $RESULTS")
 	[ "$ACCEL" = kvm ] || cmd+=(--disable-kvm)
+	# (untested: vng is not installed here) a later -cpu overrides vng's
+	[ "$ACCEL" = kvm ] || [ "$CPU_MODEL" = max ] || cmd+=(--qemu-opts "-cpu $CPU_MODEL")
 else
 	# shellcheck disable=SC2054
 	cmd=(qemu-system-x86_64 "${accel[@]}" -m 1024 -smp 2 -nographic -no-reboot
@@ -225,10 +239,12 @@ else
 		-device virtio-9p-pci,fsdev=res,mount_tag=results)
 fi
 
+what=$ACCEL
+[ "$ACCEL" = kvm ] || what+=", -cpu $CPU_MODEL"
 if [ -n "$DEMO" ]; then
-	echo "vm: booting $KVER ($ACCEL) for the demo $(basename "$DEMO")"
+	echo "vm: booting $KVER ($what) for the demo $(basename "$DEMO")"
 else
-	echo "vm: booting $KVER ($ACCEL) for: ${run_list% }"
+	echo "vm: booting $KVER ($what) for: ${run_list% }"
 fi
 t0=$(date +%s%N)
 {
