@@ -78,6 +78,10 @@
 #   CBENCH_TCRYPT  1: at the end, the AEADs' own speed in this guest
 #                  (tcrypt modes 211 and 213, 1 s per size; about 80 s),
 #                  information only (0)
+#   CBENCH_PERF    1: after an algorithm's rounds, one more receive sample
+#                  of each of CBENCH_PERF_CASES (default "guise esp plain")
+#                  under perf (cpu-clock, 1 kHz, on the rx CPU only):
+#                  the top 25 symbols by self time, in the report (0)
 set -uo pipefail
 
 MODULE=${MODULE:-kmod/guise.ko}
@@ -94,6 +98,8 @@ PREGEN=${CBENCH_PREGEN:-}
 DEADLINE=${CBENCH_DEADLINE:-0}
 BASE=${CBENCH_BASE:-}
 TCRYPT=${CBENCH_TCRYPT:-0}
+PERF=${CBENCH_PERF:-0}
+PERF_CASES=${CBENCH_PERF_CASES:-guise esp plain}
 WARM=0.5
 SEND_SECS=$((SECS + 1))	# WARM + SECS + 0.5
 SIZE=1200
@@ -454,6 +460,43 @@ make_files() {
 		-A $SADDR -c "$PREGEN" -s $SIZE $GROUP $PORT >&2
 }
 
+# --- profile (CBENCH_PERF=1) ----------------------------------------------------------------
+#
+# profile_rx ALG: one receive sample of each case of PERF_CASES with perf
+# recording the rx CPU (CPU 1: RPS, IPv6 input, decryption, UDP, the
+# application); its top 25 symbols by self time go to PERF_OUT, printed
+# at the end of the report.
+PERF_OUT=
+profile_rx() {
+	local alg=$1 kind pd pp rx
+	command -v perf >/dev/null || { PERF_OUT+="profile: no perf in the guest"$'\n'; return; }
+	for kind in $PERF_CASES; do
+		case $kind in
+		guise | base) use_module "$kind" || continue ;;
+		esac
+		[ -n "${SKIP[$kind:$alg]:-}" ] && continue
+		setup rx "$kind" "$alg" >/dev/null || { unset_case "$kind" "$(side_of rx "$kind")"; continue; }
+		pd=$TMP/perf-$kind.data
+		rm -f "$TMP/perfgo" && mkfifo "$TMP/perfgo"
+		# perf is set up (seconds under TCG) once sh says "go"
+		# shellcheck disable=SC2016
+		perf record -q -e cpu-clock -F 1000 -C 1 -o "$pd" -- \
+			sh -c 'echo go >"$0"; exec sleep "$1"' "$TMP/perfgo" $((SECS + 3)) \
+			>/dev/null 2>"$TMP/perf.err" &
+		pp=$!
+		read -r -t 300 _ <"$TMP/perfgo"
+		rx=$(measure_rx "$kind" "$alg")
+		wait "$pp"
+		unset_case "$kind" "$(side_of rx "$kind")"
+		PERF_OUT+=$'\n'"profile rx $kind $alg (perf cpu-clock on the rx CPU; sample: pps mbps sent_pps other sockdrop backlogdrop valid sent cpu0% cpu1% = $rx):"$'\n'
+		PERF_OUT+=$(perf report -i "$pd" --kallsyms=/proc/kallsyms --stdio --sort sym \
+			--percentage relative 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 |
+			sed 's/^/    /')$'\n'
+		log "perf rx $kind $alg: $(head -c 300 "$TMP/perf.err")"
+		rm -f "$pd"
+	done
+}
+
 # --- the rounds ------------------------------------------------------------------------------
 #
 # One block per algorithm: its files, then ROUNDS rounds of plain, guise,
@@ -532,6 +575,7 @@ for alg in $ALGS; do
 			unset_case "$kind" "$(side_of tx "$kind")"
 		done
 	done
+	[ "$PERF" = 1 ] && profile_rx "$alg"
 	rm -f "$TMP/guise.bin" "$TMP/esp.bin"
 done
 sed 's/^/# raw: /' "$TMP/raw.log" >&2
@@ -742,5 +786,6 @@ if [ "$TCRYPT" = 1 ]; then
 			}
 		}'
 fi
+[ -n "$PERF_OUT" ] && say "$PERF_OUT"
 say "=== end"
 say "bench: $(($(now) - T0)) s in the guest"

@@ -39,7 +39,8 @@
 #            BENCH_PERF_CASES
 #            (see bench/lease_bench.sh)
 #   content: CBENCH_SECS CBENCH_ROUNDS CBENCH_ALGS CBENCH_TX CBENCH_RT
-#            CBENCH_PREGEN CBENCH_DEADLINE CBENCH_TCRYPT (see
+#            CBENCH_PREGEN CBENCH_DEADLINE CBENCH_TCRYPT CBENCH_PERF
+#            CBENCH_PERF_CASES (see
 #            bench/content_bench.sh); BENCH_BASE_MODULE=PATH: a second
 #            build of guise.ko, measured as "guise-base" in the same
 #            rounds (copied to build/bench/guise-base.ko)
@@ -147,9 +148,13 @@ num() { [[ "${!1}" =~ ^[0-9]+$ ]] || { echo "bench: $1 must be a number" >&2; ex
 	echo "# written by bench/run.sh $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
 	: "${CBENCH_SECS:=3}" "${CBENCH_ROUNDS:=3}" "${CBENCH_DEADLINE:=600}"
 	for v in CBENCH_SECS CBENCH_ROUNDS CBENCH_TX CBENCH_RT CBENCH_PREGEN CBENCH_DEADLINE \
-		CBENCH_TCRYPT; do
+		CBENCH_TCRYPT CBENCH_PERF; do
 		[ -n "${!v:-}" ] && num "$v" && echo "$v=${!v}"
 	done
+	if [ -n "${CBENCH_PERF_CASES:-}" ]; then
+		[[ "$CBENCH_PERF_CASES" =~ ^[a-z\ ]+$ ]] || { echo "bench: bad CBENCH_PERF_CASES" >&2; exit 2; }
+		echo "CBENCH_PERF_CASES='$CBENCH_PERF_CASES'"
+	fi
 	: "${CBENCH_ALGS:=chacha20-poly1305 aes256-gcm}"
 	[[ "$CBENCH_ALGS" =~ ^[a-z0-9\ -]+$ ]] || { echo "bench: bad CBENCH_ALGS" >&2; exit 2; }
 	echo "CBENCH_ALGS='$CBENCH_ALGS'"

@@ -5,6 +5,11 @@
  * the shape WireGuard's counter_validate() uses). check() is a cheap
  * pre-test before decrypting; update() records a sequence only once its
  * tag verified, so forged packets cannot move the window.
+ *
+ * The lock stays a _bh one although receive normally runs in softirq: a
+ * datagram an NFQUEUE at an earlier PREROUTING priority reinjects passes
+ * this hook from the verdict's process context (nf_reinject()), where a
+ * softirq on the same CPU could otherwise spin on the lock it holds.
  */
 #include <linux/bitmap.h>
 #include <linux/slab.h>
