@@ -635,18 +635,14 @@ static int post_start(struct worker *w, struct job *j)
 	struct evhttp_connection *evcon = NULL;
 	struct evhttp_request *req = NULL;
 	struct evkeyvalq *h;
-	struct dest *d = malloc(sizeof(*d));
+	struct dest d;
 	int fd, one = 1, ret = -1;
 
-	if (!d) {
-		snprintf(j->why, sizeof(j->why), "out of memory");
-		return -1;
-	}
-	if (dest_parse(j->url, d)) {
+	if (dest_parse(j->url, &d)) {
 		snprintf(j->why, sizeof(j->why), "not an http(s) URL");
 		goto out;
 	}
-	j->peer = peer_get(w, d->key);
+	j->peer = peer_get(w, d.key);
 	if (j->peer && j->peer->evcon && !j->peer->busy && !j->retried) {
 		/* The connection an earlier POST left open. A POST while
 		 * it is busy takes a connection of its own. */
@@ -655,7 +651,7 @@ static int post_start(struct worker *w, struct job *j)
 		j->bev = j->peer->bev;
 		j->peer->busy = true;
 		j->kept = j->reused = true;
-	} else if (!(evcon = conn_new(w, j, d->https, d->name, d->port))) {
+	} else if (!(evcon = conn_new(w, j, d.https, d.name, d.port))) {
 		goto out;
 	}
 	j->evcon = evcon;
@@ -668,8 +664,8 @@ static int post_start(struct worker *w, struct job *j)
 	evhttp_request_set_error_cb(req, on_error);
 	h = evhttp_request_get_output_headers(req);
 	if (evhttp_add_header(h, "Host",
-			      d->port == (d->https ? 443 : 80) ? d->host :
-								 d->hostport) ||
+			      d.port == (d.https ? 443 : 80) ? d.host :
+							       d.hostport) ||
 	    (!j->warm && (evhttp_add_header(h, "Content-Type", j->ctype) ||
 			  evbuffer_add(evhttp_request_get_output_buffer(req),
 				       j->body->data, j->body->len)))) {
@@ -680,7 +676,7 @@ static int post_start(struct worker *w, struct job *j)
 	j->in_make = true;
 	if (evhttp_make_request(evcon, req,
 				j->warm ? EVHTTP_REQ_GET : EVHTTP_REQ_POST,
-				d->target)) {
+				d.target)) {
 		j->in_make = false;
 		if (!j->why[0])
 			snprintf(j->why, sizeof(j->why), "cannot connect");
@@ -709,7 +705,6 @@ out:
 		j->evcon = NULL;
 		j->kept = false;
 	}
-	free(d);
 	ERR_clear_error();
 	return ret;
 }
@@ -878,7 +873,7 @@ static void worker_free(struct worker *w)
 static int warm_setup(struct worker *w, const struct worker_tls *tls)
 {
 	static const struct timeval now = { 0, 0 };
-	struct dest *d;
+	struct dest d;
 	struct peer *p;
 	size_t i, len;
 	int ret = 0;
@@ -887,31 +882,27 @@ static int warm_setup(struct worker *w, const struct worker_tls *tls)
 	w->tls.n_warm = 0;
 	if (!tls->keepalive || !tls->n_warm)
 		return 0;
-	d = malloc(sizeof(*d));
-	if (!d)
-		return -1;
 	for (i = 0; i < tls->n_warm && !ret; i++) {
-		if (dest_parse(tls->warm[i], d))
+		if (dest_parse(tls->warm[i], &d))
 			continue; /* its POSTs will say so */
-		p = peer_get(w, d->key);
+		p = peer_get(w, d.key);
 		if (!p) {
 			ret = -1;
 			break;
 		}
 		if (p->warm)
 			continue;
-		len = strlen(d->key) + sizeof(WARM_TARGET);
+		len = strlen(d.key) + sizeof(WARM_TARGET);
 		p->warm_url = malloc(len);
 		p->warm_ev = evtimer_new(w->base, on_warm, p);
 		if (!p->warm_url || !p->warm_ev) {
 			ret = -1;
 			break;
 		}
-		snprintf(p->warm_url, len, "%s%s", d->key, WARM_TARGET);
+		snprintf(p->warm_url, len, "%s%s", d.key, WARM_TARGET);
 		p->warm = true;
 		ret = evtimer_add(p->warm_ev, &now);
 	}
-	free(d);
 	return ret;
 }
 
