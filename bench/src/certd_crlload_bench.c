@@ -387,6 +387,19 @@ static struct sst sst_read(pid_t tid)
 	return v;
 }
 
+/* Add to @acc what thread @tid (0: none) used since @last; @last = now. */
+static void sst_account(pid_t tid, struct sst *last, struct sst *acc)
+{
+	struct sst now;
+
+	if (!tid)
+		return;
+	now = sst_read(tid);
+	acc->cpu += now.cpu - last->cpu;
+	acc->wait += now.wait - last->wait;
+	*last = now;
+}
+
 /* The loader thread (named "crl-loader"), 0 if not found. */
 static pid_t find_loader(void)
 {
@@ -450,31 +463,18 @@ static int cycle(bool hup, const char *pid, const char *crlfile, double idle_s,
 	/* Per group: the loop thread's and the loader's CPU and run-queue
 	 * wait (hup only). */
 	struct sst lp[3] = { { 0, 0 } }, ld[3] = { { 0, 0 } };
-	struct sst a = { 0, 0 }, b, la = { 0, 0 }, lb;
+	struct sst a = { 0, 0 }, la = { 0, 0 };
 
 	if (hup) {
 		g_pid = (pid_t)atol(pid);
 		g_loader_tid = find_loader();
 	}
-#define SST_ADD(acc, x, y)                         \
-	do {                                       \
-		(acc).cpu += (y).cpu - (x).cpu;    \
-		(acc).wait += (y).wait - (x).wait; \
-	} while (0)
 	for (k = 1; k <= k_max; k++) {
 		a = g_pid ? sst_read(g_pid) : a;
 		la = g_loader_tid ? sst_read(g_loader_tid) : la;
 		usleep((useconds_t)(idle_s * 1e6));
-		if (g_pid) {
-			b = sst_read(g_pid);
-			SST_ADD(lp[0], a, b);
-			a = b;
-		}
-		if (g_loader_tid) {
-			lb = sst_read(g_loader_tid);
-			SST_ADD(ld[0], la, lb);
-			la = lb;
-		}
+		sst_account(g_pid, &a, &lp[0]);
+		sst_account(g_loader_tid, &la, &ld[0]);
 		snprintf(path, sizeof(path), "%s.%d", prefix, k);
 		t_trig[k] = now();
 		if (hup) {
@@ -501,26 +501,12 @@ static int cycle(bool hup, const char *pid, const char *crlfile, double idle_s,
 				die("a CRL never came into force");
 			usleep(1000);
 		}
-		if (g_pid) {
-			b = sst_read(g_pid);
-			SST_ADD(lp[1], a, b);
-			a = b;
-		}
-		if (g_loader_tid) {
-			lb = sst_read(g_loader_tid);
-			SST_ADD(ld[1], la, lb);
-			la = lb;
-		}
+		sst_account(g_pid, &a, &lp[1]);
+		sst_account(g_loader_tid, &la, &ld[1]);
 		printf("load %d: %.3f s\n", k, t_end[k] - t_trig[k]);
 		usleep(500000);
-		if (g_pid) {
-			b = sst_read(g_pid);
-			SST_ADD(lp[2], a, b);
-		}
-		if (g_loader_tid) {
-			lb = sst_read(g_loader_tid);
-			SST_ADD(ld[2], la, lb);
-		}
+		sst_account(g_pid, &a, &lp[2]);
+		sst_account(g_loader_tid, &la, &ld[2]);
 	}
 	g.stop = 1;
 	for (j = 0; j < 3; j++)
