@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <openssl/x509.h>
 
 struct watch_opts {
@@ -18,9 +19,17 @@ struct watch_opts {
 	const char *port_file;
 	const char *save; /* directory to keep each notification in */
 	double interval;
-	bool carry, serials, once, notify_existing;
+	unsigned int keepalive; /* s a subscriber connection is kept; 0: none */
+	bool carry, serials, once, notify_existing, prewarm;
 	char **to;
 	size_t n_to;
+};
+
+/* A subscriber's notify URL and the state of its kept connection. */
+struct sub {
+	char *url;
+	time_t warm_after; /* no pre-warm before (backoff after a failure) */
+	unsigned int warm_backoff; /* s; 0 after a success */
 };
 
 /* What was last seen of one issuer's full or delta CRL. */
@@ -38,13 +47,14 @@ struct crlwatch {
 	EVP_PKEY *sign_key;
 	struct watched *w;
 	size_t n_w;
-	char **subs; /* opts->to, then subscribed URLs */
+	struct sub *subs; /* opts->to, then subscribed URLs */
 	size_t n_subs;
 	/* Every POST goes through this one handle: libcurl keeps the
 	 * connections to the subscribers open and their TLS sessions, so
 	 * the next notification needs no new handshake. */
 	void *curl; /* CURL *, made at the first POST */
 	uint64_t scans, crls_new, notes_sent, notes_failed, subscribed;
+	uint64_t notes_kept; /* sent over a connection already open */
 };
 
 struct event;
@@ -61,6 +71,12 @@ int watch_scan(struct crlwatch *cw, bool notify);
 int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		 X509_CRL *previous);
 int watch_subscribe(struct crlwatch *cw, const char *url, bool add);
+/*
+ * Open (or keep open) the connection to every subscriber not backing off:
+ * GET /v1/health?keepalive=1 on the notify URL's server. Blocks for up
+ * to a second per subscriber that does not answer.
+ */
+void watch_prewarm(struct crlwatch *cw);
 void watch_free(struct crlwatch *cw);
 
 #endif

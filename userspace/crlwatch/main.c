@@ -43,6 +43,10 @@ static void usage(FILE *fp)
 		"  -t, --to URL             a subscriber's /v1/notify (repeat)\n"
 		"      --cert FILE --key FILE --ca FILE\n"
 		"                           client TLS towards the subscribers\n"
+		"      --keepalive SEC      keep each subscriber's connection open\n"
+		"                           (default 300, as certd; 0: one per POST)\n"
+		"      --no-prewarm         open it at the first notification, not\n"
+		"                           at start and every keepalive/2\n"
 		"  -l, --listen ADDR        accept POST /v1/subscribe and\n"
 		"                           /v1/unsubscribe over mutual TLS\n"
 		"      --server-cert FILE --server-key FILE --server-ca FILE\n"
@@ -61,7 +65,16 @@ static void usage(FILE *fp)
 		"See guise-crlwatch(8) and Documentation/certd.rst.\n");
 }
 
-enum { OPT_CERT = 256, OPT_KEY, OPT_CA, OPT_SCERT, OPT_SKEY, OPT_SCA };
+enum {
+	OPT_CERT = 256,
+	OPT_KEY,
+	OPT_CA,
+	OPT_SCERT,
+	OPT_SKEY,
+	OPT_SCA,
+	OPT_KEEPALIVE,
+	OPT_NO_PREWARM,
+};
 
 static int add_to(struct watch_opts *o, const char *url)
 {
@@ -87,6 +100,8 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "ca", required_argument, NULL, OPT_CA },
+		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+		{ "no-prewarm", no_argument, NULL, OPT_NO_PREWARM },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "server-cert", required_argument, NULL, OPT_SCERT },
 		{ "server-key", required_argument, NULL, OPT_SKEY },
@@ -102,10 +117,13 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned long ul;
 	char *end;
 	int c;
 
 	o->interval = 1;
+	o->keepalive = 300;
+	o->prewarm = true;
 	while ((c = getopt_long(argc, argv, "d:u:b:s:k:t:l:p:o:i:CSe1vh",
 				longopts, NULL)) != -1) {
 		switch (c) {
@@ -136,6 +154,19 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 			break;
 		case OPT_CA:
 			o->ca = optarg;
+			break;
+		case OPT_KEEPALIVE:
+			errno = 0;
+			ul = strtoul(optarg, &end, 10);
+			if (errno || *end || optarg[0] == '-' || ul > 86400) {
+				fprintf(stderr,
+					"guise-crlwatch: --keepalive: 0 to 86400 seconds\n");
+				return -1;
+			}
+			o->keepalive = (unsigned int)ul;
+			break;
+		case OPT_NO_PREWARM:
+			o->prewarm = false;
 			break;
 		case 'l':
 			o->listen = optarg;
@@ -224,6 +255,22 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	watch_scan(arg, true);
 }
 
+/*
+ * Pre-warm: the connection to each subscriber is opened at start (and
+ * at subscription), and a request every keepalive/2 keeps it open, so a
+ * notification, however rare, finds it ready: no TCP or TLS handshake
+ * between a new CRL and the first server (certd's "[network] prewarm"
+ * does the same along its forwarding lists).
+ */
+static struct event *warm_ev;
+
+static void on_warm(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	watch_prewarm(arg);
+}
+
 static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -262,6 +309,9 @@ static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 			http_reply_json(req, HTTP_OK,
 					json_pack("{s:s, s:b}", "url", url,
 						  "subscribed", add));
+		/* After this answer: a new subscriber's connection. */
+		if (!err && add && warm_ev)
+			event_active(warm_ev, EV_TIMEOUT, 0);
 	}
 	json_decref(body);
 }
@@ -378,6 +428,14 @@ int main(int argc, char **argv)
 	if (!tick || evtimer_add(tick, &tv) ||
 	    daemon_signals_add(&sig, base, NULL, NULL))
 		goto out;
+	if (o.prewarm && o.keepalive) {
+		tv.tv_sec = o.keepalive > 1 ? o.keepalive / 2 : 1;
+		tv.tv_usec = 0;
+		warm_ev = event_new(base, -1, EV_PERSIST, on_warm, &cw);
+		if (!warm_ev || evtimer_add(warm_ev, &tv))
+			goto out;
+		event_active(warm_ev, EV_TIMEOUT, 0);
+	}
 	if (o.dir)
 		dirw = dirwatch_start(base, &cw, o.dir);
 	guise_info("watching %s every %.3f s for %zu subscribers",
@@ -385,6 +443,8 @@ int main(int argc, char **argv)
 	ret = event_base_dispatch(base) < 0;
 out:
 	dirwatch_stop(dirw);
+	if (warm_ev)
+		event_free(warm_ev);
 	if (tick)
 		event_free(tick);
 	daemon_signals_free(&sig);

@@ -217,7 +217,7 @@ void watch_free(struct crlwatch *cw)
 	}
 	free(cw->w);
 	for (i = 0; i < cw->n_subs; i++)
-		free(cw->subs[i]);
+		free(cw->subs[i].url);
 	free(cw->subs);
 	X509_free(cw->sign_cert);
 	EVP_PKEY_free(cw->sign_key);

@@ -18,43 +18,59 @@ static size_t discard(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* Keep idle connections this long (certd's [network] keepalive). */
-#define POST_KEEPALIVE 300L
-
-static int post(struct crlwatch *cw, const char *url, const unsigned char *body,
-		size_t len)
+/*
+ * Every request goes through this one handle: libcurl keeps the
+ * connections to the subscribers (one each) and their TLS sessions.
+ */
+static CURL *handle(struct crlwatch *cw)
 {
 	const struct watch_opts *o = cw->o;
-	struct curl_slist *hdr;
 	CURL *c = cw->curl;
-	long code = 0;
+
+	if (c)
+		return c;
+	c = cw->curl = curl_easy_init();
+	if (!c)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1024L);
+	if (o->keepalive)
+		curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, (long)o->keepalive);
+	else
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	if (o->ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca);
+	if (o->cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
+	if (o->key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
+	return c;
+}
+
+/* 0 if the POST was answered 2xx; *@kept: it needed no new connection. */
+static int post(struct crlwatch *cw, const char *url, const unsigned char *body,
+		size_t len, bool *kept)
+{
+	struct curl_slist *hdr;
+	CURL *c = handle(cw);
+	long code = 0, conns = 1;
 	CURLcode rc;
 
-	if (!c) {
-		c = cw->curl = curl_easy_init();
-		if (!c)
-			return -1;
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-		/* One connection per subscriber, kept. */
-		curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1024L);
-		curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, POST_KEEPALIVE);
-		if (o->ca)
-			curl_easy_setopt(c, CURLOPT_CAINFO, o->ca);
-		if (o->cert)
-			curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
-		if (o->key)
-			curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
-	}
+	if (!c)
+		return -1;
 	hdr = curl_slist_append(NULL, "Content-Type: application/cms");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 0L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
+	}
 	/* The handle keeps pointers to these: not past this POST. */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
@@ -64,7 +80,81 @@ static int post(struct crlwatch *cw, const char *url, const unsigned char *body,
 			   rc != CURLE_OK ? curl_easy_strerror(rc) : "refused");
 		return -1;
 	}
+	*kept = conns == 0;
 	return 0;
+}
+
+/* The notify URL's server, path /v1/health?keepalive=1 (malloc'd). */
+static char *warm_url(const char *notify)
+{
+	CURLU *u = curl_url();
+	char *out = NULL, *s = NULL;
+
+	if (u && !curl_url_set(u, CURLUPART_URL, notify, 0) &&
+	    !curl_url_set(u, CURLUPART_PATH, "/v1/health", 0) &&
+	    !curl_url_set(u, CURLUPART_QUERY, "keepalive=1", 0) &&
+	    !curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) &&
+	    !curl_url_get(u, CURLUPART_URL, &s, 0))
+		out = strdup(s);
+	curl_free(s);
+	curl_url_cleanup(u);
+	return out;
+}
+
+#define WARM_BACKOFF_MAX 3600u
+
+static int warm_one(struct crlwatch *cw, struct sub *s)
+{
+	char *url = warm_url(s->url);
+	CURL *c = handle(cw);
+	long code = 0;
+	CURLcode rc;
+
+	if (!url || !c) {
+		free(url);
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	/* A subscriber that is down must not hold up the scans for long. */
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK || code != 200) {
+		/* Warned once per outage; retried 1, 2, 4 ... 60 minutes. */
+		if (!s->warm_backoff)
+			guise_warn("pre-warm %s: %s (retrying with backoff)",
+				   url,
+				   rc != CURLE_OK ? curl_easy_strerror(rc) :
+						    "refused");
+		s->warm_backoff = s->warm_backoff ? 2 * s->warm_backoff : 60;
+		if (s->warm_backoff > WARM_BACKOFF_MAX)
+			s->warm_backoff = WARM_BACKOFF_MAX;
+		s->warm_after = time(NULL) + s->warm_backoff;
+		free(url);
+		return -1;
+	}
+	if (s->warm_backoff)
+		guise_info("pre-warm %s: connected again", url);
+	s->warm_backoff = 0;
+	s->warm_after = 0;
+	free(url);
+	return 0;
+}
+
+void watch_prewarm(struct crlwatch *cw)
+{
+	time_t now = time(NULL);
+	size_t i, ok = 0;
+
+	for (i = 0; i < cw->n_subs; i++)
+		if (cw->subs[i].warm_after <= now &&
+		    !warm_one(cw, &cw->subs[i]))
+			ok++;
+	guise_debug("pre-warmed %zu of %zu subscriber connections", ok,
+		    cw->n_subs);
 }
 
 static void save(const char *dir, const ASN1_INTEGER *number,
@@ -118,8 +208,9 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	bool delta = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0;
 	struct crlnote n = { 0 };
 	unsigned char *der = NULL;
-	size_t len, i;
+	size_t len, i, kept = 0;
 	int failed = 0;
+	bool k;
 
 	n.issuer = X509_NAME_dup(X509_CRL_get_issuer(crl));
 	n.number = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
@@ -143,15 +234,18 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	if (cw->o->save)
 		save(cw->o->save, n.number, der, len);
 	for (i = 0; i < cw->n_subs; i++) {
-		if (post(cw, cw->subs[i], der, len)) {
+		if (post(cw, cw->subs[i].url, der, len, &k)) {
 			cw->notes_failed++;
 			failed++;
 		} else {
 			cw->notes_sent++;
+			kept += k;
 		}
 	}
-	guise_info("%s: CRL number %ld notified to %zu of %zu", location,
-		   ASN1_INTEGER_get(n.number), cw->n_subs - failed, cw->n_subs);
+	cw->notes_kept += kept;
+	guise_info("%s: CRL number %ld notified to %zu of %zu (%zu over kept connections)",
+		   location, ASN1_INTEGER_get(n.number), cw->n_subs - failed,
+		   cw->n_subs, kept);
 	free(der);
 	crlnote_free(&n);
 	return failed ? -1 : 0;
@@ -159,15 +253,15 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 
 int watch_subscribe(struct crlwatch *cw, const char *url, bool add)
 {
-	char **v;
+	struct sub *v;
 	size_t i;
 
 	for (i = 0; i < cw->n_subs; i++) {
-		if (strcmp(cw->subs[i], url))
+		if (strcmp(cw->subs[i].url, url))
 			continue;
 		if (add)
 			return 0;
-		free(cw->subs[i]);
+		free(cw->subs[i].url);
 		cw->subs[i] = cw->subs[--cw->n_subs];
 		return 0;
 	}
@@ -179,8 +273,8 @@ int watch_subscribe(struct crlwatch *cw, const char *url, bool add)
 	if (!v)
 		return -ENOMEM;
 	cw->subs = v;
-	v[cw->n_subs] = strdup(url);
-	if (!v[cw->n_subs])
+	v[cw->n_subs] = (struct sub){ .url = strdup(url) };
+	if (!v[cw->n_subs].url)
 		return -ENOMEM;
 	cw->n_subs++;
 	cw->subscribed += add;

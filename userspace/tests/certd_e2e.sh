@@ -486,14 +486,18 @@ ok $? "OCSP b_good after the new CRL: revoked (the response cache let go)"
 	--sign-cert notifier.crt --sign-key notifier.key --interval 3600 \
 	--listen '[::1]:0' --server-cert server.crt --server-key server.key \
 	--server-ca tlsca.crt --port-file watch.port --cert client.crt \
-	--key client.key --ca tlsca.crt 2>>crlwatch.log &
+	--key client.key --ca tlsca.crt -v 2>>crlwatch.log &
 pids="$pids $!"
 wait_file watch.port
+warm0=$(metric peer peer_keepalive_total)
 curl -s --max-time 10 --cacert tlsca.crt --cert client.crt --key client.key \
 	-d "{\"url\":\"https://[::1]:$PORT_peer/v1/notify\"}" \
 	"https://[::1]:$(cat watch.port)/v1/subscribe" | grep -q '"subscribed":true'
 ok $? "peer subscribed to guise-crlwatch"
-sleep 0.5
+# Pre-warm: crlwatch opens the new subscriber's connection at once.
+wait_metric peer peer_keepalive_total $((warm0 + 1))
+is "$(metric peer peer_keepalive_total)" $((warm0 + 1)) \
+	"crlwatch opened its connection to the new subscriber ahead of any CRL"
 CADIR=intA1.d openssl ca -batch -config ca.cnf -revoke a_good.crt \
 	-crl_reason keyCompromise 2>/dev/null
 CADIR=intA1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
@@ -504,6 +508,13 @@ while [ "$(validate peer a_good.crt)" != revoked ] && [ $t -lt 40 ]; do
 	t=$((t + 1))
 done
 is "$(validate peer a_good.crt)" revoked "crlwatch noticed the new CRL at once (inotify) and pushed it: a_good revoked at the peer"
+t=0
+while ! grep -q "notified to 1 of 1" crlwatch.log && [ $t -lt 40 ]; do
+	sleep 0.25
+	t=$((t + 1))
+done
+grep -q "notified to 1 of 1 (1 over kept connections)" crlwatch.log
+ok $? "the notification went over the pre-warmed connection (no handshake)"
 code=$(api main /v1/unsubscribe -d '{"url":"https://[::1]:1/v1/notify"}' \
 	-o /dev/null -w '%{http_code}')
 is "$code" 404 "unsubscribing an unknown URL: 404"
