@@ -57,6 +57,90 @@ static void http_nodelay(evutil_socket_t fd)
 		guise_warn("http: TCP_NODELAY: %s", strerror(errno));
 }
 
+/*
+ * accept() failed for a reason that is not retriable at once: out of
+ * descriptors (EMFILE, ENFILE) or memory. The listening socket stays
+ * readable, so libevent would call accept() again at once, forever: a
+ * busy loop that starves the connections being served, whose closing is
+ * what frees descriptors. Stop accepting for a moment instead; the
+ * pending connections wait in the backlog. Warned at most once a minute.
+ */
+#define HTTP_ACCEPT_PAUSE_MS 100
+
+static void http_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(srv->lev);
+}
+
+/*
+ * The error callback gets the listener's argument, which is evhttp's own
+ * (evhttp_bind_listener()): the server is found in this list. The
+ * servers live on the loop thread.
+ */
+static struct http_server *http_guarded;
+
+static void http_accept_error(struct evconnlistener *lev, void *arg)
+{
+	static const struct timeval pause = { 0, HTTP_ACCEPT_PAUSE_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+	struct http_server *srv;
+	time_t now = time(NULL);
+
+	(void)arg; /* evhttp's */
+	for (srv = http_guarded; srv && srv->lev != lev;)
+		srv = srv->next_guarded;
+	if (!srv) {
+		guise_warn("http: accept: %s",
+			   evutil_socket_error_to_string(err));
+		return;
+	}
+	srv->accept_pauses++;
+	if (now - srv->accept_warned >= 60) {
+		guise_warn("http: accept: %s: not accepting for %d ms (%llu such pauses so far)",
+			   evutil_socket_error_to_string(err),
+			   HTTP_ACCEPT_PAUSE_MS,
+			   (unsigned long long)srv->accept_pauses);
+		srv->accept_warned = now;
+	}
+	if (evconnlistener_disable(lev) || evtimer_add(srv->accept_resume, &pause))
+		evconnlistener_enable(lev); /* cannot pause: retry at once */
+}
+
+/* Watch @lev's accept() errors (see above). 0 or -1 (logged). */
+static int http_accept_guard(struct http_server *srv, struct event_base *base,
+			     struct evconnlistener *lev)
+{
+	srv->accept_resume = evtimer_new(base, http_accept_resume, srv);
+	if (!srv->accept_resume) {
+		guise_err("http: out of memory");
+		return -1;
+	}
+	srv->lev = lev;
+	srv->next_guarded = http_guarded;
+	http_guarded = srv;
+	evconnlistener_set_error_cb(lev, http_accept_error);
+	return 0;
+}
+
+static void http_accept_unguard(struct http_server *srv)
+{
+	struct http_server **p;
+
+	for (p = &http_guarded; *p; p = &(*p)->next_guarded)
+		if (*p == srv) {
+			*p = srv->next_guarded;
+			break;
+		}
+	if (srv->accept_resume)
+		event_free(srv->accept_resume);
+	srv->accept_resume = NULL;
+	srv->lev = NULL;
+}
+
 static void http_default_cb(struct evhttp_request *req, void *arg)
 {
 	(void)arg;
@@ -99,6 +183,8 @@ int http_server_start(struct http_server *srv, struct event_base *base,
 		guise_err("http: out of memory");
 		goto fail;
 	}
+	if (http_accept_guard(srv, base, lev))
+		goto fail;
 	if (getsockname(evhttp_bound_socket_get_fd(bound),
 			(struct sockaddr *)&ss, &sslen)) {
 		guise_err("http: getsockname: %s", strerror(errno));
@@ -110,6 +196,7 @@ int http_server_start(struct http_server *srv, struct event_base *base,
 				  ((struct sockaddr_in *)&ss)->sin_port);
 	return 0;
 fail:
+	http_accept_unguard(srv);
 	evhttp_free(srv->http);
 	srv->http = NULL;
 	return -1;
@@ -117,6 +204,7 @@ fail:
 
 void http_server_stop(struct http_server *srv)
 {
+	http_accept_unguard(srv);
 	if (srv->http)
 		evhttp_free(srv->http);
 	srv->http = NULL;
@@ -172,8 +260,11 @@ int http_server_start_unix(struct http_server *srv, struct event_base *base,
 		guise_err("http: out of memory");
 		goto fail;
 	}
+	if (http_accept_guard(srv, base, lev))
+		goto fail;
 	return 0;
 fail:
+	http_accept_unguard(srv);
 	if (srv->http)
 		evhttp_free(srv->http);
 	srv->http = NULL;

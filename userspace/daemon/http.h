@@ -10,8 +10,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
 
@@ -31,6 +33,12 @@ struct http_server {
 	SSL_CTX *ctx; /* not owned; NULL for a local UNIX socket server */
 	uint16_t port; /* the port bound (useful with port 0) */
 	char *unix_path; /* the socket file of a UNIX server (unlinked at stop) */
+	/* accept() out of descriptors or memory: paused (http_accept_error) */
+	struct evconnlistener *lev;
+	struct event *accept_resume;
+	uint64_t accept_pauses;
+	time_t accept_warned;
+	struct http_server *next_guarded;
 };
 
 /* Bind @sa and serve TLS with @ctx on @base. 0 or -1 (logged). */
