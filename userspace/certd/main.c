@@ -53,8 +53,7 @@ struct daemon_state {
 	SSL_CTX *ctx;
 	struct event_base *base;
 	struct http_server srv;
-	struct evhttp *ocsp;
-	unsigned int ocsp_port;
+	struct http_server ocsp; /* plain HTTP: OCSP answers are signed */
 	struct daemon_signals sig;
 };
 
@@ -73,60 +72,14 @@ static void reload(void *arg)
 	sd_notify(0, "READY=1");
 }
 
-/*
- * TCP_NODELAY on the OCSP listening socket (http.c does it for the API);
- * Linux copies it to the accepted connections. Without it, Nagle holds a response (or an event line)
- * back while an earlier small segment (TLS 1.3 session tickets, a chunk
- * header) waits for the peer's delayed ACK: about 40 ms a request on
- * loopback, paid at every hop of a forwarding list.
- */
-static void set_nodelay(struct evhttp_bound_socket *b, void *arg)
-{
-	int one = 1;
-
-	(void)arg;
-	if (setsockopt(evhttp_bound_socket_get_fd(b), IPPROTO_TCP, TCP_NODELAY,
-		       &one, sizeof(one)))
-		guise_warn("TCP_NODELAY: %s", strerror(errno));
-}
-
 static int ocsp_start(struct daemon_state *s)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	struct evhttp_bound_socket *bound;
-	struct evconnlistener *lev;
-
-	s->ocsp = evhttp_new(s->base);
-	if (!s->ocsp)
+	if (http_server_start_plain(&s->ocsp, s->base,
+				    (struct sockaddr *)&s->conf.ocsp_listen,
+				    s->conf.ocsp_listen_len))
 		return -1;
-	evhttp_set_timeout(s->ocsp, HTTP_TIMEOUT_S);
-	evhttp_set_max_body_size(s->ocsp, 65536);
-	evhttp_set_allowed_methods(s->ocsp, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	ocsp_register(s->ocsp, &s->d);
-	lev = evconnlistener_new_bind(
-		s->base, NULL, NULL,
-		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-			LEV_OPT_REUSEABLE,
-		128, (struct sockaddr *)&s->conf.ocsp_listen,
-		s->conf.ocsp_listen_len);
-	if (!lev) {
-		guise_err("ocsp: cannot listen: %s",
-			  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		return -1;
-	}
-	bound = evhttp_bind_listener(s->ocsp, lev);
-	if (!bound) {
-		evconnlistener_free(lev);
-		return -1;
-	}
-	set_nodelay(bound, NULL);
-	if (getsockname(evhttp_bound_socket_get_fd(bound),
-			(struct sockaddr *)&ss, &sslen))
-		return -1;
-	s->ocsp_port = ntohs(ss.ss_family == AF_INET6 ?
-				     ((struct sockaddr_in6 *)&ss)->sin6_port :
-				     ((struct sockaddr_in *)&ss)->sin_port);
+	evhttp_set_max_body_size(s->ocsp.http, 65536);
+	ocsp_register(s->ocsp.http, &s->d);
 	return 0;
 }
 
@@ -134,8 +87,7 @@ static void teardown(struct daemon_state *s)
 {
 	notify_stop(&s->d); /* first: its last replies use the rest */
 	events_free(s->d.events);
-	if (s->ocsp)
-		evhttp_free(s->ocsp);
+	http_server_stop(&s->ocsp);
 	http_server_stop(&s->srv);
 	worker_stop(s->d.worker);
 	daemon_signals_free(&s->sig);
@@ -279,8 +231,8 @@ int main(int argc, char **argv)
 	}
 	if (o.port_file &&
 	    daemon_write_port_file(o.port_file,
-				   (unsigned int[]){ s.srv.port, s.ocsp_port },
-				   s.ocsp_port ? 2 : 1)) {
+				   (unsigned int[]){ s.srv.port, s.ocsp.port },
+				   s.ocsp.port ? 2 : 1)) {
 		guise_err("%s: cannot write: %s", o.port_file, strerror(errno));
 		goto out;
 	}
@@ -310,9 +262,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	guise_info("serving on port %u, OCSP on %u, %zu CRL issuers",
-		   s.srv.port, s.ocsp_port, s.d.crls.n_issuers);
+		   s.srv.port, s.ocsp.port, s.d.crls.n_issuers);
 	sd_notifyf(0, "READY=1\nSTATUS=serving on port %u, OCSP on %u",
-		   s.srv.port, s.ocsp_port);
+		   s.srv.port, s.ocsp.port);
 	if (event_base_dispatch(s.base) < 0) {
 		guise_err("event loop failed");
 		goto out;

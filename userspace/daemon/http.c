@@ -147,8 +147,9 @@ static void http_default_cb(struct evhttp_request *req, void *arg)
 	http_reply_error(req, HTTP_NOTFOUND, "not found");
 }
 
-int http_server_start(struct http_server *srv, struct event_base *base,
-		      SSL_CTX *ctx, const struct sockaddr *sa, int salen)
+/* TLS with @ctx, or plain HTTP if NULL. */
+static int http_tcp_start(struct http_server *srv, struct event_base *base,
+			  SSL_CTX *ctx, const struct sockaddr *sa, int salen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
@@ -161,7 +162,8 @@ int http_server_start(struct http_server *srv, struct event_base *base,
 		guise_err("http: out of memory");
 		return -1;
 	}
-	evhttp_set_bevcb(srv->http, http_bevcb, srv);
+	if (ctx)
+		evhttp_set_bevcb(srv->http, http_bevcb, srv);
 	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY);
 	evhttp_set_timeout(srv->http, HTTP_TIMEOUT_S);
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
@@ -200,6 +202,20 @@ fail:
 	evhttp_free(srv->http);
 	srv->http = NULL;
 	return -1;
+}
+
+int http_server_start(struct http_server *srv, struct event_base *base,
+		      SSL_CTX *ctx, const struct sockaddr *sa, int salen)
+{
+	if (!ctx)
+		return -1;
+	return http_tcp_start(srv, base, ctx, sa, salen);
+}
+
+int http_server_start_plain(struct http_server *srv, struct event_base *base,
+			    const struct sockaddr *sa, int salen)
+{
+	return http_tcp_start(srv, base, NULL, sa, salen);
 }
 
 void http_server_stop(struct http_server *srv)

@@ -44,6 +44,12 @@ struct http_server {
 /* Bind @sa and serve TLS with @ctx on @base. 0 or -1 (logged). */
 int http_server_start(struct http_server *srv, struct event_base *base,
 		      SSL_CTX *ctx, const struct sockaddr *sa, int salen);
+/*
+ * The same without TLS, for a protocol that signs its answers instead
+ * (certd's OCSP responder); set its callbacks and limits on srv->http.
+ */
+int http_server_start_plain(struct http_server *srv, struct event_base *base,
+			    const struct sockaddr *sa, int salen);
 void http_server_stop(struct http_server *srv);
 
 /* "[v6]:port" or "v4:port" (port 0: any) into @ss. 0 or -EINVAL. */
