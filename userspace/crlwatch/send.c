@@ -243,9 +243,10 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		}
 	}
 	cw->notes_kept += kept;
-	guise_info("%s: CRL number %ld notified to %zu of %zu (%zu over kept connections)",
-		   location, ASN1_INTEGER_get(n.number), cw->n_subs - failed,
-		   cw->n_subs, kept);
+	guise_info(
+		"%s: CRL number %ld notified to %zu of %zu (%zu over kept connections)",
+		location, ASN1_INTEGER_get(n.number), cw->n_subs - failed,
+		cw->n_subs, kept);
 	free(der);
 	crlnote_free(&n);
 	return failed ? -1 : 0;

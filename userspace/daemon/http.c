@@ -100,13 +100,15 @@ static void http_accept_error(struct evconnlistener *lev, void *arg)
 	}
 	srv->accept_pauses++;
 	if (now - srv->accept_warned >= 60) {
-		guise_warn("http: accept: %s: not accepting for %d ms (%llu such pauses so far)",
-			   evutil_socket_error_to_string(err),
-			   HTTP_ACCEPT_PAUSE_MS,
-			   (unsigned long long)srv->accept_pauses);
+		guise_warn(
+			"http: accept: %s: not accepting for %d ms (%llu such pauses so far)",
+			evutil_socket_error_to_string(err),
+			HTTP_ACCEPT_PAUSE_MS,
+			(unsigned long long)srv->accept_pauses);
 		srv->accept_warned = now;
 	}
-	if (evconnlistener_disable(lev) || evtimer_add(srv->accept_resume, &pause))
+	if (evconnlistener_disable(lev) ||
+	    evtimer_add(srv->accept_resume, &pause))
 		evconnlistener_enable(lev); /* cannot pause: retry at once */
 }
 

@@ -34,14 +34,14 @@ int main(void)
 	       "both --dir and --url: usage, 2");
 	tap_ok(run(DAEMON_BIN " -d /tmp -s a -k b -i 0 2>/dev/null") == 2,
 	       "interval 0: refused");
-	tap_ok(run(DAEMON_BIN " -d /tmp -s a -k b --keepalive -1 2>/dev/null") ==
-		       2,
+	tap_ok(run(DAEMON_BIN
+		   " -d /tmp -s a -k b --keepalive -1 2>/dev/null") == 2,
 	       "--keepalive -1: refused");
 	tap_ok(run(DAEMON_BIN
 		   " -d /tmp -s a -k b --keepalive 86401 2>/dev/null") == 2,
 	       "--keepalive over a day: refused");
-	tap_ok(run(DAEMON_BIN " -d /tmp -s a -k b --keepalive 5s 2>/dev/null") ==
-		       2,
+	tap_ok(run(DAEMON_BIN
+		   " -d /tmp -s a -k b --keepalive 5s 2>/dev/null") == 2,
 	       "--keepalive 5s: refused");
 	if (!mkdtemp(dir))
 		return 1;
