@@ -77,6 +77,8 @@ int watch_subscribe(struct crlwatch *cw, const char *url, bool add);
  * to a second per subscriber that does not answer.
  */
 void watch_prewarm(struct crlwatch *cw);
+/* Close the subscribers' connections (the next request opens anew). */
+void watch_disconnect(struct crlwatch *cw);
 void watch_free(struct crlwatch *cw);
 
 #endif

@@ -229,22 +229,29 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 	return 0;
 }
 
+/* The signing certificate and key into @cw (replacing any), or -1. */
 static int load_signer(struct crlwatch *cw)
 {
 	BIO *bio = BIO_new_file(cw->o->sign_cert, "r");
+	EVP_PKEY *key;
+	X509 *cert;
 
-	cw->sign_cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 	BIO_free(bio);
 	bio = BIO_new_file(cw->o->sign_key, "r");
-	cw->sign_key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
-			     NULL;
+	key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
 	BIO_free(bio);
-	if (!cw->sign_cert || !cw->sign_key ||
-	    X509_check_private_key(cw->sign_cert, cw->sign_key) != 1) {
+	if (!cert || !key || X509_check_private_key(cert, key) != 1) {
 		guise_err("%s / %s: cannot load the signing key",
 			  cw->o->sign_cert, cw->o->sign_key);
+		X509_free(cert);
+		EVP_PKEY_free(key);
 		return -1;
 	}
+	X509_free(cw->sign_cert);
+	EVP_PKEY_free(cw->sign_key);
+	cw->sign_cert = cert;
+	cw->sign_key = key;
 	return 0;
 }
 
@@ -269,6 +276,27 @@ static void on_warm(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	watch_prewarm(arg);
+}
+
+/*
+ * SIGHUP: the signing certificate and key again (the old ones stay if
+ * the new do not load), new connections to the subscribers (they read
+ * the client certificate, key and CA files anew), pre-warmed at once
+ * whatever their backoff, and a scan.
+ */
+static void on_hup(void *arg)
+{
+	struct crlwatch *cw = arg;
+	size_t i;
+
+	guise_info("SIGHUP: reloading the signing key, reconnecting");
+	load_signer(cw);
+	watch_disconnect(cw);
+	for (i = 0; i < cw->n_subs; i++)
+		cw->subs[i].warm_after = cw->subs[i].warm_backoff = 0;
+	if (warm_ev)
+		event_active(warm_ev, EV_TIMEOUT, 0);
+	watch_scan(cw, true);
 }
 
 static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
@@ -426,7 +454,7 @@ int main(int argc, char **argv)
 	tv.tv_usec = (suseconds_t)((o.interval - floor(o.interval)) * 1e6);
 	tick = event_new(base, -1, EV_PERSIST, on_tick, &cw);
 	if (!tick || evtimer_add(tick, &tv) ||
-	    daemon_signals_add(&sig, base, NULL, NULL))
+	    daemon_signals_add(&sig, base, on_hup, &cw))
 		goto out;
 	if (o.prewarm && o.keepalive) {
 		tv.tv_sec = o.keepalive > 1 ? o.keepalive / 2 : 1;

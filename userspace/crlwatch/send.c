@@ -48,6 +48,12 @@ static CURL *handle(struct crlwatch *cw)
 	return c;
 }
 
+void watch_disconnect(struct crlwatch *cw)
+{
+	curl_easy_cleanup(cw->curl);
+	cw->curl = NULL;
+}
+
 /* 0 if the POST was answered 2xx; *@kept: it needed no new connection. */
 static int post(struct crlwatch *cw, const char *url, const unsigned char *body,
 		size_t len, bool *kept)

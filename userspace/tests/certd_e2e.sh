@@ -487,7 +487,8 @@ ok $? "OCSP b_good after the new CRL: revoked (the response cache let go)"
 	--listen '[::1]:0' --server-cert server.crt --server-key server.key \
 	--server-ca tlsca.crt --port-file watch.port --cert client.crt \
 	--key client.key --ca tlsca.crt -v 2>>crlwatch.log &
-pids="$pids $!"
+WPID=$!
+pids="$pids $WPID"
 wait_file watch.port
 warm0=$(metric peer peer_keepalive_total)
 curl -s --max-time 10 --cacert tlsca.crt --cert client.crt --key client.key \
@@ -515,6 +516,13 @@ while ! grep -q "notified to 1 of 1" crlwatch.log && [ $t -lt 40 ]; do
 done
 grep -q "notified to 1 of 1 (1 over kept connections)" crlwatch.log
 ok $? "the notification went over the pre-warmed connection (no handshake)"
+warm0=$(metric peer peer_keepalive_total)
+kill -HUP "$WPID"
+wait_metric peer peer_keepalive_total $((warm0 + 1))
+is "$(metric peer peer_keepalive_total)" $((warm0 + 1)) \
+	"SIGHUP: crlwatch reconnected to its subscriber at once"
+kill -0 "$WPID"
+ok $? "... and runs on"
 code=$(api main /v1/unsubscribe -d '{"url":"https://[::1]:1/v1/notify"}' \
 	-o /dev/null -w '%{http_code}')
 is "$code" 404 "unsubscribing an unknown URL: 404"
