@@ -214,6 +214,9 @@ n = int(open('$tmp/sent').read().split()[1]); m = [i for i in range(n) if i not 
 print(m[:20], len(m)) if m else print('none')")"
 echo "# c2 kernel: $(ip netns exec "$C2" guise stats 2>/dev/null |
 	grep -E 'content_decrypted|drop_(no_key|auth|replay|truncated|bad_header)' | tr -s ' \n' ' ')"
+# Loss before guise: c2's socket buffer, or M's forwarding.
+echo "# c2 udp6: $(ip netns exec "$C2" grep -E '^Udp6(InErrors|RcvbufErrors)' /proc/net/snmp6 | tr -s ' \n' ' ')"
+echo "# M ip6: $(ip netns exec "$M" grep -E '^Ip6(InDiscards|OutDiscards|OutNoRoutes)' /proc/net/snmp6 | tr -s ' \n' ' ')"
 check "c1 got plaintext before the revocation" \
 	bash -c "[ \$(tail -1 $tmp/r1.json | python3 -c \"import json,sys; print(json.load(sys.stdin)['good'])\") -gt 100 ]"
 # How soon is reported below, not asserted (a loaded host stretches it);
