@@ -12,8 +12,11 @@
  * (CHECKSUM_PARTIAL): the verified tag proves the payload. Send
  * (LOCAL_OUT) does the reverse for datagrams of local sockets, so any
  * multicast sender becomes a protected one. Drops are counted per reason.
+ * GSO and GRO skbs, several datagrams each, are handled in content_gso.c
+ * with the helpers here.
  */
 #include <asm/simd.h>
+#include <asm/unaligned.h>
 #include <crypto/aead.h>
 #include <crypto/internal/simd.h>
 #include <linux/scatterlist.h>
@@ -22,10 +25,8 @@
 #include <net/ip6_checksum.h>
 #include <net/ipv6.h>
 
-#include "key.h"
+#include "content.h"
 
-#define GUISE_CONTENT_HDR_LEN	sizeof(struct guise_content_hdr)
-#define GUISE_CONTENT_OVERHEAD	(GUISE_CONTENT_HDR_LEN + GUISE_CONTENT_TAG_LEN)
 #define GUISE_NONCE_LEN		12
 
 static_assert(sizeof(struct guise_content_hdr) == 16);
@@ -57,11 +58,14 @@ static struct guise_flow *guise_content_flow(struct guise_net *gn,
 	return guise_flow_lookup(gn, &ip6->daddr, uh->dest);
 }
 
+/* The sequence bytes are copied as they are: chunks of GSO skbs need not
+ * be aligned.
+ */
 static void guise_content_nonce(u8 *nonce, const struct guise_key *k,
-				__be64 seq)
+				const struct guise_content_hdr *h)
 {
 	memcpy(nonce, k->salt, GUISE_KEY_SALT_LEN);
-	memcpy(nonce + GUISE_KEY_SALT_LEN, &seq, sizeof(seq));
+	memcpy(nonce + GUISE_KEY_SALT_LEN, &h->seq, sizeof(h->seq));
 }
 
 /*
@@ -94,9 +98,114 @@ static int guise_content_crypt(struct guise_key *k, u8 *data,
 	return ret;
 }
 
+/*
+ * Find the key a content header names and pre-check its sequence against
+ * the replay window: GUISE_CONTENT_OK and *@kp, or the drop reason (a
+ * replay also counted on the key). @h may be unaligned.
+ */
+enum guise_stat guise_content_rx_key(struct guise_flow *f,
+				     const struct guise_content_hdr *h,
+				     u64 now, struct guise_key **kp)
+{
+	struct guise_key *k;
+
+	if (h->magic != GUISE_CONTENT_MAGIC ||
+	    h->version != GUISE_CONTENT_VERSION ||
+	    h->type != GUISE_CONTENT_TYPE_DATA)
+		return GUISE_STAT_DROP_BAD_HEADER;
+	k = guise_key_find_rx(f, get_unaligned_be32(&h->key_id), now);
+	if (!k)
+		return GUISE_STAT_DROP_NO_KEY;
+	if (h->alg != k->alg)
+		return GUISE_STAT_DROP_BAD_HEADER;
+	if (!guise_replay_check(&k->replay, get_unaligned_be64(&h->seq))) {
+		guise_key_count_drop(k, true);
+		return GUISE_STAT_DROP_REPLAY;
+	}
+	*kp = k;
+	return GUISE_CONTENT_OK;
+}
+
+/*
+ * Open the @len bytes at @data (header | ciphertext | tag) in place with
+ * @k and record the sequence: GUISE_CONTENT_OK (counted on the key), or
+ * the drop reason (auth and replay also counted on the key).
+ */
+enum guise_stat guise_content_open(struct guise_key *k, u8 *data,
+				   unsigned int len)
+{
+	const struct guise_content_hdr *h = (const void *)data;
+	u8 nonce[GUISE_NONCE_LEN];
+
+	guise_content_nonce(nonce, k, h);
+	if (guise_content_crypt(k, data, len, len - GUISE_CONTENT_HDR_LEN,
+				nonce, false)) {
+		guise_key_count_drop(k, false);
+		return GUISE_STAT_DROP_AUTH;
+	}
+	if (!guise_replay_update(&k->replay, get_unaligned_be64(&h->seq))) {
+		guise_key_count_drop(k, true);
+		return GUISE_STAT_DROP_REPLAY;
+	}
+	guise_key_count(k, len - GUISE_CONTENT_OVERHEAD);
+	return GUISE_CONTENT_OK;
+}
+
+/*
+ * Seal @len bytes at @data in place: the plaintext starts at
+ * @data + GUISE_CONTENT_HDR_LEN and is followed by room for the tag; the
+ * header is written here with sequence @seq. Counted on the key.
+ */
+int guise_content_seal(struct guise_key *k, u8 *data, unsigned int len,
+		       u64 seq)
+{
+	struct guise_content_hdr *h = (void *)data;
+	u8 nonce[GUISE_NONCE_LEN];
+	int ret;
+
+	h->magic = GUISE_CONTENT_MAGIC;
+	h->version = GUISE_CONTENT_VERSION;
+	h->type = GUISE_CONTENT_TYPE_DATA;
+	h->alg = k->alg;
+	put_unaligned_be32(k->id, &h->key_id);
+	put_unaligned_be64(seq, &h->seq);
+	guise_content_nonce(nonce, k, h);
+	ret = guise_content_crypt(k, data, len,
+				  len - GUISE_CONTENT_OVERHEAD, nonce, true);
+	if (!ret)
+		guise_key_count(k, len - GUISE_CONTENT_OVERHEAD);
+	return ret;
+}
+
+/*
+ * Reserve @n consecutive sequence numbers of tx key @k at once, so that
+ * the datagrams of one GSO skb are numbered in order and no number is
+ * ever used twice, whatever other CPUs send with the key. U64_MAX is
+ * never used: tx_seq reaching it means exhausted.
+ */
+bool guise_content_seq_reserve(struct guise_key *k, unsigned int n,
+			       u64 *first)
+{
+	s64 old = atomic64_read(&k->tx_seq);
+
+	do {
+		if ((u64)old > U64_MAX - n)
+			return false;
+	} while (!atomic64_try_cmpxchg(&k->tx_seq, &old, old + n));
+	*first = old;
+	return true;
+}
+
+/* Bytes of extension headers between the IPv6 header and UDP at @uoff. */
+unsigned int guise_content_ext_len(const struct sk_buff *skb,
+				   unsigned int uoff)
+{
+	return uoff - skb_network_offset(skb) - sizeof(struct ipv6hdr);
+}
+
 /* The UDP datagram at @uoff now holds @ulen bytes: fix the lengths. */
-static void guise_content_fix_len(struct sk_buff *skb, unsigned int uoff,
-				  unsigned int ulen)
+void guise_content_fix_len(struct sk_buff *skb, unsigned int uoff,
+			   unsigned int ulen)
 {
 	struct udphdr *uh = (struct udphdr *)(skb->data + uoff);
 
@@ -128,8 +237,8 @@ static void guise_content_csum_sw(struct sk_buff *skb, unsigned int uoff,
  * (skb_csum_unnecessary()). uh->check holds the pseudo-header sum, as
  * udp6_set_csum() leaves it. False if the offsets do not fit.
  */
-static bool guise_content_csum_partial(struct sk_buff *skb, unsigned int uoff,
-				       unsigned int ulen)
+bool guise_content_csum_partial(struct sk_buff *skb, unsigned int uoff,
+				unsigned int ulen)
 {
 	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
 	struct udphdr *uh = (struct udphdr *)(skb->data + uoff);
@@ -148,7 +257,7 @@ static bool guise_content_csum_partial(struct sk_buff *skb, unsigned int uoff,
  * where it is (as ESP transport mode input does). The caller made the
  * skb private and linear.
  */
-static void guise_content_pull_hdr(struct sk_buff *skb, unsigned int hend)
+void guise_content_pull_hdr(struct sk_buff *skb, unsigned int hend)
 {
 	const unsigned int delta = GUISE_CONTENT_HDR_LEN;
 	u8 *start = skb->data;
@@ -171,21 +280,38 @@ static unsigned int guise_content_drop(struct guise_net *gn,
 	return NF_DROP;
 }
 
+/*
+ * The checksum of a decrypted datagram: left to whoever completes a
+ * CHECKSUM_PARTIAL skb (see guise_content_csum_partial()), or, with
+ * extension headers, which devices offering only NETIF_F_IPV6_CSUM may
+ * not parse, computed in software and marked verified.
+ */
+void guise_content_rx_csum(struct sk_buff *skb, unsigned int uoff,
+			   unsigned int ulen)
+{
+	if (guise_content_ext_len(skb, uoff) ||
+	    !guise_content_csum_partial(skb, uoff, ulen)) {
+		guise_content_csum_sw(skb, uoff, ulen);
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+		skb->csum_level = 0;
+	}
+}
+
 unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
 {
 	struct guise_content_hdr _h;
 	const struct guise_content_hdr *h;
 	unsigned int uoff, ulen, len;
-	u8 nonce[GUISE_NONCE_LEN];
 	const struct udphdr *uh;
+	enum guise_stat why;
 	struct guise_flow *f;
 	struct guise_key *k;
-	u64 seq;
-	u8 *data;
 
 	f = guise_content_flow(gn, skb, &uoff);
 	if (!f)
 		return NF_ACCEPT;
+	if (skb_is_gso(skb))
+		return guise_content_rx_gso(gn, f, skb, uoff);
 
 	if (skb_ensure_writable(skb, uoff + sizeof(*uh)))
 		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
@@ -197,58 +323,32 @@ unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
 	len = ulen - sizeof(*uh);
 
 	h = skb_header_pointer(skb, uoff + sizeof(*uh), sizeof(_h), &_h);
-	if (!h || h->magic != GUISE_CONTENT_MAGIC ||
-	    h->version != GUISE_CONTENT_VERSION ||
-	    h->type != GUISE_CONTENT_TYPE_DATA)
+	if (!h)
 		return guise_content_drop(gn, GUISE_STAT_DROP_BAD_HEADER);
-	k = guise_key_find_rx(f, ntohl(h->key_id), ktime_get_real_seconds());
-	if (!k)
-		return guise_content_drop(gn, GUISE_STAT_DROP_NO_KEY);
-	if (h->alg != k->alg)
-		return guise_content_drop(gn, GUISE_STAT_DROP_BAD_HEADER);
-	seq = be64_to_cpu(h->seq);
-	if (!guise_replay_check(&k->replay, seq)) {
-		guise_key_count_drop(k, true);
-		return guise_content_drop(gn, GUISE_STAT_DROP_REPLAY);
-	}
-	guise_content_nonce(nonce, k, h->seq);
+	why = guise_content_rx_key(f, h, ktime_get_real_seconds(), &k);
+	if (why != GUISE_CONTENT_OK)
+		return guise_content_drop(gn, why);
 
 	/* Padding past the UDP length goes; the rest must be one buffer. */
 	if (pskb_trim(skb, uoff + ulen) || skb_linearize_cow(skb))
 		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
-	data = skb->data + uoff + sizeof(*uh);
-	if (guise_content_crypt(k, data, len, len - GUISE_CONTENT_HDR_LEN,
-				nonce, false)) {
-		guise_key_count_drop(k, false);
-		return guise_content_drop(gn, GUISE_STAT_DROP_AUTH);
-	}
-	if (!guise_replay_update(&k->replay, seq)) {
-		guise_key_count_drop(k, true);
-		return guise_content_drop(gn, GUISE_STAT_DROP_REPLAY);
-	}
+	why = guise_content_open(k, skb->data + uoff + sizeof(*uh), len);
+	if (why != GUISE_CONTENT_OK)
+		return guise_content_drop(gn, why);
 
 	/*
 	 * The plaintext stays where it is: the headers move over the
 	 * content header (as ESP transport mode input does) and the tag is
 	 * trimmed off. The verified tag proves the payload, so its UDP
-	 * checksum is not computed here: CHECKSUM_PARTIAL (verified on local
-	 * delivery, completed on output when forwarded). With extension
-	 * headers, which devices offering only NETIF_F_IPV6_CSUM may not
-	 * parse, it is computed in software as before.
+	 * checksum is not computed here (guise_content_rx_csum()).
 	 */
 	len -= GUISE_CONTENT_OVERHEAD;
 	guise_content_pull_hdr(skb, uoff + sizeof(*uh));
 	__skb_trim(skb, uoff + sizeof(*uh) + len);
 	ulen = sizeof(*uh) + len;
 	guise_content_fix_len(skb, uoff, ulen);
-	if (uoff != skb_network_offset(skb) + sizeof(struct ipv6hdr) ||
-	    !guise_content_csum_partial(skb, uoff, ulen)) {
-		guise_content_csum_sw(skb, uoff, ulen);
-		skb->ip_summed = CHECKSUM_UNNECESSARY;
-		skb->csum_level = 0;
-	}
+	guise_content_rx_csum(skb, uoff, ulen);
 
-	guise_key_count(k, len);
 	guise_stat_inc(gn, GUISE_STAT_CONTENT_DECRYPTED);
 	return NF_ACCEPT;
 }
@@ -265,9 +365,7 @@ static bool guise_flow_has_tx(const struct guise_flow *f)
 
 unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 {
-	struct guise_content_hdr *h;
 	unsigned int uoff, ulen, len;
-	u8 nonce[GUISE_NONCE_LEN];
 	struct guise_flow *f;
 	struct guise_key *k;
 	u64 seq;
@@ -286,11 +384,7 @@ unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 		return guise_content_drop(gn, GUISE_STAT_DROP_NO_KEY);
 	}
 	if (skb_is_gso(skb))
-		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
-
-	seq = (u64)atomic64_fetch_add_unless(&k->tx_seq, 1, -1);
-	if (seq == U64_MAX)
-		return guise_content_drop(gn, GUISE_STAT_DROP_SEQ_EXHAUSTED);
+		return guise_content_tx_gso(gn, k, skb, uoff);
 
 	if (skb_linearize_cow(skb))
 		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
@@ -298,6 +392,12 @@ unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 	if (ulen < sizeof(struct udphdr) || uoff + ulen != skb->len)
 		return guise_content_drop(gn, GUISE_STAT_DROP_TRUNCATED);
 	len = ulen - sizeof(struct udphdr);
+	/* IPv6 payload and UDP lengths are 16 bits: no jumbograms. */
+	if (guise_content_ext_len(skb, uoff) + ulen + GUISE_CONTENT_OVERHEAD >
+	    IPV6_MAXPLEN)
+		return guise_content_drop(gn, GUISE_STAT_DROP_TOO_BIG);
+	if (!guise_content_seq_reserve(k, 1, &seq))
+		return guise_content_drop(gn, GUISE_STAT_DROP_SEQ_EXHAUSTED);
 
 	/*
 	 * The payload moves up by the header's 16 bytes. Pushing the headers
@@ -311,17 +411,7 @@ unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 	data = skb->data + uoff + sizeof(struct udphdr);
 	skb_put(skb, GUISE_CONTENT_OVERHEAD);
 	memmove(data + GUISE_CONTENT_HDR_LEN, data, len);
-	h = (struct guise_content_hdr *)data;
-	h->magic = GUISE_CONTENT_MAGIC;
-	h->version = GUISE_CONTENT_VERSION;
-	h->type = GUISE_CONTENT_TYPE_DATA;
-	h->alg = k->alg;
-	h->key_id = htonl(k->id);
-	h->seq = cpu_to_be64(seq);
-	guise_content_nonce(nonce, k, h->seq);
-
-	if (guise_content_crypt(k, data, GUISE_CONTENT_OVERHEAD + len, len,
-				nonce, true))
+	if (guise_content_seal(k, data, GUISE_CONTENT_OVERHEAD + len, seq))
 		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
 	ulen += GUISE_CONTENT_OVERHEAD;
 	guise_content_fix_len(skb, uoff, ulen);
@@ -337,7 +427,6 @@ unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 		skb->ip_summed = CHECKSUM_NONE;
 	}
 
-	guise_key_count(k, len);
 	guise_stat_inc(gn, GUISE_STAT_CONTENT_ENCRYPTED);
 	return NF_ACCEPT;
 }

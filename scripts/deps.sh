@@ -15,7 +15,7 @@ BUILD_PKGS=(gcc make pkg-config libmnl-dev libjansson-dev libssl-dev
 	libsystemd-dev clang linux-headers-amd64 python3 python3-yaml)
 VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
 	iproute2 iputils-ping tcpdump python3-scapy python3-cryptography smcroute curl openssl util-linux procps python3 libcap2-bin xz-utils
-	nftables iptables)
+	nftables iptables ethtool)
 LINT_PKGS=(sparse linux-source-6.1 clang-format xz-utils)
 # Host-side benchmarks (bench/leased_bench.sh): ISC Kea DHCPv6 and its
 # load generator perfdhcp, strace to check Kea's syncs. Their services are

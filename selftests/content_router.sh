@@ -12,11 +12,14 @@
 # offload off, the stack completes the checksum, R2 (which then verifies
 # it in software) must accept every datagram, and a capture on R2 must
 # show a correct UDP checksum on each; 60 KB datagrams, reassembled and
-# decrypted by M, are fragmented again on the way down. Then the module is
-# unloaded and reloaded while the stream flows: the unload is clean and,
-# re-keyed, decryption resumes.
+# decrypted by M, are fragmented again on the way down. S then sends UDP
+# GSO bursts that M's upstream veth merges again (GRO with
+# rx-udp-gro-forwarding): M decrypts every datagram of the merged skbs and
+# R2 gets each, with correct checksums. Then the module is unloaded and
+# reloaded while the stream flows: the unload is clean and, re-keyed,
+# decryption resumes.
 source "$(dirname "$0")/lib.sh"
-require_cmd smcrouted python3 tcpdump
+require_cmd smcrouted python3 tcpdump ethtool
 
 GROUP=ff3e::4242 PORT=5000
 K=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f SALT=c0c1c2c3
@@ -96,8 +99,8 @@ sleep 1
 kill "$dump"
 wait "$dump" 2>/dev/null
 # every unfragmented datagram on the downstream wire: plaintext, correct UDP checksum
-udp_csums() {
-	python3 - /tmp/router.pcap "$PORT" <<'PY'
+udp_csums() { # udp_csums [PCAP]
+	python3 - "${1:-/tmp/router.pcap}" "$PORT" <<'PY'
 import sys
 from scapy.all import rdpcap, raw, IPv6, UDP
 from scapy.layers.inet6 import IPv6ExtHdrFragment, in6_chksum
@@ -115,6 +118,42 @@ sys.exit(0 if good >= 20 and bad == 0 else 1)
 PY
 }
 check "the downstream wire carries plaintext with correct UDP checksums" udp_csums
+
+# GRO at the router: S's UDP GSO bursts are segmented before S's wire and
+# merged again by M's upstream veth; M decrypts the merged skbs chunk by
+# chunk and forwards them, segmented with checksums by the stack (M's
+# downstream offload is still off).
+ip netns exec "$M" ethtool -K eth0 gro on rx-udp-gro-forwarding on
+ip netns exec "$S" ethtool -K eth0 tx-udp-segmentation off
+ip netns exec "$M" tcpdump -i eth0 -U -n -s 0 -w /tmp/router-gro.pcap "udp port $PORT" 2>/dev/null &
+dump=$!
+ip netns exec "$R2" tcpdump -i eth0 -U -n -w /tmp/router.pcap "udp port $PORT" 2>/dev/null &
+dump2=$!
+sleep 2
+before=$(cstat "$M" content_decrypted)
+recv 10
+check "S sends 4 GSO bursts of 8 datagrams (7 x 1000 + 400 bytes)" \
+	ip netns exec "$S" python3 selftests/nettool.py mcast-gso-send $GROUP $PORT eth0 4 8 1000 400 3000
+sleep 8
+recv_done
+check "R2 receives all 32 in plaintext, byte-identical" [ "$(r2)" = "good 32 bad 0 plain 0" ]
+sleep 1
+kill "$dump" "$dump2"
+wait "$dump" "$dump2" 2>/dev/null
+merged() {
+	python3 - /tmp/router-gro.pcap <<'PY'
+import sys
+from scapy.all import rdpcap, UDP
+n = sum(1 for p in rdpcap(sys.argv[1]) if UDP in p and p[UDP].len > 1500)
+print("merged skbs: %d" % n)
+sys.exit(0 if n else 1)
+PY
+}
+check "M's upstream veth merged them (GRO)" merged
+check "M decrypted each of the 32 datagrams" \
+	[ "$(cstat "$M" content_decrypted)" -eq $((before + 32)) ]
+check "downstream: 32 datagrams, plaintext, correct UDP checksums" udp_csums
+ip netns exec "$M" ethtool -K eth0 gro off
 check "M's downstream: transmit checksum offload on again" \
 	ip netns exec "$M" python3 selftests/nettool.py tx-csum eth1 on
 

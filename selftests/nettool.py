@@ -14,14 +14,27 @@
   nettool.py mcast-send GROUP PORT IFACE COUNT SIZE [FIRST]
                                       send COUNT datagrams of SIZE bytes,
                                       datagram i holding payload(i)
+  nettool.py mcast-gso-send GROUP PORT IFACE SENDS SEGS SIZE LAST [FIRST]
+                                      SENDS sends with UDP_SEGMENT SIZE,
+                                      each of SEGS datagrams: SEGS - 1 of
+                                      SIZE bytes and a last of LAST; they
+                                      hold payload(FIRST), payload(FIRST
+                                      + 1), ...; exit 1 (naming the errno)
+                                      if a send fails
   nettool.py mcast-recv GROUP PORT IFACE SECONDS
                                       join GROUP on IFACE, for SECONDS
                                       (from the first datagram with
                                       NETTOOL_FIRST_WAIT), and print
-                                      "good N bad M plain P": datagrams
-                                      equal to some payload(i), others,
+                                      "good N bad M plain P": distinct
+                                      datagrams equal to some payload(i),
+                                      others (a second copy of one too),
                                       and others holding the plaintext
-                                      marker (a leak)
+                                      marker (a leak). NETTOOL_GRO=1: with
+                                      the UDP_GRO socket option, splitting
+                                      what arrives coalesced at the
+                                      gso_size the kernel reports; prints
+                                      "coalesced N" (reads that held more
+                                      than one datagram) first
   nettool.py tx-csum IFACE on|off     switch IFACE's transmit checksum
                                       offload (ETHTOOL_STXCSUM; no
                                       ethtool binary needed)
@@ -127,6 +140,27 @@ def mcast_sock(iface):
     return s, idx
 
 
+SOL_UDP, UDP_SEGMENT, UDP_GRO = 17, 103, 104
+
+
+def mcast_gso_send(group, port, iface, sends, segs, size, last, first=0):
+    s, _ = mcast_sock(iface)
+    s.setsockopt(SOL_UDP, UDP_SEGMENT, size)
+    i = first
+    for _ in range(sends):
+        buf = b""
+        for j in range(segs):
+            buf += payload(i, size if j < segs - 1 else last)
+            i += 1
+        try:
+            s.sendto(buf, (group, port))
+        except OSError as e:
+            print("send failed: %s" % os.strerror(e.errno), flush=True)
+            return 1
+    print("sent %d" % (i - first), flush=True)
+    return 0
+
+
 def mcast_send(group, port, iface, count, size, first=0):
     import time
     s, _ = mcast_sock(iface)
@@ -144,8 +178,12 @@ def mcast_recv(group, port, iface, seconds):
     s.bind(("::", port))
     mreq = socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", idx)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+    gro = os.environ.get("NETTOOL_GRO") == "1"
+    if gro:
+        s.setsockopt(SOL_UDP, UDP_GRO, 1)
     print("ready", flush=True)
-    good = bad = plain = 0
+    good = bad = plain = coalesced = 0
+    seen = set()
     # NETTOOL_FIRST_WAIT=N: the window starts with the first datagram,
     # awaited N s at most (slow, loaded emulated guests)
     first = float(os.environ.get("NETTOOL_FIRST_WAIT", "0"))
@@ -153,19 +191,29 @@ def mcast_recv(group, port, iface, seconds):
     while time.time() < end:
         s.settimeout(max(0.01, end - time.time()))
         try:
-            b = s.recv(70000)
+            b, anc, _, _ = s.recvmsg(70000, socket.CMSG_SPACE(4))
         except socket.timeout:
             break
         if first:
             first, end = 0, time.time() + seconds
-        if b.startswith(MARK):
-            i = int(b[len(MARK):len(MARK) + 8])
-            if b == payload(i, len(b)):
-                good += 1
-                continue
-        bad += 1
-        if MARK in b:
-            plain += 1
+        step = len(b) or 1
+        for level, kind, data in anc:
+            if (level, kind) == (SOL_UDP, UDP_GRO):
+                step = struct.unpack("@i", data[:4])[0]
+        if step < len(b):
+            coalesced += 1
+        for d in [b[o:o + step] for o in range(0, len(b), step)] or [b]:
+            if d.startswith(MARK) and d[len(MARK):len(MARK) + 8].isdigit():
+                i = int(d[len(MARK):len(MARK) + 8])
+                if d == payload(i, len(d)) and (i, len(d)) not in seen:
+                    seen.add((i, len(d)))
+                    good += 1
+                    continue
+            bad += 1
+            if MARK in d:
+                plain += 1
+    if gro:
+        print("coalesced %d" % coalesced, flush=True)
     print("good %d bad %d plain %d" % (good, bad, plain), flush=True)
     return 0
 
@@ -188,6 +236,8 @@ def main(a):
     if len(a) in (7, 8) and a[1] == "mcast-send":
         return mcast_send(a[2], int(a[3]), a[4], int(a[5]), int(a[6]),
                           int(a[7]) if len(a) == 8 else 0)
+    if len(a) in (9, 10) and a[1] == "mcast-gso-send":
+        return mcast_gso_send(a[2], int(a[3]), a[4], *map(int, a[5:]))
     if len(a) == 6 and a[1] == "mcast-recv":
         return mcast_recv(a[2], int(a[3]), a[4], float(a[5]))
     if len(a) == 4 and a[1] == "udp-count":

@@ -324,6 +324,7 @@ enum guise_stat {
 	GUISE_STAT_DROP_BAD_HEADER,	/* bad magic, version, type or alg */
 	GUISE_STAT_DROP_SEQ_EXHAUSTED,	/* tx key would wrap */
 	GUISE_STAT_DROP_NOMEM,		/* allocation or skb_cow failed */
+	GUISE_STAT_DROP_TOO_BIG,	/* over 64 KiB once encrypted */
 
 	__GUISE_STAT_MAX,
 };
