@@ -45,6 +45,9 @@ done
 ip netns exec "$SW" ethtool -K p2 tso off
 eth() { ip netns exec "$1" ethtool -K eth0 "${@:2}"; }
 
+# A receiver's window, 5 s, starts with its first datagram (30 s at most
+# before it); recv_done waits for the windows to end. A sender's bursts
+# leave within milliseconds.
 export NETTOOL_FIRST_WAIT=30
 RECVS=()
 recv() { # recv NS SECONDS OUTFILE: background receiver, waits until ready
@@ -122,9 +125,8 @@ PY
 }
 eth "$S" tx-udp-segmentation off
 capture "$SW" p1 /tmp/gso-wire.pcap
-recv "$R" 8 /tmp/r.txt
+recv "$R" 5 /tmp/r.txt
 check "S sends 5 GSO bursts of 8 datagrams (7 x 1000 + 300 bytes)" gsend "$S" 5 8 1000 300 0
-sleep 8
 recv_done
 capture_done
 check "R receives all 40, byte-identical, the short ones too" \
@@ -137,9 +139,8 @@ check "counters: 40 encrypted in S, 40 decrypted in R" \
 # --- 2. GRO on R's veth, rx-udp-gro-forwarding ---------------------------------------
 eth "$R" gro on rx-udp-gro-forwarding on
 capture "$R" eth0 /tmp/gso-r.pcap
-recv "$R" 8 /tmp/r.txt
+recv "$R" 5 /tmp/r.txt
 check "S sends 5 bursts again, R's veth merges them (GRO)" gsend "$S" 5 8 1000 300 100
-sleep 8
 recv_done
 capture_done
 check "R saw merged skbs" merged /tmp/gso-r.pcap
@@ -149,9 +150,8 @@ check "counters: 80 decrypted in R, no drop" \
 
 # --- 3. GRO for a UDP_GRO socket ------------------------------------------------------
 eth "$R" rx-udp-gro-forwarding off
-NETTOOL_GRO=1 recv "$R" 8 /tmp/r.txt
+NETTOOL_GRO=1 recv "$R" 5 /tmp/r.txt
 check "S sends 5 bursts to a UDP_GRO receiver" gsend "$S" 5 8 1000 300 200
-sleep 8
 recv_done
 check "the UDP_GRO receiver got coalesced plaintext" \
 	bash -c "grep -Eq '^coalesced [1-9]' /tmp/r.txt"
@@ -160,9 +160,8 @@ check "... all 40 datagrams byte-identical" [ "$(result /tmp/r.txt)" = "good 40 
 # --- 3b. fraglist GRO (rx-gro-list) for a plain socket ---------------------------------
 eth "$R" rx-gro-list on
 capture "$R" eth0 /tmp/gso-r.pcap
-recv "$R" 8 /tmp/r.txt
+recv "$R" 5 /tmp/r.txt
 check "S sends 5 bursts, R's veth chains them (fraglist GRO)" gsend "$S" 5 8 1000 300 250
-sleep 8
 recv_done
 capture_done
 check "R saw chained skbs" merged /tmp/gso-r.pcap
@@ -173,9 +172,8 @@ eth "$R" rx-gro-list off
 eth "$S" tx-udp-segmentation on
 eth "$R" gro off
 capture "$R" eth0 /tmp/gso-r.pcap
-recv "$R" 8 /tmp/r.txt
+recv "$R" 5 /tmp/r.txt
 check "S sends 5 bursts, not segmented on the way" gsend "$S" 5 8 1000 300 300
-sleep 8
 recv_done
 capture_done
 check "R got GSO skbs" merged /tmp/gso-r.pcap
@@ -187,9 +185,8 @@ check "counters: 200 encrypted in S, 200 decrypted in R" \
 # 1452-byte segments fill a 1500-byte MTU; 32 bytes more and each is
 # fragmented by the stack (ip6_finish_output_gso_slowpath_drop), as a
 # datagram without GSO would be.
-recv "$R" 8 /tmp/r.txt
+recv "$R" 5 /tmp/r.txt
 check "S sends 2 bursts of 1452-byte segments" gsend "$S" 2 8 1452 500 400
-sleep 8
 recv_done
 check "fragmented segments arrive whole and decrypt" [ "$(result /tmp/r.txt)" = "good 16 bad 0 plain 0" ]
 before=$(cstat "$S" drop_too_big)
@@ -233,9 +230,8 @@ add() { # add "a b c d e" "f g h i j": element-wise sum
 crafted() { # crafted BASE DESC: A's burst to R, checked
 	local before
 	before=$(stats)
-	NETTOOL_GRO=${GRO_RECV:-0} recv "$R" 6 /tmp/r.txt
+	NETTOOL_GRO=${GRO_RECV:-0} recv "$R" 5 /tmp/r.txt
 	check "A sends a crafted burst ($2)" craft "$1"
-	sleep 6
 	recv_done
 	check "the 4 good datagrams of the burst arrive, byte-identical" \
 		[ "$(result /tmp/r.txt)" = "good 4 bad 0 plain 0" ]
