@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "addr.h"
 #include "http.h"
 #include "log.h"
 #include "tls.h"
@@ -390,14 +391,44 @@ static int http_local_caller(evutil_socket_t fd, struct http_caller *c)
 	return 0;
 }
 
-/* The caller behind a verified certificate. 0 or -1. */
-static int http_cert_caller(SSL *ssl, struct http_caller *c)
+/*
+ * What a connection's certificate proves (address, CN, name, roles),
+ * worked out at its first request and kept with its SSL: decoding the
+ * certificate's extensions and subject again for each request was a
+ * tenth of guise-leased's own CPU time. The certificate of a connection
+ * does not change (tls_server_ctx(): no renegotiation, no post-handshake
+ * authentication); the reference to it, compared at each request, makes
+ * sure of it.
+ */
+struct http_peer {
+	X509 *cert;
+	struct http_caller c;
+};
+
+static int http_peer_idx = -1;
+
+static void http_peer_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+			   long argl, void *argp)
 {
-	X509 *cert = SSL_get0_peer_certificate(ssl);
+	struct http_peer *p = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (p)
+		X509_free(p->cert);
+	free(p);
+}
+
+/* The caller behind a verified certificate, from scratch. 0 or -1. */
+static int http_cert_identify(SSL *ssl, X509 *cert, struct http_caller *c)
+{
 	char a[INET6_ADDRSTRLEN];
 	int err;
 
-	if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
 		return -1;
 	err = tls_peer_address(ssl, &c->addr);
 	c->has_addr = !err;
@@ -405,10 +436,42 @@ static int http_cert_caller(SSL *ssl, struct http_caller *c)
 		c->cn[0] = '\0';
 	if (c->has_addr)
 		snprintf(c->name, sizeof(c->name), "%s",
-			 inet_ntop(AF_INET6, &c->addr, a, sizeof(a)));
+			 guise_addr_format(&c->addr, a));
 	else
 		snprintf(c->name, sizeof(c->name), "CN=%s", c->cn);
 	c->roles = roles_from_cert(cert);
+	return 0;
+}
+
+/* The caller behind a verified certificate. 0 or -1. */
+static int http_cert_caller(SSL *ssl, struct http_caller *c)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	struct http_peer *p;
+
+	if (!cert)
+		return -1;
+	if (http_peer_idx < 0)
+		http_peer_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+						     http_peer_free);
+	p = http_peer_idx < 0 ? NULL : SSL_get_ex_data(ssl, http_peer_idx);
+	if (p && p->cert == cert) {
+		*c = p->c;
+		return 0;
+	}
+	if (http_cert_identify(ssl, cert, c))
+		return -1;
+	/* Kept if possible; without it, worked out again next time. */
+	if (!p && http_peer_idx >= 0 && (p = calloc(1, sizeof(*p))) &&
+	    SSL_set_ex_data(ssl, http_peer_idx, p) != 1) {
+		free(p);
+		p = NULL;
+	}
+	if (p && X509_up_ref(cert) == 1) {
+		X509_free(p->cert);
+		p->cert = cert;
+		p->c = *c;
+	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "api.h"
 #include "audit.h"
 #include "certcheck.h"
@@ -110,8 +111,7 @@ static void put_addr(json_t *o, const char *key, const struct in6_addr *a)
 {
 	char buf[INET6_ADDRSTRLEN];
 
-	json_object_set_new(
-		o, key, json_string(inet_ntop(AF_INET6, a, buf, sizeof(buf))));
+	json_object_set_new(o, key, json_string(guise_addr_format(a, buf)));
 }
 
 static json_t *lease_json(const struct lease_rec *l)

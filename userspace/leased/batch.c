@@ -50,27 +50,31 @@ void batch_free(struct leased *d)
 int batch_op_begin(struct leased *d)
 {
 	struct batch *b = &d->batch;
-	bool opened = false;
 
 	if (!b->tail)
 		b->tail = &b->head; /* no batch_init(): a commit per write */
 	if (!store_in_tx(d->store)) {
 		if (store_begin(d->store))
 			return -EIO;
-		opened = true;
 		/* Runs once the loop has nothing more urgent to do. */
 		if (b->ev)
 			event_active(b->ev, EV_TIMEOUT, 1);
 	}
-	if (store_op_begin(d->store)) {
-		if (opened && !b->n)
-			store_rollback(d->store);
-		else
-			b->poisoned = true;
-		return -EIO;
-	}
+	b->op_changes = store_changes(d->store);
 	b->in_op = true;
 	return 0;
+}
+
+void batch_op_undo(struct leased *d)
+{
+	struct batch *b = &d->batch;
+
+	/* Nothing written, nothing to undo (refusals write nothing; a
+	 * failed statement undoes itself). A write that failed half way
+	 * cannot be undone alone: none of the batch may be acknowledged. */
+	if (store_changes(d->store) != b->op_changes)
+		b->poisoned = true;
+	b->op_changes = store_changes(d->store);
 }
 
 void batch_op_end(struct leased *d, struct batch_op *op, bool undo)
@@ -78,9 +82,11 @@ void batch_op_end(struct leased *d, struct batch_op *op, bool undo)
 	struct batch *b = &d->batch;
 
 	b->in_op = false;
-	/* A savepoint that cannot be undone or released leaves the
-	 * transaction in doubt: none of it may be acknowledged. */
-	if ((undo && store_op_undo(d->store)) || store_op_end(d->store))
+	if (undo)
+		batch_op_undo(d);
+	/* SQLite rolled the whole transaction back (an I/O error, a full
+	 * disk): nothing of the batch is left to commit. */
+	if (!store_in_tx(d->store))
 		b->poisoned = true;
 	op->next = NULL;
 	*b->tail = op;

@@ -8,8 +8,10 @@
  * request is waiting to be read, or at once when [store] batch_max
  * writes are pending. Optionally ([store] batch_wait_us, off by
  * default), under concurrency (the previous batch held more than one
- * write) an idle loop first waits that long for more writes. Each write runs in a savepoint of its own (a
- * refusal undoes only itself) and queues a batch_op; after the COMMIT
+ * write) an idle loop first waits that long for more writes. Each write
+ * queues a batch_op; a refusal writes nothing, and a write that fails
+ * after it changed something fails the whole batch (no savepoint per
+ * write: SQLite would copy every page it changes). After the COMMIT
  * returns, every op's done() runs with durable = true, and only then
  * are answers sent. A failed COMMIT rolls the whole transaction back:
  * every op's done() runs with durable = false and undoes what it changed
@@ -39,7 +41,8 @@ struct batch {
 	unsigned int last_n; /* ops of the previous batch */
 	bool waited; /* the commit already waited [store] batch_wait_us */
 	bool in_op; /* between batch_op_begin() and batch_op_end() */
-	bool poisoned; /* a savepoint failed: the batch must roll back */
+	bool poisoned; /* a write failed half way: the batch must roll back */
+	unsigned long op_changes; /* store_changes() when the write began */
 };
 
 /* Priorities of the loop: the commit event runs below everything else. */
@@ -52,11 +55,17 @@ int batch_init(struct leased *d, struct event_base *base);
 /* Commit what is pending, then free the event. */
 void batch_free(struct leased *d);
 
-/* Start one write: open the transaction if needed, then a savepoint.
+/* Start one write: open the transaction if needed.
  * 0, or -EIO (nothing is open for this write; answer it directly). */
 int batch_op_begin(struct leased *d);
 /*
- * End the write begun by batch_op_begin(): @undo drops what it wrote.
+ * The write failed: if it changed something already, the batch is
+ * poisoned (rolled back at its commit, every write of it answered as
+ * failed), else nothing happens. Writes after this call count afresh.
+ */
+void batch_op_undo(struct leased *d);
+/*
+ * End the write begun by batch_op_begin(): @undo as batch_op_undo().
  * @op is queued for the commit (its done() runs after it); the batch is
  * committed now if it holds [store] batch_max writes.
  */

@@ -103,7 +103,7 @@ struct lease_op {
 	struct lease_rec l;
 	bool by_admin; /* return: ended as an administrator */
 	bool token; /* a rent-rate token was taken: given back on failure */
-	bool undone; /* its savepoint was undone already (keep the audit) */
+	bool undone; /* batch_op_undo() done already (keep the audit) */
 	void (*done)(struct leased *d, struct lease_op *op);
 };
 

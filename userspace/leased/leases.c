@@ -7,6 +7,7 @@
 #include <time.h>
 #include <openssl/rand.h>
 
+#include "addr.h"
 #include "audit.h"
 #include "kernel.h"
 #include "leased.h"
@@ -21,7 +22,7 @@
 
 static const char *fmt_addr(const struct in6_addr *a, char *buf)
 {
-	return inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+	return guise_addr_format(a, buf);
 }
 
 static uint64_t now_ms(void)
@@ -127,8 +128,7 @@ static int pick_virtual(struct leased *d, int64_t now, struct in6_addr *v)
 	return err;
 }
 
-/* Inside the rent's savepoint: the checks, the insert and the
- * certificate. */
+/* Inside the batch: the checks, the insert and the certificate. */
 static int rent_locked(struct leased *d, struct lease_op *op, int64_t now)
 {
 	struct lease_rec *out = &op->l;
@@ -175,8 +175,8 @@ static int owned_lease(struct leased *d, const struct in6_addr *real,
 	return 0;
 }
 
-/* Inside the return's savepoint: the holder's own lease, else (an
- * administrator) anyone's, audited. */
+/* Inside the batch: the holder's own lease, else (an administrator)
+ * anyone's, audited. */
 static int return_locked(struct leased *d, struct lease_op *op)
 {
 	int err = -ENOENT;
@@ -199,8 +199,7 @@ static int return_locked(struct leased *d, struct lease_op *op)
 		return 0;
 	}
 	/* The refusal is audited too: undo the write, keep the record. */
-	if (store_op_undo(d->store))
-		d->batch.poisoned = true;
+	batch_op_undo(d);
 	op->undone = true;
 	leased_audit(d, op->who, "end-lease", &op->addr,
 		     err == -ENOENT ? "not-found" : "error", NULL);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sqlite3.h>
 
+#include "addr.h"
 #include "audit.h"
 #include "log.h"
 #include "revalidate.h"
@@ -87,12 +88,15 @@ static const char migrate_v1[] =
  * Leases per client, for the max_per_client check of every rent: a
  * count(*) over the client's leases costs as many index entries as the
  * client holds (a host with 5,000 leases: a fifth of the daemon's CPU).
- * Kept by triggers instead, so it follows every insert, delete, savepoint
- * rollback and failed batch of this connection (a lease's real address
- * is never updated: renew changes expires only). In memory (TEMP): nothing
- * more to write per commit, no on-disk schema change; rebuilt from the
- * leases table at every open. Writers on other connections would not
- * update it: the daemon is the store's only writer.
+ * Kept instead by the statements that insert and delete leases (the only
+ * ones: store_lease_insert(), store_lease_end(); a lease's real address
+ * is never updated, renew changes expires only), in the same transaction,
+ * so a rolled back batch rolls the count back too. Not by triggers: a
+ * statement with a trigger keeps a copy of every page it changes in a
+ * statement journal, a sixth of the daemon's CPU per request. In memory
+ * (TEMP): nothing more to write per commit, no on-disk schema change;
+ * rebuilt from the leases table at every open. Writers on other
+ * connections would not update it: the daemon is the store's only writer.
  */
 static const char client_count[] =
 	"PRAGMA temp_store = MEMORY;"
@@ -100,13 +104,7 @@ static const char client_count[] =
 	" real TEXT PRIMARY KEY,"
 	" n INTEGER NOT NULL) WITHOUT ROWID;"
 	"INSERT INTO temp.client_leases"
-	" SELECT real, count(*) FROM main.leases GROUP BY real;"
-	"CREATE TEMP TRIGGER client_leases_insert AFTER INSERT ON main.leases"
-	" BEGIN INSERT INTO client_leases VALUES (new.real, 1)"
-	" ON CONFLICT (real) DO UPDATE SET n = n + 1; END;"
-	"CREATE TEMP TRIGGER client_leases_delete AFTER DELETE ON main.leases"
-	" BEGIN UPDATE client_leases SET n = n - 1 WHERE real = old.real;"
-	" DELETE FROM client_leases WHERE real = old.real AND n = 0; END;";
+	" SELECT real, count(*) FROM main.leases GROUP BY real;";
 
 static int store_fail(struct store *st, const char *what)
 {
@@ -208,6 +206,11 @@ int store_open(const char *path, struct store **stp)
 
 	if (!st)
 		return -ENOMEM;
+	/* No memory statistics (nothing reads them): each of SQLite's
+	 * allocations, about forty per request, took a global mutex to
+	 * count itself. Only possible before the library's first use:
+	 * later it is refused (SQLITE_MISUSE), harmlessly. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
@@ -241,42 +244,6 @@ void store_close(struct store *st)
 		sqlite3_finalize(st->cache[i].stmt);
 	sqlite3_close(st->db);
 	free(st);
-}
-
-int store_begin(struct store *st)
-{
-	return store_exec(st, "BEGIN IMMEDIATE;");
-}
-
-int store_commit(struct store *st)
-{
-	return store_exec(st, "COMMIT;");
-}
-
-void store_rollback(struct store *st)
-{
-	if (!sqlite3_get_autocommit(st->db))
-		store_exec(st, "ROLLBACK;");
-}
-
-bool store_in_tx(struct store *st)
-{
-	return !sqlite3_get_autocommit(st->db);
-}
-
-int store_op_begin(struct store *st)
-{
-	return store_exec(st, "SAVEPOINT op;");
-}
-
-int store_op_undo(struct store *st)
-{
-	return store_exec(st, "ROLLBACK TO op;");
-}
-
-int store_op_end(struct store *st)
-{
-	return store_exec(st, "RELEASE op;");
 }
 
 /* A statement for @sql: the cached one, else newly prepared (and cached
@@ -323,10 +290,8 @@ static int bind_addr(struct store *st, sqlite3_stmt *stmt, int idx,
 {
 	char buf[INET6_ADDRSTRLEN];
 
-	if (!inet_ntop(AF_INET6, a, buf, sizeof(buf)))
-		return -EINVAL;
-	if (sqlite3_bind_text(stmt, idx, buf, -1, SQLITE_TRANSIENT) !=
-	    SQLITE_OK)
+	if (sqlite3_bind_text(stmt, idx, guise_addr_format(a, buf), -1,
+			      SQLITE_TRANSIENT) != SQLITE_OK)
 		return store_fail(st, "bind");
 	return 0;
 }
@@ -392,6 +357,49 @@ static int step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		return store_fail(st, what);
 	return 0;
+}
+
+/*
+ * A statement without rows or parameters, from the cache: BEGIN and
+ * COMMIT of every group commit (sqlite3_exec() compiles them anew each
+ * time).
+ */
+static int store_run(struct store *st, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	int err = prepare(st, sql, &stmt);
+
+	if (err)
+		return err;
+	err = step_done(st, stmt, sql);
+	finish(st, stmt);
+	return err;
+}
+
+int store_begin(struct store *st)
+{
+	return store_run(st, "BEGIN IMMEDIATE;");
+}
+
+int store_commit(struct store *st)
+{
+	return store_run(st, "COMMIT;");
+}
+
+void store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		store_run(st, "ROLLBACK;");
+}
+
+bool store_in_tx(struct store *st)
+{
+	return !sqlite3_get_autocommit(st->db);
+}
+
+unsigned long store_changes(struct store *st)
+{
+	return (unsigned long)sqlite3_total_changes(st->db);
 }
 
 int store_lease_by_virt(struct store *st, const struct in6_addr *virt,
@@ -462,8 +470,44 @@ int store_lease_count(struct store *st, const struct in6_addr *real,
 	return err;
 }
 
-int store_lease_insert(struct store *st, const struct lease_rec *l,
-		       const char *issuer, const char *serial)
+/* @real's lease count (temp.client_leases) up or down by one. */
+static int client_count_add(struct store *st, const struct in6_addr *real,
+			    int delta)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	err = prepare(st,
+		      delta > 0 ?
+			      "INSERT INTO temp.client_leases VALUES (?1, 1)"
+			      " ON CONFLICT (real) DO UPDATE SET n = n + 1;" :
+			      "UPDATE temp.client_leases SET n = n - 1"
+			      " WHERE real = ?1;",
+		      &stmt);
+	if (err)
+		return err;
+	err = bind_addr(st, stmt, 1, real);
+	if (!err)
+		err = step_done(st, stmt, "count leases");
+	finish(st, stmt);
+	if (err || delta > 0)
+		return err;
+	/* No row for a client without leases (what the rebuild makes). */
+	err = prepare(st,
+		      "DELETE FROM temp.client_leases"
+		      " WHERE real = ?1 AND n <= 0;",
+		      &stmt);
+	if (err)
+		return err;
+	err = bind_addr(st, stmt, 1, real);
+	if (!err)
+		err = step_done(st, stmt, "count leases");
+	finish(st, stmt);
+	return err;
+}
+
+static int lease_insert(struct store *st, const struct lease_rec *l,
+			const char *issuer, const char *serial)
 {
 	sqlite3_stmt *stmt;
 	int err;
@@ -484,6 +528,27 @@ int store_lease_insert(struct store *st, const struct lease_rec *l,
 	    !(err = bind_text(st, stmt, 8, issuer ? serial : NULL)))
 		err = step_done(st, stmt, "insert lease");
 	finish(st, stmt);
+	if (err)
+		return err;
+	return client_count_add(st, &l->real, 1);
+}
+
+int store_lease_insert(struct store *st, const struct lease_rec *l,
+		       const char *issuer, const char *serial)
+{
+	/* The lease and its count are one write (see store_lease_end()). */
+	bool own = !store_in_tx(st);
+	int err;
+
+	if (own && store_begin(st))
+		return -EIO;
+	err = lease_insert(st, l, issuer, serial);
+	if (own) {
+		if (!err)
+			err = store_commit(st);
+		if (err)
+			store_rollback(st);
+	}
 	return err;
 }
 
@@ -506,8 +571,8 @@ int store_lease_set_expires(struct store *st, const struct in6_addr *virt,
 	return err;
 }
 
-int store_lease_end(struct store *st, const struct lease_rec *l, int64_t end,
-		    const char *reason)
+static int lease_end(struct store *st, const struct lease_rec *l, int64_t end,
+		     const char *reason)
 {
 	sqlite3_stmt *stmt;
 	int err;
@@ -539,6 +604,28 @@ int store_lease_end(struct store *st, const struct lease_rec *l, int64_t end,
 	if (!err && sqlite3_changes(st->db) != 1)
 		err = -ENOENT;
 	finish(st, stmt);
+	if (err)
+		return err;
+	return client_count_add(st, &l->real, -1);
+}
+
+int store_lease_end(struct store *st, const struct lease_rec *l, int64_t end,
+		    const char *reason)
+{
+	/* Its three statements are one write: in the caller's transaction,
+	 * or in one of its own. */
+	bool own = !store_in_tx(st);
+	int err;
+
+	if (own && store_begin(st))
+		return -EIO;
+	err = lease_end(st, l, end, reason);
+	if (own) {
+		if (!err)
+			err = store_commit(st);
+		if (err)
+			store_rollback(st);
+	}
 	return err;
 }
 

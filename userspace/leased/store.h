@@ -35,14 +35,11 @@ void store_rollback(struct store *st);
 bool store_in_tx(struct store *st);
 
 /*
- * One write inside a shared transaction (the group commit): a savepoint.
- * store_op_undo drops what the write did since store_op_begin, leaving
- * the transaction's other writes alone (the savepoint stays open);
- * store_op_end closes it. 0 or -EIO.
+ * Rows changed so far by this connection (a counter): a write inside a
+ * shared transaction (the group commit) that fails after it changed
+ * something cannot be undone alone, and the batch must roll back.
  */
-int store_op_begin(struct store *st);
-int store_op_undo(struct store *st);
-int store_op_end(struct store *st);
+unsigned long store_changes(struct store *st);
 
 int store_lease_by_virt(struct store *st, const struct in6_addr *virt,
 			struct lease_rec *out);

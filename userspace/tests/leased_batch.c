@@ -51,13 +51,18 @@ static CURL *xfer_new(const struct daemon *d, const char *who, const char *peer,
 	return x->c;
 }
 
+/* 409 answers of the last rent_burst(). */
+static unsigned int burst_conflicts;
+
 /*
- * BURST rents at once (host1 and host2 alternating, peers from @base),
- * on @m (its connections are reused by the next call). The virtual
+ * BURST rents at once (host1 and host2 alternating, peers from @base;
+ * with @dup, every fourth from @dup instead: a peer already leased), on
+ * @m (its connections are reused by the next call). The virtual
  * addresses acknowledged go to @virt; the number of 201 answers.
  */
-static unsigned int rent_burst(const struct daemon *d, CURLM *m,
-			       unsigned int base, char virt[][64])
+static unsigned int rent_burst_dup(const struct daemon *d, CURLM *m,
+				   unsigned int base, unsigned int dup,
+				   char virt[][64])
 {
 	static struct xfer x[BURST];
 	unsigned int i, ok = 0;
@@ -65,8 +70,10 @@ static unsigned int rent_burst(const struct daemon *d, CURLM *m,
 	char peer[64];
 	CURLMsg *msg;
 
+	burst_conflicts = 0;
 	for (i = 0; i < BURST; i++) {
-		snprintf(peer, sizeof(peer), "2001:db8:7::%x:%x", base, i);
+		snprintf(peer, sizeof(peer), "2001:db8:7::%x:%x",
+			 dup && i % 4 == 3 ? dup : base, i);
 		if (xfer_new(d, i % 2 ? "host2" : "host1", peer, &x[i]))
 			curl_multi_add_handle(m, x[i].c);
 	}
@@ -90,6 +97,8 @@ static unsigned int rent_burst(const struct daemon *d, CURLM *m,
 		if (x[i].r.code == 201) {
 			ok++;
 			snprintf(virt[i], 64, "%s", jstr(&x[i].r, "virtual"));
+		} else if (dup && i % 4 == 3 && x[i].r.code == 409) {
+			burst_conflicts++;
 		} else {
 			printf("# rent %u: HTTP %ld, curl %d\n", i, x[i].r.code,
 			       (int)x[i].r.rc);
@@ -103,6 +112,12 @@ static unsigned int rent_burst(const struct daemon *d, CURLM *m,
 }
 
 /* How many of @virt (n, "" skipped) the store of @name holds. */
+static unsigned int rent_burst(const struct daemon *d, CURLM *m,
+			       unsigned int base, char virt[][64])
+{
+	return rent_burst_dup(d, m, base, 0, virt);
+}
+
 static unsigned int in_store(const char *name, char virt[][64], unsigned int n)
 {
 	unsigned int i, found = 0;
@@ -132,10 +147,10 @@ static double get_metric(const struct daemon *d, const char *name)
 
 static void test_concurrent(void)
 {
-	static char virt[2 * BURST][64];
+	static char virt[3 * BURST][64];
 	struct daemon d = { .name = "group" };
 	double commits, writes;
-	unsigned int ok1, ok2;
+	unsigned int ok1, ok2, ok3;
 	long long count;
 	CURLM *m;
 
@@ -154,22 +169,30 @@ static void test_concurrent(void)
 	ok1 = rent_burst(&d, m, 1, virt);
 	/* Again on the open connections: the requests arrive together. */
 	ok2 = rent_burst(&d, m, 2, virt + BURST);
+	/* Refusals in the same batches as rents: each refused alone. */
+	ok3 = rent_burst_dup(&d, m, 3, 1, virt + 2 * BURST);
 	curl_multi_cleanup(m);
 	tap_ok(ok1 == BURST && ok2 == BURST,
 	       "%u + %u of 2 x %d concurrent rents acknowledged", ok1, ok2,
 	       BURST);
+	tap_ok(ok3 == BURST - BURST / 4 && burst_conflicts == BURST / 4,
+	       "with a leased peer among them: %u rents acknowledged, %u "
+	       "refused (409)",
+	       ok3, burst_conflicts);
 	commits = get_metric(&d, "guise_leased_group_commits_total");
 	writes = get_metric(&d, "guise_leased_group_commit_writes_total");
-	tap_ok(writes == 2 * BURST && commits >= 1 && commits < writes,
-	       "%.0f rents in %.0f commits", writes, commits);
-	tap_ok(get_metric(&d, "guise_leased_rents_total") == 2 * BURST,
+	tap_ok(writes == 3 * BURST && commits >= 1 && commits < writes,
+	       "%.0f writes in %.0f commits", writes, commits);
+	tap_ok(get_metric(&d, "guise_leased_rents_total") ==
+		       3 * BURST - BURST / 4,
 	       "rents_total counts each rent once");
 
 	daemon_stop(&d, SIGKILL);
-	tap_ok(in_store("group", virt, 2 * BURST) == ok1 + ok2,
+	tap_ok(in_store("group", virt, 3 * BURST) == ok1 + ok2 + ok3,
 	       "kill -9: every acknowledged rent is in the store");
 	count = db_int("group", "SELECT count(*) FROM leases;");
-	tap_ok(count == 2 * BURST, "and nothing more (%lld leases)", count);
+	tap_ok(count == 3 * BURST - BURST / 4, "and nothing more (%lld leases)",
+	       count);
 	tap_ok(daemon_start(&d) && daemon_stop(&d, SIGTERM) == 0,
 	       "restart and clean exit");
 }

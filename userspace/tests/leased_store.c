@@ -3,7 +3,8 @@
  * guise-leased's store schema: a store made before schema versions (with
  * the lease_certs table) is migrated to version 1 at open, its leases and
  * their certificates kept; the per-client lease count (kept in memory by
- * triggers) starts from the store's leases and follows rents and returns;
+ * the insert and delete of leases) starts from the store's leases and
+ * follows rents and returns;
  * a store of a newer version is refused.
  */
 #include "leased_lib.h"
