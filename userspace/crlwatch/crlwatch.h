@@ -28,7 +28,8 @@ struct watch_opts {
 /* A subscriber's notify URL and the state of its kept connection. */
 struct sub {
 	char *url;
-	time_t warm_after; /* no pre-warm before (backoff after a failure) */
+	time_t used; /* monotonic s of its last answered request; 0: none */
+	time_t warm_after; /* monotonic: no pre-warm before (backoff) */
 	unsigned int warm_backoff; /* s; 0 after a success */
 };
 
@@ -72,12 +73,15 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		 X509_CRL *previous);
 int watch_subscribe(struct crlwatch *cw, const char *url, bool add);
 /*
- * Open (or keep open) the connection to every subscriber not backing off:
- * GET /v1/health?keepalive=1 on the notify URL's server. Blocks for up
- * to a second per subscriber that does not answer.
+ * Open, or keep open, the connections to the subscribers not backing
+ * off: GET /v1/health?keepalive=1 on the notify URL's server. @idle_only:
+ * only those without a request answered over their connection yet, else
+ * those idle for keepalive/2 s or more. Blocks for up to 1 s (connect),
+ * 5 s in all, per subscriber that does not answer.
  */
-void watch_prewarm(struct crlwatch *cw);
-/* Close the subscribers' connections (the next request opens anew). */
+void watch_prewarm(struct crlwatch *cw, bool idle_only);
+/* Close the subscribers' connections (the next request opens anew) and
+ * forget their backoff. */
 void watch_disconnect(struct crlwatch *cw);
 void watch_free(struct crlwatch *cw);
 

@@ -263,19 +263,36 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Pre-warm: the connection to each subscriber is opened at start (and
- * at subscription), and a request every keepalive/2 keeps it open, so a
- * notification, however rare, finds it ready: no TCP or TLS handshake
- * between a new CRL and the first server (certd's "[network] prewarm"
- * does the same along its forwarding lists).
+ * Pre-warm: the connection to each subscriber is opened at start and at
+ * subscription (warm_soon: on the next loop iteration, after the answer
+ * to the subscription has gone), and one idle for keepalive/2 s gets a
+ * request (warm_tick, every keepalive/4 s), so a notification, however
+ * rare, finds it open: no TCP or TLS handshake between a new CRL and the
+ * first server (certd's "[network] prewarm" does the same along its
+ * forwarding lists).
  */
-static struct event *warm_ev;
+static struct event *warm_tick, *warm_soon;
 
-static void on_warm(evutil_socket_t fd, short what, void *arg)
+static void on_warm_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	watch_prewarm(arg);
+	watch_prewarm(arg, false);
+}
+
+static void on_warm_soon(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	watch_prewarm(arg, true);
+}
+
+static void warm_new(void)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (warm_soon)
+		evtimer_add(warm_soon, &now);
 }
 
 /*
@@ -287,15 +304,11 @@ static void on_warm(evutil_socket_t fd, short what, void *arg)
 static void on_hup(void *arg)
 {
 	struct crlwatch *cw = arg;
-	size_t i;
 
 	guise_info("SIGHUP: reloading the signing key, reconnecting");
 	load_signer(cw);
 	watch_disconnect(cw);
-	for (i = 0; i < cw->n_subs; i++)
-		cw->subs[i].warm_after = cw->subs[i].warm_backoff = 0;
-	if (warm_ev)
-		event_active(warm_ev, EV_TIMEOUT, 0);
+	warm_new();
 	watch_scan(cw, true);
 }
 
@@ -337,9 +350,8 @@ static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 			http_reply_json(req, HTTP_OK,
 					json_pack("{s:s, s:b}", "url", url,
 						  "subscribed", add));
-		/* After this answer: a new subscriber's connection. */
-		if (!err && add && warm_ev)
-			event_active(warm_ev, EV_TIMEOUT, 0);
+		if (!err && add)
+			warm_new();
 	}
 	json_decref(body);
 }
@@ -457,12 +469,13 @@ int main(int argc, char **argv)
 	    daemon_signals_add(&sig, base, on_hup, &cw))
 		goto out;
 	if (o.prewarm && o.keepalive) {
-		tv.tv_sec = o.keepalive > 1 ? o.keepalive / 2 : 1;
+		tv.tv_sec = o.keepalive >= 4 ? o.keepalive / 4 : 1;
 		tv.tv_usec = 0;
-		warm_ev = event_new(base, -1, EV_PERSIST, on_warm, &cw);
-		if (!warm_ev || evtimer_add(warm_ev, &tv))
+		warm_tick = event_new(base, -1, EV_PERSIST, on_warm_tick, &cw);
+		warm_soon = evtimer_new(base, on_warm_soon, &cw);
+		if (!warm_tick || !warm_soon || evtimer_add(warm_tick, &tv))
 			goto out;
-		event_active(warm_ev, EV_TIMEOUT, 0);
+		warm_new();
 	}
 	if (o.dir)
 		dirw = dirwatch_start(base, &cw, o.dir);
@@ -471,8 +484,10 @@ int main(int argc, char **argv)
 	ret = event_base_dispatch(base) < 0;
 out:
 	dirwatch_stop(dirw);
-	if (warm_ev)
-		event_free(warm_ev);
+	if (warm_tick)
+		event_free(warm_tick);
+	if (warm_soon)
+		event_free(warm_soon);
 	if (tick)
 		event_free(tick);
 	daemon_signals_free(&sig);

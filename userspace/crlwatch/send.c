@@ -48,16 +48,38 @@ static CURL *handle(struct crlwatch *cw)
 	return c;
 }
 
+static time_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + 1; /* never 0: "not yet" */
+}
+
+/* @s answered a request over its connection. */
+static void sub_used(struct sub *s)
+{
+	s->used = mono_now();
+	s->warm_after = 0;
+	s->warm_backoff = 0;
+}
+
 void watch_disconnect(struct crlwatch *cw)
 {
+	size_t i;
+
 	curl_easy_cleanup(cw->curl);
 	cw->curl = NULL;
+	for (i = 0; i < cw->n_subs; i++)
+		cw->subs[i].used = cw->subs[i].warm_after =
+			cw->subs[i].warm_backoff = 0;
 }
 
 /* 0 if the POST was answered 2xx; *@kept: it needed no new connection. */
-static int post(struct crlwatch *cw, const char *url, const unsigned char *body,
+static int post(struct crlwatch *cw, struct sub *s, const unsigned char *body,
 		size_t len, bool *kept)
 {
+	const char *url = s->url;
 	struct curl_slist *hdr;
 	CURL *c = handle(cw);
 	long code = 0, conns = 1;
@@ -87,6 +109,7 @@ static int post(struct crlwatch *cw, const char *url, const unsigned char *body,
 		return -1;
 	}
 	*kept = conns == 0;
+	sub_used(s);
 	return 0;
 }
 
@@ -138,29 +161,34 @@ static int warm_one(struct crlwatch *cw, struct sub *s)
 		s->warm_backoff = s->warm_backoff ? 2 * s->warm_backoff : 60;
 		if (s->warm_backoff > WARM_BACKOFF_MAX)
 			s->warm_backoff = WARM_BACKOFF_MAX;
-		s->warm_after = time(NULL) + s->warm_backoff;
+		s->warm_after = mono_now() + s->warm_backoff;
 		free(url);
 		return -1;
 	}
 	if (s->warm_backoff)
 		guise_info("pre-warm %s: connected again", url);
-	s->warm_backoff = 0;
-	s->warm_after = 0;
+	sub_used(s);
 	free(url);
 	return 0;
 }
 
-void watch_prewarm(struct crlwatch *cw)
+void watch_prewarm(struct crlwatch *cw, bool idle_only)
 {
-	time_t now = time(NULL);
-	size_t i, ok = 0;
+	const time_t now = mono_now(), stale = cw->o->keepalive / 2;
+	size_t i, n = 0, ok = 0;
+	struct sub *s;
 
-	for (i = 0; i < cw->n_subs; i++)
-		if (cw->subs[i].warm_after <= now &&
-		    !warm_one(cw, &cw->subs[i]))
-			ok++;
-	guise_debug("pre-warmed %zu of %zu subscriber connections", ok,
-		    cw->n_subs);
+	for (i = 0; i < cw->n_subs; i++) {
+		s = &cw->subs[i];
+		if (s->warm_after > now ||
+		    (s->used && (idle_only || now - s->used < stale)))
+			continue;
+		n++;
+		ok += !warm_one(cw, s);
+	}
+	if (n)
+		guise_debug("pre-warmed %zu of %zu subscriber connections", ok,
+			    n);
 }
 
 static void save(const char *dir, const ASN1_INTEGER *number,
@@ -240,7 +268,7 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	if (cw->o->save)
 		save(cw->o->save, n.number, der, len);
 	for (i = 0; i < cw->n_subs; i++) {
-		if (post(cw, cw->subs[i].url, der, len, &k)) {
+		if (post(cw, &cw->subs[i], der, len, &k)) {
 			cw->notes_failed++;
 			failed++;
 		} else {
