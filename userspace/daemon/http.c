@@ -86,10 +86,11 @@ static struct http_server *http_guarded;
 
 static void http_accept_error(struct evconnlistener *lev, void *arg)
 {
-	static const struct timeval pause = { 0, HTTP_ACCEPT_PAUSE_MS * 1000 };
+	static const struct timeval delay = { 0, HTTP_ACCEPT_PAUSE_MS * 1000 };
 	int err = EVUTIL_SOCKET_ERROR();
 	struct http_server *srv;
-	time_t now = time(NULL);
+	struct timespec ts;
+	time_t now;
 
 	(void)arg; /* evhttp's */
 	for (srv = http_guarded; srv && srv->lev != lev;)
@@ -99,8 +100,10 @@ static void http_accept_error(struct evconnlistener *lev, void *arg)
 			   evutil_socket_error_to_string(err));
 		return;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec;
 	srv->accept_pauses++;
-	if (now - srv->accept_warned >= 60) {
+	if (srv->accept_pauses == 1 || now - srv->accept_warned >= 60) {
 		guise_warn(
 			"http: accept: %s: not accepting for %d ms (%llu such pauses so far)",
 			evutil_socket_error_to_string(err),
@@ -109,7 +112,7 @@ static void http_accept_error(struct evconnlistener *lev, void *arg)
 		srv->accept_warned = now;
 	}
 	if (evconnlistener_disable(lev) ||
-	    evtimer_add(srv->accept_resume, &pause))
+	    evtimer_add(srv->accept_resume, &delay))
 		evconnlistener_enable(lev); /* cannot pause: retry at once */
 }
 
@@ -210,8 +213,10 @@ fail:
 int http_server_start(struct http_server *srv, struct event_base *base,
 		      SSL_CTX *ctx, const struct sockaddr *sa, int salen)
 {
-	if (!ctx)
+	if (!ctx) {
+		guise_err("http: no TLS context");
 		return -1;
+	}
 	return http_tcp_start(srv, base, ctx, sa, salen);
 }
 

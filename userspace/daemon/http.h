@@ -37,7 +37,7 @@ struct http_server {
 	struct evconnlistener *lev;
 	struct event *accept_resume;
 	uint64_t accept_pauses;
-	time_t accept_warned;
+	time_t accept_warned; /* monotonic s */
 	struct http_server *next_guarded;
 };
 
