@@ -46,9 +46,10 @@ static unsigned int guise_gso_drop(struct guise_net *gn, enum guise_stat why,
 
 /*
  * Check and open one chunk of @clen bytes at @c in place: GUISE_CONTENT_OK
- * or the drop reason. A chunk that would leave no plaintext is refused:
- * a GSO skb cannot carry an empty datagram (a sender's never holds one,
- * and GRO merges one only as its last).
+ * or the drop reason. A chunk that would leave no plaintext is refused
+ * (drop_truncated), unlike the same datagram alone: a GSO skb cannot
+ * carry an empty datagram. A sender's GSO skb never holds one; GRO
+ * merges one as the last of a burst.
  */
 static enum guise_stat guise_gso_open_one(struct guise_flow *f, u8 *c,
 					  unsigned int clen, u64 now)
@@ -112,7 +113,8 @@ unsigned int guise_content_rx_gso(struct guise_net *gn, struct guise_flow *f,
 	const unsigned int type = skb_shinfo(skb)->gso_type;
 	const unsigned int hend = uoff + sizeof(struct udphdr);
 	struct skb_shared_info *shinfo;
-	struct udphdr *uh;
+	const struct udphdr *uh;
+	struct udphdr _uh;
 	unsigned int ulen;
 
 	if (skb->len <= hend)
@@ -124,11 +126,19 @@ unsigned int guise_content_rx_gso(struct guise_net *gn, struct guise_flow *f,
 		return guise_gso_drop(gn, GUISE_STAT_DROP_MALFORMED, n);
 	if (mss <= GUISE_CONTENT_OVERHEAD)
 		return guise_gso_drop(gn, GUISE_STAT_DROP_TRUNCATED, n);
+	/* Before the copy below: a GRO skb's UDP length covers it all. */
+	uh = skb_header_pointer(skb, uoff, sizeof(_uh), &_uh);
+	if (!uh || ntohs(uh->len) != sizeof(*uh) + plen)
+		return guise_gso_drop(gn, GUISE_STAT_DROP_TRUNCATED, n);
+	/*
+	 * One copy of the whole skb into one buffer, up to about 64 KiB:
+	 * a large GFP_ATOMIC allocation that can fail on a fragmented
+	 * host (counted, every datagram of the skb lost), as for a
+	 * reassembled datagram of that size. Documentation/content.rst,
+	 * "Limits".
+	 */
 	if (skb_linearize_cow(skb))
 		return guise_gso_drop(gn, GUISE_STAT_DROP_NOMEM, n);
-	uh = (struct udphdr *)(skb->data + uoff);
-	if (ntohs(uh->len) != sizeof(*uh) + plen)
-		return guise_gso_drop(gn, GUISE_STAT_DROP_TRUNCATED, n);
 
 	good = guise_gso_open_all(gn, f, skb->data + hend, plen, mss, &ptlen);
 	if (!good)

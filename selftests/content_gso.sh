@@ -184,11 +184,31 @@ check "counters: 200 encrypted in S, 200 decrypted in R" \
 # --- 5. segments that outgrow the MTU, bursts that outgrow 64 KiB ------------------------
 # 1452-byte segments fill a 1500-byte MTU; 32 bytes more and each is
 # fragmented by the stack (ip6_finish_output_gso_slowpath_drop), as a
-# datagram without GSO would be.
+# datagram without GSO would be. With S's segmentation offload on, veth
+# would hand the burst on whole, MTU or not: off, so that the wire shows
+# what a real device gets.
+# fragmented PCAP: fragments on the wire, no frame over the MTU
+fragmented() {
+	python3 - "$1" <<'PY'
+import sys
+from scapy.all import rdpcap, IPv6ExtHdrFragment
+ps = rdpcap(sys.argv[1])
+frags = sum(1 for p in ps if IPv6ExtHdrFragment in p)
+big = max((len(p) for p in ps), default=0)
+print("fragments %d, largest frame %d bytes" % (frags, big))
+sys.exit(0 if frags and big <= 1514 else 1)
+PY
+}
+eth "$S" tx-udp-segmentation off
+capture "$SW" p1 /tmp/gso-frag.pcap
 recv "$R" 5 /tmp/r.txt
 check "S sends 2 bursts of 1452-byte segments" gsend "$S" 2 8 1452 500 400
 recv_done
+capture_done
+check "the wire: the grown segments fragmented, no frame over the MTU" \
+	fragmented /tmp/gso-frag.pcap
 check "fragmented segments arrive whole and decrypt" [ "$(result /tmp/r.txt)" = "good 16 bad 0 plain 0" ]
+eth "$S" tx-udp-segmentation on
 before=$(cstat "$S" drop_too_big)
 check_fail "64 x 1000 bytes: 66,048 once encrypted, refused" gsend "$S" 1 64 1000 1000 500
 check "... and counted for each of the 64" [ "$(cstat "$S" drop_too_big)" -eq $((before + 64)) ]
@@ -238,8 +258,8 @@ crafted() { # crafted BASE DESC: A's burst to R, checked
 	check "decrypted +4; auth, replay, no key, bad header +1 each" \
 		[ "$(stats)" = "$(add "$before" "4 1 1 1 1")" ]
 }
-# Since step 3 enabled UDP GRO socket lookups (a static key), GRO finds
-# R's socket, so only a UDP_GRO socket gets merged skbs now.
+# A UDP_GRO receiver: with one open (the static key that makes GRO look
+# up sockets is on while it is), GRO finds R's socket and merges for it.
 eth "$A" tx-udp-segmentation off
 eth "$R" gro on
 capture "$R" eth0 /tmp/gso-r.pcap
