@@ -533,23 +533,36 @@ static int lease_insert(struct store *st, const struct lease_rec *l,
 	return client_count_add(st, &l->real, 1);
 }
 
+/*
+ * A write of several statements (a lease and its count) runs in the
+ * caller's transaction, or in one of its own: tx_own() opens it if
+ * needed, tx_own_end() commits it, or rolls it back after @err.
+ */
+static int tx_own(struct store *st, bool *own)
+{
+	*own = !store_in_tx(st);
+	return *own && store_begin(st) ? -EIO : 0;
+}
+
+static int tx_own_end(struct store *st, bool own, int err)
+{
+	if (!own)
+		return err;
+	if (!err)
+		err = store_commit(st);
+	if (err)
+		store_rollback(st);
+	return err;
+}
+
 int store_lease_insert(struct store *st, const struct lease_rec *l,
 		       const char *issuer, const char *serial)
 {
-	/* The lease and its count are one write (see store_lease_end()). */
-	bool own = !store_in_tx(st);
-	int err;
+	bool own;
 
-	if (own && store_begin(st))
+	if (tx_own(st, &own))
 		return -EIO;
-	err = lease_insert(st, l, issuer, serial);
-	if (own) {
-		if (!err)
-			err = store_commit(st);
-		if (err)
-			store_rollback(st);
-	}
-	return err;
+	return tx_own_end(st, own, lease_insert(st, l, issuer, serial));
 }
 
 int store_lease_set_expires(struct store *st, const struct in6_addr *virt,
@@ -612,21 +625,11 @@ static int lease_end(struct store *st, const struct lease_rec *l, int64_t end,
 int store_lease_end(struct store *st, const struct lease_rec *l, int64_t end,
 		    const char *reason)
 {
-	/* Its three statements are one write: in the caller's transaction,
-	 * or in one of its own. */
-	bool own = !store_in_tx(st);
-	int err;
+	bool own;
 
-	if (own && store_begin(st))
+	if (tx_own(st, &own))
 		return -EIO;
-	err = lease_end(st, l, end, reason);
-	if (own) {
-		if (!err)
-			err = store_commit(st);
-		if (err)
-			store_rollback(st);
-	}
-	return err;
+	return tx_own_end(st, own, lease_end(st, l, end, reason));
 }
 
 int store_lease_list(struct store *st, int64_t before, size_t max,
