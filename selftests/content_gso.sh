@@ -136,15 +136,21 @@ check "the wire: 40 datagrams of 1032 and 332 bytes, consecutive sequence, OpenS
 check "counters: 40 encrypted in S, 40 decrypted in R" \
 	[ "$(cstat "$S" content_encrypted) $(cstat "$R" content_decrypted)" = "40 40" ]
 
+# bursts_to_r FIRST WHAT SEEN: S sends 5 bursts of 8 (payloads FIRST..),
+# R's capture must hold skbs over the MTU (SEEN), R all 40 byte-identical.
+bursts_to_r() {
+	capture "$R" eth0 /tmp/gso-r.pcap
+	recv "$R" 5 /tmp/r.txt
+	check "S sends 5 bursts, $2" gsend "$S" 5 8 1000 300 "$1"
+	recv_done
+	capture_done
+	check "R saw $3" merged /tmp/gso-r.pcap
+	check "R receives all 40, byte-identical" [ "$(result /tmp/r.txt)" = "good 40 bad 0 plain 0" ]
+}
+
 # --- 2. GRO on R's veth, rx-udp-gro-forwarding ---------------------------------------
 eth "$R" gro on rx-udp-gro-forwarding on
-capture "$R" eth0 /tmp/gso-r.pcap
-recv "$R" 5 /tmp/r.txt
-check "S sends 5 bursts again, R's veth merges them (GRO)" gsend "$S" 5 8 1000 300 100
-recv_done
-capture_done
-check "R saw merged skbs" merged /tmp/gso-r.pcap
-check "R receives all 40, byte-identical" [ "$(result /tmp/r.txt)" = "good 40 bad 0 plain 0" ]
+bursts_to_r 100 "R's veth merges them (GRO)" "merged skbs"
 check "counters: 80 decrypted in R, no drop" \
 	[ "$(cstat "$R" content_decrypted) $(cstat "$R" drop_auth) $(cstat "$R" drop_truncated)" = "80 0 0" ]
 
@@ -159,25 +165,13 @@ check "... all 40 datagrams byte-identical" [ "$(result /tmp/r.txt)" = "good 40 
 
 # --- 3b. fraglist GRO (rx-gro-list) for a plain socket ---------------------------------
 eth "$R" rx-gro-list on
-capture "$R" eth0 /tmp/gso-r.pcap
-recv "$R" 5 /tmp/r.txt
-check "S sends 5 bursts, R's veth chains them (fraglist GRO)" gsend "$S" 5 8 1000 300 250
-recv_done
-capture_done
-check "R saw chained skbs" merged /tmp/gso-r.pcap
-check "R receives all 40, byte-identical" [ "$(result /tmp/r.txt)" = "good 40 bad 0 plain 0" ]
+bursts_to_r 250 "R's veth chains them (fraglist GRO)" "chained skbs"
 eth "$R" rx-gro-list off
 
 # --- 4. the GSO skb passed on whole (veth, bridge) -------------------------------------
 eth "$S" tx-udp-segmentation on
 eth "$R" gro off
-capture "$R" eth0 /tmp/gso-r.pcap
-recv "$R" 5 /tmp/r.txt
-check "S sends 5 bursts, not segmented on the way" gsend "$S" 5 8 1000 300 300
-recv_done
-capture_done
-check "R got GSO skbs" merged /tmp/gso-r.pcap
-check "R receives all 40, byte-identical" [ "$(result /tmp/r.txt)" = "good 40 bad 0 plain 0" ]
+bursts_to_r 300 "not segmented on the way" "GSO skbs"
 check "counters: 200 encrypted in S, 200 decrypted in R" \
 	[ "$(cstat "$S" content_encrypted) $(cstat "$R" content_decrypted)" = "200 200" ]
 
