@@ -77,9 +77,11 @@ int watch_subscribe(struct crlwatch *cw, const char *url, bool add);
  * off: GET /v1/health?keepalive=1 on the notify URL's server. @idle_only:
  * only those without a request answered over their connection yet, else
  * those idle for keepalive/2 s or more. Blocks for up to 1 s (connect),
- * 5 s in all, per subscriber that does not answer.
+ * 5 s in all, per subscriber that does not answer. Returns in how many
+ * seconds the next subscriber not yet connected is due for another try
+ * (backoff), or 0.
  */
-void watch_prewarm(struct crlwatch *cw, bool idle_only);
+unsigned int watch_prewarm(struct crlwatch *cw, bool idle_only);
 /* Close the subscribers' connections (the next request opens anew) and
  * forget their backoff. */
 void watch_disconnect(struct crlwatch *cw);

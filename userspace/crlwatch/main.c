@@ -273,18 +273,27 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
  */
 static struct event *warm_tick, *warm_soon;
 
+/* A subscriber not reached yet is tried again on its backoff. */
+static void warm_retry(unsigned int in_s)
+{
+	const struct timeval tv = { (time_t)in_s, 0 };
+
+	if (in_s && warm_soon && !evtimer_pending(warm_soon, NULL))
+		evtimer_add(warm_soon, &tv);
+}
+
 static void on_warm_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	watch_prewarm(arg, false);
+	warm_retry(watch_prewarm(arg, false));
 }
 
 static void on_warm_soon(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	watch_prewarm(arg, true);
+	warm_retry(watch_prewarm(arg, true));
 }
 
 static void warm_new(void)

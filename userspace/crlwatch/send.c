@@ -152,16 +152,18 @@ static int warm_one(struct crlwatch *cw, struct sub *s)
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK || code != 200) {
-		/* Warned once per outage; retried 1, 2, 4 ... 60 minutes. */
+		/* Warned once per outage; retried after 1, 2, 4 ... s, at
+		 * most hourly (a subscriber starting with us is warm soon). */
 		if (!s->warm_backoff)
 			guise_warn("pre-warm %s: %s (retrying with backoff)",
 				   url,
 				   rc != CURLE_OK ? curl_easy_strerror(rc) :
 						    "refused");
-		s->warm_backoff = s->warm_backoff ? 2 * s->warm_backoff : 60;
+		s->warm_backoff = s->warm_backoff ? 2 * s->warm_backoff : 1;
 		if (s->warm_backoff > WARM_BACKOFF_MAX)
 			s->warm_backoff = WARM_BACKOFF_MAX;
 		s->warm_after = mono_now() + s->warm_backoff;
+		s->used = 0; /* no connection to keep */
 		free(url);
 		return -1;
 	}
@@ -172,23 +174,29 @@ static int warm_one(struct crlwatch *cw, struct sub *s)
 	return 0;
 }
 
-void watch_prewarm(struct crlwatch *cw, bool idle_only)
+unsigned int watch_prewarm(struct crlwatch *cw, bool idle_only)
 {
 	const time_t now = mono_now(), stale = cw->o->keepalive / 2;
 	size_t i, n = 0, ok = 0;
+	time_t next = 0;
 	struct sub *s;
 
 	for (i = 0; i < cw->n_subs; i++) {
 		s = &cw->subs[i];
-		if (s->warm_after > now ||
-		    (s->used && (idle_only || now - s->used < stale)))
-			continue;
-		n++;
-		ok += !warm_one(cw, s);
+		if (s->warm_after <= now &&
+		    !(s->used && (idle_only || now - s->used < stale))) {
+			n++;
+			ok += !warm_one(cw, s);
+		}
+		/* Not connected yet, backing off: its next try. */
+		if (!s->used && s->warm_after &&
+		    (!next || s->warm_after < next))
+			next = s->warm_after;
 	}
 	if (n)
 		guise_debug("pre-warmed %zu of %zu subscriber connections", ok,
 			    n);
+	return next ? (unsigned int)(next > now ? next - now : 0) + 1 : 0;
 }
 
 static void save(const char *dir, const ASN1_INTEGER *number,

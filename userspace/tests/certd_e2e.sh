@@ -637,6 +637,21 @@ is "$(metric fa3 forward_down)/$(metric fa3 forward_connected)" 1/0 \
 is "$(grep -c 'cannot connect to https://\[::1\]:1' fa3.log)" 1 \
 	"fa3 warned once about it, not at every attempt"
 
+# 11. guise-crlwatch started while its subscriber is down: it retries
+# (1, 2, 4 ... s) and holds a connection as soon as the subscriber is up.
+kill "$fb_pid" && wait "$fb_pid" 2>/dev/null
+mkdir -p nocrl
+"$crlwatch" --dir nocrl --sign-cert notifier.crt --sign-key notifier.key \
+	--to "https://[::1]:$fb_port/v1/notify" --cert client.crt \
+	--key client.key --ca tlsca.crt -v 2>>crlwatch2.log &
+pids="$pids $!"
+wait_until 10 grep -q "retrying with backoff" crlwatch2.log
+ok $? "crlwatch: the subscriber is down, retrying"
+restart_fb
+ok $? "fb up again, after crlwatch"
+wait_until 30 grep -q "connected again" crlwatch2.log
+ok $? "crlwatch connected to it by itself, before any notification"
+
 cleanup
 pids=""
 echo "1..$n"
