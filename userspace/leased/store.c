@@ -360,20 +360,29 @@ static int step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
 }
 
 /*
- * A statement without rows or parameters, from the cache: BEGIN and
- * COMMIT of every group commit (sqlite3_exec() compiles them anew each
- * time).
+ * A statement without rows, from the cache, with the address @a as ?1
+ * if not NULL: BEGIN and COMMIT of every group commit (sqlite3_exec()
+ * compiles them anew each time), the per-client counts.
  */
-static int store_run(struct store *st, const char *sql)
+static int store_run_addr(struct store *st, const char *sql,
+			  const struct in6_addr *a)
 {
 	sqlite3_stmt *stmt;
 	int err = prepare(st, sql, &stmt);
 
 	if (err)
 		return err;
-	err = step_done(st, stmt, sql);
+	if (a)
+		err = bind_addr(st, stmt, 1, a);
+	if (!err)
+		err = step_done(st, stmt, sql);
 	finish(st, stmt);
 	return err;
+}
+
+static int store_run(struct store *st, const char *sql)
+{
+	return store_run_addr(st, sql, NULL);
 }
 
 int store_begin(struct store *st)
@@ -474,36 +483,24 @@ int store_lease_count(struct store *st, const struct in6_addr *real,
 static int client_count_add(struct store *st, const struct in6_addr *real,
 			    int delta)
 {
-	sqlite3_stmt *stmt;
 	int err;
 
-	err = prepare(st,
-		      delta > 0 ?
-			      "INSERT INTO temp.client_leases VALUES (?1, 1)"
-			      " ON CONFLICT (real) DO UPDATE SET n = n + 1;" :
-			      "UPDATE temp.client_leases SET n = n - 1"
-			      " WHERE real = ?1;",
-		      &stmt);
-	if (err)
-		return err;
-	err = bind_addr(st, stmt, 1, real);
-	if (!err)
-		err = step_done(st, stmt, "count leases");
-	finish(st, stmt);
-	if (err || delta > 0)
-		return err;
+	if (delta > 0)
+		return store_run_addr(st,
+				      "INSERT INTO temp.client_leases"
+				      " VALUES (?1, 1) ON CONFLICT (real)"
+				      " DO UPDATE SET n = n + 1;",
+				      real);
+	err = store_run_addr(st,
+			     "UPDATE temp.client_leases SET n = n - 1"
+			     " WHERE real = ?1;",
+			     real);
 	/* No row for a client without leases (what the rebuild makes). */
-	err = prepare(st,
-		      "DELETE FROM temp.client_leases"
-		      " WHERE real = ?1 AND n <= 0;",
-		      &stmt);
-	if (err)
-		return err;
-	err = bind_addr(st, stmt, 1, real);
-	if (!err)
-		err = step_done(st, stmt, "count leases");
-	finish(st, stmt);
-	return err;
+	return err ? err :
+		     store_run_addr(st,
+				    "DELETE FROM temp.client_leases"
+				    " WHERE real = ?1 AND n <= 0;",
+				    real);
 }
 
 static int lease_insert(struct store *st, const struct lease_rec *l,
