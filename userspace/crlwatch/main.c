@@ -5,7 +5,6 @@
  * or a URL, and when a CRL with a higher CRL number appears sends a
  * signed "CRL issued" notification to every subscriber.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -375,44 +374,6 @@ static void unsubscribe_cb(struct evhttp_request *req, void *arg)
 	subscribe(req, arg, false);
 }
 
-/* "[v6]:port" or "v4:port". */
-static int parse_listen(const char *value, struct sockaddr_storage *ss,
-			int *len)
-{
-	char host[64];
-	const char *colon = strrchr(value, ':');
-	unsigned long port;
-	char *end;
-
-	if (!colon || (size_t)(colon - value) >= sizeof(host))
-		return -1;
-	port = strtoul(colon + 1, &end, 10);
-	if (*end || port > 65535)
-		return -1;
-	memcpy(host, value, colon - value);
-	host[colon - value] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		host[strlen(host) - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			return -1;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return -1;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*s4);
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	enum guise_log_level verbosity = GUISE_LOG_WARN;
@@ -450,7 +411,7 @@ int main(int argc, char **argv)
 	if (!base)
 		goto out;
 	if (o.listen) {
-		if (parse_listen(o.listen, &ss, &sslen)) {
+		if (http_parse_listen(o.listen, &ss, &sslen)) {
 			guise_err("--listen %s: expected [v6]:port or v4:port",
 				  o.listen);
 			goto out;
