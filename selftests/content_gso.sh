@@ -72,6 +72,15 @@ capture() { # capture NS IFACE PCAP
 	sleep 1
 }
 capture_done() { sleep 0.5; kill "$DUMP"; wait "$DUMP" 2>/dev/null; }
+# send_captured NS IFACE PCAP WHAT SENDS SEGS SIZE LAST FIRST: R listens,
+# S sends the bursts (check WHAT) while NS captures IFACE into PCAP.
+send_captured() {
+	capture "$1" "$2" "$3"
+	recv "$R" 5 /tmp/r.txt
+	check "$4" gsend "$S" "${@:5}"
+	recv_done
+	capture_done
+}
 # merged PCAP: R's capture holds a GSO or GRO skb (UDP length above 1500)
 merged() {
 	python3 - "$1" <<'PY'
@@ -124,11 +133,8 @@ assert lens == {size + 32: n - bursts, last + 32: bursts}, lens
 PY
 }
 eth "$S" tx-udp-segmentation off
-capture "$SW" p1 /tmp/gso-wire.pcap
-recv "$R" 5 /tmp/r.txt
-check "S sends 5 GSO bursts of 8 datagrams (7 x 1000 + 300 bytes)" gsend "$S" 5 8 1000 300 0
-recv_done
-capture_done
+send_captured "$SW" p1 /tmp/gso-wire.pcap \
+	"S sends 5 GSO bursts of 8 datagrams (7 x 1000 + 300 bytes)" 5 8 1000 300 0
 check "R receives all 40, byte-identical, the short ones too" \
 	[ "$(result /tmp/r.txt)" = "good 40 bad 0 plain 0" ]
 check "the wire: 40 datagrams of 1032 and 332 bytes, consecutive sequence, OpenSSL opens each" \
@@ -139,11 +145,8 @@ check "counters: 40 encrypted in S, 40 decrypted in R" \
 # bursts_to_r FIRST WHAT SEEN: S sends 5 bursts of 8 (payloads FIRST..),
 # R's capture must hold skbs over the MTU (SEEN), R all 40 byte-identical.
 bursts_to_r() {
-	capture "$R" eth0 /tmp/gso-r.pcap
-	recv "$R" 5 /tmp/r.txt
-	check "S sends 5 bursts, $2" gsend "$S" 5 8 1000 300 "$1"
-	recv_done
-	capture_done
+	send_captured "$R" eth0 /tmp/gso-r.pcap "S sends 5 bursts, $2" \
+		5 8 1000 300 "$1"
 	check "R saw $3" merged /tmp/gso-r.pcap
 	check "R receives all 40, byte-identical" [ "$(result /tmp/r.txt)" = "good 40 bad 0 plain 0" ]
 }
@@ -194,11 +197,8 @@ sys.exit(0 if frags and big <= 1514 else 1)
 PY
 }
 eth "$S" tx-udp-segmentation off
-capture "$SW" p1 /tmp/gso-frag.pcap
-recv "$R" 5 /tmp/r.txt
-check "S sends 2 bursts of 1452-byte segments" gsend "$S" 2 8 1452 500 400
-recv_done
-capture_done
+send_captured "$SW" p1 /tmp/gso-frag.pcap \
+	"S sends 2 bursts of 1452-byte segments" 2 8 1452 500 400
 check "the wire: the grown segments fragmented, no frame over the MTU" \
 	fragmented /tmp/gso-frag.pcap
 check "fragmented segments arrive whole and decrypt" [ "$(result /tmp/r.txt)" = "good 16 bad 0 plain 0" ]
