@@ -31,6 +31,7 @@ struct sub {
 	time_t used; /* monotonic s of its last answered request; 0: none */
 	time_t warm_after; /* monotonic: no pre-warm before (backoff) */
 	unsigned int warm_backoff; /* s; 0 after a success */
+	void *curl; /* CURL *: its requests, its TLS session (send.c) */
 };
 
 /* What was last seen of one issuer's full or delta CRL. */
@@ -50,10 +51,9 @@ struct crlwatch {
 	size_t n_w;
 	struct sub *subs; /* opts->to, then subscribed URLs */
 	size_t n_subs;
-	/* Every POST goes through this one handle: libcurl keeps the
-	 * connections to the subscribers open and their TLS sessions, so
-	 * the next notification needs no new handshake. */
-	void *curl; /* CURL *, made at the first POST */
+	/* CURLM *: the subscribers' requests run at once through it, and
+	 * it keeps their connections open (send.c) */
+	void *multi;
 	uint64_t scans, crls_new, notes_sent, notes_failed, subscribed;
 	uint64_t notes_kept; /* sent over a connection already open */
 };
@@ -68,7 +68,8 @@ void dirwatch_stop(struct event *ev);
 
 /* One pass over the repository: notify every new CRL. 0 or -1. */
 int watch_scan(struct crlwatch *cw, bool notify);
-/* Sign and POST one notification for @crl (at @location) to everyone. */
+/* Sign and POST one notification for @crl (at @location) to every
+ * subscriber at once; waits for all (10 s at most). 0: all answered 2xx. */
 int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		 X509_CRL *previous);
 int watch_subscribe(struct crlwatch *cw, const char *url, bool add);
@@ -76,8 +77,9 @@ int watch_subscribe(struct crlwatch *cw, const char *url, bool add);
  * Open, or keep open, the connections to the subscribers not backing
  * off: GET /v1/health?keepalive=1 on the notify URL's server. @idle_only:
  * only those without a request answered over their connection yet, else
- * those idle for keepalive/2 s or more. Blocks for up to 1 s (connect),
- * 5 s in all, per subscriber that does not answer. Returns in how many
+ * those idle for keepalive/2 s or more. The requests run at once; blocks
+ * for up to 1 s (connect), 5 s in all, if a subscriber does not answer.
+ * Returns in how many
  * seconds the next subscriber not yet connected is due for another try
  * (backoff), or 0.
  */

@@ -216,10 +216,10 @@ void watch_free(struct crlwatch *cw)
 		X509_CRL_free(cw->w[i].crl);
 	}
 	free(cw->w);
+	watch_disconnect(cw); /* their handles, before the subscribers */
 	for (i = 0; i < cw->n_subs; i++)
 		free(cw->subs[i].url);
 	free(cw->subs);
 	X509_free(cw->sign_cert);
 	EVP_PKEY_free(cw->sign_key);
-	curl_easy_cleanup(cw->curl);
 }

@@ -652,6 +652,37 @@ ok $? "fb up again, after crlwatch"
 wait_until 30 grep -q "connected again" crlwatch2.log
 ok $? "crlwatch connected to it by itself, before any notification"
 
+# 12. A subscriber that accepts connections but never answers (a server
+# hung in its TLS handshake) must not hold up the others: crlwatch sends
+# to all subscribers at once. The silent one is listed first; fb must
+# have the CRL while crlwatch still waits for the silent one (10 s).
+python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET6)
+s.bind(("::1", 0))
+s.listen(16)  # the kernel completes the connections; nothing reads them
+print(s.getsockname()[1], flush=True)
+time.sleep(120)' >silent.port &
+pids="$pids $!"
+wait_until 10 test -s silent.port
+before=$(metric fb notify_accepted_total)
+d=pub_silent
+mkdir -p "$d"
+CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
+	-out "$d.crl" 2>/dev/null && mv "$d.crl" "$d/intB1.crl"
+"$crlwatch" --dir "$d" --sign-cert intB1.crt --sign-key intB1.key --carry \
+	--to "https://[::1]:$(cat silent.port)/v1/notify" \
+	--to "https://[::1]:$fb_port/v1/notify" --cert client.crt \
+	--key client.key --ca tlsca.crt --once -v 2>>crlwatch3.log &
+cw_pid=$!
+wait_until 5 metric_is fb notify_accepted_total $((before + 1))
+ok $? "a silent subscriber listed first: fb got the CRL at once"
+kill -0 "$cw_pid" 2>/dev/null
+ok $? "... while crlwatch was still waiting for the silent one"
+wait "$cw_pid"
+is $? 1 "crlwatch --once: exit status 1, one subscriber not notified"
+grep -q "notified to 1 of 2" crlwatch3.log
+ok $? "crlwatch logged 1 of 2 subscribers notified"
+
 cleanup
 pids=""
 echo "1..$n"
