@@ -67,7 +67,7 @@ static int conf_server(struct certd_conf *c, const char *name,
 		c->max_body = v;
 		return 0;
 	}
-	return -ENOENT;
+	return http_limits_set(&c->limits, name, value);
 }
 
 static int conf_client(struct certd_conf *c, const char *name,
@@ -198,6 +198,7 @@ int certd_conf_load(const char *path, struct certd_conf *c)
 	c->prewarm = true;
 	c->notify_rate = 100;
 	c->max_body = 16u << 20;
+	http_limits_init(&c->limits);
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))
 		return -1;
 	return conf_check(c, path);

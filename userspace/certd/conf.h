@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "http.h"
+
 struct conf_list {
 	char **v;
 	size_t n;
@@ -30,6 +32,7 @@ struct certd_conf {
 	bool prewarm; /* connect to the forward list ahead of notifications */
 	unsigned int notify_rate; /* notifications per second accepted */
 	size_t max_body;
+	struct http_limits limits; /* max_connections[_per_client] */
 };
 
 int certd_conf_load(const char *path, struct certd_conf *c);

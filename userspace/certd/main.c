@@ -191,7 +191,7 @@ static int setup(struct daemon_state *s, const struct daemon_opts *o)
 	notify_reload(&s->d);
 	if (http_server_start(&s->srv, s->base, s->ctx,
 			      (struct sockaddr *)&s->conf.listen,
-			      s->conf.listen_len) ||
+			      s->conf.listen_len, &s->conf.limits) ||
 	    api_register(s->srv.http, &s->d))
 		return -1;
 	/* Notifications may carry a CRL: more than http.c's JSON bodies. */

@@ -3,6 +3,7 @@
 
 #include "api.h"
 #include "events.h"
+#include "http.h"
 #include "loader.h"
 #include "worker.h"
 
@@ -163,5 +164,5 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 		    loader_done_max(d->loader, true), events_streams(d->events),
 		    w.warm_open, w.warm_down) < 0)
 		return -1;
-	return 0;
+	return http_metrics_format(buf, "guise_certd");
 }

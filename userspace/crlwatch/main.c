@@ -419,7 +419,7 @@ int main(int argc, char **argv)
 		ctx = tls_server_ctx(o.server_cert, o.server_key, o.server_ca);
 		if (!ctx ||
 		    http_server_start(&srv, base, ctx, (struct sockaddr *)&ss,
-				      sslen) ||
+				      sslen, NULL) ||
 		    evhttp_set_cb(srv.http, "/v1/subscribe", subscribe_cb,
 				  &cw) ||
 		    evhttp_set_cb(srv.http, "/v1/unsubscribe", unsubscribe_cb,

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <inttypes.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +18,347 @@
 #include <netinet/tcp.h>
 
 #include "addr.h"
+#include "confval.h"
 #include "http.h"
 #include "log.h"
 #include "tls.h"
+
+/*
+ * The connection caps (http.h, struct http_limits).
+ *
+ * evhttp 2.1 accepts a connection and builds it at once: the only hook on
+ * the way is the bufferevent callback (http_bevcb), which is not told the
+ * socket. It sets the socket into the SSL it was given right after, and
+ * nothing of the connection runs before the next turn of the loop. So
+ * http_bevcb gives each connection's SSL a record (struct http_conn, as
+ * ex_data) and queues it; an event of the highest priority, made active
+ * there, runs before that next turn (http_conn_check): it reads the
+ * socket and its peer's address from the SSL, and counts the connection
+ * or shuts its socket down. A shut down socket reads as closed at once:
+ * the TLS handshake fails without a byte read or written, evhttp frees
+ * the connection and closes the socket, with SO_LINGER 0: a reset, no
+ * TIME_WAIT left behind. A refused connection costs an SSL, a bufferevent
+ * and a connection object for one turn of the loop, no cryptography.
+ *
+ * The end of a connection is the freeing of its SSL (bufferevent_openssl
+ * frees it where it closes the socket): the ex_data free callback gives
+ * back its place. Nothing a handler does (evhttp_connection_set_closecb(),
+ * which certd's event streams use, keeps one callback) can lose it.
+ *
+ * Over the global cap, new connections are refused rather than left in
+ * the listen backlog: evconnlistener accepts the whole backlog at each
+ * turn anyway, a refused client learns it at once (and may try another
+ * server) instead of waiting for a SYN retry, and a client over its own
+ * cap is refused the same way whatever the others do.
+ *
+ * A record lives as long as its SSL and holds a reference to its table
+ * (struct http_conns): the SSLs of a stopped server may be freed later,
+ * when libevent finalizes their bufferevents.
+ *
+ * A client is its address (see http.h): per /128, not per /64, which
+ * would lump together the hosts of a LAN that share a /64 (SLAAC); a
+ * guise client is the one address its certificate names.
+ */
+struct http_conns {
+	unsigned long refs; /* the server's (until stopped) + one per record */
+	uint64_t open; /* connections counted */
+	void *clients; /* tsearch() tree of struct http_client */
+	/* Not yet checked (http_conn_check), oldest first. */
+	struct http_conn *pending, *pending_last;
+};
+
+struct http_client {
+	struct in6_addr addr;
+	uint32_t n;
+};
+
+enum http_conn_state {
+	HTTP_CONN_PENDING,
+	HTTP_CONN_COUNTED,
+	HTTP_CONN_UNCOUNTED, /* refused, or not identified */
+};
+
+struct http_conn {
+	struct http_conns *t;
+	SSL *ssl;
+	struct http_conn *prev, *next; /* in t->pending */
+	enum http_conn_state state;
+	bool per_client; /* counted in t->clients under addr */
+	struct in6_addr addr;
+};
+
+static int http_conn_idx = -1;
+
+void http_limits_init(struct http_limits *l)
+{
+	l->max_connections = HTTP_MAX_CONNECTIONS;
+	l->max_connections_per_client = HTTP_MAX_CONNECTIONS_PER_CLIENT;
+}
+
+int http_limits_set(struct http_limits *l, const char *name, const char *value)
+{
+	if (!strcmp(name, "max_connections"))
+		return conf_parse_u32(value, 0, HTTP_MAX_CONNECTIONS_LIMIT,
+				      &l->max_connections);
+	if (!strcmp(name, "max_connections_per_client"))
+		return conf_parse_u32(value, 0, HTTP_MAX_CONNECTIONS_LIMIT,
+				      &l->max_connections_per_client);
+	return -ENOENT;
+}
+
+static int http_client_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct http_client *)a)->addr,
+		      &((const struct http_client *)b)->addr,
+		      sizeof(struct in6_addr));
+}
+
+static void http_conns_unref(struct http_conns *t)
+{
+	if (--t->refs)
+		return;
+	/* Empty by now: every counted record gave its place back. */
+	tdestroy(t->clients, free);
+	free(t);
+}
+
+static void http_pending_unlink(struct http_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->t->pending = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		c->t->pending_last = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* A connection's SSL is freed: its connection has ended. */
+static void http_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+			   long argl, void *argp)
+{
+	struct http_conn *c = ptr;
+	struct http_client key, **node;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (!c)
+		return;
+	if (c->state == HTTP_CONN_PENDING)
+		http_pending_unlink(c);
+	if (c->state == HTTP_CONN_COUNTED) {
+		c->t->open--;
+		key.addr = c->addr;
+		node = c->per_client ?
+			       tfind(&key, &c->t->clients, http_client_cmp) :
+			       NULL;
+		if (node && !--(*node)->n) {
+			struct http_client *gone = *node;
+
+			tdelete(&key, &c->t->clients, http_client_cmp);
+			free(gone);
+		}
+	}
+	http_conns_unref(c->t);
+	free(c);
+}
+
+/* The peer of @fd as an IPv6 address (IPv4: mapped). 0 or -1. */
+static int http_peer_addr(int fd, struct in6_addr *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len))
+		return -1;
+	if (ss.ss_family == AF_INET6) {
+		*addr = ((const struct sockaddr_in6 *)&ss)->sin6_addr;
+		return 0;
+	}
+	if (ss.ss_family != AF_INET)
+		return -1;
+	memset(addr, 0, sizeof(*addr));
+	addr->s6_addr[10] = 0xff;
+	addr->s6_addr[11] = 0xff;
+	memcpy(&addr->s6_addr[12], &sin->sin_addr, 4);
+	return 0;
+}
+
+/* Warned at most once a minute, like the accept() pauses. */
+static void http_refuse_warn(struct http_server *srv,
+			     const struct in6_addr *addr, bool global)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct timespec ts;
+	uint64_t total = srv->refused_global + srv->refused_client;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (total != 1 && ts.tv_sec - srv->refuse_warned < 60)
+		return;
+	srv->refuse_warned = ts.tv_sec;
+	if (global)
+		guise_warn(
+			"http: connection from %s refused: %u connections open (max_connections; %" PRIu64
+			" refusals so far)",
+			guise_addr_format(addr, a), srv->limits.max_connections,
+			total);
+	else
+		guise_warn(
+			"http: connection from %s refused: %u connections from that address (max_connections_per_client; %" PRIu64
+			" refusals so far)",
+			guise_addr_format(addr, a),
+			srv->limits.max_connections_per_client, total);
+}
+
+/*
+ * Close the connection on @fd before anything is read: its handshake
+ * reads end of file, evhttp frees it and closes @fd with a reset.
+ */
+static void http_conn_refuse(int fd)
+{
+	static const struct linger abort_close = { .l_onoff = 1,
+						   .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_close,
+		   sizeof(abort_close));
+	shutdown(fd, SHUT_RDWR);
+}
+
+/* Count @c or refuse it (see above). */
+static void http_conn_admit(struct http_server *srv, struct http_conn *c)
+{
+	struct http_conns *t = c->t;
+	const struct http_limits *l = &srv->limits;
+	struct http_client key, **node = NULL, *fresh;
+	int fd = SSL_get_fd(c->ssl);
+
+	c->state = HTTP_CONN_UNCOUNTED;
+	if (http_peer_addr(fd, &c->addr))
+		return; /* no socket (libevent failed): nothing to count */
+	if (l->max_connections && t->open >= l->max_connections) {
+		srv->refused_global++;
+		http_refuse_warn(srv, &c->addr, true);
+		http_conn_refuse(fd);
+		return;
+	}
+	if (l->max_connections_per_client) {
+		key.addr = c->addr;
+		node = tfind(&key, &t->clients, http_client_cmp);
+		if (node && (*node)->n >= l->max_connections_per_client) {
+			srv->refused_client++;
+			http_refuse_warn(srv, &c->addr, false);
+			http_conn_refuse(fd);
+			return;
+		}
+		if (!node) {
+			fresh = calloc(1, sizeof(*fresh));
+			if (fresh) {
+				fresh->addr = c->addr;
+				node = tsearch(fresh, &t->clients,
+					       http_client_cmp);
+			}
+			if (!node) {
+				/* Out of memory: served, not counted. */
+				free(fresh);
+				return;
+			}
+		}
+		(*node)->n++;
+		c->per_client = true;
+	}
+	t->open++;
+	c->state = HTTP_CONN_COUNTED;
+}
+
+static void http_conn_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *srv = arg;
+	struct http_conn *c;
+
+	(void)fd;
+	(void)what;
+	while ((c = srv->conns->pending)) {
+		http_pending_unlink(c);
+		http_conn_admit(srv, c);
+	}
+}
+
+/* Give @ssl a record, to be checked at once. 0 or -1. */
+static int http_conn_track(struct http_server *srv, SSL *ssl)
+{
+	struct http_conns *t = srv->conns;
+	struct http_conn *c;
+
+	if (!t)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -1;
+	c->t = t;
+	c->ssl = ssl;
+	c->state = HTTP_CONN_PENDING;
+	if (!SSL_set_ex_data(ssl, http_conn_idx, c)) {
+		free(c);
+		return -1;
+	}
+	t->refs++;
+	c->prev = t->pending_last;
+	if (c->prev)
+		c->prev->next = c;
+	else
+		t->pending = c;
+	t->pending_last = c;
+	event_active(srv->conn_check, EV_TIMEOUT, 0);
+	return 0;
+}
+
+/* Set up the caps of @srv (a TLS server). 0 or -1 (logged). */
+static int http_conns_start(struct http_server *srv, struct event_base *base,
+			    const struct http_limits *limits)
+{
+	if (limits)
+		srv->limits = *limits;
+	else
+		http_limits_init(&srv->limits);
+	/* Counted even without caps: the metrics, and caps set by a
+	 * reload (http_server_set_limits()). */
+	if (http_conn_idx < 0)
+		http_conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+						     http_conn_free);
+	srv->conns = calloc(1, sizeof(*srv->conns));
+	if (srv->conns)
+		srv->conns->refs = 1;
+	srv->conn_check = event_new(base, -1, 0, http_conn_check, srv);
+	if (http_conn_idx < 0 || !srv->conns || !srv->conn_check ||
+	    event_priority_set(srv->conn_check, 0)) {
+		guise_err("http: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void http_conns_stop(struct http_server *srv)
+{
+	struct http_conn *c;
+
+	if (srv->conn_check)
+		event_free(srv->conn_check);
+	srv->conn_check = NULL;
+	if (!srv->conns)
+		return;
+	while ((c = srv->conns->pending)) {
+		http_pending_unlink(c);
+		c->state = HTTP_CONN_UNCOUNTED;
+	}
+	http_conns_unref(srv->conns);
+	srv->conns = NULL;
+}
 
 static struct bufferevent *http_bevcb(struct event_base *base, void *arg)
 {
@@ -29,6 +369,10 @@ static struct bufferevent *http_bevcb(struct event_base *base, void *arg)
 	ssl = SSL_new(srv->ctx);
 	if (!ssl)
 		return NULL;
+	if (http_conn_track(srv, ssl)) {
+		SSL_free(ssl);
+		return NULL;
+	}
 	/*
 	 * On failure (out of memory) libevent 2.1 may or may not have freed
 	 * @ssl already, so it is not freed here: a rare leak rather than a
@@ -153,9 +497,10 @@ static void http_default_cb(struct evhttp_request *req, void *arg)
 	http_reply_error(req, HTTP_NOTFOUND, "not found");
 }
 
-/* TLS with @ctx, or plain HTTP if NULL. */
+/* TLS with @ctx (and the caps @limits), or plain HTTP if NULL. */
 static int http_tcp_start(struct http_server *srv, struct event_base *base,
-			  SSL_CTX *ctx, const struct sockaddr *sa, int salen)
+			  SSL_CTX *ctx, const struct sockaddr *sa, int salen,
+			  const struct http_limits *limits)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
@@ -163,11 +508,14 @@ static int http_tcp_start(struct http_server *srv, struct event_base *base,
 	struct evconnlistener *lev;
 
 	srv->ctx = ctx;
+	srv->kind = ctx ? "https" : "http";
 	srv->http = evhttp_new(base);
 	if (!srv->http) {
 		guise_err("http: out of memory");
 		return -1;
 	}
+	if (ctx && http_conns_start(srv, base, limits))
+		goto fail;
 	if (ctx)
 		evhttp_set_bevcb(srv->http, http_bevcb, srv);
 	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY);
@@ -207,23 +555,25 @@ fail:
 	http_accept_unguard(srv);
 	evhttp_free(srv->http);
 	srv->http = NULL;
+	http_conns_stop(srv);
 	return -1;
 }
 
 int http_server_start(struct http_server *srv, struct event_base *base,
-		      SSL_CTX *ctx, const struct sockaddr *sa, int salen)
+		      SSL_CTX *ctx, const struct sockaddr *sa, int salen,
+		      const struct http_limits *limits)
 {
 	if (!ctx) {
 		guise_err("http: no TLS context");
 		return -1;
 	}
-	return http_tcp_start(srv, base, ctx, sa, salen);
+	return http_tcp_start(srv, base, ctx, sa, salen, limits);
 }
 
 int http_server_start_plain(struct http_server *srv, struct event_base *base,
 			    const struct sockaddr *sa, int salen)
 {
-	return http_tcp_start(srv, base, NULL, sa, salen);
+	return http_tcp_start(srv, base, NULL, sa, salen, NULL);
 }
 
 void http_server_stop(struct http_server *srv)
@@ -232,6 +582,8 @@ void http_server_stop(struct http_server *srv)
 	if (srv->http)
 		evhttp_free(srv->http);
 	srv->http = NULL;
+	/* After the connections: those freed now give their place back. */
+	http_conns_stop(srv);
 	if (srv->unix_path) {
 		unlink(srv->unix_path);
 		free(srv->unix_path);
@@ -242,6 +594,12 @@ void http_server_stop(struct http_server *srv)
 void http_server_set_ctx(struct http_server *srv, SSL_CTX *ctx)
 {
 	srv->ctx = ctx;
+}
+
+void http_server_set_limits(struct http_server *srv,
+			    const struct http_limits *limits)
+{
+	srv->limits = *limits;
 }
 
 int http_server_start_unix(struct http_server *srv, struct event_base *base,
@@ -257,6 +615,7 @@ int http_server_start_unix(struct http_server *srv, struct event_base *base,
 	}
 	strcpy(sun.sun_path, path);
 	srv->ctx = NULL;
+	srv->kind = "unix";
 	srv->unix_path = strdup(path);
 	srv->http = evhttp_new(base);
 	if (!srv->http || !srv->unix_path) {
@@ -597,4 +956,56 @@ int http_parse_listen(const char *value, struct sockaddr_storage *ss, int *len)
 out:
 	evhttp_uri_free(uri);
 	return err;
+}
+
+static int http_metric_head(struct evbuffer *buf, const char *prefix,
+			    const char *name, const char *type,
+			    const char *help)
+{
+	return evbuffer_add_printf(buf, "# HELP %s_%s %s\n# TYPE %s_%s %s\n",
+				   prefix, name, help, prefix, name, type) < 0 ?
+		       -1 :
+		       0;
+}
+
+int http_metrics_format(struct evbuffer *buf, const char *prefix)
+{
+	const struct http_server *srv;
+
+	if (http_metric_head(buf, prefix, "http_connections", "gauge",
+			     "Open connections, counted against the caps."))
+		return -1;
+	for (srv = http_guarded; srv; srv = srv->next_guarded)
+		if (srv->conns &&
+		    evbuffer_add_printf(
+			    buf,
+			    "%s_http_connections{server=\"%s\"} %" PRIu64 "\n",
+			    prefix, srv->kind, srv->conns->open) < 0)
+			return -1;
+	if (http_metric_head(
+		    buf, prefix, "http_connections_refused_total", "counter",
+		    "Connections closed at once, over max_connections or max_connections_per_client."))
+		return -1;
+	for (srv = http_guarded; srv; srv = srv->next_guarded)
+		if (srv->conns &&
+		    evbuffer_add_printf(
+			    buf,
+			    "%s_http_connections_refused_total{server=\"%s\",reason=\"max_connections\"} %" PRIu64
+			    "\n%s_http_connections_refused_total{server=\"%s\",reason=\"max_connections_per_client\"} %" PRIu64
+			    "\n",
+			    prefix, srv->kind, srv->refused_global, prefix,
+			    srv->kind, srv->refused_client) < 0)
+			return -1;
+	if (http_metric_head(
+		    buf, prefix, "http_accept_pauses_total", "counter",
+		    "Pauses of accept(), out of descriptors or memory."))
+		return -1;
+	for (srv = http_guarded; srv; srv = srv->next_guarded)
+		if (evbuffer_add_printf(
+			    buf,
+			    "%s_http_accept_pauses_total{server=\"%s\"} %" PRIu64
+			    "\n",
+			    prefix, srv->kind, srv->accept_pauses) < 0)
+			return -1;
+	return 0;
 }

@@ -28,6 +28,25 @@
 #define HTTP_MAX_BODY 4096
 #define HTTP_TIMEOUT_S 10
 
+/*
+ * Connection caps of a TLS server ([server] max_connections and
+ * max_connections_per_client; 0: no cap). A connection over a cap is
+ * closed (reset) as soon as it is accepted, before its TLS handshake.
+ * Clients are told apart by their address, an IPv6 one whole (/128: an
+ * address is what a client certificate names) and an IPv4 one (also
+ * when it reaches an IPv6 socket as ::ffff:a.b.c.d).
+ */
+#define HTTP_MAX_CONNECTIONS 4096U
+#define HTTP_MAX_CONNECTIONS_PER_CLIENT 64U
+#define HTTP_MAX_CONNECTIONS_LIMIT 1048576U
+
+struct http_limits {
+	uint32_t max_connections; /* open connections of the server */
+	uint32_t max_connections_per_client; /* ... from one address */
+};
+
+struct http_conns;
+
 struct http_server {
 	struct evhttp *http;
 	SSL_CTX *ctx; /* not owned; NULL for a local UNIX socket server */
@@ -39,11 +58,29 @@ struct http_server {
 	uint64_t accept_pauses;
 	time_t accept_warned; /* monotonic s */
 	struct http_server *next_guarded;
+	/* The caps (TLS servers; see struct http_limits). */
+	const char *kind; /* "https", "http", "unix" (metrics label) */
+	struct http_limits limits;
+	struct http_conns *conns; /* the open connections, NULL: untracked */
+	struct event *conn_check; /* new connections counted or refused */
+	uint64_t refused_global, refused_client;
+	time_t refuse_warned; /* monotonic s */
 };
 
-/* Bind @sa and serve TLS with @ctx on @base. 0 or -1 (logged). */
+/* The default caps (HTTP_MAX_CONNECTIONS...). */
+void http_limits_init(struct http_limits *l);
+/*
+ * A [server] setting of @l: max_connections or max_connections_per_client,
+ * each 0 (no cap) or up to HTTP_MAX_CONNECTIONS_LIMIT. 0, -ENOENT (not one
+ * of them) or -EINVAL.
+ */
+int http_limits_set(struct http_limits *l, const char *name, const char *value);
+
+/* Bind @sa and serve TLS with @ctx on @base, with the caps @limits (NULL:
+ * the defaults). 0 or -1 (logged). */
 int http_server_start(struct http_server *srv, struct event_base *base,
-		      SSL_CTX *ctx, const struct sockaddr *sa, int salen);
+		      SSL_CTX *ctx, const struct sockaddr *sa, int salen,
+		      const struct http_limits *limits);
 /*
  * The same without TLS, for a protocol that signs its answers instead
  * (certd's OCSP responder); set its callbacks and limits on srv->http.
@@ -68,6 +105,9 @@ int http_server_start_unix(struct http_server *srv, struct event_base *base,
 /* Swap the TLS context (SIGHUP: new certificates); connections being
  * served keep the old one, new connections get @ctx. */
 void http_server_set_ctx(struct http_server *srv, SSL_CTX *ctx);
+/* New caps (SIGHUP): for new connections; open ones are not closed. */
+void http_server_set_limits(struct http_server *srv,
+			    const struct http_limits *limits);
 
 /* Send @body (reference stolen, may be NULL) as JSON with @code. */
 /* evhttp_send_reply(), a small reply coalesced into one TLS record. */
@@ -119,5 +159,13 @@ int http_begin_caller(struct evhttp_request *req, enum evhttp_cmd_type method,
 
 /* The request body as a JSON object; NULL after replying 400. */
 json_t *http_json_body(struct evhttp_request *req);
+
+/*
+ * Append the connection metrics of every server of the process to @buf,
+ * named @prefix_http_* (e.g. guise_leased_http_connections), labelled
+ * server="https", "http" or "unix": open connections, connections
+ * refused by each cap, accept() pauses. 0 or -1.
+ */
+int http_metrics_format(struct evbuffer *buf, const char *prefix);
 
 #endif

@@ -66,7 +66,7 @@ static int conf_server(struct keyd_conf *c, const char *name, const char *value)
 		return conf_set_string(&c->socket, value);
 	if (!strcmp(name, "secret_file"))
 		return conf_set_string(&c->secret_file, value);
-	return -ENOENT;
+	return http_limits_set(&c->limits, name, value);
 }
 
 static int conf_roles(struct keyd_conf *c, const char *name, const char *value)
@@ -209,6 +209,7 @@ int keyd_conf_load(const char *path, struct keyd_conf *c)
 	c->switch_delay = 2;
 	c->hops = 8;
 	c->sync = true;
+	http_limits_init(&c->limits);
 	certd_section_init(&c->certd);
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))
 		return -1;

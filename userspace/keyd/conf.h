@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "certd_section.h"
+#include "http.h"
 #include "roles.h"
 
 #define KEYD_MAX_GROUPS 16
@@ -24,6 +25,7 @@ struct keyd_conf {
 	char *secret_file; /* seals the store's keys; NULL: not sealed */
 	char *roles_file; /* NULL: roles from certificates only */
 	role_set default_roles; /* every certificate holder */
+	struct http_limits limits; /* max_connections[_per_client] */
 	/* [control] */
 	uint16_t port; /* UDP port of DEMMs and announcements */
 	uint32_t max_kbps, share_percent;

@@ -194,7 +194,7 @@ static int setup_server(struct daemon_state *s)
 	s->api.d = &s->d;
 	if (http_server_start(&s->srv, s->base, s->ctx,
 			      (struct sockaddr *)&s->conf.listen,
-			      s->conf.listen_len) ||
+			      s->conf.listen_len, &s->conf.limits) ||
 	    api_register(s->srv.http, &s->api))
 		return -1;
 	if (kernel_setup(s) || sender_new(s->base, &s->d, &s->d.sender))
@@ -527,6 +527,7 @@ static void reload(void *arg)
 		s->ctx = ctx;
 		roles_file_free(s->api.roles);
 		s->api.roles = rf;
+		http_server_set_limits(&s->srv, &nc.limits);
 	}
 	keyd_conf_free(&s->conf);
 	s->conf = nc;

@@ -128,7 +128,9 @@ int metrics_server(struct keyd *d, struct evbuffer *buf)
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (put(buf, &all[i]))
 			return -1;
-	return put_replies(buf, m);
+	if (put_replies(buf, m))
+		return -1;
+	return http_metrics_format(buf, "guise_keyd");
 }
 
 int metrics_client(json_t *status, struct evbuffer *buf)

@@ -49,7 +49,7 @@ static int conf_server(struct leased_conf *c, const char *name,
 		return conf_set_string(&c->db, value);
 	if (!strcmp(name, "socket"))
 		return conf_set_string(&c->socket, value);
-	return -ENOENT;
+	return http_limits_set(&c->limits, name, value);
 }
 
 static int conf_roles(struct leased_conf *c, const char *name,
@@ -234,6 +234,7 @@ int leased_conf_load(const char *path, struct leased_conf *c)
 	c->batch_wait_us = CONF_BATCH_WAIT_US;
 	c->default_roles = ROLE_SUBSCRIBER;
 	c->sync = true;
+	http_limits_init(&c->limits);
 	certd_section_init(&c->certd);
 
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "certd_section.h"
+#include "http.h"
 #include "pool.h"
 #include "roles.h"
 
@@ -18,6 +19,7 @@ struct leased_conf {
 	int listen_len;
 	char *cert, *key, *ca, *db;
 	char *socket; /* local UNIX socket for root administration, or NULL */
+	struct http_limits limits; /* max_connections[_per_client] */
 	/* [roles] */
 	char *roles_file; /* NULL: roles from certificates only */
 	role_set default_roles; /* every certificate holder (subscriber) */

@@ -250,6 +250,7 @@ static void reload(void *arg)
 	certd_section_swap(&nc.certd, &s->conf.certd);
 
 	http_server_set_ctx(&s->srv, ctx);
+	http_server_set_limits(&s->srv, &nc.limits);
 	SSL_CTX_free(s->ctx);
 	s->ctx = ctx;
 	roles_file_free(s->roles);
@@ -342,7 +343,7 @@ static int setup(struct daemon_state *s)
 	/* Bind before entering another namespace: the API stays here. */
 	if (http_server_start(&s->srv, s->base, s->ctx,
 			      (struct sockaddr *)&s->conf.listen,
-			      s->conf.listen_len) ||
+			      s->conf.listen_len, &s->conf.limits) ||
 	    api_register(s->srv.http, &s->api))
 		return -1;
 	if (s->conf.socket &&

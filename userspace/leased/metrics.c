@@ -2,6 +2,7 @@
 #include <inttypes.h>
 
 #include "certcheck.h"
+#include "http.h"
 #include "revalidate.h"
 #include "metrics.h"
 
@@ -140,5 +141,5 @@ int metrics_format(struct leased *d, struct evbuffer *buf)
 	    evbuffer_add_printf(buf, "guise_leased_pool_free %.17g\n",
 				size - (double)live) < 0)
 		return -1;
-	return 0;
+	return http_metrics_format(buf, "guise_leased");
 }
