@@ -297,6 +297,17 @@ void guise_content_rx_csum(struct sk_buff *skb, unsigned int uoff,
 	}
 }
 
+/* Does @f hold a key of direction @dir, valid or not? Caller holds RCU. */
+static bool guise_flow_has(const struct guise_flow *f, u8 dir)
+{
+	const struct guise_key *k;
+
+	list_for_each_entry_rcu(k, &f->keys, node)
+		if (k->dir == dir)
+			return true;
+	return false;
+}
+
 unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
 {
 	struct guise_content_hdr _h;
@@ -309,6 +320,14 @@ unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
 
 	f = guise_content_flow(gn, skb, &uoff);
 	if (!f)
+		return NF_ACCEPT;
+	/*
+	 * Send-only flow (tx keys only): not ours to open, as a
+	 * receive-only one is not ours to seal. Among such datagrams: the
+	 * host's own, looped back by IPV6_MULTICAST_LOOP after LOCAL_OUT
+	 * sealed them.
+	 */
+	if (!guise_flow_has(f, GUISE_KEY_DIR_RX))
 		return NF_ACCEPT;
 	if (skb_is_gso(skb))
 		return guise_content_rx_gso(gn, f, skb, uoff);
@@ -353,16 +372,6 @@ unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
 	return NF_ACCEPT;
 }
 
-static bool guise_flow_has_tx(const struct guise_flow *f)
-{
-	const struct guise_key *k;
-
-	list_for_each_entry_rcu(k, &f->keys, node)
-		if (k->dir == GUISE_KEY_DIR_TX)
-			return true;
-	return false;
-}
-
 unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 {
 	unsigned int uoff, ulen, len;
@@ -379,7 +388,7 @@ unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 		/* Receive-only flow: not ours to touch. Expired tx keys:
 		 * fail closed rather than send plaintext.
 		 */
-		if (!guise_flow_has_tx(f))
+		if (!guise_flow_has(f, GUISE_KEY_DIR_TX))
 			return NF_ACCEPT;
 		return guise_content_drop(gn, GUISE_STAT_DROP_NO_KEY);
 	}

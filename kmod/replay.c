@@ -6,6 +6,11 @@
  * pre-test before decrypting; update() records a sequence only once its
  * tag verified, so forged packets cannot move the window.
  *
+ * U64_MAX is never a valid sequence (a sender's key is exhausted before
+ * it, guise_content_seq_reserve()): both refuse it as a replay, so that
+ * top = seq + 1 cannot wrap to 0, which would reopen the whole window.
+ * Any holder of the key could otherwise send it.
+ *
  * The lock stays a _bh one although receive normally runs in softirq: a
  * datagram an NFQUEUE at an earlier PREROUTING priority reinjects passes
  * this hook from the verdict's process context (nf_reinject()), where a
@@ -33,6 +38,8 @@ void guise_replay_free(struct guise_replay *r)
 
 static bool guise_replay_seen(const struct guise_replay *r, u64 seq)
 {
+	if (seq == U64_MAX)
+		return true;	/* never sent: top would wrap */
 	if (seq >= r->top)
 		return false;
 	if (r->top - seq > r->size)
@@ -58,14 +65,16 @@ bool guise_replay_update(struct guise_replay *r, u64 seq)
 	ok = !guise_replay_seen(r, seq);
 	if (ok) {
 		if (seq >= r->top) {
-			u64 gap = seq - r->top + 1, i;
+			/* seq < U64_MAX (seen()): neither sum below wraps. */
+			u64 gap = seq - r->top, i;
 
 			/* Slide: forget the bits the window moves past. */
-			if (gap >= r->size)
+			if (gap >= r->size - 1)
 				bitmap_zero(r->bits, r->size);
 			else
-				for (i = r->top; i <= seq; i++)
-					clear_bit(i % r->size, r->bits);
+				for (i = 0; i <= gap; i++)
+					clear_bit((r->top + i) % r->size,
+						  r->bits);
 			r->top = seq + 1;
 		}
 		set_bit(seq % r->size, r->bits);

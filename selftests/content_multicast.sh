@@ -111,6 +111,22 @@ PY
 check "known answer: chacha20-poly1305 ciphertext equals OpenSSL's" \
 	kat /tmp/content.pcap chacha20-poly1305 $K1 $S1 1200 0
 
+# --- a sender's own datagrams, looped back ------------------------------------------
+# With a receiver in S itself and IPV6_MULTICAST_LOOP on, S's sealed
+# datagrams come back to its PREROUTING. S holds only a tx key: they pass
+# as they are (ciphertext, like U's), neither opened nor counted as drops.
+before=$(cstat "$S" drop_no_key)
+recv "$S" 4 /tmp/s.txt
+recv "$R1" 4 /tmp/r1.txt
+NETTOOL_LOOP=1 check "S sends 5 datagrams with multicast loop on" send 5 300 1000
+sleep 5
+recv_done
+check "R1 receives all 5" [ "$(result /tmp/r1.txt)" = "good 5 bad 0 plain 0" ]
+check "S's own receiver gets the looped ciphertext, never plaintext" \
+	[ "$(result /tmp/s.txt)" = "good 0 bad 5 plain 0" ]
+check "S counts no drop_no_key for its own looped datagrams" \
+	[ "$(cstat "$S" drop_no_key)" -eq "$before" ]
+
 # --- replay and tampering ---------------------------------------------------------
 # Re-send captured datagram N from U's port, maybe altered. Altered ones
 # get a fresh sequence number, so only the tag check can catch them.
@@ -159,6 +175,46 @@ recv_done
 check "none of them reached the application" [ "$(result /tmp/r1.txt)" = "good 0 bad 0 plain 0" ]
 check "per-key counters show the drops" \
 	bash -c "guise -n $R1 -j key show | python3 -c 'import json,sys; k=json.load(sys.stdin)[0][\"stats\"]; assert k[\"drop_replay\"] >= 2 and k[\"drop_auth\"] >= 3, k'"
+
+# --- sequence 2^64-1 ---------------------------------------------------------------
+# No sender ever uses it (a tx key is exhausted before): an authentic
+# datagram with it, sealed with the installed key, must neither wrap the
+# window (top = seq + 1 = 0 reopened it to every replay) nor hang the
+# receiver (with the window at 0 its slide never ended).
+seal() { # seal KEYID SEQ: a datagram sealed with K1/S1 (chacha20-poly1305)
+	ip netns exec "$U" python3 - "$1" "$2" $K1 $S1 $GROUP $PORT <<'PY'
+import sys
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+sys.path.insert(0, "selftests")
+from nettool import mcast_sock, payload
+kid, seq, key, salt, group, port = sys.argv[1:7]
+hdr = bytes([0x47, 1, 1, 1]) + int(kid).to_bytes(4, "big") + \
+    int(seq).to_bytes(8, "big")
+ct = ChaCha20Poly1305(bytes.fromhex(key)).encrypt(bytes.fromhex(salt) + hdr[8:],
+                                                   payload(0, 100), hdr)
+s, _ = mcast_sock("eth0")
+s.sendto(hdr + ct, (group, int(port)))
+PY
+}
+rstat_is() { [ "$(cstat "$R1" "$1")" -eq "$2" ]; }
+U64_MAX=18446744073709551615
+before=$(cstat "$R1" drop_replay) dec=$(cstat "$R1" content_decrypted)
+check "an authentic datagram with sequence 2^64-1 (key 1)" seal 1 $U64_MAX
+check "... is dropped as a replay, not decrypted" \
+	busywait 3000 rstat_is drop_replay $((before + 1))
+check "... the receiver is alive" guise -n "$R1" stats
+ip netns exec "$U" bash -c "$(declare -f replay); replay none 9"
+check "a datagram seen before is still a replay afterwards" \
+	busywait 3000 rstat_is drop_replay $((before + 2))
+check "R1: rx key 9, a fresh window (top 0)" key "$R1" rx 9 chacha20-poly1305 $K1 $S1
+check "sequence 2^64-1 on a fresh window" seal 9 $U64_MAX
+check "... dropped as a replay, the receiver alive" \
+	busywait 3000 rstat_is drop_replay $((before + 3))
+check "sequence 0 on that key then decrypts" seal 9 0
+check "... once" busywait 3000 rstat_is content_decrypted $((dec + 1))
+check "... and its replay is refused" seal 9 0
+check "... counted" busywait 3000 rstat_is drop_replay $((before + 4))
+check "R1: key 9 removed" guise -n "$R1" key del $GROUP $PORT id 9 dir rx
 
 # --- rollover under continuous traffic ------------------------------------------
 recv "$R1" 20 /tmp/r1.txt

@@ -136,7 +136,9 @@ def mcast_sock(iface):
     idx = socket.if_nametoindex(iface)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 8)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+    # NETTOOL_LOOP=1: a sender's datagrams loop back to local receivers
+    loop = int(os.environ.get("NETTOOL_LOOP", "0"))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, loop)
     return s, idx
 
 
