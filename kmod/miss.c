@@ -122,6 +122,13 @@ err:
 /*
  * Hold @skb (R->P, no lease, policy upcall). Returns NF_STOLEN when held,
  * NF_DROP when over a bound or out of memory.
+ *
+ * A held skb outlives the hook's RCU section: its dst, which forwarded
+ * and local TCP skbs carry without a reference, is taken a reference to
+ * first (as nf_queue does); one whose route is already going is not held.
+ * The flow's devices are held once, those of its first packet: a later
+ * packet of the flow routed through other devices is not held either.
+ * Both count as overflow.
  */
 unsigned int guise_miss_hold(struct guise_net *gn,
 			     const struct guise_config *cfg,
@@ -134,10 +141,16 @@ unsigned int guise_miss_hold(struct guise_net *gn,
 	struct guise_pending *p;
 	bool notify = false;
 
+	if (!skb_dst_force(skb)) {
+		guise_stat_inc(gn, why);
+		return NF_DROP;
+	}
 	spin_lock_bh(&gn->miss_lock);
 	if (gn->miss_skbs >= GUISE_MISS_MAX_SKBS)
 		goto drop;
 	p = guise_miss_find(gn, &rp);
+	if (p && (p->in != state->in || p->out != state->out))
+		goto drop;
 	if (!p) {
 		if (gn->miss_flows >= GUISE_MISS_MAX_FLOWS)
 			goto drop;
