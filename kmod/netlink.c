@@ -166,8 +166,19 @@ static const struct genl_ops guise_genl_dump_ops[] = {
 	},
 };
 
+/*
+ * Events name real addresses and their peers (LEASE_MISS, LEASE_EXPIRED):
+ * as private as the lease table, so joining needs CAP_NET_ADMIN over the
+ * netns too (the flag exists since 6.7 and in 6.1.y from 6.1.66).
+ */
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "GENL_MCAST_CAP_NET_ADMIN missing: anyone could read lease events"
+#endif
 static const struct genl_multicast_group guise_genl_mcgrps[] = {
-	[GUISE_MCGRP_EVENTS_ID] = { .name = GUISE_MCGRP_EVENTS },
+	[GUISE_MCGRP_EVENTS_ID] = {
+		.name = GUISE_MCGRP_EVENTS,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
 };
 
 struct genl_family guise_genl_family __ro_after_init = {

@@ -8,7 +8,7 @@
 #   - strict policies: bad lengths, ranges, unknown attributes, read-only
 #     attributes are refused with an extended-ack message
 #   - CAP_NET_ADMIN over the netns is required (and sufficient in a netns
-#     owned by an unprivileged user namespace)
+#     owned by an unprivileged user namespace), to join the events group too
 #   - one netns's configuration is invisible in another
 #   - the module unloads while namespaces with configuration still exist
 source "$(dirname "$0")/lib.sh"
@@ -127,6 +127,18 @@ check "no CAP_NET_ADMIN: set refused too" [ $rc -eq 4 ]
 check "owner of a new user+net namespace may configure it" \
 	unshare -U -n --map-root-user sh -c \
 	'guise config set enabled on && guise -j config show | grep -q "\"enabled\": true"'
+# The events group names real addresses and peers: as private as leases.
+check "root may join the events group" \
+	ip netns exec "$A" python3 selftests/genl.py join
+out=$(ip netns exec "$A" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	python3 selftests/genl.py join 2>&1)
+check "an unprivileged user may not join the events group (EPERM)" \
+	[ "$out" = EPERM ]
+out=$(ip netns exec "$A" unshare -U --map-root-user python3 selftests/genl.py join 2>&1)
+check "no CAP_NET_ADMIN over the netns: may not join either (EPERM)" \
+	[ "$out" = EPERM ]
+check "owner of a new user+net namespace may join its events group" \
+	unshare -U -n --map-root-user python3 selftests/genl.py join
 
 # --- isolation -------------------------------------------------------------
 check "set in A" guise -n "$A" config set enabled on vprefix 2001:db8:ff::/48

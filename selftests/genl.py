@@ -13,6 +13,10 @@ build messages by hand here. Usage:
       join the "events" multicast group and print one line per event,
       "cmd=N", for SECONDS seconds (flushing after each line).
 
+  genl.py join
+      only try to join the "events" group: print "joined" (exit 0), or
+      the errno's name, e.g. "EPERM" (exit 1).
+
 ATTRS-HEX is the request payload after the genl header, built with the
 helpers below from the command line as a small expression language:
 
@@ -147,9 +151,23 @@ def listen(seconds):
     return 0
 
 
+def join():
+    g = Genl()
+    _, grp = g.family("guise", "events")
+    try:
+        g.sk.setsockopt(270, 1, grp)  # NETLINK_ADD_MEMBERSHIP
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, e.errno))
+        return 1
+    print("joined")
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "listen":
         return listen(float(argv[2]))
+    if len(argv) == 2 and argv[1] == "join":
+        return join()
     if len(argv) != 6 or argv[1] != "expect-error":
         print(__doc__, file=sys.stderr)
         return 2
