@@ -46,8 +46,9 @@ static int guise_lease_put_stats(struct sk_buff *msg,
 int guise_lease_put(struct sk_buff *msg, const struct guise_lease *l)
 {
 	unsigned long expires = READ_ONCE(l->expires), now = jiffies;
+	/* Up to 366 days: more than jiffies_to_msecs()'s u32 can hold. */
 	u64 left_ms = time_before(now, expires) ?
-		      jiffies_to_msecs(expires - now) : 0;
+		      jiffies64_to_msecs(expires - now) : 0;
 	struct nlattr *nest;
 	u32 pps, burst;
 

@@ -252,6 +252,43 @@ static bool guise_is_smtp(const struct sk_buff *skb, const struct guise_pkt *p)
 	return dport && *dport == htons(25);
 }
 
+/*
+ * An ICMPv6 error to P that no lease matches by its own addresses: one
+ * the gateway itself (hop limit, Packet Too Big, address unreachable) or
+ * a router between it and R sends about a packet P sent to V, which
+ * ingress had already made P->R. Its quote would tell P the real address:
+ * matched on the quote, (R, P), the quoted destination becomes V again
+ * (the quoted L4 checksum with it), or, the lease expired, the error is
+ * dropped. NF_ACCEPT when @skb is no such error; the caller goes on.
+ */
+static unsigned int guise_egress_quote(struct guise_net *gn,
+				       struct sk_buff *skb, bool *done)
+{
+	struct in6_addr qsrc, qdst;
+	struct guise_lease *l;
+	struct guise_pkt p, q;
+	u8 nexthdr = ipv6_hdr(skb)->nexthdr;
+
+	*done = false;
+	if (nexthdr != IPPROTO_ICMPV6 && !ipv6_ext_hdr(nexthdr))
+		return NF_ACCEPT;
+	if (guise_parse(skb, skb_network_offset(skb), &p) || p.routing ||
+	    !guise_icmp_is_error(skb, &p) ||
+	    guise_parse_quoted(skb, &p, &q, &qsrc, &qdst) || q.routing)
+		return NF_ACCEPT;	/* not ours; the miss path decides */
+	l = guise_lease_lookup_rp(gn, &qdst, &qsrc);
+	if (!l || !(READ_ONCE(l->flags) & GUISE_LEASE_F_INGRESS))
+		return NF_ACCEPT;
+	*done = true;
+	if (!guise_lease_live(l))
+		return guise_drop(gn, GUISE_STAT_DROP_EXPIRED);
+	if (guise_set_addr(skb, &q, false, &l->virt) ||
+	    guise_icmp_recsum(skb, &p))
+		return guise_drop(gn, GUISE_STAT_DROP_NOMEM);
+	guise_stat_inc(gn, GUISE_STAT_LEASE_ICMP);
+	return NF_ACCEPT;
+}
+
 unsigned int guise_egress(struct guise_net *gn, const struct guise_config *cfg,
 			  struct sk_buff *skb, const struct nf_hook_state *state)
 {
@@ -259,12 +296,18 @@ unsigned int guise_egress(struct guise_net *gn, const struct guise_config *cfg,
 	struct in6_addr qsrc, qdst;
 	struct guise_lease *l;
 	struct guise_pkt p, q;
+	unsigned int verdict;
+	bool done;
 	u32 flags;
 
 	l = guise_lease_lookup_rp(gn, &ip6->saddr, &ip6->daddr);
 	flags = l ? READ_ONCE(l->flags) : 0;
-	if (!(flags & GUISE_LEASE_F_EGRESS) || !guise_lease_live(l))
+	if (!(flags & GUISE_LEASE_F_EGRESS) || !guise_lease_live(l)) {
+		verdict = guise_egress_quote(gn, skb, &done);
+		if (done)
+			return verdict;
 		return guise_egress_miss(gn, cfg, skb, state);
+	}
 
 	if (guise_parse(skb, skb_network_offset(skb), &p))
 		return guise_drop(gn, GUISE_STAT_DROP_MALFORMED);

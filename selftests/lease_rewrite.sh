@@ -11,8 +11,9 @@
 # X knows a route to the virtual prefix (via G) but none to H's real
 # prefix: only leased traffic can get an answer. Checked: ping, UDP and a
 # TCP bulk transfer H<->P through a lease; a capture on G--X shows V and
-# never R; path MTU discovery (X's Packet Too Big reaches H rewritten); T
-# cannot reach V; a lease without INGRESS does not answer; expiry stops
+# never R; path MTU discovery (X's Packet Too Big reaches H rewritten); G's
+# own Time Exceeded about P -> V quotes V, not R; T cannot reach V; a lease
+# without INGRESS does not answer; expiry stops
 # traffic and emits LEASE_EXPIRED; miss policy drop; outbound TCP/25 block
 # and the rate limit count per lease.
 source "$(dirname "$0")/lib.sh"
@@ -58,6 +59,55 @@ check "an unleased pooled address is unreachable" \
 	bash -c "! ip netns exec $P ping -6 -c 1 -W 1 2001:db8:ff::99 >/dev/null"
 check "... and is counted (drop_unleased)" [ "$(gstat drop_unleased)" -gt "$before" ]
 
+# --- ICMPv6 errors about P's packets to V, sent before they reach R ------------
+# P -> V with hop limit 2: X forwards it with 1, G makes it P -> R and
+# cannot forward it: G's own Time Exceeded quotes P -> R. P must see V in
+# the quote, never R, and valid checksums (ICMPv6, and the quoted UDP's
+# over P -> V).
+hoplimit_error() {
+	ip netns exec "$P" python3 - "$PEER" "$VIRT" "$REAL" <<'PY'
+import socket, struct, sys, time
+from scapy.all import AsyncSniffer, IPv6, ICMPv6TimeExceeded, raw
+peer, virt, real = sys.argv[1:4]
+def ok(src, dst, nh, data):  # the one's complement sum over all is 0xffff
+    b = socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(
+        socket.AF_INET6, dst) + struct.pack("!IxxxB", len(data), nh) + data
+    b += b"\0" * (len(b) % 2)
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return t == 0xffff
+sn = AsyncSniffer(iface="p0", store=True,
+                  lfilter=lambda p: ICMPv6TimeExceeded in p)
+sn.start()
+time.sleep(1)
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 2)
+s.sendto(b"hop limit probe " * 4, (virt, 7300))
+time.sleep(2)
+pkts = sn.stop()
+assert pkts, "no Time Exceeded reached P"
+ip6 = pkts[0][IPv6]
+icmp = raw(ip6)[40:]
+assert ip6.nh == 58 and ok(ip6.src, ip6.dst, 58, icmp), "bad ICMPv6 checksum"
+q = icmp[8:]
+qsrc, qdst = (socket.inet_ntop(socket.AF_INET6, q[o:o + 16]) for o in (8, 24))
+print("quote %s -> %s" % (qsrc, qdst))
+assert socket.inet_pton(socket.AF_INET6, real) not in raw(ip6), "R leaked"
+assert (qsrc, qdst) == (peer, virt), "quote is not P -> V"
+assert q[6] == 17 and ok(qsrc, qdst, 17, q[40:]), "bad quoted UDP checksum"
+PY
+}
+# P checksums in software for this: over veth a CHECKSUM_PARTIAL datagram
+# would travel with only the pseudo-header sum in its checksum field, and
+# so would G's quote of it.
+ip netns exec "$P" python3 selftests/nettool.py tx-csum p0 off
+before=$(gstat lease_icmp)
+check "G's Time Exceeded about P -> V quotes V, never R; checksums valid" \
+	hoplimit_error
+ip netns exec "$P" python3 selftests/nettool.py tx-csum p0 on
+check "... counted as a rewritten ICMPv6 error" [ "$(gstat lease_icmp)" -gt "$before" ]
+
 # --- abuse controls ------------------------------------------------------------
 check "replace: egress+ingress, block SMTP, 5 pps burst 5" \
 	gx lease add $REAL $PEER $VIRT lifetime 120 block-smtp rate 5 burst 5
@@ -96,6 +146,9 @@ check "lease add" gx lease add $REAL $PEER $VIRT lifetime 60
 check "V already leased to another (real, peer) refused" \
 	bash -c "guise -n $G lease add 2001:db8:1::11 $PEER $VIRT lifetime 60 2>&1 | grep -q 'leased to another'"
 check "lease del by (real, peer)" gx lease del $REAL $PEER
+check "a lease of 366 days" gx lease add $REAL $PEER $VIRT lifetime 366d
+check "... reports its time left past 49.7 days (no u32 ms wrap)" \
+	bash -c "[ \$(guise -n $G -j lease show | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"expires_ms\"])') -gt 31536000000 ]"
 check "lease flush" gx lease flush
 
 exit_status
