@@ -318,8 +318,13 @@ int guise_key_foreach(struct guise_net *gn, unsigned long *pos,
 	rhashtable_walk_enter(&gn->flows, &iter);
 	rhashtable_walk_start(&iter);
 	while ((f = rhashtable_walk_next(&iter))) {
-		if (IS_ERR(f))
+		if (IS_ERR(f)) {
+			/* -EAGAIN: a resize restarted the walk from the
+			 * first flow; so does the count of keys passed.
+			 */
+			i = 0;
 			continue;
+		}
 		list_for_each_entry(k, &f->keys, node) {
 			if (i++ < *pos)
 				continue;

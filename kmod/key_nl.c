@@ -53,6 +53,10 @@ int guise_key_put(struct sk_buff *msg, const struct guise_key *k)
 	return 0;
 }
 
+/*
+ * Tell the events group that @k expired. Called inside the gc's table
+ * walk, an RCU read-side section: no sleeping allocation. Best effort.
+ */
 void guise_key_notify_expired(struct guise_net *gn, const struct guise_key *k)
 {
 	struct sk_buff *msg;
@@ -61,7 +65,7 @@ void guise_key_notify_expired(struct guise_net *gn, const struct guise_key *k)
 	if (!genl_has_listeners(&guise_genl_family, gn->net,
 				GUISE_MCGRP_EVENTS_ID))
 		return;
-	msg = genlmsg_new(guise_key_msg_size(), GFP_KERNEL);
+	msg = genlmsg_new(guise_key_msg_size(), GFP_ATOMIC);
 	if (!msg)
 		return;
 	hdr = genlmsg_put(msg, 0, 0, &guise_genl_family, 0,
