@@ -99,6 +99,7 @@ struct guise_net {
 	u32 miss_seed;
 	u32 miss_flows;
 	u32 miss_skbs;
+	u32 miss_bytes;		/* their truesize */
 };
 
 extern unsigned int guise_net_id;

@@ -20,14 +20,20 @@
 
 #include "lease.h"
 
-/* Bounds on what one netns may hold, whatever the configuration says. */
+/*
+ * Bounds on what one netns may hold, whatever the configuration says.
+ * Bytes too (skb->truesize): GSO and GRO skbs can be 64 KiB each, and
+ * 8192 of them would pin half a gigabyte.
+ */
 #define GUISE_MISS_MAX_FLOWS	1024
 #define GUISE_MISS_MAX_SKBS	8192
+#define GUISE_MISS_MAX_BYTES	(32U << 20)
 
 struct guise_pending {
 	struct hlist_node node;
 	struct guise_rp rp;
 	struct sk_buff_head q;
+	unsigned int bytes;	/* truesize of q's skbs */
 	struct timer_list timer;
 	struct guise_net *gn;
 	/* Where to resume POSTROUTING; devices are held while queued. */
@@ -61,6 +67,7 @@ static void guise_miss_unlink(struct guise_net *gn, struct guise_pending *p)
 	p->linked = false;
 	gn->miss_flows--;
 	gn->miss_skbs -= skb_queue_len(&p->q);
+	gn->miss_bytes -= p->bytes;
 }
 
 static void guise_miss_free(struct guise_pending *p)
@@ -146,7 +153,8 @@ unsigned int guise_miss_hold(struct guise_net *gn,
 		return NF_DROP;
 	}
 	spin_lock_bh(&gn->miss_lock);
-	if (gn->miss_skbs >= GUISE_MISS_MAX_SKBS)
+	if (gn->miss_skbs >= GUISE_MISS_MAX_SKBS ||
+	    skb->truesize > GUISE_MISS_MAX_BYTES - gn->miss_bytes)
 		goto drop;
 	p = guise_miss_find(gn, &rp);
 	if (p && (p->in != state->in || p->out != state->out))
@@ -180,7 +188,9 @@ unsigned int guise_miss_hold(struct guise_net *gn,
 	if (skb_queue_len(&p->q) >= cfg->upcall_qlen)
 		goto drop;
 	__skb_queue_tail(&p->q, skb);
+	p->bytes += skb->truesize;
 	gn->miss_skbs++;
+	gn->miss_bytes += skb->truesize;
 	spin_unlock_bh(&gn->miss_lock);
 
 	guise_stat_inc(gn, GUISE_STAT_MISS_QUEUED);

@@ -108,4 +108,30 @@ echo "# second packet out of dum0: released overflow: $(delta "$before" "$after"
 check "first packet held and released, the one out of another device not held (overflow)" \
 	[ "$(delta "$before" "$after")" = "1 1" ]
 
+# Held bytes are bounded too (32 MiB of skb->truesize per namespace): G's
+# own 60,000-byte datagrams from its address in H's prefix meet the miss
+# rule at POSTROUTING whole (fragmented after it), ~64 KiB of truesize
+# each. 3 peers x 256 of them (~50 MiB) fit the packet bounds (256 a
+# flow, 8,192 in all) but not the byte bound: some overflow.
+check "flush" gx lease flush
+check "qlen 256, 10 s" gx config set upcall-qlen 256 upcall-timeout 10000
+before_q=$(gstat miss_queued) before_o=$(gstat miss_overflow)
+ip netns exec "$G" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+# held skbs stay charged to the socket: room for all of them
+s.setsockopt(socket.SOL_SOCKET, 32, 256 << 20)  # SO_SNDBUFFORCE
+s.bind(("2001:db8:1::1", 0))
+for peer in ("2001:db8:3::20", "2001:db8:3::21", "2001:db8:3::22"):
+    for _ in range(256):
+        try:
+            s.sendto(bytes(60000), (peer, 7200))
+        except PermissionError:
+            pass  # not held: NF_DROP at POSTROUTING reads as EPERM here
+'
+queued=$(($(gstat miss_queued) - before_q)) over=$(($(gstat miss_overflow) - before_o))
+echo "# 768 datagrams of 60,000 bytes: queued $queued, overflow $over"
+check "held bytes bounded: all 768 counted, some overflow, at most ~32 MiB held" \
+	test $((queued + over)) -eq 768 -a "$over" -gt 0 -a "$queued" -le 512
+
 exit_status
