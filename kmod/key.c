@@ -320,7 +320,9 @@ int guise_key_foreach(struct guise_net *gn, unsigned long *pos,
 	while ((f = rhashtable_walk_next(&iter))) {
 		if (IS_ERR(f)) {
 			/* -EAGAIN: a resize restarted the walk from the
-			 * first flow; so does the count of keys passed.
+			 * first flow of the new table, so does the count of
+			 * keys passed. The new table's order differs: a dump
+			 * across a resize may still repeat or miss keys.
 			 */
 			i = 0;
 			continue;

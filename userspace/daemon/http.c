@@ -31,14 +31,22 @@
  * socket. It sets the socket into the SSL it was given right after, and
  * nothing of the connection runs before the next turn of the loop. So
  * http_bevcb gives each connection's SSL a record (struct http_conn, as
- * ex_data) and queues it; an event of the highest priority, made active
- * there, runs before that next turn (http_conn_check): it reads the
- * socket and its peer's address from the SSL, and counts the connection
- * or shuts its socket down. A shut down socket reads as closed at once:
- * the TLS handshake fails without a byte read or written, evhttp frees
+ * ex_data) and queues it; an event made active there runs in the same
+ * pass over the active events (priority 0, the first where the base has
+ * several), before the next epoll_wait() can report the new socket
+ * (http_conn_check): it reads the socket and its peer's address from the
+ * SSL, and counts the connection or shuts its socket down. The handshake
+ * then fails: a ClientHello already queued is still read (shutdown()
+ * keeps received data) and may cost a ServerHello's key exchange before
+ * the write fails; without one, no byte is read or written. evhttp frees
  * the connection and closes the socket, with SO_LINGER 0: a reset, no
  * TIME_WAIT left behind. A refused connection costs an SSL, a bufferevent
- * and a connection object for one turn of the loop, no cryptography.
+ * and a connection object for one turn of the loop, and at most one
+ * handshake step.
+ *
+ * Not handled here: the handshake has no deadline of its own (evhttp's
+ * 10 s timeout is per read, so a client trickling bytes keeps its place),
+ * and a client is one /128, so a host with a /64 can hold many places.
  *
  * The end of a connection is the freeing of its SSL (bufferevent_openssl
  * frees it where it closes the socket): the ex_data free callback gives
