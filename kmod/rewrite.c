@@ -364,6 +364,30 @@ static unsigned int guise_ingress_icmp(struct guise_net *gn,
 	return NF_ACCEPT;
 }
 
+/*
+ * P -> R itself, R under a miss rule (a real prefix this gateway serves),
+ * while (R, P) holds a live ingress lease: dropped. R's answers would
+ * leave as V anyway, and an ICMPv6 error raised about the packet would
+ * be rewritten as if P had sent it to V (guise_egress_quote()), telling
+ * P that V is R without the audited reveal. Other destinations cost a
+ * prefix compare, no lookup.
+ */
+static unsigned int guise_ingress_direct(struct guise_net *gn,
+					 const struct guise_config *cfg,
+					 const struct sk_buff *skb)
+{
+	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
+	struct guise_lease *l;
+
+	if (!guise_config_miss_rule(cfg, &ip6->daddr))
+		return NF_ACCEPT;
+	l = guise_lease_lookup_rp(gn, &ip6->daddr, &ip6->saddr);
+	if (!l || !(READ_ONCE(l->flags) & GUISE_LEASE_F_INGRESS) ||
+	    !guise_lease_live(l))
+		return NF_ACCEPT;
+	return guise_drop(gn, GUISE_STAT_DROP_DIRECT);
+}
+
 unsigned int guise_ingress(struct guise_net *gn, const struct guise_config *cfg,
 			   struct sk_buff *skb)
 {
@@ -372,7 +396,7 @@ unsigned int guise_ingress(struct guise_net *gn, const struct guise_config *cfg,
 	struct guise_pkt p;
 
 	if (!guise_config_is_virtual(cfg, &ip6->daddr))
-		return NF_ACCEPT;
+		return guise_ingress_direct(gn, cfg, skb);
 
 	l = guise_lease_lookup_v(gn, &ip6->daddr);
 	if (!l || !(READ_ONCE(l->flags) & GUISE_LEASE_F_INGRESS))

@@ -114,7 +114,7 @@ check "configuration unchanged by all of the above" [ "$(cfg -n "$A")" = "$befor
 
 # --- counters --------------------------------------------------------------
 check "stats: every counter, by name, zero in a new netns" \
-	[ "$(guise -n "$B" -j stats | field '(len(c), sum(c.values()), "drop_not_peer" in c, "drop_too_big" in c)')" = "(26, 0, True, True)" ]
+	[ "$(guise -n "$B" -j stats | field '(len(c), sum(c.values()), "drop_not_peer" in c, "drop_too_big" in c, "drop_direct" in c)')" = "(27, 0, True, True, True)" ]
 
 # --- permissions -----------------------------------------------------------
 ip netns exec "$A" unshare -U --map-root-user guise config show >/dev/null 2>&1

@@ -12,7 +12,8 @@
 # prefix: only leased traffic can get an answer. Checked: ping, UDP and a
 # TCP bulk transfer H<->P through a lease; a capture on G--X shows V and
 # never R; path MTU discovery (X's Packet Too Big reaches H rewritten); G's
-# own Time Exceeded about P -> V quotes V, not R; T cannot reach V; a lease
+# own Time Exceeded about P -> V quotes V, not R; P cannot address R
+# itself while (R, P) is leased; T cannot reach V; a lease
 # without INGRESS does not answer; expiry stops
 # traffic and emits LEASE_EXPIRED; miss policy drop; outbound TCP/25 block
 # and the rate limit count per lease.
@@ -150,5 +151,23 @@ check "a lease of 366 days" gx lease add $REAL $PEER $VIRT lifetime 366d
 check "... reports its time left past 49.7 days (no u32 ms wrap)" \
 	bash -c "[ \$(guise -n $G -j lease show | python3 -c 'import json,sys; print(json.load(sys.stdin)[0][\"expires_ms\"])') -gt 31536000000 ]"
 check "lease flush" gx lease flush
+
+# --- P -> R directly while (R, P) is leased ----------------------------------
+# Even where R's prefix is routed (X learns it here), P may not address R
+# itself while it holds a lease on (R, P): an error about such a packet
+# would come back with V in its quote and tell P who V is. T may.
+check "miss policy pass for H's prefix" gx config set miss 2001:db8:1::/64 pass
+ip -n "$X" route add 2001:db8:1::/64 via 2001:db8:2::1
+check "lease add" gx lease add $REAL $PEER $VIRT lifetime 60
+before=$(gstat drop_direct)
+check "P cannot reach R directly while (R, P) is leased" \
+	bash -c "! ip netns exec $P ping -6 -c 1 -W 1 $REAL >/dev/null"
+check "... and is counted (drop_direct)" [ "$(gstat drop_direct)" -gt "$before" ]
+check "T reaches R directly (no lease of its own)" \
+	ip netns exec "$T" ping -6 -c 1 -W 2 $REAL
+check "lease flush" gx lease flush
+check "without the lease P reaches R directly" \
+	ip netns exec "$P" ping -6 -c 1 -W 2 $REAL
+ip -n "$X" route del 2001:db8:1::/64 via 2001:db8:2::1
 
 exit_status

@@ -325,6 +325,7 @@ enum guise_stat {
 	GUISE_STAT_DROP_SEQ_EXHAUSTED,	/* tx key would wrap */
 	GUISE_STAT_DROP_NOMEM,		/* allocation or skb_cow failed */
 	GUISE_STAT_DROP_TOO_BIG,	/* over 64 KiB once encrypted */
+	GUISE_STAT_DROP_DIRECT,		/* P -> R itself while (R, P) leased */
 
 	__GUISE_STAT_MAX,
 };
