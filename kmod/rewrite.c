@@ -43,6 +43,13 @@ static int guise_parse(const struct sk_buff *skb, unsigned int nhoff,
 		return -EINVAL;
 	p->nhoff = nhoff;
 	p->len = sizeof(*ip6) + ntohs(ip6->payload_len);
+	/* BIG TCP: a GSO packet over 64 KiB says payload length 0 and
+	 * carries a jumbo option right after the header; its length is the
+	 * skb's. Anything else with length 0 stays too short to parse.
+	 */
+	if (!ip6->payload_len && nhoff == skb_network_offset(skb) &&
+	    ipv6_has_hopopt_jumbo(skb))
+		p->len = skb->len - nhoff;
 	p->routing = false;
 	p->has_l4 = true;
 	off = nhoff + sizeof(*ip6);

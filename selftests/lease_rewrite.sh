@@ -11,7 +11,8 @@
 # X knows a route to the virtual prefix (via G) but none to H's real
 # prefix: only leased traffic can get an answer. Checked: ping, UDP and a
 # TCP bulk transfer H<->P through a lease; a capture on G--X shows V and
-# never R; path MTU discovery (X's Packet Too Big reaches H rewritten); G's
+# never R; path MTU discovery (X's Packet Too Big reaches H rewritten); BIG
+# TCP packets (over 64 KiB, jumbo option) are rewritten; G's
 # own Time Exceeded about P -> V quotes V, not R; P cannot address R
 # itself while (R, P) is leased; T cannot reach V; a lease
 # without INGRESS does not answer; expiry stops
@@ -43,6 +44,25 @@ check "TCP bulk 2 MB H -> P (larger than every MTU)" \
 check "path MTU learnt: PTB from X reached H" \
 	bash -c "ip -n $H -6 route get $PEER | grep -q 'mtu 1280'"
 check "ICMPv6 errors were rewritten" [ "$(gstat lease_icmp)" -ge 1 ]
+
+# BIG TCP: with h0's GSO size over 64 KiB, H's TCP sends GSO packets that
+# say payload length 0 and carry a jumbo option; G rewrites them like any.
+ip -n "$H" link set h0 gso_max_size 185000
+ip netns exec "$G" tcpdump -i g0 -U -n -s 200 -w /tmp/g0.pcap \
+	"ip6 and src $REAL" 2>/dev/null &
+big_pid=$!
+defer kill "$big_pid"
+sleep 1
+before=$(gstat drop_malformed)
+serve "$P" /tmp/tcp-sink2.txt tcp-sink 7002
+check "TCP bulk 16 MB H -> P with BIG TCP on H" \
+	ip netns exec "$H" timeout 120 python3 selftests/nettool.py tcp-send $PEER 7002 16000000
+sleep 1
+kill "$big_pid" 2>/dev/null; wait "$big_pid" 2>/dev/null
+ip -n "$H" link set h0 gso_max_size 65536
+check "... G received packets over 64 KiB (jumbo)" \
+	bash -c "tcpdump -n -v -r /tmp/g0.pcap 2>/dev/null | grep -qi jumbo"
+check "... none of them counted malformed" [ "$(gstat drop_malformed)" -eq "$before" ]
 check "lease counters count both ways" \
 	bash -c "[ \$(guise -n $G -j lease show | python3 -c 'import json,sys; s=json.load(sys.stdin)[0][\"stats\"]; print(min(s[\"tx_packets\"], s[\"rx_packets\"]))') -ge 3 ]"
 
