@@ -14,6 +14,7 @@
 #include <linux/udp.h>
 #include <net/ip6_checksum.h>
 #include <net/ipv6.h>
+#include <net/ndisc.h>
 #include <linux/netfilter.h>
 
 #include "lease.h"
@@ -395,6 +396,27 @@ static unsigned int guise_ingress_direct(struct guise_net *gn,
 	return guise_drop(gn, GUISE_STAT_DROP_DIRECT);
 }
 
+/*
+ * A neighbour solicitation for V is the gateway's to answer (proxy ND,
+ * where the pool is on-link upstream): an on-link router's unicast
+ * reachability probe comes from the router, not from P, and dropping it
+ * would make the router's neighbour entry for V fail now and then. Hop
+ * limit 255 proves it was not forwarded (RFC 4861); nothing is rewritten
+ * and the answer is the gateway's own, whether V is leased or not.
+ */
+static bool guise_is_ns(const struct sk_buff *skb)
+{
+	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
+	u8 _type;
+	const u8 *type;
+
+	if (ip6->nexthdr != IPPROTO_ICMPV6 || ip6->hop_limit != 255)
+		return false;
+	type = skb_header_pointer(skb, skb_network_offset(skb) + sizeof(*ip6),
+				 sizeof(_type), &_type);
+	return type && *type == NDISC_NEIGHBOUR_SOLICITATION;
+}
+
 unsigned int guise_ingress(struct guise_net *gn, const struct guise_config *cfg,
 			   struct sk_buff *skb)
 {
@@ -404,6 +426,8 @@ unsigned int guise_ingress(struct guise_net *gn, const struct guise_config *cfg,
 
 	if (!guise_config_is_virtual(cfg, &ip6->daddr))
 		return guise_ingress_direct(gn, cfg, skb);
+	if (guise_is_ns(skb))
+		return NF_ACCEPT;
 
 	l = guise_lease_lookup_v(gn, &ip6->daddr);
 	if (!l || !(READ_ONCE(l->flags) & GUISE_LEASE_F_INGRESS))

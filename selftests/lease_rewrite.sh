@@ -14,7 +14,8 @@
 # never R; path MTU discovery (X's Packet Too Big reaches H rewritten); BIG
 # TCP packets (over 64 KiB, jumbo option) are rewritten; G's
 # own Time Exceeded about P -> V quotes V, not R; P cannot address R
-# itself while (R, P) is leased; T cannot reach V; a lease
+# itself while (R, P) is leased; T cannot reach V; X's neighbour
+# solicitation for V reaches G (proxy ND); a lease
 # without INGRESS does not answer; expiry stops
 # traffic and emits LEASE_EXPIRED; miss policy drop; outbound TCP/25 block
 # and the rate limit count per lease.
@@ -75,6 +76,35 @@ check "capture on G--X never saw the real address" bash -c "! grep -q '$REAL' /t
 before=$(gstat drop_not_peer)
 check "T cannot reach V" bash -c "! ip netns exec $T ping -6 -c 2 -i 0.2 -W 1 $VIRT >/dev/null"
 check "... and is counted (drop_not_peer)" [ "$(gstat drop_not_peer)" -gt "$before" ]
+# Proxy ND (the pool on-link upstream): X's unicast neighbour solicitation
+# for V comes from X, not P, and must still reach G, which answers it.
+ns_probe() {
+	ip netns exec "$X" python3 - "$VIRT" <<'PY'
+import socket, struct, sys, time
+virt = socket.inet_pton(socket.AF_INET6, sys.argv[1])
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+s.settimeout(0.5)
+s.sendto(struct.pack("!BBHI", 135, 0, 0, 0) + virt, (sys.argv[1], 0))
+end = time.time() + 3
+while time.time() < end:
+    try:
+        b = s.recv(2048)
+    except socket.timeout:
+        continue
+    if b[0] == 136 and b[8:24] == virt:
+        print("neighbour advertisement for V")
+        sys.exit(0)
+sys.exit("no neighbour advertisement for V")
+PY
+}
+ip netns exec "$G" sysctl -qw net.ipv6.conf.all.proxy_ndp=1
+ip -n "$G" neigh add proxy $VIRT dev g1
+before=$(gstat drop_not_peer)
+check "X's unicast NS for V is answered by G (proxy ND)" ns_probe
+check "... and not counted as a drop" [ "$(gstat drop_not_peer)" -eq "$before" ]
+ip -n "$G" neigh del proxy $VIRT dev g1
+
 before=$(gstat drop_unleased)
 check "an unleased pooled address is unreachable" \
 	bash -c "! ip netns exec $P ping -6 -c 1 -W 1 2001:db8:ff::99 >/dev/null"
