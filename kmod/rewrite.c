@@ -412,8 +412,9 @@ static bool guise_is_ns(const struct sk_buff *skb)
 
 	if (ip6->nexthdr != IPPROTO_ICMPV6 || ip6->hop_limit != 255)
 		return false;
-	type = skb_header_pointer(skb, skb_network_offset(skb) + sizeof(*ip6),
-				 sizeof(_type), &_type);
+	type = skb_header_pointer(skb,
+				  skb_network_offset(skb) + sizeof(*ip6),
+				  sizeof(_type), &_type);
 	return type && *type == NDISC_NEIGHBOUR_SOLICITATION;
 }
 
