@@ -44,9 +44,15 @@
  * and a connection object for one turn of the loop, and at most one
  * handshake step.
  *
- * Not handled here: the handshake has no deadline of its own (evhttp's
- * 10 s timeout is per read, so a client trickling bytes keeps its place),
- * and a client is one /128, so a host with a /64 can hold many places.
+ * The handshake has a deadline of its own (handshake_timeout): evhttp's
+ * 10 s timeout is per read, so a client trickling its handshake a byte at
+ * a time would keep its place forever. An admitted connection gets a
+ * one-shot timer (http_conn_deadline), freed when the SSL's info
+ * callback reports the handshake done, or with the record; if it fires,
+ * the socket is shut down like a refused one's, and the bufferevent,
+ * which waits on it for the handshake, sees the end at once. After the
+ * handshake a client is known by its certificate, and evhttp's timeout
+ * is left to do the rest.
  *
  * The end of a connection is the freeing of its SSL (bufferevent_openssl
  * frees it where it closes the socket): the ex_data free callback gives
@@ -65,18 +71,26 @@
  *
  * A client is its address (see http.h): per /128, not per /64, which
  * would lump together the hosts of a LAN that share a /64 (SLAAC); a
- * guise client is the one address its certificate names.
+ * guise client is the one address its certificate names. A wider cap
+ * counts each IPv6 /64 too, so that one host cycling through the
+ * addresses of its /64 cannot take the whole server. IPv4 addresses have
+ * no prefix here: a host seldom has more than one, and a /24 is as often
+ * many unrelated hosts (a provider's pool) as one network.
  */
 struct http_conns {
 	unsigned long refs; /* the server's (until stopped) + one per record */
 	uint64_t open; /* connections counted */
-	void *clients; /* tsearch() tree of struct http_client */
+	void *clients; /* tsearch() tree of struct http_count, per address */
+	void *prefixes; /* ... per IPv6 /64 (the last 64 bits zero) */
 	/* Not yet checked (http_conn_check), oldest first. */
 	struct http_conn *pending, *pending_last;
+	/* Here, not in the server: a deadline may expire after it stops. */
+	uint64_t handshake_timeouts;
+	time_t timeout_warned; /* monotonic s */
 };
 
-struct http_client {
-	struct in6_addr addr;
+struct http_count {
+	struct in6_addr key; /* an address or a /64 */
 	uint32_t n;
 };
 
@@ -92,7 +106,9 @@ struct http_conn {
 	struct http_conn *prev, *next; /* in t->pending */
 	enum http_conn_state state;
 	bool per_client; /* counted in t->clients under addr */
+	bool per_prefix; /* counted in t->prefixes under addr's /64 */
 	struct in6_addr addr;
+	struct event *deadline; /* of the handshake, until it is done */
 };
 
 static int http_conn_idx = -1;
@@ -101,24 +117,93 @@ void http_limits_init(struct http_limits *l)
 {
 	l->max_connections = HTTP_MAX_CONNECTIONS;
 	l->max_connections_per_client = HTTP_MAX_CONNECTIONS_PER_CLIENT;
+	l->max_connections_per_prefix = HTTP_MAX_CONNECTIONS_PER_PREFIX;
+	l->handshake_timeout = HTTP_HANDSHAKE_TIMEOUT;
 }
 
 int http_limits_set(struct http_limits *l, const char *name, const char *value)
 {
+	uint32_t v;
+
 	if (!strcmp(name, "max_connections"))
 		return conf_parse_u32(value, 0, HTTP_MAX_CONNECTIONS_LIMIT,
 				      &l->max_connections);
 	if (!strcmp(name, "max_connections_per_client"))
 		return conf_parse_u32(value, 0, HTTP_MAX_CONNECTIONS_LIMIT,
 				      &l->max_connections_per_client);
+	if (!strcmp(name, "max_connections_per_prefix"))
+		return conf_parse_u32(value, 0, HTTP_MAX_CONNECTIONS_LIMIT,
+				      &l->max_connections_per_prefix);
+	if (!strcmp(name, "handshake_timeout")) {
+		if (conf_parse_duration(value, true, &v) ||
+		    v > HTTP_HANDSHAKE_TIMEOUT_LIMIT)
+			return -EINVAL;
+		l->handshake_timeout = v;
+		return 0;
+	}
 	return -ENOENT;
 }
 
-static int http_client_cmp(const void *a, const void *b)
+static int http_count_cmp(const void *a, const void *b)
 {
-	return memcmp(&((const struct http_client *)a)->addr,
-		      &((const struct http_client *)b)->addr,
+	return memcmp(&((const struct http_count *)a)->key,
+		      &((const struct http_count *)b)->key,
 		      sizeof(struct in6_addr));
+}
+
+/* The count of @key in @tree, NULL if none. */
+static struct http_count *http_count_find(void **tree,
+					  const struct in6_addr *key)
+{
+	struct http_count k = { .key = *key }, **node;
+
+	node = tfind(&k, tree, http_count_cmp);
+	return node ? *node : NULL;
+}
+
+/* One more under @key (@found: its count, NULL if none). 0 or -ENOMEM. */
+static int http_count_add(void **tree, struct http_count *found,
+			  const struct in6_addr *key)
+{
+	struct http_count **node;
+
+	if (!found) {
+		found = calloc(1, sizeof(*found));
+		if (!found)
+			return -ENOMEM;
+		found->key = *key;
+		node = tsearch(found, tree, http_count_cmp);
+		if (!node) {
+			free(found);
+			return -ENOMEM;
+		}
+	}
+	found->n++;
+	return 0;
+}
+
+/* One less under @key, which @tree counts. */
+static void http_count_drop(void **tree, const struct in6_addr *key)
+{
+	struct http_count k = { .key = *key }, **node, *gone;
+
+	node = tfind(&k, tree, http_count_cmp);
+	if (!node || --(*node)->n)
+		return;
+	gone = *node;
+	tdelete(&k, tree, http_count_cmp);
+	free(gone);
+}
+
+/* The /64 of @addr into @prefix; false for IPv4 (see above). */
+static bool http_addr_prefix(const struct in6_addr *addr,
+			     struct in6_addr *prefix)
+{
+	if (IN6_IS_ADDR_V4MAPPED(addr))
+		return false;
+	*prefix = *addr;
+	memset(&prefix->s6_addr[8], 0, 8);
+	return true;
 }
 
 static void http_conns_unref(struct http_conns *t)
@@ -127,6 +212,7 @@ static void http_conns_unref(struct http_conns *t)
 		return;
 	/* Empty by now: every counted record gave its place back. */
 	tdestroy(t->clients, free);
+	tdestroy(t->prefixes, free);
 	free(t);
 }
 
@@ -148,7 +234,7 @@ static void http_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 			   long argl, void *argp)
 {
 	struct http_conn *c = ptr;
-	struct http_client key, **node;
+	struct in6_addr prefix;
 
 	(void)parent;
 	(void)ad;
@@ -157,20 +243,16 @@ static void http_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 	(void)argp;
 	if (!c)
 		return;
+	if (c->deadline)
+		event_free(c->deadline);
 	if (c->state == HTTP_CONN_PENDING)
 		http_pending_unlink(c);
 	if (c->state == HTTP_CONN_COUNTED) {
 		c->t->open--;
-		key.addr = c->addr;
-		node = c->per_client ?
-			       tfind(&key, &c->t->clients, http_client_cmp) :
-			       NULL;
-		if (node && !--(*node)->n) {
-			struct http_client *gone = *node;
-
-			tdelete(&key, &c->t->clients, http_client_cmp);
-			free(gone);
-		}
+		if (c->per_client)
+			http_count_drop(&c->t->clients, &c->addr);
+		if (c->per_prefix && http_addr_prefix(&c->addr, &prefix))
+			http_count_drop(&c->t->prefixes, &prefix);
 	}
 	http_conns_unref(c->t);
 	free(c);
@@ -198,34 +280,8 @@ static int http_peer_addr(int fd, struct in6_addr *addr)
 	return 0;
 }
 
-/* Warned at most once a minute, like the accept() pauses. */
-static void http_refuse_warn(struct http_server *srv,
-			     const struct in6_addr *addr, bool global)
-{
-	char a[INET6_ADDRSTRLEN];
-	struct timespec ts;
-	uint64_t total = srv->refused_global + srv->refused_client;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (total != 1 && ts.tv_sec - srv->refuse_warned < 60)
-		return;
-	srv->refuse_warned = ts.tv_sec;
-	if (global)
-		guise_warn(
-			"http: connection from %s refused: %u connections open (max_connections; %" PRIu64
-			" refusals so far)",
-			guise_addr_format(addr, a), srv->limits.max_connections,
-			total);
-	else
-		guise_warn(
-			"http: connection from %s refused: %u connections from that address (max_connections_per_client; %" PRIu64
-			" refusals so far)",
-			guise_addr_format(addr, a),
-			srv->limits.max_connections_per_client, total);
-}
-
 /*
- * Close the connection on @fd before anything is read: its handshake
+ * Close the connection on @fd before anything more is read: its handshake
  * reads end of file, evhttp frees it and closes @fd with a reset.
  */
 static void http_conn_refuse(int fd)
@@ -238,50 +294,147 @@ static void http_conn_refuse(int fd)
 	shutdown(fd, SHUT_RDWR);
 }
 
+enum http_cap { HTTP_CAP_GLOBAL, HTTP_CAP_CLIENT, HTTP_CAP_PREFIX };
+
+/*
+ * Refuse @c (on @fd), over the cap @cap: counted, and warned at most once
+ * a minute, like the accept() pauses.
+ */
+static void http_conn_over(struct http_server *srv, struct http_conn *c, int fd,
+			   enum http_cap cap)
+{
+	const struct http_limits *l = &srv->limits;
+	const char *what, *name;
+	char a[INET6_ADDRSTRLEN];
+	struct timespec ts;
+	uint64_t total;
+	uint32_t max;
+
+	switch (cap) {
+	case HTTP_CAP_GLOBAL:
+		srv->refused_global++;
+		max = l->max_connections;
+		what = "open";
+		name = "max_connections";
+		break;
+	case HTTP_CAP_CLIENT:
+		srv->refused_client++;
+		max = l->max_connections_per_client;
+		what = "from that address";
+		name = "max_connections_per_client";
+		break;
+	default:
+		srv->refused_prefix++;
+		max = l->max_connections_per_prefix;
+		what = "from its /64";
+		name = "max_connections_per_prefix";
+		break;
+	}
+	http_conn_refuse(fd);
+	total = srv->refused_global + srv->refused_client + srv->refused_prefix;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (total != 1 && ts.tv_sec - srv->refuse_warned < 60)
+		return;
+	srv->refuse_warned = ts.tv_sec;
+	guise_warn(
+		"http: connection from %s refused: %u connections %s (%s; %" PRIu64
+		" refusals so far)",
+		guise_addr_format(&c->addr, a), max, what, name, total);
+}
+
 /* Count @c or refuse it (see above). */
 static void http_conn_admit(struct http_server *srv, struct http_conn *c)
 {
 	struct http_conns *t = c->t;
 	const struct http_limits *l = &srv->limits;
-	struct http_client key, **node = NULL, *fresh;
+	struct http_count *client = NULL, *net = NULL;
 	int fd = SSL_get_fd(c->ssl);
+	struct in6_addr prefix;
+	bool by_prefix;
 
 	c->state = HTTP_CONN_UNCOUNTED;
 	if (http_peer_addr(fd, &c->addr))
 		return; /* no socket (libevent failed): nothing to count */
 	if (l->max_connections && t->open >= l->max_connections) {
-		srv->refused_global++;
-		http_refuse_warn(srv, &c->addr, true);
-		http_conn_refuse(fd);
+		http_conn_over(srv, c, fd, HTTP_CAP_GLOBAL);
 		return;
 	}
-	if (l->max_connections_per_client) {
-		key.addr = c->addr;
-		node = tfind(&key, &t->clients, http_client_cmp);
-		if (node && (*node)->n >= l->max_connections_per_client) {
-			srv->refused_client++;
-			http_refuse_warn(srv, &c->addr, false);
-			http_conn_refuse(fd);
-			return;
-		}
-		if (!node) {
-			fresh = calloc(1, sizeof(*fresh));
-			if (fresh) {
-				fresh->addr = c->addr;
-				node = tsearch(fresh, &t->clients,
-					       http_client_cmp);
-			}
-			if (!node) {
-				/* Out of memory: served, not counted. */
-				free(fresh);
-				return;
-			}
-		}
-		(*node)->n++;
-		c->per_client = true;
+	if (l->max_connections_per_client)
+		client = http_count_find(&t->clients, &c->addr);
+	if (client && client->n >= l->max_connections_per_client) {
+		http_conn_over(srv, c, fd, HTTP_CAP_CLIENT);
+		return;
 	}
+	by_prefix = l->max_connections_per_prefix &&
+		    http_addr_prefix(&c->addr, &prefix);
+	if (by_prefix)
+		net = http_count_find(&t->prefixes, &prefix);
+	if (net && net->n >= l->max_connections_per_prefix) {
+		http_conn_over(srv, c, fd, HTTP_CAP_PREFIX);
+		return;
+	}
+	/* Out of memory: served, not counted under that address or /64. */
+	c->per_client = l->max_connections_per_client &&
+			!http_count_add(&t->clients, client, &c->addr);
+	c->per_prefix = by_prefix &&
+			!http_count_add(&t->prefixes, net, &prefix);
 	t->open++;
 	c->state = HTTP_CONN_COUNTED;
+}
+
+/* @c's handshake is not done by its deadline: close it like a refusal. */
+static void http_conn_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_conns *t = c->t;
+	char a[INET6_ADDRSTRLEN];
+	struct timespec ts;
+
+	(void)fd;
+	(void)what;
+	http_conn_refuse(SSL_get_fd(c->ssl));
+	t->handshake_timeouts++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (t->handshake_timeouts != 1 && ts.tv_sec - t->timeout_warned < 60)
+		return;
+	t->timeout_warned = ts.tv_sec;
+	guise_warn(
+		"http: connection from %s closed: TLS handshake not done in time (handshake_timeout; %" PRIu64
+		" so far)",
+		guise_addr_format(&c->addr, a), t->handshake_timeouts);
+}
+
+/*
+ * Start @c's handshake deadline. Out of memory, it has none (evhttp's
+ * idle timeout still ends a silent client).
+ */
+static void http_conn_deadline(struct http_server *srv, struct http_conn *c)
+{
+	struct timeval tv = { .tv_sec = srv->limits.handshake_timeout };
+
+	if (!tv.tv_sec)
+		return;
+	c->deadline = evtimer_new(event_get_base(srv->conn_check),
+				  http_conn_expire, c);
+	if (c->deadline && evtimer_add(c->deadline, &tv)) {
+		event_free(c->deadline);
+		c->deadline = NULL;
+	}
+}
+
+/* The handshake of @ssl is done: its deadline no longer applies. */
+static void http_conn_info(const SSL *ssl, int where, int ret)
+{
+	struct http_conn *c;
+
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_DONE))
+		return;
+	c = SSL_get_ex_data(ssl, http_conn_idx);
+	if (c && c->deadline) {
+		event_free(c->deadline);
+		c->deadline = NULL;
+	}
 }
 
 static void http_conn_check(evutil_socket_t fd, short what, void *arg)
@@ -294,6 +447,8 @@ static void http_conn_check(evutil_socket_t fd, short what, void *arg)
 	while ((c = srv->conns->pending)) {
 		http_pending_unlink(c);
 		http_conn_admit(srv, c);
+		if (c->state == HTTP_CONN_COUNTED)
+			http_conn_deadline(srv, c);
 	}
 }
 
@@ -381,6 +536,8 @@ static struct bufferevent *http_bevcb(struct event_base *base, void *arg)
 		SSL_free(ssl);
 		return NULL;
 	}
+	/* Tells the handshake's end (libevent sets no info callback). */
+	SSL_set_info_callback(ssl, http_conn_info);
 	/*
 	 * On failure (out of memory) libevent 2.1 may or may not have freed
 	 * @ssl already, so it is not freed here: a rare leak rather than a
@@ -992,7 +1149,7 @@ int http_metrics_format(struct evbuffer *buf, const char *prefix)
 			return -1;
 	if (http_metric_head(
 		    buf, prefix, "http_connections_refused_total", "counter",
-		    "Connections closed at once, over max_connections or max_connections_per_client."))
+		    "Connections closed at once, over max_connections, max_connections_per_client or max_connections_per_prefix."))
 		return -1;
 	for (srv = http_guarded; srv; srv = srv->next_guarded)
 		if (srv->conns &&
@@ -1000,9 +1157,24 @@ int http_metrics_format(struct evbuffer *buf, const char *prefix)
 			    buf,
 			    "%s_http_connections_refused_total{server=\"%s\",reason=\"max_connections\"} %" PRIu64
 			    "\n%s_http_connections_refused_total{server=\"%s\",reason=\"max_connections_per_client\"} %" PRIu64
+			    "\n%s_http_connections_refused_total{server=\"%s\",reason=\"max_connections_per_prefix\"} %" PRIu64
 			    "\n",
 			    prefix, srv->kind, srv->refused_global, prefix,
-			    srv->kind, srv->refused_client) < 0)
+			    srv->kind, srv->refused_client, prefix, srv->kind,
+			    srv->refused_prefix) < 0)
+			return -1;
+	if (http_metric_head(
+		    buf, prefix, "http_handshake_timeouts_total", "counter",
+		    "Connections closed for not finishing their TLS handshake within handshake_timeout."))
+		return -1;
+	for (srv = http_guarded; srv; srv = srv->next_guarded)
+		if (srv->conns &&
+		    evbuffer_add_printf(
+			    buf,
+			    "%s_http_handshake_timeouts_total{server=\"%s\"} %" PRIu64
+			    "\n",
+			    prefix, srv->kind,
+			    srv->conns->handshake_timeouts) < 0)
 			return -1;
 	if (http_metric_head(
 		    buf, prefix, "http_accept_pauses_total", "counter",

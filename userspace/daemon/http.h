@@ -29,20 +29,31 @@
 #define HTTP_TIMEOUT_S 10
 
 /*
- * Connection caps of a TLS server ([server] max_connections and
- * max_connections_per_client; 0: no cap). A connection over a cap is
- * closed (reset) as soon as it is accepted, before its TLS handshake.
- * Clients are told apart by their address, an IPv6 one whole (/128: an
- * address is what a client certificate names) and an IPv4 one (also
- * when it reaches an IPv6 socket as ::ffff:a.b.c.d).
+ * Connection caps of a TLS server ([server] max_connections,
+ * max_connections_per_client and max_connections_per_prefix; 0: no cap).
+ * A connection over a cap is closed (reset) as soon as it is accepted,
+ * before its TLS handshake. Clients are told apart by their address, an
+ * IPv6 one whole (/128: an address is what a client certificate names)
+ * and an IPv4 one (also when it reaches an IPv6 socket as
+ * ::ffff:a.b.c.d); the prefix cap counts the IPv6 addresses of one /64
+ * together (not IPv4: see http.c).
+ *
+ * [server] handshake_timeout (seconds, 0: none): an admitted connection
+ * whose TLS handshake is not done that long after its accept() is closed
+ * the same way.
  */
 #define HTTP_MAX_CONNECTIONS 4096U
 #define HTTP_MAX_CONNECTIONS_PER_CLIENT 64U
+#define HTTP_MAX_CONNECTIONS_PER_PREFIX 256U
 #define HTTP_MAX_CONNECTIONS_LIMIT 1048576U
+#define HTTP_HANDSHAKE_TIMEOUT 10U
+#define HTTP_HANDSHAKE_TIMEOUT_LIMIT 3600U
 
 struct http_limits {
 	uint32_t max_connections; /* open connections of the server */
 	uint32_t max_connections_per_client; /* ... from one address */
+	uint32_t max_connections_per_prefix; /* ... from one IPv6 /64 */
+	uint32_t handshake_timeout; /* s from accept() to handshake done */
 };
 
 struct http_conns;
@@ -63,16 +74,18 @@ struct http_server {
 	struct http_limits limits;
 	struct http_conns *conns; /* the open connections, NULL: untracked */
 	struct event *conn_check; /* new connections counted or refused */
-	uint64_t refused_global, refused_client;
+	uint64_t refused_global, refused_client, refused_prefix;
 	time_t refuse_warned; /* monotonic s */
 };
 
 /* The default caps (HTTP_MAX_CONNECTIONS...). */
 void http_limits_init(struct http_limits *l);
 /*
- * A [server] setting of @l: max_connections or max_connections_per_client,
- * each 0 (no cap) or up to HTTP_MAX_CONNECTIONS_LIMIT. 0, -ENOENT (not one
- * of them) or -EINVAL.
+ * A [server] setting of @l: max_connections, max_connections_per_client
+ * or max_connections_per_prefix, each 0 (no cap) or up to
+ * HTTP_MAX_CONNECTIONS_LIMIT; handshake_timeout, a duration ("10",
+ * "30s", "1m") up to HTTP_HANDSHAKE_TIMEOUT_LIMIT s or 0 (none). 0,
+ * -ENOENT (not one of them) or -EINVAL.
  */
 int http_limits_set(struct http_limits *l, const char *name, const char *value);
 
@@ -164,7 +177,8 @@ json_t *http_json_body(struct evhttp_request *req);
  * Append the connection metrics of every server of the process to @buf,
  * named @prefix_http_* (e.g. guise_leased_http_connections), labelled
  * server="https", "http" or "unix": open connections, connections
- * refused by each cap, accept() pauses. 0 or -1.
+ * refused by each cap, TLS handshakes cut at their deadline, accept()
+ * pauses. 0 or -1.
  */
 int http_metrics_format(struct evbuffer *buf, const char *prefix);
 

@@ -3,14 +3,36 @@
 #
 # The connection caps of daemon/http.c, shared by every daemon: a certd
 # on 127.0.0.1 with max_connections = 8 and max_connections_per_client =
-# 4. One client (127.0.0.2) holds 4 silent connections: its 5th is
+# 4. One client (127.0.0.2) holds 4 idle connections: its 5th is
 # closed at once, while another address (127.0.0.1) is still served;
 # with 8 open, a connection from anyone is closed; the refusals show in
-# /v1/metrics; closed connections give their places back. Then
+# /v1/metrics; closed connections give their places back. A second certd
+# with handshake_timeout = 2 cuts a handshake trickled a byte a second
+# at 2 s, not a connection whose handshake is done; with
+# max_connections_per_prefix = 3, the 4th connection from one IPv6 /64
+# is closed while another /64 and IPv4 clients get in (in a network
+# namespace with addresses of its own: as root, else skipped). Then
 # --check-config refuses bad values in certd, leased and keyd. Run by
 # certd_conn_limits.c (TAP): sh certd_conn_limits.sh DIR CERTD LEASED
 # KEYD.
 set -u
+
+# Root: the whole test in a network namespace of its own, where lo gets
+# addresses in two /64s (fd00:64:a::/64, fd00:64:b::/64). The namespace
+# left is named in GUISE_CONN_NETNS: the host's lo is never touched.
+here_ns=$(readlink /proc/self/ns/net)
+if [ -z "${GUISE_CONN_NETNS:-}" ] && [ "$(id -u)" = 0 ] &&
+	unshare -n true 2>/dev/null; then
+	GUISE_CONN_NETNS=$here_ns exec unshare -n sh "$0" "$@"
+fi
+netns=
+if [ -n "${GUISE_CONN_NETNS:-}" ] && [ "$GUISE_CONN_NETNS" != "$here_ns" ] &&
+	ip link set lo up; then
+	netns=1
+	for a in a::1 a::2 a::3 a::4 b::1; do
+		ip -6 addr add "fd00:64:$a/64" dev lo nodad || netns=
+	done
+fi
 
 dir=${1:?usage: certd_conn_limits.sh DIR CERTD LEASED KEYD}
 certd=${2:?}
@@ -54,6 +76,19 @@ metric() { # NAME-AND-LABELS
 	get /v1/metrics >metrics.txt
 	awk -v m="$1" '$1 == m { print $2 }' metrics.txt
 }
+# The same of the second certd (port PORT2, on ::1).
+get2() { # PATH [FROM]
+	curl -s --max-time 10 --interface "${2:-::1}" \
+		--cacert tlsca.crt --cert client.crt --key client.key \
+		"https://[::1]:$PORT2$1"
+}
+health2() { # [FROM]
+	get2 /v1/health "${1:-::1}" | grep -q '"status":"ok"'
+}
+metric2() { # NAME-AND-LABELS
+	get2 /v1/metrics >metrics2.txt
+	awk -v m="$1" '$1 == m { print $2 }' metrics2.txt
+}
 
 # Poll (10 s) until the gauge reads WANT, the request asking included.
 gauge_is() { # WANT
@@ -84,29 +119,53 @@ ok $? "it answers"
 is "$(metric 'guise_certd_http_connections{server="https"}')" 1 \
 	"the gauge counts the connection asking"
 
-# TCP connections driven by commands in cmd.N files: "open ADDR N" (each
-# must stay open), "probe ADDR" (one more, which certd must close within
-# 3 s), "close ADDR". The outcome of command N in done.N: "ok" or what
-# went wrong. Held connections trickle the start of a TLS record, a
-# byte a second: certd's 10 s idle timeout must not end them meanwhile.
+# Connections driven by commands in cmd.N files: "port P" (the certd to
+# talk to, on 127.0.0.1 or ::1 after the source's family), "open ADDR
+# N" (N connections from ADDR that finish their TLS handshake, each must
+# stay open), "probe ADDR [S]" (one more, plain TCP, which certd must
+# close within S s, default 3), "close ADDR", "check" (none of the held
+# closed), "trickle ADDR" (a TLS handshake record sent a byte a second:
+# the time until certd closes it), "idle ADDR S" (a finished handshake,
+# then S s of silence, then a request, which must be answered), "start
+# ADDR" (a handshake begun and left waiting, not checked). The outcome
+# of command N in done.N: "ok" or what went wrong. Held connections send
+# the start of a request a byte a second: certd's 10 s idle timeout must
+# not end them meanwhile.
 python3 - "$PORT" <<'PY' &
-import errno, os, socket, sys, time
+import errno, os, socket, ssl, sys, time
 port = int(sys.argv[1])
 held = {}
 sent = {}
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+tls.check_hostname = False
+tls.load_verify_locations("tlsca.crt")
+tls.load_cert_chain("client.crt", "client.key")
 def conn(addr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if ":" in addr:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        dst = "::1"
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        dst = "127.0.0.1"
     s.bind((addr, 0))
-    s.connect(("127.0.0.1", port))
+    s.connect((dst, port))
+    return s
+def tls_conn(addr):
+    s = tls.wrap_socket(conn(addr))
+    s.settimeout(5)
+    s.do_handshake()
     return s
 def is_closed(s):
     # certd's answer to a refused connection: end of file or a reset.
     try:
+        if isinstance(s, ssl.SSLSocket):
+            s.setblocking(False)
+            return s.recv(1) == b""
         return s.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b""
-    except BlockingIOError:
+    except (BlockingIOError, ssl.SSLWantReadError):
         return False
-    except OSError as e:
-        return e.errno == errno.ECONNRESET
+    except OSError:
+        return True
 def closed_within(s, wait):
     end = time.time() + wait
     while time.time() < end:
@@ -114,12 +173,17 @@ def closed_within(s, wait):
             return True
         time.sleep(0.02)
     return False
-# A TLS handshake record of 512 bytes, never finished.
+# The start of a TLS handshake record of 512 bytes, never finished.
 record = bytes([0x16, 0x03, 0x01, 0x02, 0x00]) + bytes(507)
+# The start of a request, never finished.
+request = b"GET /v1/health HTTP/1.1\r\nX-Slow: " + b"a" * 500
 def trickle():
     for s in [s for l in held.values() for s in l]:
         i = sent.get(s, 0)
-        s.send(record[i:i + 1])
+        try:
+            s.send(request[i:i + 1])
+        except OSError:
+            pass # closed: "check" tells
         sent[s] = i + 1
 n = 0
 deadline = time.time() + 300
@@ -134,8 +198,15 @@ while time.time() < deadline:
         continue
     words = open(f).read().split()
     out = "ok"
-    if words[0] == "open":
-        new = [conn(words[1]) for _ in range(int(words[2]))]
+    if words[0] == "port":
+        port = int(words[1])
+    elif words[0] == "open":
+        new = []
+        try:
+            for _ in range(int(words[2])):
+                new.append(tls_conn(words[1]))
+        except OSError as e:
+            out = "certd closed one of them: %s" % e
         held.setdefault(words[1], []).extend(new)
         # Given time to be refused: none may be.
         time.sleep(0.5)
@@ -144,17 +215,58 @@ while time.time() < deadline:
     elif words[0] == "probe":
         t = time.time()
         s = conn(words[1])
-        if not closed_within(s, 3):
-            out = "still open after 3 s"
+        wait = float(words[2]) if len(words) > 2 else 3
+        if not closed_within(s, wait):
+            out = "still open after %g s" % wait
         else:
             out = "ok %.2f s" % (time.time() - t)
         s.close()
+    elif words[0] == "start":
+        s = conn(words[1])
+        s.send(record[:5])
+        held.setdefault("raw", []).append(s)
+        sent[s] = len(request) # not trickled
     elif words[0] == "close":
         for s in held.pop(words[1], []):
             s.close()
     elif words[0] == "check":
         if any(is_closed(s) for l in held.values() for s in l):
             out = "certd closed a held connection"
+    elif words[0] == "trickle":
+        t = time.time()
+        s = conn(words[1])
+        i = 0
+        out = "still open after 8 s"
+        while time.time() - t < 8:
+            try:
+                s.send(record[i:i + 1])
+                i += 1
+            except OSError:
+                pass # closed: told below
+            if closed_within(s, 1):
+                out = "closed after %.2f s, %d bytes" % (time.time() - t, i)
+                break
+            trickle()
+            last = time.time()
+        s.close()
+    elif words[0] == "idle":
+        try:
+            s = tls_conn(words[1])
+            time.sleep(float(words[2]))
+            s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+            answer = b""
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                answer += b
+            s.close()
+            if not answer.startswith(b"HTTP/1.1 200") or \
+                    b'"status":"ok"' not in answer:
+                out = "answer %r" % answer[:60]
+        except OSError as e:
+            out = "failed: %s" % e
     open("done.%d.tmp" % n, "w").write(out + "\n")
     os.rename("done.%d.tmp" % n, "done.%d" % n)
     n += 1
@@ -224,8 +336,80 @@ gauge_is 1
 ok $? "all places are free again"
 okcmd "and may hold 4 again" open 127.0.0.2 4
 okcmd "but not 5" probe 127.0.0.2
-cmd exit
-wait "$HPID"
+okcmd "127.0.0.2 closes them" close 127.0.0.2
+
+kill "$CPID"
+wait "$CPID"
+ok $? "certd exits 0 after SIGTERM"
+
+# --- handshake_timeout and max_connections_per_prefix ----------------------
+cat >certd2.conf <<CONF
+[server]
+listen = [::]:0
+cert = $dir/server.crt
+key = $dir/server.key
+ca = $dir/tlsca.crt
+handshake_timeout = 2
+max_connections_per_client = 2
+max_connections_per_prefix = 3
+[trust]
+anchors = $dir/rootA.crt
+CONF
+"$certd" --foreground --config certd2.conf --port-file certd2.port \
+	2>>certd2.log &
+CPID=$!
+pids="$pids $CPID"
+wait_file certd2.port
+ok $? "a certd with handshake_timeout = 2 and max_connections_per_prefix = 3 started"
+PORT2=$(sed -n 1p certd2.port)
+cmd port "$PORT2"
+
+# Its end: when the deadline fires (2 s), not when evhttp's 10 s per
+# read would.
+cmd trickle 127.0.0.5
+t=$(echo "$out" | sed -n 's/^closed after \([0-9]*\)\..*/\1/p')
+[ -n "$t" ] && [ "$t" -ge 1 ] && [ "$t" -le 5 ]
+ok $? "a handshake trickled a byte a second is cut at the deadline: $out"
+r=$(metric2 'guise_certd_http_handshake_timeouts_total{server="https"}')
+[ "${r:-0}" -ge 1 ]
+ok $? "the cut is counted: ${r:-none}"
+grep -q "closed: TLS handshake not done in time (handshake_timeout" certd2.log
+ok $? "and logged: $(grep handshake_timeout certd2.log | head -1)"
+okcmd "a connection idle for 4 s after its handshake is still served" \
+	idle 127.0.0.5 4
+
+if [ -n "$netns" ]; then
+	okcmd "fd00:64:a::1, ::2 and ::3 open one connection each: 3 from the /64, its cap" \
+		open fd00:64:a::1 1
+	okcmd "(fd00:64:a::2)" open fd00:64:a::2 1
+	okcmd "(fd00:64:a::3)" open fd00:64:a::3 1
+	# Within 1 s: the handshake deadline (2 s) would close it too.
+	okcmd "one from fd00:64:a::4, new in that /64, is closed at once" \
+		probe fd00:64:a::4 1
+	! health2 fd00:64:a::4
+	ok $? "so is an HTTPS request from it"
+	health2 fd00:64:b::1
+	ok $? "meanwhile fd00:64:b::1, another /64, is served"
+	okcmd "IPv4 clients have no /64: 127.0.0.6 and 127.0.0.7 open 2 each" \
+		open 127.0.0.6 2
+	okcmd "(127.0.0.7)" open 127.0.0.7 2
+	r=$(metric2 'guise_certd_http_connections_refused_total{server="https",reason="max_connections_per_prefix"}')
+	[ "${r:-0}" -ge 2 ]
+	ok $? "the per-/64 refusals are counted: ${r:-none}"
+	grep -q "fd00:64:a::4 refused: 3 connections from its /64 (max_connections_per_prefix" \
+		certd2.log
+	ok $? "and logged: $(grep refused certd2.log | head -1)"
+	okcmd "the held connections are all still open" check
+	okcmd "fd00:64:a::1 closes its connection" close fd00:64:a::1
+	retry health2 fd00:64:a::4
+	ok $? "fd00:64:a::4 is served now: the closed connection gave its /64 place back"
+else
+	n=$((n + 1))
+	echo "ok $n # SKIP max_connections_per_prefix: not root, no network namespace"
+fi
+# A deadline still running when the server stops is freed with its
+# connection (ASan would tell, and the exit status with it).
+cmd start 127.0.0.8
 
 kill "$CPID"
 wait "$CPID"
@@ -240,16 +424,27 @@ bad_certd() { # SETTING
 }
 for v in "max_connections = -1" "max_connections = 8x" \
 	"max_connections = 1048577" "max_connections_per_client = " \
-	"max_connections_per_client = many" "max_connection = 8"; do
+	"max_connections_per_client = many" \
+	"max_connections_per_prefix = 1048577" \
+	"max_connections_per_prefix = -1" "handshake_timeout = -1" \
+	"handshake_timeout = 2x" "handshake_timeout = 3601"; do
 	bad_certd "$v"
 	r=$?
-	grep -q "\[server\] ${v%% =*}" bad.out
+	grep -q "\[server\] ${v%% =*}: invalid value" bad.out
 	ok $(($r != 1 || $? != 0)) "certd --check-config refuses \"$v\": $(head -1 bad.out)"
 done
-bad_certd "max_connections = 0"
-ok $? "max_connections = 0 (no cap) is accepted"
-bad_certd "max_connections = 1048576"
-ok $? "so is the largest value, 1048576"
+bad_certd "max_connection = 8"
+r=$?
+grep -q "unknown setting \[server\] max_connection$" bad.out
+ok $(($r != 1 || $? != 0)) "and an unknown setting: $(head -1 bad.out)"
+for v in "max_connections = 0" "max_connections = 1048576" \
+	"max_connections_per_prefix = 0" \
+	"max_connections_per_prefix = 1048576" "handshake_timeout = 0" \
+	"handshake_timeout = 3600" "handshake_timeout = 1m" \
+	"handshake_timeout = 15s"; do
+	bad_certd "$v"
+	ok $? "\"$v\" is accepted: $(head -1 bad.out)"
+done
 
 cat >leased.conf <<CONF
 $(server_conf leased)
@@ -266,6 +461,31 @@ ok $? "naming the setting and the value: $(head -1 leased.out)"
 sed -i 's/= -4$/= 0/' leased.conf
 "$leased" --check-config --config leased.conf >leased.out 2>&1
 ok $? "and accepts 0: $(head -1 leased.out)"
+sed -i 's/^max_connections_per_client = 0$/max_connections_per_prefix = 16\nhandshake_timeout = 5s/' \
+	leased.conf
+"$leased" --check-config --config leased.conf >leased.out 2>&1
+ok $? "and max_connections_per_prefix, handshake_timeout: $(head -1 leased.out)"
+
+# --- SIGHUP: a new handshake_timeout for new connections (guise-leased) ----
+start_daemon leased "$leased"
+ok $? "guise-leased started with handshake_timeout = 5s"
+cmd port "$(sed -n 1p leased.port)"
+sed -i 's/^handshake_timeout = 5s$/handshake_timeout = 1/' leased.conf
+kill -HUP "$DPID"
+wait_count leased.log "reloaded" 1
+ok $? "SIGHUP: handshake_timeout = 1"
+cmd trickle ::1
+t=$(echo "$out" | sed -n 's/^closed after \([0-9]*\)\..*/\1/p')
+[ -n "$t" ] && [ "$t" -le 2 ]
+ok $? "a trickled handshake is cut after 1 s, not 5: $out"
+r=$(local_api leased /v1/metrics |
+	awk '$1 == "guise_leased_http_handshake_timeouts_total{server=\"https\"}" { print $2 }')
+is "$r" 1 "guise-leased counts it"
+cmd exit
+wait "$HPID"
+kill "$DPID"
+wait "$DPID"
+ok $? "guise-leased exits 0 after SIGTERM"
 
 cat >keyd.conf <<CONF
 [keyd]
