@@ -11,7 +11,9 @@
 # identity installs its (ingress) lease and a return removes it; the
 # peer alone learns the real address; after kill -9 the daemon reconciles:
 # a lease the kernel lost comes back, a lease the store never made goes;
-# the sweeper removes an expired lease from the kernel.
+# after rmmod/insmod (and G configured again) it reinstalls every lease
+# and gateway mode works again; the sweeper removes an expired lease from
+# the kernel.
 source "$(dirname "$0")/lib.sh"
 require_cmd curl openssl guise-leased
 source "$(dirname "$0")/leasenet.sh"
@@ -105,6 +107,29 @@ sleep 1
 check "reconcile: the lost lease is back" kernel_has $REAL $PEER
 check "reconcile: the stray lease is gone" \
 	bash -c "$(declare -f gx kernel_has); G=$G; ! kernel_has 2001:db8:1::99 $PEER"
+
+# --- module reload -----------------------------------------------------------------
+# The module comes back empty, with a new family id: the daemon notices
+# (controller notification), and once the operator has configured G
+# again, reconciles on its own: both leases back under the same V, and
+# gateway mode (the events group has a new id too) rents again.
+out=$(api host2 /v1/rent "{\"peer\": \"$PEER\", \"lifetime\": 600}")
+V3=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual"])' 2>/dev/null)
+check "a host-mode lease before the reload" kernel_has 2001:db8:1::11 $PEER
+check "rmmod while the daemon runs" rmmod guise
+check "insmod again" insmod kmod/guise.ko
+sleep 0.5
+check "G configured again" gx config set enabled on \
+	vprefix 2001:db8:ff::/48 miss 2001:db8:1::/64 upcall upcall-timeout 3000
+check "module reload: the daemon reinstalls the gateway lease" \
+	busywait 15000 kernel_has $REAL $PEER
+check "... and the host-mode lease, under the same virtual address" \
+	busywait 5000 bash -c "$(declare -f gx kernel_virt); G=$G; [ \"\$(kernel_virt 2001:db8:1::11)\" = '$V3' ]"
+check "... and says so" grep -q "kernel reconciled with the store" "$tmp/leased.log"
+check "gateway mode after the reload: a new flow is leased on demand" \
+	ip netns exec "$H" ping -6 -c 1 -W 5 $T_ADDR
+check "... the kernel holds the daemon's lease for (H, T)" kernel_has $REAL $T_ADDR
+api host2 /v1/return "{\"virtual\": \"$V3\"}" >/dev/null
 
 # 6 s: long enough to see it installed on a loaded TCG guest (a 2 s lease
 # could be gone before the first look), short enough to wait out.

@@ -136,6 +136,13 @@ fail:
 	return err;
 }
 
+int gateway_resubscribe(struct gateway *gw)
+{
+	int err = guise_nl_refresh(gw->nl);
+
+	return err ? err : guise_nl_subscribe(gw->nl);
+}
+
 void gateway_stop(struct gateway *gw)
 {
 	if (!gw)

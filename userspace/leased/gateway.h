@@ -18,5 +18,8 @@ struct gateway;
 int gateway_start(struct event_base *base, struct leased *d,
 		  struct gateway **gwp);
 void gateway_stop(struct gateway *gw);
+/* After a module reload: resolve the family again and rejoin the events
+ * group (its id changed). 0 or a negative errno. */
+int gateway_resubscribe(struct gateway *gw);
 
 #endif

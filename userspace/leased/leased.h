@@ -33,6 +33,7 @@ struct leased_metrics {
 	uint64_t denied, admin_actions;
 	uint64_t gateway_misses, gateway_dropped;
 	uint64_t kernel_errors, store_errors, audit_errors;
+	uint64_t kernel_resyncs; /* reconciled after a module reload */
 	uint64_t revoked, revocation_events; /* [certd] */
 	uint64_t revalidation_ended; /* leases ended by re-validation */
 	uint64_t group_commits, group_commit_writes, group_commit_failures;

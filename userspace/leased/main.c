@@ -19,6 +19,7 @@
 #include "cmdline.h"
 #include "conf.h"
 #include "gateway.h"
+#include "kresync.h"
 #include "http.h"
 #include "kernel.h"
 #include "leased.h"
@@ -59,6 +60,7 @@ struct daemon_state {
 	struct daemon_signals sig;
 	struct event *sweep;
 	struct gateway *gw;
+	struct kresync *kresync;
 	struct revocation *rev;
 	struct revalidate_ops reval;
 	int home_ns; /* the network namespace the daemon started in */
@@ -269,6 +271,7 @@ static void teardown(struct daemon_state *s)
 	/* Commit and answer what is pending while the requests exist. */
 	if (s->d.store)
 		batch_free(&s->d);
+	kresync_stop(s->kresync);
 	gateway_stop(s->gw);
 	revocation_stop(s->rev);
 	/* Before the servers: it answers the requests still waiting. */
@@ -407,6 +410,8 @@ int main(int argc, char **argv)
 	}
 	/* After the fork: a thread does not survive it. */
 	if (s.conf.gateway && gateway_start(s.base, &s.d, &s.gw))
+		goto out;
+	if (s.d.kernel && kresync_start(s.base, &s.d, s.gw, &s.kresync))
 		goto out;
 	if (revocation_setup(&s))
 		goto out;

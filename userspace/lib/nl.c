@@ -271,6 +271,13 @@ fail:
 	return err;
 }
 
+int guise_nl_refresh(struct guise_nl *nl)
+{
+	nl->family = 0;
+	nl->events_group = 0;
+	return resolve_family(nl);
+}
+
 void guise_nl_close(struct guise_nl *nl)
 {
 	if (!nl)

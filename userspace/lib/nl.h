@@ -26,6 +26,11 @@ typedef int (*guise_nl_reply_cb)(const struct nlmsghdr *nlh, void *data);
  */
 int guise_nl_open(struct guise_nl **nlp);
 void guise_nl_close(struct guise_nl *nl);
+/*
+ * Resolve the family again, as guise_nl_open() did: a reloaded module has
+ * a new family id and new group ids. Group memberships are not renewed.
+ */
+int guise_nl_refresh(struct guise_nl *nl);
 
 uint16_t guise_nl_family(const struct guise_nl *nl);
 /* Id of the GUISE_MCGRP_EVENTS multicast group, 0 if not advertised. */
