@@ -55,6 +55,7 @@ int guise_config_init(struct guise_net *gn)
 		return -ENOMEM;
 
 	cfg->enabled = false;
+	cfg->rthdr_policy = GUISE_RTHDR_PASS;
 	cfg->max_leases = GUISE_DEFAULT_MAX_LEASES;
 	cfg->upcall_qlen = GUISE_DEFAULT_UPCALL_QLEN;
 	cfg->upcall_timeout_ms = GUISE_DEFAULT_UPCALL_TIMEOUT_MS;

@@ -113,6 +113,9 @@ static int guise_config_apply(struct guise_config *cfg, struct nlattr **tb,
 	if (tb[GUISE_A_CONFIG_UPCALL_TIMEOUT_MS])
 		cfg->upcall_timeout_ms =
 			nla_get_u32(tb[GUISE_A_CONFIG_UPCALL_TIMEOUT_MS]);
+	if (tb[GUISE_A_CONFIG_ROUTING_HEADER])
+		cfg->rthdr_policy =
+			nla_get_u8(tb[GUISE_A_CONFIG_ROUTING_HEADER]);
 	return 0;
 }
 
@@ -185,6 +188,7 @@ static int guise_config_put(struct sk_buff *msg, struct guise_net *gn,
 	    nla_put_u32(msg, GUISE_A_CONFIG_KEY_COUNT,
 			guise_key_count_all(gn)) ||
 	    nla_put_u8(msg, GUISE_A_CONFIG_ENABLED, cfg->enabled) ||
+	    nla_put_u8(msg, GUISE_A_CONFIG_ROUTING_HEADER, cfg->rthdr_policy) ||
 	    nla_put_u32(msg, GUISE_A_CONFIG_MAX_LEASES, cfg->max_leases) ||
 	    nla_put_u32(msg, GUISE_A_CONFIG_UPCALL_QLEN, cfg->upcall_qlen) ||
 	    nla_put_u32(msg, GUISE_A_CONFIG_UPCALL_TIMEOUT_MS,
@@ -204,7 +208,8 @@ static size_t guise_config_msg_size(void)
 	size_t prefix = nla_total_size(0) + nla_total_size(16) +
 			2 * nla_total_size(1);
 
-	return nla_total_size(0) + nla_total_size(1) + 5 * nla_total_size(4) +
+	return nla_total_size(0) + 2 * nla_total_size(1) +
+	       5 * nla_total_size(4) +
 	       2 * nla_total_size(0) +
 	       (GUISE_MAX_VPREFIXES + GUISE_MAX_MISS_RULES) * prefix;
 }

@@ -44,6 +44,7 @@ struct guise_prefix {
 struct guise_config {
 	struct rcu_head rcu;
 	bool enabled;
+	u8 rthdr_policy;	/* enum guise_rthdr_policy */
 	u32 max_leases;
 	u32 upcall_qlen;
 	u32 upcall_timeout_ms;

@@ -35,6 +35,8 @@ const struct nla_policy guise_config_policy[GUISE_A_CONFIG_MAX + 1] = {
 		.type = NLA_REJECT,
 		.reject_message = "key count is read-only",
 	},
+	[GUISE_A_CONFIG_ROUTING_HEADER] =
+		NLA_POLICY_MAX(NLA_U8, GUISE_RTHDR_MAX),
 };
 
 /* Not const: the 6.1 policy field is a non-const pointer. */

@@ -6,8 +6,11 @@
  * packet they quote, whose addresses are rewritten too, so path MTU
  * discovery keeps working. L4 checksums are fixed incrementally (also for
  * CHECKSUM_PARTIAL skbs); non-first fragments carry no L4 header and only
- * change address. Packets with a routing header pass unmodified: the
- * address the checksum covers is then the final segment, not the header's.
+ * change address. A first fragment must hold the whole header chain, the
+ * upper-layer header included (RFC 7112): one that does not is dropped.
+ * Packets with a routing header pass unmodified (the address the checksum
+ * covers is then the final segment, not the header's), or are dropped
+ * when the namespace's routing-header policy says so.
  */
 #include <linux/icmpv6.h>
 #include <linux/tcp.h>
@@ -28,6 +31,7 @@ struct guise_pkt {
 	u8 proto;		/* final next header */
 	bool has_l4;		/* false for non-first fragments and NONE */
 	bool routing;		/* a routing header is present */
+	bool first_frag;	/* fragment header, offset 0, more to come */
 };
 
 /* Walk the extension headers of the IPv6 packet at @nhoff. */
@@ -52,6 +56,7 @@ static int guise_parse(const struct sk_buff *skb, unsigned int nhoff,
 	    ipv6_has_hopopt_jumbo(skb))
 		p->len = skb->len - nhoff;
 	p->routing = false;
+	p->first_frag = false;
 	p->has_l4 = true;
 	off = nhoff + sizeof(*ip6);
 	nexthdr = ip6->nexthdr;
@@ -84,6 +89,8 @@ static int guise_parse(const struct sk_buff *skb, unsigned int nhoff,
 				return -EINVAL;
 			if (*fo & htons(IP6_OFFSET))
 				p->has_l4 = false;
+			else if (*fo & htons(IP6_MF))
+				p->first_frag = true;
 			hlen = sizeof(struct frag_hdr);
 		} else if (nexthdr == NEXTHDR_AUTH) {
 			hlen = ipv6_authlen(h);
@@ -206,6 +213,7 @@ static int guise_parse_quoted(const struct sk_buff *skb,
 		q->nhoff = nhoff;
 		q->has_l4 = false;
 		q->routing = false;
+		q->first_frag = false;
 	}
 	return 0;
 }
@@ -214,6 +222,59 @@ static unsigned int guise_drop(struct guise_net *gn, enum guise_stat why)
 {
 	guise_stat_inc(gn, why);
 	return NF_DROP;
+}
+
+/*
+ * A routing header on a packet a lease would rewrite. Rewriting it is not
+ * something a lease does (the checksum covers the final segment, not the
+ * address in the IPv6 header), so by default it passes unmodified, which
+ * on egress shows R; the drop policy drops it instead.
+ */
+static unsigned int guise_routing(struct guise_net *gn,
+				  const struct guise_config *cfg)
+{
+	if (cfg->rthdr_policy == GUISE_RTHDR_DROP)
+		return guise_drop(gn, GUISE_STAT_DROP_ROUTING);
+	return NF_ACCEPT;
+}
+
+/*
+ * A first fragment (offset 0, more fragments to come) that does not hold
+ * its whole upper-layer header, against RFC 7112: the ports the SMTP block
+ * reads or the checksum that must follow the address would be in a later
+ * fragment, where they can be neither read nor fixed. Only the fixed part
+ * counts: TCP 20 bytes, UDP 8, ICMPv6 8 for errors and echo, else 4.
+ * Other upper layers are not looked at.
+ */
+static bool guise_first_frag_short(const struct sk_buff *skb,
+				   const struct guise_pkt *p)
+{
+	unsigned int end = min(skb->len, p->nhoff + p->len);
+	unsigned int need;
+	u8 _type;
+	const u8 *type;
+
+	if (!p->first_frag || !p->has_l4)
+		return false;
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		need = sizeof(struct tcphdr);
+		break;
+	case IPPROTO_UDP:
+		need = sizeof(struct udphdr);
+		break;
+	case IPPROTO_ICMPV6:
+		need = offsetof(struct icmp6hdr, icmp6_dataun);
+		type = skb_header_pointer(skb, p->thoff, sizeof(_type), &_type);
+		if (type && (!(*type & ICMPV6_INFOMSG_MASK) ||
+			     *type == ICMPV6_ECHO_REQUEST ||
+			     *type == ICMPV6_ECHO_REPLY))
+			need = sizeof(struct icmp6hdr);
+		break;
+	default:
+		return false;
+	}
+	return end < p->thoff + need;
 }
 
 /*
@@ -270,6 +331,7 @@ static bool guise_is_smtp(const struct sk_buff *skb, const struct guise_pkt *p)
  * dropped. NF_ACCEPT when @skb is no such error; the caller goes on.
  */
 static unsigned int guise_egress_quote(struct guise_net *gn,
+				       const struct guise_config *cfg,
 				       struct sk_buff *skb, bool *done)
 {
 	struct in6_addr qsrc, qdst;
@@ -280,16 +342,21 @@ static unsigned int guise_egress_quote(struct guise_net *gn,
 	*done = false;
 	if (nexthdr != IPPROTO_ICMPV6 && !ipv6_ext_hdr(nexthdr))
 		return NF_ACCEPT;
-	if (guise_parse(skb, skb_network_offset(skb), &p) || p.routing ||
+	if (guise_parse(skb, skb_network_offset(skb), &p) ||
 	    !guise_icmp_is_error(skb, &p) ||
-	    guise_parse_quoted(skb, &p, &q, &qsrc, &qdst) || q.routing)
+	    guise_parse_quoted(skb, &p, &q, &qsrc, &qdst))
 		return NF_ACCEPT;	/* not ours; the miss path decides */
 	l = guise_lease_lookup_rp(gn, &qdst, &qsrc);
 	if (!l || !(READ_ONCE(l->flags) & GUISE_LEASE_F_INGRESS))
 		return NF_ACCEPT;
+	/* Passed unmodified, a routing header goes on to the miss path. */
+	if ((p.routing || q.routing) && cfg->rthdr_policy == GUISE_RTHDR_PASS)
+		return NF_ACCEPT;
 	*done = true;
 	if (!guise_lease_live(l))
 		return guise_drop(gn, GUISE_STAT_DROP_EXPIRED);
+	if (p.routing || q.routing)
+		return guise_routing(gn, cfg);
 	if (guise_set_addr(skb, &q, false, &l->virt) ||
 	    guise_icmp_recsum(skb, &p))
 		return guise_drop(gn, GUISE_STAT_DROP_NOMEM);
@@ -311,7 +378,7 @@ unsigned int guise_egress(struct guise_net *gn, const struct guise_config *cfg,
 	l = guise_lease_lookup_rp(gn, &ip6->saddr, &ip6->daddr);
 	flags = l ? READ_ONCE(l->flags) : 0;
 	if (!(flags & GUISE_LEASE_F_EGRESS) || !guise_lease_live(l)) {
-		verdict = guise_egress_quote(gn, skb, &done);
+		verdict = guise_egress_quote(gn, cfg, skb, &done);
 		if (done)
 			return verdict;
 		return guise_egress_miss(gn, cfg, skb, state);
@@ -320,7 +387,9 @@ unsigned int guise_egress(struct guise_net *gn, const struct guise_config *cfg,
 	if (guise_parse(skb, skb_network_offset(skb), &p))
 		return guise_drop(gn, GUISE_STAT_DROP_MALFORMED);
 	if (p.routing)
-		return NF_ACCEPT;
+		return guise_routing(gn, cfg);
+	if (guise_first_frag_short(skb, &p))
+		return guise_drop(gn, GUISE_STAT_DROP_MALFORMED);
 	if ((flags & GUISE_LEASE_F_BLOCK_SMTP) && guise_is_smtp(skb, &p)) {
 		guise_lease_count_drop(l, true);
 		return guise_drop(gn, GUISE_STAT_DROP_SMTP);
@@ -439,7 +508,9 @@ unsigned int guise_ingress(struct guise_net *gn, const struct guise_config *cfg,
 	if (guise_parse(skb, skb_network_offset(skb), &p))
 		return guise_drop(gn, GUISE_STAT_DROP_MALFORMED);
 	if (p.routing)
-		return NF_ACCEPT;
+		return guise_routing(gn, cfg);
+	if (guise_first_frag_short(skb, &p))
+		return guise_drop(gn, GUISE_STAT_DROP_MALFORMED);
 
 	/* Errors come from routers too; they are matched on their quote. */
 	if (guise_icmp_is_error(skb, &p))

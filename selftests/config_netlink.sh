@@ -24,7 +24,7 @@ genl() { python3 selftests/genl.py expect-error "$@"; }
 CMD_CONFIG_SET=2
 A_CONFIG=1 A_STATS=4
 C_ENABLED=1 C_VPREFIXES=2 C_MISS=3 C_MAX_LEASES=4 C_QLEN=5 C_TIMEOUT=6
-C_LEASE_COUNT=7
+C_LEASE_COUNT=7 C_ROUTING=9
 P_ADDR=1 P_LEN=2 P_POLICY=3
 ADDR=20010db8000000ff0000000000000000
 
@@ -38,6 +38,8 @@ check "defaults: max leases 1048576" \
 	[ "$(echo "$out" | field 'c["max_leases"]')" = 1048576 ]
 check "defaults: upcall qlen 8, timeout 200 ms" \
 	[ "$(echo "$out" | field '(c["upcall_qlen"], c["upcall_timeout_ms"])')" = "(8, 200)" ]
+check "defaults: routing headers pass" \
+	[ "$(echo "$out" | field 'c["routing_header"]')" = pass ]
 check "defaults: no prefixes, no rules" \
 	[ "$(echo "$out" | field 'len(c["vprefixes"]) + len(c["miss_rules"])')" = 0 ]
 
@@ -45,7 +47,7 @@ check "defaults: no prefixes, no rules" \
 check "set everything" guise -n "$A" config set enabled on \
 	vprefix 2001:db8:ff::/48 vprefix fd00:ff::/64 \
 	miss 2001:db8:1::/64 upcall miss 2001:db8::/32 drop \
-	max-leases 1000 upcall-qlen 16 upcall-timeout 500
+	max-leases 1000 upcall-qlen 16 upcall-timeout 500 routing-header drop
 out=$(cfg -n "$A")
 check "round trip: enabled" [ "$(echo "$out" | field 'c["enabled"]')" = True ]
 check "round trip: vprefixes" \
@@ -55,6 +57,8 @@ check "round trip: miss rules" \
 	  "[('2001:db8:1::/64', 'upcall'), ('2001:db8::/32', 'drop')]" ]
 check "round trip: numbers" \
 	[ "$(echo "$out" | field '(c["max_leases"], c["upcall_qlen"], c["upcall_timeout_ms"])')" = "(1000, 16, 500)" ]
+check "round trip: routing header drop" \
+	[ "$(echo "$out" | field 'c["routing_header"]')" = drop ]
 
 check "vprefix list is replaced" guise -n "$A" config set vprefix 2001:db8:aa::/56
 check "replaced: one vprefix left" \
@@ -65,6 +69,15 @@ check "novprefixes clears" guise -n "$A" config set novprefixes nomiss
 check "cleared" [ "$(cfg -n "$A" | field 'len(c["vprefixes"]) + len(c["miss_rules"])')" = 0 ]
 check "text output names the fields" \
 	bash -c "guise -n $A config show | grep -q 'max-leases 1000'"
+check "text output: routing-header drop" \
+	bash -c "guise -n $A config show | grep -qx 'routing-header drop'"
+check "routing header unchanged by a list change" \
+	[ "$(cfg -n "$A" | field 'c["routing_header"]')" = drop ]
+check "routing-header pass" guise -n "$A" config set routing-header pass
+check "routing header back to pass" \
+	[ "$(cfg -n "$A" | field 'c["routing_header"]')" = pass ]
+check "the CLI refuses another routing header policy" \
+	bash -c "! guise -n $A config set routing-header upcall 2>/dev/null"
 
 # Policy violations of a range or length are ERANGE, others EINVAL.
 # --- rejected requests change nothing --------------------------------------
@@ -85,6 +98,8 @@ check "prefix without a length" nsgenl EINVAL "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, nest($C_VPREFIXES, nest(1, raw($P_ADDR, '$ADDR'))))"
 check "miss policy out of range" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, nest($C_MISS, nest(1, raw($P_ADDR, '$ADDR'), u8($P_LEN, 48), u8($P_POLICY, 9))))"
+check "routing header policy out of range" nsgenl ERANGE "" $CMD_CONFIG_SET \
+	"nest($A_CONFIG, u8($C_ROUTING, 2))"
 check "max leases 0" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, u32($C_MAX_LEASES, 0))"
 check "upcall timeout 0" nsgenl ERANGE "" $CMD_CONFIG_SET \
@@ -114,7 +129,7 @@ check "configuration unchanged by all of the above" [ "$(cfg -n "$A")" = "$befor
 
 # --- counters --------------------------------------------------------------
 check "stats: every counter, by name, zero in a new netns" \
-	[ "$(guise -n "$B" -j stats | field '(len(c), sum(c.values()), "drop_not_peer" in c, "drop_too_big" in c, "drop_direct" in c)')" = "(27, 0, True, True, True)" ]
+	[ "$(guise -n "$B" -j stats | field '(len(c), sum(c.values()), "drop_not_peer" in c, "drop_too_big" in c, "drop_direct" in c, "drop_routing" in c)')" = "(28, 0, True, True, True, True)" ]
 
 # --- permissions -----------------------------------------------------------
 ip netns exec "$A" unshare -U --map-root-user guise config show >/dev/null 2>&1

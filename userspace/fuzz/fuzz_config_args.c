@@ -30,6 +30,7 @@ static void check_round_trip(const struct guise_config *cfg)
 	    back.max_leases != cfg->max_leases ||
 	    back.upcall_qlen != cfg->upcall_qlen ||
 	    back.upcall_timeout_ms != cfg->upcall_timeout_ms ||
+	    back.rthdr_policy != cfg->rthdr_policy ||
 	    back.enabled != cfg->enabled)
 		abort();
 }

@@ -81,6 +81,10 @@ static const char config_set_help[] =
 	"  upcall-qlen N               packets held per flow during an upcall\n"
 	"                              (1..256)\n"
 	"  upcall-timeout MS           how long they are held (1..10000 ms)\n"
+	"  routing-header pass|drop    a packet with a routing header that a\n"
+	"                              lease would rewrite: forward it\n"
+	"                              unmodified (default; egress shows the\n"
+	"                              real address) or drop it\n"
 	"Host bits of a prefix are cleared.\n";
 
 static const struct cli_cmd config_cmds[] = {

@@ -169,6 +169,19 @@ static int kw_upcall_timeout(struct parser *p, const struct keyword *kw,
 			 &p->cfg->upcall_timeout_ms);
 }
 
+static int kw_routing_header(struct parser *p, const struct keyword *kw,
+			     char *const *v)
+{
+	int policy = guise_rthdr_policy_parse(v[0]);
+
+	if (policy < 0)
+		return fail(p, "bad value \"%s\" for \"%s\" (expected %s)",
+			    v[0], kw->name, "pass or drop");
+	p->cfg->rthdr_policy = policy;
+	guise_config_mark(p->cfg, GUISE_A_CONFIG_ROUTING_HEADER);
+	return 0;
+}
+
 enum {
 	KW_ENABLED,
 	KW_VPREFIX,
@@ -178,6 +191,7 @@ enum {
 	KW_MAX_LEASES,
 	KW_UPCALL_QLEN,
 	KW_UPCALL_TIMEOUT,
+	KW_ROUTING_HEADER,
 };
 
 static const struct keyword keywords[] = {
@@ -190,6 +204,8 @@ static const struct keyword keywords[] = {
 	[KW_UPCALL_QLEN] = { "upcall-qlen", "N", 1, false, kw_upcall_qlen },
 	[KW_UPCALL_TIMEOUT] = { "upcall-timeout", "MS", 1, false,
 				kw_upcall_timeout },
+	[KW_ROUTING_HEADER] = { "routing-header", "pass|drop", 1, false,
+				kw_routing_header },
 };
 
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))

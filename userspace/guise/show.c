@@ -42,6 +42,17 @@ void show_config(struct guise_out *o, const struct guise_config *cfg)
 		 "upcall-qlen %" PRIu64 "\n", cfg->upcall_qlen);
 	show_u32(o, cfg, GUISE_A_CONFIG_UPCALL_TIMEOUT_MS, "upcall_timeout_ms",
 		 "upcall-timeout %" PRIu64 "\n", cfg->upcall_timeout_ms);
+	if (guise_config_has(cfg, GUISE_A_CONFIG_ROUTING_HEADER)) {
+		const char *rh = guise_rthdr_policy_name(cfg->rthdr_policy);
+
+		if (rh)
+			guise_out_string(o, "routing_header",
+					 "routing-header %s\n", rh);
+		else
+			guise_out_uint(o, "routing_header",
+				       "routing-header %" PRIu64 "\n",
+				       cfg->rthdr_policy);
+	}
 	show_u32(o, cfg, GUISE_A_CONFIG_LEASE_COUNT, "lease_count",
 		 "leases %" PRIu64 "\n", cfg->lease_count);
 	show_u32(o, cfg, GUISE_A_CONFIG_KEY_COUNT, "key_count",

@@ -31,6 +31,30 @@ int guise_miss_policy_parse(const char *name)
 	return -EINVAL;
 }
 
+static const char *const rthdr_policy_names[] = {
+	[GUISE_RTHDR_PASS] = "pass",
+	[GUISE_RTHDR_DROP] = "drop",
+};
+
+_Static_assert(sizeof(rthdr_policy_names) / sizeof(rthdr_policy_names[0]) ==
+		       __GUISE_RTHDR_MAX,
+	       "a name for every routing-header policy");
+
+const char *guise_rthdr_policy_name(unsigned int policy)
+{
+	return policy < __GUISE_RTHDR_MAX ? rthdr_policy_names[policy] : NULL;
+}
+
+int guise_rthdr_policy_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < __GUISE_RTHDR_MAX; i++)
+		if (!strcmp(name, rthdr_policy_names[i]))
+			return i;
+	return -EINVAL;
+}
+
 /* --- encoding ----------------------------------------------------------- */
 
 static bool put_prefix(struct nlmsghdr *nlh, size_t buflen, uint16_t index,
@@ -119,6 +143,10 @@ int guise_config_put(struct nlmsghdr *nlh, size_t buflen,
 			cfg->upcall_qlen) ||
 	    !put_u32_if(nlh, buflen, cfg, GUISE_A_CONFIG_UPCALL_TIMEOUT_MS,
 			cfg->upcall_timeout_ms))
+		return -EMSGSIZE;
+	if (guise_config_has(cfg, GUISE_A_CONFIG_ROUTING_HEADER) &&
+	    !mnl_attr_put_u8_check(nlh, buflen, GUISE_A_CONFIG_ROUTING_HEADER,
+				   cfg->rthdr_policy))
 		return -EMSGSIZE;
 	mnl_attr_nest_end(nlh, nest);
 	return 0;
@@ -244,6 +272,12 @@ static int parse_config_attr(const struct nlattr *a, struct guise_config *cfg)
 		break;
 	case GUISE_A_CONFIG_KEY_COUNT:
 		err = parse_u32(a, &cfg->key_count);
+		break;
+	case GUISE_A_CONFIG_ROUTING_HEADER:
+		if (!attr_len_is(a, 1))
+			return -EINVAL;
+		cfg->rthdr_policy = mnl_attr_get_u8(a);
+		err = 0;
 		break;
 	default:
 		return 0; /* from a newer kernel */

@@ -28,6 +28,7 @@ struct guise_config {
 	uint32_t upcall_timeout_ms;
 	uint32_t lease_count; /* read only */
 	uint32_t key_count; /* read only */
+	uint8_t rthdr_policy; /* enum guise_rthdr_policy */
 };
 
 static inline bool guise_config_has(const struct guise_config *cfg,
@@ -61,5 +62,10 @@ int guise_config_parse(const struct nlmsghdr *nlh, struct guise_config *cfg);
 const char *guise_miss_policy_name(unsigned int policy);
 /* enum guise_miss_policy for a name, or -EINVAL. */
 int guise_miss_policy_parse(const char *name);
+
+/* "pass", "drop"; NULL for a value this build does not know. */
+const char *guise_rthdr_policy_name(unsigned int policy);
+/* enum guise_rthdr_policy for a name, or -EINVAL. */
+int guise_rthdr_policy_parse(const char *name);
 
 #endif

@@ -125,13 +125,28 @@ static void test_numbers(void)
 	       "upcall-timeout at its maximum");
 }
 
+static void test_routing_header(void)
+{
+	struct guise_config cfg;
+
+	tap_ok(!parse("routing-header drop", &cfg) &&
+		       cfg.rthdr_policy == GUISE_RTHDR_DROP &&
+		       cfg.present == 1U << GUISE_A_CONFIG_ROUTING_HEADER,
+	       "routing-header drop");
+	tap_ok(!parse("routing-header pass", &cfg) &&
+		       cfg.rthdr_policy == GUISE_RTHDR_PASS &&
+		       cfg.present == 1U << GUISE_A_CONFIG_ROUTING_HEADER,
+	       "routing-header pass");
+}
+
 static void test_everything(void)
 {
 	struct guise_config cfg;
 
 	tap_ok(!parse("upcall-timeout 500 enabled on vprefix 2001:db8:ff::/48 "
 		      "miss 2001:db8:1::/64 upcall vprefix fd00:ff::/64 "
-		      "max-leases 1000 upcall-qlen 16 miss 2001:db8::/32 drop",
+		      "max-leases 1000 upcall-qlen 16 miss 2001:db8::/32 drop "
+		      "routing-header drop",
 		      &cfg) &&
 		       cfg.present ==
 			       ((1U << GUISE_A_CONFIG_ENABLED) |
@@ -139,10 +154,12 @@ static void test_everything(void)
 				(1U << GUISE_A_CONFIG_MISS_RULES) |
 				(1U << GUISE_A_CONFIG_MAX_LEASES) |
 				(1U << GUISE_A_CONFIG_UPCALL_QLEN) |
-				(1U << GUISE_A_CONFIG_UPCALL_TIMEOUT_MS)) &&
+				(1U << GUISE_A_CONFIG_UPCALL_TIMEOUT_MS) |
+				(1U << GUISE_A_CONFIG_ROUTING_HEADER)) &&
 		       cfg.enabled && cfg.n_vprefixes == 2 &&
 		       cfg.n_miss_rules == 2 && cfg.max_leases == 1000 &&
-		       cfg.upcall_qlen == 16 && cfg.upcall_timeout_ms == 500,
+		       cfg.upcall_qlen == 16 && cfg.upcall_timeout_ms == 500 &&
+		       cfg.rthdr_policy == GUISE_RTHDR_DROP,
 	       "every keyword, interleaved");
 }
 
@@ -185,6 +202,14 @@ static const struct {
 	{ "upcall-qlen", "missing value for \"upcall-qlen\" (expected N)" },
 	{ "upcall-timeout",
 	  "missing value for \"upcall-timeout\" (expected MS)" },
+	{ "routing-header",
+	  "missing value for \"routing-header\" (expected pass|drop)" },
+	{ "routing-header upcall",
+	  "bad value \"upcall\" for \"routing-header\" (expected pass or drop)" },
+	{ "routing-header DROP",
+	  "bad value \"DROP\" for \"routing-header\" (expected pass or drop)" },
+	{ "routing-header pass routing-header drop",
+	  "\"routing-header\" given twice" },
 	{ "enabled maybe",
 	  "bad value \"maybe\" for \"enabled\" (expected on or off)" },
 	{ "enabled ON",
@@ -254,6 +279,7 @@ int main(void)
 	test_enabled();
 	test_lists();
 	test_numbers();
+	test_routing_header();
 	test_everything();
 	test_limits();
 	test_errors();

@@ -40,7 +40,8 @@ static bool config_equal(const struct guise_config *a,
 	    a->n_miss_rules != b->n_miss_rules ||
 	    a->max_leases != b->max_leases ||
 	    a->upcall_qlen != b->upcall_qlen ||
-	    a->upcall_timeout_ms != b->upcall_timeout_ms)
+	    a->upcall_timeout_ms != b->upcall_timeout_ms ||
+	    a->rthdr_policy != b->rthdr_policy)
 		return false;
 	for (i = 0; i < a->n_vprefixes; i++)
 		if (memcmp(&a->vprefixes[i].addr, &b->vprefixes[i].addr, 16) ||
@@ -94,7 +95,7 @@ static void test_layout(void)
 	struct guise_config cfg = parsed(
 		"enabled on vprefix 2001:db8:ff::/48 vprefix fd00:ff::/64 "
 		"miss 2001:db8:1::/64 upcall max-leases 1000 upcall-qlen 16 "
-		"upcall-timeout 500");
+		"upcall-timeout 500 routing-header drop");
 	struct guise_config back;
 	struct test_buf buf;
 	struct nlmsghdr *nlh = msg_reply(&buf, GUISE_CMD_CONFIG_SET);
@@ -136,12 +137,16 @@ static void test_layout(void)
 		case GUISE_A_CONFIG_UPCALL_TIMEOUT_MS:
 			ok &= mnl_attr_get_payload_len(a) == 4;
 			break;
+		case GUISE_A_CONFIG_ROUTING_HEADER:
+			ok &= mnl_attr_get_payload_len(a) == 1 &&
+			      mnl_attr_get_u8(a) == GUISE_RTHDR_DROP;
+			break;
 		default:
 			ok = false;
 		}
 	}
-	tap_ok(ok && order == GUISE_A_CONFIG_UPCALL_TIMEOUT_MS,
-	       "scalars: u8 enabled, u32 numbers, nothing else");
+	tap_ok(ok && order == GUISE_A_CONFIG_ROUTING_HEADER,
+	       "scalars: u8 enabled, u32 numbers, u8 routing header, nothing else");
 	tap_ok(guise_config_parse(nlh, &back) == 0 && config_equal(&cfg, &back),
 	       "decoding the request gives the parsed struct back");
 }
@@ -294,6 +299,13 @@ static void test_malformed(void)
 
 	nlh = msg_reply(&buf, GUISE_CMD_CONFIG_GET);
 	cfg = mnl_attr_nest_start(nlh, GUISE_A_CONFIG);
+	mnl_attr_put_u32(nlh, GUISE_A_CONFIG_ROUTING_HEADER, GUISE_RTHDR_DROP);
+	mnl_attr_nest_end(nlh, cfg);
+	tap_ok(guise_config_parse(nlh, &out) == -EINVAL,
+	       "routing header policy sent as u32");
+
+	nlh = msg_reply(&buf, GUISE_CMD_CONFIG_GET);
+	cfg = mnl_attr_nest_start(nlh, GUISE_A_CONFIG);
 	list = mnl_attr_nest_start(nlh, GUISE_A_CONFIG_VPREFIXES);
 	for (i = 0; i <= GUISE_MAX_VPREFIXES; i++)
 		msg_prefix(nlh, i + 1, "2001:db8::/32", -1);
@@ -315,6 +327,16 @@ static void test_policy_names(void)
 		       guise_miss_policy_parse("Upcall") == -EINVAL &&
 		       guise_miss_policy_parse("") == -EINVAL,
 	       "miss policy parsing");
+	tap_ok(!strcmp(guise_rthdr_policy_name(GUISE_RTHDR_PASS), "pass") &&
+		       !strcmp(guise_rthdr_policy_name(GUISE_RTHDR_DROP),
+			       "drop") &&
+		       !guise_rthdr_policy_name(__GUISE_RTHDR_MAX),
+	       "routing header policy names");
+	tap_ok(guise_rthdr_policy_parse("drop") == GUISE_RTHDR_DROP &&
+		       guise_rthdr_policy_parse("pass") == GUISE_RTHDR_PASS &&
+		       guise_rthdr_policy_parse("upcall") == -EINVAL &&
+		       guise_rthdr_policy_parse("") == -EINVAL,
+	       "routing header policy parsing");
 }
 
 int main(void)

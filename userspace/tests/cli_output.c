@@ -30,6 +30,7 @@ static struct nlmsghdr *full_reply(struct test_buf *buf)
 	mnl_attr_put_u32(nlh, GUISE_A_CONFIG_UPCALL_TIMEOUT_MS, 200);
 	mnl_attr_put_u32(nlh, GUISE_A_CONFIG_LEASE_COUNT, 0);
 	mnl_attr_put_u32(nlh, GUISE_A_CONFIG_KEY_COUNT, 3);
+	mnl_attr_put_u8(nlh, GUISE_A_CONFIG_ROUTING_HEADER, GUISE_RTHDR_DROP);
 	mnl_attr_nest_end(nlh, cfg);
 	return nlh;
 }
@@ -67,6 +68,7 @@ static const char full_text[] = "enabled off\n"
 				"max-leases 1048576\n"
 				"upcall-qlen 8\n"
 				"upcall-timeout 200\n"
+				"routing-header drop\n"
 				"leases 0\n"
 				"keys 3\n"
 				"vprefix 2001:db8:ff::/48\n"
@@ -76,7 +78,8 @@ static const char full_text[] = "enabled off\n"
 
 static const char full_json[] =
 	"{\"enabled\": false, \"max_leases\": 1048576, \"upcall_qlen\": 8, "
-	"\"upcall_timeout_ms\": 200, \"lease_count\": 0, \"key_count\": 3, "
+	"\"upcall_timeout_ms\": 200, \"routing_header\": \"drop\", "
+	"\"lease_count\": 0, \"key_count\": 3, "
 	"\"vprefixes\": [\"2001:db8:ff::/48\", \"fd00:ff::/64\"], "
 	"\"miss_rules\": [{\"prefix\": \"2001:db8:1::/64\", \"policy\": "
 	"\"upcall\"}, {\"prefix\": \"2001:db8::/32\", \"policy\": \"drop\"}]}\n";
@@ -143,15 +146,19 @@ static void test_unknown_policy(void)
 	list = mnl_attr_nest_start(nlh, GUISE_A_CONFIG_MISS_RULES);
 	msg_prefix(nlh, 1, "2001:db8::/32", 9);
 	mnl_attr_nest_end(nlh, list);
+	mnl_attr_put_u8(nlh, GUISE_A_CONFIG_ROUTING_HEADER, 7);
 	mnl_attr_nest_end(nlh, nest);
-	tap_ok(guise_config_parse(nlh, &cfg) == 0 && cfg.n_miss_rules == 1,
-	       "decode a miss policy newer than this build");
-	check_render(&cfg, false, false, "miss 2001:db8::/32 9\n",
-		     "text: unknown policy as its number");
+	tap_ok(guise_config_parse(nlh, &cfg) == 0 && cfg.n_miss_rules == 1 &&
+		       cfg.rthdr_policy == 7,
+	       "decode policies newer than this build");
+	check_render(&cfg, false, false,
+		     "routing-header 7\nmiss 2001:db8::/32 9\n",
+		     "text: unknown policies as their number");
 	check_render(&cfg, true, false,
-		     "{\"vprefixes\": [], \"miss_rules\": [{\"prefix\": "
+		     "{\"routing_header\": 7, \"vprefixes\": [], "
+		     "\"miss_rules\": [{\"prefix\": "
 		     "\"2001:db8::/32\", \"policy\": 9}]}\n",
-		     "JSON: unknown policy as its number");
+		     "JSON: unknown policies as their number");
 }
 
 static void test_out_misuse(void)

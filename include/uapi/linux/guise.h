@@ -31,6 +31,7 @@
  *       GUISE_A_CONFIG_UPCALL_TIMEOUT_MS: NLA_U32
  *       GUISE_A_CONFIG_LEASE_COUNT: NLA_U32 (read only)
  *       GUISE_A_CONFIG_KEY_COUNT: NLA_U32 (read only)
+ *       GUISE_A_CONFIG_ROUTING_HEADER: NLA_U8 (enum guise_rthdr_policy)
  *
  *   GUISE_CMD_LEASE_NEW / _DEL / _GET (do and dump) / _FLUSH,
  *   events GUISE_CMD_LEASE_EXPIRED and GUISE_CMD_LEASE_MISS
@@ -107,6 +108,20 @@ enum guise_miss_policy {
 };
 
 #define GUISE_MISS_MAX (__GUISE_MISS_MAX - 1)
+
+/*
+ * What the hooks do with a packet carrying a routing header that they
+ * would otherwise rewrite (R->P with a live egress lease, or to a served
+ * virtual address with a live ingress lease).
+ */
+enum guise_rthdr_policy {
+	GUISE_RTHDR_PASS,	/* forward unmodified (the default): leaks R */
+	GUISE_RTHDR_DROP,	/* drop and count (drop_routing) */
+
+	__GUISE_RTHDR_MAX,
+};
+
+#define GUISE_RTHDR_MAX (__GUISE_RTHDR_MAX - 1)
 
 /* GUISE_A_LEASE_FLAGS */
 #define GUISE_LEASE_F_EGRESS		(1U << 0) /* rewrite R->P to V->P */
@@ -209,6 +224,7 @@ enum guise_a_config {
 	GUISE_A_CONFIG_UPCALL_TIMEOUT_MS,
 	GUISE_A_CONFIG_LEASE_COUNT,
 	GUISE_A_CONFIG_KEY_COUNT,
+	GUISE_A_CONFIG_ROUTING_HEADER,
 
 	__GUISE_A_CONFIG_MAX,
 };
@@ -326,6 +342,7 @@ enum guise_stat {
 	GUISE_STAT_DROP_NOMEM,		/* allocation or skb_cow failed */
 	GUISE_STAT_DROP_TOO_BIG,	/* over 64 KiB once encrypted */
 	GUISE_STAT_DROP_DIRECT,		/* P -> R itself while (R, P) leased */
+	GUISE_STAT_DROP_ROUTING,	/* routing header, policy drop */
 
 	__GUISE_STAT_MAX,
 };
