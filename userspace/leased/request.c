@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <jansson.h>
@@ -19,16 +20,43 @@ static int bad(char *why, size_t whylen, const char *msg)
 	return -EINVAL;
 }
 
+/* Control characters (C0, DEL, C1), line and paragraph separators and
+ * bidirectional controls: a reason with them could forge lines or reorder
+ * text in the audit log and its exports. */
+static bool reason_char_bad(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c ||
+	       c == 0x200e || c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
+	       (c >= 0x2066 && c <= 0x2069);
+}
+
+/* @s is valid UTF-8 without NUL: jansson refuses anything else. */
 static bool reason_ok(const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	size_t len = strlen(s);
-	const unsigned char *p;
+	uint32_t c;
 
 	if (len < API_REASON_MIN || len > API_REASON_MAX)
 		return false;
-	for (p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
+	while (*p) {
+		if (*p < 0x80) {
+			c = *p++;
+		} else if (*p < 0xe0) {
+			c = (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
+			p += 2;
+		} else if (*p < 0xf0) {
+			c = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 |
+			    (p[2] & 0x3fu);
+			p += 3;
+		} else {
+			c = (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 |
+			    (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
+			p += 4;
+		}
+		if (reason_char_bad(c))
 			return false;
+	}
 	return true;
 }
 

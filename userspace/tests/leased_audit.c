@@ -71,6 +71,23 @@ static void test_history(struct daemon *d)
 	history(d, v, t_rent, "bad\nreason", &r);
 	tap_ok(r.code == 400, "abuse desk: control characters: 400");
 	resp_free(&r);
+	history(d, v, t_rent, "next\xc2\x85line", &r);
+	tap_ok(r.code == 400, "abuse desk: a C1 control (U+0085): 400");
+	resp_free(&r);
+	history(d, v, t_rent,
+		"ticket \xe2\x80\xae"
+		"9 report",
+		&r);
+	tap_ok(r.code == 400, "abuse desk: a bidi override (U+202E): 400");
+	resp_free(&r);
+	history(d, v, t_rent, "ticket \xe2\x80\xa8 two lines", &r);
+	tap_ok(r.code == 400, "abuse desk: a line separator (U+2028): 400");
+	resp_free(&r);
+	history(d, v, t_rent,
+		"ticket 4: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7", &r);
+	tap_ok(r.code == 200, "abuse desk: other non-ASCII text is fine: %ld",
+	       r.code);
+	resp_free(&r);
 	post(d, "operator", "/v1/history",
 	     json_pack("{s:s, s:I, s:s}", "virtual", v, "time",
 		       (json_int_t)t_rent, "reason", "curious operator"),
