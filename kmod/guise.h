@@ -93,6 +93,11 @@ struct guise_net {
 	bool content_hooks_registered;
 	struct rhashtable flows;	/* content keys by (group, port), key.c */
 	atomic_t nr_keys;
+	/*
+	 * key.c: bumped under lock by every change to the key table, never
+	 * 0; a dump that sees it change is marked NLM_F_DUMP_INTR.
+	 */
+	u32 key_gen;
 	struct delayed_work key_gc;
 	/* miss.c: flows held for an upcall */
 	spinlock_t miss_lock;		/* protects the fields below */
@@ -174,6 +179,8 @@ void guise_miss_net_pre_exit(struct guise_net *gn);
 
 /* key.c, key_nl.c, content.c (see key.h) */
 #define GUISE_MAX_KEYS	65536
+int guise_key_module_init(void);
+void guise_key_module_exit(void);
 int guise_key_net_init(struct guise_net *gn);
 void guise_key_net_pre_exit(struct guise_net *gn);
 void guise_key_net_exit(struct guise_net *gn);
@@ -181,7 +188,9 @@ u32 guise_key_count_all(struct guise_net *gn);
 int guise_key_nl_new(struct sk_buff *skb, struct genl_info *info);
 int guise_key_nl_del(struct sk_buff *skb, struct genl_info *info);
 int guise_key_nl_get_doit(struct sk_buff *skb, struct genl_info *info);
+int guise_key_nl_get_start(struct netlink_callback *cb);
 int guise_key_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int guise_key_nl_get_done(struct netlink_callback *cb);
 int guise_key_nl_flush(struct sk_buff *skb, struct genl_info *info);
 unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb);
 unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb);

@@ -22,6 +22,17 @@
  * the portable instance otherwise: the same speed as ESP, still
  * synchronous. The request lives in a per-CPU buffer of the key (no
  * allocation per packet); its users disable bottom halves.
+ *
+ * Freeing. An unlinked key may still be in use by a reader until a grace
+ * period has passed. It is then freed by a work item (queue_rcu_work() on
+ * guise_key_wq), not by an RCU callback: callbacks run in softirq
+ * context, and freeing a crypto API transform (crypto_free_aead(), the
+ * exit of the algorithm, its template's spawns, a module reference) is
+ * only meant for process context; zeroising the per-CPU request buffers
+ * of every CPU is no work for a softirq either. Nothing freed there
+ * belongs to the namespace, so a namespace may go first; module exit
+ * waits for the callbacks that queue the work (rcu_barrier()), then for
+ * the work (destroy_workqueue()).
  */
 #include <crypto/aead.h>
 #include <linux/slab.h>
@@ -30,6 +41,9 @@
 #include "key.h"
 
 #define GUISE_KEY_GC_INTERVAL	HZ
+
+/* Frees unlinked keys after a grace period (see the top of the file). */
+static struct workqueue_struct *guise_key_wq;
 
 static const struct rhashtable_params guise_flow_params = {
 	.head_offset = offsetof(struct guise_flow, node),
@@ -115,6 +129,14 @@ struct guise_key *guise_key_find(struct guise_net *gn,
 	return NULL;
 }
 
+/* The key table changed (or a walk of it restarted): see guise_key_walk(). */
+static void guise_key_gen_bump(struct guise_net *gn)
+{
+	lockdep_assert_held(&gn->lock);
+	if (!++gn->key_gen)
+		gn->key_gen = 1;	/* 0 would read as "not set" */
+}
+
 static void guise_key_free(struct guise_key *k)
 {
 	int cpu;
@@ -133,9 +155,11 @@ static void guise_key_free(struct guise_key *k)
 	atomic_long_dec(&guise_live_objects);
 }
 
-static void guise_key_free_rcu(struct rcu_head *head)
+/* A grace period after guise_key_unlink(): no reader is left. */
+static void guise_key_free_work(struct work_struct *work)
 {
-	guise_key_free(container_of(head, struct guise_key, rcu));
+	guise_key_free(container_of(to_rcu_work(work), struct guise_key,
+				    free_work));
 }
 
 static void guise_flow_free_rcu(struct rcu_head *head)
@@ -189,6 +213,7 @@ static struct guise_key *guise_key_alloc(const struct guise_key_spec *s,
 	if (!k)
 		return ERR_PTR(-ENOMEM);
 	atomic_long_inc(&guise_live_objects);
+	INIT_RCU_WORK(&k->free_work, guise_key_free_work);
 	k->id = s->id;
 	k->alg = s->alg;
 	k->dir = s->dir;
@@ -283,6 +308,7 @@ int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
 	list_add_tail_rcu(&k->node, &f->keys);
 	f->nr_keys++;
 	atomic_inc(&gn->nr_keys);
+	guise_key_gen_bump(gn);
 	return 0;
 }
 
@@ -292,53 +318,67 @@ void guise_key_unlink(struct guise_net *gn, struct guise_key *k)
 
 	lockdep_assert_held(&gn->lock);
 	list_del_rcu(&k->node);
-	call_rcu(&k->rcu, guise_key_free_rcu);
+	queue_rcu_work(guise_key_wq, &k->free_work);
 	atomic_dec(&gn->nr_keys);
+	guise_key_gen_bump(gn);
 	if (--f->nr_keys)
 		return;
 	rhashtable_remove_fast(&gn->flows, &f->node, guise_flow_params);
 	call_rcu(&f->rcu, guise_flow_free_rcu);
 }
 
-/*
- * Call @fn on every key, in a stable order across calls: flows by table
- * walk, resumed at flow index *@pos. Used by dumps (under the lock).
- */
-int guise_key_foreach(struct guise_net *gn, unsigned long *pos,
-		      int (*fn)(const struct guise_key *k, void *arg),
-		      void *arg)
+/* A resize moved the walk to the first flow of the new table. */
+static void guise_key_walk_restarted(struct guise_net *gn,
+				     unsigned long *idx)
 {
-	struct rhashtable_iter iter;
+	guise_key_gen_bump(gn);
+	*idx = 0;
+}
+
+/*
+ * One pass of a dump: call @fn on every key from the one at index *@idx
+ * in the list of the flow @iter stands at, flow after flow, until @fn
+ * fails (that key comes first in the next pass) or the table ends.
+ *
+ * Under the lock, so no key or flow changes during a pass. Between passes
+ * they may, and then the walk can repeat or miss keys (the iterator stands
+ * on a flow that may be gone, *@idx counts keys of a list that may have
+ * changed); so can a resize of the flow table, which restarts the walk at
+ * the first flow of the new table (-EAGAIN from the walk, also within a
+ * pass: resizes run from the rhashtable's own work, not under the lock).
+ * Every such change bumps gn->key_gen (a resize when the walk notices it),
+ * and the dump reports a generation that moved as NLM_F_DUMP_INTR.
+ */
+int guise_key_walk(struct guise_net *gn, struct rhashtable_iter *iter,
+		   unsigned long *idx,
+		   int (*fn)(const struct guise_key *k, void *arg), void *arg)
+{
 	struct guise_flow *f;
 	struct guise_key *k;
-	unsigned long i = 0;
+	unsigned long i;
 	int ret = 0;
 
 	lockdep_assert_held(&gn->lock);
-	rhashtable_walk_enter(&gn->flows, &iter);
-	rhashtable_walk_start(&iter);
-	while ((f = rhashtable_walk_next(&iter))) {
-		if (IS_ERR(f)) {
-			/* -EAGAIN: a resize restarted the walk from the
-			 * first flow of the new table, so does the count of
-			 * keys passed. The new table's order differs: a dump
-			 * across a resize may still repeat or miss keys.
-			 */
-			i = 0;
+	if (rhashtable_walk_start_check(iter) == -EAGAIN)
+		guise_key_walk_restarted(gn, idx);
+	for (f = rhashtable_walk_peek(iter); f; f = rhashtable_walk_next(iter)) {
+		if (IS_ERR(f)) {	/* -EAGAIN: rewound to the new table */
+			guise_key_walk_restarted(gn, idx);
 			continue;
 		}
+		i = 0;
 		list_for_each_entry(k, &f->keys, node) {
-			if (i++ < *pos)
+			if (i++ < *idx)
 				continue;
 			ret = fn(k, arg);
 			if (ret)
 				goto out;
-			(*pos)++;
+			(*idx)++;
 		}
+		*idx = 0;
 	}
 out:
-	rhashtable_walk_stop(&iter);
-	rhashtable_walk_exit(&iter);
+	rhashtable_walk_stop(iter);
 	return ret;
 }
 
@@ -453,6 +493,7 @@ int guise_key_net_init(struct guise_net *gn)
 	if (ret)
 		return ret;
 	atomic_set(&gn->nr_keys, 0);
+	gn->key_gen = 1;
 	INIT_DELAYED_WORK(&gn->key_gc, guise_key_gc);
 	queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
 			   GUISE_KEY_GC_INTERVAL);
@@ -479,4 +520,20 @@ static void guise_flow_destroy_one(void *ptr, void *arg)
 void guise_key_net_exit(struct guise_net *gn)
 {
 	rhashtable_free_and_destroy(&gn->flows, guise_flow_destroy_one, NULL);
+}
+
+int __init guise_key_module_init(void)
+{
+	guise_key_wq = alloc_workqueue("guise_key_free", WQ_UNBOUND, 0);
+	return guise_key_wq ? 0 : -ENOMEM;
+}
+
+/*
+ * After every namespace is gone and rcu_barrier(): every key unlinked has
+ * had its work queued, and no key can be unlinked any more. Runs what is
+ * left, so no work runs once the module text is gone.
+ */
+void guise_key_module_exit(void)
+{
+	destroy_workqueue(guise_key_wq);
 }

@@ -62,7 +62,12 @@ struct guise_key {
 	atomic64_t tx_seq;	/* next sequence number to send */
 	struct guise_replay replay;
 	struct guise_key_pcpu __percpu *stats;
-	struct rcu_head rcu;
+	/*
+	 * Unlinked keys are freed by this work on guise_key_wq, a grace
+	 * period after queue_rcu_work(): in process context, as freeing
+	 * the AEAD transforms may sleep (key.c).
+	 */
+	struct rcu_work free_work;
 };
 
 struct guise_key_spec {
@@ -99,9 +104,9 @@ void guise_key_stats_read(const struct guise_key *k,
 			  struct guise_key_pcpu *sum);
 void guise_key_count(struct guise_key *k, unsigned int len);
 void guise_key_count_drop(struct guise_key *k, bool replay);
-int guise_key_foreach(struct guise_net *gn, unsigned long *pos,
-		      int (*fn)(const struct guise_key *k, void *arg),
-		      void *arg);
+int guise_key_walk(struct guise_net *gn, struct rhashtable_iter *iter,
+		   unsigned long *idx,
+		   int (*fn)(const struct guise_key *k, void *arg), void *arg);
 
 /* key_nl.c */
 int guise_key_put(struct sk_buff *msg, const struct guise_key *k);

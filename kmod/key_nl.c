@@ -3,6 +3,7 @@
  * GUISE_CMD_KEY_NEW, _DEL, _GET (do and dump), _FLUSH and the KEY_EXPIRED
  * event. Secrets and salts are accepted and never returned.
  */
+#include <linux/slab.h>
 #include <net/ipv6.h>
 
 #include "key.h"
@@ -233,6 +234,7 @@ err:
 }
 
 struct guise_key_dump {
+	struct guise_net *gn;
 	struct sk_buff *skb;
 	struct netlink_callback *cb;
 };
@@ -251,23 +253,58 @@ static int guise_key_dump_one(const struct guise_key *k, void *arg)
 		genlmsg_cancel(d->skb, hdr);
 		return -EMSGSIZE;
 	}
+	/* Only on a message that is sent: the check consumes the change. */
+	d->cb->seq = d->gn->key_gen;
+	genl_dump_check_consistent(d->cb, hdr);
 	genlmsg_end(d->skb, hdr);
+	return 0;
+}
+
+/*
+ * The dump walks the flow table with one iterator from start to done
+ * (args[0]), args[1] being the index of the next key in the current
+ * flow's list; see guise_key_walk() for what a change between passes does.
+ */
+int guise_key_nl_get_start(struct netlink_callback *cb)
+{
+	struct guise_net *gn = guise_net(sock_net(cb->skb->sk));
+	struct rhashtable_iter *iter;
+
+	iter = kmalloc(sizeof(*iter), GFP_KERNEL);
+	if (!iter)
+		return -ENOMEM;
+	rhashtable_walk_enter(&gn->flows, iter);
+	cb->args[0] = (long)iter;
 	return 0;
 }
 
 int guise_key_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct guise_net *gn = guise_net(sock_net(cb->skb->sk));
-	struct guise_key_dump d = { .skb = skb, .cb = cb };
+	struct guise_key_dump d = { .gn = gn, .skb = skb, .cb = cb };
 	int ret;
 
 	mutex_lock(&gn->lock);
-	ret = guise_key_foreach(gn, (unsigned long *)&cb->args[0],
-				guise_key_dump_one, &d);
+	ret = guise_key_walk(gn, (struct rhashtable_iter *)cb->args[0],
+			     (unsigned long *)&cb->args[1], guise_key_dump_one,
+			     &d);
+	/* For NLMSG_DONE, checked against the last message's generation. */
+	cb->seq = gn->key_gen;
 	mutex_unlock(&gn->lock);
 	if (ret && ret != -EMSGSIZE)
 		return ret;
 	return skb->len;
+}
+
+int guise_key_nl_get_done(struct netlink_callback *cb)
+{
+	struct rhashtable_iter *iter = (struct rhashtable_iter *)cb->args[0];
+
+	if (iter) {
+		rhashtable_walk_exit(iter);
+		kfree(iter);
+	}
+	return 0;
 }
 
 int guise_key_nl_flush(struct sk_buff *skb, struct genl_info *info)

@@ -3,6 +3,7 @@
  * GUISE_CMD_LEASE_NEW, _DEL, _GET (do and dump), _FLUSH and the
  * LEASE_EXPIRED event.
  */
+#include <linux/slab.h>
 #include <net/ipv6.h>
 
 #include "lease.h"
@@ -267,6 +268,26 @@ err:
 	return ret;
 }
 
+/*
+ * The dump walks the table by virtual address with one iterator from start
+ * to done (args[0]), without the lock: leases come and go during a pass
+ * and between passes. Within a pass the walk follows the chains, which
+ * removals leave intact for RCU readers: a lease present throughout is
+ * seen once. What can make it repeat or miss leases is only:
+ *
+ *  - a resize: the walk starts over at the first lease of the new table
+ *    (-EAGAIN from the walk, during a pass or at the next one's start);
+ *  - the lease a pass stopped at (args[1], not dumped yet) being gone at
+ *    the next one: the walk resumes by position in the bucket, which may
+ *    have changed.
+ *
+ * Each bumps cb->seq (a count of these events, started at 1), so the
+ * next message, or NLMSG_DONE, carries NLM_F_DUMP_INTR and userspace
+ * dumps again. Other changes do not interrupt the dump: under churn a
+ * dump of a million leases would never complete otherwise, and a dump is
+ * no snapshot anyway (leases added or removed meanwhile may or may not
+ * appear).
+ */
 int guise_lease_nl_get_start(struct netlink_callback *cb)
 {
 	struct guise_net *gn = guise_net(sock_net(cb->skb->sk));
@@ -277,44 +298,55 @@ int guise_lease_nl_get_start(struct netlink_callback *cb)
 		return -ENOMEM;
 	rhashtable_walk_enter(&gn->leases_v, iter);
 	cb->args[0] = (long)iter;
+	cb->seq = 1;
+	return 0;
+}
+
+static int guise_lease_dump_one(struct sk_buff *skb,
+				struct netlink_callback *cb,
+				const struct guise_lease *l)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &guise_genl_family, NLM_F_MULTI, GUISE_CMD_LEASE_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (guise_lease_put(skb, l)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	/* Only on a message that is sent: the check consumes the change. */
+	genl_dump_check_consistent(cb, hdr);
+	genlmsg_end(skb, hdr);
 	return 0;
 }
 
 int guise_lease_nl_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct rhashtable_iter *iter = (struct rhashtable_iter *)cb->args[0];
+	const struct guise_lease *stopped = (const void *)cb->args[1];
 	struct guise_lease *l;
-	int ret = 0;
-	void *hdr;
 
-	rhashtable_walk_start(iter);
-	for (;;) {
-		l = rhashtable_walk_peek(iter);
-		if (IS_ERR(l)) {
-			if (PTR_ERR(l) == -EAGAIN)
-				continue;	/* resized: restarted */
-			ret = PTR_ERR(l);
+	if (rhashtable_walk_start_check(iter) == -EAGAIN)
+		cb->seq++;	/* resized since the last pass: rewound */
+	l = rhashtable_walk_peek(iter);
+	/* Only compared, never dereferenced: it may be freed. */
+	if (stopped && l != stopped)
+		cb->seq++;
+	cb->args[1] = 0;
+	for (; l; l = rhashtable_walk_next(iter)) {
+		if (IS_ERR(l)) {	/* -EAGAIN: rewound to the new table */
+			cb->seq++;
+			continue;
+		}
+		if (guise_lease_live(l) && guise_lease_dump_one(skb, cb, l)) {
+			cb->args[1] = (long)l;	/* the first of the next pass */
 			break;
 		}
-		if (!l)
-			break;
-		if (guise_lease_live(l)) {
-			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
-					  cb->nlh->nlmsg_seq,
-					  &guise_genl_family, NLM_F_MULTI,
-					  GUISE_CMD_LEASE_GET);
-			if (!hdr)
-				break;
-			if (guise_lease_put(skb, l)) {
-				genlmsg_cancel(skb, hdr);
-				break;
-			}
-			genlmsg_end(skb, hdr);
-		}
-		rhashtable_walk_next(iter);
 	}
 	rhashtable_walk_stop(iter);
-	return ret ? ret : skb->len;
+	return skb->len;
 }
 
 int guise_lease_nl_get_done(struct netlink_callback *cb)

@@ -21,9 +21,13 @@ static int __init guise_init(void)
 	if (ret)
 		return ret;
 
-	ret = guise_netns_init();
+	ret = guise_key_module_init();
 	if (ret)
 		goto err_cache;
+
+	ret = guise_netns_init();
+	if (ret)
+		goto err_key;
 
 	ret = guise_genl_init();
 	if (ret)
@@ -35,6 +39,8 @@ static int __init guise_init(void)
 
 err_netns:
 	guise_netns_exit();
+err_key:
+	guise_key_module_exit();
 err_cache:
 	guise_lease_cache_exit();
 	return ret;
@@ -46,8 +52,14 @@ static void __exit guise_exit(void)
 
 	guise_genl_exit();
 	guise_netns_exit();
-	/* Objects freed through call_rcu() are only gone after a barrier. */
+	/*
+	 * Objects freed through call_rcu() are only gone after a barrier.
+	 * Keys are freed by works that RCU callbacks queue (queue_rcu_work()):
+	 * after the barrier all of them are queued, and destroying the key
+	 * workqueue runs them. Hence this order.
+	 */
 	rcu_barrier();
+	guise_key_module_exit();
 	guise_lease_cache_exit();
 
 	live = atomic_long_read(&guise_live_objects);

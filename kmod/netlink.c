@@ -139,12 +139,6 @@ static const struct genl_small_ops guise_genl_ops[] = {
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
-		.cmd = GUISE_CMD_KEY_GET,
-		.doit = guise_key_nl_get_doit,
-		.dumpit = guise_key_nl_get_dumpit,
-		.flags = GENL_UNS_ADMIN_PERM,
-	},
-	{
 		.cmd = GUISE_CMD_KEY_FLUSH,
 		.doit = guise_key_nl_flush,
 		.flags = GENL_UNS_ADMIN_PERM,
@@ -164,6 +158,14 @@ static const struct genl_ops guise_genl_dump_ops[] = {
 		.start = guise_lease_nl_get_start,
 		.dumpit = guise_lease_nl_get_dumpit,
 		.done = guise_lease_nl_get_done,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = GUISE_CMD_KEY_GET,
+		.doit = guise_key_nl_get_doit,
+		.start = guise_key_nl_get_start,
+		.dumpit = guise_key_nl_get_dumpit,
+		.done = guise_key_nl_get_done,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };

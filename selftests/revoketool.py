@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import genl  # noqa: E402
 
 CLONE_NEWNET = 0x40000000
-NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+NLM_F_REQUEST, NLM_F_DUMP, NLM_F_DUMP_INTR = 0x1, 0x300, 0x10
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 GUISE_CMD_LEASE_GET, GUISE_CMD_KEY_GET = 5, 11
 
@@ -70,19 +70,28 @@ class NsGenl:
         self.name = name
 
     def dump(self, cmd):
-        """The payloads (genl header included) of one dump."""
+        """The payloads (genl header included) of one dump that the kernel
+        did not mark interrupted (NLM_F_DUMP_INTR: it may have repeated or
+        missed entries), dumping again until one is not."""
+        while True:
+            out, intr = self.dump_once(cmd)
+            if not intr:
+                return out
+
+    def dump_once(self, cmd):
         g = self.g
         g.seq += 1
         body = struct.pack("=BBH", cmd, 1, 0)
         g.sk.send(struct.pack("=IHHII", 16 + len(body), self.fam,
                               NLM_F_REQUEST | NLM_F_DUMP, g.seq, 0) + body)
-        out = []
+        out, intr = [], False
         while True:
             data = g.sk.recv(1 << 20)
             while len(data) >= 16:
-                ln, typ, _f, _s, _p = struct.unpack_from("=IHHII", data)
+                ln, typ, fl, _s, _p = struct.unpack_from("=IHHII", data)
+                intr |= bool(fl & NLM_F_DUMP_INTR)
                 if typ == NLMSG_DONE:
-                    return out
+                    return out, intr
                 if typ == NLMSG_ERROR:
                     err = -struct.unpack_from("=i", data, 16)[0]
                     raise OSError(err, "%s: dump: %s" % (self.name,

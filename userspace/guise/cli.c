@@ -187,6 +187,13 @@ int cli_report_error(const char *op, int err, const char *extack)
 	return CLI_EXIT_KERNEL;
 }
 
+void cli_dump_interrupted(const char *op)
+{
+	guise_err("%s: the table kept changing: %d dumps in a row were "
+		  "interrupted (NLM_F_DUMP_INTR); try again",
+		  op, GUISE_NL_DUMP_TRIES);
+}
+
 int cli_output_error(const char *op, int err)
 {
 	guise_err("%s: cannot write the output: %s", op, strerror(-err));

@@ -83,6 +83,10 @@ int cli_request_error(const struct guise_nl *nl, const char *op, int err);
 /* The same for a negative errno @err and extended-ack message @extack. */
 int cli_report_error(const char *op, int err, const char *extack);
 
+/* Report a dump that was interrupted each of the GUISE_NL_DUMP_TRIES
+ * times (guise_nl_dump() returned -EINTR). */
+void cli_dump_interrupted(const char *op);
+
 /* Report output that could not be written; returns CLI_EXIT_KERNEL. */
 int cli_output_error(const char *op, int err);
 

@@ -13,10 +13,14 @@
 #include "out.h"
 #include "show.h"
 
-/* Send one key request; returns an enum cli_exit. Wipes the buffer. */
+/*
+ * Send one key request; returns an enum cli_exit. Wipes the buffer. A dump
+ * the kernel marks interrupted is done again, after @restart(@data).
+ */
 static int key_request(const struct cli_ctx *ctx, const char *op, uint8_t cmd,
 		       uint16_t flags, const struct guise_key *k,
-		       guise_nl_reply_cb cb, void *data)
+		       guise_nl_reply_cb cb, void (*restart)(void *data),
+		       void *data)
 {
 	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
 	struct guise_nl *nl;
@@ -29,11 +33,16 @@ static int key_request(const struct cli_ctx *ctx, const char *op, uint8_t cmd,
 	nlh = guise_msg_start(buf, guise_nl_family(nl), cmd,
 			      NLM_F_REQUEST | NLM_F_ACK | flags);
 	err = k && k->present ? guise_key_put(nlh, sizeof(buf), k) : 0;
-	if (!err)
+	if (!err && (flags & NLM_F_DUMP))
+		err = guise_nl_dump(nl, nlh, cb, restart, data);
+	else if (!err)
 		err = guise_nl_talk(nl, nlh, cb, data);
 	explicit_bzero(buf, sizeof(buf));
 	if (err == -EPROTO) {
 		guise_err("%s: malformed reply from the kernel", op);
+		ret = CLI_EXIT_KERNEL;
+	} else if (err == -EINTR && (flags & NLM_F_DUMP)) {
+		cli_dump_interrupted(op);
 		ret = CLI_EXIT_KERNEL;
 	} else if (err) {
 		ret = cli_request_error(nl, op, err);
@@ -54,7 +63,7 @@ static int key_add(const struct cli_ctx *ctx, int argc, char **argv)
 		guise_key_wipe(&k);
 		return cli_usage_error(op, "%s", why);
 	}
-	ret = key_request(ctx, op, GUISE_CMD_KEY_NEW, 0, &k, NULL, NULL);
+	ret = key_request(ctx, op, GUISE_CMD_KEY_NEW, 0, &k, NULL, NULL, NULL);
 	guise_key_wipe(&k);
 	return ret;
 }
@@ -68,7 +77,7 @@ static int key_del(const struct cli_ctx *ctx, int argc, char **argv)
 	if (key_args_parse_name(argc - 1, argv + 1, &k, true, false, why,
 				sizeof(why)))
 		return cli_usage_error(op, "%s", why);
-	return key_request(ctx, op, GUISE_CMD_KEY_DEL, 0, &k, NULL, NULL);
+	return key_request(ctx, op, GUISE_CMD_KEY_DEL, 0, &k, NULL, NULL, NULL);
 }
 
 static int key_show_cb(const struct nlmsghdr *nlh, void *data)
@@ -93,9 +102,12 @@ static int key_show(const struct cli_ctx *ctx, int argc, char **argv)
 				sizeof(why)))
 		return cli_usage_error(op, "%s", why);
 	guise_out_init(&out, stdout, ctx->json, ctx->pretty);
+	if (guise_out_hold(&out))
+		return cli_output_error(op, -ENOMEM);
 	guise_out_open_array(&out, NULL);
 	ret = key_request(ctx, op, GUISE_CMD_KEY_GET,
-			  k.present ? 0 : NLM_F_DUMP, &k, key_show_cb, &out);
+			  k.present ? 0 : NLM_F_DUMP, &k, key_show_cb,
+			  show_list_restart, &out);
 	guise_out_close_array(&out);
 	if (ret) {
 		guise_out_exit(&out);
@@ -114,7 +126,8 @@ static int key_flush(const struct cli_ctx *ctx, int argc, char **argv)
 	if (key_args_parse_name(argc - 1, argv + 1, &k, false, true, why,
 				sizeof(why)))
 		return cli_usage_error(op, "%s", why);
-	return key_request(ctx, op, GUISE_CMD_KEY_FLUSH, 0, &k, NULL, NULL);
+	return key_request(ctx, op, GUISE_CMD_KEY_FLUSH, 0, &k, NULL, NULL,
+			   NULL);
 }
 
 static const struct cli_cmd key_cmds[] = {

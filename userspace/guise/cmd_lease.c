@@ -17,10 +17,14 @@
 #include "out.h"
 #include "show.h"
 
-/* Send one lease request; @cb handles replies. Returns an enum cli_exit. */
+/*
+ * Send one lease request; @cb handles replies. Returns an enum cli_exit. A
+ * dump the kernel marks interrupted is done again, after @restart(@data).
+ */
 static int lease_request(const struct cli_ctx *ctx, const char *op, uint8_t cmd,
 			 uint16_t flags, const struct guise_lease *l,
-			 guise_nl_reply_cb cb, void *data)
+			 guise_nl_reply_cb cb, void (*restart)(void *data),
+			 void *data)
 {
 	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
 	struct guise_nl *nl;
@@ -37,9 +41,15 @@ static int lease_request(const struct cli_ctx *ctx, const char *op, uint8_t cmd,
 		guise_err("%s: request too large", op);
 		return CLI_EXIT_KERNEL;
 	}
-	err = guise_nl_talk(nl, nlh, cb, data);
+	if (flags & NLM_F_DUMP)
+		err = guise_nl_dump(nl, nlh, cb, restart, data);
+	else
+		err = guise_nl_talk(nl, nlh, cb, data);
 	if (err == -EPROTO) {
 		guise_err("%s: malformed reply from the kernel", op);
+		ret = CLI_EXIT_KERNEL;
+	} else if (err == -EINTR && (flags & NLM_F_DUMP)) {
+		cli_dump_interrupted(op);
 		ret = CLI_EXIT_KERNEL;
 	} else if (err) {
 		ret = cli_request_error(nl, op, err);
@@ -56,7 +66,8 @@ static int lease_add(const struct cli_ctx *ctx, int argc, char **argv)
 
 	if (lease_args_parse_add(argc - 1, argv + 1, &l, why, sizeof(why)))
 		return cli_usage_error(op, "%s", why);
-	return lease_request(ctx, op, GUISE_CMD_LEASE_NEW, 0, &l, NULL, NULL);
+	return lease_request(ctx, op, GUISE_CMD_LEASE_NEW, 0, &l, NULL, NULL,
+			     NULL);
 }
 
 static int lease_del(const struct cli_ctx *ctx, int argc, char **argv)
@@ -68,7 +79,8 @@ static int lease_del(const struct cli_ctx *ctx, int argc, char **argv)
 	if (lease_args_parse_name(argc - 1, argv + 1, &l, false, why,
 				  sizeof(why)))
 		return cli_usage_error(op, "%s", why);
-	return lease_request(ctx, op, GUISE_CMD_LEASE_DEL, 0, &l, NULL, NULL);
+	return lease_request(ctx, op, GUISE_CMD_LEASE_DEL, 0, &l, NULL, NULL,
+			     NULL);
 }
 
 static int lease_show_cb(const struct nlmsghdr *nlh, void *data)
@@ -94,10 +106,12 @@ static int lease_show(const struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error(op, "%s", why);
 
 	guise_out_init(&out, stdout, ctx->json, ctx->pretty);
+	if (guise_out_hold(&out))
+		return cli_output_error(op, -ENOMEM);
 	guise_out_open_array(&out, NULL);
 	ret = lease_request(ctx, op, GUISE_CMD_LEASE_GET,
 			    l.present ? 0 : NLM_F_DUMP, l.present ? &l : NULL,
-			    lease_show_cb, &out);
+			    lease_show_cb, show_list_restart, &out);
 	guise_out_close_array(&out);
 	if (ret) {
 		guise_out_exit(&out);
@@ -272,7 +286,7 @@ static int lease_flush(const struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error(op, "unexpected argument \"%s\"",
 				       argv[1]);
 	return lease_request(ctx, op, GUISE_CMD_LEASE_FLUSH, 0, NULL, NULL,
-			     NULL);
+			     NULL, NULL);
 }
 
 static const struct cli_cmd lease_cmds[] = {

@@ -40,6 +40,8 @@ static void usage(FILE *fp)
 		"  -p, --pretty        indent JSON output (with -j)\n"
 		"  -n, --netns NETNS   act in network namespace NETNS\n"
 		"                      (/run/netns/NETNS, like ip -n)\n"
+		"  -v, --verbose       say more on standard error (e.g. dumps\n"
+		"                      done again after a change to the table)\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' },
 		{ "netns", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -112,7 +115,8 @@ int main(int argc, char **argv)
 	guise_log_init("guise", GUISE_LOG_WARN);
 	opterr = 0;
 	/* '+': options end at the object, as with ip. */
-	while ((c = getopt_long(argc, argv, "+:jpn:hV", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:jpn:vhV", options, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'j':
 			ctx.json = true;
@@ -122,6 +126,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			ctx.netns = optarg;
+			break;
+		case 'v':
+			guise_log_init("guise", GUISE_LOG_INFO);
 			break;
 		case 'h':
 			usage(stdout);

@@ -188,3 +188,9 @@ void show_key(struct guise_out *o, const char *key, const struct guise_key *k)
 	}
 	guise_out_close_object(o);
 }
+
+void show_list_restart(void *out)
+{
+	guise_out_reset(out);
+	guise_out_open_array(out, NULL);
+}

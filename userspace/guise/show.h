@@ -23,4 +23,8 @@ void show_lease(struct guise_out *o, const char *key,
  * object. */
 void show_key(struct guise_out *o, const char *key, const struct guise_key *k);
 
+/* For guise_nl_dump(): a listing of objects into an array (a struct
+ * guise_out just opened, held) starts over. */
+void show_list_restart(void *out);
+
 #endif

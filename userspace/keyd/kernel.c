@@ -8,9 +8,11 @@
 #include "log.h"
 #include "nl.h"
 
+/* One request; a dump the kernel marks interrupted is done again, after
+ * @restart(@data). */
 static int request(struct kernel *k, uint8_t cmd, uint16_t flags,
 		   const struct guise_key *key, guise_nl_reply_cb cb,
-		   void *data)
+		   void (*restart)(void *data), void *data)
 {
 	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
 	struct nlmsghdr *nlh;
@@ -20,7 +22,10 @@ static int request(struct kernel *k, uint8_t cmd, uint16_t flags,
 			      NLM_F_REQUEST | NLM_F_ACK | flags);
 	if (key && guise_key_put(nlh, sizeof(buf), key))
 		return -EMSGSIZE;
-	err = guise_nl_talk(k->nl, nlh, cb, data);
+	if (flags & NLM_F_DUMP)
+		err = guise_nl_dump(k->nl, nlh, cb, restart, data);
+	else
+		err = guise_nl_talk(k->nl, nlh, cb, data);
 	explicit_bzero(buf, sizeof(buf));
 	return err;
 }
@@ -39,7 +44,7 @@ static void log_fail(struct kernel *k, const char *op,
 
 int kernel_key_add(struct kernel *k, const struct guise_key *key)
 {
-	int err = request(k, GUISE_CMD_KEY_NEW, 0, key, NULL, NULL);
+	int err = request(k, GUISE_CMD_KEY_NEW, 0, key, NULL, NULL, NULL);
 
 	if (err && err != -EEXIST)
 		log_fail(k, "add", key, err);
@@ -60,7 +65,7 @@ int kernel_key_del(struct kernel *k, const struct guise_key *key)
 	guise_key_mark(&d, GUISE_A_KEY_PORT);
 	guise_key_mark(&d, GUISE_A_KEY_ID);
 	guise_key_mark(&d, GUISE_A_KEY_DIR);
-	err = request(k, GUISE_CMD_KEY_DEL, 0, &d, NULL, NULL);
+	err = request(k, GUISE_CMD_KEY_DEL, 0, &d, NULL, NULL, NULL);
 	if (err == -ENOENT)
 		return 0;
 	if (err)
@@ -70,7 +75,7 @@ int kernel_key_del(struct kernel *k, const struct guise_key *key)
 
 int kernel_key_flush(struct kernel *k)
 {
-	int err = request(k, GUISE_CMD_KEY_FLUSH, 0, NULL, NULL, NULL);
+	int err = request(k, GUISE_CMD_KEY_FLUSH, 0, NULL, NULL, NULL, NULL);
 
 	if (err)
 		guise_err("kernel: key flush: %s", strerror(-err));
@@ -100,13 +105,27 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
+/* The dump was interrupted: it starts over. */
+static void dump_restart(void *data)
+{
+	struct dump *d = data;
+
+	d->n = 0;
+}
+
 int kernel_key_dump(struct kernel *k, struct guise_key **out, size_t *n)
 {
 	struct dump d = { 0 };
-	int err = request(k, GUISE_CMD_KEY_GET, NLM_F_DUMP, NULL, dump_cb, &d);
+	int err = request(k, GUISE_CMD_KEY_GET, NLM_F_DUMP, NULL, dump_cb,
+			  dump_restart, &d);
 
 	if (err) {
-		guise_err("kernel: key dump: %s", strerror(-err));
+		if (err == -EINTR)
+			guise_err(
+				"kernel: key dump: the table kept changing (%d dumps interrupted)",
+				GUISE_NL_DUMP_TRIES);
+		else
+			guise_err("kernel: key dump: %s", strerror(-err));
 		free(d.v);
 		return err;
 	}

@@ -8,9 +8,11 @@
 #include "log.h"
 #include "nl.h"
 
+/* One request; a dump the kernel marks interrupted is done again, after
+ * @restart(@data). */
 static int kernel_request(struct kernel *k, uint8_t cmd, uint16_t flags,
 			  const struct guise_lease *l, guise_nl_reply_cb cb,
-			  void *data)
+			  void (*restart)(void *data), void *data)
 {
 	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
 	struct nlmsghdr *nlh;
@@ -19,6 +21,8 @@ static int kernel_request(struct kernel *k, uint8_t cmd, uint16_t flags,
 			      NLM_F_REQUEST | NLM_F_ACK | flags);
 	if (l && guise_lease_put(nlh, sizeof(buf), l))
 		return -EMSGSIZE;
+	if (flags & NLM_F_DUMP)
+		return guise_nl_dump(k->nl, nlh, cb, restart, data);
 	return guise_nl_talk(k->nl, nlh, cb, data);
 }
 
@@ -41,7 +45,7 @@ int kernel_install(struct kernel *k, const struct lease_rec *l,
 	guise_lease_mark(&gl, GUISE_A_LEASE_VIRT);
 	guise_lease_mark(&gl, GUISE_A_LEASE_FLAGS);
 	guise_lease_mark(&gl, GUISE_A_LEASE_LIFETIME);
-	err = kernel_request(k, GUISE_CMD_LEASE_NEW, 0, &gl, NULL, NULL);
+	err = kernel_request(k, GUISE_CMD_LEASE_NEW, 0, &gl, NULL, NULL, NULL);
 	if (err)
 		guise_err("kernel: install %s: %s%s%s",
 			  inet_ntop(AF_INET6, &l->virt, v, sizeof(v)),
@@ -59,7 +63,7 @@ int kernel_remove(struct kernel *k, const struct in6_addr *virt)
 	memset(&gl, 0, sizeof(gl));
 	gl.virt = *virt;
 	guise_lease_mark(&gl, GUISE_A_LEASE_VIRT);
-	err = kernel_request(k, GUISE_CMD_LEASE_DEL, 0, &gl, NULL, NULL);
+	err = kernel_request(k, GUISE_CMD_LEASE_DEL, 0, &gl, NULL, NULL, NULL);
 	if (err == -ENOENT)
 		return 0;
 	if (err)
@@ -93,15 +97,28 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
+/* The dump was interrupted: it starts over. */
+static void dump_restart(void *data)
+{
+	struct dump *d = data;
+
+	d->n = 0;
+}
+
 int kernel_dump(struct kernel *k, struct guise_lease **out, size_t *n)
 {
 	struct dump d = { 0 };
 	int err;
 
 	err = kernel_request(k, GUISE_CMD_LEASE_GET, NLM_F_DUMP, NULL, dump_cb,
-			     &d);
+			     dump_restart, &d);
 	if (err) {
-		guise_err("kernel: lease dump: %s", strerror(-err));
+		if (err == -EINTR)
+			guise_err(
+				"kernel: lease dump: the table kept changing (%d dumps interrupted)",
+				GUISE_NL_DUMP_TRIES);
+		else
+			guise_err("kernel: lease dump: %s", strerror(-err));
 		free(d.v);
 		return err;
 	}

@@ -30,6 +30,7 @@ struct talk {
 	guise_nl_reply_cb cb;
 	void *data;
 	int err;
+	bool intr; /* a reply carried NLM_F_DUMP_INTR */
 };
 
 static struct nlmsghdr *genl_msg_start(void *buf, uint16_t family, uint8_t cmd,
@@ -133,13 +134,34 @@ static int talk_data_cb(const struct nlmsghdr *nlh, void *data)
 	struct talk *t = data;
 	int err;
 
-	if (!t->cb || t->err)
+	/* An interrupted dump is asked again: the rest is of no use. */
+	if (!t->cb || t->err || t->intr)
 		return MNL_CB_OK;
 	err = t->cb(nlh, t->data);
 	/* Keep reading up to the ack so the socket stays usable. */
 	if (err)
 		t->err = err < 0 ? err : -EINVAL;
 	return MNL_CB_OK;
+}
+
+/*
+ * Note and clear NLM_F_DUMP_INTR on the replies to @t in @buf: libmnl stops
+ * at the first such message with EINTR, which would leave the rest of the
+ * dump in the socket. The dump is read to its end instead, then reported.
+ */
+static void take_dump_intr(struct talk *t, void *buf, size_t len, uint32_t seq)
+{
+	struct nlmsghdr *nlh = buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (!(nlh->nlmsg_flags & NLM_F_DUMP_INTR) ||
+		    !mnl_nlmsg_portid_ok(nlh, t->nl->portid) ||
+		    !mnl_nlmsg_seq_ok(nlh, seq))
+			continue;
+		nlh->nlmsg_flags &= ~NLM_F_DUMP_INTR;
+		t->intr = true;
+	}
 }
 
 int guise_nl_talk(struct guise_nl *nl, struct nlmsghdr *req,
@@ -164,13 +186,33 @@ int guise_nl_talk(struct guise_nl *nl, struct nlmsghdr *req,
 				continue;
 			return -errno;
 		}
+		take_dump_intr(&t, nl->rx, (size_t)n, req->nlmsg_seq);
 		errno = 0;
 		ret = mnl_cb_run2(nl->rx, n, req->nlmsg_seq, nl->portid,
 				  talk_data_cb, &t, ctl, NLMSG_MIN_TYPE);
 		if (ret == MNL_CB_ERROR)
 			return errno ? -errno : -EPROTO;
 	} while (ret > MNL_CB_STOP);
+	if (!t.err && t.intr)
+		return -EINTR;
 	return t.err;
+}
+
+int guise_nl_dump(struct guise_nl *nl, struct nlmsghdr *req,
+		  guise_nl_reply_cb cb, void (*restart)(void *data), void *data)
+{
+	int err, try;
+
+	for (try = 1;; try++) {
+		err = guise_nl_talk(nl, req, cb, data);
+		if (err != -EINTR || try == GUISE_NL_DUMP_TRIES)
+			return err;
+		guise_info("dump interrupted by a change to the table, "
+			   "dumping again (%d of %d)",
+			   try + 1, GUISE_NL_DUMP_TRIES);
+		if (restart)
+			restart(data);
+	}
 }
 
 static int mcast_group_cb(const struct nlattr *attr, void *data)

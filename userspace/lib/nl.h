@@ -46,10 +46,27 @@ struct nlmsghdr *guise_msg_start(void *buf, uint16_t family, uint8_t cmd,
 /*
  * Send @req and process replies until the ack, the error or the end of a
  * dump, calling @cb (may be NULL) for each reply message. Returns 0, the
- * kernel's error, or the first error of @cb.
+ * kernel's error, or the first error of @cb; for a dump that the kernel
+ * marked interrupted (NLM_F_DUMP_INTR: the table changed in a way that
+ * may have repeated or missed entries), -EINTR once it is read to its end
+ * (@cb is not called after the mark).
  */
 int guise_nl_talk(struct guise_nl *nl, struct nlmsghdr *req,
 		  guise_nl_reply_cb cb, void *data);
+
+/* Dumps guise_nl_dump() tries before it reports -EINTR. */
+#define GUISE_NL_DUMP_TRIES 5
+
+/*
+ * Send the dump request @req (NLM_F_DUMP) as guise_nl_talk() does, and
+ * while the kernel marks the dump interrupted, call @restart (may be
+ * NULL) to forget what @cb gathered and dump again, GUISE_NL_DUMP_TRIES
+ * times in all. Returns what the last guise_nl_talk() did: -EINTR if
+ * every dump was interrupted.
+ */
+int guise_nl_dump(struct guise_nl *nl, struct nlmsghdr *req,
+		  guise_nl_reply_cb cb, void (*restart)(void *data),
+		  void *data);
 
 /* The socket, for an event loop to watch (with O_NONBLOCK set by the
  * caller, guise_nl_recv_events() returns -EAGAIN when drained). */

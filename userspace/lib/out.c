@@ -137,9 +137,62 @@ void guise_out_bool(struct guise_out *o, const char *key, const char *fmt,
 		fprintf(o->fp, fmt, value ? "on" : "off");
 }
 
+/* Drop the JSON document and the nesting. */
+static void out_exit_json(struct guise_out *o)
+{
+	while (o->depth)
+		json_decref(o->stack[--o->depth]);
+	json_decref(o->root);
+	o->root = NULL;
+}
+
+int guise_out_hold(struct guise_out *o)
+{
+	FILE *fp;
+
+	if (o->json || o->dest)
+		return 0;
+	fp = open_memstream(&o->held, &o->held_len);
+	if (!fp)
+		return -ENOMEM;
+	o->dest = o->fp;
+	o->fp = fp;
+	return 0;
+}
+
+/* Close the memory stream; its text goes to the destination if @keep. */
+static void out_release(struct guise_out *o, bool keep)
+{
+	long len;
+
+	if (!o->dest)
+		return;
+	/* Since a reset the buffer may hold more than what is current. */
+	len = fflush(o->fp) ? -1 : ftell(o->fp);
+	if (len < 0)
+		out_fail(o, -EIO);
+	else if (keep && !o->err &&
+		 fwrite(o->held, 1, (size_t)len, o->dest) != (size_t)len)
+		out_fail(o, -EIO);
+	fclose(o->fp);
+	free(o->held);
+	o->held = NULL;
+	o->fp = o->dest;
+	o->dest = NULL;
+}
+
+void guise_out_reset(struct guise_out *o)
+{
+	out_exit_json(o);
+	if (o->dest && fseek(o->fp, 0, SEEK_SET))
+		out_fail(o, -EIO);
+}
+
 int guise_out_flush(struct guise_out *o)
 {
 	size_t flags = o->pretty ? JSON_INDENT(4) : 0;
+
+	out_release(o, true);
 
 	if (o->json && !o->err && o->depth)
 		out_fail(o, -EINVAL); /* unbalanced open/close */
@@ -155,8 +208,6 @@ int guise_out_flush(struct guise_out *o)
 
 void guise_out_exit(struct guise_out *o)
 {
-	while (o->depth)
-		json_decref(o->stack[--o->depth]);
-	json_decref(o->root);
-	o->root = NULL;
+	out_release(o, false);
+	out_exit_json(o);
 }

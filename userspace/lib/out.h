@@ -21,6 +21,9 @@
 
 struct guise_out {
 	FILE *fp;
+	FILE *dest; /* where held text goes at flush (guise_out_hold) */
+	char *held; /* the memory stream's buffer while fp is one */
+	size_t held_len;
 	bool json;
 	bool pretty;
 	int err; /* first error: -ENOMEM, -EINVAL for misuse, -EIO */
@@ -32,8 +35,21 @@ struct guise_out {
 void guise_out_init(struct guise_out *o, FILE *fp, bool json, bool pretty);
 /* Print the JSON document (if any) and flush; 0 or the first error. */
 int guise_out_flush(struct guise_out *o);
-/* Release the JSON document without printing it. */
+/* Release the JSON document (and held text) without printing it. */
 void guise_out_exit(struct guise_out *o);
+
+/*
+ * Keep text output in memory until guise_out_flush() (JSON is kept until
+ * then anyway), so that guise_out_reset() can take it back. Call right
+ * after guise_out_init(). 0 or -ENOMEM (output then goes out directly).
+ */
+int guise_out_hold(struct guise_out *o);
+/*
+ * Forget everything output since guise_out_init() (a dump that is done
+ * again); held text and the JSON document are dropped, nesting is back
+ * at the top. Text that was not held is out already and stays.
+ */
+void guise_out_reset(struct guise_out *o);
 
 void guise_out_open_object(struct guise_out *o, const char *key);
 void guise_out_close_object(struct guise_out *o);

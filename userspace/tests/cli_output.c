@@ -197,6 +197,93 @@ static void test_out_misuse(void)
 	free(text);
 }
 
+/*
+ * A listing held until the flush, as guise key/lease show do it, into a
+ * stream that has output already. @json, or text. Returns the stream's text.
+ */
+static char *render_held(bool json, bool reset, int *err)
+{
+	struct guise_out out;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	if (!fp)
+		abort();
+	fputs("before\n", fp);
+	guise_out_init(&out, fp, json, false);
+	*err = guise_out_hold(&out);
+	guise_out_open_array(&out, NULL);
+	/* A first dump, interrupted after three entries, longer than the
+	 * second: a reset must also drop its tail. */
+	guise_out_string(&out, NULL, "one %s\n", "long-entry-1");
+	guise_out_string(&out, NULL, "one %s\n", "long-entry-2");
+	guise_out_string(&out, NULL, "one %s\n", "long-entry-3");
+	fflush(fp);
+	if (!tap_ok(len == strlen("before\n"),
+		    "%s: nothing out before the flush", json ? "JSON" : "text"))
+		tap_diag("got %zu bytes", len);
+	if (reset)
+		show_list_restart(&out);
+	guise_out_string(&out, NULL, "two %s\n", "a");
+	guise_out_string(&out, NULL, "two %s\n", "b");
+	guise_out_close_array(&out);
+	if (!*err)
+		*err = guise_out_flush(&out);
+	fclose(fp);
+	return text;
+}
+
+static void test_out_hold(void)
+{
+	static const struct {
+		bool json, reset;
+		const char *want;
+	} cases[] = {
+		{ false, true, "before\ntwo a\ntwo b\n" },
+		{ true, true, "before\n[\"a\", \"b\"]\n" },
+		{ false, false,
+		  "before\none long-entry-1\none long-entry-2\n"
+		  "one long-entry-3\ntwo a\ntwo b\n" },
+		{ true, false,
+		  "before\n[\"long-entry-1\", \"long-entry-2\", "
+		  "\"long-entry-3\", \"a\", \"b\"]\n" },
+	};
+	unsigned int i;
+	char *got;
+	int err;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = render_held(cases[i].json, cases[i].reset, &err);
+		if (!tap_ok(!err && !strcmp(got, cases[i].want),
+			    "held %s%s: printed at the flush",
+			    cases[i].json ? "JSON" : "text",
+			    cases[i].reset ? ", reset" : ""))
+			tap_diag("err %d, got:\n%s", err, got);
+		free(got);
+	}
+}
+
+/* An error exit drops held text: nothing of a failed listing is printed. */
+static void test_out_hold_exit(void)
+{
+	struct guise_out out;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	if (!fp)
+		abort();
+	guise_out_init(&out, fp, false, false);
+	tap_ok(guise_out_hold(&out) == 0, "hold");
+	guise_out_string(&out, NULL, "%s\n", "partial");
+	guise_out_exit(&out);
+	fflush(fp);
+	tap_ok(len == 0, "exit discards held text");
+	fclose(fp);
+	free(text);
+}
+
 int main(void)
 {
 	tap_start();
@@ -204,5 +291,7 @@ int main(void)
 	test_absent();
 	test_unknown_policy();
 	test_out_misuse();
+	test_out_hold();
+	test_out_hold_exit();
 	return tap_done();
 }
