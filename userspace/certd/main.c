@@ -19,6 +19,7 @@
 #include "certd.h"
 #include "certio.h"
 #include "cmdline.h"
+#include "detach.h"
 #include "events.h"
 #include "http.h"
 #include "loader.h"
@@ -215,6 +216,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
+	/* Fork first, as the other daemons do (detach.h). */
+	if (!o.foreground && !o.check_config && daemon_detach_start()) {
+		guise_err("cannot detach: %s", strerror(errno));
+		goto out;
+	}
 	if (setup(&s, &o)) {
 		if (o.check_config)
 			fprintf(stderr, "%s: configuration NOT usable\n",
@@ -235,12 +241,6 @@ int main(int argc, char **argv)
 				   s.ocsp.port ? 2 : 1)) {
 		guise_err("%s: cannot write: %s", o.port_file, strerror(errno));
 		goto out;
-	}
-	if (!o.foreground) {
-		if (daemon(0, 1) || event_reinit(s.base)) {
-			guise_err("cannot detach: %s", strerror(errno));
-			goto out;
-		}
 	}
 	/* After the fork: a thread does not survive it. */
 	tls = (struct worker_tls){
@@ -265,6 +265,7 @@ int main(int argc, char **argv)
 		   s.srv.port, s.ocsp.port, s.d.crls.n_issuers);
 	sd_notifyf(0, "READY=1\nSTATUS=serving on port %u, OCSP on %u",
 		   s.srv.port, s.ocsp.port);
+	daemon_detach_ready(0);
 	if (event_base_dispatch(s.base) < 0) {
 		guise_err("event loop failed");
 		goto out;
@@ -273,5 +274,6 @@ int main(int argc, char **argv)
 out:
 	teardown(&s);
 	curl_global_cleanup();
+	daemon_detach_ready(ret); /* a failed start: the parent exits with it */
 	return ret;
 }

@@ -225,12 +225,36 @@ static int audit_insert(sqlite3 *db, const struct audit_record *in)
 	return err ? audit_fail(db, "head") : 0;
 }
 
+/*
+ * Inside the caller's transaction: under a savepoint, so that a record
+ * failing half way (its row written, the head not, SQLite keeping the
+ * transaction) leaves nothing behind. Else the caller's COMMIT would
+ * store row N with the head still at N - 1, and every later append
+ * would collide on seq N for good.
+ */
+static int audit_insert_nested(sqlite3 *db, const struct audit_record *r)
+{
+	int err = audit_exec(db, "SAVEPOINT audit_append;");
+
+	if (err)
+		return err;
+	err = audit_insert(db, r);
+	/* SQLite may have rolled the whole transaction back: no savepoint
+	 * left to undo or release then. */
+	if (err && !sqlite3_get_autocommit(db))
+		audit_exec(db, "ROLLBACK TO audit_append;");
+	if (!sqlite3_get_autocommit(db) &&
+	    audit_exec(db, "RELEASE audit_append;"))
+		err = err ? err : -EIO;
+	return err;
+}
+
 int audit_append(sqlite3 *db, const struct audit_record *r)
 {
 	int err;
 
 	if (!sqlite3_get_autocommit(db))
-		return audit_insert(db, r);
+		return audit_insert_nested(db, r);
 	err = audit_exec(db, "BEGIN IMMEDIATE;");
 	if (err)
 		return err;

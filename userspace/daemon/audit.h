@@ -29,7 +29,8 @@
  *
  * Every function takes the daemon's open connection; an append joins the
  * caller's transaction if one is open (so it commits or rolls back with
- * the action it records), otherwise it runs in its own. Functions return
+ * the action it records; a failed append leaves nothing of itself in it,
+ * under a savepoint), otherwise it runs in its own. Functions return
  * 0 or a negative errno: -EIO (SQLite failed, logged), -EBADMSG (verify:
  * the chain is broken), -EINVAL (bad argument).
  */

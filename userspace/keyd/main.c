@@ -21,6 +21,7 @@
 #include "client.h"
 #include "cmdline.h"
 #include "conf.h"
+#include "detach.h"
 #include "http.h"
 #include "kernel.h"
 #include "keyfile.h"
@@ -608,6 +609,11 @@ int main(int argc, char **argv)
 	umask(077);
 	s.o = &o;
 
+	/* Before the store opens: SQLite must not cross a fork (detach.h). */
+	if (!o.foreground && daemon_detach_start()) {
+		guise_err("cannot detach: %s", strerror(errno));
+		goto out;
+	}
 	if (setup(&s, &o))
 		goto out;
 	if (o.port_file && s.srv.http &&
@@ -616,15 +622,12 @@ int main(int argc, char **argv)
 		guise_err("%s: cannot write: %s", o.port_file, strerror(errno));
 		goto out;
 	}
-	if (!o.foreground && (daemon(0, 1) || event_reinit(s.base))) {
-		guise_err("cannot detach: %s", strerror(errno));
-		goto out;
-	}
 	/* After the fork: a thread does not survive it. */
 	if (revocation_setup(&s))
 		goto out;
 	guise_info("%s role running", s.client ? "client" : "server");
 	sd_notify(0, "READY=1");
+	daemon_detach_ready(0);
 	if (event_base_dispatch(s.base) < 0) {
 		guise_err("event loop failed");
 		goto out;
@@ -634,5 +637,6 @@ out:
 	teardown(&s);
 	if (s.home_ns >= 0)
 		close(s.home_ns);
+	daemon_detach_ready(ret); /* a failed start: the parent exits with it */
 	return ret;
 }

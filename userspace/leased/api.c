@@ -107,6 +107,13 @@ static void reply_not_found(struct evhttp_request *req)
 	http_reply_error(req, HTTP_NOTFOUND, "not found");
 }
 
+/* What discloses addresses is answered only once audited (the disk is
+ * full, the store failed): the same answer whatever was asked. */
+static void reply_unaudited(struct evhttp_request *req)
+{
+	http_reply_error(req, HTTP_SERVUNAVAIL, "audit log unavailable");
+}
+
 static void put_addr(json_t *o, const char *key, const struct in6_addr *a)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -339,11 +346,17 @@ static void api_reveal(struct evhttp_request *req, void *arg)
 	struct api_request rq;
 	struct api_call call;
 	json_t *o;
+	int err;
 
 	if (api_begin(req, api, EVHTTP_REQ_POST, "reveal", &call) ||
 	    api_need_addr(req, &call) || api_body(req, api, API_REVEAL, &rq))
 		return;
-	if (leases_reveal(api->d, &call.c.addr, &rq.addr, &call.who, &real)) {
+	err = leases_reveal(api->d, &call.c.addr, &rq.addr, &call.who, &real);
+	if (err == -ECANCELED) {
+		reply_unaudited(req);
+		return;
+	}
+	if (err) {
 		reply_not_found(req);
 		return;
 	}
@@ -371,6 +384,10 @@ static void api_history(struct evhttp_request *req, void *arg)
 		return;
 	err = leases_history(api->d, &rq.addr, rq.when, rq.reason, &call.who,
 			     &l, &end, &live);
+	if (err == -ECANCELED) {
+		reply_unaudited(req);
+		return;
+	}
 	if (err == -ENOENT) {
 		reply_not_found(req);
 		return;
@@ -456,7 +473,11 @@ static void api_list(struct evhttp_request *req, void *arg)
 	}
 	/* The list shows real addresses: an administrative read. */
 	snprintf(detail, sizeof(detail), "%zu leases", n);
-	leased_audit(api->d, &call.who, "list", NULL, "ok", detail);
+	if (leased_audit(api->d, &call.who, "list", NULL, "ok", detail)) {
+		free(v);
+		reply_unaudited(req);
+		return;
+	}
 	arr = json_array();
 	for (i = 0; arr && i < n; i++) {
 		o = lease_json(&v[i]);
@@ -521,10 +542,14 @@ static void api_audit(struct evhttp_request *req, void *arg)
 				 "bad request: format is csv, json or xml");
 		return;
 	}
-	leased_audit(api->d, &call.who, "audit-export", NULL, "ok",
-		     fmt == AUDIT_CSV ? "csv" :
-		     fmt == AUDIT_XML ? "xml" :
-					"json");
+	/* The log names who revealed what: audited like a list. */
+	if (leased_audit(api->d, &call.who, "audit-export", NULL, "ok",
+			 fmt == AUDIT_CSV ? "csv" :
+			 fmt == AUDIT_XML ? "xml" :
+					    "json")) {
+		reply_unaudited(req);
+		return;
+	}
 	fp = open_memstream(&text, &len);
 	if (!fp) {
 		http_reply_error(req, HTTP_INTERNAL, "out of memory");

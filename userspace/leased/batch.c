@@ -53,6 +53,11 @@ int batch_op_begin(struct leased *d)
 
 	if (!b->tail)
 		b->tail = &b->head; /* no batch_init(): a commit per write */
+	/* SQLite rolled the open batch back between two writes (a read
+	 * failed with an I/O error or out of memory): answer it as failed
+	 * before a new transaction starts. */
+	if (b->n && !store_in_tx(d->store))
+		batch_flush(d);
 	if (!store_in_tx(d->store)) {
 		if (store_begin(d->store))
 			return -EIO;
@@ -101,8 +106,9 @@ static bool batch_commit(struct leased *d)
 {
 	struct batch *b = &d->batch;
 
+	/* SQLite rolled it back on its own: nothing of it is durable. */
 	if (!store_in_tx(d->store))
-		return !b->poisoned;
+		return false;
 	if (!b->poisoned && !store_commit(d->store))
 		return true;
 	store_rollback(d->store);

@@ -15,7 +15,9 @@
  * returns, every op's done() runs with durable = true, and only then
  * are answers sent. A failed COMMIT rolls the whole transaction back:
  * every op's done() runs with durable = false and undoes what it changed
- * in memory.
+ * in memory. So does a transaction SQLite rolled back on its own (a read
+ * between two writes failing with an I/O error): the commit, or the next
+ * write before it opens another, finds none open.
  *
  * Every other writer (sweeper, revocation, audit of reads) commits the
  * open batch first (batch_flush), then writes on its own.

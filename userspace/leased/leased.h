@@ -57,10 +57,13 @@ struct leased_actor {
 	const char *roles; /* "admin,operator", or NULL */
 };
 
-/* Append one record to the hash-chained audit log (errors counted). */
-void leased_audit(struct leased *d, const struct leased_actor *who,
-		  const char *action, const struct in6_addr *object,
-		  const char *outcome, const char *detail);
+/*
+ * Append one record to the hash-chained audit log. 0, or -EIO (counted):
+ * the record is not there, and what it audits must not be answered.
+ */
+int leased_audit(struct leased *d, const struct leased_actor *who,
+		 const char *action, const struct in6_addr *object,
+		 const char *outcome, const char *detail);
 
 enum lease_op_kind { LEASE_OP_RENT, LEASE_OP_RETURN, LEASE_OP_RENEW };
 
@@ -97,7 +100,8 @@ struct lease_op {
 	 *   -ENOSPC  rent: no pool has a free address (outside quarantine)
 	 *   -EDQUOT  rent: @real holds max_per_client leases
 	 *   -ENOENT  return, renew: no such live lease, or not @real's
-	 *   -EIO     the store failed (or the group commit did)
+	 *   -EIO     the store failed (or the group commit did, or an
+	 *            admin's return could not be audited)
 	 *   -EREMOTEIO the kernel refused the lease (nothing is kept)
 	 * and @l, the lease (rent, renew). */
 	int err;
@@ -112,14 +116,15 @@ struct lease_op {
 void leases_submit(struct leased *d, struct lease_op *op);
 
 /* The real address behind @virt, for @caller only if it is the lease's
- * peer and the lease is live; -ENOENT in every other case. Audited. */
+ * peer and the lease is live; -ENOENT in every other case. Audited:
+ * -ECANCELED (whatever the outcome) if the record could not be written. */
 int leases_reveal(struct leased *d, const struct in6_addr *caller,
 		  const struct in6_addr *virt, const struct leased_actor *who,
 		  struct in6_addr *real);
 
 /* Abuse desk: the lease that held @virt at @when (live or in the history
  * kept for [history] retention), for @reason. Audited with the reason.
- * 0, -ENOENT, -EIO. */
+ * 0, -ENOENT, -EIO, or -ECANCELED: the record could not be written. */
 int leases_history(struct leased *d, const struct in6_addr *virt, int64_t when,
 		   const char *reason, const struct leased_actor *who,
 		   struct lease_rec *out, int64_t *end, bool *live);

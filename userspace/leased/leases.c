@@ -33,9 +33,9 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void leased_audit(struct leased *d, const struct leased_actor *who,
-		  const char *action, const struct in6_addr *object,
-		  const char *outcome, const char *detail)
+int leased_audit(struct leased *d, const struct leased_actor *who,
+		 const char *action, const struct in6_addr *object,
+		 const char *outcome, const char *detail)
 {
 	char v[INET6_ADDRSTRLEN];
 	struct audit_record r = {
@@ -52,8 +52,11 @@ void leased_audit(struct leased *d, const struct leased_actor *who,
 	 * answer it audits: commit the batch, then append on its own. */
 	if (!d->batch.in_op)
 		batch_flush(d);
-	if (audit_append(store_db(d->store), &r))
+	if (audit_append(store_db(d->store), &r)) {
 		d->m.audit_errors++;
+		return -EIO;
+	}
+	return 0;
 }
 
 /* Leased now, or ended within the quarantine period. */
@@ -195,14 +198,23 @@ static int return_locked(struct leased *d, struct lease_op *op)
 				      "ended-by-admin");
 	if (!err) {
 		op->by_admin = true;
-		leased_audit(d, op->who, "end-lease", &op->addr, "ok", NULL);
-		return 0;
+		err = leased_audit(d, op->who, "end-lease", &op->addr, "ok",
+				   NULL);
+		if (!err)
+			return 0;
+		/* Not done without its record: the end is written already,
+		 * so the undo rolls the whole batch back. */
+		batch_op_undo(d);
+		op->undone = true;
+		return err;
 	}
 	/* The refusal is audited too: undo the write, keep the record. */
 	batch_op_undo(d);
 	op->undone = true;
-	leased_audit(d, op->who, "end-lease", &op->addr,
-		     err == -ENOENT ? "not-found" : "error", NULL);
+	/* Nor refused without (a failed record leaves nothing behind). */
+	if (leased_audit(d, op->who, "end-lease", &op->addr,
+			 err == -ENOENT ? "not-found" : "error", NULL))
+		return -EIO;
 	return err;
 }
 
@@ -339,7 +351,11 @@ int leases_reveal(struct leased *d, const struct in6_addr *caller,
 	if (!err && (memcmp(&l.peer, caller, sizeof(*caller)) ||
 		     l.expires <= time(NULL)))
 		err = -ENOENT;
-	leased_audit(d, who, "reveal", virt, err ? "refused" : "allowed", NULL);
+	/* Nothing is answered without its record, and a failed record
+	 * fails both outcomes alike: no oracle either. */
+	if (leased_audit(d, who, "reveal", virt, err ? "refused" : "allowed",
+			 NULL))
+		return -ECANCELED;
 	if (err) {
 		d->m.reveals_refused++;
 		return -ENOENT;
@@ -359,14 +375,16 @@ int leases_history(struct leased *d, const struct in6_addr *virt, int64_t when,
 	err = store_lease_at(d->store, virt, when, out, end, live);
 	snprintf(detail, sizeof(detail), "time=%lld reason=%s", (long long)when,
 		 reason);
-	leased_audit(d, who, "history", virt,
-		     !err	    ? "found" :
-		     err == -ENOENT ? "not-found" :
-				      "error",
-		     detail);
 	d->m.history_lookups++;
 	if (err == -EIO)
 		d->m.store_errors++;
+	/* Found or not, nothing is answered without its record. */
+	if (leased_audit(d, who, "history", virt,
+			 !err		? "found" :
+			 err == -ENOENT ? "not-found" :
+					  "error",
+			 detail))
+		return -ECANCELED;
 	return err;
 }
 
@@ -403,8 +421,12 @@ static int leases_end(struct leased *d, const struct lease_rec *v, size_t n,
 		return -1;
 	batch_flush(d);
 	err = store_begin(d->store);
+	/* No lease is held past its expiry: after downtime, the sweep at the
+	 * restart must not stretch the history up to itself. */
 	for (i = 0; !err && i < n; i++)
-		err = store_lease_end(d->store, &v[i], now, reason);
+		err = store_lease_end(d->store, &v[i],
+				      v[i].expires < now ? v[i].expires : now,
+				      reason);
 	if (!err)
 		err = store_commit(d->store);
 	if (err) {

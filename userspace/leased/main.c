@@ -18,6 +18,7 @@
 #include "certd_clients.h"
 #include "cmdline.h"
 #include "conf.h"
+#include "detach.h"
 #include "gateway.h"
 #include "kresync.h"
 #include "http.h"
@@ -381,6 +382,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	s.o = &o;
+	/* Before the store opens: SQLite must not cross a fork (detach.h). */
+	if (!o.foreground && !o.check_config && daemon_detach_start()) {
+		guise_err("cannot detach: %s", strerror(errno));
+		goto out;
+	}
 	if (setup(&s)) {
 		if (o.check_config)
 			fprintf(stderr, "%s: configuration NOT usable\n",
@@ -401,13 +407,6 @@ int main(int argc, char **argv)
 		guise_err("%s: cannot write: %s", o.port_file, strerror(errno));
 		goto out;
 	}
-	if (!o.foreground) {
-		/* Keep stderr for the log; the loop must follow the fork. */
-		if (daemon(0, 1) || event_reinit(s.base)) {
-			guise_err("cannot detach: %s", strerror(errno));
-			goto out;
-		}
-	}
 	/* After the fork: a thread does not survive it. */
 	if (s.conf.gateway && gateway_start(s.base, &s.d, &s.gw))
 		goto out;
@@ -418,6 +417,7 @@ int main(int argc, char **argv)
 	guise_info("serving on port %u, %u pools, kernel sync %s", s.srv.port,
 		   s.d.pools.n, s.d.kernel ? "on" : "off");
 	sd_notifyf(0, "READY=1\nSTATUS=serving on port %u", s.srv.port);
+	daemon_detach_ready(0);
 	if (event_base_dispatch(s.base) < 0) {
 		guise_err("event loop failed");
 		goto out;
@@ -427,5 +427,6 @@ out:
 	teardown(&s);
 	if (s.home_ns >= 0)
 		close(s.home_ns);
+	daemon_detach_ready(ret); /* a failed start: the parent exits with it */
 	return ret;
 }

@@ -9,13 +9,16 @@
 #ifndef GUISE_TESTS_DAEMON_TEST_H
 #define GUISE_TESTS_DAEMON_TEST_H
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -190,6 +193,91 @@ static inline bool daemon_start(struct daemon *d)
 		usleep(100 * 1000);
 	}
 	return false;
+}
+
+/* A child of ours, 0 if none. */
+static inline pid_t daemon_find_child(void)
+{
+	char p[300], buf[512], *s;
+	struct dirent *e;
+	pid_t found = 0;
+	long ppid;
+	DIR *dp;
+	FILE *fp;
+
+	dp = opendir("/proc");
+	while (dp && !found && (e = readdir(dp))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
+		fp = fopen(p, "r");
+		if (!fp)
+			continue;
+		/* "pid (comm) state ppid ...": comm may hold anything. */
+		if (fgets(buf, sizeof(buf), fp) && (s = strrchr(buf, ')')) &&
+		    sscanf(s + 1, " %*c %ld", &ppid) == 1 && ppid == getpid())
+			found = (pid_t)atol(e->d_name);
+		fclose(fp);
+	}
+	if (dp)
+		closedir(dp);
+	return found;
+}
+
+/*
+ * Start DAEMON_BIN with DIR/NAME.conf without --foreground (stdout and
+ * stderr to DIR/NAME.log): the command's exit status in *@status (-1 if
+ * it ran 30 s). True if it exited 0 and the detached daemon serves: the
+ * test becomes a subreaper, so the daemon is its child (d->pid, for
+ * daemon_stop()), with d->port read. Call with no other child running.
+ */
+static inline bool daemon_start_detached(struct daemon *d, int *status)
+{
+	char conf[512], portf[512], logf[512];
+	unsigned int i;
+	bool ok;
+	pid_t pid;
+	FILE *fp;
+	int fd;
+
+	*status = -1;
+	path(conf, sizeof(conf), d->name, ".conf");
+	path(portf, sizeof(portf), d->name, ".port");
+	path(logf, sizeof(logf), d->name, ".log");
+	unlink(portf);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		return false;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		/* Not the test's stdout: the daemon keeps it open. */
+		fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execl(DAEMON_BIN, DAEMON_BIN, "--config", conf, "--port-file",
+		      portf, "-v", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 300 && waitpid(pid, status, WNOHANG) != pid; i++)
+		usleep(100 * 1000);
+	if (i == 300) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		*status = -1;
+		return false;
+	}
+	*status = WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+	if (*status)
+		return false;
+	d->pid = daemon_find_child();
+	fp = fopen(portf, "r");
+	if (!fp)
+		return false;
+	ok = fscanf(fp, "%u", &d->port) == 1;
+	fclose(fp);
+	return ok && d->pid > 0;
 }
 
 /* @sig (SIGKILL after 10 s) and reap; the exit status, -1 if killed. */

@@ -8,6 +8,9 @@
  * the [control] cap changes, settings bound at start are kept, and
  * entitlements and the client's keys survive; a bad configuration on
  * SIGHUP is refused and the daemon keeps serving the running one.
+ * Without --foreground, the server's writes stay durable while another
+ * process opens and closes its live database (the fork comes before the
+ * store opens: detach.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sqlite3.h>
 
 #ifndef DAEMON_BIN
 #define DAEMON_BIN "../build/asan/guise-keyd"
@@ -564,6 +568,56 @@ static void test_client_reload(struct daemon *h1)
 	write_client("h1", "pass", NULL);
 }
 
+/* @sql on DIR/server.db from this process, then closed: one integer, or
+ * -1. The close of what SQLite takes for the last connection checkpoints
+ * and deletes the WAL unless the daemon holds its locks. */
+static long long server_db(const char *sql)
+{
+	char db[512];
+	sqlite3_stmt *st;
+	long long v = -1;
+	sqlite3 *sq;
+
+	path(db, sizeof(db), "server", ".db");
+	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READWRITE, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(sq);
+	return v;
+}
+
+/* The server detached; a client added, the database opened and closed
+ * by this process, another client added; kill -9: both are stored. */
+static void test_detached(struct daemon *srv)
+{
+	long long before;
+	bool ok;
+	int st;
+
+	ok = daemon_start_detached(srv, &st);
+	tap_ok(ok,
+	       "server without --foreground: the command exits %d once "
+	       "it serves",
+	       st);
+	before = server_db("SELECT count(*) FROM clients;");
+	tap_ok(admin_post(srv, "/v1/clients/add",
+			  "{\"id\":\"h3\",\"address\":\"2001:db8:1::12\"}") ==
+			       200 &&
+		       server_db("SELECT count(*) FROM clients;") == before + 1,
+	       "a client added; another process opens and closes the store");
+	tap_ok(admin_post(srv, "/v1/clients/add",
+			  "{\"id\":\"h4\",\"address\":\"2001:db8:1::13\"}") ==
+		       200,
+	       "another client added");
+	daemon_stop(srv, SIGKILL);
+	tap_ok(server_db("SELECT count(*) FROM clients;") == before + 2,
+	       "after kill -9: both clients are in the store");
+}
+
 static bool setup(void)
 {
 	char cmd[1024];
@@ -642,6 +696,7 @@ int main(void)
 	tap_ok(daemon_stop(&srv, SIGTERM) == 0 &&
 		       notify_wait("STOPPING=1", 1, 5000),
 	       "server stops cleanly after STOPPING=1");
+	test_detached(&srv);
 out:
 	daemon_stop(&h1, SIGTERM);
 	daemon_stop(&srv, SIGTERM);

@@ -4,7 +4,8 @@
  * virtual address at a past time from the history (with a mandatory,
  * audited reason), the history is purged after its retention, and the
  * hash-chained audit log, exported and verified with the guise CLI,
- * detects an edited, a removed and a truncated record.
+ * detects an edited, a removed and a truncated record; while the log
+ * cannot be written, nothing it would audit is disclosed or done.
  */
 #include "leased_lib.h"
 
@@ -248,6 +249,88 @@ static void test_tamper(void)
 	tap_ok(st == 0, "restored: intact again (%s)", strtok(out, "\n") ?: "");
 }
 
+/* The answer to @who's POST of {"virtual": @v} to @api, in @r. */
+static void post_virtual(const struct daemon *d, const char *who,
+			 const char *api, const char *v, struct resp *r)
+{
+	post(d, who, api, json_pack("{s:s}", "virtual", v), r);
+}
+
+static bool unaudited(const struct resp *r)
+{
+	return r->code == 503 &&
+	       !strcmp(jstr(r, "error"), "audit log unavailable") &&
+	       !strstr(r->body, HOST2);
+}
+
+/*
+ * The audit log cannot be written (a trigger refuses its rows, as a full
+ * disk would): nothing that discloses addresses is answered, and a reveal
+ * fails alike whatever it names; an admin's end-lease fails and the lease
+ * stays. Once the log can be written again, all is answered.
+ */
+static void test_unaudited(const struct daemon *d)
+{
+	static char body[sizeof(((struct resp *)0)->body)];
+	char v[64], sql[160], out[4096];
+	struct resp r;
+	int st;
+
+	tap_ok(rent(d, "host2", PEER, &r), "host2 rents for " PEER);
+	snprintf(v, sizeof(v), "%s", jstr(&r, "virtual"));
+	resp_free(&r);
+	tap_ok(db_exec("audit",
+		       "CREATE TRIGGER audit_log_full BEFORE INSERT"
+		       " ON audit_log BEGIN SELECT RAISE(ABORT, "
+		       "'test: no room for the audit log'); END;") == 0,
+	       "the audit log can no longer be written");
+
+	post_virtual(d, "peer", "/v1/reveal", v, &r);
+	snprintf(body, sizeof(body), "%s", r.body);
+	tap_ok(unaudited(&r), "reveal by the peer: %ld \"%s\", R not disclosed",
+	       r.code, jstr(&r, "error"));
+	resp_free(&r);
+	post_virtual(d, "peer", "/v1/reveal", "2001:db8:ff::dead", &r);
+	tap_ok(r.code == 503 && !strcmp(r.body, body),
+	       "reveal of an address nobody holds: the same answer, no "
+	       "oracle");
+	resp_free(&r);
+	history(d, v, time(NULL), "ticket 5: while the disk is full", &r);
+	tap_ok(unaudited(&r), "history: %ld, nothing disclosed", r.code);
+	resp_free(&r);
+	request(d, "operator", "/v1/list", NULL, &r);
+	tap_ok(unaudited(&r), "list: %ld, nothing disclosed", r.code);
+	resp_free(&r);
+	request(d, "auditor", "/v1/audit?format=json", NULL, &r);
+	tap_ok(unaudited(&r), "audit export: %ld", r.code);
+	resp_free(&r);
+	post_virtual(d, "admin", "/v1/return", v, &r);
+	tap_ok(r.code == 500 && !strcmp(jstr(&r, "error"), "store failure"),
+	       "an admin's end-lease fails: %ld \"%s\"", r.code,
+	       jstr(&r, "error"));
+	resp_free(&r);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM leases WHERE virtual = '%s';", v);
+	tap_ok(db_int("audit", sql) == 1, "the lease stays");
+	request(d, "operator", "/v1/metrics", NULL, &r);
+	tap_ok(metric(&r, "guise_leased_audit_errors_total") >= 6,
+	       "guise_leased_audit_errors_total counts them (%.0f)",
+	       metric(&r, "guise_leased_audit_errors_total"));
+	resp_free(&r);
+
+	db_exec("audit", "DROP TRIGGER audit_log_full;");
+	post_virtual(d, "peer", "/v1/reveal", v, &r);
+	tap_ok(r.code == 200 && !strcmp(jstr(&r, "real"), HOST2),
+	       "writable again: the reveal is answered");
+	resp_free(&r);
+	post_virtual(d, "admin", "/v1/return", v, &r);
+	tap_ok(r.code == 200, "and the admin's end-lease done");
+	resp_free(&r);
+	st = cli(out, sizeof(out), "verify", NULL, NULL, NULL);
+	tap_ok(st == 0 && !strncmp(out, "intact:", 7), "verify: %s",
+	       strtok(out, "\n") ?: "");
+}
+
 /* [history] retention = 2s: a returned lease's record is purged. */
 static void test_retention(void)
 {
@@ -299,6 +382,7 @@ int main(void)
 		test_history(&d);
 		test_export(&d);
 		test_tamper();
+		test_unaudited(&d);
 		tap_ok(daemon_stop(&d, SIGTERM) == 0,
 		       "SIGTERM: clean exit, no leaks");
 	}

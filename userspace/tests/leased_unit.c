@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of guise-leased's lease code on a real store, for what a
+ * test of the running daemon cannot reach:
+ *   - a read failing with an I/O error while a group commit is open (a
+ *     shim VFS fails reads of the database file): SQLite rolls the whole
+ *     transaction back, and the writes queued in it must be answered as
+ *     failed, not as durable, whether the next event is the commit or
+ *     another write (batch.c);
+ *   - an audit record failing half way inside a caller's transaction
+ *     (its row written, the head not): nothing of it may stay, or every
+ *     later append collides (daemon/audit.c);
+ *   - the sweep after downtime ends a lease at its expiry, not at the
+ *     sweep (leases.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "leased.h"
+#include "tap.h"
+
+/* --- A VFS over the default one: reads of the database file fail with
+ * an I/O error while fail_reads is set. --- */
+
+static bool fail_reads;
+static sqlite3_vfs *real_vfs, shim_vfs;
+static sqlite3_io_methods shim_io;
+
+struct shim_file {
+	sqlite3_file base;
+	sqlite3_file *real; /* follows the struct (szOsFile) */
+	bool main_db;
+};
+
+#define REAL(f) (((struct shim_file *)(f))->real)
+#define RM(f) (REAL(f)->pMethods)
+
+static int s_close(sqlite3_file *f)
+{
+	return RM(f)->xClose(REAL(f));
+}
+
+static int s_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+	if (fail_reads && ((struct shim_file *)f)->main_db)
+		return SQLITE_IOERR_READ;
+	return RM(f)->xRead(REAL(f), b, n, o);
+}
+
+static int s_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+	return RM(f)->xWrite(REAL(f), b, n, o);
+}
+
+static int s_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	return RM(f)->xTruncate(REAL(f), size);
+}
+
+static int s_sync(sqlite3_file *f, int flags)
+{
+	return RM(f)->xSync(REAL(f), flags);
+}
+
+static int s_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return RM(f)->xFileSize(REAL(f), size);
+}
+
+static int s_lock(sqlite3_file *f, int l)
+{
+	return RM(f)->xLock(REAL(f), l);
+}
+
+static int s_unlock(sqlite3_file *f, int l)
+{
+	return RM(f)->xUnlock(REAL(f), l);
+}
+
+static int s_reserved(sqlite3_file *f, int *out)
+{
+	return RM(f)->xCheckReservedLock(REAL(f), out);
+}
+
+static int s_control(sqlite3_file *f, int op, void *arg)
+{
+	return RM(f)->xFileControl(REAL(f), op, arg);
+}
+
+static int s_sector(sqlite3_file *f)
+{
+	return RM(f)->xSectorSize(REAL(f));
+}
+
+static int s_devchar(sqlite3_file *f)
+{
+	return RM(f)->xDeviceCharacteristics(REAL(f));
+}
+
+static int s_shm_map(sqlite3_file *f, int i, int size, int extend,
+		     void volatile **p)
+{
+	return RM(f)->xShmMap(REAL(f), i, size, extend, p);
+}
+
+static int s_shm_lock(sqlite3_file *f, int off, int n, int flags)
+{
+	return RM(f)->xShmLock(REAL(f), off, n, flags);
+}
+
+static void s_shm_barrier(sqlite3_file *f)
+{
+	RM(f)->xShmBarrier(REAL(f));
+}
+
+static int s_shm_unmap(sqlite3_file *f, int del)
+{
+	return RM(f)->xShmUnmap(REAL(f), del);
+}
+
+/* No memory map: every page goes through s_read(). */
+static int s_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **p)
+{
+	(void)f;
+	(void)o;
+	(void)n;
+	*p = NULL;
+	return SQLITE_OK;
+}
+
+static int s_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p)
+{
+	(void)f;
+	(void)o;
+	(void)p;
+	return SQLITE_OK;
+}
+
+static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
+		     int flags, int *out)
+{
+	struct shim_file *sf = (struct shim_file *)f;
+	int rc;
+
+	(void)vfs;
+	sf->real = (sqlite3_file *)(sf + 1);
+	sf->main_db = flags & SQLITE_OPEN_MAIN_DB;
+	rc = real_vfs->xOpen(real_vfs, name, sf->real, flags, out);
+	f->pMethods = rc == SQLITE_OK ? &shim_io : NULL;
+	return rc;
+}
+
+/* The shim becomes the default VFS: store_open() uses it. */
+static bool shim_install(void)
+{
+	real_vfs = sqlite3_vfs_find(NULL);
+	if (!real_vfs)
+		return false;
+	shim_vfs = *real_vfs;
+	shim_vfs.zName = "guise-test-shim";
+	shim_vfs.szOsFile = (int)sizeof(struct shim_file) + real_vfs->szOsFile;
+	shim_vfs.xOpen = shim_open;
+	shim_io = (sqlite3_io_methods){
+		.iVersion = 3,
+		.xClose = s_close,
+		.xRead = s_read,
+		.xWrite = s_write,
+		.xTruncate = s_truncate,
+		.xSync = s_sync,
+		.xFileSize = s_size,
+		.xLock = s_lock,
+		.xUnlock = s_unlock,
+		.xCheckReservedLock = s_reserved,
+		.xFileControl = s_control,
+		.xSectorSize = s_sector,
+		.xDeviceCharacteristics = s_devchar,
+		.xShmMap = s_shm_map,
+		.xShmLock = s_shm_lock,
+		.xShmBarrier = s_shm_barrier,
+		.xShmUnmap = s_shm_unmap,
+		.xFetch = s_fetch,
+		.xUnfetch = s_unfetch,
+	};
+	return sqlite3_vfs_register(&shim_vfs, 1) == SQLITE_OK;
+}
+
+/* --- The daemon's state around a store, without a loop. --- */
+
+static char dir[] = "/tmp/guise-leased-unit.XXXXXX";
+static struct leased_conf conf;
+
+static void db_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s.db", dir, name);
+}
+
+/* A fresh store DIR/@name.db in @d; @leases leases in it, committed. */
+static bool open_fresh(struct leased *d, const char *name, unsigned int leases)
+{
+	char db[256], a[64];
+	unsigned int i;
+	bool ok;
+
+	db_path(db, sizeof(db), name);
+	memset(d, 0, sizeof(*d));
+	conf.max_per_client = 1000000;
+	conf.default_lifetime = 3600;
+	conf.max_lifetime = 86400;
+	conf.batch_max = 64;
+	conf.retention = 86400;
+	if (guise_prefix_parse("2001:db8:ff::/48", &conf.prefix[0], NULL))
+		return false;
+	conf.npools = 1;
+	d->conf = &conf;
+	pools_init(&d->pools, conf.prefix, 1);
+	if (store_open(db, &d->store) || store_begin(d->store))
+		return false;
+	ok = true;
+	for (i = 0; ok && i < leases; i++) {
+		struct lease_rec l = { .created = 1,
+				       .expires = 4000000000LL,
+				       .flags = LEASED_HOST_FLAGS };
+
+		snprintf(a, sizeof(a), "2001:db8:ff::1:%x", i);
+		ok = inet_pton(AF_INET6, a, &l.virt) == 1;
+		snprintf(a, sizeof(a), "2001:db8:3::1:%x", i);
+		ok = ok && inet_pton(AF_INET6, a, &l.peer) == 1 &&
+		     inet_pton(AF_INET6, "2001:db8:1::10", &l.real) == 1 &&
+		     !store_lease_insert(d->store, &l, NULL, NULL);
+	}
+	return !store_commit(d->store) && ok;
+}
+
+/* The verdict of each op. */
+struct unit_op {
+	struct lease_op op;
+	bool done;
+};
+
+static void unit_done(struct leased *d, struct lease_op *op)
+{
+	(void)d;
+	((struct unit_op *)op)->done = true;
+}
+
+static void rent_submit(struct leased *d, struct unit_op *u, const char *real,
+			const char *peer)
+{
+	memset(u, 0, sizeof(*u));
+	u->op.kind = LEASE_OP_RENT;
+	inet_pton(AF_INET6, real, &u->op.real);
+	inet_pton(AF_INET6, peer, &u->op.addr);
+	u->op.lifetime = 3600;
+	u->op.flags = LEASED_HOST_FLAGS;
+	u->op.done = unit_done;
+	leases_submit(d, &u->op);
+}
+
+static uint64_t held_by(struct leased *d, const char *real)
+{
+	struct in6_addr a;
+	uint64_t n = UINT64_MAX;
+
+	inet_pton(AF_INET6, real, &a);
+	if (store_lease_count(d->store, &a, &n))
+		return UINT64_MAX;
+	return n;
+}
+
+/* A read on the connection (as /v1/list or the sweep run while a batch
+ * is open) failing with an I/O error: SQLite ends the transaction. */
+static bool failing_read(struct leased *d)
+{
+	struct lease_rec *v = NULL;
+	size_t n;
+	int err;
+
+	/* Pages the batch did not change are read from the file again. */
+	sqlite3_db_release_memory(store_db(d->store));
+	fail_reads = true;
+	err = store_lease_list(d->store, INT64_MAX, SIZE_MAX, &v, &n);
+	fail_reads = false;
+	free(v);
+	return err && !store_in_tx(d->store);
+}
+
+/* Rent A; a read fails; then @next_write: rent B before the commit, else
+ * the commit comes next. A must be answered as failed either way. */
+static void test_batch_rolled_back(bool next_write)
+{
+	static const char real_a[] = "2001:db8:1::99",
+			  real_b[] = "2001:db8:1::98";
+	const char *how = next_write ? "a write next" : "the commit next";
+	struct event_base *base = NULL;
+	struct unit_op a, b;
+	struct leased d;
+	char db[256];
+
+	db_path(db, sizeof(db), next_write ? "write" : "commit");
+	if (!tap_ok(open_fresh(&d, next_write ? "write" : "commit", 2000),
+		    "%s: a store of 2000 leases", how))
+		goto out;
+	/* Closed and opened again: a cold cache, the read reaches the file. */
+	store_close(d.store);
+	d.store = NULL;
+	base = event_base_new();
+	if (!tap_ok(base && !event_base_priority_init(base, BATCH_PRIORITIES) &&
+			    !store_open(db, &d.store) && !batch_init(&d, base),
+		    "%s: reopened, group commit on", how))
+		goto out;
+	rent_submit(&d, &a, real_a, "2001:db8:3::77");
+	tap_ok(!a.done && d.batch.n == 1 && store_in_tx(d.store),
+	       "%s: rent A waits in the open batch", how);
+	tap_ok(failing_read(&d),
+	       "%s: a read fails with EIO; SQLite rolled the batch back", how);
+	if (next_write) {
+		rent_submit(&d, &b, real_b, "2001:db8:3::78");
+		tap_ok(a.done && a.op.err == -EIO,
+		       "%s: A answered failed before B's transaction (err %d)",
+		       how, a.op.err);
+	}
+	batch_flush(&d);
+	tap_ok(a.done && a.op.err == -EIO, "%s: A answered failed (err %d)",
+	       how, a.op.err);
+	tap_ok(held_by(&d, real_a) == 0, "%s: A is not in the store", how);
+	tap_ok(d.m.group_commit_failures == 1 &&
+		       d.m.rents == (next_write ? 1 : 0),
+	       "%s: one failed group commit counted; rents %llu", how,
+	       (unsigned long long)d.m.rents);
+	if (next_write)
+		tap_ok(b.done && !b.op.err && held_by(&d, real_b) == 1,
+		       "%s: B, in a transaction of its own, is durable", how);
+out:
+	batch_free(&d);
+	store_close(d.store);
+	if (base)
+		event_base_free(base);
+}
+
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Inside a caller's transaction, the head's write fails (a trigger aborts
+ * the statement, SQLite keeps the transaction): the record's row must go
+ * too, or the next append collides on its seq for good. */
+static void test_audit_half_written(void)
+{
+	struct audit_record r = { .time = 1,
+				  .actor = "uid:0",
+				  .action = "end-lease",
+				  .object = "2001:db8:ff::1",
+				  .outcome = "ok" };
+	struct audit_verify_result res;
+	char path[256];
+	sqlite3 *db = NULL;
+	int err;
+
+	db_path(path, sizeof(path), "audit");
+	if (!tap_ok(sqlite3_open(path, &db) == SQLITE_OK && !audit_init(db) &&
+			    !audit_append(db, &r),
+		    "audit log with one record"))
+		goto out;
+	sqlite3_exec(db,
+		     "CREATE TEMP TRIGGER head_fails BEFORE INSERT ON"
+		     " main.audit_head BEGIN"
+		     " SELECT RAISE(ABORT, 'test: the head write fails'); END;"
+		     "BEGIN IMMEDIATE;",
+		     NULL, NULL, NULL);
+	err = audit_append(db, &r);
+	tap_ok(err == -EIO && !sqlite3_get_autocommit(db),
+	       "the head write fails inside the caller's transaction (%d)",
+	       err);
+	tap_ok(sqlite3_exec(db, "DROP TRIGGER head_fails; COMMIT;", NULL, NULL,
+			    NULL) == SQLITE_OK,
+	       "the caller commits the rest of its transaction");
+	tap_ok(db_int(db, "SELECT count(*) FROM audit_log;") == 1,
+	       "nothing of the failed record is stored");
+	err = audit_append(db, &r);
+	tap_ok(!err, "the next record appends (%d)", err);
+	err = audit_verify(db, &res);
+	tap_ok(!err && res.records == 2,
+	       "the chain is intact: %llu records%s%s",
+	       (unsigned long long)res.records, res.problem ? ": " : "",
+	       res.problem ? res.problem : "");
+out:
+	sqlite3_close(db);
+}
+
+/* The daemon was down while a lease expired: the sweep at the restart
+ * records it as ended at its expiry, not at the sweep. */
+static void test_sweep_end(void)
+{
+	static const char expired[] = "2001:db8:ff::1:0";
+	struct lease_rec l;
+	struct in6_addr v;
+	int64_t end = 0;
+	bool live = true;
+	struct leased d;
+	int err;
+
+	if (!tap_ok(open_fresh(&d, "sweep", 1), "a store with one lease"))
+		goto out;
+	inet_pton(AF_INET6, expired, &v);
+	store_lease_set_expires(d.store, &v, 1000);
+	leases_sweep(&d, 5000);
+	tap_ok(d.m.expired == 1, "the sweep at 5000 ends it");
+	err = store_lease_at(d.store, &v, 999, &l, &end, &live);
+	tap_ok(!err && !live && end == 1000,
+	       "history: held until its expiry 1000, not the sweep (end %lld)",
+	       (long long)end);
+	tap_ok(store_lease_at(d.store, &v, 1000, &l, &end, &live) == -ENOENT,
+	       "history: nobody held it from its expiry on");
+out:
+	store_close(d.store);
+}
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+int main(void)
+{
+	tap_start();
+	if (!tap_ok(mkdtemp(dir) && shim_install(), "scratch dir, shim VFS"))
+		return tap_done();
+	test_batch_rolled_back(false);
+	test_batch_rolled_back(true);
+	test_audit_half_written();
+	test_sweep_end();
+	sqlite3_vfs_unregister(&shim_vfs);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return tap_done();
+}
