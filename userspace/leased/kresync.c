@@ -18,6 +18,7 @@ struct kresync {
 	struct kmod_watch *watch;
 	struct event *timer;
 	unsigned int delay; /* of the next retry, 0 before the first */
+	const char *why; /* of the resync due */
 };
 
 static void kresync_run(evutil_socket_t fd, short what, void *arg)
@@ -36,15 +37,14 @@ static void kresync_run(evutil_socket_t fd, short what, void *arg)
 		err = leases_reconcile(d, time(NULL));
 	if (!err) {
 		d->m.kernel_resyncs++;
-		guise_info(
-			"guise module back: kernel reconciled with the store");
+		guise_info("%s: kernel reconciled with the store", r->why);
 		r->delay = 0;
 		return;
 	}
 	r->delay = r->delay ? r->delay * 2 : 1;
 	if (r->delay > KRESYNC_MAX_DELAY)
 		r->delay = KRESYNC_MAX_DELAY;
-	guise_warn("guise module back, reconcile failed (%s): retrying in %u s",
+	guise_warn("%s: reconcile failed (%s): retrying in %u s", r->why,
 		   strerror(-err), r->delay);
 	tv.tv_sec = r->delay;
 	evtimer_add(r->timer, &tv);
@@ -62,6 +62,7 @@ static void kresync_on_module(void *arg, bool loaded)
 			"guise module unloaded: no lease is enforced until it is back");
 		return;
 	}
+	r->why = "guise module back";
 	evtimer_add(r->timer, &now);
 }
 
@@ -88,6 +89,16 @@ int kresync_start(struct event_base *base, struct leased *d, struct gateway *gw,
 	}
 	*rp = r;
 	return 0;
+}
+
+void kresync_request(struct kresync *r)
+{
+	struct timeval soon = { 1, 0 };
+
+	if (evtimer_pending(r->timer, NULL))
+		return;
+	r->why = "a kernel request failed";
+	evtimer_add(r->timer, &soon);
 }
 
 void kresync_stop(struct kresync *r)

@@ -16,6 +16,7 @@
 
 struct certcheck;
 struct kernel;
+struct kresync;
 struct revalidate;
 struct ratelimit;
 
@@ -44,6 +45,7 @@ struct leased {
 	struct pools pools;
 	struct store *store;
 	struct kernel *kernel; /* NULL when [kernel] sync = off */
+	struct kresync *kresync; /* with kernel, once serving */
 	struct ratelimit *rl;
 	struct certcheck *cc; /* [certd] check (certcheck.h); NULL: off */
 	struct revalidate *rv; /* [certd] url (revalidate.h); NULL: off */

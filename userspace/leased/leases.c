@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "audit.h"
 #include "kernel.h"
+#include "kresync.h"
 #include "leased.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -228,6 +229,18 @@ static int renew_locked(struct leased *d, struct lease_op *op)
 	return store_lease_set_expires(d->store, &op->addr, op->l.expires);
 }
 
+/*
+ * The store ended a lease and the kernel did not take it out: it would
+ * keep rewriting until its own expiry. A reconcile removes what the store
+ * does not hold; it is retried until it works (kresync.h).
+ */
+static void kernel_remove_failed(struct leased *d)
+{
+	d->m.kernel_errors++;
+	if (d->kresync)
+		kresync_request(d->kresync);
+}
+
 /* After the COMMIT: the kernel follows the store. */
 static void rent_committed(struct leased *d, struct lease_op *op)
 {
@@ -264,7 +277,7 @@ static void op_committed(struct leased *d, struct lease_op *op)
 		if (op->by_admin)
 			d->m.admin_actions++;
 		if (d->kernel && kernel_remove(d->kernel, &op->addr))
-			d->m.kernel_errors++;
+			kernel_remove_failed(d);
 		break;
 	case LEASE_OP_RENEW:
 		if (op->err)
@@ -423,10 +436,15 @@ static int leases_end(struct leased *d, const struct lease_rec *v, size_t n,
 	err = store_begin(d->store);
 	/* No lease is held past its expiry: after downtime, the sweep at the
 	 * restart must not stretch the history up to itself. */
-	for (i = 0; !err && i < n; i++)
+	for (i = 0; !err && i < n; i++) {
 		err = store_lease_end(d->store, &v[i],
 				      v[i].expires < now ? v[i].expires : now,
 				      reason);
+		/* Ended meanwhile (the flush above ended a rent the kernel
+		 * refused): nothing left to do for it, the others go on. */
+		if (err == -ENOENT)
+			err = 0;
+	}
 	if (!err)
 		err = store_commit(d->store);
 	if (err) {
@@ -436,7 +454,7 @@ static int leases_end(struct leased *d, const struct lease_rec *v, size_t n,
 	}
 	for (i = 0; d->kernel && i < n; i++)
 		if (kernel_remove(d->kernel, &v[i].virt))
-			d->m.kernel_errors++;
+			kernel_remove_failed(d);
 	return 0;
 }
 
@@ -522,6 +540,8 @@ size_t leases_revoke_cert(struct leased *d, const char *issuer,
 	size_t n, i;
 	int err;
 
+	/* Pending rents first, so the list below is what the store holds. */
+	batch_flush(d);
 	err = store_leases_by_cert(d->store, issuer, serial, &v, &n);
 	if (err) {
 		d->m.store_errors++;

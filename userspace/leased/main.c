@@ -61,7 +61,6 @@ struct daemon_state {
 	struct daemon_signals sig;
 	struct event *sweep;
 	struct gateway *gw;
-	struct kresync *kresync;
 	struct revocation *rev;
 	struct revalidate_ops reval;
 	int home_ns; /* the network namespace the daemon started in */
@@ -272,7 +271,8 @@ static void teardown(struct daemon_state *s)
 	/* Commit and answer what is pending while the requests exist. */
 	if (s->d.store)
 		batch_free(&s->d);
-	kresync_stop(s->kresync);
+	kresync_stop(s->d.kresync);
+	s->d.kresync = NULL;
 	gateway_stop(s->gw);
 	revocation_stop(s->rev);
 	/* Before the servers: it answers the requests still waiting. */
@@ -410,7 +410,7 @@ int main(int argc, char **argv)
 	/* After the fork: a thread does not survive it. */
 	if (s.conf.gateway && gateway_start(s.base, &s.d, &s.gw))
 		goto out;
-	if (s.d.kernel && kresync_start(s.base, &s.d, s.gw, &s.kresync))
+	if (s.d.kernel && kresync_start(s.base, &s.d, s.gw, &s.d.kresync))
 		goto out;
 	if (revocation_setup(&s))
 		goto out;

@@ -90,7 +90,7 @@ int metrics_format(struct leased *d, struct evbuffer *buf)
 		{ "guise_leased_kernel_errors_total", "counter",
 		  "Kernel requests that failed.", &m->kernel_errors },
 		{ "guise_leased_kernel_resyncs_total", "counter",
-		  "Reconciliations after the guise module was reloaded.",
+		  "Reconciliations with the kernel after a module reload or a failed removal.",
 		  &m->kernel_resyncs },
 		{ "guise_leased_store_errors_total", "counter",
 		  "Store operations that failed.", &m->store_errors },

@@ -581,11 +581,25 @@ int store_lease_set_expires(struct store *st, const struct in6_addr *virt,
 	return err;
 }
 
+/* The lease row goes first: a lease already gone (-ENOENT) leaves the
+ * transaction as it was, with no history record for it. */
 static int lease_end(struct store *st, const struct lease_rec *l, int64_t end,
 		     const char *reason)
 {
 	sqlite3_stmt *stmt;
 	int err;
+
+	err = prepare(st, "DELETE FROM leases WHERE virtual = ?1;", &stmt);
+	if (err)
+		return err;
+	err = bind_addr(st, stmt, 1, &l->virt);
+	if (!err)
+		err = step_done(st, stmt, "delete lease");
+	if (!err && sqlite3_changes(st->db) != 1)
+		err = -ENOENT;
+	finish(st, stmt);
+	if (err)
+		return err;
 
 	err = prepare(st,
 		      "INSERT INTO history"
@@ -601,18 +615,6 @@ static int lease_end(struct store *st, const struct lease_rec *l, int64_t end,
 	    !(err = bind_int(st, stmt, 5, end)) &&
 	    !(err = bind_text(st, stmt, 6, reason)))
 		err = step_done(st, stmt, "insert history");
-	finish(st, stmt);
-	if (err)
-		return err;
-
-	err = prepare(st, "DELETE FROM leases WHERE virtual = ?1;", &stmt);
-	if (err)
-		return err;
-	err = bind_addr(st, stmt, 1, &l->virt);
-	if (!err)
-		err = step_done(st, stmt, "delete lease");
-	if (!err && sqlite3_changes(st->db) != 1)
-		err = -ENOENT;
 	finish(st, stmt);
 	if (err)
 		return err;

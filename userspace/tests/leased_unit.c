@@ -431,6 +431,37 @@ out:
 	store_close(d.store);
 }
 
+/* A lease ended twice in one transaction (a revocation listing a rent
+ * the kernel refused meanwhile): the second end changes nothing, no
+ * second history record, and the transaction goes on. */
+static void test_end_twice(void)
+{
+	struct lease_rec l;
+	struct in6_addr v;
+	struct leased d;
+	int err;
+
+	if (!tap_ok(open_fresh(&d, "twice", 2), "a store with two leases"))
+		goto out;
+	inet_pton(AF_INET6, "2001:db8:ff::1:0", &v);
+	if (!tap_ok(!store_lease_by_virt(d.store, &v, &l), "found the lease"))
+		goto out;
+	err = store_begin(d.store);
+	err = err ? err : store_lease_end(d.store, &l, 10, "returned");
+	tap_ok(!err, "ended once");
+	tap_ok(store_lease_end(d.store, &l, 11, "revoked") == -ENOENT,
+	       "ended again: -ENOENT");
+	tap_ok(!store_commit(d.store), "the transaction commits");
+	tap_ok(db_int(store_db(d.store),
+		      "SELECT count(*) FROM history WHERE reason = 'revoked';") ==
+			       0 &&
+		       db_int(store_db(d.store),
+			      "SELECT count(*) FROM history;") == 1,
+	       "one history record, none for the second end");
+out:
+	store_close(d.store);
+}
+
 static int rm_entry(const char *p, const struct stat *st, int flag,
 		    struct FTW *ftw)
 {
@@ -449,6 +480,7 @@ int main(void)
 	test_batch_rolled_back(true);
 	test_audit_half_written();
 	test_sweep_end();
+	test_end_twice();
 	sqlite3_vfs_unregister(&shim_vfs);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
