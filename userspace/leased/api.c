@@ -8,7 +8,9 @@
 #include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <time.h>
 #include <jansson.h>
+#include <openssl/sha.h>
 
 #include "addr.h"
 #include "api.h"
@@ -16,6 +18,7 @@
 #include "certcheck.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "revalidate.h"
 #include "revocation.h"
@@ -48,6 +51,44 @@ struct api_call {
 };
 
 /*
+ * Audited calls (a refusal, a reveal, a history lookup) each write and
+ * sync an audit record that is never purged: per caller, at most [audit]
+ * rate a second on average, burst at once, or one certificate holder
+ * could keep the disk busy and grow the log without end. Over the rate:
+ * 429 before anything is looked up or written, the same whatever the
+ * request names. The caller is the address its certificate proves, else
+ * a digest of its name; root on the UNIX socket is not limited.
+ */
+static bool api_audit_rate_ok(struct evhttp_request *req, struct api *api,
+			      const struct api_call *call)
+{
+	const struct leased_conf *conf = api->d->conf;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	struct in6_addr key;
+	struct timespec ts;
+
+	if (call->c.local)
+		return true;
+	if (call->c.has_addr) {
+		key = call->c.addr;
+	} else {
+		SHA256((const unsigned char *)call->c.name,
+		       strlen(call->c.name), md);
+		memcpy(&key, md, sizeof(key));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ratelimit_take(api->d->audit_rl, &key, conf->audit_rate,
+			   conf->audit_burst,
+			   (uint64_t)ts.tv_sec * 1000 +
+				   (uint64_t)ts.tv_nsec / 1000000))
+		return true;
+	api->d->m.audit_rate_limited++;
+	http_reply_error(req, HTTP_TOO_MANY,
+			 "too many audited requests: slow down");
+	return false;
+}
+
+/*
  * Method, identity, then the matrix. A refusal is a 403 and an audit
  * record ("denied"), the same whatever the request names: no oracle.
  * Returns 0, or -1 after replying.
@@ -63,6 +104,8 @@ static int api_begin(struct evhttp_request *req, struct api *api,
 	call->who.roles = call->roles;
 	if (roles_allowed(api_rules, endpoint, call->c.roles))
 		return 0;
+	if (!api_audit_rate_ok(req, api, call))
+		return -1;
 	api->d->m.denied++;
 	leased_audit(api->d, &call->who, "denied", NULL, "refused", endpoint);
 	http_reply_error(req, HTTP_FORBIDDEN,
@@ -349,7 +392,8 @@ static void api_reveal(struct evhttp_request *req, void *arg)
 	int err;
 
 	if (api_begin(req, api, EVHTTP_REQ_POST, "reveal", &call) ||
-	    api_need_addr(req, &call) || api_body(req, api, API_REVEAL, &rq))
+	    api_need_addr(req, &call) || api_body(req, api, API_REVEAL, &rq) ||
+	    !api_audit_rate_ok(req, api, &call))
 		return;
 	err = leases_reveal(api->d, &call.c.addr, &rq.addr, &call.who, &real);
 	if (err == -ECANCELED) {
@@ -380,7 +424,8 @@ static void api_history(struct evhttp_request *req, void *arg)
 	int err;
 
 	if (api_begin(req, api, EVHTTP_REQ_POST, "history", &call) ||
-	    api_body(req, api, API_HISTORY, &rq))
+	    api_body(req, api, API_HISTORY, &rq) ||
+	    !api_audit_rate_ok(req, api, &call))
 		return;
 	err = leases_history(api->d, &rq.addr, rq.when, rq.reason, &call.who,
 			     &l, &end, &live);

@@ -18,6 +18,8 @@
 #define CONF_MAX_PER_CLIENT 64U
 #define CONF_QUARANTINE 3600U
 #define CONF_RENT_RATE 10U
+#define CONF_AUDIT_RATE 20U
+#define CONF_AUDIT_BURST 100U
 #define CONF_RENT_BURST 20U
 #define CONF_RETENTION (30U * 24 * 3600)
 /* Writes that may share one commit: bounds the wait of the first. */
@@ -112,6 +114,10 @@ static int conf_handler(void *user, const char *section, const char *name,
 		err = conf_kernel(p->c, name, value);
 	else if (!strcmp(section, "roles"))
 		err = conf_roles(p->c, name, value);
+	else if (!strcmp(section, "audit") && !strcmp(name, "rate"))
+		err = conf_parse_u32(value, 0, UINT32_MAX, &p->c->audit_rate);
+	else if (!strcmp(section, "audit") && !strcmp(name, "burst"))
+		err = conf_parse_u32(value, 0, UINT32_MAX, &p->c->audit_burst);
 	else if (!strcmp(section, "history") && !strcmp(name, "retention"))
 		err = conf_parse_duration(value, true, &p->c->retention);
 	else if (!strcmp(section, "gateway") && !strcmp(name, "enabled"))
@@ -180,6 +186,10 @@ static int conf_check(const struct leased_conf *c, const char *path)
 			}
 		}
 	}
+	if (c->audit_rate && !c->audit_burst) {
+		guise_err("%s: [audit] burst must be at least 1", path);
+		return -1;
+	}
 	if (c->rent_rate && !c->rent_burst) {
 		guise_err("%s: [pool] rent_burst must be at least 1", path);
 		return -1;
@@ -229,6 +239,8 @@ int leased_conf_load(const char *path, struct leased_conf *c)
 	c->quarantine = CONF_QUARANTINE;
 	c->rent_rate = CONF_RENT_RATE;
 	c->rent_burst = CONF_RENT_BURST;
+	c->audit_rate = CONF_AUDIT_RATE;
+	c->audit_burst = CONF_AUDIT_BURST;
 	c->retention = CONF_RETENTION;
 	c->batch_max = CONF_BATCH_MAX;
 	c->batch_wait_us = CONF_BATCH_WAIT_US;

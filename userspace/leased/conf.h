@@ -30,6 +30,7 @@ struct leased_conf {
 	uint32_t max_per_client;
 	uint32_t quarantine; /* seconds an ended address is not reused */
 	uint32_t rent_rate, rent_burst; /* per client: rents/s, bucket size */
+	uint32_t audit_rate, audit_burst; /* per caller: audited calls */
 	/* [history] */
 	uint32_t retention; /* seconds ended leases are kept */
 	/* [store] */

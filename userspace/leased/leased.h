@@ -29,6 +29,7 @@ struct ratelimit;
 struct leased_metrics {
 	uint64_t rents, rents_refused, returns, renews, expired;
 	uint64_t rents_exhausted, rents_rate_limited;
+	uint64_t audit_rate_limited; /* audited calls refused with 429 */
 	uint64_t reveals_allowed, reveals_refused;
 	uint64_t history_lookups, history_purged;
 	uint64_t denied, admin_actions;
@@ -47,6 +48,7 @@ struct leased {
 	struct kernel *kernel; /* NULL when [kernel] sync = off */
 	struct kresync *kresync; /* with kernel, once serving */
 	struct ratelimit *rl;
+	struct ratelimit *audit_rl; /* per caller, [audit] rate */
 	struct certcheck *cc; /* [certd] check (certcheck.h); NULL: off */
 	struct revalidate *rv; /* [certd] url (revalidate.h); NULL: off */
 	struct batch batch; /* the open group commit */

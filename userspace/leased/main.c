@@ -80,10 +80,15 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	if (s->ticks++ % HOUSEKEEPING_TICKS == 0) {
 		struct timespec ts;
 
+		uint64_t ms;
+
 		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ms = (uint64_t)ts.tv_sec * 1000 +
+		     (uint64_t)ts.tv_nsec / 1000000;
 		ratelimit_prune(s->d.rl, s->conf.rent_rate, s->conf.rent_burst,
-				(uint64_t)ts.tv_sec * 1000 +
-					(uint64_t)ts.tv_nsec / 1000000);
+				ms);
+		ratelimit_prune(s->d.audit_rl, s->conf.audit_rate,
+				s->conf.audit_burst, ms);
 	}
 }
 
@@ -290,6 +295,7 @@ static void teardown(struct daemon_state *s)
 	SSL_CTX_free(s->ctx);
 	roles_file_free(s->roles);
 	ratelimit_free(s->d.rl);
+	ratelimit_free(s->d.audit_rl);
 	kernel_close(s->d.kernel);
 	store_close(s->d.store);
 	leased_conf_free(&s->conf);
@@ -328,7 +334,8 @@ static int setup(struct daemon_state *s)
 	if (s->o->check_config)
 		return 0;
 	s->d.rl = ratelimit_new();
-	if (!s->d.rl) {
+	s->d.audit_rl = ratelimit_new();
+	if (!s->d.rl || !s->d.audit_rl) {
 		guise_err("out of memory");
 		return -1;
 	}

@@ -367,6 +367,50 @@ static void test_retention(void)
 	tap_ok(daemon_stop(&d, SIGTERM) == 0, "retention daemon exits cleanly");
 }
 
+/* Audited calls per caller: [audit] rate 1, burst 3. Six reveals in a
+ * row by one subscriber: three answered (and audited), the rest 429 with
+ * nothing written; the same for refused calls; another caller unaffected. */
+static void test_audit_rate(void)
+{
+	struct daemon d = { .name = "arate" };
+	unsigned int i, found = 0, limited = 0;
+	struct resp r;
+
+	if (!tap_ok(write_config("arate", POOL, 8,
+				 "[audit]\nrate = 1\nburst = 3\n") == 0 &&
+			    daemon_start(&d),
+		    "daemon with [audit] rate 1, burst 3 starts"))
+		return;
+	for (i = 0; i < 6; i++) {
+		post_virtual(&d, "peer", "/v1/reveal", "2001:db8:ff::dead", &r);
+		found += r.code == 404;
+		limited += r.code == 429;
+		resp_free(&r);
+	}
+	tap_ok(found >= 3 && found <= 4 && limited == 6 - found,
+	       "six reveals in a row: %u answered, %u refused with 429", found,
+	       limited);
+	tap_ok(db_int("arate", "SELECT count(*) FROM audit_log WHERE action = "
+			       "'reveal';") == found,
+	       "only the answered ones are in the audit log");
+	for (i = 0, limited = 0; i < 6; i++) {
+		request(&d, "host1", "/v1/list", NULL, &r);
+		limited += r.code == 429;
+		resp_free(&r);
+	}
+	tap_ok(limited >= 2, "refused calls are limited too (%u of 6: 429)",
+	       limited);
+	post_virtual(&d, "host2", "/v1/reveal", "2001:db8:ff::dead", &r);
+	tap_ok(r.code == 404, "another caller is still answered: %ld", r.code);
+	resp_free(&r);
+	request(&d, "operator", "/v1/metrics", NULL, &r);
+	tap_ok(metric(&r, "guise_leased_audit_rate_limited_total") >= 4,
+	       "guise_leased_audit_rate_limited_total counts them (%.0f)",
+	       metric(&r, "guise_leased_audit_rate_limited_total"));
+	resp_free(&r);
+	tap_ok(daemon_stop(&d, SIGTERM) == 0, "exits cleanly");
+}
+
 int main(void)
 {
 	struct daemon d = { .name = "audit" };
@@ -387,5 +431,6 @@ int main(void)
 		       "SIGTERM: clean exit, no leaks");
 	}
 	test_retention();
+	test_audit_rate();
 	return leased_test_done();
 }
