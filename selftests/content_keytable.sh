@@ -32,18 +32,7 @@ defer cleanup_all_ns
 gx() { guise -n "$G" "$@"; }
 dt() { ip netns exec "$G" python3 selftests/dumptool.py "$@"; }
 
-# run DESC CMD...: like check, and the command's output goes to the log
-# either way (the counts are worth reading when the test passes too).
-run() {
-	local desc=$1 out rc
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed 's/^/# /'
-	log_test "$rc" "$desc"
-}
-
-run "install $STABLE stable keys (chacha20-poly1305; aes128-gcm, aes256-gcm)" \
+check_logged "install $STABLE stable keys (chacha20-poly1305; aes128-gcm, aes256-gcm)" \
 	dt fill key "$STABLE"
 dt churn key "$CHURN" $((SECS + 3)) "$PAUSE" >/tmp/keytable-churn.log 2>&1 &
 churn=$!
@@ -52,7 +41,7 @@ sleep 1
 dt check key "$STABLE" "$SECS" >/tmp/keytable-check.log 2>&1 &
 checker=$!
 defer kill "$checker"
-run "guise key show under churn: a consistent set or \"every try interrupted\"; some retried" \
+check_logged "guise key show under churn: a consistent set or \"every try interrupted\"; some retried" \
 	dt cli key "$STABLE" "$SECS" retried
 rc=0
 wait "$checker" || rc=$?

@@ -25,19 +25,8 @@ defer cleanup_all_ns
 gx() { guise -n "$G" "$@"; }
 dt() { ip netns exec "$G" python3 selftests/dumptool.py "$@"; }
 
-# run DESC CMD...: like check, and the command's output goes to the log
-# either way (the counts are worth reading when the test passes too).
-run() {
-	local desc=$1 out rc
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed 's/^/# /'
-	log_test "$rc" "$desc"
-}
-
 check "serve fd00:ff::/32" gx config set vprefix fd00:ff::/32
-run "install $STABLE stable leases" dt fill lease "$STABLE"
+check_logged "install $STABLE stable leases" dt fill lease "$STABLE"
 dt churn lease "$CHURN" $((SECS + 3)) "$PAUSE" >/tmp/leasedump-churn.log 2>&1 &
 churn=$!
 defer kill "$churn"
@@ -45,7 +34,7 @@ sleep 1
 dt check lease "$STABLE" "$SECS" >/tmp/leasedump-check.log 2>&1 &
 checker=$!
 defer kill "$checker"
-run "guise lease show under churn: a consistent set or \"every try interrupted\"" \
+check_logged "guise lease show under churn: a consistent set or \"every try interrupted\"" \
 	dt cli lease "$STABLE" "$SECS"
 rc=0
 wait "$checker" || rc=$?

@@ -148,6 +148,19 @@ check()
 	return "$rc"
 }
 
+# check_logged DESC CMD ARGS...: like check, and CMD's output goes to the
+# log as comments whether it passes or not (counts worth reading anyway).
+check_logged()
+{
+	local desc=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/# /'
+	log_test "$rc" "$desc"
+	return "$rc"
+}
+
 # check_fail DESC CMD ARGS...: like check, but CMD must fail.
 check_fail()
 {
