@@ -16,6 +16,9 @@
         one-second window
   keyd_tool.py pcap-replay PCAP PORT GROUP IFACE
         send again every UDP payload to PORT found in PCAP
+  keyd_tool.py pcap-content PCAP PORT
+        "plain N other M": UDP payloads to PORT in PCAP that are send's
+        plaintext, and the others (ciphertext)
 """
 import json
 import signal
@@ -128,6 +131,17 @@ def pcap_replay(path, port, group, iface):
     return 0
 
 
+def pcap_content(path, port):
+    plain = other = 0
+    for _, _, payload in udp_frames(path, port):
+        if payload.startswith(b"keyd-seq:"):
+            plain += 1
+        else:
+            other += 1
+    print("plain %d other %d" % (plain, other), flush=True)
+    return 0
+
+
 def main(a):
     if len(a) == 7 and a[1] == "send":
         return send(a[2], int(a[3]), a[4], float(a[5]), float(a[6]))
@@ -135,6 +149,8 @@ def main(a):
         return recv(a[2], int(a[3]), a[4], float(a[5]))
     if len(a) == 4 and a[1] == "pcap-rate":
         return pcap_rate(a[2], int(a[3]))
+    if len(a) == 4 and a[1] == "pcap-content":
+        return pcap_content(a[2], int(a[3]))
     if len(a) == 6 and a[1] == "pcap-replay":
         return pcap_replay(a[2], int(a[3]), a[4], a[5])
     print(__doc__, file=sys.stderr)

@@ -460,7 +460,7 @@ static void api_status(struct evhttp_request *req, void *arg)
 			d,
 			json_pack(
 				"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-				" s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				" s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 				"role", "server", "clients",
 				(json_int_t)d->nclients, "channels",
 				(json_int_t)d->nchannels, "contents",
@@ -477,6 +477,7 @@ static void api_status(struct evhttp_request *req, void *arg)
 				"kc_rotations", (json_int_t)m->kc_rotations,
 				"ks_rotations", (json_int_t)m->ks_rotations,
 				"kernel_errors", (json_int_t)m->kernel_errors,
+				"kernel_resyncs", (json_int_t)m->kernel_resyncs,
 				"send_errors", (json_int_t)m->send_errors,
 				"certs_revoked",
 				(json_int_t)m->certs_revoked)));

@@ -27,7 +27,12 @@ struct rxkey {
 	struct in6_addr group;
 	uint16_t port;
 	uint32_t key_id, channel, content; /* channel 0: found at start */
-	uint64_t not_after;
+	uint64_t not_before, not_after;
+	/* Kept to add the key again after a module reload; a key adopted
+	 * at start has none until its next announcement. */
+	uint8_t alg, salt[GUISE_KEY_SALT_LEN], secret[GUISE_KEYING_KEY_LEN];
+	bool has_secret;
+	bool in_kernel; /* false: lost with the module, add it again */
 };
 
 struct client_counters {
@@ -36,6 +41,7 @@ struct client_counters {
 	uint64_t forged, malformed, cross_channel;
 	uint64_t keys_installed, keys_removed, lapses, flushes;
 	uint64_t kernel_errors;
+	uint64_t kernel_resyncs, keys_reinstalled; /* after a module reload */
 };
 
 struct keyc {
@@ -179,6 +185,45 @@ static void rx_key(const struct rxkey *r, struct guise_key *k)
 	k->dir = GUISE_KEY_DIR_RX;
 }
 
+/* All of @r, secret included, for an add. */
+static void rx_key_full(const struct rxkey *r, struct guise_key *k)
+{
+	rx_key(r, k);
+	k->alg = r->alg;
+	k->secret_len = guise_alg_key_len(r->alg);
+	memcpy(k->secret, r->secret, k->secret_len);
+	memcpy(k->salt, r->salt, sizeof(k->salt));
+	k->not_before = r->not_before;
+	k->not_after = r->not_after;
+	k->present = 1U << GUISE_A_KEY_GROUP | 1U << GUISE_A_KEY_PORT |
+		     1U << GUISE_A_KEY_ID | 1U << GUISE_A_KEY_ALG |
+		     1U << GUISE_A_KEY_DIR | 1U << GUISE_A_KEY_SECRET |
+		     1U << GUISE_A_KEY_SALT | 1U << GUISE_A_KEY_NOT_BEFORE |
+		     1U << GUISE_A_KEY_NOT_AFTER;
+}
+
+/* Add @r to the kernel: 0, -EEXIST (it is there) or a negative errno. */
+static int rx_add(struct keyc *c, const struct rxkey *r)
+{
+	struct guise_key k;
+	int err;
+
+	if (!c->kernel)
+		return 0;
+	rx_key_full(r, &k);
+	err = kernel_key_add(c->kernel, &k);
+	guise_key_wipe(&k);
+	return err;
+}
+
+/* Forget keys[@i]: the last one moves in, its old slot is wiped. */
+static void key_drop(struct keyc *c, unsigned int i)
+{
+	c->keys[i] = c->keys[--c->nkeys];
+	explicit_bzero(&c->keys[c->nkeys], sizeof(c->keys[0]));
+	c->m.keys_removed++;
+}
+
 static void key_remove(struct keyc *c, unsigned int i)
 {
 	struct guise_key k;
@@ -188,8 +233,7 @@ static void key_remove(struct keyc *c, unsigned int i)
 		if (kernel_key_del(c->kernel, &k))
 			c->m.kernel_errors++;
 	}
-	c->m.keys_removed++;
-	c->keys[i] = c->keys[--c->nkeys];
+	key_drop(c, i);
 }
 
 static const struct guise_demm_entry *find_ent(struct keyc *c, uint32_t channel,
@@ -235,6 +279,7 @@ static void flush_all(struct keyc *c)
 		c->m.kernel_errors++;
 	c->m.keys_removed += c->nkeys;
 	c->nkeys = 0;
+	explicit_bzero(c->keys, sizeof(c->keys));
 	c->m.flushes++;
 }
 
@@ -325,9 +370,8 @@ static void on_announce(struct keyc *c, const uint8_t *buf, size_t len,
 	const struct guise_demm_entry *e;
 	struct guise_keying_hdr h;
 	struct guise_announce a;
-	struct guise_key k;
-	struct rxkey *r;
-	int err;
+	struct rxkey nr;
+	int i, err;
 
 	guise_keying_peek(buf, len, &h);
 	e = find_ent(c, h.channel, h.key_epoch, now);
@@ -352,40 +396,40 @@ static void on_announce(struct keyc *c, const uint8_t *buf, size_t len,
 		goto out;
 	}
 	c->m.announces++;
-	if (find_key(c, &a) >= 0 || c->nkeys == MAX_KEYS)
+	/* A known key is added again only if it was lost with the module
+	 * or adopted at start without its secret (-EEXIST then). */
+	i = find_key(c, &a);
+	if ((i >= 0 && c->keys[i].in_kernel && c->keys[i].has_secret) ||
+	    (i < 0 && c->nkeys == MAX_KEYS))
 		goto out;
-	memset(&k, 0, sizeof(k));
-	k.group = a.group;
-	k.port = a.port;
-	k.id = a.key_id;
-	k.alg = a.alg;
-	k.dir = GUISE_KEY_DIR_RX;
-	k.secret_len = guise_alg_key_len(a.alg);
-	memcpy(k.secret, a.key, k.secret_len);
-	memcpy(k.salt, a.salt, sizeof(k.salt));
-	k.not_before = a.not_before;
-	k.not_after = a.not_after;
-	k.present = 1U << GUISE_A_KEY_GROUP | 1U << GUISE_A_KEY_PORT |
-		    1U << GUISE_A_KEY_ID | 1U << GUISE_A_KEY_ALG |
-		    1U << GUISE_A_KEY_DIR | 1U << GUISE_A_KEY_SECRET |
-		    1U << GUISE_A_KEY_SALT | 1U << GUISE_A_KEY_NOT_BEFORE |
-		    1U << GUISE_A_KEY_NOT_AFTER;
-	err = c->kernel ? kernel_key_add(c->kernel, &k) : 0;
-	guise_key_wipe(&k);
+	memset(&nr, 0, sizeof(nr));
+	nr.group = a.group;
+	nr.port = a.port;
+	nr.key_id = a.key_id;
+	nr.channel = a.channel;
+	nr.content = a.content;
+	nr.not_before = a.not_before;
+	nr.not_after = a.not_after;
+	nr.alg = a.alg;
+	memcpy(nr.salt, a.salt, sizeof(nr.salt));
+	memcpy(nr.secret, a.key, sizeof(nr.secret));
+	nr.has_secret = true;
+	nr.in_kernel = true;
+	err = rx_add(c, &nr);
 	if (err && err != -EEXIST) {
 		c->m.kernel_errors++;
 		goto out;
 	}
-	r = &c->keys[c->nkeys++];
-	r->group = a.group;
-	r->port = a.port;
-	r->key_id = a.key_id;
-	r->channel = a.channel;
-	r->content = a.content;
-	r->not_after = a.not_after;
-	c->m.keys_installed++;
-	prune(c, r);
+	if (i < 0) {
+		i = (int)c->nkeys++;
+		c->m.keys_installed++;
+	} else if (!c->keys[i].in_kernel) {
+		c->m.keys_reinstalled++;
+	}
+	c->keys[i] = nr;
+	prune(c, &c->keys[i]);
 out:
+	explicit_bzero(&nr, sizeof(nr));
 	explicit_bzero(&a, sizeof(a));
 }
 
@@ -438,15 +482,62 @@ void client_tick(struct keyc *c, uint64_t now)
 		}
 	}
 	for (i = 0; i < c->nkeys;) {
-		if (c->keys[i].not_after <= now) {
-			c->keys[i] =
-				c->keys[--c->nkeys]; /* gone in the kernel */
-			c->m.keys_removed++;
-		} else {
+		if (c->keys[i].not_after <= now)
+			key_drop(c, i); /* gone in the kernel */
+		else
 			i++;
-		}
 	}
 	reconcile(c);
+}
+
+void client_kernel_lost(struct keyc *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nkeys; i++)
+		c->keys[i].in_kernel = false;
+}
+
+/*
+ * The module came back: add again every rx key lost with it whose secret
+ * the client holds. Unlike a tx key, an rx key may be added again: it
+ * only decrypts; its replay window starts afresh. One adopted at start
+ * has no secret here and waits for its next announcement (on_announce()).
+ */
+int client_kernel_resync(struct keyc *c, uint64_t now)
+{
+	unsigned int i, added = 0, waiting = 0;
+	int err, ret = 0;
+
+	(void)now;
+	for (i = 0; i < c->nkeys; i++) {
+		struct rxkey *r = &c->keys[i];
+
+		if (r->in_kernel)
+			continue;
+		if (!r->has_secret) {
+			waiting++;
+			continue;
+		}
+		err = rx_add(c, r);
+		if (err && err != -EEXIST) {
+			c->m.kernel_errors++;
+			ret = ret ? ret : err;
+			continue;
+		}
+		r->in_kernel = true;
+		if (!err) {
+			c->m.keys_reinstalled++;
+			added++;
+		}
+	}
+	if (added || waiting)
+		guise_info("%u rx key(s) installed again, %u wait for their "
+			   "next announcement",
+			   added, waiting);
+	if (!ret)
+		c->m.kernel_resyncs++;
+	return ret;
 }
 
 /* Keys from a previous run stay until the first DEMM says otherwise. */
@@ -467,7 +558,10 @@ static void adopt_kernel_keys(struct keyc *c, uint64_t now)
 		r->group = v[i].group;
 		r->port = v[i].port;
 		r->key_id = v[i].id;
+		r->not_before = v[i].not_before;
 		r->not_after = v[i].not_after;
+		r->alg = v[i].alg;
+		r->in_kernel = true;
 	}
 	free(v);
 	if (c->nkeys)
@@ -552,7 +646,7 @@ json_t *client_status(struct keyc *c)
 	}
 	return json_pack(
 		"{s:s, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I,"
-		" s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+		" s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"role", "client", "last_serial", (json_int_t)c->last_serial,
 		"demm_not_after", (json_int_t)c->demm_not_after, "channels", ch,
 		"keys", keys, "counters", "demms", (json_int_t)m->demms,
@@ -567,5 +661,7 @@ json_t *client_status(struct keyc *c)
 		(json_int_t)m->keys_installed, "keys_removed",
 		(json_int_t)m->keys_removed, "lapses", (json_int_t)m->lapses,
 		"flushes", (json_int_t)m->flushes, "kernel_errors",
-		(json_int_t)m->kernel_errors);
+		(json_int_t)m->kernel_errors, "kernel_resyncs",
+		(json_int_t)m->kernel_resyncs, "keys_reinstalled",
+		(json_int_t)m->keys_reinstalled);
 }

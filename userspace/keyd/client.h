@@ -19,6 +19,10 @@ int client_start(struct event_base *base, struct keyd_conf *conf,
 		 struct kernel *kernel, struct keyc **cp);
 void client_stop(struct keyc *c);
 void client_tick(struct keyc *c, uint64_t now);
+/* The guise module went away (or may have): no rx key is in the kernel. */
+void client_kernel_lost(struct keyc *c);
+/* It is back: the rx keys again (kresync.h). 0 or a negative errno. */
+int client_kernel_resync(struct keyc *c, uint64_t now);
 json_t *client_status(struct keyc *c);
 
 /* Does @conf's key file open (with its passphrase)? 0 or -1 (logged). */

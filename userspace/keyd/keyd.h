@@ -70,6 +70,9 @@ struct kcontent {
 	uint32_t ks_period;
 	struct ks cur, prev;
 	uint64_t next_rotation, prev_del; /* when the old tx key goes */
+	/* cur went into the kernel once: never add it again (a new key's
+	 * sequence starts at 0, server_kernel_resync()) */
+	bool cur_added;
 };
 
 struct keyd_counters {
@@ -80,6 +83,7 @@ struct keyd_counters {
 	uint64_t revalidation_ended; /* of which by re-validation */
 	uint64_t certd_events; /* revoked certificates certd reported */
 	uint64_t kernel_errors, store_errors;
+	uint64_t kernel_resyncs; /* keys installed again after a reload */
 	/* API replies by HTTP status code (metrics.c) */
 	uint64_t api_replies[KEYD_HTTP_CODES];
 };

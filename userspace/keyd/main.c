@@ -26,6 +26,7 @@
 #include "kernel.h"
 #include "keyfile.h"
 #include "keyd.h"
+#include "kresync.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -53,6 +54,7 @@ struct daemon_state {
 	struct http_server local;
 	struct revocation *rev;
 	struct revalidate_ops reval;
+	struct kresync *kresync;
 	int home_ns; /* the network namespace the daemon started in */
 };
 
@@ -538,6 +540,7 @@ static void reload(void *arg)
 
 static void teardown(struct daemon_state *s)
 {
+	kresync_stop(s->kresync);
 	revocation_stop(s->rev);
 	/* Before the servers: it answers the requests still waiting. */
 	certcheck_stop(s->d.cc);
@@ -561,6 +564,35 @@ static void teardown(struct daemon_state *s)
 	keyd_conf_free(&s->conf);
 }
 
+static void client_lost(void *arg)
+{
+	client_kernel_lost(arg);
+}
+
+static int client_resync(void *arg, uint64_t now)
+{
+	return client_kernel_resync(arg, now);
+}
+
+static int server_resync(void *arg, uint64_t now)
+{
+	return server_kernel_resync(arg, now);
+}
+
+/* Follow the guise module: after a reload, the content keys again. */
+static int kresync_setup(struct daemon_state *s)
+{
+	struct kresync_ops ops = { .resync = server_resync, .arg = &s->d };
+
+	if (!s->d.kernel)
+		return 0;
+	if (s->client)
+		ops = (struct kresync_ops){ .lost = client_lost,
+					    .resync = client_resync,
+					    .arg = s->client };
+	return kresync_start(s->base, s->d.kernel, &ops, &s->kresync);
+}
+
 static int setup(struct daemon_state *s, const struct daemon_opts *o)
 {
 	static const struct timeval one_second = { 1, 0 };
@@ -580,7 +612,7 @@ static int setup(struct daemon_state *s, const struct daemon_opts *o)
 		   client_start(s->base, &s->conf, s->d.kernel, &s->client)) {
 		return -1;
 	}
-	if (local_listen(s))
+	if (local_listen(s) || kresync_setup(s))
 		return -1;
 	if (daemon_signals_add(&s->sig, s->base, reload, s))
 		return -1;

@@ -110,6 +110,10 @@ int metrics_server(struct keyd *d, struct evbuffer *buf)
 		  m->revalidation_ended },
 		{ "guise_keyd_kernel_errors_total", "counter",
 		  "Kernel requests that failed.", m->kernel_errors },
+		{ "guise_keyd_kernel_resyncs_total", "counter",
+		  "Times the tx keys were installed again after the guise "
+		  "module was reloaded.",
+		  m->kernel_resyncs },
 		{ "guise_keyd_store_errors_total", "counter",
 		  "Store operations that failed.", m->store_errors },
 		{ "guise_keyd_certcheck_hits_total", "counter",

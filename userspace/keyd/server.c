@@ -111,20 +111,24 @@ static void ks_to_key(const struct kchannel *ch, const struct kcontent *ct,
 	guise_key_mark(k, GUISE_A_KEY_NOT_AFTER);
 }
 
-static void tx_install(struct keyd *d, const struct kcontent *ct,
-		       const struct ks *ks)
+/* Add the current Ks, a key never added before, as the tx key. */
+static int tx_install(struct keyd *d, struct kcontent *ct)
 {
 	struct kchannel *ch = server_channel_find(d, ct->channel);
 	struct guise_key k;
 	int err;
 
-	if (!d->kernel || !ch || !ks->key_id)
-		return;
-	ks_to_key(ch, ct, ks, &k);
+	if (!d->kernel || !ch || !ct->cur.key_id)
+		return 0;
+	ks_to_key(ch, ct, &ct->cur, &k);
 	err = kernel_key_add(d->kernel, &k);
 	guise_key_wipe(&k);
-	if (err && err != -EEXIST)
+	if (err == -EEXIST) /* key ids are never reused: it is this one */
+		err = 0;
+	if (err)
 		d->m.kernel_errors++;
+	ct->cur_added = !err;
+	return err;
 }
 
 static void tx_remove(struct keyd *d, const struct kcontent *ct,
@@ -184,11 +188,12 @@ static int ks_rotate(struct keyd *d, struct kcontent *ct, uint64_t now)
 		ct->prev = ct->cur;
 	}
 	ct->cur = next;
+	ct->cur_added = false;
 	explicit_bzero(&next, sizeof(next));
 	ct->prev_del = ct->prev.key_id ? ct->cur.tx_from + 2 : 0;
 	ct->next_rotation = ct->ks_period ? now + ct->ks_period : 0;
 	store_err(d, store_content_put(d->store, ct));
-	tx_install(d, ct, &ct->cur);
+	tx_install(d, ct);
 	d->m.ks_rotations++;
 	sender_enqueue(d->sender, &ct->q, PRIO_CHANGE);
 	return 0;
@@ -500,6 +505,67 @@ void server_tick(struct keyd *d, uint64_t now)
 				       PRIO_REFRESH);
 	for (i = 0; i < d->ncontents; i++)
 		sender_enqueue(d->sender, &d->contents[i]->q, PRIO_REFRESH);
+}
+
+/* Is @ct's current Ks a tx key among the @n keys of @v (a dump)? */
+static bool tx_in_kernel(struct keyd *d, const struct kcontent *ct,
+			 const struct guise_key *v, size_t n)
+{
+	struct kchannel *ch = server_channel_find(d, ct->channel);
+	size_t i;
+
+	for (i = 0; ch && i < n; i++)
+		if (v[i].dir == GUISE_KEY_DIR_TX && v[i].id == ct->cur.key_id &&
+		    v[i].port == ch->port &&
+		    !memcmp(&v[i].group, &ch->group, sizeof(ch->group)))
+			return true;
+	return false;
+}
+
+/*
+ * The module came back (or may have): give every content its tx key
+ * again. Never the same one: the kernel starts each key it is given at
+ * sequence 0 and the old module's count is gone, so adding a Ks it sent
+ * with would reuse (Ks, salt || sequence) nonces. A key lost that way is
+ * replaced by a fresh Ks (a rotation: announced at once, sent with after
+ * the switch delay; meanwhile the flow fails closed). A Ks whose add
+ * failed never reached a kernel and is added as it is.
+ */
+int server_kernel_resync(struct keyd *d, uint64_t now)
+{
+	struct guise_key *v;
+	size_t i, n;
+	unsigned int rekeyed = 0;
+	int err, ret = 0;
+
+	err = kernel_key_dump(d->kernel, &v, &n);
+	if (err)
+		return err;
+	for (i = 0; i < d->ncontents; i++) {
+		struct kcontent *ct = d->contents[i];
+
+		if (!ct->cur.key_id || tx_in_kernel(d, ct, v, n)) {
+			ct->cur_added = ct->cur.key_id != 0;
+			continue;
+		}
+		if (ct->cur_added) {
+			err = ks_rotate(d, ct, now); /* adds the new Ks */
+			rekeyed += !err;
+		} else {
+			err = tx_install(d, ct);
+		}
+		if (!err && !ct->cur_added)
+			err = -EAGAIN; /* the add failed (logged and counted) */
+		if (err && !ret)
+			ret = err;
+	}
+	free(v);
+	if (rekeyed)
+		guise_info("%u content(s) lost their tx key: fresh Ks",
+			   rekeyed);
+	if (!ret)
+		d->m.kernel_resyncs++;
+	return ret;
 }
 
 /* ---- administration ---- */

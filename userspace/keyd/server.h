@@ -13,6 +13,8 @@
 int server_start(struct keyd *d, uint64_t now);
 void server_stop(struct keyd *d);
 void server_tick(struct keyd *d, uint64_t now);
+/* After the guise module was reloaded: the tx keys again (kresync.h). */
+int server_kernel_resync(struct keyd *d, uint64_t now);
 
 struct kclient *server_client_find(struct keyd *d, const char *id);
 struct kclient *server_client_by_addr(struct keyd *d,

@@ -175,6 +175,11 @@ int guise_nl_talk(struct guise_nl *nl, struct nlmsghdr *req,
 	ssize_t n;
 	int ret;
 
+	/* Types below NLMSG_MIN_TYPE are control messages the kernel acks
+	 * as done without doing anything: a family id of 0 (after a failed
+	 * guise_nl_refresh()) must fail, not pass for success. */
+	if (req->nlmsg_type < NLMSG_MIN_TYPE)
+		return -ENOENT;
 	nl->extack[0] = '\0';
 	req->nlmsg_seq = ++nl->seq;
 	if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)

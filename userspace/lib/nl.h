@@ -29,6 +29,7 @@ void guise_nl_close(struct guise_nl *nl);
 /*
  * Resolve the family again, as guise_nl_open() did: a reloaded module has
  * a new family id and new group ids. Group memberships are not renewed.
+ * Until it succeeds, every request fails with -ENOENT.
  */
 int guise_nl_refresh(struct guise_nl *nl);
 
