@@ -582,14 +582,21 @@ static int server_resync(void *arg, uint64_t now)
 /* Follow the guise module: after a reload, the content keys again. */
 static int kresync_setup(struct daemon_state *s)
 {
-	struct kresync_ops ops = { .resync = server_resync, .arg = &s->d };
+	struct kresync_ops ops = {
+		.resync = server_resync,
+		.arg = &s->d,
+		.done = "content keys installed again",
+		.failed = "installing the content keys failed",
+		.gone = "no content is encrypted or decrypted until it is back",
+	};
 
 	if (!s->d.kernel)
 		return 0;
-	if (s->client)
-		ops = (struct kresync_ops){ .lost = client_lost,
-					    .resync = client_resync,
-					    .arg = s->client };
+	if (s->client) {
+		ops.lost = client_lost;
+		ops.resync = client_resync;
+		ops.arg = s->client;
+	}
 	return kresync_start(s->base, s->d.kernel, &ops, &s->kresync);
 }
 

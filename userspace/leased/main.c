@@ -189,6 +189,35 @@ static int kernel_setup(struct leased *d)
 	return 0;
 }
 
+/* After a module reload (new family and group ids, no leases) or a failed
+ * removal: the events group again, then the kernel to match the store. */
+static int kernel_resync(void *arg, uint64_t now)
+{
+	struct daemon_state *s = arg;
+	int err = s->gw ? gateway_resubscribe(s->gw) : 0;
+
+	if (!err)
+		err = leases_reconcile(&s->d, (int64_t)now);
+	if (!err)
+		s->d.m.kernel_resyncs++;
+	return err;
+}
+
+static int kresync_setup(struct daemon_state *s)
+{
+	const struct kresync_ops ops = {
+		.resync = kernel_resync,
+		.arg = s,
+		.done = "kernel reconciled with the store",
+		.failed = "reconcile failed",
+		.gone = "no lease is enforced until it is back",
+	};
+
+	if (!s->d.kernel)
+		return 0;
+	return kresync_start(s->base, s->d.kernel, &ops, &s->d.kresync);
+}
+
 /* The parts of a configuration that can change without a restart are
  * checked here: the roles file and the certificates. */
 static int load_extras(const struct leased_conf *c, struct roles_file **rf,
@@ -417,7 +446,7 @@ int main(int argc, char **argv)
 	/* After the fork: a thread does not survive it. */
 	if (s.conf.gateway && gateway_start(s.base, &s.d, &s.gw))
 		goto out;
-	if (s.d.kernel && kresync_start(s.base, &s.d, s.gw, &s.d.kresync))
+	if (kresync_setup(&s))
 		goto out;
 	if (revocation_setup(&s))
 		goto out;

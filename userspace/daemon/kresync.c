@@ -17,6 +17,7 @@ struct kresync {
 	struct kmod_watch *watch;
 	struct event *timer;
 	unsigned int delay; /* of the next retry, 0 before the first */
+	const char *why; /* of the resync due */
 };
 
 static void kresync_run(evutil_socket_t fd, short what, void *arg)
@@ -31,15 +32,14 @@ static void kresync_run(evutil_socket_t fd, short what, void *arg)
 	if (!err)
 		err = r->ops.resync(r->ops.arg, (uint64_t)time(NULL));
 	if (!err) {
-		guise_info("guise module back: content keys installed again");
+		guise_info("%s: %s", r->why, r->ops.done);
 		r->delay = 0;
 		return;
 	}
 	r->delay = r->delay ? r->delay * 2 : 1;
 	if (r->delay > KRESYNC_MAX_DELAY)
 		r->delay = KRESYNC_MAX_DELAY;
-	guise_warn("guise module back, installing the content keys failed "
-		   "(%s): retrying in %u s",
+	guise_warn("%s: %s (%s): retrying in %u s", r->why, r->ops.failed,
 		   strerror(-err), r->delay);
 	tv.tv_sec = r->delay;
 	evtimer_add(r->timer, &tv);
@@ -56,10 +56,10 @@ static void kresync_on_module(void *arg, bool loaded)
 		r->ops.lost(r->ops.arg);
 	if (!loaded) {
 		evtimer_del(r->timer);
-		guise_warn("guise module unloaded: no content is encrypted or "
-			   "decrypted until it is back");
+		guise_warn("guise module unloaded: %s", r->ops.gone);
 		return;
 	}
+	r->why = "guise module back";
 	evtimer_add(r->timer, &now);
 }
 
@@ -86,6 +86,16 @@ int kresync_start(struct event_base *base, struct kernel *k,
 	}
 	*rp = r;
 	return 0;
+}
+
+void kresync_request(struct kresync *r)
+{
+	struct timeval soon = { 1, 0 };
+
+	if (evtimer_pending(r->timer, NULL))
+		return;
+	r->why = "a kernel request failed";
+	evtimer_add(r->timer, &soon);
 }
 
 void kresync_stop(struct kresync *r)
