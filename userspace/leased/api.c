@@ -8,7 +8,6 @@
 #include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
-#include <time.h>
 #include <jansson.h>
 #include <openssl/sha.h>
 
@@ -65,7 +64,6 @@ static bool api_audit_rate_ok(struct evhttp_request *req, struct api *api,
 	const struct leased_conf *conf = api->d->conf;
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	struct in6_addr key;
-	struct timespec ts;
 
 	if (call->c.local)
 		return true;
@@ -76,11 +74,8 @@ static bool api_audit_rate_ok(struct evhttp_request *req, struct api *api,
 		       strlen(call->c.name), md);
 		memcpy(&key, md, sizeof(key));
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (ratelimit_take(api->d->audit_rl, &key, conf->audit_rate,
-			   conf->audit_burst,
-			   (uint64_t)ts.tv_sec * 1000 +
-				   (uint64_t)ts.tv_nsec / 1000000))
+			   conf->audit_burst, ratelimit_now_ms()))
 		return true;
 	api->d->m.audit_rate_limited++;
 	http_reply_error(req, HTTP_TOO_MANY,

@@ -26,14 +26,6 @@ static const char *fmt_addr(const struct in6_addr *a, char *buf)
 	return guise_addr_format(a, buf);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int leased_audit(struct leased *d, const struct leased_actor *who,
 		 const char *action, const struct in6_addr *object,
 		 const char *outcome, const char *detail)
@@ -323,7 +315,7 @@ void leases_submit(struct leased *d, struct lease_op *op)
 	op->token = op->by_admin = op->undone = false;
 	if (op->kind == LEASE_OP_RENT && d->rl) {
 		if (!ratelimit_take(d->rl, &op->real, d->conf->rent_rate,
-				    d->conf->rent_burst, now_ms())) {
+				    d->conf->rent_burst, ratelimit_now_ms())) {
 			d->m.rents_rate_limited++;
 			d->m.rents_refused++;
 			op->err = -EAGAIN;

@@ -78,13 +78,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	/* One indexed DELETE a second: retention holds to the second. */
 	leases_purge(&s->d, now);
 	if (s->ticks++ % HOUSEKEEPING_TICKS == 0) {
-		struct timespec ts;
+		uint64_t ms = ratelimit_now_ms();
 
-		uint64_t ms;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ms = (uint64_t)ts.tv_sec * 1000 +
-		     (uint64_t)ts.tv_nsec / 1000000;
 		ratelimit_prune(s->d.rl, s->conf.rent_rate, s->conf.rent_burst,
 				ms);
 		ratelimit_prune(s->d.audit_rl, s->conf.audit_rate,

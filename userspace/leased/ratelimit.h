@@ -13,6 +13,9 @@
 
 struct ratelimit;
 
+/* The clock the buckets run on: monotonic milliseconds. */
+uint64_t ratelimit_now_ms(void);
+
 struct ratelimit *ratelimit_new(void);
 void ratelimit_free(struct ratelimit *rl);
 
