@@ -47,8 +47,12 @@ int conf_parse_u32(const char *value, uint32_t min, uint32_t max, uint32_t *out)
 
 int conf_parse_duration(const char *value, bool zero_ok, uint32_t *out)
 {
-	/* guise_duration_parse() wants more than zero. */
-	if (zero_ok && !strcmp(value, "0")) {
+	size_t zeros = strspn(value, "0");
+
+	/* guise_duration_parse() wants more than zero: "0", "0s", "00m"... */
+	if (zero_ok && zeros &&
+	    (!value[zeros] ||
+	     (strchr("smhd", value[zeros]) && !value[zeros + 1]))) {
 		*out = 0;
 		return 0;
 	}

@@ -238,6 +238,8 @@ int guise_duration_parse(const char *s, uint32_t *seconds)
 	default:
 		return -EINVAL;
 	}
+	if (!v)
+		return -EINVAL;
 	if (v > UINT32_MAX / mult)
 		return -ERANGE;
 	*seconds = (uint32_t)(v * mult);

@@ -62,6 +62,9 @@ static void test_durations(void)
 		{ "5hh", -EINVAL, 0 },
 		{ "h", -EINVAL, 0 },
 		{ "99999999d", -ERANGE, 0 },
+		{ "0", -EINVAL, 0 },
+		{ "0s", -EINVAL, 0 },
+		{ "00h", -EINVAL, 0 },
 	};
 	unsigned int i;
 

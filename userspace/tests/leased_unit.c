@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "audit.h"
+#include "confval.h"
 #include "leased.h"
 #include "tap.h"
 
@@ -471,6 +472,37 @@ static int rm_entry(const char *p, const struct stat *st, int flag,
 	return remove(p);
 }
 
+/* Durations in configuration files: zero only where the setting allows
+ * it, in any spelling; never where it does not (a 0 s timeout, refresh or
+ * lifetime). */
+static void test_conf_duration(void)
+{
+	static const struct {
+		const char *in;
+		bool zero_ok;
+		int ret;
+		uint32_t secs;
+	} cases[] = {
+		{ "0", true, 0, 0 },	     { "0s", true, 0, 0 },
+		{ "00m", true, 0, 0 },	     { "0", false, -EINVAL, 0 },
+		{ "0s", false, -EINVAL, 0 }, { "0d", false, -EINVAL, 0 },
+		{ "0x", true, -EINVAL, 0 },  { "0ss", true, -EINVAL, 0 },
+		{ "015m", true, 0, 900 },    { "2h", false, 0, 7200 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t v = 12345;
+		int ret =
+			conf_parse_duration(cases[i].in, cases[i].zero_ok, &v);
+
+		tap_ok(ret == cases[i].ret && (ret || v == cases[i].secs),
+		       "duration \"%s\" (zero %s) -> %d %u", cases[i].in,
+		       cases[i].zero_ok ? "allowed" : "refused", cases[i].ret,
+		       cases[i].secs);
+	}
+}
+
 int main(void)
 {
 	tap_start();
@@ -481,6 +513,7 @@ int main(void)
 	test_audit_half_written();
 	test_sweep_end();
 	test_end_twice();
+	test_conf_duration();
 	sqlite3_vfs_unregister(&shim_vfs);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
