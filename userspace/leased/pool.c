@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "pool.h"
@@ -45,6 +47,51 @@ bool pool_contains(const struct pool *p, const struct in6_addr *a)
 	return !memcmp(&q.addr, &p->prefix.addr, sizeof(q.addr));
 }
 
+/*
+ * The draws' random bytes, taken from RAND_bytes() a block at a time:
+ * each RAND_bytes() call costs a getpid() system call (OpenSSL's check
+ * for a fork), one per rent. Per thread; a forked child forgets the
+ * block (pthread_atfork), so parent and child never hand out the same
+ * bytes, and each byte is handed out once and then wiped.
+ */
+#define POOL_RAND_BLOCK 1024
+
+static __thread unsigned char rand_block[POOL_RAND_BLOCK];
+static __thread size_t rand_left;
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+
+static void rand_forget(void)
+{
+	OPENSSL_cleanse(rand_block, sizeof(rand_block));
+	rand_left = 0;
+}
+
+static void rand_init(void)
+{
+	pthread_atfork(NULL, NULL, rand_forget);
+}
+
+static int pool_random(unsigned char *out, size_t n)
+{
+	unsigned char *p;
+
+	pthread_once(&rand_once, rand_init);
+	if (n > sizeof(rand_block))
+		return RAND_bytes(out, (int)n) == 1 ? 0 : -EIO;
+	if (rand_left < n) {
+		if (RAND_bytes(rand_block, sizeof(rand_block)) != 1) {
+			rand_forget();
+			return -EIO;
+		}
+		rand_left = sizeof(rand_block);
+	}
+	p = rand_block + sizeof(rand_block) - rand_left;
+	memcpy(out, p, n);
+	OPENSSL_cleanse(p, n);
+	rand_left -= n;
+	return 0;
+}
+
 int pool_draw(const struct pool *p, struct in6_addr *out)
 {
 	uint8_t host[16];
@@ -54,7 +101,7 @@ int pool_draw(const struct pool *p, struct in6_addr *out)
 	 * succeeds with probability >= 3/4, so 64 tries never all fail in
 	 * practice. */
 	for (tries = 0; tries < 64; tries++) {
-		if (RAND_bytes(host, sizeof(host)) != 1)
+		if (pool_random(host, sizeof(host)))
 			return -EIO;
 		pool_combine(p, host, out);
 		if (memcmp(out, &p->prefix.addr, sizeof(*out)))

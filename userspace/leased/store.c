@@ -11,6 +11,7 @@
 #include "log.h"
 #include "revalidate.h"
 #include "store.h"
+#include "walbuf.h"
 
 /* Prepared statements kept across calls, found by their SQL text's
  * address (every statement is a string literal of this file). */
@@ -211,10 +212,13 @@ int store_open(const char *path, struct store **stp)
 	 * count itself. Only possible before the library's first use:
 	 * later it is refused (SQLITE_MISUSE), harmlessly. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* A commit's WAL frames in one write instead of two each
+	 * (walbuf.h): relies on every commit syncing the WAL, which
+	 * synchronous=FULL below guarantees. */
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     walbuf_vfs());
 	if (rc != SQLITE_OK) {
 		guise_err("store: %s: %s", path,
 			  st->db ? sqlite3_errmsg(st->db) : "cannot open");

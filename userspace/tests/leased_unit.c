@@ -11,15 +11,21 @@
  *     (its row written, the head not): nothing of it may stay, or every
  *     later append collides (daemon/audit.c);
  *   - the sweep after downtime ends a lease at its expiry, not at the
- *     sweep (leases.c).
+ *     sweep (leases.c);
+ *   - the store's WAL appends gathered into one write (walbuf.c): a
+ *     commit larger than one write, commits across checkpoints, a commit
+ *     whose write fails (the shim VFS fails writes of the WAL), and a
+ *     process killed right after its commits.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <event2/event.h>
 #include <sqlite3.h>
 
@@ -29,16 +35,18 @@
 #include "tap.h"
 
 /* --- A VFS over the default one: reads of the database file fail with
- * an I/O error while fail_reads is set. --- */
+ * an I/O error while fail_reads is set, and the next fail_wal_writes
+ * writes of a WAL fail as a full disk would. --- */
 
 static bool fail_reads;
+static unsigned int fail_wal_writes;
 static sqlite3_vfs *real_vfs, shim_vfs;
 static sqlite3_io_methods shim_io;
 
 struct shim_file {
 	sqlite3_file base;
 	sqlite3_file *real; /* follows the struct (szOsFile) */
-	bool main_db;
+	bool main_db, wal;
 };
 
 #define REAL(f) (((struct shim_file *)(f))->real)
@@ -58,6 +66,10 @@ static int s_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
 
 static int s_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
 {
+	if (fail_wal_writes && ((struct shim_file *)f)->wal) {
+		fail_wal_writes--;
+		return SQLITE_FULL;
+	}
 	return RM(f)->xWrite(REAL(f), b, n, o);
 }
 
@@ -154,6 +166,7 @@ static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
 	(void)vfs;
 	sf->real = (sqlite3_file *)(sf + 1);
 	sf->main_db = flags & SQLITE_OPEN_MAIN_DB;
+	sf->wal = flags & SQLITE_OPEN_WAL;
 	rc = real_vfs->xOpen(real_vfs, name, sf->real, flags, out);
 	f->pMethods = rc == SQLITE_OK ? &shim_io : NULL;
 	return rc;
@@ -463,6 +476,138 @@ out:
 	store_close(d.store);
 }
 
+/* Leases @first.. @first + @n - 1 (as open_fresh() names them) in one
+ * transaction of @st. */
+static bool insert_leases(struct store *st, unsigned int first, unsigned int n)
+{
+	char a[64];
+	unsigned int i;
+	bool ok = !store_begin(st);
+
+	for (i = first; ok && i < first + n; i++) {
+		struct lease_rec l = { .created = 1,
+				       .expires = 4000000000LL,
+				       .flags = LEASED_HOST_FLAGS };
+
+		snprintf(a, sizeof(a), "2001:db8:ff::1:%x", i);
+		ok = inet_pton(AF_INET6, a, &l.virt) == 1;
+		snprintf(a, sizeof(a), "2001:db8:3::1:%x", i);
+		ok = ok && inet_pton(AF_INET6, a, &l.peer) == 1 &&
+		     inet_pton(AF_INET6, "2001:db8:1::10", &l.real) == 1 &&
+		     !store_lease_insert(st, &l, NULL, NULL);
+	}
+	if (!ok) {
+		store_rollback(st);
+		return false;
+	}
+	return !store_commit(st);
+}
+
+/* What another connection (another process would see the same: the WAL
+ * index is shared memory) finds in DIR/@name.db: its leases, -1 if it
+ * fails its integrity check. */
+static int64_t other_count(const char *name)
+{
+	char path[256];
+	sqlite3 *db = NULL;
+	int64_t n = -1;
+	sqlite3_stmt *st;
+
+	db_path(path, sizeof(path), name);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "PRAGMA integrity_check;", -1, &st, NULL) !=
+		    SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    !strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
+		n = db_int(db, "SELECT count(*) FROM leases;");
+	sqlite3_finalize(st);
+out:
+	sqlite3_close(db);
+	return n;
+}
+
+/* The WAL's appends are written together (walbuf.c), in pieces of at most
+ * 128 KiB: a commit of thousands of frames, then commits across the
+ * WAL's checkpoints and restarts, each seen at once by another
+ * connection. */
+static void test_walbuf_commits(void)
+{
+	unsigned int i, n = 3000;
+	struct leased d;
+	bool ok = true;
+
+	tap_ok(open_fresh(&d, "walbuf", n) && other_count("walbuf") == n,
+	       "a commit of %u leases (MiBs of WAL) is whole and readable", n);
+	for (i = 0; ok && i < 600; i++) {
+		ok = insert_leases(d.store, n, 1) &&
+		     other_count("walbuf") == ++n;
+	}
+	tap_ok(ok,
+	       "600 commits of a lease each (past checkpoints): each "
+	       "visible once committed (%u leases)",
+	       n);
+	store_close(d.store);
+	tap_ok(other_count("walbuf") == n, "all %u there after the close", n);
+}
+
+/* The write of a commit's frames fails (a full disk): the commit fails,
+ * nothing of it is stored, and the next commit is whole. */
+static void test_walbuf_write_fails(void)
+{
+	struct leased d;
+	int64_t n;
+
+	if (!tap_ok(open_fresh(&d, "walfail", 10), "a store with 10 leases"))
+		goto out;
+	fail_wal_writes = 1000;
+	tap_ok(!insert_leases(d.store, 10, 5),
+	       "the WAL's write fails: the commit fails");
+	tap_ok(!store_in_tx(d.store) && other_count("walfail") == 10,
+	       "rolled back: 10 leases");
+	/* The disk stays full: reads on the connection still work (from
+	 * the file: the cache is dropped), the next commit fails too. */
+	sqlite3_db_release_memory(store_db(d.store));
+	n = db_int(store_db(d.store), "SELECT count(*) FROM leases;");
+	tap_ok(n == 10, "reads still work while writes fail (%lld)",
+	       (long long)n);
+	tap_ok(!insert_leases(d.store, 30, 1), "the next commit fails too");
+	fail_wal_writes = 0;
+	tap_ok(insert_leases(d.store, 20, 3), "the next commit succeeds");
+	n = other_count("walfail");
+	tap_ok(n == 13, "its 3 leases are there, the failed 5 not (%lld)",
+	       (long long)n);
+	store_close(d.store);
+	n = other_count("walfail");
+	tap_ok(n == 13, "and after the close (%lld)", (long long)n);
+out:
+	fail_wal_writes = 0;
+}
+
+/* A process killed right after its commits (no close): every commit that
+ * returned is in the file. */
+static void test_walbuf_killed(void)
+{
+	struct leased d;
+	int status = 0;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		if (open_fresh(&d, "walkill", 100) &&
+		    insert_leases(d.store, 100, 40) &&
+		    insert_leases(d.store, 140, 1))
+			kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) != pid)
+		status = -1;
+	tap_ok(pid > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	       "a child commits 3 times and is killed (status %d)", status);
+	tap_ok(other_count("walkill") == 141, "its 141 leases are there");
+}
+
 static int rm_entry(const char *p, const struct stat *st, int flag,
 		    struct FTW *ftw)
 {
@@ -514,6 +659,9 @@ int main(void)
 	test_sweep_end();
 	test_end_twice();
 	test_conf_duration();
+	test_walbuf_commits();
+	test_walbuf_write_fails();
+	test_walbuf_killed();
 	sqlite3_vfs_unregister(&shim_vfs);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
