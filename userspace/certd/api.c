@@ -15,6 +15,7 @@
 #include "certio.h"
 #include "events.h"
 #include "http.h"
+#include "loader.h"
 #include "log.h"
 #include "notify.h"
 #include "validate.h"
@@ -196,56 +197,82 @@ static char *cert_pem(X509 *x)
 	return out;
 }
 
-static void acquire_cb(struct evhttp_request *req, void *arg)
-{
-	const struct certd_conf *c;
-	struct certd *d = arg;
+/*
+ * POST /v1/acquire: the fetch (libcurl, blocking, up to fetch_timeout)
+ * runs on a thread of its own, never on the event loop; the validation
+ * and the answer on the loop once it is done. Each of the
+ * CERTD_ACQUIRE_MAX acquirers (a loader.h job queue, thread "acquire",
+ * started at the first acquire) takes one fetch at a time: more acquires
+ * at once are answered 503 at once.
+ *
+ * The request: libevent 2.1 keeps an unanswered incoming request until
+ * it is answered, also when its client goes away meanwhile (the
+ * connection is freed, the request detached from it, req->evcon NULL);
+ * answering it then frees it (evhttp_send()). So the answer is sent
+ * exactly once, from acquire_done(), whatever the client did; and at
+ * shutdown api_stop() cuts the fetches short and answers before the
+ * servers (and the connections that hold their requests) are freed.
+ */
+struct acquire {
+	struct certd *d;
+	struct evhttp_request *req;
+	struct api_req r; /* r.url NULL: it points into @url */
+	char *url;
+	unsigned int slot;
+	/* Set on the acquirer thread. */
 	struct worker_tls tls;
-	struct validation v;
 	unsigned char *data;
-	struct api_req r;
-	json_t *body, *o;
-	char err[160], *pem;
 	size_t len;
+	int ret;
+};
 
-	if (api_begin(req, EVHTTP_REQ_POST))
-		return;
-	body = http_json_body(req);
-	if (!body)
-		return;
-	d->m.acquires++;
-	if (parse_req(body, &r, true, err, sizeof(err))) {
-		http_reply_error(req, HTTP_BADREQUEST, err);
-		goto out;
-	}
-	if (strncmp(r.url, "http://", 7) && strncmp(r.url, "https://", 8)) {
-		http_reply_error(req, HTTP_BADREQUEST, "url: http or https");
-		goto out;
-	}
-	c = d->conf;
-	tls = (struct worker_tls){ .cert = c->client_cert,
-				   .key = c->client_key,
-				   .ca = c->client_ca,
-				   .timeout = c->fetch_timeout };
-	if (fetch_url(&tls, r.url, CERTIO_MAX_CERT, &data, &len)) {
+static void acquire_free(struct acquire *a)
+{
+	api_req_free(&a->r);
+	free(a->url);
+	free(a->data);
+	free(a);
+}
+
+/* Acquirer thread: the fetch (the configuration is read-only). */
+static void acquire_work(void *arg)
+{
+	struct acquire *a = arg;
+
+	a->ret = fetch_url_cancel(&a->tls, a->url, CERTIO_MAX_CERT, &a->data,
+				  &a->len, &a->d->acquire_cancel);
+}
+
+/* Loop: validate what was fetched and answer. */
+static void acquire_done(void *arg)
+{
+	struct acquire *a = arg;
+	struct evhttp_request *req = a->req;
+	struct certd *d = a->d;
+	struct validation v;
+	json_t *o;
+	char *pem;
+
+	d->acquire_busy[a->slot] = false;
+	d->acquiring--;
+	if (a->ret) {
 		d->m.acquires_refused++;
 		http_reply_error(req, HTTP_BADGATEWAY, "cannot fetch the url");
 		goto out;
 	}
-	r.vr.leaf = certio_cert(data, len);
-	free(data);
-	if (!r.vr.leaf) {
+	a->r.vr.leaf = certio_cert(a->data, a->len);
+	if (!a->r.vr.leaf) {
 		d->m.acquires_refused++;
 		http_reply_error(req, HTTP_BADGATEWAY,
 				 "the url holds no certificate");
 		goto out;
 	}
-	certd_validate(d, &r.vr, &v);
+	certd_validate(d, &a->r.vr, &v);
 	if (v.new_path)
-		notify_share_path(d, v.chain, r.vr.purpose);
+		notify_share_path(d, v.chain, a->r.vr.purpose);
 	o = validation_json(&v);
 	if (v.status == VALID_GOOD) {
-		pem = cert_pem(r.vr.leaf);
+		pem = cert_pem(a->r.vr.leaf);
 		json_object_set_new(o, "cert",
 				    pem ? json_string(pem) : json_null());
 		free(pem);
@@ -256,8 +283,105 @@ static void acquire_cb(struct evhttp_request *req, void *arg)
 	}
 	validation_free(&v);
 out:
-	api_req_free(&r);
+	acquire_free(a);
+}
+
+/* A free acquirer (started if need be), or -1. */
+static int acquire_slot(struct certd *d)
+{
+	unsigned int i;
+
+	if (d->acquire_stopped)
+		return -1;
+	for (i = 0; i < CERTD_ACQUIRE_MAX; i++) {
+		if (d->acquire_busy[i])
+			continue;
+		if (!d->acquirers[i] &&
+		    loader_start_named(d->base, "acquire", &d->acquirers[i]))
+			return -1;
+		return (int)i;
+	}
+	return -1;
+}
+
+static void acquire_cb(struct evhttp_request *req, void *arg)
+{
+	const struct certd_conf *c;
+	struct certd *d = arg;
+	struct acquire *a;
+	json_t *body;
+	char err[160];
+	int slot;
+
+	if (api_begin(req, EVHTTP_REQ_POST))
+		return;
+	body = http_json_body(req);
+	if (!body)
+		return;
+	d->m.acquires++;
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		http_reply_error(req, 503, "out of memory");
+		goto out;
+	}
+	if (parse_req(body, &a->r, true, err, sizeof(err))) {
+		http_reply_error(req, HTTP_BADREQUEST, err);
+		goto fail;
+	}
+	if (strncmp(a->r.url, "http://", 7) &&
+	    strncmp(a->r.url, "https://", 8)) {
+		http_reply_error(req, HTTP_BADREQUEST, "url: http or https");
+		goto fail;
+	}
+	a->url = strdup(a->r.url);
+	a->r.url = NULL; /* @body goes */
+	if (!a->url) {
+		http_reply_error(req, 503, "out of memory");
+		goto fail;
+	}
+	slot = acquire_slot(d);
+	if (slot < 0) {
+		d->m.acquires_busy++;
+		http_reply_error(req, 503,
+				 d->acquiring >= CERTD_ACQUIRE_MAX ?
+					 "too many acquires at once" :
+					 "cannot acquire now");
+		goto fail;
+	}
+	c = d->conf;
+	a->d = d;
+	a->req = req;
+	a->slot = (unsigned int)slot;
+	a->tls = (struct worker_tls){ .cert = c->client_cert,
+				      .key = c->client_key,
+				      .ca = c->client_ca,
+				      .timeout = c->fetch_timeout };
+	if (loader_run(d->acquirers[slot], acquire_work, acquire_done, a)) {
+		http_reply_error(req, 503, "cannot acquire now");
+		goto fail;
+	}
+	d->acquire_busy[slot] = true;
+	d->acquiring++;
+	goto out; /* answered by acquire_done() */
+fail:
+	acquire_free(a);
+out:
 	json_decref(body);
+}
+
+void api_stop(struct certd *d)
+{
+	unsigned int i;
+
+	/* The fetches under way are given up (within a second) and
+	 * answered 502 (what still reaches the client: the loop has
+	 * stopped); no new one starts. */
+	d->acquire_stopped = true;
+	__atomic_store_n(&d->acquire_cancel, true, __ATOMIC_RELAXED);
+	for (i = 0; i < CERTD_ACQUIRE_MAX; i++) {
+		loader_stop(d->acquirers[i]);
+		d->acquirers[i] = NULL;
+	}
 }
 
 static void notify_cb(struct evhttp_request *req, void *arg)

@@ -9,6 +9,9 @@
 #include "certd.h"
 
 int api_register(struct evhttp *http, struct certd *d);
+/* Shutdown, before the servers stop: the acquires under way finish and
+ * are answered, no new one starts (503). */
+void api_stop(struct certd *d);
 
 /* Prometheus text of the counters and gauges. */
 int metrics_format(struct certd *d, struct evbuffer *buf);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* guise-certd: the daemon's state, shared by the API, the OCSP responder
  * and the notification network. Everything runs on the event loop thread
- * except the outgoing POSTs (worker.h) and the expensive part of CRL loads
- * (loader.h, notify.c), which work on data handed over to them. */
+ * except the outgoing POSTs (worker.h), the expensive part of CRL loads
+ * (loader.h, notify.c) and the fetches of POST /v1/acquire (api.c), which
+ * work on data handed over to them. */
 #ifndef CERTD_H
 #define CERTD_H
 
@@ -21,9 +22,13 @@ struct crlop;
 struct events;
 struct ocsp_cache;
 
+/* POST /v1/acquire fetches at once (api.c); more are answered 503. */
+#define CERTD_ACQUIRE_MAX 8
+
 struct certd_metrics {
 	uint64_t validations, validations_cached, results[4];
 	uint64_t acquires, acquires_refused;
+	uint64_t acquires_busy; /* 503: CERTD_ACQUIRE_MAX under way */
 	uint64_t ocsp_requests, ocsp_errors, ocsp_cached;
 	uint64_t notify_accepted, notify_duplicate, notify_rejected;
 	uint64_t notify_limited, notify_forwarded, crl_fetch_errors;
@@ -69,6 +74,13 @@ struct certd {
 	bool ops_running;
 	bool crl_loading; /* the first op is at the loader thread */
 	struct events *events;
+	/* POST /v1/acquire: the fetch threads (loader.h queues, started at
+	 * the first use), which are fetching, how many. */
+	struct loader *acquirers[CERTD_ACQUIRE_MAX];
+	bool acquire_busy[CERTD_ACQUIRE_MAX];
+	unsigned int acquiring;
+	bool acquire_stopped;
+	bool acquire_cancel; /* atomic: the fetches give up (shutdown) */
 	/* notify_rate token bucket */
 	double tokens;
 	struct timespec tokens_at;

@@ -10,6 +10,11 @@
 #include "crlnote.h"
 #include "events.h"
 #include "http.h"
+#include "revocation.h"
+
+/* The consumers take every line certd makes, with room to spare. */
+_Static_assert(EVENTS_REVOKED_LINE_MAX * 3 / 2 <= REVOCATION_LINE_MAX,
+	       "a revoked event line may exceed the consumers' line cap");
 
 /* A stream's connection may stay silent that long between heartbeats. */
 #define EVENTS_CONN_TIMEOUT_S (24 * 3600)
@@ -40,12 +45,22 @@ static void stream_unlink(struct stream *s)
 	}
 }
 
+/*
+ * The stream's connection is being freed. libevent 2.1: when it failed
+ * (the client went away, a write error, a timeout) the streaming
+ * request, not yet ended, was detached from it first (its connection is
+ * NULL now) and is ours to free: evhttp_send_reply_end() on a detached
+ * request frees it. A request still attached (the connection freed for
+ * another reason) goes with the connection: not touched here.
+ */
 static void on_close(struct evhttp_connection *conn, void *arg)
 {
 	struct stream *s = arg;
 
 	(void)conn;
 	stream_unlink(s);
+	if (!evhttp_request_get_connection(s->req))
+		evhttp_send_reply_end(s->req);
 	free(s);
 }
 
@@ -145,15 +160,39 @@ void events_stream(struct events *ev, struct evhttp_request *req)
 	json_decref(hello);
 }
 
+/* Append @len bytes of @text to the growing *@buf. 0 or -1. */
+static int text_add(char **buf, size_t *used, size_t *cap, const char *text,
+		    size_t len)
+{
+	char *nb;
+	size_t ncap;
+
+	if (len + 2 > *cap - *used) {
+		ncap = *cap ? *cap : 4096;
+		while (len + 2 > ncap - *used)
+			ncap *= 2;
+		nb = realloc(*buf, ncap);
+		if (!nb)
+			return -1;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *used, text, len);
+	*used += len;
+	(*buf)[*used] = '\0';
+	return 0;
+}
+
 char *events_revoked_text(const X509_NAME *issuer, const ASN1_INTEGER *number,
 			  const struct crl_serial *s, size_t n, size_t *len)
 {
 	char name[512], hex[2 * CRL_SERIAL_MAX + 2], *num, *b64 = NULL;
-	char *text = NULL, *line = NULL;
+	char *text = NULL, *out = NULL;
+	size_t used = 0, cap = 0, i, end;
 	unsigned char *der = NULL;
+	json_int_t at = (json_int_t)time(NULL);
 	json_t *o, *serials;
-	size_t i;
-	int dlen;
+	int dlen, err = 0;
 
 	X509_NAME_oneline(issuer, name, sizeof(name));
 	dlen = i2d_X509_NAME(issuer, &der);
@@ -161,30 +200,38 @@ char *events_revoked_text(const X509_NAME *issuer, const ASN1_INTEGER *number,
 		b64 = b64_encode(der, dlen);
 	OPENSSL_free(der);
 	num = number ? crlnote_int_hex(number) : NULL;
-	serials = json_array();
-	for (i = 0; serials && i < n; i++) {
-		crl_serial_hex(&s[i], hex);
-		json_array_append_new(serials, json_string(hex));
-	}
-	o = json_pack("{s:s, s:s, s:s?, s:s?, s:o*, s:I}", "type", "revoked",
-		      "issuer", name, "issuer_der", b64, "crl_number", num,
-		      "serials", serials, "at", (json_int_t)time(NULL));
-	if (o)
-		text = json_dumps(o, JSON_COMPACT);
-	if (text) {
-		*len = strlen(text);
-		line = realloc(text, *len + 2);
-		if (line) {
-			line[(*len)++] = '\n';
-			line[*len] = '\0';
-		} else {
-			free(text);
+	/* One line per EVENTS_REVOKED_CHUNK serials, each a whole event. */
+	for (i = 0; !err && (i < n || !n); i = end) {
+		end = n - i > EVENTS_REVOKED_CHUNK ? i + EVENTS_REVOKED_CHUNK :
+						     n;
+		serials = json_array();
+		for (; serials && i < end; i++) {
+			crl_serial_hex(&s[i], hex);
+			if (json_array_append_new(serials, json_string(hex))) {
+				json_decref(serials);
+				serials = NULL;
+			}
 		}
+		o = json_pack("{s:s, s:s, s:s?, s:s?, s:o*, s:I}", "type",
+			      "revoked", "issuer", name, "issuer_der", b64,
+			      "crl_number", num, "serials", serials, "at", at);
+		text = o && serials ? json_dumps(o, JSON_COMPACT) : NULL;
+		err = !text ||
+		      text_add(&out, &used, &cap, text, strlen(text)) ||
+		      text_add(&out, &used, &cap, "\n", 1);
+		free(text);
+		json_decref(o);
+		if (!n)
+			break;
 	}
-	json_decref(o);
 	free(num);
 	free(b64);
-	return line;
+	if (err) {
+		free(out);
+		return NULL;
+	}
+	*len = used;
+	return out;
 }
 
 /* One line shared by every stream's output without a copy (a reference

@@ -18,6 +18,18 @@
 
 #define EVENTS_HEARTBEAT_S 10
 #define EVENTS_MAX_STREAMS 256
+/*
+ * A "revoked" event lists at most this many serials: more (a first CRL
+ * of a million entries) make several lines, each a whole event of the
+ * same issuer and CRL number. So a line stays under the consumers' cap
+ * (REVOCATION_LINE_MAX, daemon/revocation.h): at most
+ * EVENTS_REVOKED_LINE_MAX bytes (serials of CRL_SERIAL_MAX bytes, "-"
+ * and 48 hex digits quoted, and the rest of the event with a large
+ * issuer name), about half the cap.
+ */
+#define EVENTS_REVOKED_CHUNK 10000
+#define EVENTS_REVOKED_LINE_MAX \
+	(EVENTS_REVOKED_CHUNK * (2 * CRL_SERIAL_MAX + 4) + 8192)
 
 struct events;
 
@@ -30,8 +42,9 @@ size_t events_revoked(struct events *ev, const X509_NAME *issuer,
 		      const ASN1_INTEGER *number, const struct crl_serial *s,
 		      size_t n);
 /*
- * The same in two steps: the line (JSON and a newline, malloc'ed; NULL
- * if out of memory) made on any thread (the CRL loader makes it off the
+ * The same in two steps: the lines (JSON and a newline each, one per
+ * EVENTS_REVOKED_CHUNK serials, one buffer, malloc'ed; NULL if out of
+ * memory) made on any thread (the CRL loader makes it off the
  * loop), then sent on the loop without copies (@text is taken). Both
  * return the number of streams it went to.
  */

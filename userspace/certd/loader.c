@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ struct loader {
 	unsigned int pending;
 	uint64_t done_max_ns; /* the longest @done callback, wall clock */
 	uint64_t done_max_cpu_ns; /* ... in the loop thread's CPU time */
+	char name[16]; /* the thread's */
 };
 
 static void push(struct ljobs *q, struct ljob *j)
@@ -71,7 +73,7 @@ static void *loader_main(void *arg)
 	 * normal priority: at SCHED_IDLE (measured, Documentation/certd.rst
 	 * "Benchmark") loads waited minutes for a CPU on a busy machine.
 	 */
-	pthread_setname_np(pthread_self(), "crl-loader");
+	pthread_setname_np(pthread_self(), l->name);
 
 	for (;;) {
 		pthread_mutex_lock(&l->lock);
@@ -140,10 +142,17 @@ static void on_finished(evutil_socket_t fd, short what, void *arg)
 
 int loader_start(struct event_base *base, struct loader **out)
 {
+	return loader_start_named(base, "crl-loader", out);
+}
+
+int loader_start_named(struct event_base *base, const char *name,
+		       struct loader **out)
+{
 	struct loader *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return -ENOMEM;
+	snprintf(l->name, sizeof(l->name), "%s", name);
 	l->todo.tail = &l->todo.head;
 	l->finished.tail = &l->finished.head;
 	l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

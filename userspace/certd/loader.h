@@ -26,6 +26,11 @@ struct loader;
 typedef void (*loader_fn)(void *arg);
 
 int loader_start(struct event_base *base, struct loader **out);
+/* The same with a thread named @name (at most 15 characters) instead of
+ * "crl-loader": another job queue of the same kind (certd's acquire
+ * fetches, api.c). */
+int loader_start_named(struct event_base *base, const char *name,
+		       struct loader **out);
 /*
  * Finish the queued work, run the @done callbacks that are left (on the
  * calling thread, the loop's) and stop. NULL is a no-op.

@@ -87,6 +87,7 @@ static int ocsp_start(struct daemon_state *s)
 static void teardown(struct daemon_state *s)
 {
 	notify_stop(&s->d); /* first: its last replies use the rest */
+	api_stop(&s->d); /* likewise the acquires' */
 	events_free(s->d.events);
 	http_server_stop(&s->ocsp);
 	http_server_stop(&s->srv);

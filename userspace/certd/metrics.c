@@ -38,6 +38,9 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 			{ "acquires_refused_total",
 			  "Acquires refused (fetch failed or not valid).",
 			  m->acquires_refused },
+			{ "acquires_busy_total",
+			  "Acquires refused 503: as many fetching already.",
+			  m->acquires_busy },
 			{ "ocsp_requests_total", "OCSP requests.",
 			  m->ocsp_requests },
 			{ "ocsp_cached_total",
@@ -150,6 +153,10 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 		    "# HELP guise_certd_event_streams Open event "
 		    "streams.\n# TYPE guise_certd_event_streams "
 		    "gauge\nguise_certd_event_streams %zu\n"
+		    "# HELP guise_certd_acquires_fetching Acquires "
+		    "whose fetch is under way.\n"
+		    "# TYPE guise_certd_acquires_fetching gauge\n"
+		    "guise_certd_acquires_fetching %u\n"
 		    "# HELP guise_certd_forward_connected Forward list "
 		    "peers with a connection open or opening.\n"
 		    "# TYPE guise_certd_forward_connected gauge\n"
@@ -162,7 +169,7 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 		    d->crls.n_issuers, d->paths.n, (int)d->crl_loading,
 		    d->n_ops, loader_done_max(d->loader, false),
 		    loader_done_max(d->loader, true), events_streams(d->events),
-		    w.warm_open, w.warm_down) < 0)
+		    d->acquiring, w.warm_open, w.warm_down) < 0)
 		return -1;
 	return http_metrics_format(buf, "guise_certd");
 }

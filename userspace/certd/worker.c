@@ -1084,8 +1084,26 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+static int on_fetch_progress(void *arg, curl_off_t a, curl_off_t b,
+			     curl_off_t c, curl_off_t d)
+{
+	const bool *cancel = arg;
+
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	return __atomic_load_n(cancel, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
 int fetch_url(const struct worker_tls *tls, const char *url, size_t max,
 	      unsigned char **out, size_t *out_len)
+{
+	return fetch_url_cancel(tls, url, max, out, out_len, NULL);
+}
+
+int fetch_url_cancel(const struct worker_tls *tls, const char *url, size_t max,
+		     unsigned char **out, size_t *out_len, const bool *cancel)
 {
 	struct fetch_buf b = { .max = max };
 	CURL *c = curl_easy_init();
@@ -1098,6 +1116,12 @@ int fetch_url(const struct worker_tls *tls, const char *url, size_t max,
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	if (cancel) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
+				 on_fetch_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, cancel);
+	}
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

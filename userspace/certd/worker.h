@@ -20,6 +20,7 @@
 #ifndef CERTD_WORKER_H
 #define CERTD_WORKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,5 +82,9 @@ void worker_counts(struct worker *w, struct worker_stats *st);
  */
 int fetch_url(const struct worker_tls *tls, const char *url, size_t max,
 	      unsigned char **out, size_t *out_len);
+/* The same, given up (-1) within about a second once *@cancel (read
+ * atomically; NULL: never) is true. */
+int fetch_url_cancel(const struct worker_tls *tls, const char *url, size_t max,
+		     unsigned char **out, size_t *out_len, const bool *cancel);
 
 #endif

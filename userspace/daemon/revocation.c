@@ -37,7 +37,6 @@
 #include "log.h"
 #include "revocation.h"
 
-#define LINE_MAX_BYTES (1 << 20)
 #define BACKOFF_MIN_S 1
 #define BACKOFF_MAX_S 30
 #define SILENCE_S 30 /* certd sends a heartbeat every 10 s */
@@ -234,8 +233,13 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 	}
 	memmove(r->buf, r->buf + start, r->buf_len - start);
 	r->buf_len -= start;
-	if (r->buf_len > LINE_MAX_BYTES)
-		return 0; /* a line that never ends: reconnect */
+	if (r->buf_len > REVOCATION_LINE_MAX) {
+		/* A line that never ends: reconnect. */
+		guise_warn("revocation: a line over %d bytes: dropped, "
+			   "reconnecting",
+			   REVOCATION_LINE_MAX);
+		return 0;
+	}
 	return n;
 }
 

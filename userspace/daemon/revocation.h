@@ -15,6 +15,15 @@
 struct event_base;
 struct evhttp_request;
 
+/*
+ * The longest line the client takes (the JSON of one event, buffered
+ * until its newline): a longer one ends the transfer (a stream gone
+ * wrong), and the client reconnects. guise-certd splits the serials of
+ * a "revoked" event over lines well under it (EVENTS_REVOKED_CHUNK,
+ * certd/events.h, which checks that at build time).
+ */
+#define REVOCATION_LINE_MAX (1 << 20)
+
 /* Room for a canonical serial: '-', 2 * 20 bytes of hex (RFC 5280 caps
  * serials at 20 octets; allow more), NUL. */
 #define REVOCATION_SERIAL_MAX 84

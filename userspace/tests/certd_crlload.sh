@@ -12,8 +12,10 @@
 # one connection: the answer came while the load ran (an order, no
 # timing). A notification of the same CRL number (small: serials only)
 # and a newer one arrive while it loads: the first is a duplicate (not
-# processed, not forwarded), the newer one wins. Then the same for a
-# SIGHUP reload of [trust] crl.
+# processed, not forwarded), the newer one wins. An event stream open
+# meanwhile gets every newly revoked serial, in lines a consumer takes
+# (at most 10,000 serials each). Then the same for a SIGHUP reload of
+# [trust] crl.
 set -u
 
 dir=${1:?usage: certd_crlload.sh DIR CERTD HELPER}
@@ -97,6 +99,18 @@ ok $made "made CRLs of intB1 with $entries entries (b_good among them)"
 	exit 1
 }
 
+# An event stream consumer (as guise-leased and guise-keyd follow it).
+curl -sN --max-time 600 --cacert tlsca.crt --cert client.crt \
+	--key client.key "$url/v1/events" >events.ndjson &
+pids="$pids $!"
+w=0
+while ! grep -q '"type":"hello"' events.ndjson 2>/dev/null && [ $w -lt 100 ]; do
+	sleep 0.1
+	w=$((w + 1))
+done
+grep -q '"type":"hello"' events.ndjson
+ok $? "an event stream is open"
+
 # 1. A notification carrying the large CRL.
 post_note big.cms big.json
 big_pid=$NPID
@@ -129,6 +143,40 @@ is "$(crl_field intB1 crl_number)" 2001 "the newer CRL is in force"
 is "$(crl_field intB1 entries)" 11 "with its 11 entries"
 is "$(validate b_good.crt)" revoked "b_good is revoked now"
 is "$(metric crl_loading)" 0 "nothing loads any more"
+# The stream: the large CRL's $((entries + 1)) newly revoked serials, in
+# lines of at most 10,000 (EVENTS_REVOKED_CHUNK), each under the
+# consumers' 1 MiB line cap (REVOCATION_LINE_MAX).
+revoked_stats() { # CRL-NUMBER: lines serials distinct max-per-line max-bytes
+	python3 -c '
+import json, sys
+lines = serials = most = longest = 0
+seen = set()
+for raw in open("events.ndjson", "rb"):
+    try:
+        o = json.loads(raw)
+    except ValueError:
+        continue
+    if o.get("type") != "revoked" or o.get("crl_number") != sys.argv[1]:
+        continue
+    lines += 1
+    serials += len(o["serials"])
+    seen.update(o["serials"])
+    most = max(most, len(o["serials"]))
+    longest = max(longest, len(raw))
+print(lines, serials, len(seen), most, longest)' "$1"
+}
+end=$(($(date +%s) + 60))
+while [ "$(revoked_stats 2000 | cut -d" " -f3)" != $((entries + 1)) ] &&
+	[ "$(date +%s)" -lt $end ]; do
+	sleep 0.2
+done
+set -- $(revoked_stats 2000)
+is "$3" $((entries + 1)) "the event stream got all $((entries + 1)) serials of the large CRL"
+[ "$4" -le 10000 ] && [ "$5" -lt 1048576 ] &&
+	[ "$1" -ge $(((entries + 1 + 9999) / 10000)) ]
+ok $? "in $1 revoked lines of at most 10000 serials ($4), $5 bytes at most"
+grep -q "\"type\":\"revoked\".*\"$serial\"" events.ndjson
+ok $? "b_good's serial among them"
 
 # 2. SIGHUP: [trust] crl now holds the large CRL number 2002.
 cp big2.crl crls.pem

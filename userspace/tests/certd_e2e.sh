@@ -683,6 +683,112 @@ is $? 1 "crlwatch --once: exit status 1, one subscriber not notified"
 grep -q "notified to 1 of 2" crlwatch3.log
 ok $? "crlwatch logged 1 of 2 subscribers notified"
 
+# 13. POST /v1/acquire fetches off the event loop: while an acquire waits
+# for a server that accepts and never answers (fetch_timeout 5 s), the
+# daemon answers validations; 8 acquires at once (CERTD_ACQUIRE_MAX) and
+# the next is refused 503 at once; a client that gives up on its acquire
+# leaves nothing behind; SIGTERM with an acquire under way gives up its
+# fetch, exits 0, and the sanitizers report nothing.
+python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET6)
+s.bind(("::1", 0))
+s.listen(64)  # the kernel completes the connections; nothing reads them
+print(s.getsockname()[1], flush=True)
+time.sleep(90)' >hang.port &
+pids="$pids $!"
+config acq
+start acq
+acq_pid=$!
+wait_until 10 test -s hang.port
+HANG=$(cat hang.port)
+hang() { # NAME [curl args...]: an acquire of the silent URL, in the background
+	local name=$1
+	shift
+	api acq /v1/acquire -o "$name.json" -w '%{http_code}' "$@" \
+		-d "{\"url\":\"http://[::1]:$HANG/$name.crt\"}" >"$name.code" &
+	HPID=$!
+}
+hang h0
+h0=$HPID
+wait_until 10 metric_is acq acquires_total 1
+t0=$(now_ms)
+st=$(validate acq a_good.crt)
+t1=$(now_ms)
+kill -0 "$h0" 2>/dev/null
+ok $? "a validation is answered while an acquire waits for a silent server ($((t1 - t0)) ms)"
+is "$st" good "... with its result"
+hang h1 --max-time 1 # gives up long before the fetch does
+h1=$HPID
+hpids=""
+for k in 2 3 4 5 6 7; do
+	hang "h$k"
+	hpids="$hpids $HPID"
+done
+wait_until 10 metric_is acq acquires_fetching 8
+ok $? "8 acquires fetching at once"
+t0=$(now_ms)
+code=$(api acq /v1/acquire -o busy.json -w '%{http_code}' \
+	-d "{\"url\":\"http://[::1]:$HANG/busy.crt\"}")
+t1=$(now_ms)
+is "$code" 503 "a 9th acquire at once: 503 ($((t1 - t0)) ms)"
+grep -q 'too many acquires at once' busy.json
+ok $? "... saying why"
+is "$(metric acq acquires_busy_total)" 1 "counted in acquires_busy_total"
+wait "$h0" "$h1" $hpids
+is "$(cat h0.code)" 502 "the hung acquire ends 502 at fetch_timeout"
+codes=$(cat h2.code h3.code h4.code h5.code h6.code h7.code)
+is "$codes" "502502502502502502" "so do the others"
+wait_until 10 metric_is acq acquires_fetching 0
+ok $? "no acquire fetching any more (the one whose client left was answered too)"
+is "$(validate acq a_good.crt)" good "the daemon serves on"
+PUBPORT=$(cat pub.port)
+code=$(api acq /v1/acquire -o acq2.json -w '%{http_code}' \
+	-d "{\"url\":\"http://127.0.0.1:$PUBPORT/a_revoked.crt\"}")
+is "$code" 422 "an acquire that can be fetched still works (a_revoked: 422)"
+hang h8
+h8=$HPID
+wait_until 10 metric_is acq acquires_fetching 1
+t0=$(now_ms)
+kill -TERM "$acq_pid"
+wait "$acq_pid"
+is "$?" 0 "SIGTERM during an acquire: exit 0 ($(($(now_ms) - t0)) ms: the fetch given up)"
+wait "$h8"
+code=$(cat h8.code)
+[ "$code" = 502 ] || [ "$code" = 000 ]
+ok $? "... and the acquire's client was let go (answered or closed: $code)"
+! grep -q 'Sanitizer' acq.log
+ok $? "no sanitizer report from the acquire daemon"
+
+# 14. Event streams that end: each closed stream's request is freed (the
+# sanitized daemon's leak check at exit says so: a leak is a non-zero
+# exit status and a LeakSanitizer report), also with one still open at
+# SIGTERM.
+config ev
+start ev
+ev_pid=$!
+k=0
+spids=""
+while [ $k -lt 20 ]; do
+	api ev /v1/events --max-time 0.5 -o /dev/null &
+	spids="$spids $!"
+	k=$((k + 1))
+done
+wait $spids
+wait_until 10 metric_is ev event_streams 0
+ok $? "20 event streams opened and dropped by their clients"
+curl -sN --max-time 60 --cacert tlsca.crt --cert client.crt \
+	--key client.key "https://[::1]:$(port ev)/v1/events" >ev_open.ndjson &
+open_pid=$!
+wait_until 10 grep -q '"type":"hello"' ev_open.ndjson
+wait_until 10 metric_is ev event_streams 1
+ok $? "one more stream open"
+kill -TERM "$ev_pid"
+wait "$ev_pid"
+is "$?" 0 "SIGTERM: exit 0 (no leak at exit)"
+! grep -q 'Sanitizer' ev.log
+ok $? "no sanitizer report (LeakSanitizer) from the stream daemon"
+wait "$open_pid" 2>/dev/null
+
 cleanup
 pids=""
 echo "1..$n"
