@@ -523,7 +523,7 @@ static json_t *crl_json(const struct crl_issuer *is, time_t now)
 			json_real((double)is->full->loaded.tv_sec +
 				  (double)is->full->loaded.tv_nsec / 1e9));
 	}
-	if (o && is->delta)
+	if (o && crl_issuer_delta(is))
 		json_object_set_new(o, "delta_entries",
 				    json_integer((json_int_t)is->delta->n));
 	return o;

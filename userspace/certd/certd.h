@@ -38,10 +38,13 @@ struct certd_metrics {
 	uint64_t peer_keepalive; /* health requests asking to stay open */
 };
 
-/* Remembered (issuer, CRL number) pairs: duplicate suppression. */
+/* Remembered (issuer, CRL number) pairs: duplicate suppression (notify.c,
+ * note_is_duplicate()). */
 struct seen_note {
 	X509_NAME *issuer;
 	ASN1_INTEGER *number;
+	bool done; /* its CRL (or its serials) took effect */
+	bool retried; /* a second notification of the pair was taken */
 };
 
 struct ocsp_signer {

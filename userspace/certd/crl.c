@@ -421,6 +421,7 @@ int crl_list_build(const CERTD_CRL *crl, struct crl_list *out)
 	out->number = X509V3_get_d2i(tbs->exts, NID_crl_number, &crit, NULL);
 	if (!out->number && crit != -1)
 		return -EINVAL;
+	out->has_number = out->number != NULL;
 	if (!out->number)
 		out->number = ASN1_INTEGER_new();
 	out->base = X509V3_get_d2i(tbs->exts, NID_delta_crl, &crit, NULL);
@@ -617,17 +618,61 @@ int crl_prepare(const CERTD_CRL *crl, EVP_PKEY *const *keys, size_t nkeys,
 	return 0;
 }
 
-static bool is_revoked_in(const struct crl_state *st,
-			  const struct crl_serial *key)
+/* Is @l newer than @old? By cRLNumber; by thisUpdate if either has none
+ * (v1 CRLs: else the first would stay forever). */
+static bool list_newer(const struct crl_list *l, const struct crl_list *old)
 {
-	const struct crl_serial *d = crl_list_find(st->delta, key);
+	if (l->has_number && old->has_number)
+		return ASN1_INTEGER_cmp(l->number, old->number) > 0;
+	return l->this_update > old->this_update;
+}
+
+/*
+ * RFC 5280 5.2.4 (and OpenSSL's check_delta_base()): a delta CRL is used
+ * on top of a full CRL numbered at least its base (checked when it is
+ * put) and below its own number. A delta no newer than the full CRL is
+ * stale: the full CRL holds all it said, and more recent news (a
+ * removeFromCRL of the delta must not undo a later revocation).
+ */
+static const struct crl_list *delta_in_use(const struct crl_list *full,
+					   const struct crl_list *delta)
+{
+	if (!full || !delta || !full->has_number ||
+	    ASN1_INTEGER_cmp(delta->number, full->number) <= 0)
+		return NULL;
+	return delta;
+}
+
+const struct crl_list *crl_issuer_delta(const struct crl_issuer *is)
+{
+	return delta_in_use(is->full, is->delta);
+}
+
+/* The pushed entry of @key in @p (sorted, @n), or NULL. Its first member
+ * is the serial: serial_cmp() compares entries as serials. */
+static struct crl_pushed *pushed_find(const struct crl_pushed *p, size_t n,
+				      const struct crl_serial *key)
+{
+	return n ? bsearch(key, p, n, sizeof(*p), serial_cmp) : NULL;
+}
+
+/* Revoked by @st's CRLs (delta in use, then full)? */
+static bool revoked_by_crls(const struct crl_state *st,
+			    const struct crl_serial *key)
+{
+	const struct crl_serial *d =
+		crl_list_find(delta_in_use(st->full, st->delta), key);
 
 	if (d)
 		return d->reason != 8; /* removeFromCRL */
-	if (crl_list_find(st->full, key))
-		return true;
-	return st->npushed &&
-	       bsearch(key, st->pushed, st->npushed, sizeof(*key), serial_cmp);
+	return crl_list_find(st->full, key);
+}
+
+static bool is_revoked_in(const struct crl_state *st,
+			  const struct crl_serial *key)
+{
+	return pushed_find(st->pushed, st->npushed, key) ||
+	       revoked_by_crls(st, key);
 }
 
 /* The entries of @l not revoked by @st before: the new revocations. */
@@ -651,6 +696,33 @@ static int diff_new(const struct crl_state *st, const struct crl_list *l,
 	return 0;
 }
 
+/* Drop the pushed serials of notifications numbered up to @full's
+ * number: that CRL has them (or says they are not revoked). A full CRL
+ * without a number (v1) says nothing about them: they stay. */
+static void pushed_drop(struct crl_state *st, const struct crl_list *full)
+{
+	struct crl_serial num;
+	size_t i, k = 0;
+
+	if (!full->has_number)
+		return;
+	if (crl_serial_key(full->number, &num)) {
+		/* Longer than any number a pushed serial can carry: above
+		 * them all, or below. */
+		if (ASN1_STRING_type(full->number) == V_ASN1_NEG_INTEGER)
+			return;
+	} else {
+		for (i = 0; i < st->npushed; i++)
+			if (serial_cmp(&st->pushed[i].number, &num) > 0)
+				st->pushed[k++] = st->pushed[i];
+	}
+	st->npushed = k;
+	if (!k) {
+		free(st->pushed);
+		st->pushed = NULL;
+	}
+}
+
 int crl_state_put(struct crl_state *st, struct crl_list *l,
 		  struct crl_serial **newly, size_t *n_newly,
 		  struct crl_list *gone[2], char *err, size_t errlen)
@@ -662,64 +734,102 @@ int crl_state_put(struct crl_state *st, struct crl_list *l,
 		*newly = NULL;
 		*n_newly = 0;
 	}
-	if (*slot && ASN1_INTEGER_cmp(l->number, (*slot)->number) <= 0)
+	if (*slot && !list_newer(l, *slot))
 		return -EALREADY;
-	if (l->base &&
-	    (!st->full || ASN1_INTEGER_cmp(l->base, st->full->number) > 0)) {
+	if (l->base && (!st->full || !st->full->has_number ||
+			ASN1_INTEGER_cmp(l->base, st->full->number) > 0)) {
 		snprintf(err, errlen, "delta CRL without its base CRL");
 		return -EINVAL;
 	}
+	/* Stale: the full CRL in force is as new (delta_in_use()). */
+	if (l->base && !delta_in_use(st->full, l))
+		return -EALREADY;
 	if (newly && diff_new(st, l, newly, n_newly))
 		return -ENOMEM;
 	gone[0] = *slot;
 	clock_gettime(CLOCK_REALTIME, &l->loaded);
 	*slot = l;
-	/* A newer full CRL supersedes an older delta and pushed serials. */
+	/* A newer full CRL supersedes the deltas it is as new as, and the
+	 * serials pushed by notifications up to its number. */
 	if (!l->base) {
-		if (st->delta &&
-		    ASN1_INTEGER_cmp(st->delta->number, l->number) <= 0) {
+		if (st->delta && !delta_in_use(l, st->delta)) {
 			gone[1] = st->delta;
 			st->delta = NULL;
 		}
-		free(st->pushed);
-		st->pushed = NULL;
-		st->npushed = 0;
+		pushed_drop(st, l);
 	}
 	return 0;
 }
 
 int crl_state_push_serials(struct crl_state *st,
-			   const STACK_OF(ASN1_INTEGER) * serials, time_t now,
+			   const STACK_OF(ASN1_INTEGER) * serials,
+			   const ASN1_INTEGER *number, time_t now,
 			   struct crl_serial **newly, size_t *n_newly)
 {
-	size_t i, n = (size_t)sk_ASN1_INTEGER_num(serials), k = 0;
-	struct crl_serial *v, key;
+	size_t i, n = (size_t)sk_ASN1_INTEGER_num(serials), m = 0, k = 0;
+	size_t old = st->npushed;
+	struct crl_serial *add, num;
+	struct crl_pushed *v, *p;
 
 	*newly = NULL;
 	*n_newly = 0;
 	if (!n)
 		return 0;
-	*newly = malloc(n * sizeof(key));
-	v = realloc(st->pushed, (st->npushed + n) * sizeof(key));
-	if (!*newly || !v) {
-		free(*newly);
-		*newly = NULL;
-		if (v)
-			st->pushed = v;
+	if (crl_serial_key(number, &num))
+		return -EINVAL;
+	/* A full CRL as new as the notification is in force (it came in the
+	 * same notification, or after): it has the serials, or says they
+	 * are not revoked. */
+	if (st->full && st->full->has_number &&
+	    ASN1_INTEGER_cmp(st->full->number, number) >= 0)
+		return 0;
+	/* The notification's serials, sorted, each once. */
+	add = malloc(n * sizeof(*add));
+	if (!add)
 		return -ENOMEM;
-	}
-	st->pushed = v;
 	for (i = 0; i < n; i++) {
 		if (crl_serial_key(sk_ASN1_INTEGER_value(serials, (int)i),
-				   &key) ||
-		    is_revoked_in(st, &key))
+				   &add[m]))
 			continue;
-		key.reason = 0xff;
-		key.date = now;
-		(*newly)[k++] = key;
-		st->pushed[st->npushed++] = key;
+		add[m].reason = 0xff;
+		add[m].date = now;
+		m++;
 	}
-	qsort(st->pushed, st->npushed, sizeof(key), serial_cmp);
+	qsort(add, m, sizeof(*add), serial_cmp);
+	for (i = 0; i < m; i++)
+		if (!k || serial_cmp(&add[k - 1], &add[i]))
+			add[k++] = add[i];
+	m = k;
+	k = 0;
+	v = m ? realloc(st->pushed, (old + m) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(add);
+		return m ? -ENOMEM : 0;
+	}
+	st->pushed = v;
+	for (i = 0; i < m; i++) {
+		/* Pushed before (the first @old entries, sorted): revoked
+		 * already, now until a full CRL as new as this notification. */
+		p = pushed_find(v, old, &add[i]);
+		if (p) {
+			if (serial_cmp(&p->number, &num) < 0)
+				p->number = num;
+			continue;
+		}
+		/* Kept even if a CRL revokes it now: that CRL is older than
+		 * this notification and may be replaced by one as old. */
+		if (!revoked_by_crls(st, &add[i]))
+			add[k++] = add[i];
+		v[st->npushed].s = add[i];
+		v[st->npushed].number = num;
+		st->npushed++;
+	}
+	qsort(v, st->npushed, sizeof(*v), serial_cmp);
+	if (!k) {
+		free(add);
+		add = NULL;
+	}
+	*newly = add;
 	*n_newly = k;
 	return 0;
 }
@@ -830,6 +940,7 @@ int crl_cache_put(struct crl_cache *c, const CERTD_CRL *crl, time_t now,
 
 int crl_cache_push_serials(struct crl_cache *c, const X509_NAME *issuer,
 			   const STACK_OF(ASN1_INTEGER) * serials,
+			   const ASN1_INTEGER *number,
 			   struct crl_serial **newly, size_t *n_newly)
 {
 	struct crl_list *rel[2];
@@ -843,7 +954,8 @@ int crl_cache_push_serials(struct crl_cache *c, const X509_NAME *issuer,
 		return issuer_get(c, issuer) ? 0 : -ENOMEM;
 	if (crl_cache_snapshot(c, issuer, &st, &version))
 		return -ENOMEM;
-	ret = crl_state_push_serials(&st, serials, time(NULL), newly, n_newly);
+	ret = crl_state_push_serials(&st, serials, number, time(NULL), newly,
+				     n_newly);
 	if (!ret)
 		ret = crl_cache_publish(c, issuer, version, &st, rel);
 	if (ret) {
@@ -867,6 +979,8 @@ enum crl_status crl_cache_lookup(const struct crl_cache *c,
 				 const struct crl_serial **hit, time_t *next)
 {
 	const struct crl_issuer *is = crl_cache_find(c, issuer);
+	const struct crl_list *delta;
+	const struct crl_pushed *p;
 	const struct crl_serial *s;
 	struct crl_serial key;
 
@@ -874,23 +988,26 @@ enum crl_status crl_cache_lookup(const struct crl_cache *c,
 		*next = 0;
 	if (!is || crl_serial_key(serial, &key))
 		return CRL_UNKNOWN;
-	/* Serials pushed ahead of their CRL count even without one. */
-	s = is->npushed ? bsearch(&key, is->pushed, is->npushed, sizeof(key),
-				  serial_cmp) :
-			  NULL;
-	if (s)
-		goto revoked;
+	/* Serials pushed ahead of their CRL count even without one; the
+	 * CRLs' own entry (reason, date) is the answer if they have one. */
+	p = pushed_find(is->pushed, is->npushed, &key);
+	delta = crl_issuer_delta(is);
 	if (!is->full || list_stale(c, is->full, now) ||
-	    (is->delta && list_stale(c, is->delta, now)))
-		return CRL_UNKNOWN;
-	if (next)
-		*next = is->delta ? is->delta->next_update :
-				    is->full->next_update;
-	s = crl_list_find(is->delta, &key);
-	if (s && s->reason == 8) /* removeFromCRL */
-		return CRL_GOOD;
+	    (delta && list_stale(c, delta, now))) {
+		if (!p)
+			return CRL_UNKNOWN;
+		s = &p->s;
+		goto revoked;
+	}
+	s = crl_list_find(delta, &key);
 	if (!s)
 		s = crl_list_find(is->full, &key);
+	else if (s->reason == 8) /* removeFromCRL */
+		s = NULL;
+	if (!s && p)
+		s = &p->s; /* a notification's only: no next update */
+	else if (next)
+		*next = delta ? delta->next_update : is->full->next_update;
 	if (!s)
 		return CRL_GOOD;
 revoked:

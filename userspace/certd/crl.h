@@ -51,6 +51,7 @@ int certd_crl_verify(const CERTD_CRL *crl, EVP_PKEY *key);
 
 struct crl_list {
 	ASN1_INTEGER *number; /* cRLNumber (0 if absent) */
+	bool has_number; /* without one, CRLs are ordered by this_update */
 	ASN1_INTEGER *base; /* delta CRLs: the base CRL number */
 	time_t this_update, next_update; /* next_update 0: none */
 	struct crl_serial *serials; /* sorted */
@@ -60,6 +61,16 @@ struct crl_list {
 	uint32_t *slots;
 	size_t mask;
 	struct timespec loaded; /* CLOCK_REALTIME it entered the cache */
+};
+
+/*
+ * A serial a notification announced as revoked ahead of its CRL: revoked
+ * until a full CRL numbered at least @number (the notification's) is in
+ * force. A lookup's hit points at @s.
+ */
+struct crl_pushed {
+	struct crl_serial s;
+	struct crl_serial number; /* the notification's CRL number, as a key */
 };
 
 /*
@@ -74,7 +85,7 @@ struct crl_list {
 struct crl_issuer {
 	X509_NAME *name;
 	struct crl_list *full, *delta;
-	struct crl_serial *pushed; /* from notifications, sorted */
+	struct crl_pushed *pushed; /* from notifications, sorted by serial */
 	size_t npushed;
 	uint64_t version; /* bumped by every publish */
 };
@@ -82,7 +93,7 @@ struct crl_issuer {
 /* An issuer's state as a value, for a load to work on off the loop. */
 struct crl_state {
 	struct crl_list *full, *delta;
-	struct crl_serial *pushed; /* sorted, owned */
+	struct crl_pushed *pushed; /* sorted by serial, owned */
 	size_t npushed;
 };
 
@@ -108,7 +119,12 @@ int crl_cache_add_ca(struct crl_cache *c, X509 *ca);
 
 /*
  * Verify @crl (full or delta) and, if newer than the cached one, index it
- * and use it. *@newly (may be NULL) receives the
+ * and use it. Newer: a higher cRLNumber (a later thisUpdate if either
+ * has none); a delta CRL also needs a full CRL numbered at least its
+ * base and below its own number (RFC 5280 5.2.4), else -EALREADY (older
+ * than the full CRL) or -EINVAL (no base). A full CRL drops the delta
+ * CRLs it is as new as, and the pushed serials of notifications numbered
+ * up to its own number. *@newly (may be NULL) receives the
  * serials revoked now and not before (malloc'ed, *@n_newly of them).
  * 0, -EALREADY (not newer), -EINVAL with @err (bad signature, unknown
  * issuer, malformed), -ENOMEM.
@@ -144,8 +160,11 @@ int crl_cache_snapshot(const struct crl_cache *c, const X509_NAME *issuer,
 int crl_state_put(struct crl_state *st, struct crl_list *l,
 		  struct crl_serial **newly, size_t *n_newly,
 		  struct crl_list *gone[2], char *err, size_t errlen);
+/* Pushed serials of the notification numbered @number; 0, -EINVAL
+ * (@number longer than CRL_SERIAL_MAX octets), -ENOMEM. */
 int crl_state_push_serials(struct crl_state *st,
-			   const STACK_OF(ASN1_INTEGER) * serials, time_t now,
+			   const STACK_OF(ASN1_INTEGER) * serials,
+			   const ASN1_INTEGER *number, time_t now,
 			   struct crl_serial **newly, size_t *n_newly);
 /*
  * Make @st (emptied) the state of @issuer, unless the issuer changed since
@@ -159,13 +178,20 @@ void crl_state_free(struct crl_state *st);
 /* crl_list_free() and free(); NULL is a no-op. */
 void crl_list_release(struct crl_list *l);
 
-/* Serials a signed notification announced as revoked (@serials). */
+/* Serials a signed notification numbered @number announced as revoked
+ * (@serials). */
 int crl_cache_push_serials(struct crl_cache *c, const X509_NAME *issuer,
 			   const STACK_OF(ASN1_INTEGER) * serials,
+			   const ASN1_INTEGER *number,
 			   struct crl_serial **newly, size_t *n_newly);
 
+/* The delta CRL of @is in use: one newer than its full CRL, or NULL. */
+const struct crl_list *crl_issuer_delta(const struct crl_issuer *is);
+
 /*
- * The status of @serial issued by @issuer at @now. On CRL_REVOKED *@hit
+ * The status of @serial issued by @issuer at @now: a pushed serial is
+ * revoked; else the delta CRL in use (crl_issuer_delta()) decides for
+ * its entries (removeFromCRL: good), then the full CRL. On CRL_REVOKED *@hit
  * (may be NULL) points at the entry; *@next (may be NULL) gets the next
  * update of the CRL that answered (0 if none).
  */

@@ -77,24 +77,20 @@ static bool signer_allowed(struct certd *d, X509 *signer,
 	return false;
 }
 
-static bool seen_before(struct certd *d, const struct crlnote *n)
+static struct seen_note *seen_find(struct certd *d, const struct crlnote *n)
 {
-	struct crl_issuer *is = crl_cache_find(&d->crls, n->issuer);
 	size_t i;
 
-	if (is && is->full &&
-	    ASN1_INTEGER_cmp(n->number, is->full->number) <= 0)
-		return true;
 	for (i = 0; i < d->n_seen; i++)
 		if (!ASN1_INTEGER_cmp(d->seen[i].number, n->number) &&
 		    !X509_NAME_cmp(d->seen[i].issuer, n->issuer))
-			return true;
-	return false;
+			return &d->seen[i];
+	return NULL;
 }
 
 static void remember(struct certd *d, const struct crlnote *n)
 {
-	struct seen_note s, *v;
+	struct seen_note s = { 0 }, *v;
 
 	s.issuer = X509_NAME_dup(n->issuer);
 	s.number = ASN1_INTEGER_dup(n->number);
@@ -128,7 +124,8 @@ drop:
  *                 loop:   who signed it, duplicates, remember the pair,
  *                         snapshot the issuer's state and CA keys
  *                 loader: fetch, signature check, index, diff
- *                 loop:   publish (pointer swap), events, forward, answer
+ *                 loop:   publish (pointer swap), did the pair take
+ *                         effect, events, answer
  *   files         loader: read and parse the files
  *                 loop:   group by issuer, snapshots, keys
  *                 loader: signature checks, index, diffs
@@ -138,9 +135,11 @@ drop:
  * One op at a time keeps the old semantics exactly: the duplicate check
  * of a notification sees every earlier one published (two notifications
  * of the same CRL number: the second is a duplicate, not loaded, not
- * forwarded; a newer number queued behind an older one is published
- * after it and wins), and a snapshot stays the issuer's state until its
- * own publish (crl_cache_publish() checks the version all the same).
+ * forwarded, unless the first did not take effect and the second brings
+ * the CRL: note_is_duplicate(); a newer number queued behind an older
+ * one is published after it and wins), and a snapshot stays the
+ * issuer's state until its own publish (crl_cache_publish() checks the
+ * version all the same).
  * The loop meanwhile answers validations and OCSP from the cache as it
  * is: only the publish step and the replies run on it.
  *
@@ -369,8 +368,8 @@ static void task_work(struct crlop *op, struct load_task *t)
 
 		if (s->serials) {
 			s->ret = crl_state_push_serials(&t->st, op->n.revoked,
-							now, &s->newly,
-							&s->n_newly);
+							op->n.number, now,
+							&s->newly, &s->n_newly);
 			step_event(op, t, s);
 			continue;
 		}
@@ -524,6 +523,73 @@ static void note_open_work(void *arg)
 		op->fwd = worker_body_new(op->der, op->len);
 }
 
+/*
+ * Duplicates. A notification's (issuer, CRL number) is remembered when
+ * it is first taken, before its CRL loads: each server forwards a pair
+ * once, which ends forwarding loops, and a replay is harmless. Whether
+ * the pair then took effect (note_took_effect()) decides what a later
+ * notification of it is:
+ *  - took effect, or a number not above the cached full CRL's: a
+ *    duplicate (not loaded, not forwarded);
+ *  - did not (its CRL could not be fetched, was refused, ...): a
+ *    notification that brings something by itself (a carried CRL, delta
+ *    or serials) is taken once more, loaded and forwarded again (peers
+ *    that failed the same way get it too); anything else is a duplicate:
+ *    a re-sent notification that only names a location does not make
+ *    this server fetch again, and after that one retry the pair is a
+ *    duplicate whatever comes. So each server loads and forwards a pair
+ *    at most twice; a failing fetch causes no forwarding storm.
+ */
+static bool note_is_duplicate(struct certd *d, const struct crlop *op,
+			      const struct seen_note *s)
+{
+	const struct crlnote *n = &op->n;
+	struct crl_issuer *is = crl_cache_find(&d->crls, n->issuer);
+
+	if (is && is->full &&
+	    ASN1_INTEGER_cmp(n->number, is->full->number) <= 0)
+		return true;
+	if (!s)
+		return false;
+	if (s->done || s->retried)
+		return true;
+	return !op->crl && !op->delta && !n->revoked;
+}
+
+/*
+ * Loop, after the publish: did the notification take effect? Its serials
+ * were pushed, and if it names a CRL (carried or at its location) the
+ * issuer's cache holds one (full, or the delta in use) numbered at least
+ * as the notification: a location that answered with an older CRL, or
+ * not at all, leaves the pair open for a notification that brings it.
+ */
+static bool note_took_effect(struct certd *d, const struct crlop *op)
+{
+	const struct load_task *t = &op->tasks[0];
+	const struct crl_list *delta;
+	const struct crl_issuer *is;
+	bool names_crl = false;
+	size_t i;
+
+	if (t->publish_ret)
+		return false;
+	for (i = 0; i < t->nsteps; i++) {
+		if (!t->steps[i].serials)
+			names_crl = true;
+		else if (t->steps[i].ret)
+			return false;
+	}
+	if (!names_crl)
+		return true;
+	is = crl_cache_find(&d->crls, op->n.issuer);
+	if (!is || !is->full)
+		return false;
+	if (ASN1_INTEGER_cmp(is->full->number, op->n.number) >= 0)
+		return true;
+	delta = crl_issuer_delta(is);
+	return delta && ASN1_INTEGER_cmp(delta->number, op->n.number) >= 0;
+}
+
 static void note_load_work(void *arg)
 {
 	struct crlop *op = arg;
@@ -536,6 +602,7 @@ static void note_load_done(void *arg)
 	struct crlop *op = arg;
 	struct certd *d = op->d;
 	struct load_task *t = &op->tasks[0];
+	struct seen_note *s;
 	bool updated = false;
 	char *num;
 	size_t i;
@@ -544,6 +611,11 @@ static void note_load_done(void *arg)
 	if (op->fetch_failed)
 		d->m.crl_fetch_errors++;
 	task_publish(op, t);
+	/* Ops are serialized: the pair is still remembered (no other
+	 * notification was taken meanwhile). */
+	s = seen_find(d, &op->n);
+	if (s && note_took_effect(d, op))
+		s->done = true;
 	for (i = 0; i < t->nsteps; i++)
 		updated = step_report(d, t, &t->steps[i]) || updated;
 	num = crlnote_int_hex(op->n.number);
@@ -588,6 +660,7 @@ static void note_open_done(void *arg)
 	struct certd *d = op->d;
 	struct crlnote *n = &op->n;
 	struct load_task *t;
+	struct seen_note *s;
 	char *num;
 
 	d->crl_loading = false;
@@ -621,7 +694,8 @@ static void note_open_done(void *arg)
 		note_reply(op, 403, NULL);
 		goto done;
 	}
-	if (seen_before(d, n)) {
+	s = seen_find(d, n);
+	if (note_is_duplicate(d, op, s)) {
 		d->m.notify_duplicate++;
 		num = crlnote_int_hex(n->number);
 		note_reply(op, 200,
@@ -630,13 +704,17 @@ static void note_open_done(void *arg)
 		free(num);
 		goto done;
 	}
-	remember(d, n);
+	if (s)
+		s->retried = true;
+	else
+		remember(d, n);
 	d->m.notify_accepted++;
 	/*
-	 * Authenticated, signer allowed, first of its (issuer, number): on
-	 * to the peers now, so that they verify it while this server loads
-	 * the CRL (or fetches it). Forwarding never depended on the CRL's
-	 * own check: each receiver checks the CRL it takes.
+	 * Authenticated, signer allowed, first of its (issuer, number) (or
+	 * its one retry): on to the peers now, so that they verify it while
+	 * this server loads the CRL (or fetches it). Forwarding never
+	 * depended on the CRL's own check: each receiver checks the CRL it
+	 * takes.
 	 */
 	op->forwarded = forward(d, op);
 	t = task_new(op, n->issuer);

@@ -7,12 +7,14 @@
  * sanitized daemon) and the script's helper:
  *
  *   certd_crlload mknote CA.crt CA.key ENTRIES NUMBER SERIAL OUT.cms OUT.crl
+ *                        [LOCATION]
  *
  * makes a CRL of CA (ENTRIES random serials and SERIAL, all hex; CRL
  * number NUMBER), signed by CA.key, into OUT.crl (DER), and a "CRL
  * issued" notification carrying it, signed by the CA, into OUT.cms. With
  * ENTRIES "none" the notification (small) carries no CRL but SERIAL in
- * "revoked", and OUT.crl is not written.
+ * "revoked", and OUT.crl is not written. With LOCATION the notification
+ * carries nothing but names LOCATION as where to fetch the CRL.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +108,8 @@ static int mknote(char **argv)
 	}
 	note.issuer = X509_NAME_dup(X509_get_subject_name(ca));
 	note.issued_at = time(NULL);
+	if (argv[8] && !(note.location = strdup(argv[8])))
+		return 1;
 	if (!strcmp(argv[3], "none")) {
 		note.revoked = sk_ASN1_INTEGER_new_null();
 		s = crlnote_hex_int(argv[5]);
@@ -119,7 +123,10 @@ static int mknote(char **argv)
 		    (len = i2d_X509_CRL(crl, &der)) <= 0 ||
 		    write_file(argv[7], der, (size_t)len))
 			return 1;
-		note.crl = crl;
+		if (note.location)
+			X509_CRL_free(crl);
+		else
+			note.crl = crl;
 	}
 	if (!note.issuer || crlnote_sign(&note, ca, key, &cms, &cms_len) ||
 	    write_file(argv[6], cms, cms_len))
@@ -138,11 +145,12 @@ int main(int argc, char **argv)
 {
 	static const char *const progs[] = { "certd_crlload", NULL };
 
-	if (argc == 9 && !strcmp(argv[1], "mknote"))
+	if ((argc == 9 || argc == 10) && !strcmp(argv[1], "mknote"))
 		return mknote(argv + 1);
 	if (argc > 1) {
 		fprintf(stderr, "usage: certd_crlload [mknote CA.crt CA.key "
-				"ENTRIES NUMBER SERIAL OUT.cms OUT.crl]\n");
+				"ENTRIES NUMBER SERIAL OUT.cms OUT.crl "
+				"[LOCATION]]\n");
 		return 2;
 	}
 	return shell_test("certd_crlload.sh", progs);

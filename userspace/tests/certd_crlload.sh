@@ -16,6 +16,14 @@
 # meanwhile gets every newly revoked serial, in lines a consumer takes
 # (at most 10,000 serials each). Then the same for a SIGHUP reload of
 # [trust] crl.
+#
+# Then the revocation rules with small CRLs of intA1: a delta CRL read
+# again by a SIGHUP after a newer full CRL came is not used (stale);
+# serials pushed by a notification stay revoked when an older full CRL
+# arrives after it; a notification whose CRL could not be fetched does
+# not make a later one of the same CRL number that carries the CRL a
+# duplicate, and the copies this server forwards to itself end (no
+# forwarding storm).
 set -u
 
 dir=${1:?usage: certd_crlload.sh DIR CERTD HELPER}
@@ -194,6 +202,126 @@ is "$(crl_field intB1 entries)" $((entries + 1)) "with all its entries"
 is "$(validate b_good.crt)" revoked "b_good stays revoked"
 is "$(metric crl_updates_total)" $((updates0 + 3)) "three CRL updates counted"
 is "$(metric crl_rejected_total)" 0 "no CRL rejected"
+
+# 3. A delta CRL is used only over a full CRL older than itself (RFC 5280
+# 5.2.4). [trust] crl: intA1's full CRL 1000 and its delta 1001 (a_delta
+# revoked), and a marker CRL of intB1 (2003) that shows when a reload is
+# done. A full CRL 1002 without a_delta comes by notification; a SIGHUP
+# reads the delta 1001 again: stale, not used.
+serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/.*=//'; }
+reload() { # NUMBER: [trust] crl is crls.pem + intB1's CRL NUMBER; SIGHUP
+	"$helper" mknote intB1.crt intB1.key 0 "$1" "$serial" "b$1.cms" \
+		"b$1.crl" &&
+		openssl crl -inform DER -in "b$1.crl" >>crls.pem &&
+		kill -HUP "$CPID"
+	local end=$(($(date +%s) + 60))
+	while [ "$(crl_field intB1 crl_number)" != "$1" ] &&
+		[ "$(date +%s)" -lt $end ]; do
+		sleep 0.1
+	done
+	[ "$(crl_field intB1 crl_number)" = "$1" ]
+}
+note() { # FILE: POST /v1/notify, the answer in FILE.json
+	api /v1/notify -H 'Content-Type: application/cms' \
+		--data-binary "@$1" -o "$1.json"
+}
+arev=$(serial_of a_revoked.crt)
+agood=$(serial_of a_good.crt)
+is "$(validate a_delta.crt)" good "a_delta is good without intA1's delta CRL"
+cat intA1.crl intA1-delta.crl >crls.pem
+reload 2003
+ok $? "SIGHUP: intA1's full CRL 1000 and delta CRL 1001 read"
+is "$(validate a_delta.crt)" revoked "the delta CRL 1001 is used: a_delta revoked"
+"$helper" mknote intA1.crt intA1.key 0 1002 "$arev" a1002.cms a1002.crl &&
+	note a1002.cms
+grep -q '"result":"accepted".*"updated":true' a1002.cms.json
+ok $? "a notification of intA1's full CRL 1002 (a_revoked only): taken"
+is "$(validate a_delta.crt)" good "full CRL 1002 is in force, the delta 1001 gone"
+cat intA1.crl intA1-delta.crl >crls.pem
+reload 2004
+ok $? "SIGHUP: the delta CRL 1001 read again"
+is "$(validate a_delta.crt)" good \
+	"the delta CRL 1001 is not newer than full CRL 1002: not used (a_delta good)"
+is "$(crl_field intA1 crl_number)" 1002 "intA1's full CRL 1002 stays in force"
+is "$(metric crl_rejected_total)" 0 "the stale delta is not counted as rejected"
+
+# 4. Serials pushed by notification 1004 count as revoked until a full
+# CRL at least as new arrives: not the full CRL 1003 that comes after.
+"$helper" mknote intA1.crt intA1.key none 1004 "$agood" a1004.cms x &&
+	"$helper" mknote intA1.crt intA1.key 0 1003 "$arev" a1003.cms \
+		a1003.crl &&
+	"$helper" mknote intA1.crt intA1.key 0 1005 "$arev" a1005.cms a1005.crl
+ok $? "made intA1's notifications 1003, 1004 (a_good pushed), 1005"
+note a1004.cms
+grep -q '"result":"accepted"' a1004.cms.json
+ok $? "notification 1004 pushes a_good's serial: taken"
+is "$(validate a_good.crt)" revoked "a_good is revoked"
+note a1003.cms
+grep -q '"result":"accepted".*"updated":true' a1003.cms.json
+ok $? "notification 1003 carrying full CRL 1003 (without a_good): taken"
+is "$(crl_field intA1 crl_number)" 1003 "full CRL 1003 is in force"
+is "$(validate a_good.crt)" revoked \
+	"a_good stays revoked: full CRL 1003 is older than notification 1004"
+is "$(crl_field intA1 pushed)" 1 "the pushed serial is kept"
+note a1004.cms
+grep -q '"result":"duplicate"' a1004.cms.json
+ok $? "notification 1004 again: a duplicate"
+is "$(validate a_good.crt)" revoked "a_good still revoked"
+note a1005.cms
+grep -q '"result":"accepted".*"updated":true' a1005.cms.json
+ok $? "notification 1005 carrying full CRL 1005: taken"
+is "$(crl_field intA1 pushed)/$(validate a_good.crt)" 0/good \
+	"full CRL 1005 (as new as 1004) replaces the pushed serial: its entries count"
+
+# 5. A notification whose CRL cannot be fetched (1006 naming a location
+# where nothing answers) does not count as seen: the same number carrying
+# the CRL is loaded. certd forwards to itself: every copy comes back as
+# a duplicate (forwarding ends; each notification is forwarded once).
+self="$url/v1/notify"
+api /v1/subscribe -d "{\"url\":\"$self\",\"topic\":\"crl\"}" |
+	grep -q '"subscribed":true'
+ok $? "certd subscribed to itself"
+"$helper" mknote intA1.crt intA1.key 0 1006 "$agood" a1006l.cms a1006l.crl \
+	"http://127.0.0.1:1/intA1.crl" &&
+	"$helper" mknote intA1.crt intA1.key 0 1006 "$agood" a1006.cms a1006.crl
+ok $? "made notification 1006 naming a location, and one carrying the CRL"
+dup0=$(metric notify_duplicate_total)
+fwd0=$(metric notify_forwarded_total)
+fetch0=$(metric crl_fetch_errors_total)
+wait_dup() { # COUNT: up to 30 s for COUNT more duplicates
+	local end=$(($(date +%s) + 30))
+	while [ "$(metric notify_duplicate_total)" != $((dup0 + $1)) ] &&
+		[ "$(date +%s)" -lt $end ]; do
+		sleep 0.1
+	done
+	[ "$(metric notify_duplicate_total)" = $((dup0 + $1)) ]
+}
+note a1006l.cms
+grep -q '"result":"accepted".*"updated":false.*"forwarded":1' a1006l.cms.json
+ok $? "1006 naming a location: accepted, not updated, forwarded"
+is "$(metric crl_fetch_errors_total)" $((fetch0 + 1)) "the fetch failed"
+wait_dup 1
+ok $? "its forwarded copy came back: a duplicate, not forwarded again"
+note a1006l.cms
+grep -q '"result":"duplicate"' a1006l.cms.json
+ok $? "the same notification again: a duplicate (no second fetch)"
+is "$(metric crl_fetch_errors_total)" $((fetch0 + 1)) "... not fetched again"
+note a1006.cms
+grep -q '"result":"accepted".*"updated":true.*"forwarded":1' a1006.cms.json
+ok $? "1006 carrying the CRL: accepted, updated, forwarded"
+is "$(crl_field intA1 crl_number)" 1006 "full CRL 1006 is in force"
+is "$(validate a_good.crt)" revoked "a_good is revoked by it"
+wait_dup 3
+ok $? "its forwarded copy came back: a duplicate"
+note a1006.cms
+grep -q '"result":"duplicate"' a1006.cms.json
+ok $? "1006 carrying the CRL again: a duplicate"
+sleep 1
+is "$(metric notify_forwarded_total)/$(metric notify_duplicate_total)" \
+	$((fwd0 + 2))/$((dup0 + 4)) "two forwards in all, then quiet (no storm)"
+api /v1/unsubscribe -d "{\"url\":\"$self\",\"topic\":\"crl\"}" |
+	grep -q '"subscribed":false'
+ok $? "unsubscribed again"
 
 cleanup
 pids=""

@@ -4,7 +4,11 @@
  * the entries decoded one at a time into the index) against OpenSSL's
  * d2i_X509_CRL on the same DER: the same entries, serials, dates and
  * reasons; the signature checked over the bytes as received; malformed,
- * truncated and trailing input refused; unsorted CRLs sorted.
+ * truncated and trailing input refused; unsorted CRLs sorted. Then the
+ * cache's revocation rules (crl_cache_put, the pushed serials, lookups):
+ * a delta CRL is used only if newer than the full CRL under it, pushed
+ * serials last until a full CRL at least as new as their notification,
+ * CRLs without a cRLNumber are ordered by thisUpdate.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +275,272 @@ static void critical_extensions(void)
 	       "an unknown entry extension, not critical: used");
 }
 
+/* ---- The cache's revocation rules ---- */
+
+static X509 *sem_ca; /* "crlparse CA", self-signed with @key */
+
+static X509 *self_signed(void)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+
+	if (!x || !name || !X509_set_version(x, 2) ||
+	    !ASN1_INTEGER_set(X509_get_serialNumber(x), 1) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+					(const unsigned char *)"crlparse CA",
+					-1, -1, 0) ||
+	    !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 86400) ||
+	    !X509_set_pubkey(x, key) || !X509_sign(x, key, EVP_sha256()))
+		abort();
+	X509_NAME_free(name);
+	return x;
+}
+
+/* A CRL of sem_ca issued at @this_update: cRLNumber @num (none if < 0),
+ * a delta on @base if @base >= 0, @serial revoked for @reason (no entry
+ * if @serial < 0). */
+static CERTD_CRL *sem_crl_at(long num, long base, long serial, int reason,
+			     time_t this_update)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *last = ASN1_TIME_set(NULL, this_update);
+	ASN1_TIME *next = ASN1_TIME_set(NULL, time(NULL) + 86400);
+	ASN1_INTEGER *i = ASN1_INTEGER_new();
+	unsigned char *der = NULL;
+	CERTD_CRL *out;
+	int len;
+
+	if (!crl || !last || !next || !i || !X509_CRL_set_version(crl, 1) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(sem_ca)) ||
+	    !X509_CRL_set1_lastUpdate(crl, last) ||
+	    !X509_CRL_set1_nextUpdate(crl, next))
+		abort();
+	if (serial >= 0) {
+		if (!ASN1_INTEGER_set(i, serial))
+			abort();
+		add(crl, ASN1_STRING_get0_data(i), ASN1_STRING_length(i),
+		    this_update, reason);
+	}
+	if ((num >= 0 &&
+	     (!ASN1_INTEGER_set(i, num) ||
+	      !X509_CRL_add1_ext_i2d(crl, NID_crl_number, i, 0, 0))) ||
+	    (base >= 0 &&
+	     (!ASN1_INTEGER_set(i, base) ||
+	      !X509_CRL_add1_ext_i2d(crl, NID_delta_crl, i, 1, 0))) ||
+	    !X509_CRL_sign(crl, key, EVP_sha256()) ||
+	    (len = i2d_X509_CRL(crl, &der)) <= 0)
+		abort();
+	out = certd_crl_d2i(der, (size_t)len);
+	if (!out)
+		abort();
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	ASN1_TIME_free(last);
+	ASN1_TIME_free(next);
+	ASN1_INTEGER_free(i);
+	return out;
+}
+
+static CERTD_CRL *sem_crl(long num, long base, long serial, int reason)
+{
+	return sem_crl_at(num, base, serial, reason, time(NULL) - 60);
+}
+
+/* crl_cache_put() of @crl (freed). */
+static int sem_put(struct crl_cache *c, CERTD_CRL *crl)
+{
+	char err[160];
+	int ret =
+		crl_cache_put(c, crl, time(NULL), NULL, NULL, err, sizeof(err));
+
+	CERTD_CRL_free(crl);
+	return ret;
+}
+
+/* The status of @serial; the reason of the entry that revoked it in
+ * *@reason (may be NULL; 0xff: none, -1: not revoked). */
+static enum crl_status sem_lookup(const struct crl_cache *c, long serial,
+				  int *reason)
+{
+	ASN1_INTEGER *i = ASN1_INTEGER_new();
+	const struct crl_serial *hit = NULL;
+	enum crl_status st;
+
+	if (!i || !ASN1_INTEGER_set(i, serial))
+		abort();
+	st = crl_cache_lookup(c, X509_get_subject_name(sem_ca), i, time(NULL),
+			      &hit, NULL);
+	if (reason)
+		*reason = st == CRL_REVOKED ? hit->reason : -1;
+	ASN1_INTEGER_free(i);
+	return st;
+}
+
+static enum crl_status sem_status(const struct crl_cache *c, long serial)
+{
+	return sem_lookup(c, serial, NULL);
+}
+
+/* A notification numbered @number announcing @serials (@n of them):
+ * crl_cache_push_serials(), the number of serials newly revoked. */
+static int sem_push(struct crl_cache *c, long number, const long *serials,
+		    int n, size_t *n_newly)
+{
+	STACK_OF(ASN1_INTEGER) *sk = sk_ASN1_INTEGER_new_null();
+	ASN1_INTEGER *num = ASN1_INTEGER_new(), *s;
+	struct crl_serial *newly;
+	int i, ret;
+
+	if (!sk || !num || !ASN1_INTEGER_set(num, number))
+		abort();
+	for (i = 0; i < n; i++)
+		if (!(s = ASN1_INTEGER_new()) ||
+		    !ASN1_INTEGER_set(s, serials[i]) ||
+		    !sk_ASN1_INTEGER_push(sk, s))
+			abort();
+	ret = crl_cache_push_serials(c, X509_get_subject_name(sem_ca), sk, num,
+				     &newly, n_newly);
+	free(newly);
+	sk_ASN1_INTEGER_pop_free(sk, ASN1_INTEGER_free);
+	ASN1_INTEGER_free(num);
+	return ret;
+}
+
+static void sem_cache(struct crl_cache *c)
+{
+	if (crl_cache_init(c) || crl_cache_add_ca(c, sem_ca))
+		abort();
+}
+
+/* RFC 5280 5.2.4: a delta CRL is used on top of a full CRL only if it is
+ * newer (its own number above the full CRL's), as OpenSSL's
+ * check_delta_base(); a stale delta put again must not undo a newer full
+ * CRL's revocation with removeFromCRL. */
+static void stale_delta(void)
+{
+	const long x = 0x4242;
+	struct crl_list *full, *delta, *rel[2];
+	struct crl_state st = { 0 };
+	struct crl_cache c;
+	CERTD_CRL *crl;
+
+	sem_cache(&c);
+	tap_ok(!sem_put(&c, sem_crl(10, -1, x, 6)), "full CRL 10: X on hold");
+	tap_ok(!sem_put(&c, sem_crl(11, 10, x, 8)) &&
+		       sem_status(&c, x) == CRL_GOOD,
+	       "delta 11 on base 10: X removeFromCRL, good");
+	tap_ok(!sem_put(&c, sem_crl(12, -1, x, 1)) &&
+		       sem_status(&c, x) == CRL_REVOKED,
+	       "full CRL 12: X keyCompromise, revoked");
+	tap_ok(sem_put(&c, sem_crl(11, 10, x, 8)) == -EALREADY,
+	       "the stale delta 11 put again: not newer than full CRL 12");
+	tap_ok(sem_status(&c, x) == CRL_REVOKED,
+	       "... X stays revoked (removeFromCRL of delta 11 not applied)");
+	tap_ok(sem_put(&c, sem_crl(12, 10, x, 8)) == -EALREADY,
+	       "a delta numbered as the full CRL: not used either");
+	tap_ok(!sem_put(&c, sem_crl(13, 12, x, 8)) &&
+		       sem_status(&c, x) == CRL_GOOD,
+	       "delta 13 on base 12: used (X removeFromCRL, good)");
+	crl_cache_free(&c);
+
+	/* The lookup applies the same rule to whatever the cache holds. */
+	sem_cache(&c);
+	full = calloc(1, sizeof(*full));
+	delta = calloc(1, sizeof(*delta));
+	if (!full || !delta)
+		abort();
+	crl = sem_crl(12, -1, x, 1);
+	if (crl_list_build(crl, full))
+		abort();
+	CERTD_CRL_free(crl);
+	crl = sem_crl(11, 10, x, 8);
+	if (crl_list_build(crl, delta))
+		abort();
+	CERTD_CRL_free(crl);
+	st.full = full;
+	st.delta = delta;
+	if (crl_cache_publish(&c, X509_get_subject_name(sem_ca), 0, &st, rel))
+		abort();
+	tap_ok(sem_status(&c, x) == CRL_REVOKED,
+	       "lookup: a cached delta 11 under full CRL 12 is not used");
+	crl_cache_free(&c);
+}
+
+/* Pushed serials count as revoked until a full CRL at least as new as
+ * the notification that pushed them; an older one leaves them. */
+static void pushed_serials(void)
+{
+	const long y = 0x5151, z = 0x6161, w = 0x7171, v = 0x8181;
+	const long three[] = { z, y, z }, ws[] = { w }, vs[] = { v };
+	struct crl_cache c;
+	struct crl_issuer *is;
+	size_t n_newly;
+	int reason, ret;
+
+	sem_cache(&c);
+	tap_ok(!sem_put(&c, sem_crl(10, -1, -1, 0)), "full CRL 10: empty");
+	tap_ok(!sem_push(&c, 12, &y, 1, &n_newly) && n_newly == 1 &&
+		       sem_status(&c, y) == CRL_REVOKED,
+	       "notification 12 pushes Y: revoked");
+	tap_ok(!sem_put(&c, sem_crl(11, -1, -1, 0)) &&
+		       sem_status(&c, y) == CRL_REVOKED,
+	       "full CRL 11 (older than notification 12): Y stays revoked");
+	ret = sem_push(&c, 14, three, 3, &n_newly);
+	tap_ok(!ret && n_newly == 1,
+	       "notification 14 pushes Z, Y, Z: one newly revoked (%zu)",
+	       n_newly);
+	is = crl_cache_find(&c, X509_get_subject_name(sem_ca));
+	tap_ok(is && is->npushed == 2 &&
+		       serial_cmp(&is->pushed[0].s, &is->pushed[1].s) < 0,
+	       "... two serials pushed, once each, sorted");
+	tap_ok(!sem_put(&c, sem_crl(13, -1, -1, 0)) &&
+		       sem_status(&c, y) == CRL_REVOKED &&
+		       sem_status(&c, z) == CRL_REVOKED,
+	       "full CRL 13: Y (pushed again by 14) and Z stay revoked");
+	tap_ok(!sem_put(&c, sem_crl(14, -1, z, 1)) &&
+		       sem_status(&c, y) == CRL_GOOD &&
+		       sem_status(&c, z) == CRL_REVOKED && is->npushed == 0,
+	       "full CRL 14: the pushed serials go, its own entries count");
+	tap_ok(!sem_push(&c, 14, vs, 1, &n_newly) && n_newly == 0 &&
+		       is->npushed == 0 && sem_status(&c, v) == CRL_GOOD,
+	       "serials of a notification as old as the full CRL: not kept");
+	tap_ok(!sem_put(&c, sem_crl(20, -1, w, 6)) &&
+		       !sem_push(&c, 22, ws, 1, &n_newly) && n_newly == 0 &&
+		       is->npushed == 1,
+	       "W on hold in full CRL 20, pushed by notification 22: kept, "
+	       "not new");
+	ret = sem_lookup(&c, w, &reason) == CRL_REVOKED;
+	tap_ok(ret && reason == 6,
+	       "... the lookup answers with the CRL's entry (reason %d)",
+	       reason);
+	tap_ok(!sem_put(&c, sem_crl(21, -1, -1, 0)) &&
+		       sem_lookup(&c, w, &reason) == CRL_REVOKED &&
+		       reason == 0xff,
+	       "full CRL 21 without W: W stays revoked (notification 22)");
+	crl_cache_free(&c);
+}
+
+/* CRLs without a cRLNumber (v1) are ordered by thisUpdate. */
+static void no_crl_number(void)
+{
+	const long x = 0x4242;
+	time_t now = time(NULL);
+	struct crl_cache c;
+
+	sem_cache(&c);
+	tap_ok(!sem_put(&c, sem_crl_at(-1, -1, -1, 0, now - 600)),
+	       "a full CRL without cRLNumber");
+	tap_ok(!sem_put(&c, sem_crl_at(-1, -1, x, 1, now - 300)) &&
+		       sem_status(&c, x) == CRL_REVOKED,
+	       "a later one (thisUpdate) replaces it: X revoked");
+	tap_ok(sem_put(&c, sem_crl_at(-1, -1, -1, 0, now - 600)) == -EALREADY &&
+		       sem_status(&c, x) == CRL_REVOKED,
+	       "an earlier one is not newer: X stays revoked");
+	crl_cache_free(&c);
+}
+
 int main(void)
 {
 	struct crl_list l, *lp;
@@ -383,6 +653,11 @@ int main(void)
 	CERTD_CRL_free(crl);
 	OPENSSL_free(der);
 	critical_extensions();
+	sem_ca = self_signed();
+	stale_delta();
+	pushed_serials();
+	no_crl_number();
+	X509_free(sem_ca);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(other);
 	return tap_done();
