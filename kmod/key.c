@@ -312,6 +312,34 @@ int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
 	return 0;
 }
 
+/*
+ * KEY_NEW with NLM_F_REPLACE on an installed key: only its validity
+ * changes, in place. The key stays the same object, so its replay window
+ * and sequence numbers go on and no datagram in flight meets a gap (a
+ * delete and add would drop those sent with it meanwhile). The secret is
+ * not compared (the kernel keeps none it could compare with); the
+ * algorithm and salt must match. -ENOENT if the key is not installed.
+ */
+int guise_key_retime(struct guise_net *gn, const struct guise_key_spec *s,
+		     struct netlink_ext_ack *extack)
+{
+	struct guise_key *k;
+
+	lockdep_assert_held(&gn->lock);
+	k = guise_key_find(gn, &s->fk, s->id, s->dir);
+	if (!k)
+		return -ENOENT;
+	if (k->alg != s->alg || memcmp(k->salt, s->salt, sizeof(k->salt))) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "replace changes the validity only: algorithm and salt must match");
+		return -EINVAL;
+	}
+	WRITE_ONCE(k->not_before, s->not_before);
+	WRITE_ONCE(k->not_after, s->not_after);
+	guise_key_gen_bump(gn);
+	return 0;
+}
+
 void guise_key_unlink(struct guise_net *gn, struct guise_key *k)
 {
 	struct guise_flow *f = k->flow;
@@ -419,7 +447,7 @@ static void guise_key_gc(struct work_struct *work)
 			if (IS_ERR(f))
 				continue;
 			list_for_each_entry_safe(k, tmp, &f->keys, node) {
-				if (now < k->not_after)
+				if (now < READ_ONCE(k->not_after))
 					continue;
 				guise_key_notify_expired(gn, k);
 				guise_key_unlink(gn, k);

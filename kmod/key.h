@@ -82,9 +82,10 @@ struct guise_key_spec {
 	u32 replay_window;
 };
 
+/* The validity may change under readers (guise_key_retime()). */
 static inline bool guise_key_valid(const struct guise_key *k, u64 now)
 {
-	return now >= k->not_before && now < k->not_after;
+	return now >= READ_ONCE(k->not_before) && now < READ_ONCE(k->not_after);
 }
 
 /* key.c */
@@ -95,6 +96,8 @@ struct guise_key *guise_key_find_rx(struct guise_flow *f, u32 id, u64 now);
 struct guise_key *guise_key_find_tx(struct guise_flow *f, u64 now);
 int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
 		  struct netlink_ext_ack *extack);
+int guise_key_retime(struct guise_net *gn, const struct guise_key_spec *s,
+		     struct netlink_ext_ack *extack);
 struct guise_key *guise_key_find(struct guise_net *gn,
 				 const struct guise_flow_key *fk, u32 id,
 				 u8 dir);

@@ -30,9 +30,11 @@ int guise_key_put(struct sk_buff *msg, const struct guise_key *k)
 	    nla_put_u32(msg, GUISE_A_KEY_ID, k->id) ||
 	    nla_put_u8(msg, GUISE_A_KEY_ALG, k->alg) ||
 	    nla_put_u8(msg, GUISE_A_KEY_DIR, k->dir) ||
-	    nla_put_u64_64bit(msg, GUISE_A_KEY_NOT_BEFORE, k->not_before,
+	    nla_put_u64_64bit(msg, GUISE_A_KEY_NOT_BEFORE,
+			      READ_ONCE(k->not_before),
 			      GUISE_A_KEY_PAD) ||
-	    nla_put_u64_64bit(msg, GUISE_A_KEY_NOT_AFTER, k->not_after,
+	    nla_put_u64_64bit(msg, GUISE_A_KEY_NOT_AFTER,
+			      READ_ONCE(k->not_after),
 			      GUISE_A_KEY_PAD) ||
 	    nla_put_u32(msg, GUISE_A_KEY_REPLAY_WINDOW, k->replay.size) ||
 	    nla_put_u64_64bit(msg, GUISE_A_KEY_TX_SEQ,
@@ -152,8 +154,16 @@ int guise_key_nl_new(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&gn->lock);
 	ret = guise_content_hooks_enable(gn);
-	if (!ret)
+	if (!ret && (info->nlhdr->nlmsg_flags & NLM_F_REPLACE)) {
+		ret = guise_key_retime(gn, &s, info->extack);
+		/* Absent: created only when asked to (NLM_F_CREATE). */
+		if (ret == -ENOENT && !(info->nlhdr->nlmsg_flags & NLM_F_CREATE))
+			NL_SET_ERR_MSG_MOD(info->extack, "no such key to replace");
+		else if (ret == -ENOENT)
+			ret = guise_key_new(gn, &s, info->extack);
+	} else if (!ret) {
 		ret = guise_key_new(gn, &s, info->extack);
+	}
 	mutex_unlock(&gn->lock);
 	return ret;
 }

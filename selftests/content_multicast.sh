@@ -176,6 +176,19 @@ check "none of them reached the application" [ "$(result /tmp/r1.txt)" = "good 0
 check "per-key counters show the drops" \
 	bash -c "guise -n $R1 -j key show | python3 -c 'import json,sys; k=json.load(sys.stdin)[0][\"stats\"]; assert k[\"drop_replay\"] >= 2 and k[\"drop_auth\"] >= 3, k'"
 
+# --- replace: a key's validity changes in place ------------------------------------
+# (guise-keyd shortens a member's previous key this way after a
+# revocation.) The same key object: its counters and replay window stay.
+na=$(($(date +%s) + 600))
+check "replace: R1's rx key 1 gets a new not-after" \
+	key "$R1" rx 1 chacha20-poly1305 $K1 $S1 not-after $na replace
+check "... in place: not-after changed, the per-key counters kept" \
+	bash -c "guise -n $R1 -j key show | python3 -c 'import json,sys; k=[k for k in json.load(sys.stdin) if k[\"id\"] == 1][0]; assert k[\"not_after\"] == $na and k[\"stats\"][\"drop_replay\"] >= 2, k'"
+check "replace with another salt is refused" \
+	bash -c "guise -n $R1 key add $GROUP $PORT id 1 alg chacha20-poly1305 dir rx secret $K1 salt 01020304 replace 2>&1 | grep -q 'algorithm and salt must match'"
+check "replace of a key not installed adds it" \
+	bash -c "guise -n $R1 key add $GROUP $PORT id 55 alg aes128-gcm dir rx secret 000102030405060708090a0b0c0d0e0f salt $S1 replace && guise -n $R1 -j key show | grep -q '\"id\": 55' && guise -n $R1 key del $GROUP $PORT id 55 dir rx"
+
 # --- sequence 2^64-1 ---------------------------------------------------------------
 # No sender ever uses it (a tx key is exhausted before): an authentic
 # datagram with it, sealed with the installed key, must neither wrap the

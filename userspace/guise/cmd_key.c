@@ -54,16 +54,23 @@ static int key_request(const struct cli_ctx *ctx, const char *op, uint8_t cmd,
 static int key_add(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char op[] = "key add";
+	uint16_t flags = 0;
 	struct guise_key k;
 	char why[256];
 	int ret;
 
+	/* A trailing "replace": the validity of an installed key changes. */
+	if (argc > 1 && !strcmp(argv[argc - 1], "replace")) {
+		flags = NLM_F_REPLACE | NLM_F_CREATE;
+		argc--;
+	}
 	if (key_args_parse_add(argc - 1, argv + 1, &k, time(NULL), why,
 			       sizeof(why))) {
 		guise_key_wipe(&k);
 		return cli_usage_error(op, "%s", why);
 	}
-	ret = key_request(ctx, op, GUISE_CMD_KEY_NEW, 0, &k, NULL, NULL, NULL);
+	ret = key_request(ctx, op, GUISE_CMD_KEY_NEW, flags, &k, NULL, NULL,
+			  NULL);
 	guise_key_wipe(&k);
 	return ret;
 }
@@ -132,7 +139,7 @@ static int key_flush(const struct cli_ctx *ctx, int argc, char **argv)
 
 static const struct cli_cmd key_cmds[] = {
 	{ "add",
-	  "GROUP PORT id ID alg ALG dir rx|tx (secret HEX | secret-file PATH) salt HEX [not-before T] [not-after T] [replay-window N]",
+	  "GROUP PORT id ID alg ALG dir rx|tx (secret HEX | secret-file PATH) salt HEX [not-before T] [not-after T] [replay-window N] [replace]",
 	  "Install a content key for a protected (group, port)",
 	  "Datagrams to GROUP, UDP PORT are decrypted on receipt (dir rx) or\n"
 	  "encrypted when a local socket sends them (dir tx), so ordinary\n"
@@ -149,6 +156,9 @@ static const struct cli_cmd key_cmds[] = {
 	  "                 once and removed within a second\n"
 	  "  replay-window N\n"
 	  "                 sequence numbers remembered, 64..8192 (1024)\n"
+	  "  replace        if the key is installed, change only its\n"
+	  "                 not-before and not-after, in place (same alg\n"
+	  "                 and salt; its replay state is kept); else add it\n"
 	  "Several keys per flow may be live: receivers try the key id the\n"
 	  "datagram names; senders use the newest valid tx key. Secrets can\n"
 	  "be written, never read back.\n",

@@ -63,6 +63,10 @@
  *       GUISE_A_KEY_TX_SEQ: NLA_U64, next sequence number (read only)
  *       GUISE_A_KEY_STATS: NLA_NESTED (read only)
  *         GUISE_A_KEY_STATS_*: NLA_U64
+ *     KEY_NEW of an installed (group, port, id, dir): EEXIST; with
+ *     NLM_F_REPLACE only its NOT_BEFORE/NOT_AFTER change, in place (same
+ *     ALG and SALT required; replay state kept); ENOENT if it is not
+ *     installed, unless NLM_F_CREATE is set too.
  *
  *   GUISE_CMD_STATS_GET
  *     GUISE_A_STATS: NLA_NESTED (read only)
