@@ -35,9 +35,19 @@ struct rxkey {
 	bool in_kernel; /* false: lost with the module, add it again */
 };
 
+/* The newest key id seen of a content: an older one is never added
+ * again once the newer one's not before has passed (on_announce()). */
+struct newest {
+	uint32_t channel, content, key_id;
+	uint64_t not_before;
+};
+
 struct client_counters {
 	uint64_t demms, demms_other, demms_replayed, demms_expired;
+	uint64_t demms_duplicate; /* the last DEMM again (one per group) */
 	uint64_t announces, announces_nokey, announces_expired;
+	uint64_t announces_stale; /* a key older than the newest, not held */
+	uint64_t keys_shortened; /* not_after shortened by an announcement */
 	uint64_t forged, malformed, cross_channel;
 	uint64_t keys_installed, keys_removed, lapses, flushes;
 	uint64_t kernel_errors;
@@ -53,6 +63,12 @@ struct keyc {
 	uint64_t last_serial, demm_not_after, demm_at;
 	struct guise_demm_entry ent[MAX_ENT];
 	unsigned int nent;
+	/* The last accepted DEMM as received: its copies to the client's
+	 * other channel groups are duplicates, not replays. */
+	uint8_t last_demm[GUISE_KEYING_MAX_MSG];
+	size_t last_demm_len;
+	struct newest newest[MAX_KEYS];
+	unsigned int nnewest;
 	bool entitled_once;
 	struct rxkey keys[MAX_KEYS];
 	unsigned int nkeys;
@@ -130,16 +146,29 @@ static void load_state(struct keyc *c)
 {
 	FILE *fp = fopen(c->conf->state, "r");
 
+	struct newest *n;
+
 	if (!fp)
 		return;
-	if (fscanf(fp, "serial %" SCNu64, &c->last_serial) != 1)
+	if (fscanf(fp, "serial %" SCNu64 "\n", &c->last_serial) != 1)
 		c->last_serial = 0;
+	while (c->nnewest < MAX_KEYS) {
+		n = &c->newest[c->nnewest];
+		if (fscanf(fp,
+			   "newest %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu64
+			   "\n",
+			   &n->channel, &n->content, &n->key_id,
+			   &n->not_before) != 4)
+			break;
+		c->nnewest++;
+	}
 	fclose(fp);
 }
 
 static void save_state(struct keyc *c)
 {
 	char tmp[4096];
+	unsigned int i;
 	FILE *fp;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", c->conf->state) >=
@@ -151,6 +180,12 @@ static void save_state(struct keyc *c)
 		return;
 	}
 	fprintf(fp, "serial %" PRIu64 "\n", c->last_serial);
+	for (i = 0; i < c->nnewest; i++)
+		fprintf(fp,
+			"newest %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu64
+			"\n",
+			c->newest[i].channel, c->newest[i].content,
+			c->newest[i].key_id, c->newest[i].not_before);
 	if (fflush(fp) || fsync(fileno(fp)) || fclose(fp) ||
 	    rename(tmp, c->conf->state))
 		guise_err("state %s: %s", c->conf->state, strerror(errno));
@@ -290,6 +325,13 @@ static void on_demm(struct keyc *c, const uint8_t *buf, size_t len,
 	unsigned int i;
 	int err;
 
+	/* The server sends each DEMM once to every group of the client's
+	 * channels: the same bytes again are a duplicate, not a replay. */
+	if (c->last_demm_len && len == c->last_demm_len &&
+	    !memcmp(buf, c->last_demm, len)) {
+		c->m.demms_duplicate++;
+		return;
+	}
 	err = guise_demm_open(&c->ck, buf, len, &m);
 	if (err == -ENOENT) {
 		c->m.demms_other++;
@@ -316,6 +358,8 @@ static void on_demm(struct keyc *c, const uint8_t *buf, size_t len,
 	}
 	c->m.demms++;
 	c->last_serial = m.serial;
+	memcpy(c->last_demm, buf, len);
+	c->last_demm_len = len;
 	save_state(c);
 	c->demm_not_after = m.not_after;
 	c->demm_at = now;
@@ -364,15 +408,101 @@ static void prune(struct keyc *c, const struct rxkey *r)
 		key_remove(c, oldest);
 }
 
+static struct newest *newest_find(struct keyc *c, uint32_t channel,
+				  uint32_t content)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nnewest; i++)
+		if (c->newest[i].channel == channel &&
+		    c->newest[i].content == content)
+			return &c->newest[i];
+	return NULL;
+}
+
+/* @a is the newest key of its content seen so far: remember it (kept in
+ * the state file; when full, the entry of the oldest key id goes). */
+static void newest_note(struct keyc *c, struct newest *n,
+			const struct guise_announce *a)
+{
+	unsigned int i;
+
+	if (!n) {
+		if (c->nnewest < MAX_KEYS) {
+			n = &c->newest[c->nnewest++];
+		} else {
+			n = &c->newest[0];
+			for (i = 1; i < c->nnewest; i++)
+				if (c->newest[i].key_id < n->key_id)
+					n = &c->newest[i];
+		}
+		n->channel = a->channel;
+		n->content = a->content;
+	}
+	n->key_id = a->key_id;
+	n->not_before = a->not_before;
+	save_state(c);
+}
+
+/*
+ * Held key @r again, announced with @a: shorten its not_after (never
+ * lengthen it), or add it if it was lost with the module or adopted at
+ * start without its secret. A shortened key keeps its kernel object (its
+ * validity changes in place, kernel_key_retime()).
+ */
+static void key_update(struct keyc *c, struct rxkey *r, const struct rxkey *nr)
+{
+	bool shorter = nr->not_after < r->not_after;
+	struct guise_key k;
+	int err;
+
+	r->channel = nr->channel;
+	r->content = nr->content;
+	if (!shorter && r->in_kernel && r->has_secret)
+		return;
+	if (shorter) {
+		r->not_after = nr->not_after;
+		c->m.keys_shortened++;
+	}
+	r->not_before = nr->not_before;
+	r->alg = nr->alg;
+	memcpy(r->salt, nr->salt, sizeof(r->salt));
+	memcpy(r->secret, nr->secret, sizeof(r->secret));
+	r->has_secret = true;
+	/* Shortened in place (KEY_NEW with NLM_F_REPLACE): a delete and an
+	 * add would drop the datagrams that arrive in between. */
+	if (shorter && r->in_kernel && c->kernel) {
+		rx_key_full(r, &k);
+		err = kernel_key_retime(c->kernel, &k);
+		guise_key_wipe(&k);
+		if (err) {
+			c->m.kernel_errors++;
+			r->in_kernel =
+				false; /* added again at the next resync */
+		}
+		return;
+	}
+	err = rx_add(c, r);
+	if (err && err != -EEXIST) {
+		c->m.kernel_errors++;
+		return; /* added again at the next resync */
+	}
+	if (!r->in_kernel && !shorter)
+		c->m.keys_reinstalled++;
+	r->in_kernel = true;
+}
+
 static void on_announce(struct keyc *c, const uint8_t *buf, size_t len,
 			uint64_t now)
 {
 	const struct guise_demm_entry *e;
 	struct guise_keying_hdr h;
 	struct guise_announce a;
+	struct newest *nw;
 	struct rxkey nr;
 	int i, err;
 
+	memset(&nr, 0, sizeof(nr));
 	guise_keying_peek(buf, len, &h);
 	e = find_ent(c, h.channel, h.key_epoch, now);
 	if (!e) {
@@ -396,13 +526,22 @@ static void on_announce(struct keyc *c, const uint8_t *buf, size_t len,
 		goto out;
 	}
 	c->m.announces++;
-	/* A known key is added again only if it was lost with the module
-	 * or adopted at start without its secret (-EEXIST then). */
 	i = find_key(c, &a);
-	if ((i >= 0 && c->keys[i].in_kernel && c->keys[i].has_secret) ||
-	    (i < 0 && c->nkeys == MAX_KEYS))
+	nw = newest_find(c, a.channel, a.content);
+	/*
+	 * A key older than the newest seen of its content is added only if
+	 * held (to shorten it): once the newer key is valid, the older one
+	 * is announced only with its shortened not_after, and an older
+	 * announcement replayed under the same Kc must not bring it back.
+	 */
+	if (i < 0 && nw && a.key_id < nw->key_id && now >= nw->not_before) {
+		c->m.announces_stale++;
 		goto out;
-	memset(&nr, 0, sizeof(nr));
+	}
+	if (!nw || a.key_id > nw->key_id)
+		newest_note(c, nw, &a);
+	if (i < 0 && c->nkeys == MAX_KEYS)
+		goto out;
 	nr.group = a.group;
 	nr.port = a.port;
 	nr.key_id = a.key_id;
@@ -415,18 +554,18 @@ static void on_announce(struct keyc *c, const uint8_t *buf, size_t len,
 	memcpy(nr.secret, a.key, sizeof(nr.secret));
 	nr.has_secret = true;
 	nr.in_kernel = true;
-	err = rx_add(c, &nr);
-	if (err && err != -EEXIST) {
-		c->m.kernel_errors++;
-		goto out;
-	}
-	if (i < 0) {
+	if (i >= 0) {
+		key_update(c, &c->keys[i], &nr);
+	} else {
+		err = rx_add(c, &nr);
+		if (err && err != -EEXIST) {
+			c->m.kernel_errors++;
+			goto out;
+		}
 		i = (int)c->nkeys++;
 		c->m.keys_installed++;
-	} else if (!c->keys[i].in_kernel) {
-		c->m.keys_reinstalled++;
+		c->keys[i] = nr;
 	}
-	c->keys[i] = nr;
 	prune(c, &c->keys[i]);
 out:
 	explicit_bzero(&nr, sizeof(nr));
@@ -483,7 +622,7 @@ void client_tick(struct keyc *c, uint64_t now)
 	}
 	for (i = 0; i < c->nkeys;) {
 		if (c->keys[i].not_after <= now)
-			key_drop(c, i); /* gone in the kernel */
+			key_remove(c, i); /* the kernel's GC may lag */
 		else
 			i++;
 	}
@@ -646,20 +785,24 @@ json_t *client_status(struct keyc *c)
 	}
 	return json_pack(
 		"{s:s, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I,"
-		" s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+		" s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+		" s:I, s:I, s:I}}",
 		"role", "client", "last_serial", (json_int_t)c->last_serial,
 		"demm_not_after", (json_int_t)c->demm_not_after, "channels", ch,
 		"keys", keys, "counters", "demms", (json_int_t)m->demms,
 		"demms_other", (json_int_t)m->demms_other, "demms_replayed",
 		(json_int_t)m->demms_replayed, "demms_expired",
-		(json_int_t)m->demms_expired, "announces",
+		(json_int_t)m->demms_expired, "demms_duplicate",
+		(json_int_t)m->demms_duplicate, "announces",
 		(json_int_t)m->announces, "announces_nokey",
 		(json_int_t)m->announces_nokey, "announces_expired",
-		(json_int_t)m->announces_expired, "forged",
-		(json_int_t)m->forged, "malformed", (json_int_t)m->malformed,
-		"cross_channel", (json_int_t)m->cross_channel, "keys_installed",
+		(json_int_t)m->announces_expired, "announces_stale",
+		(json_int_t)m->announces_stale, "forged", (json_int_t)m->forged,
+		"malformed", (json_int_t)m->malformed, "cross_channel",
+		(json_int_t)m->cross_channel, "keys_installed",
 		(json_int_t)m->keys_installed, "keys_removed",
-		(json_int_t)m->keys_removed, "lapses", (json_int_t)m->lapses,
+		(json_int_t)m->keys_removed, "keys_shortened",
+		(json_int_t)m->keys_shortened, "lapses", (json_int_t)m->lapses,
 		"flushes", (json_int_t)m->flushes, "kernel_errors",
 		(json_int_t)m->kernel_errors, "kernel_resyncs",
 		(json_int_t)m->kernel_resyncs, "keys_reinstalled",

@@ -51,6 +51,16 @@ int kernel_key_add(struct kernel *k, const struct guise_key *key)
 	return err;
 }
 
+int kernel_key_retime(struct kernel *k, const struct guise_key *key)
+{
+	int err = request(k, GUISE_CMD_KEY_NEW, NLM_F_REPLACE | NLM_F_CREATE,
+			  key, NULL, NULL, NULL);
+
+	if (err)
+		log_fail(k, "change validity of", key, err);
+	return err;
+}
+
 int kernel_key_del(struct kernel *k, const struct guise_key *key)
 {
 	struct guise_key d;

@@ -24,6 +24,7 @@ struct qitem {
 	TAILQ_ENTRY(qitem) node;
 	enum keyd_prio prio; /* PRIO_NONE: not queued */
 	bool is_demm;
+	uint32_t cost; /* wire bytes charged to the backlog while queued */
 };
 TAILQ_HEAD(qhead, qitem);
 

@@ -23,6 +23,7 @@ struct sender {
 	struct event *drain;
 	struct qhead q[PRIO_NONE];
 	size_t queued;
+	uint64_t backlog[PRIO_NONE]; /* wire bytes queued, per priority */
 	struct sent win[WINDOW_SLOTS];
 	size_t head, count; /* ring of the last second's sends */
 	uint64_t win_bytes;
@@ -67,10 +68,23 @@ uint64_t sender_rate(const struct sender *s)
 	return cap ? cap : 1;
 }
 
-uint64_t sender_backlog(const struct sender *s)
+uint64_t sender_backlog(const struct sender *s, enum keyd_prio prio)
 {
-	/* A DEMM or announcement to one or two groups: ~ 300 wire bytes. */
-	return (uint64_t)s->queued * 300;
+	uint64_t sum = 0;
+	unsigned int p;
+
+	for (p = 0; p <= prio && p < PRIO_NONE; p++)
+		sum += s->backlog[p];
+	return sum;
+}
+
+/* Charge @it to the backlog at its priority, at its cost now. */
+static void charge(struct sender *s, struct qitem *it)
+{
+	uint64_t cost = server_item_cost(s->d, it, (uint64_t)time(NULL));
+
+	it->cost = cost > UINT32_MAX ? UINT32_MAX : (uint32_t)cost;
+	s->backlog[it->prio] += it->cost;
 }
 
 size_t sender_queued(const struct sender *s)
@@ -91,17 +105,25 @@ void sender_dequeue(struct sender *s, struct qitem *it)
 	if (it->prio == PRIO_NONE)
 		return;
 	TAILQ_REMOVE(&s->q[it->prio], it, node);
+	s->backlog[it->prio] -= it->cost;
+	it->cost = 0;
 	it->prio = PRIO_NONE;
 	s->queued--;
 }
 
 void sender_enqueue(struct sender *s, struct qitem *it, enum keyd_prio prio)
 {
-	if (it->prio <= prio)
-		return; /* already waiting, as urgent or more */
+	if (it->prio <= prio) {
+		/* Already waiting, as urgent or more; what it will cost may
+		 * have changed (channels, groups). */
+		s->backlog[it->prio] -= it->cost;
+		charge(s, it);
+		return;
+	}
 	sender_dequeue(s, it);
 	TAILQ_INSERT_TAIL(&s->q[prio], it, node);
 	it->prio = prio;
+	charge(s, it);
 	s->queued++;
 	arm(s);
 }
@@ -125,8 +147,11 @@ int sender_send(struct sender *s, const struct in6_addr *group,
 		return -errno;
 	}
 	s->d->m.bytes_sent += len + KEYD_WIRE_OVERHEAD;
-	if (s->count == WINDOW_SLOTS) /* cannot happen under any sane cap */
-		window_expire(s, UINT64_MAX);
+	if (s->count == WINDOW_SLOTS) { /* on_drain() keeps room: never */
+		s->win_bytes -= s->win[s->head].bytes;
+		s->head = (s->head + 1) % WINDOW_SLOTS;
+		s->count--;
+	}
 	slot = (s->head + s->count) % WINDOW_SLOTS;
 	s->win[slot].us = now_us();
 	s->win[slot].bytes = (uint32_t)(len + KEYD_WIRE_OVERHEAD);
@@ -157,8 +182,12 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 	while ((it = peek(s))) {
 		uint64_t cost = server_item_cost(s->d, it, now);
 
-		/* Alone in an empty window, an item larger than the cap goes. */
-		if (s->win_bytes + cost > rate && s->count) {
+		/* Alone in an empty window, an item larger than the cap goes.
+		 * An item is at most 2 * KEYD_MAX_ENTITLED datagrams: it
+		 * waits while the window's ring could not record them all
+		 * (never forget a send of the last second). */
+		if ((s->win_bytes + cost > rate && s->count) ||
+		    s->count + 2 * KEYD_MAX_ENTITLED > WINDOW_SLOTS) {
 			s->d->m.deferred++;
 			break;
 		}

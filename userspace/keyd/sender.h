@@ -26,9 +26,11 @@ void sender_dequeue(struct sender *s, struct qitem *it);
 /* Send one datagram to [@group]:control port. 0 or -errno. */
 int sender_send(struct sender *s, const struct in6_addr *group,
 		const uint8_t *buf, size_t len);
-/* The cap in bytes per second, and the bytes waiting (estimated). */
+/* The cap in bytes per second. */
 uint64_t sender_rate(const struct sender *s);
-uint64_t sender_backlog(const struct sender *s);
+/* Wire bytes queued at @prio or more urgent (server_item_cost() of each
+ * item when it was queued or queued again). */
+uint64_t sender_backlog(const struct sender *s, enum keyd_prio prio);
 size_t sender_queued(const struct sender *s);
 uint64_t sender_window_bytes(struct sender *s);
 

@@ -16,6 +16,14 @@
 #define SKEW 5
 /* A key without a rotation period still ends (then it is renewed). */
 #define NO_PERIOD (30U * 86400)
+/*
+ * How long receivers keep the previous Ks after the sender switched to
+ * the new one (its tx_from): datagrams sent just before the switch still
+ * in flight or reordered, and a receiver clock up to SKEW ahead. After a
+ * rotation the previous Ks is valid until tx_from + KS_GRACE only, and is
+ * announced so: a member revoked from the channel knows it.
+ */
+#define KS_GRACE (SKEW + 3)
 
 static uint64_t period_or_default(uint32_t p)
 {
@@ -147,13 +155,22 @@ static void tx_remove(struct keyd *d, const struct kcontent *ct,
 
 /* ---- rotations ---- */
 
-/* Seconds until everything queued now has gone out, and then some. */
+/*
+ * Seconds until the announcement of a new Ks, queued now at PRIO_CHANGE,
+ * has gone out: everything queued before it (revocations and changes, in
+ * wire bytes as server_item_cost() charged them), itself (prev and cur),
+ * and what the last second's window still holds, at the cap; then one
+ * more second.
+ */
 static uint64_t switch_delay(struct keyd *d)
 {
-	uint64_t drain = sender_backlog(d->sender) / sender_rate(d->sender);
+	uint64_t rate = sender_rate(d->sender);
+	uint64_t bytes = sender_backlog(d->sender, PRIO_CHANGE) +
+			 sender_window_bytes(d->sender) +
+			 2 * (GUISE_ANNOUNCE_LEN + KEYD_WIRE_OVERHEAD);
+	uint64_t drain = (bytes + rate - 1) / rate + 1;
 
-	return drain + 1 > d->conf->switch_delay ? drain + 1 :
-						   d->conf->switch_delay;
+	return drain > d->conf->switch_delay ? drain : d->conf->switch_delay;
 }
 
 static int ks_rotate(struct keyd *d, struct kcontent *ct, uint64_t now)
@@ -180,12 +197,22 @@ static int ks_rotate(struct keyd *d, struct kcontent *ct, uint64_t now)
 		 * after a periodic rotation): cur was never sent with, prev
 		 * still is. Drop cur, not prev: the sender would otherwise
 		 * hold no valid key until next's tx_from and fail closed.
+		 * prev now lasts until next's tx_from (+ grace): longer than
+		 * announced before, and receivers that heard that never
+		 * lengthen a key (client.c), so they may miss the content
+		 * sent with prev after the earlier tx_from + KS_GRACE.
 		 */
 		tx_remove(d, ct, &ct->cur);
+		ct->prev.not_after = next.tx_from + KS_GRACE;
 	} else {
 		if (ct->prev.key_id && ct->prev_del)
 			tx_remove(d, ct, &ct->prev); /* a third generation */
 		ct->prev = ct->cur;
+		/* Nothing is sent with it after next's tx_from: receivers
+		 * keep it for the grace only. */
+		if (ct->prev.key_id &&
+		    ct->prev.not_after > next.tx_from + KS_GRACE)
+			ct->prev.not_after = next.tx_from + KS_GRACE;
 	}
 	ct->cur = next;
 	ct->cur_added = false;
@@ -317,8 +344,9 @@ static void demm_fill(struct keyd *d, struct kclient *c, struct guise_demm *m,
 
 static unsigned int announce_count(const struct kcontent *ct, uint64_t now)
 {
-	/* During a switch the key still in use goes out too. */
-	return ct->prev.key_id && ct->cur.tx_from > now ? 2 : 1;
+	/* While the previous Ks is valid (the switch and its grace) it goes
+	 * out too, with its shortened not_after. */
+	return ct->prev.key_id && ct->prev.not_after > now ? 2 : 1;
 }
 
 uint64_t server_item_cost(struct keyd *d, struct qitem *it, uint64_t now)
@@ -366,7 +394,7 @@ static void emit_demm(struct keyd *d, struct kclient *c, uint64_t now)
 static void emit_announce(struct keyd *d, struct kcontent *ct, uint64_t now)
 {
 	struct kchannel *ch = server_channel_find(d, ct->channel);
-	const struct ks *keys[2] = { &ct->cur, &ct->prev };
+	const struct ks *keys[2] = { &ct->prev, &ct->cur };
 	uint8_t buf[GUISE_ANNOUNCE_LEN];
 	struct guise_announce a;
 	unsigned int i, n = announce_count(ct, now);
@@ -374,7 +402,9 @@ static void emit_announce(struct keyd *d, struct kcontent *ct, uint64_t now)
 
 	if (!ch || !ch->cur.epoch || !ct->cur.key_id)
 		return;
-	for (i = 0; i < n; i++) {
+	/* Older key first: a receiver refuses a key older than the newest
+	 * it has seen of the content unless it holds it (client.c). */
+	for (i = 2 - n; i < 2; i++) {
 		memset(&a, 0, sizeof(a));
 		a.channel = ch->id;
 		a.content = ct->id;
