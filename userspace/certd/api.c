@@ -394,6 +394,7 @@ static void notify_cb(struct evhttp_request *req, void *arg)
 static void subscribe(struct evhttp_request *req, struct certd *d, bool add)
 {
 	const char *url, *topic = "crl";
+	char who[HOLDER_ID_MAX];
 	json_error_t jerr;
 	json_t *body;
 	int err;
@@ -412,11 +413,21 @@ static void subscribe(struct evhttp_request *req, struct certd *d, bool add)
 				 "\"topic\": \"crl\"|\"paths\"}");
 		goto out;
 	}
-	err = notify_subscribe(d, topic, url, add);
+	if (holders_caller(req, who, sizeof(who))) {
+		http_reply_error(req, HTTP_FORBIDDEN,
+				 "a verified client certificate is required");
+		goto out;
+	}
+	err = notify_subscribe(d, topic, url, who, add);
+	if (err == -EBUSY)
+		err = 0; /* our hold let go; others keep it */
 	if (err == -EINVAL)
 		http_reply_error(req, HTTP_BADREQUEST, "unknown topic");
 	else if (err == -ENOENT)
 		http_reply_error(req, HTTP_NOTFOUND, "not subscribed");
+	else if (err == -EPERM)
+		http_reply_error(req, HTTP_FORBIDDEN,
+				 "subscribed by another client");
 	else if (err)
 		http_reply_error(req, 503, "cannot subscribe");
 	else

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "crl.h"
+#include "holders.h"
 #include "path.h"
 
 struct worker;
@@ -52,6 +53,12 @@ struct ocsp_signer {
 	EVP_PKEY *key;
 };
 
+/* A destination added over the API, and the clients holding it. */
+struct subscription {
+	char *url;
+	struct holders holders;
+};
+
 struct certd {
 	const struct certd_conf *conf;
 	struct event_base *base;
@@ -65,9 +72,9 @@ struct certd {
 	struct ocsp_signer *signers;
 	size_t n_signers;
 	struct ocsp_cache *ocsp_cache; /* signed answers to nonce-less requests */
-	char **subs; /* subscribed notification URLs */
+	struct subscription *subs; /* notification URLs (/v1/subscribe) */
 	size_t n_subs;
-	char **path_subs; /* subscribed path-sharing URLs */
+	struct subscription *path_subs; /* path-sharing URLs */
 	size_t n_path_subs;
 	struct worker *worker;
 	struct loader *loader; /* CRL loads off the loop (loader.h) */

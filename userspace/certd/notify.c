@@ -29,11 +29,15 @@ void notify_free(struct certd *d)
 		ASN1_INTEGER_free(d->seen[i].number);
 	}
 	free(d->seen);
-	for (i = 0; i < d->n_subs; i++)
-		free(d->subs[i]);
+	for (i = 0; i < d->n_subs; i++) {
+		free(d->subs[i].url);
+		holders_free(&d->subs[i].holders);
+	}
 	free(d->subs);
-	for (i = 0; i < d->n_path_subs; i++)
-		free(d->path_subs[i]);
+	for (i = 0; i < d->n_path_subs; i++) {
+		free(d->path_subs[i].url);
+		holders_free(&d->path_subs[i].holders);
+	}
 	free(d->path_subs);
 }
 
@@ -481,7 +485,8 @@ static unsigned int forward(struct certd *d, struct crlop *op)
 		n += !worker_post_body(d->worker, c->forward.v[i], CT_NOTE,
 				       op->fwd);
 	for (i = 0; i < d->n_subs; i++)
-		n += !worker_post_body(d->worker, d->subs[i], CT_NOTE, op->fwd);
+		n += !worker_post_body(d->worker, d->subs[i].url, CT_NOTE,
+				       op->fwd);
 	d->m.notify_forwarded += n;
 	return n;
 }
@@ -933,21 +938,25 @@ void notify_stop(struct certd *d)
 }
 
 int notify_subscribe(struct certd *d, const char *topic, const char *url,
-		     bool add)
+		     const char *who, bool add)
 {
 	bool paths = !strcmp(topic, "paths");
-	char ***v = paths ? &d->path_subs : &d->subs;
+	struct subscription **v = paths ? &d->path_subs : &d->subs, *nv;
 	size_t *n = paths ? &d->n_path_subs : &d->n_subs, i;
-	char **nv;
+	int err;
 
 	if (!paths && strcmp(topic, "crl"))
 		return -EINVAL;
 	for (i = 0; i < *n; i++) {
-		if (strcmp((*v)[i], url))
+		if (strcmp((*v)[i].url, url))
 			continue;
 		if (add)
-			return 0;
-		free((*v)[i]);
+			return holders_add(&(*v)[i].holders, who);
+		err = holders_drop(&(*v)[i].holders, who);
+		if (err)
+			return err;
+		free((*v)[i].url);
+		holders_free(&(*v)[i].holders);
 		(*v)[i] = (*v)[--*n];
 		return 0;
 	}
@@ -959,9 +968,14 @@ int notify_subscribe(struct certd *d, const char *topic, const char *url,
 	if (!nv)
 		return -ENOMEM;
 	*v = nv;
-	nv[*n] = strdup(url);
-	if (!nv[*n])
+	nv[*n] = (struct subscription){ .url = strdup(url) };
+	if (!nv[*n].url)
 		return -ENOMEM;
+	err = holders_add(&nv[*n].holders, who);
+	if (err) {
+		free(nv[*n].url);
+		return err;
+	}
 	(*n)++;
 	return 0;
 }
@@ -1008,8 +1022,9 @@ void notify_share_path(struct certd *d, STACK_OF(X509) * chain, int purpose)
 						  d->conf->peers.v[i], CT_JSON,
 						  text, strlen(text));
 	for (i = 0; i < d->n_path_subs; i++)
-		d->m.paths_shared += !worker_post(d->worker, d->path_subs[i],
-						  CT_JSON, text, strlen(text));
+		d->m.paths_shared += !worker_post(d->worker,
+						  d->path_subs[i].url, CT_JSON,
+						  text, strlen(text));
 out:
 	free(text);
 	json_decref(arr);

@@ -32,9 +32,14 @@ void notify_reload(struct certd *d);
 /* Stop the loader and answer the notifications still waiting (503). */
 void notify_stop(struct certd *d);
 
-/* Add / remove @url on a destination list ("crl" or "paths" @topic). */
+/*
+ * @who (holders.h) holds or lets go of @url on a destination list ("crl"
+ * or "paths" @topic). 0 (on, or off); letting go: -EBUSY (others still
+ * hold it: it stays), -EPERM (@who does not hold it), -ENOENT (not on
+ * the list); -EINVAL (topic), -ENOSPC, -ENOMEM.
+ */
 int notify_subscribe(struct certd *d, const char *topic, const char *url,
-		     bool add);
+		     const char *who, bool add);
 
 /* Send a newly built path (leaf first), valid for @purpose (X509_PURPOSE_*,
  * 0 any), to the peers and path subscribers. */

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <openssl/x509.h>
 
+#include "holders.h"
+
 struct watch_opts {
 	const char *dir, *url; /* one of them: the repository */
 	const char *location_base; /* URL prefix of DIR's files, or NULL */
@@ -32,6 +34,7 @@ struct sub {
 	time_t warm_after; /* monotonic: no pre-warm before (backoff) */
 	unsigned int warm_backoff; /* s; 0 after a success */
 	void *curl; /* CURL *: its requests, its TLS session (send.c) */
+	struct holders holders; /* who subscribed it (--to: configured) */
 };
 
 /* What was last seen of one issuer's full or delta CRL. */
@@ -72,7 +75,11 @@ int watch_scan(struct crlwatch *cw, bool notify);
  * subscriber at once; waits for all (10 s at most). 0: all answered 2xx. */
 int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		 X509_CRL *previous);
-int watch_subscribe(struct crlwatch *cw, const char *url, bool add);
+/* @who (holders.h; NULL: the command line) holds or lets go of @url;
+ * as notify_subscribe() of guise-certd: 0, -EBUSY, -EPERM, -ENOENT,
+ * -ENOSPC, -ENOMEM. */
+int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
+		    bool add);
 /*
  * Open, or keep open, the connections to the subscribers not backing
  * off: GET /v1/health?keepalive=1 on the notify URL's server. @idle_only:

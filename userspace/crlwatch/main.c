@@ -322,10 +322,7 @@ static void on_hup(void *arg)
 
 static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev =
-		conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	char who[HOLDER_ID_MAX];
 	const char *url;
 	json_t *body;
 	int err;
@@ -334,8 +331,7 @@ static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 		http_reply_error(req, 405, "method not allowed");
 		return;
 	}
-	if (!ssl || !SSL_get0_peer_certificate(ssl) ||
-	    SSL_get_verify_result(ssl) != X509_V_OK) {
+	if (holders_caller(req, who, sizeof(who))) {
 		http_reply_error(req, HTTP_FORBIDDEN,
 				 "a verified client certificate is required");
 		return;
@@ -349,9 +345,15 @@ static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 		http_reply_error(req, HTTP_BADREQUEST,
 				 "expected {\"url\": \"https://...\"}");
 	} else {
-		err = watch_subscribe(cw, url, add);
+		err = watch_subscribe(cw, url, who, add);
+		if (err == -EBUSY)
+			err = 0; /* our hold let go; others keep it */
 		if (err == -ENOENT)
 			http_reply_error(req, HTTP_NOTFOUND, "not subscribed");
+		else if (err == -EPERM)
+			http_reply_error(req, HTTP_FORBIDDEN,
+					 "subscribed by another client or "
+					 "on the command line");
 		else if (err)
 			http_reply_error(req, 503, "cannot subscribe");
 		else
@@ -400,7 +402,7 @@ int main(int argc, char **argv)
 	if (load_signer(&cw))
 		goto out;
 	for (i = 0; i < o.n_to; i++)
-		if (watch_subscribe(&cw, o.to[i], true))
+		if (watch_subscribe(&cw, o.to[i], NULL, true))
 			goto out;
 	watch_scan(&cw, o.notify_existing || o.once);
 	if (o.once) {

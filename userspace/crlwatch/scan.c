@@ -217,8 +217,10 @@ void watch_free(struct crlwatch *cw)
 	}
 	free(cw->w);
 	watch_disconnect(cw); /* their handles, before the subscribers */
-	for (i = 0; i < cw->n_subs; i++)
+	for (i = 0; i < cw->n_subs; i++) {
 		free(cw->subs[i].url);
+		holders_free(&cw->subs[i].holders);
+	}
 	free(cw->subs);
 	X509_free(cw->sign_cert);
 	EVP_PKEY_free(cw->sign_key);

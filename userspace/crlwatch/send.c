@@ -367,18 +367,27 @@ out:
 	return rc;
 }
 
-int watch_subscribe(struct crlwatch *cw, const char *url, bool add)
+int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
+		    bool add)
 {
-	struct sub *v;
+	struct sub *v, *s;
 	size_t i;
+	int err;
 
 	for (i = 0; i < cw->n_subs; i++) {
-		if (strcmp(cw->subs[i].url, url))
+		s = &cw->subs[i];
+		if (strcmp(s->url, url))
 			continue;
+		if (add && !who)
+			s->holders.configured = true;
 		if (add)
-			return 0;
-		sub_close(&cw->subs[i]);
-		free(cw->subs[i].url);
+			return who ? holders_add(&s->holders, who) : 0;
+		err = holders_drop(&s->holders, who);
+		if (err)
+			return err;
+		sub_close(s);
+		free(s->url);
+		holders_free(&s->holders);
 		cw->subs[i] = cw->subs[--cw->n_subs];
 		return 0;
 	}
@@ -390,10 +399,17 @@ int watch_subscribe(struct crlwatch *cw, const char *url, bool add)
 	if (!v)
 		return -ENOMEM;
 	cw->subs = v;
-	v[cw->n_subs] = (struct sub){ .url = strdup(url) };
-	if (!v[cw->n_subs].url)
+	s = &v[cw->n_subs];
+	*s = (struct sub){ .url = strdup(url) };
+	s->holders.configured = !who;
+	if (!s->url)
 		return -ENOMEM;
+	err = who ? holders_add(&s->holders, who) : 0;
+	if (err) {
+		free(s->url);
+		return err;
+	}
 	cw->n_subs++;
-	cw->subscribed += add;
+	cw->subscribed += !!who;
 	return 0;
 }

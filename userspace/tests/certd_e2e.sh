@@ -246,6 +246,34 @@ api main /v1/unsubscribe -d "{\"url\":\"https://[::1]:$PORT_other/v1/paths\",\"t
 	grep -q '"subscribed":false'
 ok $? "unsubscribed again"
 
+# A subscription is held by the client certificates that asked for it:
+# another client (server.crt, another subject) can neither end it nor
+# take it over; with two holders, the first to let go leaves it on.
+api2() { # NAME PATH [curl args...]: as the client certificate server.crt
+	local name=$1 path=$2
+	shift 2
+	curl -s --max-time 20 --cacert tlsca.crt --cert server.crt \
+		--key server.key "$@" "https://[::1]:$(port "$name")$path"
+}
+subs() { api main /v1/health | python3 -c 'import json,sys; print(json.load(sys.stdin)["subscribers"])'; }
+SUB='{"url":"https://[::1]:1/v1/notify"}'
+subs0=$(subs)
+api main /v1/subscribe -d "$SUB" | grep -q '"subscribed":true'
+ok $? "client subscribes a URL"
+code=$(api2 main /v1/unsubscribe -d "$SUB" -o /dev/null -w '%{http_code}')
+is "$code" 403 "another client cannot unsubscribe it: 403"
+is "$(subs)" $((subs0 + 1)) "... and it stays subscribed"
+api2 main /v1/subscribe -d "$SUB" | grep -q '"subscribed":true'
+ok $? "the other client subscribes the same URL: a second hold"
+api main /v1/unsubscribe -d "$SUB" | grep -q '"subscribed":false'
+ok $? "the first lets go"
+is "$(subs)" $((subs0 + 1)) "... the URL stays, held by the second"
+code=$(api main /v1/unsubscribe -d "$SUB" -o /dev/null -w '%{http_code}')
+is "$code" 403 "the first, no longer a holder, cannot end it: 403"
+api2 main /v1/unsubscribe -d "$SUB" | grep -q '"subscribed":false'
+ok $? "the last holder lets go"
+is "$(subs)" "$subs0" "... and the subscription ends"
+
 # 3. OCSP with openssl ocsp.
 ocsp() { # ISSUER CERT VAFILE
 	openssl ocsp -url "http://127.0.0.1:$OCSP_main/" -issuer "$1" \
@@ -523,6 +551,17 @@ is "$(metric peer peer_keepalive_total)" $((warm0 + 1)) \
 	"SIGHUP: crlwatch reconnected to its subscriber at once"
 kill -0 "$WPID"
 ok $? "... and runs on"
+watch_api() { # CERT PATH JSON: crlwatch's HTTP status
+	curl -s --max-time 10 --cacert tlsca.crt --cert "$1.crt" \
+		--key "$1.key" -d "$3" -o /dev/null -w '%{http_code}' \
+		"https://[::1]:$(cat watch.port)$2"
+}
+is "$(watch_api server /v1/unsubscribe "{\"url\":\"https://[::1]:$PORT_peer/v1/notify\"}")" \
+	403 "crlwatch: another client cannot unsubscribe the peer: 403"
+is "$(watch_api client /v1/unsubscribe "{\"url\":\"https://[::1]:$PORT_peer/v1/notify\"}")" \
+	200 "crlwatch: its subscriber can, and subscribes again"
+is "$(watch_api client /v1/subscribe "{\"url\":\"https://[::1]:$PORT_peer/v1/notify\"}")" \
+	200 "crlwatch: subscribed again"
 code=$(api main /v1/unsubscribe -d '{"url":"https://[::1]:1/v1/notify"}' \
 	-o /dev/null -w '%{http_code}')
 is "$code" 404 "unsubscribing an unknown URL: 404"
