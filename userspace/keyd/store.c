@@ -27,7 +27,32 @@ struct store {
 #define SEAL_ITERATIONS 200000
 #define SEAL_OVERHEAD (12 + 16) /* nonce, tag */
 #define SEAL_MAX 256 /* the largest secret blob, a struct ks or kc */
-static const uint8_t seal_aad[] = "guise-keyd store v1";
+#define SEAL_AAD_MAX 192
+
+/*
+ * The associated data of a sealed value binds it to its place. Seal
+ * version 1 (stores made before; no meta row 'seal_version') bound only
+ * this constant, so a value could be moved between rows and columns
+ * unnoticed. Version 2 binds
+ *
+ *	"guise-keyd store v2" NUL table NUL column NUL key NUL [bound NUL]
+ *
+ * with key the row's primary key (an integer in decimal) and bound the
+ * other column the value's meaning hangs on: a client's certificate
+ * address (enrolment finds Km by it) and a content's channel (its Ks is
+ * announced under that channel's Kc). store_open() moves a version 1
+ * store to version 2 in one transaction.
+ */
+#define SEAL_VERSION 2
+static const uint8_t seal_aad_v1[] = "guise-keyd store v1";
+static const char seal_prefix[] = "guise-keyd store v2";
+
+/* Where a sealed value lives: its associated data. */
+struct seal_at {
+	const char *table, *column;
+	const char *key; /* the row's primary key, as text */
+	const char *bound; /* NULL: none */
+};
 
 /* Key material is kept as the structs' bytes: the file never leaves the
  * host that wrote it. */
@@ -86,24 +111,159 @@ static int store_exec(struct store *st, const char *sql)
 
 static int run(struct store *st, const char *sql, const char *types, ...);
 
-/* @out gets nonce || ciphertext || tag (@len + SEAL_OVERHEAD bytes). */
-static int seal_blob(struct store *st, const void *in, size_t len, uint8_t *out)
+static int seal_aad(int version, const struct seal_at *at, uint8_t *aad,
+		    size_t *len)
 {
-	if (RAND_bytes(out, 12) != 1)
-		return -EIO;
-	return guise_keying_aead(true, GUISE_ALG_CHACHA20_POLY1305, st->key,
-				 out, seal_aad, sizeof(seal_aad), in, len,
-				 out + 12, out + 12 + len);
+	const char *parts[] = { seal_prefix, at->table, at->column, at->key,
+				at->bound };
+	size_t i, n, used = 0;
+
+	if (version == 1) {
+		memcpy(aad, seal_aad_v1, sizeof(seal_aad_v1));
+		*len = sizeof(seal_aad_v1);
+		return 0;
+	}
+	if (!at->table || !at->column || !at->key)
+		return -EINVAL;
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]) && parts[i]; i++) {
+		n = strlen(parts[i]) + 1;
+		if (used + n > SEAL_AAD_MAX)
+			return -EINVAL;
+		memcpy(aad + used, parts[i], n);
+		used += n;
+	}
+	*len = used;
+	return 0;
 }
 
-static int open_blob(struct store *st, const uint8_t *in, size_t len, void *out)
+/* @out gets nonce || ciphertext || tag (@len + SEAL_OVERHEAD bytes). */
+static int seal_blob(struct store *st, const struct seal_at *at, const void *in,
+		     size_t len, uint8_t *out)
 {
-	if (len < SEAL_OVERHEAD)
+	uint8_t aad[SEAL_AAD_MAX];
+	size_t aadlen;
+
+	if (seal_aad(SEAL_VERSION, at, aad, &aadlen) ||
+	    RAND_bytes(out, 12) != 1)
+		return -EIO;
+	return guise_keying_aead(true, GUISE_ALG_CHACHA20_POLY1305, st->key,
+				 out, aad, aadlen, in, len, out + 12,
+				 out + 12 + len);
+}
+
+/* Open a value sealed with seal @version's associated data. */
+static int open_blob(struct store *st, int version, const struct seal_at *at,
+		     const uint8_t *in, size_t len, void *out)
+{
+	uint8_t aad[SEAL_AAD_MAX];
+	size_t aadlen;
+
+	if (len < SEAL_OVERHEAD || seal_aad(version, at, aad, &aadlen))
 		return -EINVAL;
 	len -= SEAL_OVERHEAD;
 	return guise_keying_aead(false, GUISE_ALG_CHACHA20_POLY1305, st->key,
-				 in, seal_aad, sizeof(seal_aad), in + 12, len,
-				 out, (uint8_t *)in + 12 + len);
+				 in, aad, aadlen, in + 12, len, out,
+				 (uint8_t *)in + 12 + len);
+}
+
+/* A primary key or bound column as associated data: NULL if neither
+ * text nor integer. */
+static const char *value_text(sqlite3_value *v, char *buf, size_t size)
+{
+	if (sqlite3_value_type(v) == SQLITE_INTEGER) {
+		snprintf(buf, size, "%lld", (long long)sqlite3_value_int64(v));
+		return buf;
+	}
+	if (sqlite3_value_type(v) != SQLITE_TEXT)
+		return NULL;
+	return (const char *)sqlite3_value_text(v);
+}
+
+/*
+ * guise_reseal(table, column, key, bound, value): @value sealed with seal
+ * version 1 (a constant) opened and sealed again bound to its place; an
+ * SQL error naming the row if it does not open.
+ */
+static void reseal_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct store *st = sqlite3_user_data(ctx);
+	uint8_t plain[SEAL_MAX], out[SEAL_MAX + SEAL_OVERHEAD];
+	char kbuf[24], bbuf[24], *msg;
+	struct seal_at at;
+	const uint8_t *in;
+	int n;
+
+	(void)argc;
+	at.table = (const char *)sqlite3_value_text(argv[0]);
+	at.column = (const char *)sqlite3_value_text(argv[1]);
+	at.key = value_text(argv[2], kbuf, sizeof(kbuf));
+	at.bound = sqlite3_value_type(argv[3]) == SQLITE_NULL ?
+			   NULL :
+			   value_text(argv[3], bbuf, sizeof(bbuf));
+	in = sqlite3_value_blob(argv[4]);
+	n = sqlite3_value_bytes(argv[4]);
+	if (at.key && in && n >= SEAL_OVERHEAD &&
+	    n <= SEAL_MAX + SEAL_OVERHEAD &&
+	    (sqlite3_value_type(argv[3]) == SQLITE_NULL || at.bound) &&
+	    !open_blob(st, 1, &at, in, (size_t)n, plain) &&
+	    !seal_blob(st, &at, plain, (size_t)n - SEAL_OVERHEAD, out)) {
+		sqlite3_result_blob(ctx, out, n, SQLITE_TRANSIENT);
+	} else {
+		msg = sqlite3_mprintf("%s row %s: %s does not open (damaged)",
+				      at.table, at.key ? at.key : "?",
+				      at.column);
+		sqlite3_result_error(ctx, msg ? msg : "reseal", -1);
+		sqlite3_free(msg);
+	}
+	explicit_bzero(plain, sizeof(plain));
+}
+
+/*
+ * Seal version 1 to 2: every sealed value opened with the constant and
+ * sealed again bound to its row and column, and the version recorded,
+ * in one transaction. A value that does not open leaves the store as it
+ * was.
+ */
+static int store_migrate(struct store *st)
+{
+	static const char sql[] =
+		"BEGIN IMMEDIATE;"
+		"UPDATE clients SET"
+		" km = guise_reseal('clients', 'km', id, address, km);"
+		"UPDATE channels SET"
+		" kc = guise_reseal('channels', 'kc', id, NULL, kc),"
+		" kc_prev = guise_reseal('channels', 'kc_prev', id, NULL,"
+		" kc_prev);"
+		"UPDATE contents SET"
+		" ks = guise_reseal('contents', 'ks', id, channel, ks),"
+		" ks_prev = guise_reseal('contents', 'ks_prev', id, channel,"
+		" ks_prev);"
+		"UPDATE sealing SET"
+		" probe = guise_reseal('sealing', 'probe', id, NULL, probe);"
+		"INSERT OR REPLACE INTO meta (name, value)"
+		" VALUES ('seal_version', 2);"
+		"COMMIT;";
+	int err;
+
+	/* Direct only: never from a trigger or view someone put in the
+	 * file. */
+	if (sqlite3_create_function_v2(
+		    st->db, "guise_reseal", 5, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+		    st, reseal_fn, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(st, "reseal");
+	err = store_exec(st, sql);
+	if (err) {
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+		guise_err("store: cannot bind the sealed values to their rows "
+			  "(seal version 1 to 2); the store is left as it "
+			  "was");
+	} else {
+		guise_warn("store: sealed values bound to their rows (seal "
+			   "version 1 to 2)");
+	}
+	sqlite3_create_function_v2(st->db, "guise_reseal", 5, SQLITE_UTF8, NULL,
+				   NULL, NULL, NULL, NULL);
+	return err;
 }
 
 static bool store_empty(struct store *st)
@@ -121,19 +281,44 @@ static bool store_empty(struct store *st)
 	return empty;
 }
 
+/* The seal version of a sealed store: 1 without a meta row. */
+static int64_t seal_version(struct store *st)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT value FROM meta"
+			       " WHERE name = 'seal_version';",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	switch (sqlite3_step(s)) {
+	case SQLITE_ROW:
+		v = sqlite3_column_int64(s, 0);
+		break;
+	case SQLITE_DONE:
+		v = 1;
+		break;
+	}
+	sqlite3_finalize(s);
+	return v;
+}
+
 /*
  * With a passphrase, every secret column is sealed under
  * PBKDF2-SHA256(passphrase, salt): a new store records salt and a probe
  * (32 sealed zero bytes) that tells a wrong passphrase at the next start.
+ * A store of seal version 1 is moved to the current one.
  */
 static int store_unlock(struct store *st, const char *pass, size_t passlen)
 {
+	static const struct seal_at probe_at = { "sealing", "probe", "1",
+						 NULL };
 	uint8_t salt[16], probe[32 + SEAL_OVERHEAD], zero[32] = { 0 };
 	uint8_t check[32];
 	sqlite3_stmt *s;
-	int64_t iterations = SEAL_ITERATIONS;
+	int64_t iterations = SEAL_ITERATIONS, version = SEAL_VERSION;
 	bool have = false;
-	int err = 0;
 
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT salt, iterations, probe FROM sealing;",
@@ -159,6 +344,14 @@ static int store_unlock(struct store *st, const char *pass, size_t passlen)
 			  "database to seal them");
 		return -EACCES;
 	}
+	if (have) {
+		version = seal_version(st);
+		if (version != 1 && version != SEAL_VERSION) {
+			guise_err("store: unknown seal version %lld",
+				  (long long)version);
+			return -EACCES;
+		}
+	}
 	if (!have && RAND_bytes(salt, sizeof(salt)) != 1)
 		return -EIO;
 	if (iterations < 1 || iterations > 10000000 ||
@@ -168,19 +361,37 @@ static int store_unlock(struct store *st, const char *pass, size_t passlen)
 		return -EIO;
 	st->sealed = true;
 	if (have) {
-		err = open_blob(st, probe, sizeof(probe), check);
-		if (err) {
-			guise_err("store: wrong secret for the sealed store");
+		if (open_blob(st, (int)version, &probe_at, probe, sizeof(probe),
+			      check)) {
+			/* The version row changed, not the secret? */
+			if (!open_blob(st, version == 1 ? SEAL_VERSION : 1,
+				       &probe_at, probe, sizeof(probe), check))
+				guise_err("store: meta 'seal_version' does not "
+					  "match the sealed probe: altered; "
+					  "refusing the store");
+			else
+				guise_err("store: wrong secret for the sealed "
+					  "store");
 			return -EACCES;
 		}
-		return 0;
+		return version == 1 ? store_migrate(st) : 0;
 	}
-	return seal_blob(st, zero, sizeof(zero), probe) ?:
-							  run(st,
-							      "INSERT INTO sealing (id, salt, iterations, probe)"
-												 " VALUES (1, ?, ?, ?);",
-							      "bib", salt, sizeof(salt), iterations, probe,
-							      sizeof(probe));
+	if (seal_blob(st, &probe_at, zero, sizeof(zero), probe) ||
+	    store_exec(st, "BEGIN IMMEDIATE;"))
+		return -EIO;
+	if (run(st,
+		"INSERT INTO sealing (id, salt, iterations, probe)"
+		" VALUES (1, ?, ?, ?);",
+		"bib", salt, sizeof(salt), iterations, probe, sizeof(probe)) ||
+	    run(st,
+		"INSERT OR REPLACE INTO meta (name, value)"
+		" VALUES ('seal_version', ?);",
+		"i", (int64_t)SEAL_VERSION) ||
+	    store_exec(st, "COMMIT;")) {
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+		return -EIO;
+	}
+	return 0;
 }
 
 int store_open(const char *path, const char *pass, size_t passlen,
@@ -233,8 +444,9 @@ sqlite3 *store_db(struct store *st)
 
 /*
  * Run @sql with arguments described by @types: 'i' int64, 't' text,
- * 'b' blob (pointer, size_t length), 's' secret blob (sealed when the
- * store is). 0 or -EIO.
+ * 'b' blob (pointer, size_t length), 's' secret blob (pointer, size_t
+ * length, const struct seal_at *: sealed there when the store is). 0 or
+ * -EIO.
  */
 static int run(struct store *st, const char *sql, const char *types, ...)
 {
@@ -255,10 +467,14 @@ static int run(struct store *st, const char *sql, const char *types, ...)
 		} else {
 			const void *p = va_arg(ap, const void *);
 			size_t len = va_arg(ap, size_t);
+			const struct seal_at *at =
+				types[i] == 's' ?
+					va_arg(ap, const struct seal_at *) :
+					NULL;
 
-			if (types[i] == 's' && st->sealed) {
+			if (at && st->sealed) {
 				if (len > SEAL_MAX ||
-				    seal_blob(st, p, len, sealed)) {
+				    seal_blob(st, at, p, len, sealed)) {
 					va_end(ap);
 					sqlite3_finalize(stmt);
 					return -EIO;
@@ -280,12 +496,13 @@ static int run(struct store *st, const char *sql, const char *types, ...)
 int store_client_put(struct store *st, const struct kclient *c)
 {
 	char a[INET6_ADDRSTRLEN];
+	struct seal_at km = { "clients", "km", c->id, a };
 
 	inet_ntop(AF_INET6, &c->addr, a, sizeof(a));
 	return run(st,
 		   "INSERT OR REPLACE INTO clients (id, address, km) "
 		   "VALUES (?, ?, ?);",
-		   "tts", c->id, a, c->ck.km, sizeof(c->ck.km));
+		   "tts", c->id, a, c->ck.km, sizeof(c->ck.km), &km);
 }
 
 int store_client_del(struct store *st, const char *id)
@@ -375,17 +592,20 @@ int store_client_by_cert(struct store *st, const char *issuer,
 
 int store_channel_put(struct store *st, const struct kchannel *ch)
 {
-	char g[INET6_ADDRSTRLEN];
+	char g[INET6_ADDRSTRLEN], k[24];
+	struct seal_at kc = { "channels", "kc", k, NULL },
+		       kc_prev = { "channels", "kc_prev", k, NULL };
 
 	inet_ntop(AF_INET6, &ch->group, g, sizeof(g));
+	snprintf(k, sizeof(k), "%u", ch->id);
 	return run(st,
 		   "INSERT OR REPLACE INTO channels (id, grp, port, kc_period,"
 		   " bandwidth, kc, kc_prev, next_rotation)"
 		   " VALUES (?, ?, ?, ?, ?, ?, ?, ?);",
 		   "itiiissi", (int64_t)ch->id, g, (int64_t)ch->port,
 		   (int64_t)ch->kc_period, (int64_t)ch->bandwidth_kbps,
-		   &ch->cur, sizeof(ch->cur), &ch->prev, sizeof(ch->prev),
-		   (int64_t)ch->next_rotation);
+		   &ch->cur, sizeof(ch->cur), &kc, &ch->prev, sizeof(ch->prev),
+		   &kc_prev, (int64_t)ch->next_rotation);
 }
 
 int store_channel_del(struct store *st, uint32_t id)
@@ -397,12 +617,18 @@ int store_channel_del(struct store *st, uint32_t id)
 
 int store_content_put(struct store *st, const struct kcontent *ct)
 {
+	char k[24], c[24];
+	struct seal_at ks = { "contents", "ks", k, c },
+		       ks_prev = { "contents", "ks_prev", k, c };
+
+	snprintf(k, sizeof(k), "%u", ct->id);
+	snprintf(c, sizeof(c), "%u", ct->channel);
 	return run(st,
 		   "INSERT OR REPLACE INTO contents (id, channel, alg,"
 		   " ks_period, ks, ks_prev) VALUES (?, ?, ?, ?, ?, ?);",
 		   "iiiiss", (int64_t)ct->id, (int64_t)ct->channel,
 		   (int64_t)ct->alg, (int64_t)ct->ks_period, &ct->cur,
-		   sizeof(ct->cur), &ct->prev, sizeof(ct->prev));
+		   sizeof(ct->cur), &ks, &ct->prev, sizeof(ct->prev), &ks_prev);
 }
 
 int store_content_del(struct store *st, uint32_t id)
@@ -429,15 +655,27 @@ int store_next_key_id(struct store *st, uint32_t next)
 		   "i", (int64_t)next);
 }
 
-/* A secret column into @dst (@len bytes), unsealed if need be. */
-static bool blob(struct store *st, sqlite3_stmt *s, int col, void *dst,
-		 size_t len)
+/*
+ * A secret column into @dst (@len bytes), unsealed if need be: a value
+ * that does not open where it is (moved from another row or column, or
+ * damaged) is named and refuses the store.
+ */
+static bool blob(struct store *st, sqlite3_stmt *s, int col,
+		 const struct seal_at *at, void *dst, size_t len)
 {
 	size_t have = (size_t)sqlite3_column_bytes(s, col);
 
-	if (st->sealed)
-		return have == len + SEAL_OVERHEAD &&
-		       !open_blob(st, sqlite3_column_blob(s, col), have, dst);
+	if (st->sealed) {
+		if (have == len + SEAL_OVERHEAD &&
+		    !open_blob(st, SEAL_VERSION, at,
+			       sqlite3_column_blob(s, col), have, dst))
+			return true;
+		guise_err("store: %s row %s: %s does not open there (sealed "
+			  "for another row or column, or damaged); refusing "
+			  "the store",
+			  at->table, at->key, at->column);
+		return false;
+	}
 	if (have != len)
 		return false;
 	memcpy(dst, sqlite3_column_blob(s, col), len);
@@ -461,15 +699,23 @@ static int load_clients(struct store *st, struct keyd *d, sqlite3_stmt *s)
 		uint8_t km[GUISE_KEYING_KEY_LEN];
 		const char *id = (const char *)sqlite3_column_text(s, 0);
 		const char *a = (const char *)sqlite3_column_text(s, 1);
+		struct seal_at at = { "clients", "km", id, a };
 
 		if (!c)
 			return -ENOMEM;
 		c->q.prio = PRIO_NONE;
 		c->q.is_demm = true;
 		if (!id || strlen(id) >= sizeof(c->id) || !a ||
-		    inet_pton(AF_INET6, a, &c->addr) != 1 ||
-		    !blob(st, s, 2, km, sizeof(km)) ||
-		    guise_client_keys_init(&c->ck, km)) {
+		    inet_pton(AF_INET6, a, &c->addr) != 1) {
+			free(c);
+			return store_fail(st, "bad client row");
+		}
+		if (!blob(st, s, 2, &at, km, sizeof(km))) {
+			free(c);
+			return -EIO;
+		}
+		if (guise_client_keys_init(&c->ck, km)) {
+			explicit_bzero(km, sizeof(km));
 			free(c);
 			return store_fail(st, "bad client row");
 		}
@@ -495,17 +741,25 @@ static int load_channels(struct store *st, struct keyd *d, sqlite3_stmt *s)
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		struct kchannel ch, *nv;
 		const char *g = (const char *)sqlite3_column_text(s, 1);
+		char k[24];
+		struct seal_at kc = { "channels", "kc", k, NULL },
+			       kc_prev = { "channels", "kc_prev", k, NULL };
 
+		snprintf(k, sizeof(k), "%lld",
+			 (long long)sqlite3_column_int64(s, 0));
 		memset(&ch, 0, sizeof(ch));
 		ch.id = (uint32_t)sqlite3_column_int64(s, 0);
 		ch.port = (uint16_t)sqlite3_column_int64(s, 2);
 		ch.kc_period = (uint32_t)sqlite3_column_int64(s, 3);
 		ch.bandwidth_kbps = (uint32_t)sqlite3_column_int64(s, 4);
 		ch.next_rotation = (uint64_t)sqlite3_column_int64(s, 7);
-		if (!g || inet_pton(AF_INET6, g, &ch.group) != 1 ||
-		    !blob(st, s, 5, &ch.cur, sizeof(ch.cur)) ||
-		    !blob(st, s, 6, &ch.prev, sizeof(ch.prev)))
+		if (!g || inet_pton(AF_INET6, g, &ch.group) != 1)
 			return store_fail(st, "bad channel row");
+		if (!blob(st, s, 5, &kc, &ch.cur, sizeof(ch.cur)) ||
+		    !blob(st, s, 6, &kc_prev, &ch.prev, sizeof(ch.prev))) {
+			explicit_bzero(&ch, sizeof(ch));
+			return -EIO;
+		}
 		nv = reallocarray(d->channels, d->nchannels + 1, sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
@@ -519,18 +773,26 @@ static int load_contents(struct store *st, struct keyd *d, sqlite3_stmt *s)
 {
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		struct kcontent *ct = calloc(1, sizeof(*ct)), **nv;
+		char k[24], c[24];
+		struct seal_at ks = { "contents", "ks", k, c },
+			       ks_prev = { "contents", "ks_prev", k, c };
 
 		if (!ct)
 			return -ENOMEM;
+		snprintf(k, sizeof(k), "%lld",
+			 (long long)sqlite3_column_int64(s, 0));
+		snprintf(c, sizeof(c), "%lld",
+			 (long long)sqlite3_column_int64(s, 1));
 		ct->q.prio = PRIO_NONE;
 		ct->id = (uint32_t)sqlite3_column_int64(s, 0);
 		ct->channel = (uint32_t)sqlite3_column_int64(s, 1);
 		ct->alg = (uint8_t)sqlite3_column_int64(s, 2);
 		ct->ks_period = (uint32_t)sqlite3_column_int64(s, 3);
-		if (!blob(st, s, 4, &ct->cur, sizeof(ct->cur)) ||
-		    !blob(st, s, 5, &ct->prev, sizeof(ct->prev))) {
+		if (!blob(st, s, 4, &ks, &ct->cur, sizeof(ct->cur)) ||
+		    !blob(st, s, 5, &ks_prev, &ct->prev, sizeof(ct->prev))) {
+			explicit_bzero(ct, sizeof(*ct));
 			free(ct);
-			return store_fail(st, "bad content row");
+			return -EIO;
 		}
 		nv = reallocarray(d->contents, d->ncontents + 1, sizeof(*nv));
 		if (!nv) {
