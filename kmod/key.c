@@ -313,7 +313,7 @@ int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
 }
 
 /*
- * KEY_NEW with NLM_F_REPLACE on an installed key: only its validity
+ * KEY_NEW with GUISE_A_KEY_REPLACE on an installed key: only its validity
  * changes, in place. The key stays the same object, so its replay window
  * and sequence numbers go on and no datagram in flight meets a gap (a
  * delete and add would drop those sent with it meanwhile). The secret is

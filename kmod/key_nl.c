@@ -154,12 +154,9 @@ int guise_key_nl_new(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&gn->lock);
 	ret = guise_content_hooks_enable(gn);
-	if (!ret && (info->nlhdr->nlmsg_flags & NLM_F_REPLACE)) {
+	if (!ret && nla_get_flag(tb[GUISE_A_KEY_REPLACE])) {
 		ret = guise_key_retime(gn, &s, info->extack);
-		/* Absent: created only when asked to (NLM_F_CREATE). */
-		if (ret == -ENOENT && !(info->nlhdr->nlmsg_flags & NLM_F_CREATE))
-			NL_SET_ERR_MSG_MOD(info->extack, "no such key to replace");
-		else if (ret == -ENOENT)
+		if (ret == -ENOENT)
 			ret = guise_key_new(gn, &s, info->extack);
 	} else if (!ret) {
 		ret = guise_key_new(gn, &s, info->extack);

@@ -89,6 +89,7 @@ const struct nla_policy guise_key_policy[GUISE_A_KEY_MAX + 1] = {
 		.type = NLA_REJECT,
 		.reject_message = "key counters are read-only",
 	},
+	[GUISE_A_KEY_REPLACE] = { .type = NLA_FLAG },
 };
 
 /* Top level. */

@@ -54,14 +54,14 @@ static int key_request(const struct cli_ctx *ctx, const char *op, uint8_t cmd,
 static int key_add(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char op[] = "key add";
-	uint16_t flags = 0;
+	bool replace = false;
 	struct guise_key k;
 	char why[256];
 	int ret;
 
 	/* A trailing "replace": the validity of an installed key changes. */
 	if (argc > 1 && !strcmp(argv[argc - 1], "replace")) {
-		flags = NLM_F_REPLACE | NLM_F_CREATE;
+		replace = true;
 		argc--;
 	}
 	if (key_args_parse_add(argc - 1, argv + 1, &k, time(NULL), why,
@@ -69,8 +69,9 @@ static int key_add(const struct cli_ctx *ctx, int argc, char **argv)
 		guise_key_wipe(&k);
 		return cli_usage_error(op, "%s", why);
 	}
-	ret = key_request(ctx, op, GUISE_CMD_KEY_NEW, flags, &k, NULL, NULL,
-			  NULL);
+	if (replace)
+		guise_key_mark(&k, GUISE_A_KEY_REPLACE);
+	ret = key_request(ctx, op, GUISE_CMD_KEY_NEW, 0, &k, NULL, NULL, NULL);
 	guise_key_wipe(&k);
 	return ret;
 }

@@ -469,7 +469,7 @@ static void key_update(struct keyc *c, struct rxkey *r, const struct rxkey *nr)
 	memcpy(r->salt, nr->salt, sizeof(r->salt));
 	memcpy(r->secret, nr->secret, sizeof(r->secret));
 	r->has_secret = true;
-	/* Shortened in place (KEY_NEW with NLM_F_REPLACE): a delete and an
+	/* Shortened in place (KEY_NEW with GUISE_A_KEY_REPLACE): a delete and an
 	 * add would drop the datagrams that arrive in between. */
 	if (shorter && r->in_kernel && c->kernel) {
 		rx_key_full(r, &k);

@@ -53,9 +53,12 @@ int kernel_key_add(struct kernel *k, const struct guise_key *key)
 
 int kernel_key_retime(struct kernel *k, const struct guise_key *key)
 {
-	int err = request(k, GUISE_CMD_KEY_NEW, NLM_F_REPLACE | NLM_F_CREATE,
-			  key, NULL, NULL, NULL);
+	struct guise_key r = *key;
+	int err;
 
+	guise_key_mark(&r, GUISE_A_KEY_REPLACE);
+	err = request(k, GUISE_CMD_KEY_NEW, 0, &r, NULL, NULL, NULL);
+	guise_key_wipe(&r);
 	if (err)
 		log_fail(k, "change validity of", key, err);
 	return err;

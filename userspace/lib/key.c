@@ -122,7 +122,10 @@ int guise_key_put(struct nlmsghdr *nlh, size_t buflen,
 	     PUT_IF(GUISE_A_KEY_REPLAY_WINDOW,
 		    mnl_attr_put_u32_check(nlh, buflen,
 					   GUISE_A_KEY_REPLAY_WINDOW,
-					   k->replay_window));
+					   k->replay_window)) &&
+	     PUT_IF(GUISE_A_KEY_REPLACE,
+		    mnl_attr_put_check(nlh, buflen, GUISE_A_KEY_REPLACE, 0,
+				       NULL));
 #undef PUT_IF
 	if (!ok)
 		return -EMSGSIZE;

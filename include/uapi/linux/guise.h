@@ -63,10 +63,11 @@
  *       GUISE_A_KEY_TX_SEQ: NLA_U64, next sequence number (read only)
  *       GUISE_A_KEY_STATS: NLA_NESTED (read only)
  *         GUISE_A_KEY_STATS_*: NLA_U64
+ *       GUISE_A_KEY_REPLACE: NLA_FLAG (KEY_NEW only)
  *     KEY_NEW of an installed (group, port, id, dir): EEXIST; with
- *     NLM_F_REPLACE only its NOT_BEFORE/NOT_AFTER change, in place (same
- *     ALG and SALT required; replay state kept); ENOENT if it is not
- *     installed, unless NLM_F_CREATE is set too.
+ *     GUISE_A_KEY_REPLACE only its NOT_BEFORE/NOT_AFTER change, in place
+ *     (same ALG and SALT required; replay state kept), and a key not
+ *     installed is installed. (Generic netlink refuses NLM_F_REPLACE.)
  *
  *   GUISE_CMD_STATS_GET
  *     GUISE_A_STATS: NLA_NESTED (read only)
@@ -294,6 +295,7 @@ enum guise_a_key {
 	GUISE_A_KEY_REPLAY_WINDOW,
 	GUISE_A_KEY_TX_SEQ,
 	GUISE_A_KEY_STATS,
+	GUISE_A_KEY_REPLACE,
 
 	__GUISE_A_KEY_MAX,
 };
