@@ -13,10 +13,11 @@ struct guise_config *guise_config_alloc(const struct guise_config *from)
 {
 	struct guise_config *cfg;
 
+	/* Process context (netns creation, CONFIG_SET): charged to its memcg. */
 	if (from)
-		cfg = kmemdup(from, sizeof(*cfg), GFP_KERNEL);
+		cfg = kmemdup(from, sizeof(*cfg), GFP_KERNEL_ACCOUNT);
 	else
-		cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+		cfg = kzalloc(sizeof(*cfg), GFP_KERNEL_ACCOUNT);
 	if (!cfg)
 		return NULL;
 

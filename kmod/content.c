@@ -14,6 +14,13 @@
  * multicast sender becomes a protected one. Drops are counted per reason.
  * GSO and GRO skbs, several datagrams each, are handled in content_gso.c
  * with the helpers here.
+ *
+ * Only whole datagrams are opened, so whatever could reach a protected
+ * flow without passing PREROUTING as one is refused: fragments that
+ * nf_defrag_ipv6 left alone (the stack would reassemble them after the
+ * hook) and routing headers (which can make a group the destination
+ * after PREROUTING); LOCAL_IN and FORWARD check the same
+ * (guise_content_rx_late()).
  */
 #include <asm/simd.h>
 #include <asm/unaligned.h>
@@ -31,31 +38,83 @@
 
 static_assert(sizeof(struct guise_content_hdr) == 16);
 
-/* The protected flow and UDP offset of @skb, or NULL. Caller holds RCU. */
-static struct guise_flow *guise_content_flow(struct guise_net *gn,
-					     struct sk_buff *skb,
-					     unsigned int *uoff)
-{
-	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
-	struct udphdr _uh;
-	const struct udphdr *uh;
-	__be16 frag_off;
-	u8 nexthdr;
-	int off;
+/* What guise_content_walk() found in the extension headers. */
+#define GUISE_WALK_FRAG		BIT(0)	/* a fragment, first or not */
+#define GUISE_WALK_RTHDR	BIT(1)	/* a routing header */
 
-	if (!ipv6_addr_is_multicast(&ip6->daddr) ||
-	    !atomic_read(&gn->nr_keys))
-		return NULL;
-	nexthdr = ip6->nexthdr;
-	off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6),
-			       &nexthdr, &frag_off);
-	if (off < 0 || nexthdr != IPPROTO_UDP || frag_off)
+/*
+ * Walk the extension headers of @skb as ipv6_skip_exthdr() does, and
+ * note in *@seen a fragment header with an offset or the more-fragments
+ * flag (any of them: an atomic fragment is a whole datagram) and a
+ * routing header. The offset of the UDP header, or -1: none, not
+ * reachable (a non-first fragment), or truncated headers.
+ */
+static int guise_content_walk(const struct sk_buff *skb, unsigned int *seen)
+{
+	u8 nexthdr = ipv6_hdr(skb)->nexthdr;
+	int off = skb_network_offset(skb) + sizeof(struct ipv6hdr);
+	const struct ipv6_opt_hdr *hp;
+	const struct frag_hdr *fh;
+	struct ipv6_opt_hdr _hdr;
+	struct frag_hdr _fh;
+
+	*seen = 0;
+	while (ipv6_ext_hdr(nexthdr)) {
+		if (nexthdr == NEXTHDR_NONE)
+			return -1;
+		hp = skb_header_pointer(skb, off, sizeof(_hdr), &_hdr);
+		if (!hp)
+			return -1;
+		switch (nexthdr) {
+		case NEXTHDR_FRAGMENT:
+			fh = skb_header_pointer(skb, off, sizeof(_fh), &_fh);
+			if (!fh)
+				return -1;
+			if (fh->frag_off & htons(IP6_OFFSET | IP6_MF))
+				*seen |= GUISE_WALK_FRAG;
+			if (fh->frag_off & htons(IP6_OFFSET))
+				return -1;
+			off += sizeof(_fh);
+			break;
+		case NEXTHDR_AUTH:
+			off += ipv6_authlen(hp);
+			break;
+		case NEXTHDR_ROUTING:
+			*seen |= GUISE_WALK_RTHDR;
+			fallthrough;
+		default:
+			off += ipv6_optlen(hp);
+		}
+		nexthdr = hp->nexthdr;
+	}
+	return nexthdr == IPPROTO_UDP ? off : -1;
+}
+
+/*
+ * The flow of the UDP datagram at @off, or NULL (@off < 0: none).
+ * Caller holds RCU.
+ */
+static struct guise_flow *guise_content_lookup(struct guise_net *gn,
+					       const struct sk_buff *skb,
+					       int off)
+{
+	const struct udphdr *uh;
+	struct udphdr _uh;
+
+	if (off < 0)
 		return NULL;
 	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
 	if (!uh)
 		return NULL;
-	*uoff = off;
-	return guise_flow_lookup(gn, &ip6->daddr, uh->dest);
+	return guise_flow_lookup(gn, &ipv6_hdr(skb)->daddr, uh->dest);
+}
+
+/* Is @skb to a group for which this namespace holds content keys? */
+static bool guise_content_maybe(struct guise_net *gn,
+				const struct sk_buff *skb)
+{
+	return ipv6_addr_is_multicast(&ipv6_hdr(skb)->daddr) &&
+	       atomic_read(&gn->nr_keys);
 }
 
 /* The sequence bytes are copied as they are: chunks of GSO skbs need not
@@ -236,15 +295,27 @@ static void guise_content_csum_sw(struct sk_buff *skb, unsigned int uoff,
  * ip6_fragment(); a local receiver takes it as verified
  * (skb_csum_unnecessary()). uh->check holds the pseudo-header sum, as
  * udp6_set_csum() leaves it. False if the offsets do not fit.
+ *
+ * Set by hand, not with skb_partial_csum_set(), which also points the
+ * transport header at the UDP header: on receive it must stay at the
+ * first header after the IPv6 header (ipv6_rcv() put it there), where
+ * ip6_protocol_deliver_rcu() starts parsing the extension headers, else
+ * a Destination Options header is read from the UDP header and the
+ * datagram dropped. The checks are skb_partial_csum_set()'s.
  */
 bool guise_content_csum_partial(struct sk_buff *skb, unsigned int uoff,
 				unsigned int ulen)
 {
 	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
 	struct udphdr *uh = (struct udphdr *)(skb->data + uoff);
+	const u32 start = skb_headroom(skb) + uoff;
 
-	if (!skb_partial_csum_set(skb, uoff, offsetof(struct udphdr, check)))
+	if (unlikely(start >= U16_MAX ||
+		     uoff + sizeof(*uh) > skb_headlen(skb)))
 		return false;
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = start;
+	skb->csum_offset = offsetof(struct udphdr, check);
 	uh->check = ~csum_ipv6_magic(&ip6->saddr, &ip6->daddr, ulen,
 				     IPPROTO_UDP, 0);
 	return true;
@@ -312,15 +383,30 @@ unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
 {
 	struct guise_content_hdr _h;
 	const struct guise_content_hdr *h;
-	unsigned int uoff, ulen, len;
+	unsigned int uoff, ulen, len, seen;
 	const struct udphdr *uh;
 	enum guise_stat why;
 	struct guise_flow *f;
 	struct guise_key *k;
+	int off;
 
-	f = guise_content_flow(gn, skb, &uoff);
+	if (!guise_content_maybe(gn, skb))
+		return NF_ACCEPT;
+	off = guise_content_walk(skb, &seen);
+	/*
+	 * A fragment here was not reassembled by nf_defrag_ipv6 (the skb
+	 * was untracked or already had conntrack state: notrack rules, a
+	 * looped-back datagram of this host's): the stack would reassemble
+	 * it after this hook and deliver it unopened. Whatever its port (a
+	 * non-first fragment has none), it is refused.
+	 */
+	if ((seen & GUISE_WALK_FRAG) &&
+	    guise_rx_group_has(gn, &ipv6_hdr(skb)->daddr))
+		return guise_content_drop(gn, GUISE_STAT_DROP_FRAGMENT);
+	f = guise_content_lookup(gn, skb, off);
 	if (!f)
 		return NF_ACCEPT;
+	uoff = off;
 	/*
 	 * Send-only flow (tx keys only): not ours to open, as a
 	 * receive-only one is not ours to seal. Among such datagrams: the
@@ -329,6 +415,9 @@ unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
 	 */
 	if (!guise_flow_has(f, GUISE_KEY_DIR_RX))
 		return NF_ACCEPT;
+	/* A routing header could still change the destination: refused. */
+	if (seen & GUISE_WALK_RTHDR)
+		return guise_content_drop(gn, GUISE_STAT_DROP_ROUTING);
 	if (skb_is_gso(skb))
 		return guise_content_rx_gso(gn, f, skb, uoff);
 
@@ -374,15 +463,23 @@ unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb)
 
 unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 {
-	unsigned int uoff, ulen, len;
+	unsigned int uoff, ulen, len, seen;
 	struct guise_flow *f;
 	struct guise_key *k;
 	u64 seq;
 	u8 *data;
+	int off;
 
-	f = guise_content_flow(gn, skb, &uoff);
+	if (!guise_content_maybe(gn, skb))
+		return NF_ACCEPT;
+	off = guise_content_walk(skb, &seen);
+	/* Already fragmented (a raw socket's): not a datagram to seal. */
+	if (seen & GUISE_WALK_FRAG)
+		return NF_ACCEPT;
+	f = guise_content_lookup(gn, skb, off);
 	if (!f)
 		return NF_ACCEPT;
+	uoff = off;
 	k = guise_key_find_tx(f, ktime_get_real_seconds());
 	if (!k) {
 		/* Receive-only flow: not ours to touch. Expired tx keys:
@@ -395,6 +492,20 @@ unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 	if (skb_is_gso(skb))
 		return guise_content_tx_gso(gn, k, skb, uoff);
 
+	/*
+	 * A checksum left to the device elsewhere than at this UDP header
+	 * (the inner packet of a UDP tunnel: VXLAN, Geneve, FOU) would be
+	 * sealed unfinished, and an encapsulated skb would ask the device
+	 * for inner offloads on ciphertext: complete it here, and the skb
+	 * is no longer an encapsulation. The UDP checksum is then computed
+	 * in software below.
+	 */
+	if (skb->ip_summed == CHECKSUM_PARTIAL &&
+	    (skb->encapsulation || skb_checksum_start_offset(skb) != off)) {
+		if (skb_checksum_help(skb))
+			return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
+		skb->encapsulation = 0;
+	}
 	if (skb_linearize_cow(skb))
 		return guise_content_drop(gn, GUISE_STAT_DROP_NOMEM);
 	ulen = ntohs(((struct udphdr *)(skb->data + uoff))->len);
@@ -437,5 +548,38 @@ unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb)
 	}
 
 	guise_stat_inc(gn, GUISE_STAT_CONTENT_ENCRYPTED);
+	return NF_ACCEPT;
+}
+
+/*
+ * LOCAL_IN and FORWARD, for datagrams PREROUTING did not see as they
+ * are now: a routing header processed on input (SRv6 with seg6_enabled,
+ * RPL) rewrites the destination after PREROUTING, so that a packet to
+ * one of this host's unicast addresses, its next segment a protected
+ * group, reaches the group's sockets, or the multicast forwarding, after
+ * a second routing lookup but no second PREROUTING. Such a datagram was
+ * never opened: refused, as PREROUTING refuses one with a routing header
+ * or a fragment (which is reassembled after this hook, see
+ * guise_content_rx()). A datagram PREROUTING let through carries
+ * neither, so this costs one test of the destination on the common
+ * path.
+ */
+unsigned int guise_content_rx_late(struct guise_net *gn, struct sk_buff *skb)
+{
+	struct guise_flow *f;
+	unsigned int seen;
+	int off;
+
+	if (!guise_content_maybe(gn, skb))
+		return NF_ACCEPT;
+	off = guise_content_walk(skb, &seen);
+	if ((seen & GUISE_WALK_FRAG) &&
+	    guise_rx_group_has(gn, &ipv6_hdr(skb)->daddr))
+		return guise_content_drop(gn, GUISE_STAT_DROP_FRAGMENT);
+	if (!(seen & GUISE_WALK_RTHDR))
+		return NF_ACCEPT;
+	f = guise_content_lookup(gn, skb, off);
+	if (f && guise_flow_has(f, GUISE_KEY_DIR_RX))
+		return guise_content_drop(gn, GUISE_STAT_DROP_ROUTING);
 	return NF_ACCEPT;
 }

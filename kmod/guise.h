@@ -92,6 +92,7 @@ struct guise_net {
 	bool hooks_registered;		/* hooks.c, under lock */
 	bool content_hooks_registered;
 	struct rhashtable flows;	/* content keys by (group, port), key.c */
+	struct rhashtable rx_groups;	/* groups with rx keys, key.c */
 	atomic_t nr_keys;
 	/*
 	 * key.c: bumped under lock by every change to the key table, never
@@ -194,6 +195,7 @@ int guise_key_nl_get_done(struct netlink_callback *cb);
 int guise_key_nl_flush(struct sk_buff *skb, struct genl_info *info);
 unsigned int guise_content_rx(struct guise_net *gn, struct sk_buff *skb);
 unsigned int guise_content_tx(struct guise_net *gn, struct sk_buff *skb);
+unsigned int guise_content_rx_late(struct guise_net *gn, struct sk_buff *skb);
 
 /* hooks.c: netfilter hooks, registered on first enable / first key. */
 int guise_hooks_enable(struct guise_net *gn);

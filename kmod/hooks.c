@@ -12,7 +12,9 @@
  * Content hooks are registered with the first content key: receive in
  * PREROUTING right after IPv6 defragmentation (enabled for the netns then,
  * so datagrams larger than the MTU decrypt whole), send in LOCAL_OUT after
- * the filter table, before the packet is routed out and fragmented.
+ * the filter table, before the packet is routed out and fragmented; and a
+ * check in LOCAL_IN and FORWARD for datagrams whose destination became a
+ * protected group after PREROUTING (a routing header: content.c).
  */
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv6.h>
@@ -77,6 +79,16 @@ static unsigned int guise_nf_content_tx(void *priv, struct sk_buff *skb,
 	return guise_content_tx(gn, skb);
 }
 
+static unsigned int guise_nf_content_late(void *priv, struct sk_buff *skb,
+					  const struct nf_hook_state *state)
+{
+	struct guise_net *gn = guise_net(state->net);
+
+	if (!rcu_dereference(gn->cfg)->enabled)
+		return NF_ACCEPT;
+	return guise_content_rx_late(gn, skb);
+}
+
 static const struct nf_hook_ops guise_nf_content_ops[] = {
 	{
 		.hook = guise_nf_content_rx,
@@ -89,6 +101,18 @@ static const struct nf_hook_ops guise_nf_content_ops[] = {
 		.pf = NFPROTO_IPV6,
 		.hooknum = NF_INET_LOCAL_OUT,
 		.priority = NF_IP6_PRI_FILTER + 1,
+	},
+	{
+		.hook = guise_nf_content_late,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = NF_IP6_PRI_FIRST,
+	},
+	{
+		.hook = guise_nf_content_late,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_FORWARD,
+		.priority = NF_IP6_PRI_FIRST,
 	},
 };
 

@@ -52,6 +52,13 @@ static const struct rhashtable_params guise_flow_params = {
 	.automatic_shrinking = true,
 };
 
+static const struct rhashtable_params guise_rx_group_params = {
+	.head_offset = offsetof(struct guise_rx_group, node),
+	.key_offset = offsetof(struct guise_rx_group, group),
+	.key_len = sizeof(struct in6_addr),
+	.automatic_shrinking = true,
+};
+
 static const char *guise_alg_name(u8 alg)
 {
 	switch (alg) {
@@ -87,6 +94,12 @@ struct guise_flow *guise_flow_lookup(struct guise_net *gn,
 	struct guise_flow_key fk = { .group = *group, .port = port };
 
 	return rhashtable_lookup(&gn->flows, &fk, guise_flow_params);
+}
+
+/* Does the namespace hold rx keys for @group, any port? Under RCU. */
+bool guise_rx_group_has(struct guise_net *gn, const struct in6_addr *group)
+{
+	return rhashtable_lookup(&gn->rx_groups, group, guise_rx_group_params);
 }
 
 struct guise_key *guise_key_find_rx(struct guise_flow *f, u32 id, u64 now)
@@ -168,6 +181,51 @@ static void guise_flow_free_rcu(struct rcu_head *head)
 	atomic_long_dec(&guise_live_objects);
 }
 
+static void guise_rx_group_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct guise_rx_group, rcu));
+	atomic_long_dec(&guise_live_objects);
+}
+
+/*
+ * The entry of @group, created with no rx key yet if there is none: taken
+ * before a key is linked, so that linking cannot fail afterwards.
+ */
+static struct guise_rx_group *guise_rx_group_get(struct guise_net *gn,
+						 const struct in6_addr *group)
+{
+	struct guise_rx_group *g;
+	int ret;
+
+	lockdep_assert_held(&gn->lock);
+	g = rhashtable_lookup_fast(&gn->rx_groups, group,
+				   guise_rx_group_params);
+	if (g)
+		return g;
+	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
+	if (!g)
+		return ERR_PTR(-ENOMEM);
+	atomic_long_inc(&guise_live_objects);
+	g->group = *group;
+	ret = rhashtable_insert_fast(&gn->rx_groups, &g->node,
+				     guise_rx_group_params);
+	if (ret) {
+		guise_rx_group_free_rcu(&g->rcu);
+		return ERR_PTR(ret);
+	}
+	return g;
+}
+
+/* Remove @g once no rx key of its group is left. */
+static void guise_rx_group_put(struct guise_net *gn, struct guise_rx_group *g)
+{
+	lockdep_assert_held(&gn->lock);
+	if (g->nr_rx)
+		return;
+	rhashtable_remove_fast(&gn->rx_groups, &g->node, guise_rx_group_params);
+	call_rcu(&g->rcu, guise_rx_group_free_rcu);
+}
+
 /*
  * The optional SIMD-only instance (see the top of the file) and the per-CPU
  * request buffers, sized for the larger of the two instances.
@@ -199,7 +257,8 @@ static int guise_key_simd_init(struct guise_key *k,
 	if (k->simd_tfm)
 		reqsize = max(reqsize, crypto_aead_reqsize(k->simd_tfm));
 	k->reqsize = sizeof(struct aead_request) + reqsize;
-	k->req = __alloc_percpu(k->reqsize, __alignof__(struct aead_request));
+	k->req = __alloc_percpu_gfp(k->reqsize, __alignof__(struct aead_request),
+				    GFP_KERNEL_ACCOUNT);
 	return k->req ? 0 : -ENOMEM;
 }
 
@@ -209,7 +268,7 @@ static struct guise_key *guise_key_alloc(const struct guise_key_spec *s,
 	struct guise_key *k;
 	int cpu, ret;
 
-	k = kzalloc(sizeof(*k), GFP_KERNEL);
+	k = kzalloc(sizeof(*k), GFP_KERNEL_ACCOUNT);
 	if (!k)
 		return ERR_PTR(-ENOMEM);
 	atomic_long_inc(&guise_live_objects);
@@ -224,7 +283,7 @@ static struct guise_key *guise_key_alloc(const struct guise_key_spec *s,
 	atomic64_set(&k->tx_seq, 0);
 
 	ret = -ENOMEM;
-	k->stats = alloc_percpu(struct guise_key_pcpu);
+	k->stats = alloc_percpu_gfp(struct guise_key_pcpu, GFP_KERNEL_ACCOUNT);
 	if (!k->stats)
 		goto err;
 	for_each_possible_cpu(cpu)
@@ -262,6 +321,7 @@ err:
 int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
 		  struct netlink_ext_ack *extack)
 {
+	struct guise_rx_group *g = NULL;
 	struct guise_flow *f;
 	struct guise_key *k;
 	int ret;
@@ -285,14 +345,20 @@ int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
 	k = guise_key_alloc(s, extack);
 	if (IS_ERR(k))
 		return PTR_ERR(k);
+	if (s->dir == GUISE_KEY_DIR_RX) {
+		g = guise_rx_group_get(gn, &s->fk.group);
+		if (IS_ERR(g)) {
+			ret = PTR_ERR(g);
+			goto err_key;
+		}
+	}
 
 	f = rhashtable_lookup_fast(&gn->flows, &s->fk, guise_flow_params);
 	if (!f) {
-		f = kzalloc(sizeof(*f), GFP_KERNEL);
-		if (!f) {
-			guise_key_free(k);
-			return -ENOMEM;
-		}
+		ret = -ENOMEM;
+		f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+		if (!f)
+			goto err_group;
 		atomic_long_inc(&guise_live_objects);
 		f->key = s->fk;
 		INIT_LIST_HEAD(&f->keys);
@@ -300,16 +366,24 @@ int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
 					     guise_flow_params);
 		if (ret) {
 			guise_flow_free_rcu(&f->rcu);
-			guise_key_free(k);
-			return ret;
+			goto err_group;
 		}
 	}
 	k->flow = f;
 	list_add_tail_rcu(&k->node, &f->keys);
 	f->nr_keys++;
+	if (g)
+		g->nr_rx++;
 	atomic_inc(&gn->nr_keys);
 	guise_key_gen_bump(gn);
 	return 0;
+
+err_group:
+	if (g)
+		guise_rx_group_put(gn, g);
+err_key:
+	guise_key_free(k);
+	return ret;
 }
 
 /*
@@ -345,6 +419,16 @@ void guise_key_unlink(struct guise_net *gn, struct guise_key *k)
 	struct guise_flow *f = k->flow;
 
 	lockdep_assert_held(&gn->lock);
+	if (k->dir == GUISE_KEY_DIR_RX) {
+		struct guise_rx_group *g;
+
+		g = rhashtable_lookup_fast(&gn->rx_groups, &f->key.group,
+					   guise_rx_group_params);
+		if (!WARN_ON_ONCE(!g || !g->nr_rx)) {
+			g->nr_rx--;
+			guise_rx_group_put(gn, g);
+		}
+	}
 	list_del_rcu(&k->node);
 	queue_rcu_work(guise_key_wq, &k->free_work);
 	atomic_dec(&gn->nr_keys);
@@ -520,6 +604,11 @@ int guise_key_net_init(struct guise_net *gn)
 
 	if (ret)
 		return ret;
+	ret = rhashtable_init(&gn->rx_groups, &guise_rx_group_params);
+	if (ret) {
+		rhashtable_destroy(&gn->flows);
+		return ret;
+	}
 	atomic_set(&gn->nr_keys, 0);
 	gn->key_gen = 1;
 	INIT_DELAYED_WORK(&gn->key_gc, guise_key_gc);
@@ -544,10 +633,18 @@ static void guise_flow_destroy_one(void *ptr, void *arg)
 	atomic_long_dec(&guise_live_objects);
 }
 
+static void guise_rx_group_destroy_one(void *ptr, void *arg)
+{
+	kfree(ptr);
+	atomic_long_dec(&guise_live_objects);
+}
+
 /* After pre_exit and a grace period: no hook and no reader is left. */
 void guise_key_net_exit(struct guise_net *gn)
 {
 	rhashtable_free_and_destroy(&gn->flows, guise_flow_destroy_one, NULL);
+	rhashtable_free_and_destroy(&gn->rx_groups, guise_rx_group_destroy_one,
+				    NULL);
 }
 
 int __init guise_key_module_init(void)

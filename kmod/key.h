@@ -29,6 +29,17 @@ struct guise_flow {
 	struct rcu_head rcu;
 };
 
+/*
+ * A group for which the namespace holds rx keys, of any port: fragments
+ * to it, which carry no port or are not yet reassembled, are refused.
+ */
+struct guise_rx_group {
+	struct rhash_head node;
+	struct in6_addr group;
+	u32 nr_rx;		/* rx keys of the group's flows */
+	struct rcu_head rcu;
+};
+
 struct guise_key_pcpu {
 	u64 packets;
 	u64 bytes;
@@ -92,6 +103,7 @@ static inline bool guise_key_valid(const struct guise_key *k, u64 now)
 struct guise_flow *guise_flow_lookup(struct guise_net *gn,
 				     const struct in6_addr *group,
 				     __be16 port);
+bool guise_rx_group_has(struct guise_net *gn, const struct in6_addr *group);
 struct guise_key *guise_key_find_rx(struct guise_flow *f, u32 id, u64 now);
 struct guise_key *guise_key_find_tx(struct guise_flow *f, u64 now);
 int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,

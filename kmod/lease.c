@@ -66,7 +66,7 @@ static struct guise_lease *guise_lease_alloc(struct guise_net *gn,
 	struct guise_lease *l;
 	int ret;
 
-	l = kmem_cache_zalloc(guise_lease_cache, GFP_KERNEL);
+	l = kmem_cache_zalloc(guise_lease_cache, GFP_KERNEL_ACCOUNT);
 	if (!l)
 		return ERR_PTR(-ENOMEM);
 	atomic_long_inc(&guise_live_objects);
@@ -374,7 +374,7 @@ int guise_lease_net_init(struct guise_net *gn)
 	int ret;
 
 	gn->lease_wheel = kvcalloc(GUISE_GC_SLOTS, sizeof(*gn->lease_wheel),
-				   GFP_KERNEL);
+				   GFP_KERNEL_ACCOUNT);
 	if (!gn->lease_wheel)
 		return -ENOMEM;
 	ret = rhashtable_init(&gn->leases_rp, &guise_lease_rp_params);

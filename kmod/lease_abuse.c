@@ -43,7 +43,7 @@ int guise_lease_abuse_prepare(struct guise_lease *l,
 
 	if (l->abuse || !guise_lease_abuse_wanted(s))
 		return 0;
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	if (!a)
 		return -ENOMEM;
 	spin_lock_init(&a->lock);

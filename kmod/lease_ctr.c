@@ -59,7 +59,7 @@ static int guise_lease_dir_grow(struct guise_net *gn, u32 idx)
 
 	while (n <= idx)
 		n *= 2;	/* idx < 2^24 (slots are ints): no overflow */
-	dir = kvcalloc(n, sizeof(*dir), GFP_KERNEL);
+	dir = kvcalloc(n, sizeof(*dir), GFP_KERNEL_ACCOUNT);
 	if (!dir)
 		return -ENOMEM;
 	if (gn->lease_nr_chunks)
@@ -91,7 +91,8 @@ int guise_lease_ctr_get(struct guise_net *gn, struct guise_lease *l)
 	}
 	ch = &gn->lease_chunks[idx];
 	if (!ch->cells) {
-		ch->cells = kvzalloc(guise_lease_chunk_size(), GFP_KERNEL);
+		ch->cells = kvzalloc(guise_lease_chunk_size(),
+				     GFP_KERNEL_ACCOUNT);
 		if (!ch->cells) {
 			ret = -ENOMEM;
 			goto err_slot;

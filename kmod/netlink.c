@@ -17,12 +17,22 @@ const struct nla_policy guise_prefix_policy[GUISE_A_PREFIX_MAX + 1] = {
 	[GUISE_A_PREFIX_MISS_POLICY] = NLA_POLICY_MAX(NLA_U8, GUISE_MISS_MAX),
 };
 
+/*
+ * Beyond the 16-bit bounds of NLA_POLICY_RANGE(); not const, as 6.1's
+ * nla_policy.range is not.
+ */
+static struct netlink_range_validation guise_max_leases_range = {
+	.min = 1,
+	.max = GUISE_MAX_MAX_LEASES,
+};
+
 const struct nla_policy guise_config_policy[GUISE_A_CONFIG_MAX + 1] = {
 	[GUISE_A_CONFIG_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
 	[GUISE_A_CONFIG_VPREFIXES] = NLA_POLICY_NESTED_ARRAY(guise_prefix_policy),
 	[GUISE_A_CONFIG_MISS_RULES] =
 		NLA_POLICY_NESTED_ARRAY(guise_prefix_policy),
-	[GUISE_A_CONFIG_MAX_LEASES] = NLA_POLICY_MIN(NLA_U32, 1),
+	[GUISE_A_CONFIG_MAX_LEASES] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &guise_max_leases_range),
 	[GUISE_A_CONFIG_UPCALL_QLEN] =
 		NLA_POLICY_RANGE(NLA_U32, 1, GUISE_MAX_UPCALL_QLEN),
 	[GUISE_A_CONFIG_UPCALL_TIMEOUT_MS] =

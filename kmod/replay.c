@@ -26,7 +26,7 @@ int guise_replay_init(struct guise_replay *r, u32 size)
 	spin_lock_init(&r->lock);
 	r->top = 0;
 	r->size = size;
-	r->bits = bitmap_zalloc(size, GFP_KERNEL);
+	r->bits = bitmap_zalloc(size, GFP_KERNEL_ACCOUNT);
 	return r->bits ? 0 : -ENOMEM;
 }
 

@@ -13,7 +13,8 @@ int guise_stats_alloc(struct guise_net *gn)
 {
 	int cpu;
 
-	gn->stats = alloc_percpu(struct guise_pcpu_stats);
+	gn->stats = alloc_percpu_gfp(struct guise_pcpu_stats,
+				     GFP_KERNEL_ACCOUNT);
 	if (!gn->stats)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu)

@@ -102,6 +102,10 @@ check "routing header policy out of range" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, u8($C_ROUTING, 2))"
 check "max leases 0" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, u32($C_MAX_LEASES, 0))"
+check "max leases over GUISE_MAX_MAX_LEASES (16777217)" nsgenl ERANGE "" \
+	$CMD_CONFIG_SET "nest($A_CONFIG, u32($C_MAX_LEASES, 16777217))"
+check "max leases 2^32-1" nsgenl ERANGE "" $CMD_CONFIG_SET \
+	"nest($A_CONFIG, u32($C_MAX_LEASES, 4294967295))"
 check "upcall timeout 0" nsgenl ERANGE "" $CMD_CONFIG_SET \
 	"nest($A_CONFIG, u32($C_TIMEOUT, 0))"
 check "read-only lease count (extack says why)" nsgenl EINVAL "read" \
@@ -129,7 +133,7 @@ check "configuration unchanged by all of the above" [ "$(cfg -n "$A")" = "$befor
 
 # --- counters --------------------------------------------------------------
 check "stats: every counter, by name, zero in a new netns" \
-	[ "$(guise -n "$B" -j stats | field '(len(c), sum(c.values()), "drop_not_peer" in c, "drop_too_big" in c, "drop_direct" in c, "drop_routing" in c)')" = "(28, 0, True, True, True, True)" ]
+	[ "$(guise -n "$B" -j stats | field '(len(c), sum(c.values()), "drop_not_peer" in c, "drop_too_big" in c, "drop_direct" in c, "drop_routing" in c, "drop_fragment" in c)')" = "(29, 0, True, True, True, True, True)" ]
 
 # --- permissions -----------------------------------------------------------
 ip netns exec "$A" unshare -U --map-root-user guise config show >/dev/null 2>&1

@@ -66,8 +66,8 @@ gsend() { # gsend NS SENDS SEGS SIZE LAST FIRST
 	ip netns exec "$1" python3 selftests/nettool.py mcast-gso-send $GROUP $PORT eth0 "${@:2}"
 }
 DUMP=
-capture() { # capture NS IFACE PCAP
-	ip netns exec "$1" tcpdump -i "$2" -U -n -s 0 -w "$3" "udp port $PORT or ip6[6] == 44" 2>/dev/null &
+capture() { # capture NS IFACE PCAP [FILTER]
+	ip netns exec "$1" tcpdump -i "$2" -U -n -s 0 -w "$3" "${4:-udp port $PORT or ip6[6] == 44}" 2>/dev/null &
 	DUMP=$!
 	sleep 1
 }
@@ -215,8 +215,17 @@ check "... and counted" [ "$(cstat "$S" drop_too_big)" -eq $((before + 1)) ]
 # A (no key) sends 8 ciphertext datagrams with UDP_SEGMENT, sequence
 # BASE..BASE+7: #2 with a flipped tag bit, #4 a copy of #1 (a replay), #5
 # naming key 9, #6 with a bad magic; #7 is short. #0, #1, #3, #7 are good.
+# CRAFT_DSTOPT=1: with a Destination Options header between IPv6 and UDP,
+# which a UDP socket cannot send with UDP_SEGMENT (no CHECKSUM_PARTIAL
+# with extension headers), nor a packet socket with a virtio-net header
+# (6.1 has no VIRTIO_NET_HDR_GSO_UDP_L4): 8 datagrams one by one, held
+# by a plug qdisc on A's veth and released together, so that R's veth
+# receives them in one NAPI poll and GRO merges them.
 craft() { # craft BASE
-	ip netns exec "$A" python3 - "$1" $K1 $S1 $GROUP $PORT <<'PY'
+	ip netns exec "$A" env CRAFT_DSTOPT="${CRAFT_DSTOPT:-0}" \
+		python3 - "$1" $K1 $S1 $GROUP $PORT <<'PY'
+import os
+import socket
 import sys
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 sys.path.insert(0, "selftests")
@@ -232,9 +241,16 @@ out[2][-1] ^= 1
 out[4] = bytearray(out[1])
 out[5][7] = 9
 out[6][0] ^= 0xff
+if os.environ["CRAFT_DSTOPT"] != "1":
+    s, _ = mcast_sock("eth0")
+    s.setsockopt(SOL_UDP, UDP_SEGMENT, 632)
+    s.sendto(b"".join(out), (group, port))
+    sys.exit(0)
 s, _ = mcast_sock("eth0")
-s.setsockopt(SOL_UDP, UDP_SEGMENT, 632)
-s.sendto(b"".join(out), (group, port))
+# next header (filled in by the kernel), length 8 bytes, PadN
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, bytes([0, 0, 1, 4, 0, 0, 0, 0]))
+for d in out:
+    s.sendto(d, (group, port))
 PY
 }
 stats() { for c in content_decrypted drop_auth drop_replay drop_no_key drop_bad_header; do cstat "$R" $c; done | xargs; }
@@ -245,7 +261,7 @@ crafted() { # crafted BASE DESC: A's burst to R, checked
 	local before
 	before=$(stats)
 	NETTOOL_GRO=${GRO_RECV:-0} recv "$R" 5 /tmp/r.txt
-	check "A sends a crafted burst ($2)" craft "$1"
+	check "A sends a crafted burst ($2)" "${CRAFT:-craft}" "$1"
 	recv_done
 	check "the 4 good datagrams of the burst arrive, byte-identical" \
 		[ "$(result /tmp/r.txt)" = "good 4 bad 0 plain 0" ]
@@ -265,6 +281,23 @@ eth "$R" gro off
 crafted 6000 "a GSO skb all the way"
 check "per-key counters show the drops" \
 	bash -c "guise -n $R -j key show | python3 -c 'import json,sys; k=json.load(sys.stdin)[0][\"stats\"]; assert k[\"drop_replay\"] == 2 and k[\"drop_auth\"] == 2, k'"
+# With a Destination Options header: the merged skb goes on as
+# CHECKSUM_PARTIAL, its transport header still at the options header,
+# where local delivery parses from (it used to be moved to the UDP header
+# and the datagrams, counted as decrypted, were dropped after the hook).
+eth "$R" gro on
+# (tcpdump's "udp" does not look past extension headers)
+capture "$R" eth0 /tmp/gso-r.pcap "ip6[6] == 60"
+check "A: a plug qdisc on eth0 (holds what A sends)" \
+	tc -n "$A" qdisc add dev eth0 root plug limit 1000000
+# craft, then let the 8 datagrams go at once
+craft_plugged() { craft "$1" && tc -n "$A" qdisc change dev eth0 root plug release_indefinite; }
+CRAFT=craft_plugged CRAFT_DSTOPT=1 GRO_RECV=1 \
+	crafted 7000 "with a Destination Options header, merged by GRO at R"
+capture_done
+tc -n "$A" qdisc del dev eth0 root
+check "R saw the burst with the options header merged" merged /tmp/gso-r.pcap
+eth "$R" gro off
 
 guise -n "$R" stats | sed 's/^/# R: /'
 guise -n "$S" stats | sed 's/^/# S: /'

@@ -83,6 +83,40 @@ check "R2, without guise, receives all 30 in plaintext" \
 	[ "$(r2)" = "good 30 bad 0 plain 0" ]
 check "M decrypted what it forwarded" [ "$(cstat "$M" content_decrypted)" -ge 30 ]
 
+# SRv6 (seg6_enabled on M): a packet to M's own address whose next
+# segment is the group is re-routed to it after PREROUTING, never opened,
+# and would go down the multicast route as it is. M's FORWARD refuses it.
+ip netns exec "$M" sysctl -qw net.ipv6.conf.all.seg6_enabled=1 \
+	net.ipv6.conf.eth0.seg6_enabled=1
+ip netns exec "$R2" tcpdump -i eth0 -U -n -s 0 -w /tmp/router-srh.pcap "ip6" 2>/dev/null &
+dump=$!
+sleep 2
+before=$(cstat "$M" drop_routing)
+srh_send() {
+	ip netns exec "$S" python3 - "$(ip netns exec "$M" cat /sys/class/net/eth0/address)" \
+		$GROUP $PORT <<'PY'
+import sys
+from scapy.all import Ether, IPv6, UDP, Raw, sendp
+from scapy.layers.inet6 import IPv6ExtHdrSegmentRouting
+sys.path.insert(0, "selftests")
+from nettool import payload
+mac, group, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+p = IPv6(src="fd00:c1::1", dst="fd00:c1::2") / \
+    IPv6ExtHdrSegmentRouting(addresses=[group, "fd00:c1::2"], segleft=1) / \
+    UDP(sport=4000, dport=port) / Raw(payload(777, 500))
+sendp(Ether(dst=mac) / p, iface="eth0", verbose=False)
+PY
+}
+check "S sends plaintext to M's address, SRv6 next segment the group" srh_send
+# (+2 when M also joined the group: LOCAL_IN refuses the local copy)
+check "... M drops it in FORWARD (drop_routing)" \
+	busywait 5000 bash -c "[ \$(guise -n $M -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"drop_routing\"])') -ge $((before + 1)) ]"
+sleep 1
+kill "$dump"
+wait "$dump" 2>/dev/null
+check "... and the downstream wire never carries it" \
+	bash -c "! grep -q 'guise-plaintext-marker:00000777' /tmp/router-srh.pcap"
+
 check "M's downstream: transmit checksum offload off" \
 	ip netns exec "$M" python3 selftests/nettool.py tx-csum eth1 off
 ip netns exec "$R2" tcpdump -i eth0 -U -n -w /tmp/router.pcap "udp port $PORT" 2>/dev/null &

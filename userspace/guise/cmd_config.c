@@ -77,7 +77,7 @@ static const char config_set_help[] =
 	"                              addresses in PREFIX without a lease;\n"
 	"                              repeatable, replaces the list\n"
 	"  nomiss                      clear the miss rules\n"
-	"  max-leases N                at most N leases (1..4294967295)\n"
+	"  max-leases N                at most N leases (1..16777216)\n"
 	"  upcall-qlen N               packets held per flow during an upcall\n"
 	"                              (1..256)\n"
 	"  upcall-timeout MS           how long they are held (1..10000 ms)\n"

@@ -150,7 +150,8 @@ static int kw_max_leases(struct parser *p, const struct keyword *kw,
 			 char *const *v)
 {
 	guise_config_mark(p->cfg, GUISE_A_CONFIG_MAX_LEASES);
-	return parse_u32(p, kw, v[0], 1, UINT32_MAX, &p->cfg->max_leases);
+	return parse_u32(p, kw, v[0], 1, GUISE_MAX_MAX_LEASES,
+			 &p->cfg->max_leases);
 }
 
 static int kw_upcall_qlen(struct parser *p, const struct keyword *kw,

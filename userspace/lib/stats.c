@@ -37,6 +37,7 @@ static const char *const stat_names[] = {
 	[GUISE_STAT_DROP_TOO_BIG] = "drop_too_big",
 	[GUISE_STAT_DROP_DIRECT] = "drop_direct",
 	[GUISE_STAT_DROP_ROUTING] = "drop_routing",
+	[GUISE_STAT_DROP_FRAGMENT] = "drop_fragment",
 };
 
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == __GUISE_STAT_MAX,

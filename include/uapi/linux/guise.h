@@ -137,6 +137,7 @@ enum guise_rthdr_policy {
 
 /* Defaults and bounds of the per-netns configuration and of leases. */
 #define GUISE_DEFAULT_MAX_LEASES	1048576U
+#define GUISE_MAX_MAX_LEASES		16777216U
 #define GUISE_DEFAULT_UPCALL_QLEN	8U
 #define GUISE_DEFAULT_UPCALL_TIMEOUT_MS	200U
 #define GUISE_MAX_UPCALL_QLEN		256U
@@ -348,7 +349,10 @@ enum guise_stat {
 	GUISE_STAT_DROP_NOMEM,		/* allocation or skb_cow failed */
 	GUISE_STAT_DROP_TOO_BIG,	/* over 64 KiB once encrypted */
 	GUISE_STAT_DROP_DIRECT,		/* P -> R itself while (R, P) leased */
-	GUISE_STAT_DROP_ROUTING,	/* routing header, policy drop */
+	GUISE_STAT_DROP_ROUTING,	/* routing header: lease policy drop,
+					 * or to a protected flow
+					 */
+	GUISE_STAT_DROP_FRAGMENT,	/* fragment to a protected group */
 
 	__GUISE_STAT_MAX,
 };
