@@ -47,7 +47,9 @@ recv() { # recv SECONDS: R's receiver, in the background, until ready
 	RECV=$!
 	for _ in $(seq 300); do grep -q ready /tmp/bypass-r.txt 2>/dev/null && return; sleep 0.1; done
 }
-recv_done() { wait "$RECV" 2>/dev/null; }
+# The window is long for a loaded guest; once the last check has seen its
+# packet counted, a second for delivery, then SIGTERM ends it early.
+recv_done() { sleep 1; kill -TERM "$RECV" 2>/dev/null; wait "$RECV" 2>/dev/null; }
 result() { tail -n 1 /tmp/bypass-r.txt; }
 cstat() { guise -n "$R" -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 rstat_is() { [ "$(cstat "$1")" -eq "$2" ]; }

@@ -24,7 +24,8 @@
   nettool.py mcast-recv GROUP PORT IFACE SECONDS
                                       join GROUP on IFACE, for SECONDS
                                       (from the first datagram with
-                                      NETTOOL_FIRST_WAIT), and print
+                                      NETTOOL_FIRST_WAIT; SIGTERM ends
+                                      it early), and print
                                       "good N bad M plain P": distinct
                                       datagrams equal to some payload(i),
                                       others (a second copy of one too),
@@ -43,6 +44,7 @@ Servers print "ready" once listening, so callers can wait for it.
 """
 import hashlib
 import os
+import signal
 import socket
 import sys
 
@@ -172,6 +174,14 @@ def mcast_send(group, port, iface, count, size, first=0):
     return 0
 
 
+class _Stop(Exception):
+    pass
+
+
+def _stop(*_):
+    raise _Stop()
+
+
 def mcast_recv(group, port, iface, seconds):
     import struct
     import time
@@ -190,30 +200,35 @@ def mcast_recv(group, port, iface, seconds):
     # awaited N s at most (slow, loaded emulated guests)
     first = float(os.environ.get("NETTOOL_FIRST_WAIT", "0"))
     end = time.time() + seconds + first
-    while time.time() < end:
-        s.settimeout(max(0.01, end - time.time()))
-        try:
-            b, anc, _, _ = s.recvmsg(70000, socket.CMSG_SPACE(4))
-        except socket.timeout:
-            break
-        if first:
-            first, end = 0, time.time() + seconds
-        step = len(b) or 1
-        for level, kind, data in anc:
-            if (level, kind) == (SOL_UDP, UDP_GRO):
-                step = struct.unpack("@i", data[:4])[0]
-        if step < len(b):
-            coalesced += 1
-        for d in [b[o:o + step] for o in range(0, len(b), step)] or [b]:
-            if d.startswith(MARK) and d[len(MARK):len(MARK) + 8].isdigit():
-                i = int(d[len(MARK):len(MARK) + 8])
-                if d == payload(i, len(d)) and (i, len(d)) not in seen:
-                    seen.add((i, len(d)))
-                    good += 1
-                    continue
-            bad += 1
-            if MARK in d:
-                plain += 1
+    # SIGTERM ends the window early (the caller knows traffic is over).
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while time.time() < end:
+            s.settimeout(max(0.01, end - time.time()))
+            try:
+                b, anc, _, _ = s.recvmsg(70000, socket.CMSG_SPACE(4))
+            except socket.timeout:
+                break
+            if first:
+                first, end = 0, time.time() + seconds
+            step = len(b) or 1
+            for level, kind, data in anc:
+                if (level, kind) == (SOL_UDP, UDP_GRO):
+                    step = struct.unpack("@i", data[:4])[0]
+            if step < len(b):
+                coalesced += 1
+            for d in [b[o:o + step] for o in range(0, len(b), step)] or [b]:
+                if d.startswith(MARK) and d[len(MARK):len(MARK) + 8].isdigit():
+                    i = int(d[len(MARK):len(MARK) + 8])
+                    if d == payload(i, len(d)) and (i, len(d)) not in seen:
+                        seen.add((i, len(d)))
+                        good += 1
+                        continue
+                bad += 1
+                if MARK in d:
+                    plain += 1
+    except _Stop:
+        pass
     if gro:
         print("coalesced %d" % coalesced, flush=True)
     print("good %d bad %d plain %d" % (good, bad, plain), flush=True)
