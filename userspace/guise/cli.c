@@ -28,7 +28,7 @@ static void cmd_usage(const struct cli_object *obj, const struct cli_cmd *cmd,
 void cli_object_usage(const struct cli_object *obj, FILE *fp)
 {
 	const struct cli_cmd *cmd;
-	char synopsis[64];
+	char synopsis[256];
 
 	fprintf(fp, "Usage: guise [OPTIONS] %s COMMAND [ARGS]\n%s.\n\n",
 		obj->name, obj->summary);
@@ -36,7 +36,12 @@ void cli_object_usage(const struct cli_object *obj, FILE *fp)
 	for (cmd = obj->cmds; cmd->name; cmd++) {
 		snprintf(synopsis, sizeof(synopsis), "%s %s", cmd->name,
 			 cmd->args);
-		fprintf(fp, "  %-28s %s\n", synopsis, cmd->summary);
+		/* A long synopsis gets its own line, the summary below it. */
+		if (strlen(synopsis) > 28)
+			fprintf(fp, "  %s\n  %-28s %s\n", synopsis, "",
+				cmd->summary);
+		else
+			fprintf(fp, "  %-28s %s\n", synopsis, cmd->summary);
 	}
 	fprintf(fp, "  %-28s %s\n", "help", "Show this text");
 	if (obj->default_cmd)

@@ -162,7 +162,7 @@ static const struct cli_cmd audit_cmds[] = {
 
 const struct cli_object cli_object_audit = {
 	.name = "audit",
-	.summary = "export and verify a daemon's audit log",
+	.summary = "Export and verify a daemon's audit log",
 	.cmds = audit_cmds,
 	.default_cmd = "verify",
 };

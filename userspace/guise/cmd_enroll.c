@@ -160,6 +160,6 @@ static const struct cli_cmd enroll_cmds[] = {
 
 const struct cli_object cli_object_enroll = {
 	.name = "enroll",
-	.summary = "enrol this host as a guise-keyd client",
+	.summary = "Enrol this host as a guise-keyd client",
 	.cmds = enroll_cmds,
 };

@@ -51,12 +51,12 @@ static const struct cli_cmd revoke_cmds[] = {
 
 const struct cli_object cli_object_entitle = {
 	.name = "entitle",
-	.summary = "entitle a guise-keyd client to a channel",
+	.summary = "Entitle a guise-keyd client to a channel",
 	.cmds = entitle_cmds,
 };
 
 const struct cli_object cli_object_revoke = {
 	.name = "revoke",
-	.summary = "revoke a guise-keyd client's channel",
+	.summary = "Revoke a guise-keyd client's channel",
 	.cmds = revoke_cmds,
 };
