@@ -374,7 +374,10 @@ int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
 	f->nr_keys++;
 	if (g)
 		g->nr_rx++;
-	atomic_inc(&gn->nr_keys);
+	/* The collector runs while there are keys (see guise_key_gc()). */
+	if (atomic_inc_return(&gn->nr_keys) == 1)
+		queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
+				   GUISE_KEY_GC_INTERVAL);
 	guise_key_gen_bump(gn);
 	return 0;
 
@@ -522,6 +525,7 @@ static void guise_key_gc(struct work_struct *work)
 	struct rhashtable_iter iter;
 	struct guise_key *k, *tmp;
 	struct guise_flow *f;
+	bool idle;
 
 	mutex_lock(&gn->lock);
 	if (atomic_read(&gn->nr_keys)) {
@@ -540,9 +544,15 @@ static void guise_key_gc(struct work_struct *work)
 		rhashtable_walk_stop(&iter);
 		rhashtable_walk_exit(&iter);
 	}
+	/*
+	 * Idle once the table is empty; KEY_NEW re-arms. Decided under lock,
+	 * as KEY_NEW's queueing is: one of the two always queues.
+	 */
+	idle = !atomic_read(&gn->nr_keys);
 	mutex_unlock(&gn->lock);
-	queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
-			   GUISE_KEY_GC_INTERVAL);
+	if (!idle)
+		queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
+				   GUISE_KEY_GC_INTERVAL);
 }
 
 void guise_key_stats_read(const struct guise_key *k,
@@ -612,8 +622,6 @@ int guise_key_net_init(struct guise_net *gn)
 	atomic_set(&gn->nr_keys, 0);
 	gn->key_gen = 1;
 	INIT_DELAYED_WORK(&gn->key_gc, guise_key_gc);
-	queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
-			   GUISE_KEY_GC_INTERVAL);
 	return 0;
 }
 

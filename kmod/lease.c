@@ -179,6 +179,34 @@ static void guise_lease_wheel_add(struct guise_net *gn, struct guise_lease *l)
 		       guise_lease_slot(gn, guise_lease_granule(l->expires)));
 }
 
+/*
+ * A namespace that never leases pays for neither the wheel nor the
+ * collector: the wheel comes with the first lease, and the collector runs
+ * only while there are leases.
+ */
+static int guise_lease_wheel_alloc(struct guise_net *gn)
+{
+	lockdep_assert_held(&gn->lock);
+	if (gn->lease_wheel)
+		return 0;
+	gn->lease_wheel = kvcalloc(GUISE_GC_SLOTS, sizeof(*gn->lease_wheel),
+				   GFP_KERNEL_ACCOUNT);
+	return gn->lease_wheel ? 0 : -ENOMEM;
+}
+
+/* The first lease of an empty table: the wheel is empty, start it now. */
+static void guise_lease_gc_arm(struct guise_net *gn)
+{
+	unsigned long end;
+
+	lockdep_assert_held(&gn->lock);
+	gn->lease_gc_next = guise_lease_granule(jiffies);
+	end = (gn->lease_gc_next + 1) << GUISE_GC_SHIFT;
+	/* A no-op while the collector is queued; it runs under lock. */
+	queue_delayed_work(system_power_efficient_wq, &gn->lease_gc,
+			   max_t(long, (long)(end - jiffies), 1));
+}
+
 void guise_lease_unlink(struct guise_net *gn, struct guise_lease *l)
 {
 	lockdep_assert_held(&gn->lock);
@@ -250,6 +278,9 @@ int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
 		NL_SET_ERR_MSG_MOD(extack, "lease table full (see max-leases)");
 		return -ENOSPC;
 	}
+	ret = guise_lease_wheel_alloc(gn);
+	if (ret)
+		return ret;
 
 	l = guise_lease_alloc(gn, s);
 	if (IS_ERR(l))
@@ -268,7 +299,8 @@ int guise_lease_new(struct guise_net *gn, const struct guise_lease_spec *s,
 		goto err_rp;
 
 	guise_lease_wheel_add(gn, l);
-	atomic_inc(&gn->nr_leases);
+	if (atomic_inc_return(&gn->nr_leases) == 1)
+		guise_lease_gc_arm(gn);
 	if (s->flags & GUISE_LEASE_F_EGRESS)
 		guise_miss_release(gn, &s->rp);
 	return 0;
@@ -292,6 +324,8 @@ void guise_lease_flush(struct guise_net *gn)
 	unsigned int i;
 
 	lockdep_assert_held(&gn->lock);
+	if (!gn->lease_wheel)
+		return;		/* never had a lease */
 	hlist_for_each_entry_safe(l, tmp, &gn->lease_gc_todo, gc_node)
 		guise_lease_unlink(gn, l);
 	for (i = 0; i < GUISE_GC_SLOTS; i++) {
@@ -353,13 +387,17 @@ static void guise_lease_gc(struct work_struct *work)
 	struct guise_net *gn = container_of(to_delayed_work(work),
 					    struct guise_net, lease_gc);
 	unsigned long delay;
-	bool more;
+	bool more, idle;
 
 	mutex_lock(&gn->lock);
 	more = guise_lease_gc_run(gn);
 	/* Next: right away if the budget ran out, else when a granule ends. */
 	delay = (gn->lease_gc_next + 1) << GUISE_GC_SHIFT;
+	/* Idle without leases; the next one re-arms (guise_lease_gc_arm). */
+	idle = !atomic_read(&gn->nr_leases);
 	mutex_unlock(&gn->lock);
+	if (idle)
+		return;
 	delay = more ? 1 : max_t(long, (long)(delay - jiffies), 1);
 	queue_delayed_work(system_power_efficient_wq, &gn->lease_gc, delay);
 }
@@ -373,13 +411,10 @@ int guise_lease_net_init(struct guise_net *gn)
 {
 	int ret;
 
-	gn->lease_wheel = kvcalloc(GUISE_GC_SLOTS, sizeof(*gn->lease_wheel),
-				   GFP_KERNEL_ACCOUNT);
-	if (!gn->lease_wheel)
-		return -ENOMEM;
+	gn->lease_wheel = NULL;		/* guise_lease_wheel_alloc() */
 	ret = rhashtable_init(&gn->leases_rp, &guise_lease_rp_params);
 	if (ret)
-		goto err_wheel;
+		return ret;
 	ret = rhashtable_init(&gn->leases_v, &guise_lease_v_params);
 	if (ret)
 		goto err_rp;
@@ -393,13 +428,10 @@ int guise_lease_net_init(struct guise_net *gn)
 	INIT_HLIST_HEAD(&gn->lease_gc_todo);
 	gn->lease_gc_next = guise_lease_granule(jiffies);
 	INIT_DELAYED_WORK(&gn->lease_gc, guise_lease_gc);
-	queue_delayed_work(system_power_efficient_wq, &gn->lease_gc, HZ);
 	return 0;
 
 err_rp:
 	rhashtable_destroy(&gn->leases_rp);
-err_wheel:
-	kvfree(gn->lease_wheel);
 	return ret;
 }
 
