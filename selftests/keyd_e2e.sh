@@ -134,7 +134,7 @@ admin() { ip netns exec "$S" guise "$@" --socket "$tmp/server.sock"; }
 enroll() { # NAME NS CERT
 	ip netns exec "$2" guise enroll --server "https://[fd00:c1::1]:$(cat "$tmp/port")" \
 		--cert "$tmp/$3.crt" --key "$tmp/$3.key" --ca "$tmp/ca.crt" \
-		--out "$tmp/$1.km" --pass-file "$tmp/pass" --iterations 2000
+		--out "$tmp/$1.km" --pass-file "$tmp/pass" --iterations 10000
 }
 status() { guise -j status --socket "$tmp/$1.sock"; }
 jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }

@@ -178,7 +178,7 @@ for c in a b; do
 	[ $c = b ] && ns=$B
 	check "$c enrols with its certificate and starts its keyd client" bash -c "
 		ip netns exec $ns guise enroll --server $KEYD --cert $c.crt --key $c.key \
-			--ca ca.crt --out $c.km --pass-file pass --iterations 2000"
+			--ca ca.crt --out $c.km --pass-file pass --iterations 10000"
 	bg "$ns" $c.log guise-keyd -v --foreground --config $c.conf
 	out=$(ip netns exec "$ns" guise -j lease acquire --server "$LEASED" --peer $PEER \
 		--lifetime 10m --cert $c.crt --key $c.key --ca ca.crt 2>&1)

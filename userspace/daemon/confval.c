@@ -6,6 +6,7 @@
 #include "confval.h"
 #include "lease.h"
 #include "log.h"
+#include "num.h"
 
 int conf_set_string(char **dst, const char *value)
 {
@@ -33,13 +34,9 @@ int conf_parse_bool(const char *value, bool *out)
 
 int conf_parse_u32(const char *value, uint32_t min, uint32_t max, uint32_t *out)
 {
-	unsigned long v;
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (errno || end == value || *end || value[0] == '-' || v < min ||
-	    v > max)
+	if (guise_uint_parse(value, max, &v) || v < min)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;

@@ -16,11 +16,15 @@ static bool is_help(const char *arg)
 	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
 }
 
-static void cmd_usage(const struct cli_object *obj, const struct cli_cmd *cmd,
-		      FILE *fp)
+void cli_cmd_usage(const struct cli_object *obj, const struct cli_cmd *cmd,
+		   FILE *fp)
 {
-	fprintf(fp, "Usage: guise %s %s%s%s\n%s.\n", obj->name, cmd->name,
-		*cmd->args ? " " : "", cmd->args, cmd->summary);
+	/* A verb (guise entitle) is named once. */
+	bool verb = !strcmp(obj->name, cmd->name);
+
+	fprintf(fp, "Usage: guise %s%s%s%s%s\n%s.\n", obj->name,
+		verb ? "" : " ", verb ? "" : cmd->name, *cmd->args ? " " : "",
+		cmd->args, cmd->summary);
 	if (cmd->help)
 		fprintf(fp, "\n%s", cmd->help);
 }
@@ -81,7 +85,7 @@ int cli_object_run(const struct cli_object *obj, const struct cli_ctx *ctx,
 	}
 	for (i = 2; i < argc; i++) {
 		if (is_help(argv[i])) {
-			cmd_usage(obj, cmd, stdout);
+			cli_cmd_usage(obj, cmd, stdout);
 			return CLI_EXIT_OK;
 		}
 	}
@@ -203,4 +207,27 @@ int cli_output_error(const char *op, int err)
 {
 	guise_err("%s: cannot write the output: %s", op, strerror(-err));
 	return CLI_EXIT_KERNEL;
+}
+
+int cli_flush_output(const char *op)
+{
+	if (fflush(stdout) || ferror(stdout))
+		return cli_output_error(op, -EIO);
+	return CLI_EXIT_OK;
+}
+
+int cli_print_json(const struct cli_ctx *ctx, const char *op, json_t *doc)
+{
+	int err;
+
+	if (!doc) {
+		guise_err("%s: cannot encode the output as JSON", op);
+		return CLI_EXIT_KERNEL;
+	}
+	err = json_dumpf(doc, stdout,
+			 ctx->pretty ? JSON_INDENT(2) : JSON_COMPACT);
+	json_decref(doc);
+	if (err || putchar('\n') == EOF)
+		return cli_output_error(op, -EIO);
+	return cli_flush_output(op);
 }

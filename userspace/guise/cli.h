@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <jansson.h>
 
 struct guise_nl;
 struct nlmsghdr;
@@ -60,6 +61,9 @@ extern const struct cli_object cli_object_status;
 int cli_object_run(const struct cli_object *obj, const struct cli_ctx *ctx,
 		   int argc, char **argv);
 void cli_object_usage(const struct cli_object *obj, FILE *fp);
+/* The synopsis, summary and help of one command. */
+void cli_cmd_usage(const struct cli_object *obj, const struct cli_cmd *cmd,
+		   FILE *fp);
 
 /* Print "guise: OP: MESSAGE" and a pointer to --help; returns 2. */
 int cli_usage_error(const char *op, const char *fmt, ...)
@@ -89,5 +93,13 @@ void cli_dump_interrupted(const char *op);
 
 /* Report output that could not be written; returns CLI_EXIT_KERNEL. */
 int cli_output_error(const char *op, int err);
+
+/* Flush standard output: CLI_EXIT_OK, or cli_output_error() if anything
+ * printed could not be written. */
+int cli_flush_output(const char *op);
+
+/* Print @doc (released here; NULL from a failed json_pack() is an error)
+ * as one JSON document on standard output, as cli_flush_output(). */
+int cli_print_json(const struct cli_ctx *ctx, const char *op, json_t *doc);
 
 #endif

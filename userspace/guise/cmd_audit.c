@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "http_client.h"
 #include "log.h"
+#include "num.h"
 
 /* Parse "[--format F] [--since T] target options". */
 static int audit_opts(int argc, char **argv, const char *op, bool export,
@@ -29,10 +30,10 @@ static int audit_opts(int argc, char **argv, const char *op, bool export,
 		HC_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
+	uint64_t v;
 	int c;
 
-	optind = 1;
+	optind = 0; /* glibc: a full re-initialisation */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		if (hc_option(c, optarg, t))
@@ -40,12 +41,11 @@ static int audit_opts(int argc, char **argv, const char *op, bool export,
 		if (c == 'f' && export) {
 			*format = optarg;
 		} else if (c == 's' && export) {
-			errno = 0;
-			*since = strtoll(optarg, &end, 10);
-			if (errno || *end || *since < 0)
+			if (guise_uint_parse(optarg, INT64_MAX, &v))
 				return cli_usage_error(
 					op,
 					"--since wants seconds since the epoch");
+			*since = (long long)v;
 		} else {
 			return cli_usage_error(op, "unknown option \"%s\"",
 					       argv[optind - 1]);
@@ -77,7 +77,7 @@ static int audit_export(const struct cli_ctx *ctx, int argc, char **argv)
 		format = ctx->json ? "json" : "csv";
 	snprintf(path, sizeof(path), "/v1/audit?format=%s&since=%lld", format,
 		 since);
-	if (hc_request(&t, op, path, NULL, &r))
+	if (hc_get(&t, op, path, &r))
 		return CLI_EXIT_KERNEL;
 	if (r.code != 200) {
 		guise_err("%s: %s", op, hc_error_text(&r, err, sizeof(err)));
@@ -100,12 +100,12 @@ static int audit_verify(const struct cli_ctx *ctx, int argc, char **argv)
 	struct hc_resp r;
 	char err[256];
 	json_t *doc;
-	int ret;
+	int ret, out;
 
 	ret = audit_opts(argc, argv, op, false, &t, &format, &since);
 	if (ret)
 		return ret;
-	if (hc_request(&t, op, "/v1/audit/verify", NULL, &r))
+	if (hc_get(&t, op, "/v1/audit/verify", &r))
 		return CLI_EXIT_KERNEL;
 	if (r.code != 200) {
 		guise_err("%s: %s", op, hc_error_text(&r, err, sizeof(err)));
@@ -122,25 +122,27 @@ static int audit_verify(const struct cli_ctx *ctx, int argc, char **argv)
 	ret = json_is_true(json_object_get(doc, "intact")) ? CLI_EXIT_OK :
 							     CLI_EXIT_KERNEL;
 	if (ctx->json) {
-		json_dumpf(doc, stdout,
-			   ctx->pretty ? JSON_INDENT(2) : JSON_COMPACT);
-		putchar('\n');
-	} else if (ret == CLI_EXIT_OK) {
-		printf("intact: %lld records, head %s\n",
-		       (long long)json_integer_value(
-			       json_object_get(doc, "records")),
-		       json_string_value(json_object_get(doc, "head")) ?: "");
+		out = cli_print_json(ctx, op, json_incref(doc));
 	} else {
-		printf("BROKEN at seq %lld: %s (%lld records intact before)\n",
-		       (long long)json_integer_value(
-			       json_object_get(doc, "seq")),
-		       json_string_value(json_object_get(doc, "problem")) ?:
-									    "?",
-		       (long long)json_integer_value(
-			       json_object_get(doc, "records")));
+		if (ret == CLI_EXIT_OK)
+			printf("intact: %lld records, head %s\n",
+			       (long long)json_integer_value(
+				       json_object_get(doc, "records")),
+			       json_string_value(json_object_get(doc, "head")) ?:
+				       "");
+		else
+			printf("BROKEN at seq %lld: %s (%lld records intact "
+			       "before)\n",
+			       (long long)json_integer_value(
+				       json_object_get(doc, "seq")),
+			       json_string_value(json_object_get(doc, "problem")) ?:
+				       "?",
+			       (long long)json_integer_value(
+				       json_object_get(doc, "records")));
+		out = cli_flush_output(op);
 	}
 	json_decref(doc);
-	return ret;
+	return out ? out : ret;
 }
 
 static const struct cli_cmd audit_cmds[] = {

@@ -39,7 +39,7 @@ static int channel_add(const struct cli_ctx *ctx, int argc, char **argv)
 					       argv[i]);
 		}
 	}
-	return keyd_cli_call("channel add", &t, "/v1/channels/add",
+	return keyd_cli_post("channel add", &t, "/v1/channels/add",
 			     json_pack("{s:I, s:s, s:I, s:I, s:I}", "id", id,
 				       "group", argv[2], "port", port,
 				       "kc_period", (json_int_t)period,
@@ -60,7 +60,7 @@ static int channel_del(const struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("channel del", "expected ID");
 	if ((rc = keyd_cli_id("channel del", "id", argv[1], &id)))
 		return rc;
-	return keyd_cli_call("channel del", &t, "/v1/channels/del",
+	return keyd_cli_post("channel del", &t, "/v1/channels/del",
 			     json_pack("{s:I}", "id", id), NULL);
 }
 
@@ -80,20 +80,19 @@ static int channel_show(const struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (argc != 1)
 		return cli_usage_error("channel show", "no arguments expected");
-	rc = keyd_cli_call("channel show", &t, "/v1/channels", NULL, &doc);
+	rc = keyd_cli_get("channel show", &t, "/v1/channels", &doc);
 	if (rc)
 		return rc;
 	if (ctx->json)
-		return keyd_cli_print_json(ctx, doc);
+		return cli_print_json(ctx, "channel show", doc);
 	json_array_foreach(doc, i, ch)
 		printf("%lld [%s]:%lld epoch %lld kc-period %llds bandwidth "
 		       "%lld kbit/s\n",
-		       num(ch, "id"),
-		       json_string_value(json_object_get(ch, "group")),
+		       num(ch, "id"), keyd_cli_str(ch, "group"),
 		       num(ch, "port"), num(ch, "epoch"), num(ch, "kc_period"),
 		       num(ch, "bandwidth_kbps"));
 	json_decref(doc);
-	return CLI_EXIT_OK;
+	return cli_flush_output("channel show");
 }
 
 static const struct cli_cmd channel_cmds[] = {

@@ -15,7 +15,7 @@ static int client_add(const struct cli_ctx *ctx, int argc, char **argv)
 	if (argc != 3)
 		return cli_usage_error("client add", "expected ID ADDRESS");
 	(void)ctx;
-	return keyd_cli_call("client add", &t, "/v1/clients/add",
+	return keyd_cli_post("client add", &t, "/v1/clients/add",
 			     json_pack("{s:s, s:s}", "id", argv[1], "address",
 				       argv[2]),
 			     NULL);
@@ -31,7 +31,7 @@ static int client_del(const struct cli_ctx *ctx, int argc, char **argv)
 	if (argc != 2)
 		return cli_usage_error("client del", "expected ID");
 	(void)ctx;
-	return keyd_cli_call("client del", &t, "/v1/clients/del",
+	return keyd_cli_post("client del", &t, "/v1/clients/del",
 			     json_pack("{s:s}", "id", argv[1]), NULL);
 }
 
@@ -46,15 +46,14 @@ static int client_show(const struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (argc != 1)
 		return cli_usage_error("client show", "no arguments expected");
-	rc = keyd_cli_call("client show", &t, "/v1/clients", NULL, &doc);
+	rc = keyd_cli_get("client show", &t, "/v1/clients", &doc);
 	if (rc)
 		return rc;
 	if (ctx->json)
-		return keyd_cli_print_json(ctx, doc);
+		return cli_print_json(ctx, "client show", doc);
 	json_array_foreach(doc, i, cl) {
-		printf("%s %s channels",
-		       json_string_value(json_object_get(cl, "id")),
-		       json_string_value(json_object_get(cl, "address")));
+		printf("%s %s channels", keyd_cli_str(cl, "id"),
+		       keyd_cli_str(cl, "address"));
 		json_array_foreach(json_object_get(cl, "channels"), j, ch)
 			printf("%s%lld", j ? "," : " ",
 			       (long long)json_integer_value(ch));
@@ -64,7 +63,7 @@ static int client_show(const struct cli_ctx *ctx, int argc, char **argv)
 			       " none");
 	}
 	json_decref(doc);
-	return CLI_EXIT_OK;
+	return cli_flush_output("client show");
 }
 
 static const struct cli_cmd client_cmds[] = {

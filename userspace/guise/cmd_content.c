@@ -43,7 +43,7 @@ static int content_add(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!channel)
 		return cli_usage_error("content add", "channel is required");
-	return keyd_cli_call("content add", &t, "/v1/contents/add",
+	return keyd_cli_post("content add", &t, "/v1/contents/add",
 			     json_pack("{s:I, s:I, s:s, s:I}", "id", id,
 				       "channel", channel, "alg", alg,
 				       "ks_period", (json_int_t)period),
@@ -63,7 +63,7 @@ static int content_del(const struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("content del", "expected ID");
 	if ((rc = keyd_cli_id("content del", "id", argv[1], &id)))
 		return rc;
-	return keyd_cli_call("content del", &t, "/v1/contents/del",
+	return keyd_cli_post("content del", &t, "/v1/contents/del",
 			     json_pack("{s:I}", "id", id), NULL);
 }
 
@@ -83,18 +83,18 @@ static int content_show(const struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (argc != 1)
 		return cli_usage_error("content show", "no arguments expected");
-	rc = keyd_cli_call("content show", &t, "/v1/contents", NULL, &doc);
+	rc = keyd_cli_get("content show", &t, "/v1/contents", &doc);
 	if (rc)
 		return rc;
 	if (ctx->json)
-		return keyd_cli_print_json(ctx, doc);
+		return cli_print_json(ctx, "content show", doc);
 	json_array_foreach(doc, i, ct)
 		printf("%lld channel %lld %s key-id %lld ks-period %llds\n",
 		       num(ct, "id"), num(ct, "channel"),
-		       json_string_value(json_object_get(ct, "alg")),
-		       num(ct, "key_id"), num(ct, "ks_period"));
+		       keyd_cli_str(ct, "alg"), num(ct, "key_id"),
+		       num(ct, "ks_period"));
 	json_decref(doc);
-	return CLI_EXIT_OK;
+	return cli_flush_output("content show");
 }
 
 static const struct cli_cmd content_cmds[] = {

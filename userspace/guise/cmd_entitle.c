@@ -17,7 +17,7 @@ static int change(const char *op, const char *path, int argc, char **argv)
 		return cli_usage_error(op, "expected CLIENT CHANNEL");
 	if ((rc = keyd_cli_id(op, "channel", argv[2], &channel)))
 		return rc;
-	return keyd_cli_call(op, &t, path,
+	return keyd_cli_post(op, &t, path,
 			     json_pack("{s:s, s:I}", "client", argv[1],
 				       "channel", channel),
 			     NULL);

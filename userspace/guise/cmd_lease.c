@@ -332,10 +332,17 @@ static const struct cli_cmd lease_cmds[] = {
 	  "Rent a virtual address from guise-leased (host mode)",
 	  "Asks the daemon over mutual TLS (the certificate's IPv6 address\n"
 	  "is the real address), then installs the egress lease here; the\n"
-	  "daemon's gateway installs the ingress half. Prints the lease.\n",
+	  "daemon's gateway installs the ingress half. Prints the lease\n"
+	  "(-j: an object with real, peer, virtual, expires). If the lease\n"
+	  "cannot be installed here, the address is returned; a failed\n"
+	  "return is reported (it stays rented until it expires).\n",
 	  lease_acquire },
 	{ "release", "--server URL --virtual VIRT --cert F [--key F] [--ca F]",
-	  "Remove a rented lease here and return it to guise-leased", NULL,
+	  "Remove a rented lease here and return it to guise-leased",
+	  "The lease of VIRT is deleted here first, then VIRT is returned.\n"
+	  "If this host has no such lease VIRT is returned all the same (a\n"
+	  "warning); any other failure keeps it rented, the daemon is not\n"
+	  "asked. Prints \"released VIRT\" (-j: an object with virtual).\n",
 	  lease_release },
 	{ NULL, NULL, NULL, NULL, NULL },
 };

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* guise monitor: print the module's events as they happen. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
@@ -12,6 +12,7 @@
 #include "lease.h"
 #include "log.h"
 #include "nl.h"
+#include "num.h"
 #include "out.h"
 #include "show.h"
 
@@ -71,16 +72,17 @@ static int monitor_run(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char op[] = "monitor";
 	struct monitor m = { .ctx = ctx };
+	unsigned long lost = 0;
 	struct guise_nl *nl;
-	char *end;
+	uint64_t count;
 	int ret, err;
 
 	if (strcmp(argv[0], "all"))
 		m.only = argv[0];
 	if (argc == 3 && !strcmp(argv[1], "count")) {
-		m.left = strtoul(argv[2], &end, 10);
-		if (!*argv[2] || *end || !m.left)
+		if (guise_uint_parse(argv[2], ULONG_MAX, &count) || !count)
 			return cli_usage_error(op, "bad count \"%s\"", argv[2]);
+		m.left = (unsigned long)count;
 		m.limited = true;
 	} else if (argc > 1) {
 		return cli_usage_error(op, "unexpected argument \"%s\"",
@@ -91,13 +93,20 @@ static int monitor_run(const struct cli_ctx *ctx, int argc, char **argv)
 		return ret;
 	err = guise_nl_subscribe(nl);
 	if (err) {
+		ret = cli_request_error(nl, op, err);
 		guise_nl_close(nl);
-		return cli_request_error(nl, op, err);
+		return ret;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	do
+	do {
 		err = guise_nl_recv_events(nl, monitor_event_cb, &m);
-	while (!err);
+		/* A burst overran the socket: those events are gone, the
+		 * socket works on (ip monitor does the same). */
+		if (err == -ENOBUFS)
+			guise_warn("%s: events lost (receive buffer overrun, "
+				   "%lu so far)",
+				   op, ++lost);
+	} while (!err || err == -ENOBUFS);
 	guise_nl_close(nl);
 	if (err == 1)
 		return CLI_EXIT_OK;
@@ -109,7 +118,9 @@ static const struct cli_cmd monitor_cmds[] = {
 	{ "all", "[count N]", "Print every event as it happens",
 	  "Events: lease_expired and lease_miss (with the lease's addresses\n"
 	  "and counters), key_expired. One line per event; with -j one JSON\n"
-	  "object per line. Stops after N events with \"count N\".\n",
+	  "object per line (JSON Lines). Stops after N events with\n"
+	  "\"count N\". Events lost in a burst (the socket's receive buffer\n"
+	  "overran) are reported on standard error; the monitor goes on.\n",
 	  monitor_run },
 	{ "lease", "[count N]", "Print lease events only", NULL, monitor_run },
 	{ "key", "[count N]", "Print key events only", NULL, monitor_run },

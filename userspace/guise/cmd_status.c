@@ -31,11 +31,11 @@ static int status(const struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (argc != 1)
 		return cli_usage_error("status", "no arguments expected");
-	rc = keyd_cli_call("status", &t, "/v1/status", NULL, &doc);
+	rc = keyd_cli_get("status", &t, "/v1/status", &doc);
 	if (rc)
 		return rc;
 	if (ctx->json)
-		return keyd_cli_print_json(ctx, doc);
+		return cli_print_json(ctx, "status", doc);
 	print_object("", doc);
 	json_array_foreach(json_object_get(doc, "channels"), i, e)
 		printf("channel %lld epoch %lld [%s]:%lld until %lld\n",
@@ -43,14 +43,14 @@ static int status(const struct cli_ctx *ctx, int argc, char **argv)
 			       json_object_get(e, "channel")),
 		       (long long)json_integer_value(
 			       json_object_get(e, "epoch")),
-		       json_string_value(json_object_get(e, "group")),
+		       keyd_cli_str(e, "group"),
 		       (long long)json_integer_value(
 			       json_object_get(e, "port")),
 		       (long long)json_integer_value(
 			       json_object_get(e, "not_after")));
 	json_array_foreach(json_object_get(doc, "keys"), i, e)
 		printf("key [%s]:%lld id %lld content %lld until %lld\n",
-		       json_string_value(json_object_get(e, "group")),
+		       keyd_cli_str(e, "group"),
 		       (long long)json_integer_value(
 			       json_object_get(e, "port")),
 		       (long long)json_integer_value(
@@ -61,7 +61,7 @@ static int status(const struct cli_ctx *ctx, int argc, char **argv)
 			       json_object_get(e, "not_after")));
 	print_object("counter ", json_object_get(doc, "counters"));
 	json_decref(doc);
-	return CLI_EXIT_OK;
+	return cli_flush_output("status");
 }
 
 static const struct cli_cmd status_cmds[] = {

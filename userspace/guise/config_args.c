@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config_args.h"
+#include "num.h"
 
 struct parser {
 	struct guise_config *cfg;
@@ -39,19 +40,12 @@ static int fail(struct parser *p, const char *fmt, ...)
 static int parse_u32(struct parser *p, const struct keyword *kw, const char *s,
 		     uint32_t min, uint32_t max, uint32_t *out)
 {
-	unsigned long long v = 0;
-	const char *d;
+	uint64_t v;
+	int err = guise_uint_parse(s, max, &v);
 
-	if (!*s)
-		return fail(p, "bad number \"\" for \"%s\"", kw->name);
-	for (d = s; *d; d++) {
-		if (*d < '0' || *d > '9')
-			return fail(p, "bad number \"%s\" for \"%s\"", s,
-				    kw->name);
-		if (v <= UINT32_MAX)
-			v = v * 10 + (*d - '0');
-	}
-	if (v < min || v > max)
+	if (err == -EINVAL)
+		return fail(p, "bad number \"%s\" for \"%s\"", s, kw->name);
+	if (err || v < min)
 		return fail(p, "%s %s out of range (%u..%u)", kw->name, s, min,
 			    max);
 	*out = v;

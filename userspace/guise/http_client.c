@@ -41,6 +41,17 @@ int hc_target_check(struct hc_target *t, const char *op)
 		guise_err("%s: --server and --socket exclude each other", op);
 		return -1;
 	}
+	if (!t->server) {
+		const char *tls = t->cert ? "--cert" :
+				  t->key  ? "--key" :
+				  t->ca	  ? "--ca" :
+					    NULL;
+
+		if (tls) {
+			guise_err("%s: %s needs --server", op, tls);
+			return -1;
+		}
+	}
 	if (t->server) {
 		if (strncmp(t->server, "https://", 8)) {
 			guise_err("%s: --server must be an https:// URL", op);
@@ -58,26 +69,42 @@ int hc_target_check(struct hc_target *t, const char *op)
 	return 0;
 }
 
+/*
+ * The body grows by copies, the old one wiped, never by realloc(): a
+ * block it moved would be freed as it is, and a body may hold a key
+ * (enroll's Km).
+ */
 static size_t hc_on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct hc_resp *r = arg;
-	size_t len = size * n;
+	size_t len = size * n, cap = r->cap ? r->cap : 4096;
 	char *nb;
 
 	if (len > HC_MAX_BODY - r->len)
 		return 0;
-	nb = realloc(r->body, r->len + len + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + r->len, data, len);
-	r->body = nb;
+	if (r->len + len + 1 > r->cap) {
+		while (cap < r->len + len + 1)
+			cap *= 2;
+		nb = malloc(cap);
+		if (!nb)
+			return 0;
+		if (r->body) {
+			memcpy(nb, r->body, r->len);
+			explicit_bzero(r->body, r->len);
+			free(r->body);
+		}
+		r->body = nb;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, len);
 	r->len += len;
 	r->body[r->len] = '\0';
 	return len;
 }
 
-int hc_request(const struct hc_target *t, const char *op, const char *path,
-	       const char *json, struct hc_resp *r)
+/* GET @path (@json NULL) or POST @json to it. */
+static int hc_request(const struct hc_target *t, const char *op,
+		      const char *path, const char *json, struct hc_resp *r)
 {
 	char url[1024], errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdr = NULL;
@@ -132,11 +159,38 @@ int hc_request(const struct hc_target *t, const char *op, const char *path,
 	return 0;
 }
 
+int hc_get(const struct hc_target *t, const char *op, const char *path,
+	   struct hc_resp *r)
+{
+	return hc_request(t, op, path, NULL, r);
+}
+
+int hc_post(const struct hc_target *t, const char *op, const char *path,
+	    json_t *body, struct hc_resp *r)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_free_t text_free; /* jansson's: enroll sets its own */
+	int ret;
+
+	json_decref(body);
+	if (!text) {
+		memset(r, 0, sizeof(*r));
+		guise_err("%s: cannot encode the request", op);
+		return -1;
+	}
+	ret = hc_request(t, op, path, text, r);
+	json_get_alloc_funcs(NULL, &text_free);
+	text_free(text);
+	return ret;
+}
+
 void hc_resp_free(struct hc_resp *r)
 {
+	if (r->body)
+		explicit_bzero(r->body, r->len);
 	free(r->body);
 	r->body = NULL;
-	r->len = 0;
+	r->len = r->cap = 0;
 }
 
 const char *hc_error_text(const struct hc_resp *r, char *buf, size_t size)

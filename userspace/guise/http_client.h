@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 
 /* guise-leased's local socket, used when no --server is given. */
 #define HC_DEFAULT_SOCKET "/run/guise/leased.sock"
@@ -46,22 +47,28 @@ struct hc_target {
 /* Take option @c with @arg into @t; false if @c is not one of them. */
 bool hc_option(int c, const char *arg, struct hc_target *t);
 
-/* Check the combination (prints why). 0 or -1. */
+/* Check the combination (prints why): --cert, --key and --ca need
+ * --server. 0 or -1. */
 int hc_target_check(struct hc_target *t, const char *op);
 
 struct hc_resp {
 	long code; /* the HTTP status */
 	char *body; /* NUL-terminated (free with hc_resp_free) */
 	size_t len;
+	size_t cap; /* bytes allocated for body */
 };
 
 /*
- * GET @path (@json NULL) or POST @json to @path. 0 with @r filled (any
- * HTTP status), or -1 after printing why the request could not be made
- * (connection, TLS, timeout).
+ * GET @path. 0 with @r filled (any HTTP status), or -1 after printing why
+ * the request could not be made (connection, TLS, timeout).
  */
-int hc_request(const struct hc_target *t, const char *op, const char *path,
-	       const char *json, struct hc_resp *r);
+int hc_get(const struct hc_target *t, const char *op, const char *path,
+	   struct hc_resp *r);
+/* POST the JSON document @body (released here; NULL, as from a failed
+ * json_pack(), is -1 after printing why) to @path, as hc_get(). */
+int hc_post(const struct hc_target *t, const char *op, const char *path,
+	    json_t *body, struct hc_resp *r);
+/* Wipe and free the body. */
 void hc_resp_free(struct hc_resp *r);
 
 /* The "error" text of a JSON error body, or the status line. */

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "key_args.h"
 #include "lease.h"
+#include "num.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -22,19 +24,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int parse_ull(const char *s, unsigned long long max,
-		     unsigned long long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return !*s || *s == '-' || *end || errno || *v > max ? -EINVAL : 0;
-}
-
 static int parse_time(const char *s, time_t now, uint64_t *t)
 {
-	unsigned long long v;
 	uint32_t d;
 
 	if (*s == '+') {
@@ -43,24 +34,21 @@ static int parse_time(const char *s, time_t now, uint64_t *t)
 		*t = (uint64_t)now + d;
 		return 0;
 	}
-	if (parse_ull(s, UINT64_MAX, &v))
-		return -EINVAL;
-	*t = v;
-	return 0;
+	return guise_uint_parse(s, UINT64_MAX, t);
 }
 
 /* GROUP PORT: a multicast group and a UDP port 1..65535. */
 static int parse_flow(char *const *argv, struct guise_key *k, char *err,
 		      size_t errlen)
 {
-	unsigned long long port;
+	uint64_t port;
 
 	if (guise_addr_parse(argv[0], &k->group) ||
 	    !IN6_IS_ADDR_MULTICAST(&k->group))
 		return fail(err, errlen,
 			    "bad group \"%s\": want an IPv6 multicast address",
 			    argv[0]);
-	if (parse_ull(argv[1], 65535, &port) || !port)
+	if (guise_uint_parse(argv[1], 65535, &port) || !port)
 		return fail(err, errlen, "bad port \"%s\": want 1..65535",
 			    argv[1]);
 	k->port = (uint16_t)port;
@@ -69,30 +57,52 @@ static int parse_flow(char *const *argv, struct guise_key *k, char *err,
 	return 0;
 }
 
+/* @hex (@n digits, NUL-terminated) into k->secret: 32 or 64 digits. */
+static int secret_hex(const char *hex, size_t n, struct guise_key *k)
+{
+	if (n != 2 * 16 && n != 2 * GUISE_KEY_SECRET_MAX)
+		return -EINVAL;
+	k->secret_len = n / 2;
+	return guise_hex_parse(hex, k->secret, k->secret_len);
+}
+
+/*
+ * The file holds the hex digits, then at most "\n" or "\r\n". Read with
+ * read(2) into a buffer wiped here: stdio would leave a copy in its own.
+ */
 static int read_secret_file(const char *path, struct guise_key *k)
 {
-	char buf[2 * GUISE_KEY_SECRET_MAX + 2];
-	size_t n;
-	FILE *fp;
-	int ret;
+	char buf[2 * GUISE_KEY_SECRET_MAX + 4]; /* "\r\n", one too many, NUL */
+	size_t n = 0;
+	ssize_t got;
+	int fd, ret;
 
-	fp = fopen(path, "r");
-	if (!fp)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+	do {
+		got = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (got > 0)
+			n += (size_t)got;
+	} while (got > 0 && n < sizeof(buf) - 1);
+	ret = got < 0 ? -errno : 0;
+	close(fd);
+	/* One line end after the digits, at most. */
+	if (n && buf[n - 1] == '\n') {
 		n--;
+		if (n && buf[n - 1] == '\r')
+			n--;
+	}
 	buf[n] = '\0';
-	k->secret_len = n / 2;
-	ret = n % 2 || k->secret_len > GUISE_KEY_SECRET_MAX ?
-		      -EINVAL :
-		      guise_hex_parse(buf, k->secret, k->secret_len);
+	if (!ret)
+		ret = secret_hex(buf, n, k);
 	explicit_bzero(buf, sizeof(buf));
 	return ret;
 }
 
-static int parse_secret(const char *kw, const char *val, struct guise_key *k,
+/* `secret HEX` (wiped in @argv once read: it would stay readable in
+ * /proc/PID/cmdline) or `secret-file PATH`. */
+static int parse_secret(const char *kw, char *val, struct guise_key *k,
 			char *err, size_t errlen)
 {
 	size_t n = strlen(val);
@@ -103,12 +113,13 @@ static int parse_secret(const char *kw, const char *val, struct guise_key *k,
 		if (ret)
 			return fail(err, errlen, "secret-file \"%s\": %s", val,
 				    ret == -EINVAL ?
-					    "want 32 or 64 hex digits" :
+					    "want 32 or 64 hex digits, then "
+					    "at most a newline" :
 					    strerror(-ret));
 	} else {
-		k->secret_len = n / 2;
-		if (n % 2 || k->secret_len > GUISE_KEY_SECRET_MAX ||
-		    guise_hex_parse(val, k->secret, k->secret_len))
+		ret = secret_hex(val, n, k);
+		explicit_bzero(val, n);
+		if (ret)
 			return fail(err, errlen,
 				    "bad secret: want 32 or 64 hex digits");
 	}
@@ -116,10 +127,18 @@ static int parse_secret(const char *kw, const char *val, struct guise_key *k,
 	return 0;
 }
 
+/* A long hex word where a keyword should be: a secret without "secret". */
+static bool looks_like_secret(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 16 && strspn(s, "0123456789abcdefABCDEF") == n;
+}
+
 int key_args_parse_add(int argc, char *const *argv, struct guise_key *k,
 		       time_t now, char *err, size_t errlen)
 {
-	unsigned long long v;
+	uint64_t v;
 	int i, ret;
 
 	memset(k, 0, sizeof(*k));
@@ -129,12 +148,18 @@ int key_args_parse_add(int argc, char *const *argv, struct guise_key *k,
 	if (ret)
 		return ret;
 	for (i = 2; i < argc; i += 2) {
-		const char *kw = argv[i], *val = argv[i + 1];
+		const char *kw = argv[i];
+		char *val = argv[i + 1];
 
+		/* Not echoed: it may well be the secret. */
+		if (looks_like_secret(kw))
+			return fail(err, errlen,
+				    "unknown keyword (a hex string: did you "
+				    "forget \"secret\"?)");
 		if (i + 1 == argc)
 			return fail(err, errlen, "\"%s\" needs a value", kw);
 		if (!strcmp(kw, "id")) {
-			if (parse_ull(val, UINT32_MAX, &v))
+			if (guise_uint_parse(val, UINT32_MAX, &v))
 				return fail(err, errlen, "bad id \"%s\"", val);
 			k->id = (uint32_t)v;
 			guise_key_mark(k, GUISE_A_KEY_ID);
@@ -178,7 +203,8 @@ int key_args_parse_add(int argc, char *const *argv, struct guise_key *k,
 			guise_key_mark(k, nb ? GUISE_A_KEY_NOT_BEFORE :
 					       GUISE_A_KEY_NOT_AFTER);
 		} else if (!strcmp(kw, "replay-window")) {
-			if (parse_ull(val, GUISE_REPLAY_WINDOW_MAX, &v) ||
+			if (guise_uint_parse(val, GUISE_REPLAY_WINDOW_MAX,
+					     &v) ||
 			    v < GUISE_REPLAY_WINDOW_MIN)
 				return fail(
 					err, errlen,
@@ -206,7 +232,7 @@ int key_args_parse_add(int argc, char *const *argv, struct guise_key *k,
 int key_args_parse_name(int argc, char *const *argv, struct guise_key *k,
 			bool need_id, bool optional, char *err, size_t errlen)
 {
-	unsigned long long v;
+	uint64_t v;
 	int ret;
 
 	memset(k, 0, sizeof(*k));
@@ -221,7 +247,7 @@ int key_args_parse_name(int argc, char *const *argv, struct guise_key *k,
 	ret = parse_flow(argv, k, err, errlen);
 	if (ret || !need_id)
 		return ret;
-	if (parse_ull(argv[3], UINT32_MAX, &v))
+	if (guise_uint_parse(argv[3], UINT32_MAX, &v))
 		return fail(err, errlen, "bad id \"%s\"", argv[3]);
 	k->id = (uint32_t)v;
 	ret = guise_key_dir_parse(argv[5]);

@@ -11,8 +11,9 @@
 /*
  * `add GROUP PORT id ID alg ALG dir rx|tx (secret HEX | secret-file PATH)
  *  salt HEX [not-before T] [not-after T] [replay-window N]`, argv[0] is
- * GROUP. T is seconds since the epoch or +DURATION from @now. Returns 0,
- * or -EINVAL with one precise message in @err. The caller wipes @k.
+ * GROUP. T is seconds since the epoch or +DURATION from @now. The HEX of
+ * "secret HEX" is overwritten in @argv (zeros) once read. Returns 0, or
+ * -EINVAL with one precise message in @err. The caller wipes @k.
  */
 int key_args_parse_add(int argc, char *const *argv, struct guise_key *k,
 		       time_t now, char *err, size_t errlen);

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "keyd_cli.h"
 #include "log.h"
+#include "num.h"
 
 int keyd_cli_args(const char *op, int *argc, char **argv, struct hc_target *t)
 {
@@ -39,63 +38,62 @@ int keyd_cli_args(const char *op, int *argc, char **argv, struct hc_target *t)
 	return hc_target_check(t, op) ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 }
 
-int keyd_cli_call(const char *op, const struct hc_target *t, const char *path,
-		  json_t *body, json_t **reply)
+/* The answer @r (released here) to @op: on 2xx, parsed into *@reply. */
+static int keyd_cli_answer(const char *op, struct hc_resp *r, json_t **reply)
 {
-	char *text = NULL, err[256];
-	struct hc_resp r;
-	int rc;
+	char err[256];
+	int rc = CLI_EXIT_OK;
 
-	if (body) {
-		text = json_dumps(body, JSON_COMPACT);
-		json_decref(body);
-		if (!text) {
-			guise_err("%s: out of memory", op);
-			return CLI_EXIT_KERNEL;
-		}
-	}
-	rc = hc_request(t, op, path, text, &r);
-	free(text);
-	if (rc)
-		return CLI_EXIT_KERNEL;
-	if (r.code < 200 || r.code > 299) {
-		guise_err("%s: %s", op, hc_error_text(&r, err, sizeof(err)));
-		rc = r.code == 403 ? CLI_EXIT_PERM : CLI_EXIT_KERNEL;
-		hc_resp_free(&r);
-		return rc;
-	}
-	if (reply) {
-		*reply = json_loadb(r.body, r.len, 0, NULL);
+	if (r->code < 200 || r->code > 299) {
+		guise_err("%s: %s", op, hc_error_text(r, err, sizeof(err)));
+		rc = r->code == 403 ? CLI_EXIT_PERM : CLI_EXIT_KERNEL;
+	} else if (reply) {
+		*reply = json_loadb(r->body, r->len, 0, NULL);
 		if (!*reply) {
 			guise_err("%s: the daemon's answer is not JSON", op);
-			hc_resp_free(&r);
-			return CLI_EXIT_KERNEL;
+			rc = CLI_EXIT_KERNEL;
 		}
 	}
-	hc_resp_free(&r);
-	return CLI_EXIT_OK;
+	hc_resp_free(r);
+	return rc;
 }
 
-int keyd_cli_print_json(const struct cli_ctx *ctx, json_t *doc)
+int keyd_cli_get(const char *op, const struct hc_target *t, const char *path,
+		 json_t **reply)
 {
-	int rc = json_dumpf(doc, stdout,
-			    ctx->pretty ? JSON_INDENT(2) : JSON_COMPACT);
+	struct hc_resp r;
 
-	json_decref(doc);
-	putchar('\n');
-	return rc || fflush(stdout) ? cli_output_error("output", -EIO) :
-				      CLI_EXIT_OK;
+	if (hc_get(t, op, path, &r))
+		return CLI_EXIT_KERNEL;
+	return keyd_cli_answer(op, &r, reply);
+}
+
+int keyd_cli_post(const char *op, const struct hc_target *t, const char *path,
+		  json_t *body, json_t **reply)
+{
+	struct hc_resp r;
+
+	/* json_pack() refuses strings that are not UTF-8. */
+	if (!body)
+		return cli_usage_error(op, "an argument is not valid UTF-8");
+	if (hc_post(t, op, path, body, &r))
+		return CLI_EXIT_KERNEL;
+	return keyd_cli_answer(op, &r, reply);
+}
+
+const char *keyd_cli_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "?";
 }
 
 int keyd_cli_id(const char *op, const char *what, const char *s,
 		json_int_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || !v || v > UINT32_MAX)
+	if (guise_uint_parse(s, UINT32_MAX, &v) || !v)
 		return cli_usage_error(op, "%s \"%s\": expected 1..4294967295",
 				       what, s);
 	*out = (json_int_t)v;

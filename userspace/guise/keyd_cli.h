@@ -26,13 +26,17 @@
  */
 int keyd_cli_args(const char *op, int *argc, char **argv, struct hc_target *t);
 
-/* POST @body (stolen; NULL: GET) to @path. On 2xx, *@reply (if not NULL)
- * gets the parsed answer. Returns an enum cli_exit. */
-int keyd_cli_call(const char *op, const struct hc_target *t, const char *path,
+/* GET @path. On 2xx, *@reply (if not NULL) gets the parsed answer.
+ * Returns an enum cli_exit. */
+int keyd_cli_get(const char *op, const struct hc_target *t, const char *path,
+		 json_t **reply);
+/* POST @body (released here) to @path, as keyd_cli_get(). A NULL @body,
+ * a json_pack() of an argument that is not UTF-8, is a usage error. */
+int keyd_cli_post(const char *op, const struct hc_target *t, const char *path,
 		  json_t *body, json_t **reply);
 
-/* Print @doc as JSON (ctx->json) and release it. */
-int keyd_cli_print_json(const struct cli_ctx *ctx, json_t *doc);
+/* The string @key of @o, or "?" if it has none (for text output). */
+const char *keyd_cli_str(const json_t *o, const char *key);
 
 /* Parse a positive 32-bit id, or print why; 0 or CLI_EXIT_USAGE. */
 int keyd_cli_id(const char *op, const char *what, const char *s,

@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lease_args.h"
+#include "num.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -31,12 +31,9 @@ static int parse_addr(const char *what, const char *s, struct in6_addr *a,
 static int parse_u32(const char *what, const char *s, uint32_t *v, char *err,
 		     size_t errlen)
 {
-	unsigned long long n;
-	char *end;
+	uint64_t n;
 
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (!*s || *s == '-' || *end || errno || n > UINT32_MAX)
+	if (guise_uint_parse(s, UINT32_MAX, &n))
 		return fail(err, errlen, "bad %s \"%s\": want 0..%u", what, s,
 			    UINT32_MAX);
 	*v = (uint32_t)n;

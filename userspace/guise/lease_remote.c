@@ -65,9 +65,10 @@ static int cert_real_address(const char *path, struct in6_addr *out,
 	return 0;
 }
 
-/* One request on an open socket (closed here). */
+/* One request on an open socket (closed here). With @absent_ok the
+ * kernel's -ENOENT (no such lease) is a warning, not an error. */
 static int local_lease_talk(struct guise_nl *nl, const char *op, uint8_t cmd,
-			    const struct guise_lease *l)
+			    const struct guise_lease *l, bool absent_ok)
 {
 	char buf[GUISE_NL_MSG_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
 	struct nlmsghdr *nlh;
@@ -81,18 +82,23 @@ static int local_lease_talk(struct guise_nl *nl, const char *op, uint8_t cmd,
 		return CLI_EXIT_KERNEL;
 	}
 	err = guise_nl_talk(nl, nlh, NULL, NULL);
+	if (err == -ENOENT && absent_ok) {
+		guise_warn("%s: no such lease here", op);
+		err = 0;
+	}
 	ret = err ? cli_request_error(nl, op, err) : CLI_EXIT_OK;
 	guise_nl_close(nl);
 	return ret;
 }
 
 /*
- * LEASE_NEW or LEASE_DEL in this host's module. An enum cli_exit. With -n
- * the netlink part runs in that namespace and the process comes back to
- * its own afterwards: the daemon is reached from where the CLI started.
+ * LEASE_NEW or LEASE_DEL in this host's module. An enum cli_exit; with
+ * @absent_ok, the kernel having no such lease is success. With -n the
+ * netlink part runs in that namespace and the process comes back to its
+ * own afterwards: the daemon is reached from where the CLI started.
  */
 static int local_lease(const struct cli_ctx *ctx, const char *op, uint8_t cmd,
-		       const struct guise_lease *l)
+		       const struct guise_lease *l, bool absent_ok)
 {
 	struct guise_nl *nl;
 	int ret, home = -1;
@@ -107,7 +113,7 @@ static int local_lease(const struct cli_ctx *ctx, const char *op, uint8_t cmd,
 	}
 	ret = cli_connect(ctx, &nl);
 	if (!ret)
-		ret = local_lease_talk(nl, op, cmd, l);
+		ret = local_lease_talk(nl, op, cmd, l, absent_ok);
 	if (home >= 0) {
 		if (setns(home, CLONE_NEWNET)) {
 			guise_err("%s: back to the own network namespace: %s",
@@ -132,7 +138,7 @@ static int remote_opts(int argc, char **argv, const char *op,
 	};
 	int c;
 
-	optind = 1;
+	optind = 0; /* glibc: a full re-initialisation */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		if (hc_option(c, optarg, t))
@@ -174,29 +180,58 @@ static int answer_lease(const char *body, size_t len, struct guise_lease *l,
 	return err;
 }
 
-static int print_lease(const struct cli_ctx *ctx, const struct guise_lease *l,
-		       long long expires, const char *what)
+static int print_lease(const struct cli_ctx *ctx, const char *op,
+		       const struct guise_lease *l, long long expires)
 {
 	char r[INET6_ADDRSTRLEN], p[INET6_ADDRSTRLEN], v[INET6_ADDRSTRLEN];
-	json_t *o;
 
 	inet_ntop(AF_INET6, &l->real, r, sizeof(r));
 	inet_ntop(AF_INET6, &l->peer, p, sizeof(p));
 	inet_ntop(AF_INET6, &l->virt, v, sizeof(v));
-	if (!ctx->json) {
-		printf("%s %s -> %s as %s (expires %lld)\n", what, r, p, v,
-		       expires);
-		return CLI_EXIT_OK;
+	if (ctx->json)
+		return cli_print_json(ctx, op,
+				      json_pack("{s:s, s:s, s:s, s:I}", "real",
+						r, "peer", p, "virtual", v,
+						"expires",
+						(json_int_t)expires));
+	printf("acquired %s -> %s as %s (expires %lld)\n", r, p, v, expires);
+	return cli_flush_output(op);
+}
+
+/* {"KEY": ADDR} with "lifetime" if not 0; NULL without memory. */
+static json_t *lease_body(const char *key, const struct in6_addr *addr,
+			  uint32_t lifetime)
+{
+	char a[INET6_ADDRSTRLEN];
+	json_t *o;
+
+	o = json_pack("{s:s}", key, inet_ntop(AF_INET6, addr, a, sizeof(a)));
+	if (o && lifetime &&
+	    json_object_set_new(o, "lifetime", json_integer(lifetime))) {
+		json_decref(o);
+		return NULL;
 	}
-	o = json_pack("{s:s, s:s, s:s, s:I}", "real", r, "peer", p, "virtual",
-		      v, "expires", (json_int_t)expires);
-	if (o) {
-		json_dumpf(o, stdout,
-			   ctx->pretty ? JSON_INDENT(2) : JSON_COMPACT);
-		putchar('\n');
+	return o;
+}
+
+/* Give back the virtual address of @l, rented but not installed here. */
+static void return_unused(const struct hc_target *t, const char *op,
+			  const struct guise_lease *l)
+{
+	char v[INET6_ADDRSTRLEN], err[256];
+	struct hc_resp r;
+
+	inet_ntop(AF_INET6, &l->virt, v, sizeof(v));
+	if (hc_post(t, op, "/v1/return", lease_body("virtual", &l->virt, 0),
+		    &r)) {
+		guise_warn("%s: %s is still rented: it could not be returned",
+			   op, v);
+		return;
 	}
-	json_decref(o);
-	return CLI_EXIT_OK;
+	if (r.code != 200)
+		guise_warn("%s: %s is still rented: returning it failed: %s",
+			   op, v, hc_error_text(&r, err, sizeof(err)));
+	hc_resp_free(&r);
 }
 
 int lease_acquire(const struct cli_ctx *ctx, int argc, char **argv)
@@ -208,7 +243,7 @@ int lease_acquire(const struct cli_ctx *ctx, int argc, char **argv)
 	struct guise_lease l;
 	long long expires = 0;
 	struct hc_resp r;
-	char body[256], err[256], v[INET6_ADDRSTRLEN];
+	char err[256];
 	int ret;
 
 	ret = remote_opts(argc, argv, op, &t, &peer, NULL, &lifetime);
@@ -219,21 +254,14 @@ int lease_acquire(const struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error(op, "--peer IPv6-ADDRESS is required");
 	if (cert_real_address(t.cert, &l.real, op))
 		return CLI_EXIT_USAGE;
-	if (lifetime)
-		snprintf(body, sizeof(body),
-			 "{\"peer\": \"%s\", \"lifetime\": %u}", peer,
-			 lifetime);
-	else
-		snprintf(body, sizeof(body), "{\"peer\": \"%s\"}", peer);
-	if (hc_request(&t, op, "/v1/rent", body, &r))
+	if (hc_post(&t, op, "/v1/rent", lease_body("peer", &l.peer, lifetime),
+		    &r))
 		return CLI_EXIT_KERNEL;
 	if (r.code == 409 && !answer_lease(r.body, r.len, &l, &expires)) {
 		/* We hold it already (a rerun): renew and reinstall. */
 		hc_resp_free(&r);
-		snprintf(body, sizeof(body), "{\"virtual\": \"%s\"%s%.0u}",
-			 inet_ntop(AF_INET6, &l.virt, v, sizeof(v)),
-			 lifetime ? ", \"lifetime\": " : "", lifetime);
-		if (hc_request(&t, op, "/v1/renew", body, &r))
+		if (hc_post(&t, op, "/v1/renew",
+			    lease_body("virtual", &l.virt, lifetime), &r))
 			return CLI_EXIT_KERNEL;
 		if (r.code == 200)
 			r.code = 201;
@@ -256,16 +284,13 @@ int lease_acquire(const struct cli_ctx *ctx, int argc, char **argv)
 		l.lifetime = left > 0 ? (uint32_t)left : 1;
 		guise_lease_mark(&l, GUISE_A_LEASE_LIFETIME);
 	}
-	ret = local_lease(ctx, op, GUISE_CMD_LEASE_NEW, &l);
+	ret = local_lease(ctx, op, GUISE_CMD_LEASE_NEW, &l, false);
 	if (ret) {
 		/* Do not keep a rented address we cannot use. */
-		snprintf(body, sizeof(body), "{\"virtual\": \"%s\"}",
-			 inet_ntop(AF_INET6, &l.virt, v, sizeof(v)));
-		if (!hc_request(&t, op, "/v1/return", body, &r))
-			hc_resp_free(&r);
+		return_unused(&t, op, &l);
 		return ret;
 	}
-	return print_lease(ctx, &l, expires, "acquired");
+	return print_lease(ctx, op, &l, expires);
 }
 
 int lease_release(const struct cli_ctx *ctx, int argc, char **argv)
@@ -273,9 +298,9 @@ int lease_release(const struct cli_ctx *ctx, int argc, char **argv)
 	static const char op[] = "lease release";
 	struct hc_target t = { 0 };
 	const char *virt = NULL;
+	char err[256], v[INET6_ADDRSTRLEN];
 	struct guise_lease l;
 	struct hc_resp r;
-	char body[128], err[256];
 	int ret;
 
 	ret = remote_opts(argc, argv, op, &t, NULL, &virt, NULL);
@@ -285,13 +310,17 @@ int lease_release(const struct cli_ctx *ctx, int argc, char **argv)
 	if (!virt || inet_pton(AF_INET6, virt, &l.virt) != 1)
 		return cli_usage_error(op,
 				       "--virtual IPv6-ADDRESS is required");
-	/* Local first: no packet leaves with V once V is back in the pool. */
+	/*
+	 * Local first: no packet leaves with V once V is back in the pool.
+	 * A lease already gone here is no obstacle; any other failure
+	 * keeps V rented, as it may still be in use.
+	 */
 	guise_lease_mark(&l, GUISE_A_LEASE_VIRT);
-	ret = local_lease(ctx, op, GUISE_CMD_LEASE_DEL, &l);
-	if (ret && ret != CLI_EXIT_KERNEL)
+	ret = local_lease(ctx, op, GUISE_CMD_LEASE_DEL, &l, true);
+	if (ret)
 		return ret;
-	snprintf(body, sizeof(body), "{\"virtual\": \"%s\"}", virt);
-	if (hc_request(&t, op, "/v1/return", body, &r))
+	if (hc_post(&t, op, "/v1/return", lease_body("virtual", &l.virt, 0),
+		    &r))
 		return CLI_EXIT_KERNEL;
 	if (r.code != 200) {
 		guise_err("%s: %s", op, hc_error_text(&r, err, sizeof(err)));
@@ -299,7 +328,10 @@ int lease_release(const struct cli_ctx *ctx, int argc, char **argv)
 		return r.code == 403 ? CLI_EXIT_PERM : CLI_EXIT_KERNEL;
 	}
 	hc_resp_free(&r);
-	if (!ctx->json)
-		printf("released %s\n", virt);
-	return CLI_EXIT_OK;
+	inet_ntop(AF_INET6, &l.virt, v, sizeof(v));
+	if (ctx->json)
+		return cli_print_json(ctx, op,
+				      json_pack("{s:s}", "virtual", v));
+	printf("released %s\n", v);
+	return cli_flush_output(op);
 }

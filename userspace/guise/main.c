@@ -36,7 +36,8 @@ static void usage(FILE *fp)
 		"       guise help | guise OBJECT help | guise OBJECT COMMAND --help\n"
 		"\n"
 		"Options:\n"
-		"  -j, --json          JSON output: one document on stdout\n"
+		"  -j, --json          JSON output on stdout: one document\n"
+		"                      (monitor: one object per line)\n"
 		"  -p, --pretty        indent JSON output (with -j)\n"
 		"  -n, --netns NETNS   act in network namespace NETNS\n"
 		"                      (/run/netns/NETNS, like ip -n)\n"
@@ -161,7 +162,7 @@ int main(int argc, char **argv)
 		if (argc - optind > 1 && (!strcmp(argv[optind + 1], "help") ||
 					  !strcmp(argv[optind + 1], "--help") ||
 					  !strcmp(argv[optind + 1], "-h"))) {
-			cli_object_usage(obj, stdout);
+			cli_cmd_usage(obj, &obj->cmds[0], stdout);
 			return CLI_EXIT_OK;
 		}
 		return obj->cmds[0].run(&ctx, argc - optind, argv + optind);

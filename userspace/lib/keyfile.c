@@ -14,7 +14,6 @@
 #define KF_MAGIC "GKF1"
 #define KF_KDF_PBKDF2_SHA256 1
 #define KF_CLEAR 40 /* magic, kdf, reserved, iterations, salt, nonce */
-#define KF_MAX_ITERATIONS 10000000U
 
 static int derive(const char *pass, size_t passlen, const uint8_t *salt,
 		  uint32_t iterations, uint8_t key[32])
@@ -33,7 +32,7 @@ int guise_keyfile_seal(const uint8_t secret[32], const char *pass,
 	uint32_t be = htobe32(iterations);
 	int err;
 
-	if (!iterations || iterations > KF_MAX_ITERATIONS)
+	if (!iterations || iterations > GUISE_KEYFILE_MAX_ITERATIONS)
 		return -EINVAL;
 	memset(out, 0, GUISE_KEYFILE_LEN);
 	memcpy(out, KF_MAGIC, 4);
@@ -62,7 +61,7 @@ int guise_keyfile_open(const uint8_t *in, size_t len, const char *pass,
 		return -EINVAL;
 	memcpy(&iterations, in + 8, 4);
 	iterations = be32toh(iterations);
-	if (!iterations || iterations > KF_MAX_ITERATIONS)
+	if (!iterations || iterations > GUISE_KEYFILE_MAX_ITERATIONS)
 		return -EINVAL;
 	err = derive(pass, passlen, in + 12, iterations, key);
 	if (!err)

@@ -11,9 +11,13 @@
 #include <stdint.h>
 
 #define GUISE_KEYFILE_LEN 88
+/* PBKDF2 iterations: guise enroll's default, and the fewest it accepts
+ * (a file with fewer, made otherwise, still opens). */
 #define GUISE_KEYFILE_ITERATIONS 200000
+#define GUISE_KEYFILE_MIN_ITERATIONS 10000
+#define GUISE_KEYFILE_MAX_ITERATIONS 10000000
 
-/* 0, -EINVAL (iterations 0) or -EIO. */
+/* 0, -EINVAL (iterations 0 or above the maximum) or -EIO. */
 int guise_keyfile_seal(const uint8_t secret[32], const char *pass,
 		       size_t passlen, uint32_t iterations,
 		       uint8_t out[GUISE_KEYFILE_LEN]);

@@ -7,6 +7,7 @@
 #include <linux/genetlink.h>
 
 #include "lease.h"
+#include "num.h"
 
 static const struct {
 	uint32_t flag;
@@ -211,16 +212,11 @@ int guise_lease_flags_parse(const char *s, uint32_t *flags)
 
 int guise_duration_parse(const char *s, uint32_t *seconds)
 {
-	unsigned long long v, mult = 1;
-	char *end;
+	uint64_t v, mult = 1;
+	const char *end;
+	int err = guise_digits_parse(s, &end, &v);
 
-	if (!*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	if (*end && end[1])
+	if (err == -EINVAL || (*end && end[1]))
 		return -EINVAL;
 	switch (*end) {
 	case '\0':
@@ -238,6 +234,8 @@ int guise_duration_parse(const char *s, uint32_t *seconds)
 	default:
 		return -EINVAL;
 	}
+	if (err)
+		return err;
 	if (!v)
 		return -EINVAL;
 	if (v > UINT32_MAX / mult)

@@ -51,8 +51,8 @@ char *guise_lease_flags_format(uint32_t flags, char *buf, size_t size);
 /* Parse a comma-separated flag list; 0 or -EINVAL. */
 int guise_lease_flags_parse(const char *s, uint32_t *flags);
 
-/* "90", "90s", "15m", "12h", "30d" to seconds, at least 1; 0 or
- * -EINVAL (also for zero) / -ERANGE. */
+/* "90", "90s", "15m", "12h", "30d" to seconds, at least 1 (digits and
+ * a unit only: no sign or blank); 0 or -EINVAL (also for zero) / -ERANGE. */
 int guise_duration_parse(const char *s, uint32_t *seconds);
 
 #endif

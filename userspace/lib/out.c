@@ -120,11 +120,9 @@ void guise_out_uint(struct guise_out *o, const char *key, const char *fmt,
 			fprintf(o->fp, fmt, value);
 		return;
 	}
-	/* json_int_t is signed 64-bit; larger counters lose precision. */
-	if (value <= INT64_MAX)
-		v = json_integer((json_int_t)value);
-	else
-		v = json_real((double)value);
+	/* json_int_t is signed 64-bit: above it a JSON number would be a
+	 * rounded float; null says "no such number" instead. */
+	v = value <= INT64_MAX ? json_integer((json_int_t)value) : json_null();
 	out_add(o, key, v);
 }
 

@@ -8,6 +8,8 @@
  * string, a uint64_t (use PRIu64) or for booleans "on"/"off" (use %s).
  * JSON: inside an array the value is appended; inside an object it is set
  * under key (NULL = text only). The document is printed by guise_out_flush.
+ * A uint64_t above INT64_MAX, beyond jansson's integers, is JSON null: in
+ * practice only a "never" time (a key's not_after at its maximum).
  */
 #ifndef GUISE_OUT_H
 #define GUISE_OUT_H

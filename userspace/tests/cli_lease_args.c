@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `guise lease add|del|show` arguments, durations, flags and the lease
- * codec round trip. */
+/* `guise lease add|del|show` arguments, numbers, durations, flags and the
+ * lease codec round trip. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <linux/genetlink.h>
 
 #include "lease_args.h"
+#include "num.h"
 #include "tap.h"
 
 static char errmsg[256];
@@ -65,6 +66,12 @@ static void test_durations(void)
 		{ "0", -EINVAL, 0 },
 		{ "0s", -EINVAL, 0 },
 		{ "00h", -EINVAL, 0 },
+		{ " 90", -EINVAL, 0 },
+		{ "\t90", -EINVAL, 0 },
+		{ "+90", -EINVAL, 0 },
+		{ "90 ", -EINVAL, 0 },
+		{ "0x10", -EINVAL, 0 },
+		{ "99999999999999999999", -ERANGE, 0 },
 	};
 	unsigned int i;
 
@@ -75,6 +82,40 @@ static void test_durations(void)
 		tap_ok(ret == cases[i].ret && (ret || s == cases[i].secs),
 		       "duration \"%s\" -> %d %u", cases[i].in, cases[i].ret,
 		       cases[i].secs);
+	}
+}
+
+/* The strict decimal parser every number goes through. */
+static void test_uint(void)
+{
+	static const struct {
+		const char *in;
+		uint64_t max;
+		int ret;
+		uint64_t v;
+	} cases[] = {
+		{ "0", 10, 0, 0 },
+		{ "007", 10, 0, 7 },
+		{ "18446744073709551615", UINT64_MAX, 0, UINT64_MAX },
+		{ "18446744073709551616", UINT64_MAX, -ERANGE, 0 },
+		{ "11", 10, -ERANGE, 0 },
+		{ "", 10, -EINVAL, 0 },
+		{ "+1", 10, -EINVAL, 0 },
+		{ "-1", 10, -EINVAL, 0 },
+		{ " 1", 10, -EINVAL, 0 },
+		{ "1 ", 10, -EINVAL, 0 },
+		{ "0x1", 10, -EINVAL, 0 },
+		{ "1e6", UINT64_MAX, -EINVAL, 0 },
+		{ "99999999999999999999x", UINT64_MAX, -EINVAL, 0 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 12345;
+		int ret = guise_uint_parse(cases[i].in, cases[i].max, &v);
+
+		tap_ok(ret == cases[i].ret && v == (ret ? 12345 : cases[i].v),
+		       "number \"%s\" -> %d", cases[i].in, cases[i].ret);
 	}
 }
 
@@ -114,6 +155,24 @@ static void test_add(void)
 	expect_add_error("1::1 2::2 3::3 burst 5", "\"burst\" needs \"rate\"");
 	expect_add_error("1::1 2::2 3::3 rate -1", "bad rate");
 	expect_add_error("1::1 2::2 3::3 colour red", "unknown keyword");
+	expect_add_error("1::1 2::2 3::3 rate +5", "bad rate");
+	expect_add_error("1::1 2::2 3::3 rate 5 burst 0x5", "bad burst");
+	expect_add_error("1::1 2::2 3::3 lifetime +5m", "bad lifetime");
+}
+
+/* A number with a blank before it, as one argument. */
+static void test_blanks(void)
+{
+	char real[] = "1::1", peer[] = "2::2", virt[] = "3::3", kw[] = "rate",
+	     val[] = " 5";
+	char *argv[] = { real, peer, virt, kw, val };
+	struct guise_lease l;
+
+	errmsg[0] = '\0';
+	tap_ok(lease_args_parse_add(5, argv, &l, errmsg, sizeof(errmsg)) ==
+			       -EINVAL &&
+		       strstr(errmsg, "bad rate"),
+	       "rate \" 5\" refused");
 }
 
 static void test_name(void)
@@ -167,7 +226,9 @@ int main(void)
 {
 	tap_start();
 	test_durations();
+	test_uint();
 	test_add();
+	test_blanks();
 	test_name();
 	test_codec();
 	return tap_done();

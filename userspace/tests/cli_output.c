@@ -284,6 +284,32 @@ static void test_out_hold_exit(void)
 	free(text);
 }
 
+/* JSON numbers are signed 64-bit in jansson: larger ones are null. */
+static void test_out_u64(void)
+{
+	struct guise_out out;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	int err;
+
+	if (!fp)
+		abort();
+	guise_out_init(&out, fp, true, false);
+	guise_out_open_object(&out, NULL);
+	guise_out_uint(&out, "max", NULL, INT64_MAX);
+	guise_out_uint(&out, "over", NULL, (uint64_t)INT64_MAX + 1);
+	guise_out_uint(&out, "never", NULL, UINT64_MAX);
+	guise_out_close_object(&out);
+	err = guise_out_flush(&out);
+	fclose(fp);
+	if (!tap_ok(!err && !strcmp(text, "{\"max\": 9223372036854775807, "
+					  "\"over\": null, \"never\": null}\n"),
+		    "JSON: a u64 above INT64_MAX is null, not a rounded float"))
+		tap_diag("err %d, got %s", err, text);
+	free(text);
+}
+
 int main(void)
 {
 	tap_start();
@@ -293,5 +319,6 @@ int main(void)
 	test_out_misuse();
 	test_out_hold();
 	test_out_hold_exit();
+	test_out_u64();
 	return tap_done();
 }

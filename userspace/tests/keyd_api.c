@@ -634,7 +634,7 @@ int main(void)
 
 		path(pass, sizeof(pass), "pass", "");
 		tap_ok(cli("host1", "enroll", "--out", p, "--pass-file", pass,
-			   "--iterations", "1000", NULL) == 0 &&
+			   "--iterations", "10000", NULL) == 0 &&
 			       !stat(p, &sb) && (sb.st_mode & 0777) == 0600 &&
 			       sb.st_size == GUISE_KEYFILE_LEN,
 		       "h1 enrols: Km sealed at rest, mode 0600");

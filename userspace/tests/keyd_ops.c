@@ -371,7 +371,7 @@ static bool enroll(const struct daemon *srv)
 	char url[64], cert[512], key[512], ca[512], km[512], pass[512],
 		out[4096];
 	char *argv[] = { GUISE_BIN,	"enroll", "--out",	  km,
-			 "--pass-file", pass,	  "--iterations", "1000",
+			 "--pass-file", pass,	  "--iterations", "10000",
 			 "--server",	url,	  "--cert",	  cert,
 			 "--key",	key,	  "--ca",	  ca,
 			 NULL };
