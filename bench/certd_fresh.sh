@@ -203,7 +203,7 @@ for n in $sizes; do
 	rm -rf saved
 	mkdir saved
 	watch="$crlwatch --dir $tmp/pub --carry --save $tmp/saved \
---sign-cert $tmp/intB1.crt --sign-key $tmp/intB1.key$to \
+--issuer $tmp/intB1.crt --sign-cert $tmp/intB1.crt --sign-key $tmp/intB1.key$to \
 --cert $tmp/client.crt --key $tmp/client.key --ca $tmp/tlsca.crt"
 	if [ "$mode" = once ]; then
 		hook="$watch --once >>$tmp/crlwatch.log 2>&1"

@@ -133,7 +133,7 @@ start_crlwatch() { # INTERVAL SOURCE...: --dir DIR or --url URL
 		kill "$crlwatch_pid" 2>/dev/null
 		wait "$crlwatch_pid" 2>/dev/null
 	fi
-	ip netns exec "$S" guise-crlwatch "$@" --sign-cert ca.crt --sign-key ca.d/ca.key \
+	ip netns exec "$S" guise-crlwatch "$@" --issuer ca.crt --sign-cert ca.crt --sign-key ca.d/ca.key \
 		--carry --serials --to "$CERTD/v1/notify" --cert server.crt --key server.key \
 		--ca ca.crt --interval "$interval" >>crlwatch.log 2>&1 &
 	crlwatch_pid=$!

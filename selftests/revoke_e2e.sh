@@ -101,7 +101,7 @@ defer stop_all
 bg "$S" certd.log guise-certd --foreground --config certd.conf --port-file certd.port
 check "guise-certd starts in S" busywait 60000 test -s certd.port
 CERTD="https://[::1]:$(sed -n 1p certd.port)"
-bg "$S" crlwatch.log guise-crlwatch -v --dir pub --sign-cert ca.crt \
+bg "$S" crlwatch.log guise-crlwatch -v --dir pub --issuer ca.crt --sign-cert ca.crt \
 	--sign-key ca.d/ca.key --carry --serials --to "$CERTD/v1/notify" \
 	--cert server.crt --key server.key --ca ca.crt --interval 0.05
 CERTDCONF="[certd]

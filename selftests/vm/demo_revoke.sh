@@ -63,7 +63,7 @@ rbg() { # NAME NS CMD...
 	echo $! >$RT/$name.pid
 }
 rbg certd $RS guise-certd --foreground --config $RT/certd.conf
-rbg crlwatch $RS guise-crlwatch -v --dir $RT/pub --sign-cert $RT/ca.crt --sign-key $RT/ca.d/ca.key \
+rbg crlwatch $RS guise-crlwatch -v --dir $RT/pub --issuer $RT/ca.crt --sign-cert $RT/ca.crt --sign-key $RT/ca.d/ca.key \
 	--carry --serials --to https://[::1]:8440/v1/notify --cert $RT/server.crt \
 	--key $RT/server.key --ca $RT/ca.crt --interval 0.05
 sleep 1

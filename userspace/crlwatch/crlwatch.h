@@ -20,6 +20,8 @@ struct watch_opts {
 	const char *server_cert, *server_key, *server_ca;
 	const char *port_file;
 	const char *save; /* directory to keep each notification in */
+	char **issuers; /* --issuer: PEM files of the trusted CRL issuers */
+	size_t n_issuers;
 	double interval;
 	unsigned int keepalive; /* s a subscriber connection is kept; 0: none */
 	bool carry, serials, once, notify_existing, prewarm;
@@ -42,8 +44,12 @@ struct watched {
 	X509_NAME *issuer;
 	bool delta;
 	ASN1_INTEGER *number;
-	X509_CRL *crl;
+	/* With --serials, a full CRL's DER: the next one's diff. */
+	unsigned char *der;
+	size_t der_len;
 };
+
+struct seen_file; /* scan.c: a file of --dir as last read */
 
 struct crlwatch {
 	const struct watch_opts *o;
@@ -59,6 +65,18 @@ struct crlwatch {
 	void *multi;
 	uint64_t scans, crls_new, notes_sent, notes_failed, subscribed;
 	uint64_t notes_kept; /* sent over a connection already open */
+	/* The input side (scan.c): the --issuer certificates, the files of
+	 * --dir as last read (unchanged ones are not read again), the last
+	 * --url CRL's digest, and what was skipped. */
+	STACK_OF(X509) * issuers;
+	struct seen_file *files;
+	size_t n_files;
+	unsigned char url_md[EVP_MAX_MD_SIZE];
+	unsigned int url_md_len;
+	bool source_down; /* --dir or --url unreadable (logged once) */
+	uint64_t crls_rejected; /* not signed by an --issuer */
+	uint64_t files_bad; /* unreadable, not a CRL, too large */
+	uint64_t notify_errors; /* watch_notify() failed */
 };
 
 struct event;
@@ -69,7 +87,12 @@ struct event *dirwatch_start(struct event_base *base, struct crlwatch *cw,
 			     const char *dir);
 void dirwatch_stop(struct event *ev);
 
-/* One pass over the repository: notify every new CRL. 0 or -1. */
+/* Load the --issuer files into @cw (replacing the certificates held,
+ * which stay if a file does not load; the files of --dir are read anew
+ * at the next scan). 0 or -1 (logged). */
+int watch_load_issuers(struct crlwatch *cw);
+/* One pass over the repository: notify every new CRL signed by an
+ * --issuer. 0, or -1 if --dir or --url could not be read (logged). */
 int watch_scan(struct crlwatch *cw, bool notify);
 /* Sign and POST one notification for @crl (at @location) to every
  * subscriber at once; waits for all (10 s at most). 0: all answered 2xx. */

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,11 +31,13 @@
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-		"Usage: guise-crlwatch (-d DIR | -u URL) -s CERT -k KEY [OPTIONS]\n"
+		"Usage: guise-crlwatch (-d DIR | -u URL) -I FILE -s CERT -k KEY [OPTIONS]\n"
 		"Watch a CRL repository; notify subscribers of each new CRL.\n"
 		"\n"
 		"  -d, --dir DIR            watch the CRL files (*.crl, *.pem, *.der)\n"
 		"  -u, --url URL            poll one CRL at URL\n"
+		"  -I, --issuer FILE        trusted CRL issuer certificates (PEM,\n"
+		"                           repeat): only CRLs they signed count\n"
 		"  -b, --location-base URL  where DIR's files are published\n"
 		"                           (default file://DIR/NAME)\n"
 		"  -s, --sign-cert FILE     the notifier (or CA) certificate\n"
@@ -86,12 +89,24 @@ static int add_to(struct watch_opts *o, const char *url)
 	return 0;
 }
 
+static int add_issuer(struct watch_opts *o, const char *file)
+{
+	char **v = realloc(o->issuers, (o->n_issuers + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	o->issuers = v;
+	o->issuers[o->n_issuers++] = (char *)file;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct watch_opts *o,
 		      enum guise_log_level *verbosity)
 {
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "url", required_argument, NULL, 'u' },
+		{ "issuer", required_argument, NULL, 'I' },
 		{ "location-base", required_argument, NULL, 'b' },
 		{ "sign-cert", required_argument, NULL, 's' },
 		{ "sign-key", required_argument, NULL, 'k' },
@@ -123,7 +138,7 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 	o->interval = 1;
 	o->keepalive = 300;
 	o->prewarm = true;
-	while ((c = getopt_long(argc, argv, "d:u:b:s:k:t:l:p:o:i:CSe1vh",
+	while ((c = getopt_long(argc, argv, "d:u:I:b:s:k:t:l:p:o:i:CSe1vh",
 				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -131,6 +146,10 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 			break;
 		case 'u':
 			o->url = optarg;
+			break;
+		case 'I':
+			if (add_issuer(o, optarg))
+				return -1;
 			break;
 		case 'b':
 			o->location_base = optarg;
@@ -218,8 +237,8 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 			return -1;
 		}
 	}
-	if (optind < argc || !o->dir == !o->url || !o->sign_cert ||
-	    !o->sign_key ||
+	if (optind < argc || !o->dir == !o->url || !o->n_issuers ||
+	    !o->sign_cert || !o->sign_key ||
 	    (o->listen &&
 	     (!o->server_cert || !o->server_key || !o->server_ca))) {
 		usage(stderr);
@@ -313,8 +332,10 @@ static void on_hup(void *arg)
 {
 	struct crlwatch *cw = arg;
 
-	guise_info("SIGHUP: reloading the signing key, reconnecting");
+	guise_info("SIGHUP: reloading the signing key and the issuers, "
+		   "reconnecting");
 	load_signer(cw);
+	watch_load_issuers(cw);
 	watch_disconnect(cw);
 	warm_new();
 	watch_scan(cw, true);
@@ -376,6 +397,42 @@ static void unsubscribe_cb(struct evhttp_request *req, void *arg)
 	subscribe(req, arg, false);
 }
 
+/* --once: 0 if a CRL was found and notified to every subscriber, and
+ * nothing failed; else 1, saying why. */
+static int once_status(const struct crlwatch *cw, int scan)
+{
+	const struct watch_opts *o = cw->o;
+	int ret = 0;
+
+	if (scan) {
+		guise_err("--once: %s could not be read",
+			  o->dir ? o->dir : o->url);
+		return 1;
+	}
+	if (cw->crls_rejected) {
+		guise_err("--once: %" PRIu64
+			  " CRL(s) not signed by an --issuer",
+			  cw->crls_rejected);
+		ret = 1;
+	}
+	if (!cw->crls_new && o->dir) {
+		guise_err("--once: no CRL to notify in %s (%" PRIu64
+			  " file(s) skipped)",
+			  o->dir, cw->files_bad);
+		ret = 1;
+	} else if (!cw->crls_new) {
+		guise_err("--once: no CRL to notify at %s", o->url);
+		ret = 1;
+	}
+	if (cw->notify_errors || cw->notes_failed) {
+		guise_err("--once: %" PRIu64 " of %" PRIu64
+			  " CRL(s) not notified to every subscriber",
+			  cw->notify_errors, cw->crls_new);
+		ret = 1;
+	}
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	enum guise_log_level verbosity = GUISE_LOG_WARN;
@@ -389,24 +446,27 @@ int main(int argc, char **argv)
 	struct timeval tv;
 	SSL_CTX *ctx = NULL;
 	size_t i;
-	int sslen, ret = 1;
+	int sslen, scan, ret = 1;
 
-	if (parse_opts(argc, argv, &o, &verbosity))
+	if (parse_opts(argc, argv, &o, &verbosity)) {
+		free(o.to);
+		free(o.issuers);
 		return 2;
+	}
 	guise_log_init("guise-crlwatch", verbosity);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	cw.o = &o;
 	if (!getcwd(cw.cwd, sizeof(cw.cwd)))
 		cw.cwd[0] = '\0';
-	if (load_signer(&cw))
+	if (load_signer(&cw) || watch_load_issuers(&cw))
 		goto out;
 	for (i = 0; i < o.n_to; i++)
 		if (watch_subscribe(&cw, o.to[i], NULL, true))
 			goto out;
-	watch_scan(&cw, o.notify_existing || o.once);
+	scan = watch_scan(&cw, o.notify_existing || o.once);
 	if (o.once) {
-		ret = cw.notes_failed ? 1 : 0;
+		ret = once_status(&cw, scan);
 		goto out;
 	}
 	base = daemon_event_base();
@@ -469,6 +529,7 @@ out:
 	SSL_CTX_free(ctx);
 	watch_free(&cw);
 	free(o.to);
+	free(o.issuers);
 	curl_global_cleanup();
 	return ret;
 }

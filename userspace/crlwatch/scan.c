@@ -1,53 +1,121 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The input side: the CRLs of --dir (or --url), each checked against the
+ * --issuer certificates; one newer than the last seen of its issuer is
+ * notified (send.c). A file of --dir is read again only when it changed
+ * (device, inode, size, mtime, ctime); what is wrong with it is logged
+ * once per such version of it.
+ */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
+#include "crlnote.h"
 #include "crlwatch.h"
 #include "log.h"
 
-#define MAX_CRL_SIZE (256u << 20)
+/* A larger CRL could not be carried in a notification (crlnote.h). */
+#define MAX_CRL_SIZE CRLNOTE_MAX_SIZE
 
-static X509_CRL *parse_crl(const unsigned char *data, size_t len)
+/* A file of --dir as last read: not read again while it stays so. */
+struct seen_file {
+	char *name;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	bool moved; /* into the next scan's list */
+};
+
+static bool pem_end(void)
 {
-	const unsigned char *p = data;
-	X509_CRL *crl;
-	BIO *bio;
+	unsigned long e = ERR_peek_last_error();
 
-	if (memmem(data, len < 4096 ? len : 4096, "-----BEGIN", 10)) {
-		bio = BIO_new_mem_buf(data, (int)len);
-		crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
-		BIO_free(bio);
-	} else {
-		crl = d2i_X509_CRL(NULL, &p, (long)len);
-	}
-	ERR_clear_error();
-	return crl;
+	return ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	       ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
 }
 
-static X509_CRL *read_crl_file(const char *path)
+/*
+ * The CRLs in @data onto @out: every "X509 CRL" block if it holds one
+ * anywhere (PEM, other blocks and text between them skipped), else (or
+ * if none of them parses) DER, one CRL after another. *@bad: some of it
+ * does not parse (it is skipped). Returns how many were pushed.
+ */
+static int parse_crls(const unsigned char *data, size_t len,
+		      STACK_OF(X509_CRL) * out, bool *bad)
 {
-	unsigned char *buf;
-	X509_CRL *crl = NULL;
-	struct stat st;
-	FILE *fp;
+	static const char begin[] = "-----BEGIN X509 CRL";
+	const unsigned char *p = data, *end = data + len;
+	X509_CRL *crl;
+	int n = 0, left;
+	BIO *bio;
 
-	if (stat(path, &st) || !S_ISREG(st.st_mode) || !st.st_size ||
-	    (size_t)st.st_size > MAX_CRL_SIZE)
-		return NULL;
-	fp = fopen(path, "rb");
-	buf = fp ? malloc(st.st_size) : NULL;
-	if (buf && fread(buf, 1, st.st_size, fp) == (size_t)st.st_size)
-		crl = parse_crl(buf, st.st_size);
-	free(buf);
-	if (fp)
-		fclose(fp);
+	*bad = false;
+	if (len > INT_MAX) {
+		*bad = true;
+		return 0;
+	}
+	if (memmem(data, len, begin, sizeof(begin) - 1)) {
+		bio = BIO_new_mem_buf(data, (int)len);
+		while (bio) {
+			left = BIO_pending(bio);
+			crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+			if (!crl) {
+				if (pem_end())
+					break;
+				*bad = true; /* a block that does not parse */
+				ERR_clear_error();
+				if (BIO_pending(bio) >= left)
+					break;
+				continue;
+			}
+			if (!sk_X509_CRL_push(out, crl)) {
+				X509_CRL_free(crl);
+				*bad = true;
+				break;
+			}
+			n++;
+		}
+		*bad |= !bio;
+		BIO_free(bio);
+	}
+	if (!n) { /* DER (that happens to hold the PEM marker?) */
+		*bad = false;
+		while (p < end) {
+			crl = d2i_X509_CRL(NULL, &p, (long)(end - p));
+			if (!crl || !sk_X509_CRL_push(out, crl)) {
+				X509_CRL_free(crl);
+				*bad = true;
+				break;
+			}
+			n++;
+		}
+	}
+	ERR_clear_error();
+	return n;
+}
+
+/* The first CRL in @data (as parse_crls()), or NULL. */
+static X509_CRL *parse_crl(const unsigned char *data, size_t len)
+{
+	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+	X509_CRL *crl = NULL;
+	bool bad;
+
+	if (sk && parse_crls(data, len, sk, &bad) > 0)
+		crl = sk_X509_CRL_shift(sk);
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
 	return crl;
 }
 
@@ -99,6 +167,96 @@ static X509_CRL *fetch_crl(const struct watch_opts *o, const char *url)
 	return crl;
 }
 
+int watch_load_issuers(struct crlwatch *cw)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	const char *file = NULL, *why = "out of memory";
+	char name[256];
+	size_t i;
+	X509 *c;
+	BIO *bio;
+	int n;
+
+	for (i = 0; sk && i < cw->o->n_issuers; i++) {
+		file = cw->o->issuers[i];
+		bio = BIO_new_file(file, "r");
+		n = 0;
+		while (bio && (c = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+			if (!sk_X509_push(sk, c)) {
+				X509_free(c);
+				BIO_free(bio);
+				goto fail;
+			}
+			n++;
+			if (!(X509_get_key_usage(c) & KU_CRL_SIGN)) {
+				X509_NAME_oneline(X509_get_subject_name(c),
+						  name, sizeof(name));
+				guise_warn(
+					"--issuer %s: %s: its keyUsage "
+					"lacks cRLSign: its CRLs are refused",
+					file, name);
+			}
+		}
+		why = !bio ? "cannot open" :
+		      !n   ? "no PEM certificate in it" :
+			     "a certificate that does not parse";
+		BIO_free(bio);
+		if (!n || !pem_end())
+			goto fail;
+		ERR_clear_error();
+	}
+	if (!sk)
+		goto fail;
+	sk_X509_pop_free(cw->issuers, X509_free);
+	cw->issuers = sk;
+	/* Read every file again (what failed may verify now). */
+	for (i = 0; i < cw->n_files; i++)
+		free(cw->files[i].name);
+	free(cw->files);
+	cw->files = NULL;
+	cw->n_files = 0;
+	cw->url_md_len = 0;
+	return 0;
+fail:
+	ERR_clear_error();
+	guise_err("--issuer %s: %s", file ? file : "", why);
+	sk_X509_pop_free(sk, X509_free);
+	return -1;
+}
+
+/*
+ * NULL if @crl is signed by an --issuer certificate of the subject its
+ * issuer names, whose keyUsage (if any) allows signing CRLs; else why not.
+ */
+static const char *untrusted(const struct crlwatch *cw, X509_CRL *crl)
+{
+	const char *why = "its issuer is not among the --issuer certificates";
+	const X509_NAME *name = X509_CRL_get_issuer(crl);
+	EVP_PKEY *key;
+	X509 *c;
+	int i;
+
+	for (i = 0; i < sk_X509_num(cw->issuers); i++) {
+		c = sk_X509_value(cw->issuers, i);
+		if (X509_NAME_cmp(X509_get_subject_name(c), name))
+			continue;
+		if (!(X509_get_key_usage(c) & KU_CRL_SIGN)) {
+			why = "the --issuer certificate of its issuer lacks "
+			      "the keyUsage cRLSign";
+			continue;
+		}
+		key = X509_get0_pubkey(c);
+		if (key && X509_CRL_verify(crl, key) == 1) {
+			ERR_clear_error();
+			return NULL;
+		}
+		why = "its signature does not verify with the key of its "
+		      "issuer's --issuer certificate";
+	}
+	ERR_clear_error();
+	return why;
+}
+
 static struct watched *find(struct crlwatch *cw, X509_CRL *crl, bool delta)
 {
 	struct watched *v;
@@ -122,17 +280,35 @@ static struct watched *find(struct crlwatch *cw, X509_CRL *crl, bool delta)
 	return v;
 }
 
-/* A CRL seen at @location: notify if its number is new. */
+/*
+ * A CRL seen at @location (@what in the log: the file or URL): notify it
+ * if an --issuer signed it and its number is new. Only such a CRL moves
+ * its issuer's mark.
+ */
 static void consider(struct crlwatch *cw, X509_CRL *crl, const char *location,
-		     bool notify)
+		     const char *what, bool notify)
 {
-	ASN1_INTEGER *num =
-		X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	bool delta = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0;
+	const char *why = untrusted(cw, crl);
+	const unsigned char *p;
+	X509_CRL *previous;
+	ASN1_INTEGER *num;
 	struct watched *w;
+	unsigned char *der;
+	char issuer[256];
+	int len;
 
+	X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+	if (why) {
+		guise_warn("%s: a CRL of %s refused: %s", what, issuer, why);
+		cw->crls_rejected++;
+		return;
+	}
+	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	if (!num) {
-		guise_warn("%s: CRL without a CRL number: ignored", location);
+		guise_warn("%s: a CRL of %s without a CRL number: ignored",
+			   what, issuer);
+		ERR_clear_error();
 		return;
 	}
 	w = find(cw, crl, delta);
@@ -141,14 +317,30 @@ static void consider(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		return;
 	}
 	cw->crls_new++;
-	if (notify && watch_notify(cw, crl, location, w->crl))
-		guise_warn("%s: notification not delivered everywhere",
-			   location);
+	if (notify) {
+		/* --serials: the previous full CRL, for the diff */
+		p = w->der;
+		previous = p ? d2i_X509_CRL(NULL, &p, (long)w->der_len) : NULL;
+		if (watch_notify(cw, crl, location, previous)) {
+			cw->notify_errors++;
+			guise_warn("%s: notification not delivered everywhere",
+				   location);
+		}
+		X509_CRL_free(previous);
+	}
 	ASN1_INTEGER_free(w->number);
 	w->number = num;
-	X509_CRL_free(w->crl);
-	X509_CRL_up_ref(crl);
-	w->crl = crl;
+	if (cw->o->serials && !delta) {
+		OPENSSL_free(w->der);
+		w->der = NULL;
+		w->der_len = 0;
+		der = NULL;
+		len = i2d_X509_CRL(crl, &der);
+		if (len > 0) {
+			w->der = der;
+			w->der_len = (size_t)len;
+		}
+	}
 }
 
 static bool crl_name(const char *name)
@@ -160,49 +352,246 @@ static bool crl_name(const char *name)
 		!strcmp(dot, ".der"));
 }
 
+static int seen_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct seen_file *)a)->name,
+		      ((const struct seen_file *)b)->name);
+}
+
+static bool same_version(const struct seen_file *f, const struct stat *st)
+{
+	return f->dev == st->st_dev && f->ino == st->st_ino &&
+	       f->size == st->st_size &&
+	       f->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       f->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       f->ctime.tv_sec == st->st_ctim.tv_sec &&
+	       f->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static void set_version(struct seen_file *f, const struct stat *st)
+{
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->size = st->st_size;
+	f->mtime = st->st_mtim;
+	f->ctime = st->st_ctim;
+}
+
+/* Read all of regular file @fd (at most MAX_CRL_SIZE). */
+static unsigned char *read_fd(int fd, size_t size, size_t *len)
+{
+	unsigned char *buf = malloc(size ? size : 1);
+	ssize_t r;
+
+	*len = 0;
+	while (buf && *len < size) {
+		r = read(fd, buf + *len, size - *len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (!r)
+			break; /* shorter now: what there is */
+		*len += (size_t)r;
+	}
+	return buf;
+}
+
+/*
+ * Read file @name of the directory @dfd (whose lstat is @st; its version
+ * read into @f) and consider its CRLs. Not a symbolic link (not
+ * followed), nor anything but a regular file (a FIFO is opened without
+ * blocking and left).
+ */
+static void read_file(struct crlwatch *cw, int dfd, const char *name,
+		      const struct stat *lst, struct seen_file *f, bool notify)
+{
+	const struct watch_opts *o = cw->o;
+	STACK_OF(X509_CRL) *crls = NULL;
+	char path[4096], location[4096];
+	const char *why = NULL;
+	char big[64];
+	unsigned char *buf = NULL;
+	struct stat st = *lst;
+	size_t len = 0;
+	int fd = -1, n = 0, i;
+	bool bad = false;
+
+	snprintf(path, sizeof(path), "%.2000s/%.1000s", o->dir, name);
+	if (S_ISLNK(st.st_mode)) {
+		why = "a symbolic link (not followed)";
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		why = "not a regular file";
+		goto out;
+	}
+	fd = openat(dfd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		why = strerror(errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		why = "not a regular file";
+		goto out;
+	}
+	if (!st.st_size) {
+		/* Being written, most likely: read when it changes. */
+		guise_debug("%s: empty", path);
+		goto out;
+	}
+	if ((size_t)st.st_size > MAX_CRL_SIZE) {
+		snprintf(big, sizeof(big), "too large (more than %u MiB)",
+			 MAX_CRL_SIZE >> 20);
+		why = big;
+		goto out;
+	}
+	buf = read_fd(fd, (size_t)st.st_size, &len);
+	if (!buf) {
+		why = strerror(errno);
+		goto out;
+	}
+	crls = sk_X509_CRL_new_null();
+	n = crls ? parse_crls(buf, len, crls, &bad) : 0;
+	free(buf);
+	if (!n) {
+		why = "not a CRL (DER, or PEM \"X509 CRL\" blocks)";
+		goto out;
+	}
+	if (bad)
+		guise_warn("%s: data beside its %d CRL(s) does not parse: "
+			   "ignored",
+			   path, n);
+	if (o->location_base)
+		snprintf(location, sizeof(location), "%.2000s/%.1000s",
+			 o->location_base, name);
+	else if (o->dir[0] == '/')
+		snprintf(location, sizeof(location), "file://%.3000s", path);
+	else
+		snprintf(location, sizeof(location), "file://%.1000s/%.3000s",
+			 cw->cwd, path);
+	for (i = 0; i < n; i++)
+		consider(cw, sk_X509_CRL_value(crls, i), location, path,
+			 notify);
+out:
+	set_version(f, &st);
+	if (fd >= 0)
+		close(fd);
+	if (why) {
+		guise_warn("%s: %s: skipped", path, why);
+		cw->files_bad++;
+	}
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	/* A large CRL's thousands of small allocations: back to the
+	 * system, not kept until the next one. */
+	if (len > (1u << 20))
+		malloc_trim(0);
+}
+
+static struct seen_file *seen_find(struct crlwatch *cw, const char *name)
+{
+	struct seen_file key = { .name = (char *)name };
+
+	return cw->n_files ? bsearch(&key, cw->files, cw->n_files, sizeof(key),
+				     seen_cmp) :
+			     NULL;
+}
+
+static int scan_url(struct crlwatch *cw, bool notify)
+{
+	const struct watch_opts *o = cw->o;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	X509_CRL *crl = fetch_crl(o, o->url);
+
+	if (!crl) {
+		if (!cw->source_down)
+			guise_err("%s: no CRL fetched (unreachable, an HTTP "
+				  "error, or not a CRL)",
+				  o->url);
+		cw->source_down = true;
+		return -1;
+	}
+	if (cw->source_down)
+		guise_info("%s: a CRL fetched again", o->url);
+	cw->source_down = false;
+	if (X509_CRL_digest(crl, EVP_sha256(), md, &md_len) != 1)
+		md_len = 0;
+	/* The same CRL as last time: considered (and logged) then. */
+	if (!md_len || md_len != cw->url_md_len ||
+	    memcmp(md, cw->url_md, md_len))
+		consider(cw, crl, o->url, o->url, notify);
+	memcpy(cw->url_md, md, md_len);
+	cw->url_md_len = md_len;
+	X509_CRL_free(crl);
+	return 0;
+}
+
 int watch_scan(struct crlwatch *cw, bool notify)
 {
 	const struct watch_opts *o = cw->o;
-	char path[1024], location[4096];
+	struct seen_file *now = NULL, *v, *old;
+	size_t n = 0, cap = 0, i;
 	struct dirent *de;
-	X509_CRL *crl;
-	DIR *dir;
+	struct stat st;
+	DIR *dir = NULL;
+	int dfd;
 
 	cw->scans++;
-	if (o->url) {
-		crl = fetch_crl(o, o->url);
-		if (!crl)
-			return -1;
-		consider(cw, crl, o->url, notify);
-		X509_CRL_free(crl);
-		return 0;
-	}
-	dir = opendir(o->dir);
-	if (!dir) {
-		guise_err("%s: %s", o->dir, strerror(errno));
+	if (o->url)
+		return scan_url(cw, notify);
+	dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || !(dir = fdopendir(dfd))) {
+		if (!cw->source_down)
+			guise_err("%s: %s", o->dir, strerror(errno));
+		cw->source_down = true;
+		if (dfd >= 0)
+			close(dfd);
 		return -1;
 	}
+	if (cw->source_down)
+		guise_info("%s: readable again", o->dir);
+	cw->source_down = false;
+	/* This listing's files, each with its version as last read; the
+	 * old list goes (files gone from the directory with it). */
 	while ((de = readdir(dir))) {
-		if (!crl_name(de->d_name))
+		if (!crl_name(de->d_name) ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", o->dir,
-				     de->d_name) >= sizeof(path))
-			continue;
-		crl = read_crl_file(path);
-		if (!crl)
-			continue;
-		if (o->location_base)
-			snprintf(location, sizeof(location), "%.2000s/%s",
-				 o->location_base, de->d_name);
-		else if (path[0] == '/')
-			snprintf(location, sizeof(location), "file://%s", path);
-		else
-			snprintf(location, sizeof(location), "file://%s/%s",
-				 cw->cwd, path);
-		consider(cw, crl, location, notify);
-		X509_CRL_free(crl);
+		if (n == cap) {
+			v = realloc(now,
+				    (cap = cap ? 2 * cap : 16) * sizeof(*v));
+			if (!v)
+				break;
+			now = v;
+		}
+		old = seen_find(cw, de->d_name);
+		if (old && !old->moved) {
+			now[n] = *old;
+			old->moved = true;
+		} else {
+			old = NULL;
+			now[n] = (struct seen_file){ .name = strdup(
+							     de->d_name) };
+			if (!now[n].name)
+				break;
+		}
+		if (!old || !same_version(&now[n], &st))
+			read_file(cw, dfd, de->d_name, &st, &now[n], notify);
+		now[n++].moved = false;
 	}
 	closedir(dir);
+	for (i = 0; i < cw->n_files; i++)
+		if (!cw->files[i].moved)
+			free(cw->files[i].name);
+	free(cw->files);
+	if (n)
+		qsort(now, n, sizeof(*now), seen_cmp);
+	cw->files = now;
+	cw->n_files = n;
 	return 0;
 }
 
@@ -213,9 +602,13 @@ void watch_free(struct crlwatch *cw)
 	for (i = 0; i < cw->n_w; i++) {
 		X509_NAME_free(cw->w[i].issuer);
 		ASN1_INTEGER_free(cw->w[i].number);
-		X509_CRL_free(cw->w[i].crl);
+		OPENSSL_free(cw->w[i].der);
 	}
 	free(cw->w);
+	for (i = 0; i < cw->n_files; i++)
+		free(cw->files[i].name);
+	free(cw->files);
+	sk_X509_pop_free(cw->issuers, X509_free);
 	watch_disconnect(cw); /* their handles, before the subscribers */
 	for (i = 0; i < cw->n_subs; i++) {
 		free(cw->subs[i].url);

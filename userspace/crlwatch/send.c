@@ -315,6 +315,7 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	size_t len, i, nt = 0, kept = 0, sent = 0;
 	struct crlnote n = { 0 };
 	unsigned char *der = NULL;
+	char *num;
 	int rc = -1;
 	bool k;
 
@@ -354,9 +355,11 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	cw->notes_sent += sent;
 	cw->notes_failed += cw->n_subs - sent;
 	cw->notes_kept += kept;
+	num = i2s_ASN1_INTEGER(NULL, n.number); /* any size (BN) */
 	guise_info(
-		"%s: CRL number %ld notified to %zu of %zu (%zu over kept connections)",
-		location, ASN1_INTEGER_get(n.number), sent, cw->n_subs, kept);
+		"%s: CRL number %s notified to %zu of %zu (%zu over kept connections)",
+		location, num ? num : "?", sent, cw->n_subs, kept);
+	OPENSSL_free(num);
 	rc = sent == cw->n_subs ? 0 : -1;
 out:
 	curl_slist_free_all(hdr);

@@ -427,7 +427,8 @@ CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
 	-out pub/intB1.crl 2>/dev/null
 serial=$(openssl x509 -in b_good.crt -noout -serial | sed 's/.*=//')
 "$crlwatch" --dir pub --location-base "http://127.0.0.1:$PUB" \
-	--sign-cert intB1.crt --sign-key intB1.key --serials --save saved \
+	--issuer intB1.crt --sign-cert intB1.crt --sign-key intB1.key \
+	--serials --save saved \
 	--to "https://[::1]:$PORT_n1/v1/notify" --cert client.crt \
 	--key client.key --ca tlsca.crt --once 2>>crlwatch.log
 ok $? "guise-crlwatch --once: the new CRL notified to n1"
@@ -511,7 +512,8 @@ ok $? "OCSP b_good after the new CRL: revoked (the response cache let go)"
 # An hour's poll: only the directory watch (inotify) can notice the CRL
 # within the 10 s this waits.
 "$crlwatch" --dir pub --location-base "http://127.0.0.1:$PUB" \
-	--sign-cert notifier.crt --sign-key notifier.key --interval 3600 \
+	--issuer chain.pem --sign-cert notifier.crt --sign-key notifier.key \
+	--interval 3600 \
 	--listen '[::1]:0' --server-cert server.crt --server-key server.key \
 	--server-ca tlsca.crt --port-file watch.port --cert client.crt \
 	--key client.key --ca tlsca.crt -v 2>>crlwatch.log &
@@ -570,7 +572,8 @@ is "$code" 404 "unsubscribing an unknown URL: 404"
 # connection its first forward left open ([network] keepalive).
 CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
 	-out ring.crl 2>/dev/null && mkdir -p ring && mv ring.crl ring/intB1.crl
-"$crlwatch" --dir ring --sign-cert intB1.crt --sign-key intB1.key --carry \
+"$crlwatch" --dir ring --issuer intB1.crt --sign-cert intB1.crt \
+	--sign-key intB1.key --carry \
 	--to "https://[::1]:$PORT_n1/v1/notify" --cert client.crt \
 	--key client.key --ca tlsca.crt --once 2>>crlwatch.log
 ok $? "guise-crlwatch --once: a second CRL notified to n1"
@@ -611,8 +614,8 @@ publish() { # NAME: a new CRL of intB1 notified (carried) to NAME
 	mkdir -p "$d"
 	CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
 		-out "$d.crl" 2>/dev/null && mv "$d.crl" "$d/intB1.crl"
-	"$crlwatch" --dir "$d" --sign-cert intB1.crt --sign-key intB1.key \
-		--carry --to "https://[::1]:$(port "$1")/v1/notify" \
+	"$crlwatch" --dir "$d" --issuer intB1.crt --sign-cert intB1.crt \
+		--sign-key intB1.key --carry --to "https://[::1]:$(port "$1")/v1/notify" \
 		--cert client.crt --key client.key --ca tlsca.crt --once \
 		2>>crlwatch.log
 }
@@ -680,7 +683,8 @@ is "$(grep -c 'cannot connect to https://\[::1\]:1' fa3.log)" 1 \
 # (1, 2, 4 ... s) and holds a connection as soon as the subscriber is up.
 kill "$fb_pid" && wait "$fb_pid" 2>/dev/null
 mkdir -p nocrl
-"$crlwatch" --dir nocrl --sign-cert notifier.crt --sign-key notifier.key \
+"$crlwatch" --dir nocrl --issuer intB1.crt --sign-cert notifier.crt \
+	--sign-key notifier.key \
 	--to "https://[::1]:$fb_port/v1/notify" --cert client.crt \
 	--key client.key --ca tlsca.crt -v 2>>crlwatch2.log &
 pids="$pids $!"
@@ -708,7 +712,8 @@ d=pub_silent
 mkdir -p "$d"
 CADIR=intB1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
 	-out "$d.crl" 2>/dev/null && mv "$d.crl" "$d/intB1.crl"
-"$crlwatch" --dir "$d" --sign-cert intB1.crt --sign-key intB1.key --carry \
+"$crlwatch" --dir "$d" --issuer intB1.crt --sign-cert intB1.crt \
+	--sign-key intB1.key --carry \
 	--to "https://[::1]:$(cat silent.port)/v1/notify" \
 	--to "https://[::1]:$fb_port/v1/notify" --cert client.crt \
 	--key client.key --ca tlsca.crt --once -v 2>>crlwatch3.log &

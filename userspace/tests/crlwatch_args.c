@@ -29,19 +29,22 @@ int main(void)
 	tap_start();
 	tap_ok(run(DAEMON_BIN " --help >/dev/null") == 0, "--help exits 0");
 	tap_ok(run(DAEMON_BIN " 2>/dev/null") == 2, "no arguments: usage, 2");
-	tap_ok(run(DAEMON_BIN " -d /tmp -u http://x -s a -k b 2>/dev/null") ==
-		       2,
+	tap_ok(run(DAEMON_BIN " -d /tmp -s a -k b 2>/dev/null") == 2,
+	       "no --issuer: usage, 2");
+	tap_ok(run(DAEMON_BIN
+		   " -d /tmp -u http://x -I c -s a -k b 2>/dev/null") == 2,
 	       "both --dir and --url: usage, 2");
-	tap_ok(run(DAEMON_BIN " -d /tmp -s a -k b -i 0 2>/dev/null") == 2,
+	tap_ok(run(DAEMON_BIN " -d /tmp -I c -s a -k b -i 0 2>/dev/null") == 2,
 	       "interval 0: refused");
 	tap_ok(run(DAEMON_BIN
-		   " -d /tmp -s a -k b --keepalive -1 2>/dev/null") == 2,
+		   " -d /tmp -I c -s a -k b --keepalive -1 2>/dev/null") == 2,
 	       "--keepalive -1: refused");
 	tap_ok(run(DAEMON_BIN
-		   " -d /tmp -s a -k b --keepalive 86401 2>/dev/null") == 2,
+		   " -d /tmp -I c -s a -k b --keepalive 86401 2>/dev/null") ==
+		       2,
 	       "--keepalive over a day: refused");
 	tap_ok(run(DAEMON_BIN
-		   " -d /tmp -s a -k b --keepalive 5s 2>/dev/null") == 2,
+		   " -d /tmp -I c -s a -k b --keepalive 5s 2>/dev/null") == 2,
 	       "--keepalive 5s: refused");
 	if (!mkdtemp(dir))
 		return 1;
@@ -57,12 +60,14 @@ int main(void)
 		 dir);
 	tap_ok(run(cmd) == 0, "a CRL from openssl ca -gencrl");
 	snprintf(cmd, sizeof(cmd),
-		 DAEMON_BIN " -d %s -s %s/n.crt -k %s/n.key --once 2>/dev/null",
-		 dir, dir, dir);
+		 DAEMON_BIN " -d %s -I %s/n.crt -s %s/n.crt -k %s/n.key --once "
+			    "2>/dev/null",
+		 dir, dir, dir, dir);
 	tap_ok(run(cmd) == 0, "--once over the directory, no subscribers");
 	snprintf(cmd, sizeof(cmd),
-		 DAEMON_BIN " -d %s -s %s/n.crt -k %s/idx --once 2>/dev/null",
-		 dir, dir, dir);
+		 DAEMON_BIN " -d %s -I %s/n.crt -s %s/n.crt -k %s/idx --once "
+			    "2>/dev/null",
+		 dir, dir, dir, dir);
 	tap_ok(run(cmd) == 1, "a signing key that is not a key: exit 1");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	run(cmd);

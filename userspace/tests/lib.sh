@@ -153,7 +153,8 @@ revoke_publish() { # CA CERT
 	T0=$(now_ms)
 	CADIR=$1.d openssl ca -batch -config ca.cnf -gencrl -crlexts crl_ext \
 		-out "pub/$1.crl" 2>/dev/null
-	"$crlwatch" --dir pub --sign-cert "$1.crt" --sign-key "$1.key" \
+	"$crlwatch" --dir pub --issuer "$1.crt" --sign-cert "$1.crt" \
+		--sign-key "$1.key" \
 		--carry --serials --to "https://[::1]:$CERTD/v1/notify" \
 		--cert client.crt --key client.key --ca tlsca.crt --once \
 		2>>crlwatch.log
