@@ -425,6 +425,14 @@ static void subscribe(struct evhttp_request *req, struct certd *d, bool add)
 		http_reply_error(req, HTTP_BADREQUEST, "unknown topic");
 	else if (err == -ENOENT)
 		http_reply_error(req, HTTP_NOTFOUND, "not subscribed");
+	else if (err == -EDQUOT)
+		http_reply_json(
+			req, 429,
+			json_pack("{s:s, s:i}", "error",
+				  "this client holds as many subscriptions "
+				  "as it may ([network] subscribe_limit)",
+				  "limit",
+				  (json_int_t)d->conf->subscribe_limit));
 	else if (err == -EPERM)
 		http_reply_error(req, HTTP_FORBIDDEN,
 				 "subscribed by another client");

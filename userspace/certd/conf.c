@@ -8,6 +8,7 @@
 
 #include "conf.h"
 #include "confval.h"
+#include "holders.h"
 #include "http.h"
 #include "log.h"
 
@@ -135,6 +136,12 @@ static int conf_network(struct certd_conf *c, const char *name,
 		c->notify_rate = v;
 		return 0;
 	}
+	if (!strcmp(name, "subscribe_limit")) {
+		if (conf_parse_u32(value, 1, 1024, &v))
+			return -EINVAL;
+		c->subscribe_limit = v;
+		return 0;
+	}
 	return -ENOENT;
 }
 
@@ -197,6 +204,7 @@ int certd_conf_load(const char *path, struct certd_conf *c)
 	c->keepalive = CERTD_KEEPALIVE;
 	c->prewarm = true;
 	c->notify_rate = 100;
+	c->subscribe_limit = HOLDERS_PER_CLIENT;
 	c->max_body = 16u << 20;
 	http_limits_init(&c->limits);
 	if (conf_parse_file(path, conf_handler, &p, &p.line_err))

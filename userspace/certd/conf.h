@@ -31,6 +31,8 @@ struct certd_conf {
 	unsigned int keepalive; /* seconds a forwarding connection stays open */
 	bool prewarm; /* connect to the forward list ahead of notifications */
 	unsigned int notify_rate; /* notifications per second accepted */
+	/* subscriptions (both lists) one client certificate may hold */
+	unsigned int subscribe_limit;
 	size_t max_body;
 	struct http_limits limits; /* max_connections[_per_client] */
 };

@@ -937,6 +937,18 @@ void notify_stop(struct certd *d)
 	d->ops_running = false;
 }
 
+/* How many subscriptions (both lists) @who holds. */
+static size_t holds(const struct certd *d, const char *who)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < d->n_subs; i++)
+		k += holders_has(&d->subs[i].holders, who);
+	for (i = 0; i < d->n_path_subs; i++)
+		k += holders_has(&d->path_subs[i].holders, who);
+	return k;
+}
+
 int notify_subscribe(struct certd *d, const char *topic, const char *url,
 		     const char *who, bool add)
 {
@@ -950,6 +962,10 @@ int notify_subscribe(struct certd *d, const char *topic, const char *url,
 	for (i = 0; i < *n; i++) {
 		if (strcmp((*v)[i].url, url))
 			continue;
+		if (add && holders_has(&(*v)[i].holders, who))
+			return 0;
+		if (add && holds(d, who) >= d->conf->subscribe_limit)
+			return -EDQUOT;
 		if (add)
 			return holders_add(&(*v)[i].holders, who);
 		err = holders_drop(&(*v)[i].holders, who);
@@ -962,6 +978,8 @@ int notify_subscribe(struct certd *d, const char *topic, const char *url,
 	}
 	if (!add)
 		return -ENOENT;
+	if (holds(d, who) >= d->conf->subscribe_limit)
+		return -EDQUOT;
 	if (*n >= 1024)
 		return -ENOSPC;
 	nv = realloc(*v, (*n + 1) * sizeof(*nv));
@@ -974,6 +992,7 @@ int notify_subscribe(struct certd *d, const char *topic, const char *url,
 	err = holders_add(&nv[*n].holders, who);
 	if (err) {
 		free(nv[*n].url);
+		holders_free(&nv[*n].holders);
 		return err;
 	}
 	(*n)++;

@@ -36,7 +36,8 @@ void notify_stop(struct certd *d);
  * @who (holders.h) holds or lets go of @url on a destination list ("crl"
  * or "paths" @topic). 0 (on, or off); letting go: -EBUSY (others still
  * hold it: it stays), -EPERM (@who does not hold it), -ENOENT (not on
- * the list); -EINVAL (topic), -ENOSPC, -ENOMEM.
+ * the list); -EINVAL (topic), -ENOSPC, -ENOMEM; -EDQUOT: @who holds
+ * [network] subscribe_limit subscriptions (both lists) already.
  */
 int notify_subscribe(struct certd *d, const char *topic, const char *url,
 		     const char *who, bool add);

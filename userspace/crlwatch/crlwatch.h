@@ -11,6 +11,10 @@
 
 #include "holders.h"
 
+struct event;
+struct event_base;
+struct urlfetch;
+
 struct watch_opts {
 	const char *dir, *url; /* one of them: the repository */
 	const char *location_base; /* URL prefix of DIR's files, or NULL */
@@ -22,11 +26,25 @@ struct watch_opts {
 	const char *save; /* directory to keep each notification in */
 	char **issuers; /* --issuer: PEM files of the trusted CRL issuers */
 	size_t n_issuers;
+	const char *state; /* directory of the per-issuer marks, or NULL */
+	const char *url_ca; /* CA of the --url server; NULL: the system's */
 	double interval;
 	unsigned int keepalive; /* s a subscriber connection is kept; 0: none */
+	unsigned int subscribe_limit; /* subscriptions one client may hold */
 	bool carry, serials, once, notify_existing, prewarm;
 	char **to;
 	size_t n_to;
+	char **allow; /* --subscribe-allow URL prefixes */
+	size_t n_allow;
+};
+
+/* A signed notification, shared by the subscribers owing it (send.c). */
+struct note;
+
+/* A notification a subscriber has not acknowledged (2xx) yet. */
+struct pending {
+	size_t key; /* in crlwatch.keys */
+	struct note *note;
 };
 
 /* A subscriber's notify URL and the state of its kept connection. */
@@ -37,6 +55,24 @@ struct sub {
 	unsigned int warm_backoff; /* s; 0 after a success */
 	void *curl; /* CURL *: its requests, its TLS session (send.c) */
 	struct holders holders; /* who subscribed it (--to: configured) */
+	/* The newest notification of each (issuer, full or delta) it has
+	 * not acknowledged, oldest first; re-sent from retry_at (monotonic
+	 * ms) on, after a backoff of retry_ms (1 s doubling to 60 s). */
+	struct pending *pend;
+	size_t n_pend;
+	uint64_t retry_at;
+	unsigned int retry_ms;
+	bool failing; /* warned about; told when delivered again */
+};
+
+/* One issuer's full or delta CRLs, as far as delivery goes (send.c). */
+struct notekey {
+	unsigned char id[32]; /* SHA-256 of the issuer name's DER */
+	bool delta;
+	ASN1_INTEGER *latest; /* the newest CRL number notified */
+	/* --state: the newest every subscriber acknowledged (a restart
+	 * notifies a CRL above it), or NULL */
+	ASN1_INTEGER *mark;
 };
 
 /* What was last seen of one issuer's full or delta CRL. */
@@ -66,21 +102,23 @@ struct crlwatch {
 	uint64_t scans, crls_new, notes_sent, notes_failed, subscribed;
 	uint64_t notes_kept; /* sent over a connection already open */
 	/* The input side (scan.c): the --issuer certificates, the files of
-	 * --dir as last read (unchanged ones are not read again), the last
-	 * --url CRL's digest, and what was skipped. */
+	 * --dir as last read (unchanged ones are not read again), and what
+	 * was skipped. */
 	STACK_OF(X509) * issuers;
 	struct seen_file *files;
 	size_t n_files;
-	unsigned char url_md[EVP_MAX_MD_SIZE];
-	unsigned int url_md_len;
-	bool source_down; /* --dir or --url unreadable (logged once) */
+	bool source_down; /* --dir unreadable (logged once) */
 	uint64_t crls_rejected; /* not signed by an --issuer */
 	uint64_t files_bad; /* unreadable, not a CRL, too large */
 	uint64_t notify_errors; /* watch_notify() failed */
+	uint64_t notes_retried; /* delivered by a re-send */
+	struct notekey *keys;
+	size_t n_keys;
+	bool state_started; /* --state held the marks of an earlier run */
+	struct event *retry_ev; /* the re-send timer (main.c), or NULL */
+	struct urlfetch *fetch; /* --url (urlfetch.c), or NULL */
 };
 
-struct event;
-struct event_base;
 /* Scan --dir when a file in it is written or moved in (dirwatch.c); NULL
  * (logged): the --interval poll alone. */
 struct event *dirwatch_start(struct event_base *base, struct crlwatch *cw,
@@ -94,15 +132,54 @@ int watch_load_issuers(struct crlwatch *cw);
 /* One pass over the repository: notify every new CRL signed by an
  * --issuer. 0, or -1 if --dir or --url could not be read (logged). */
 int watch_scan(struct crlwatch *cw, bool notify);
-/* Sign and POST one notification for @crl (at @location) to every
- * subscriber at once; waits for all (10 s at most). 0: all answered 2xx. */
+/*
+ * Sign one notification for @crl (at @location; @previous: the CRL of
+ * the same issuer and kind seen before, for --serials) and POST it to
+ * every subscriber at once; waits for all (10 s at most). A subscriber
+ * that does not answer 2xx keeps it pending (replacing an older one of
+ * the same issuer and kind) and gets it again with backoff
+ * (watch_retry()). With --state, a CRL number not above the issuer's
+ * mark was notified before a restart: skipped. 0: all answered 2xx (or
+ * skipped).
+ */
 int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		 X509_CRL *previous);
-/* @who (holders.h; NULL: the command line) holds or lets go of @url;
+/* Re-send the pending notifications that are due, one per subscriber,
+ * at once (each POST up to 10 s); then watch_retry_arm(). */
+void watch_retry(struct crlwatch *cw);
+/* (Re)arm cw->retry_ev for the next pending notification due. */
+void watch_retry_arm(struct crlwatch *cw);
+/* Notifications pending, over all subscribers. */
+size_t watch_pending(const struct crlwatch *cw);
+/*
+ * --state DIR: read the marks (DIR/<issuer SHA-256>.full|.delta), making
+ * DIR if missing. 0 or -1 (logged). cw->state_started: an earlier run
+ * left DIR/started, so the CRLs found at start above their issuer's mark
+ * (or of an issuer without one) are notified.
+ */
+int watch_state_load(struct crlwatch *cw);
+/* After the start scan: the marks of the CRLs found (unless @notified:
+ * those went through watch_notify()), and DIR/started. */
+void watch_state_started(struct crlwatch *cw, bool notified);
+/*
+ * @who (holders.h; NULL: the command line) holds or lets go of @url;
  * as notify_subscribe() of guise-certd: 0, -EBUSY, -EPERM, -ENOENT,
- * -ENOSPC, -ENOMEM. */
+ * -ENOSPC, -ENOMEM; -EDQUOT: @who holds --subscribe-limit already.
+ */
 int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 		    bool add);
+/*
+ * May the client with certificate @client have crlwatch POST to @url?
+ * With --subscribe-allow, @url must be under one of the prefixes (same
+ * scheme, host and port, its path at or under the prefix's); without,
+ * https:// to a host that @client's subjectAltName names (an IP address
+ * or DNS name, no wildcard). Never a user, query, fragment or an
+ * escaped dot, slash or backslash in the path. 0, or -1 with *@why.
+ */
+int watch_url_allowed(const struct watch_opts *o, const char *url, X509 *client,
+		      const char **why);
+/* Is @prefix usable with --subscribe-allow? 0 or -1. */
+int watch_allow_check(const char *prefix);
 /*
  * Open, or keep open, the connections to the subscribers not backing
  * off: GET /v1/health?keepalive=1 on the notify URL's server. @idle_only:
@@ -118,5 +195,35 @@ unsigned int watch_prewarm(struct crlwatch *cw, bool idle_only);
  * forget their backoff. */
 void watch_disconnect(struct crlwatch *cw);
 void watch_free(struct crlwatch *cw);
+/* Free what send.c keeps: the pending notifications, the keys. */
+void watch_send_free(struct crlwatch *cw);
+
+/*
+ * --url, fetched with one libcurl handle (kept connection, conditional
+ * GET: If-None-Match with the last ETag, or If-Modified-Since with a
+ * Last-Modified at least 2 s older than the response's Date), redirects
+ * (http/https, 5 at most) followed, verified against --url-ca (default:
+ * the system's store). Failures are logged once, then every 5 minutes
+ * while they last.
+ */
+struct urlfetch *urlfetch_new(const struct watch_opts *o);
+/*
+ * Poll every --interval from a thread of its own from now on; @ready(@arg)
+ * runs on @base's loop when a new body came. 0 or -1.
+ */
+int urlfetch_start(struct urlfetch *f, struct event_base *base,
+		   void (*ready)(void *arg), void *arg);
+/*
+ * A body not taken yet: 1 (*@data malloc'd), 0: nothing new (304, or the
+ * same bytes), -1: failed. Before urlfetch_start(), fetches now (blocks
+ * up to 10 s); after, takes what the thread fetched (never blocks; the
+ * thread's fetches may take 2 minutes).
+ */
+int urlfetch_next(struct urlfetch *f, unsigned char **data, size_t *len);
+/* Stop the thread (a fetch under way is given up), free. NULL: no-op. */
+/* The next fetch is unconditional and its body handed over even if
+ * unchanged (SIGHUP: the --issuer certificates may accept it now). */
+void urlfetch_forget(struct urlfetch *f);
+void urlfetch_free(struct urlfetch *f);
 
 #endif

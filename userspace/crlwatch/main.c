@@ -35,7 +35,10 @@ static void usage(FILE *fp)
 		"Watch a CRL repository; notify subscribers of each new CRL.\n"
 		"\n"
 		"  -d, --dir DIR            watch the CRL files (*.crl, *.pem, *.der)\n"
-		"  -u, --url URL            poll one CRL at URL\n"
+		"  -u, --url URL            poll one CRL at URL (off the loop,\n"
+		"                           conditional GET)\n"
+		"      --url-ca FILE        the CA of URL's server (default: the\n"
+		"                           system's trust store)\n"
 		"  -I, --issuer FILE        trusted CRL issuer certificates (PEM,\n"
 		"                           repeat): only CRLs they signed count\n"
 		"  -b, --location-base URL  where DIR's files are published\n"
@@ -52,9 +55,18 @@ static void usage(FILE *fp)
 		"  -l, --listen ADDR        accept POST /v1/subscribe and\n"
 		"                           /v1/unsubscribe over mutual TLS\n"
 		"      --server-cert FILE --server-key FILE --server-ca FILE\n"
+		"      --subscribe-allow PREFIX\n"
+		"                           subscriptions may name URLs under\n"
+		"                           PREFIX only (repeat; default: https\n"
+		"                           to the client's own SAN host)\n"
+		"      --subscribe-limit N  subscriptions one client certificate\n"
+		"                           may hold (default 16)\n"
 		"  -p, --port-file FILE     write the bound subscribe port\n"
 		"  -o, --save DIR           keep each notification sent as\n"
-		"                           DIR/NUMBER.cms (for audit, replay)\n"
+		"                           DIR/ISSUER-full|delta-NUMBER.cms\n"
+		"      --state DIR          remember what was delivered: CRLs\n"
+		"                           published while down are notified\n"
+		"                           at start\n"
 		"  -i, --interval SEC       poll period (default 1, fractions ok);\n"
 		"                           with --dir also at once on a new file\n"
 		"  -C, --carry              put the CRL into the notification\n"
@@ -76,16 +88,20 @@ enum {
 	OPT_SCA,
 	OPT_KEEPALIVE,
 	OPT_NO_PREWARM,
+	OPT_STATE,
+	OPT_URL_CA,
+	OPT_ALLOW,
+	OPT_SUB_LIMIT,
 };
 
-static int add_to(struct watch_opts *o, const char *url)
+static int add_str(char ***list, size_t *n, const char *s)
 {
-	char **v = realloc(o->to, (o->n_to + 1) * sizeof(*v));
+	char **v = realloc(*list, (*n + 1) * sizeof(*v));
 
 	if (!v)
 		return -1;
-	o->to = v;
-	o->to[o->n_to++] = (char *)url;
+	*list = v;
+	v[(*n)++] = (char *)s;
 	return 0;
 }
 
@@ -116,6 +132,10 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 		{ "ca", required_argument, NULL, OPT_CA },
 		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
 		{ "no-prewarm", no_argument, NULL, OPT_NO_PREWARM },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "url-ca", required_argument, NULL, OPT_URL_CA },
+		{ "subscribe-allow", required_argument, NULL, OPT_ALLOW },
+		{ "subscribe-limit", required_argument, NULL, OPT_SUB_LIMIT },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "server-cert", required_argument, NULL, OPT_SCERT },
 		{ "server-key", required_argument, NULL, OPT_SKEY },
@@ -138,6 +158,7 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 	o->interval = 1;
 	o->keepalive = 300;
 	o->prewarm = true;
+	o->subscribe_limit = HOLDERS_PER_CLIENT;
 	while ((c = getopt_long(argc, argv, "d:u:I:b:s:k:t:l:p:o:i:CSe1vh",
 				longopts, NULL)) != -1) {
 		switch (c) {
@@ -161,8 +182,37 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 			o->sign_key = optarg;
 			break;
 		case 't':
-			if (add_to(o, optarg))
+			if (add_str(&o->to, &o->n_to, optarg))
 				return -1;
+			break;
+		case OPT_STATE:
+			o->state = optarg;
+			break;
+		case OPT_URL_CA:
+			o->url_ca = optarg;
+			break;
+		case OPT_ALLOW:
+			if (watch_allow_check(optarg)) {
+				fprintf(stderr,
+					"guise-crlwatch: --subscribe-allow %s: "
+					"expected an http(s) URL prefix "
+					"without user, query or fragment\n",
+					optarg);
+				return -1;
+			}
+			if (add_str(&o->allow, &o->n_allow, optarg))
+				return -1;
+			break;
+		case OPT_SUB_LIMIT:
+			errno = 0;
+			ul = strtoul(optarg, &end, 10);
+			if (errno || *end || optarg[0] == '-' || !ul ||
+			    ul > 1024) {
+				fprintf(stderr,
+					"guise-crlwatch: --subscribe-limit: 1 to 1024\n");
+				return -1;
+			}
+			o->subscribe_limit = (unsigned int)ul;
 			break;
 		case OPT_CERT:
 			o->cert = optarg;
@@ -280,6 +330,20 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	watch_scan(arg, true);
 }
 
+/* The notifications a subscriber did not acknowledge: re-sent. */
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	watch_retry(arg);
+}
+
+/* --url: the fetch thread brought a new body. */
+static void on_fetched(void *arg)
+{
+	watch_scan(arg, true);
+}
+
 /*
  * Pre-warm: the connection to each subscriber is opened at start and at
  * subscription (warm_soon: on the next loop iteration, after the answer
@@ -339,12 +403,13 @@ static void on_hup(void *arg)
 	watch_disconnect(cw);
 	warm_new();
 	watch_scan(cw, true);
+	watch_retry_arm(cw); /* what is pending: re-sent at once */
 }
 
 static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 {
 	char who[HOLDER_ID_MAX];
-	const char *url;
+	const char *url, *why;
 	json_t *body;
 	int err;
 
@@ -365,12 +430,25 @@ static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 	    strlen(url) > 1024) {
 		http_reply_error(req, HTTP_BADREQUEST,
 				 "expected {\"url\": \"https://...\"}");
+	} else if (add &&
+		   watch_url_allowed(cw->o, url, holders_peer(req), &why)) {
+		guise_info("subscribe %s: refused: %s", url, why);
+		http_reply_error(req, HTTP_FORBIDDEN, why);
 	} else {
 		err = watch_subscribe(cw, url, who, add);
 		if (err == -EBUSY)
 			err = 0; /* our hold let go; others keep it */
 		if (err == -ENOENT)
 			http_reply_error(req, HTTP_NOTFOUND, "not subscribed");
+		else if (err == -EDQUOT)
+			http_reply_json(
+				req, 429,
+				json_pack("{s:s, s:i}", "error",
+					  "this client holds as many "
+					  "subscriptions as it may "
+					  "(--subscribe-limit)",
+					  "limit",
+					  (json_int_t)cw->o->subscribe_limit));
 		else if (err == -EPERM)
 			http_reply_error(req, HTTP_FORBIDDEN,
 					 "subscribed by another client or "
@@ -447,10 +525,12 @@ int main(int argc, char **argv)
 	SSL_CTX *ctx = NULL;
 	size_t i;
 	int sslen, scan, ret = 1;
+	bool notify;
 
 	if (parse_opts(argc, argv, &o, &verbosity)) {
 		free(o.to);
 		free(o.issuers);
+		free(o.allow);
 		return 2;
 	}
 	guise_log_init("guise-crlwatch", verbosity);
@@ -464,7 +544,14 @@ int main(int argc, char **argv)
 	for (i = 0; i < o.n_to; i++)
 		if (watch_subscribe(&cw, o.to[i], NULL, true))
 			goto out;
-	scan = watch_scan(&cw, o.notify_existing || o.once);
+	if (o.state && watch_state_load(&cw))
+		goto out;
+	if (o.url && !(cw.fetch = urlfetch_new(&o)))
+		goto out;
+	/* With --state after a first run, what was published meanwhile. */
+	notify = o.notify_existing || o.once || cw.state_started;
+	scan = watch_scan(&cw, notify);
+	watch_state_started(&cw, notify);
 	if (o.once) {
 		ret = once_status(&cw, scan);
 		goto out;
@@ -497,8 +584,12 @@ int main(int argc, char **argv)
 	tv.tv_sec = (time_t)o.interval;
 	tv.tv_usec = (suseconds_t)((o.interval - floor(o.interval)) * 1e6);
 	tick = event_new(base, -1, EV_PERSIST, on_tick, &cw);
-	if (!tick || evtimer_add(tick, &tv) ||
+	cw.retry_ev = evtimer_new(base, on_retry, &cw);
+	if (!tick || !cw.retry_ev || evtimer_add(tick, &tv) ||
 	    daemon_signals_add(&sig, base, on_hup, &cw))
+		goto out;
+	watch_retry_arm(&cw); /* what the start scan could not deliver */
+	if (cw.fetch && urlfetch_start(cw.fetch, base, on_fetched, &cw))
 		goto out;
 	if (o.prewarm && o.keepalive) {
 		tv.tv_sec = o.keepalive >= 4 ? o.keepalive / 4 : 1;
@@ -511,10 +602,13 @@ int main(int argc, char **argv)
 	}
 	if (o.dir)
 		dirw = dirwatch_start(base, &cw, o.dir);
-	guise_info("watching %s every %.3f s for %zu subscribers",
-		   o.dir ? o.dir : o.url, o.interval, cw.n_subs);
+	guise_info("watching %s every %.3f s for %zu subscribers%s",
+		   o.dir ? o.dir : o.url, o.interval, cw.n_subs,
+		   o.url ? " (off the loop)" : "");
 	ret = event_base_dispatch(base) < 0;
 out:
+	urlfetch_free(cw.fetch); /* its thread, before the loop goes */
+	cw.fetch = NULL;
 	dirwatch_stop(dirw);
 	if (warm_tick)
 		event_free(warm_tick);
@@ -522,14 +616,19 @@ out:
 		event_free(warm_soon);
 	if (tick)
 		event_free(tick);
+	if (cw.retry_ev)
+		event_free(cw.retry_ev);
+	cw.retry_ev = NULL;
 	daemon_signals_free(&sig);
 	http_server_stop(&srv);
 	if (base)
 		event_base_free(base);
 	SSL_CTX_free(ctx);
+	watch_send_free(&cw);
 	watch_free(&cw);
 	free(o.to);
 	free(o.issuers);
+	free(o.allow);
 	curl_global_cleanup();
 	return ret;
 }

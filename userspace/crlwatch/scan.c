@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -119,54 +118,6 @@ static X509_CRL *parse_crl(const unsigned char *data, size_t len)
 	return crl;
 }
 
-struct body {
-	unsigned char *data;
-	size_t len;
-};
-
-static size_t on_data(char *data, size_t size, size_t n, void *arg)
-{
-	struct body *b = arg;
-	size_t len = size * n;
-	unsigned char *p;
-
-	if (len > MAX_CRL_SIZE - b->len)
-		return 0;
-	p = realloc(b->data, b->len + len);
-	if (!p)
-		return 0;
-	b->data = p;
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return len;
-}
-
-static X509_CRL *fetch_crl(const struct watch_opts *o, const char *url)
-{
-	struct body b = { 0 };
-	X509_CRL *crl = NULL;
-	CURL *c = curl_easy_init();
-	long code = 0;
-
-	if (!c)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	if (o->ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca);
-	if (curl_easy_perform(c) == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		if (code >= 200 && code < 300 && b.len)
-			crl = parse_crl(b.data, b.len);
-	}
-	curl_easy_cleanup(c);
-	free(b.data);
-	return crl;
-}
-
 int watch_load_issuers(struct crlwatch *cw)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
@@ -215,7 +166,7 @@ int watch_load_issuers(struct crlwatch *cw)
 	free(cw->files);
 	cw->files = NULL;
 	cw->n_files = 0;
-	cw->url_md_len = 0;
+	urlfetch_forget(cw->fetch);
 	return 0;
 fail:
 	ERR_clear_error();
@@ -500,32 +451,30 @@ static struct seen_file *seen_find(struct crlwatch *cw, const char *name)
 			     NULL;
 }
 
+/*
+ * --url: a body fetched (urlfetch.c: off the loop, conditional GET) and
+ * not taken yet. urlfetch.c logs failed fetches and hands over only
+ * bodies that changed, so each is looked at (and logged) once.
+ */
 static int scan_url(struct crlwatch *cw, bool notify)
 {
 	const struct watch_opts *o = cw->o;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	X509_CRL *crl = fetch_crl(o, o->url);
+	unsigned char *data = NULL;
+	X509_CRL *crl = NULL;
+	size_t len = 0;
+	int r = urlfetch_next(cw->fetch, &data, &len);
 
+	if (r == 1)
+		crl = parse_crl(data, len);
+	free(data);
+	if (r <= 0)
+		return r;
 	if (!crl) {
-		if (!cw->source_down)
-			guise_err("%s: no CRL fetched (unreachable, an HTTP "
-				  "error, or not a CRL)",
-				  o->url);
-		cw->source_down = true;
+		guise_err("%s: the body fetched is not a CRL", o->url);
+		cw->files_bad++;
 		return -1;
 	}
-	if (cw->source_down)
-		guise_info("%s: a CRL fetched again", o->url);
-	cw->source_down = false;
-	if (X509_CRL_digest(crl, EVP_sha256(), md, &md_len) != 1)
-		md_len = 0;
-	/* The same CRL as last time: considered (and logged) then. */
-	if (!md_len || md_len != cw->url_md_len ||
-	    memcmp(md, cw->url_md, md_len))
-		consider(cw, crl, o->url, o->url, notify);
-	memcpy(cw->url_md, md, md_len);
-	cw->url_md_len = md_len;
+	consider(cw, crl, o->url, o->url, notify);
 	X509_CRL_free(crl);
 	return 0;
 }

@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
+#include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "crlnote.h"
@@ -123,8 +133,13 @@ void watch_disconnect(struct crlwatch *cw)
 {
 	size_t i;
 
-	for (i = 0; i < cw->n_subs; i++)
+	for (i = 0; i < cw->n_subs; i++) {
 		sub_close(&cw->subs[i]);
+		/* What they owe: re-sent at once (watch_retry_arm()). */
+		cw->subs[i].retry_ms = 0;
+		if (cw->subs[i].n_pend)
+			cw->subs[i].retry_at = 1;
+	}
 	curl_multi_cleanup(cw->multi); /* closes the pool's connections */
 	cw->multi = NULL;
 }
@@ -225,21 +240,595 @@ unsigned int watch_prewarm(struct crlwatch *cw, bool idle_only)
 	return next ? (unsigned int)(next > now ? next - now : 0) + 1 : 0;
 }
 
-static void save(const char *dir, const ASN1_INTEGER *number,
-		 const unsigned char *der, size_t len)
+/* ---- Notifications: made once, delivered until acknowledged ---- */
+
+/* Re-send backoff: 1 s doubling to 60 s, each wait drawn in [b/2, b]. */
+#define RETRY_MIN_MS 1000u
+#define RETRY_MAX_MS 60000u
+/* A Retry-After (429, 503) is honoured up to this. */
+#define RETRY_AFTER_MAX_S 600
+
+struct note {
+	unsigned int refs;
+	size_t key;
+	unsigned char *der;
+	size_t len;
+	char *number; /* hex, for the logs */
+	bool serials; /* lists serials: exact against the CRL before it */
+};
+
+static uint64_t mono_ms(void)
 {
-	char *hex = crlnote_int_hex(number), path[4096];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
+
+static struct note *note_ref(struct note *n)
+{
+	n->refs++;
+	return n;
+}
+
+static void note_unref(struct note *n)
+{
+	if (!n || --n->refs)
+		return;
+	free(n->der);
+	free(n->number);
+	free(n);
+}
+
+/* @n signed, for key @k (one reference), or NULL. */
+static struct note *note_make(struct crlwatch *cw, const struct crlnote *n,
+			      size_t k)
+{
+	struct note *nt = calloc(1, sizeof(*nt));
+
+	if (!nt)
+		return NULL;
+	nt->refs = 1;
+	nt->key = k;
+	nt->serials = n->revoked && sk_ASN1_INTEGER_num(n->revoked) > 0;
+	nt->number = crlnote_int_hex(n->number);
+	if (!nt->number ||
+	    crlnote_sign(n, cw->sign_cert, cw->sign_key, &nt->der, &nt->len)) {
+		note_unref(nt);
+		return NULL;
+	}
+	return nt;
+}
+
+static int issuer_id(X509_NAME *name, unsigned char id[32])
+{
+	unsigned char *der = NULL;
+	unsigned int mdlen = 0;
+	int len = i2d_X509_NAME(name, &der), ok;
+
+	ok = len > 0 &&
+	     EVP_Digest(der, (size_t)len, id, &mdlen, EVP_sha256(), NULL) &&
+	     mdlen == 32;
+	OPENSSL_free(der);
+	return ok ? 0 : -1;
+}
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* The key of (@id, @delta), added if new; SIZE_MAX if out of memory. */
+static size_t key_find(struct crlwatch *cw, const unsigned char id[32],
+		       bool delta)
+{
+	struct notekey *v;
+	size_t i;
+
+	for (i = 0; i < cw->n_keys; i++)
+		if (cw->keys[i].delta == delta &&
+		    !memcmp(cw->keys[i].id, id, 32))
+			return i;
+	v = realloc(cw->keys, (cw->n_keys + 1) * sizeof(*v));
+	if (!v)
+		return SIZE_MAX;
+	cw->keys = v;
+	v[cw->n_keys] = (struct notekey){ .delta = delta };
+	memcpy(v[cw->n_keys].id, id, 32);
+	return cw->n_keys++;
+}
+
+/*
+ * Write @len bytes as DIR/@name: a temporary file then rename(), so
+ * that no reader sees half of it; @sync: fsync()ed, and the directory
+ * after the rename (the --state marks). 0 or -1.
+ */
+static int write_atomic(const char *dir, const char *name, const void *data,
+			size_t len, bool sync)
+{
+	char path[4096], tmp[4096];
+	const char *p = data;
+	size_t left = len;
+	ssize_t w;
+	int fd, ok;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+		    sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
+		    sizeof(tmp))
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0644);
+	if (fd < 0)
+		return -1;
+	while (left) {
+		w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		p += w;
+		left -= (size_t)w;
+	}
+	ok = !left && (!sync || !fsync(fd));
+	ok = !close(fd) && ok && !rename(tmp, path);
+	if (!ok) {
+		unlink(tmp);
+		return -1;
+	}
+	if (sync) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+/* --save: DIR/<issuer SHA-256, 16 hex>-<full|delta>-<number>.cms. */
+static void save(struct crlwatch *cw, const struct note *nt)
+{
+	const struct notekey *k = &cw->keys[nt->key];
+	char id[17], name[512];
+
+	hex(k->id, 8, id);
+	snprintf(name, sizeof(name), "%s-%s-%s.cms", id,
+		 k->delta ? "delta" : "full", nt->number);
+	if (write_atomic(cw->o->save, name, nt->der, nt->len, false))
+		guise_warn("%s/%s: cannot save the notification: %s",
+			   cw->o->save, name, strerror(errno));
+}
+
+/* ---- --state: the marks ---- */
+
+static void state_name(const struct notekey *k, char *name)
+{
+	hex(k->id, 32, name);
+	strcpy(name + 64, k->delta ? ".delta" : ".full");
+}
+
+/* Key @k is acknowledged by every subscriber up to k->latest: the mark. */
+static void mark(struct crlwatch *cw, size_t k)
+{
+	struct notekey *key = &cw->keys[k];
+	char name[80], line[160], *num;
+	ASN1_INTEGER *m;
+	size_t i, j;
+
+	if (!cw->o->state || !key->latest ||
+	    (key->mark && ASN1_INTEGER_cmp(key->latest, key->mark) <= 0))
+		return;
+	for (i = 0; i < cw->n_subs; i++)
+		for (j = 0; j < cw->subs[i].n_pend; j++)
+			if (cw->subs[i].pend[j].key == k)
+				return;
+	m = ASN1_INTEGER_dup(key->latest);
+	num = crlnote_int_hex(key->latest);
+	state_name(key, name);
+	if (!m || !num) {
+		ASN1_INTEGER_free(m);
+		free(num);
+		return;
+	}
+	snprintf(line, sizeof(line), "%s\n", num);
+	if (strlen(num) > 140 ||
+	    write_atomic(cw->o->state, name, line, strlen(line), true)) {
+		guise_warn("%s/%s: cannot write the mark: %s", cw->o->state,
+			   name, strerror(errno));
+		ASN1_INTEGER_free(m);
+	} else {
+		ASN1_INTEGER_free(key->mark);
+		key->mark = m;
+	}
+	free(num);
+}
+
+/* DIR/<64 hex>.full|.delta: its mark into a key. */
+static void state_read(struct crlwatch *cw, const char *name)
+{
+	unsigned char id[32];
+	char path[4096], buf[160], *end;
+	const char *dot = strchr(name, '.');
+	ASN1_INTEGER *num;
+	size_t k, i, n;
 	FILE *fp;
 
-	if (!hex)
+	if (!dot || dot - name != 64 ||
+	    (strcmp(dot, ".full") && strcmp(dot, ".delta")))
 		return;
-	snprintf(path, sizeof(path), "%.3000s/%s.cms", dir, hex);
-	free(hex);
-	fp = fopen(path, "wb");
-	if (!fp || fwrite(der, 1, len, fp) != len)
-		guise_warn("%s: cannot save the notification", path);
+	for (i = 0; i < 32; i++) {
+		char two[3] = { name[2 * i], name[2 * i + 1], 0 };
+
+		id[i] = (unsigned char)strtoul(two, &end, 16);
+		if (*end || !isxdigit((unsigned char)two[0]))
+			return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", cw->o->state, name);
+	fp = fopen(path, "re");
+	n = fp ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
 	if (fp)
 		fclose(fp);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	num = crlnote_hex_int(buf);
+	k = num ? key_find(cw, id, !strcmp(dot, ".delta")) : SIZE_MAX;
+	if (k == SIZE_MAX) {
+		guise_warn("%s: not a CRL number: ignored", path);
+		ASN1_INTEGER_free(num);
+		return;
+	}
+	ASN1_INTEGER_free(cw->keys[k].mark);
+	cw->keys[k].mark = num;
+}
+
+int watch_state_load(struct crlwatch *cw)
+{
+	const char *dir = cw->o->state;
+	struct dirent *de;
+	char path[4096];
+	DIR *d;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		guise_err("--state %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	d = opendir(dir);
+	if (!d) {
+		guise_err("--state %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)))
+		state_read(cw, de->d_name);
+	closedir(d);
+	snprintf(path, sizeof(path), "%s/started", dir);
+	cw->state_started = !access(path, F_OK);
+	guise_info("--state %s: %zu marks%s", dir, cw->n_keys,
+		   cw->state_started ?
+			   "; CRLs above them are notified at start" :
+			   "; first start: the CRLs found are the marks");
+	return 0;
+}
+
+void watch_state_started(struct crlwatch *cw, bool notified)
+{
+	unsigned char id[32];
+	size_t i, k;
+
+	if (!cw->o->state)
+		return;
+	for (i = 0; !notified && i < cw->n_w; i++) {
+		const struct watched *w = &cw->w[i];
+
+		if (!w->number || issuer_id(w->issuer, id))
+			continue;
+		k = key_find(cw, id, w->delta);
+		if (k == SIZE_MAX)
+			continue;
+		if (!cw->keys[k].latest ||
+		    ASN1_INTEGER_cmp(w->number, cw->keys[k].latest) > 0) {
+			ASN1_INTEGER_free(cw->keys[k].latest);
+			cw->keys[k].latest = ASN1_INTEGER_dup(w->number);
+		}
+		mark(cw, k);
+	}
+	if (!cw->state_started &&
+	    write_atomic(cw->o->state, "started", "", 0, true))
+		guise_warn("%s/started: cannot write: %s", cw->o->state,
+			   strerror(errno));
+	cw->state_started = true;
+}
+
+/* ---- Pending notifications ---- */
+
+static struct pending *pend_find(struct sub *s, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_pend; i++)
+		if (s->pend[i].key == k)
+			return &s->pend[i];
+	return NULL;
+}
+
+/* @nt pending for @s, replacing the older one of its key. 0 or -1. */
+static int pend_set(struct sub *s, struct note *nt)
+{
+	struct pending *p = pend_find(s, nt->key);
+
+	if (p) {
+		note_unref(p->note);
+		p->note = note_ref(nt);
+		return 0;
+	}
+	p = realloc(s->pend, (s->n_pend + 1) * sizeof(*p));
+	if (!p)
+		return -1;
+	s->pend = p;
+	p[s->n_pend++] = (struct pending){ nt->key, note_ref(nt) };
+	return 0;
+}
+
+/* @s acknowledged @nt: no longer pending (a newer one of its key
+ * stays). */
+static void pend_ack(struct sub *s, const struct note *nt)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_pend; i++) {
+		if (s->pend[i].note != nt)
+			continue;
+		note_unref(s->pend[i].note);
+		memmove(&s->pend[i], &s->pend[i + 1],
+			(s->n_pend - i - 1) * sizeof(*s->pend));
+		s->n_pend--;
+		return;
+	}
+}
+
+/* @nt's entry to the end of @s's list: a notification that keeps failing
+ * (one issuer's refused) holds up the others of @s by one turn only. */
+static void pend_rotate(struct sub *s, const struct note *nt)
+{
+	struct pending p;
+	size_t i;
+
+	for (i = 0; i + 1 < s->n_pend; i++) {
+		if (s->pend[i].note != nt)
+			continue;
+		p = s->pend[i];
+		memmove(&s->pend[i], &s->pend[i + 1],
+			(s->n_pend - i - 1) * sizeof(*s->pend));
+		s->pend[s->n_pend - 1] = p;
+		return;
+	}
+}
+
+static void pend_free(struct sub *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_pend; i++)
+		note_unref(s->pend[i].note);
+	free(s->pend);
+	s->pend = NULL;
+	s->n_pend = 0;
+	s->retry_at = 0;
+	s->retry_ms = 0;
+	s->failing = false;
+}
+
+size_t watch_pending(const struct crlwatch *cw)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cw->n_subs; i++)
+		n += cw->subs[i].n_pend;
+	return n;
+}
+
+void watch_retry_arm(struct crlwatch *cw)
+{
+	uint64_t next = 0, now = mono_ms(), ms;
+	struct timeval tv;
+	size_t i;
+
+	for (i = 0; i < cw->n_subs; i++) {
+		const struct sub *s = &cw->subs[i];
+
+		if (s->n_pend && (!next || s->retry_at < next))
+			next = s->retry_at;
+	}
+	if (!cw->retry_ev)
+		return;
+	if (!next) {
+		evtimer_del(cw->retry_ev);
+		return;
+	}
+	ms = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(cw->retry_ev, &tv);
+}
+
+/* A wait in [b/2, b] ms. */
+static uint64_t jitter(unsigned int b)
+{
+	unsigned int r = 0;
+
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = (unsigned int)mono_ms();
+	return b / 2 + r % (b / 2 + 1);
+}
+
+/* Prepare @s's handle to POST @nt. */
+static void post_prepare(struct sub *s, struct curl_slist *hdr,
+			 const struct note *nt)
+{
+	curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, nt->der);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)nt->len);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 0L);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, 10L);
+}
+
+/*
+ * The POST to @s is over (@rc; @prepared: it was sent at all): 0 if
+ * answered 2xx (*@kept: over a connection already open), else -1 with
+ * @why and *@retry_after (s, 0: none).
+ */
+static int post_done(struct sub *s, bool prepared, CURLcode rc, bool *kept,
+		     char *why, size_t whylen, long *retry_after)
+{
+	long code = 0, conns = 1;
+	curl_off_t ra = -1;
+
+	*retry_after = 0;
+	if (!prepared) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+		curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &conns);
+		curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &ra);
+	}
+	/* The handle keeps pointers to these: not past this POST. */
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
+	if (rc != CURLE_OK) {
+		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
+		return -1;
+	}
+	if (code < 200 || code > 299) {
+		snprintf(why, whylen, "HTTP %ld", code);
+		if (ra > 0)
+			*retry_after = ra > RETRY_AFTER_MAX_S ?
+					       RETRY_AFTER_MAX_S :
+					       (long)ra;
+		return -1;
+	}
+	*kept = conns == 0;
+	sub_used(s);
+	return 0;
+}
+
+/*
+ * POST to each of @subs[0..@n) its @notes[i] at once (each a pending
+ * notification of it); acknowledged ones leave its pending list, the
+ * others are re-sent after its backoff. The keys settled get their
+ * marks. Returns how many were acknowledged; *@kept: of those, over a
+ * connection already open.
+ */
+static size_t deliver(struct crlwatch *cw, struct sub **subs,
+		      struct note **notes, size_t n, size_t *kept)
+{
+	struct curl_slist *hdr =
+		curl_slist_append(NULL, "Content-Type: application/cms");
+	CURLcode *res = calloc(n + 1, sizeof(*res));
+	bool *ready = calloc(n + 1, sizeof(*ready));
+	struct sub **todo = calloc(n + 1, sizeof(*todo));
+	size_t i, nt = 0, ok = 0, j;
+	char why[128];
+	long ra;
+	bool k;
+
+	*kept = 0;
+	for (i = 0; hdr && res && ready && todo && i < n; i++) {
+		if (sub_handle(cw, subs[i])) {
+			post_prepare(subs[i], hdr, notes[i]);
+			ready[i] = true;
+			todo[nt++] = subs[i];
+		}
+	}
+	perform_all(cw, todo, res, nt);
+	for (i = 0, j = 0; i < n; i++) {
+		struct sub *s = subs[i];
+		uint64_t now = mono_ms(), wait;
+		bool prepared = ready && ready[i];
+		CURLcode rc = prepared ? res[j++] : CURLE_FAILED_INIT;
+
+		k = false;
+		if (!post_done(s, prepared, rc, &k, why, sizeof(why), &ra)) {
+			ok++;
+			*kept += k;
+			pend_ack(s, notes[i]);
+			if (s->failing)
+				guise_info("POST %s: CRL number %s delivered "
+					   "after retrying (%zu more pending)",
+					   s->url, notes[i]->number, s->n_pend);
+			s->failing = false;
+			s->retry_ms = 0;
+			/* Its other pending ones: at once. */
+			s->retry_at = s->n_pend ? now : 0;
+			continue;
+		}
+		pend_rotate(s, notes[i]);
+		s->retry_ms = s->retry_ms ? 2 * s->retry_ms : RETRY_MIN_MS;
+		if (s->retry_ms > RETRY_MAX_MS)
+			s->retry_ms = RETRY_MAX_MS;
+		wait = jitter(s->retry_ms);
+		if ((uint64_t)ra * 1000 > wait)
+			wait = (uint64_t)ra * 1000;
+		s->retry_at = now + wait;
+		if (!s->failing)
+			guise_warn("POST %s: %s; CRL number %s kept for it, "
+				   "re-sent in %.1f s, then with backoff "
+				   "(%zu pending for it)",
+				   s->url, why, notes[i]->number,
+				   (double)wait / 1e3, s->n_pend);
+		else
+			guise_debug("POST %s: %s; CRL number %s re-sent in "
+				    "%.1f s (%zu pending for it)",
+				    s->url, why, notes[i]->number,
+				    (double)wait / 1e3, s->n_pend);
+		s->failing = true;
+	}
+	for (i = 0; i < n; i++)
+		mark(cw, notes[i]->key);
+	curl_slist_free_all(hdr);
+	free(todo);
+	free(ready);
+	free(res);
+	return ok;
+}
+
+void watch_retry(struct crlwatch *cw)
+{
+	struct sub **subs = calloc(cw->n_subs + 1, sizeof(*subs));
+	struct note **notes = calloc(cw->n_subs + 1, sizeof(*notes));
+	uint64_t now = mono_ms();
+	size_t i, n = 0, ok, kept;
+
+	for (i = 0; subs && notes && i < cw->n_subs; i++) {
+		struct sub *s = &cw->subs[i];
+
+		if (s->n_pend && s->retry_at <= now) {
+			subs[n] = s;
+			/* Held through the POST (a newer one may not
+			 * replace it meanwhile, but be safe). */
+			notes[n++] = note_ref(s->pend[0].note);
+		}
+	}
+	if (n) {
+		ok = deliver(cw, subs, notes, n, &kept);
+		cw->notes_sent += ok;
+		cw->notes_retried += ok;
+		cw->notes_kept += kept;
+		guise_debug("re-sent %zu pending notifications, %zu delivered; "
+			    "%zu pending",
+			    n, ok, watch_pending(cw));
+	}
+	for (i = 0; i < n; i++)
+		note_unref(notes[i]);
+	free(subs);
+	free(notes);
+	watch_retry_arm(cw);
 }
 
 /* Serials of @crl that @previous did not list. */
@@ -270,104 +859,153 @@ static STACK_OF(ASN1_INTEGER) * new_serials(X509_CRL *crl, X509_CRL *previous)
 	return out;
 }
 
-/* Prepare @s's handle to POST @der. */
-static void post_prepare(struct sub *s, struct curl_slist *hdr,
-			 const unsigned char *der, size_t len)
-{
-	curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, der);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 0L);
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, 10L);
-}
-
-/* 0 if the POST was answered 2xx; *@kept: it needed no new connection. */
-static int post_done(struct sub *s, CURLcode rc, bool *kept)
-{
-	long code = 0, conns = 1;
-
-	if (rc == CURLE_OK) {
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
-		curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &conns);
-	}
-	/* The handle keeps pointers to these: not past this POST. */
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
-	if (rc != CURLE_OK || code < 200 || code > 299) {
-		guise_warn("POST %s: %s", s->url,
-			   rc != CURLE_OK ? curl_easy_strerror(rc) : "refused");
-		return -1;
-	}
-	*kept = conns == 0;
-	sub_used(s);
-	return 0;
-}
-
+/*
+ * --serials lists what is new since the CRL before (@previous). A
+ * subscriber still owing the notification of that one (pending) has not
+ * been told of it: for it, the list would not be the difference to what
+ * it was last told. It gets a catch-up without the list instead (the
+ * location, and with --carry the CRL itself, bring every serial), made
+ * at most once per CRL.
+ */
 int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		 X509_CRL *previous)
 {
+	const struct watch_opts *o = cw->o;
 	bool delta = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0;
-	struct sub **todo = calloc(cw->n_subs + 1, sizeof(*todo));
-	CURLcode *res = calloc(cw->n_subs + 1, sizeof(*res));
-	struct curl_slist *hdr =
-		curl_slist_append(NULL, "Content-Type: application/cms");
-	size_t len, i, nt = 0, kept = 0, sent = 0;
+	struct sub **subs = calloc(cw->n_subs + 1, sizeof(*subs));
+	struct note **notes = calloc(cw->n_subs + 1, sizeof(*notes));
+	struct note *full = NULL, *plain = NULL;
+	size_t i, k = SIZE_MAX, sent = 0, kept = 0, catchup = 0;
+	STACK_OF(ASN1_INTEGER) * revoked;
 	struct crlnote n = { 0 };
-	unsigned char *der = NULL;
 	char *num;
+	unsigned char id[32];
+	struct notekey *key;
 	int rc = -1;
-	bool k;
 
 	n.issuer = X509_NAME_dup(X509_CRL_get_issuer(crl));
 	n.number = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	if (n.issuer && n.number && !issuer_id(n.issuer, id))
+		k = key_find(cw, id, delta);
+	if (k == SIZE_MAX || !subs || !notes)
+		goto fail;
+	key = &cw->keys[k];
+	if (!o->notify_existing && key->mark &&
+	    ASN1_INTEGER_cmp(n.number, key->mark) <= 0) {
+		guise_info("%s: CRL number %ld notified before (--state): "
+			   "skipped",
+			   location, ASN1_INTEGER_get(n.number));
+		rc = 0;
+		goto out;
+	}
 	n.location = strdup(location);
 	n.issued_at = time(NULL);
-	if (cw->o->carry) {
+	if (o->carry) {
 		X509_CRL_up_ref(crl);
 		if (delta)
 			n.delta = crl;
 		else
 			n.crl = crl;
 	}
-	if (cw->o->serials && !delta)
+	if (o->serials && !delta) {
 		n.revoked = new_serials(crl, previous);
-	if (!todo || !res || !hdr || !n.issuer || !n.number || !n.location ||
-	    crlnote_sign(&n, cw->sign_cert, cw->sign_key, &der, &len)) {
-		guise_err("%s: cannot make the notification", location);
-		goto out;
+		if (!n.revoked)
+			goto fail;
 	}
-	if (cw->o->save)
-		save(cw->o->save, n.number, der, len);
+	if (!n.location || !(full = note_make(cw, &n, k)))
+		goto fail;
+	if (o->save)
+		save(cw, full);
 	for (i = 0; i < cw->n_subs; i++) {
-		if (sub_handle(cw, &cw->subs[i])) {
-			post_prepare(&cw->subs[i], hdr, der, len);
-			todo[nt++] = &cw->subs[i];
+		struct sub *s = &cw->subs[i];
+		struct note *nt = full;
+
+		if (full->serials && pend_find(s, k)) {
+			if (!plain) {
+				revoked = n.revoked;
+				n.revoked = NULL;
+				plain = note_make(cw, &n, k);
+				n.revoked = revoked;
+			}
+			nt = plain ? plain : full;
+			catchup += nt == plain;
 		}
+		if (pend_set(s, nt))
+			continue; /* out of memory: not tried, not kept */
+		subs[sent] = s;
+		notes[sent++] = nt;
 	}
-	perform_all(cw, todo, res, nt);
-	for (i = 0; i < nt; i++) {
-		if (!post_done(todo[i], res[i], &k)) {
-			sent++;
-			kept += k;
-		}
-	}
+	ASN1_INTEGER_free(key->latest);
+	key->latest = ASN1_INTEGER_dup(n.number);
+	i = sent;
+	sent = deliver(cw, subs, notes, i, &kept);
 	cw->notes_sent += sent;
 	cw->notes_failed += cw->n_subs - sent;
 	cw->notes_kept += kept;
 	num = i2s_ASN1_INTEGER(NULL, n.number); /* any size (BN) */
-	guise_info(
-		"%s: CRL number %s notified to %zu of %zu (%zu over kept connections)",
-		location, num ? num : "?", sent, cw->n_subs, kept);
+	guise_info("%s: CRL number %s notified to %zu of %zu (%zu over kept "
+		   "connections%s); %zu pending",
+		   location, num ? num : "?", sent, cw->n_subs, kept,
+		   catchup ? ", a catch-up without --serials to some" : "",
+		   watch_pending(cw));
 	OPENSSL_free(num);
+	if (!cw->n_subs)
+		mark(cw, k);
+	watch_retry_arm(cw);
 	rc = sent == cw->n_subs ? 0 : -1;
+	goto out;
+fail:
+	guise_err("%s: cannot make the notification", location);
 out:
-	curl_slist_free_all(hdr);
-	free(todo);
-	free(res);
-	free(der);
+	note_unref(full);
+	note_unref(plain);
+	free(subs);
+	free(notes);
 	crlnote_free(&n);
 	return rc;
+}
+
+void watch_send_free(struct crlwatch *cw)
+{
+	size_t i;
+
+	for (i = 0; i < cw->n_subs; i++)
+		pend_free(&cw->subs[i]);
+	for (i = 0; i < cw->n_keys; i++) {
+		ASN1_INTEGER_free(cw->keys[i].latest);
+		ASN1_INTEGER_free(cw->keys[i].mark);
+	}
+	free(cw->keys);
+	cw->keys = NULL;
+	cw->n_keys = 0;
+}
+
+/* ---- Subscriptions ---- */
+
+/* How many subscriptions @who holds. */
+static size_t holds(const struct crlwatch *cw, const char *who)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cw->n_subs; i++)
+		n += holders_has(&cw->subs[i].holders, who);
+	return n;
+}
+
+/* @s leaves the list: what it owed is dropped, its keys may settle. */
+static void sub_remove(struct crlwatch *cw, size_t i)
+{
+	struct sub *s = &cw->subs[i];
+	size_t j;
+
+	sub_close(s);
+	pend_free(s);
+	free(s->url);
+	holders_free(&s->holders);
+	cw->subs[i] = cw->subs[--cw->n_subs];
+	for (j = 0; j < cw->n_keys; j++)
+		mark(cw, j);
+	watch_retry_arm(cw);
 }
 
 int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
@@ -383,19 +1021,22 @@ int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 			continue;
 		if (add && !who)
 			s->holders.configured = true;
+		if (add && (!who || holders_has(&s->holders, who)))
+			return 0;
+		if (add && holds(cw, who) >= cw->o->subscribe_limit)
+			return -EDQUOT;
 		if (add)
-			return who ? holders_add(&s->holders, who) : 0;
+			return holders_add(&s->holders, who);
 		err = holders_drop(&s->holders, who);
 		if (err)
 			return err;
-		sub_close(s);
-		free(s->url);
-		holders_free(&s->holders);
-		cw->subs[i] = cw->subs[--cw->n_subs];
+		sub_remove(cw, i);
 		return 0;
 	}
 	if (!add)
 		return -ENOENT;
+	if (who && holds(cw, who) >= cw->o->subscribe_limit)
+		return -EDQUOT;
 	if (cw->n_subs >= 1024)
 		return -ENOSPC;
 	v = realloc(cw->subs, (cw->n_subs + 1) * sizeof(*v));
@@ -410,9 +1051,163 @@ int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 	err = who ? holders_add(&s->holders, who) : 0;
 	if (err) {
 		free(s->url);
+		holders_free(&s->holders);
 		return err;
 	}
 	cw->n_subs++;
 	cw->subscribed += !!who;
 	return 0;
+}
+
+/* ---- Which URLs a client may subscribe ---- */
+
+struct url_parts {
+	char *scheme, *host, *port, *path;
+};
+
+static void url_parts_free(struct url_parts *p)
+{
+	curl_free(p->scheme);
+	curl_free(p->host);
+	curl_free(p->port);
+	curl_free(p->path);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * @url parsed by libcurl (path normalized: no "." or ".." segments):
+ * an http or https URL with a host, without user, password, query or
+ * fragment, and no escaped dot, slash or backslash in its path (which
+ * a server might decode after the check). 0 or -1.
+ */
+static int url_parse(const char *url, struct url_parts *p)
+{
+	static const char *const bad[] = { "%2e", "%2f", "%5c", "\\" };
+	CURLU *u = curl_url();
+	char *x = NULL;
+	size_t i;
+	int ret = -1;
+
+	memset(p, 0, sizeof(*p));
+	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) ||
+	    curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0) ||
+	    curl_url_get(u, CURLUPART_HOST, &p->host, 0) ||
+	    curl_url_get(u, CURLUPART_PORT, &p->port, CURLU_DEFAULT_PORT) ||
+	    curl_url_get(u, CURLUPART_PATH, &p->path, 0))
+		goto out;
+	if (strcmp(p->scheme, "https") && strcmp(p->scheme, "http"))
+		goto out;
+	if (curl_url_get(u, CURLUPART_USER, &x, 0) != CURLUE_NO_USER ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &x, 0) != CURLUE_NO_PASSWORD ||
+	    curl_url_get(u, CURLUPART_QUERY, &x, 0) != CURLUE_NO_QUERY ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &x, 0) != CURLUE_NO_FRAGMENT ||
+	    curl_url_get(u, CURLUPART_ZONEID, &x, 0) != CURLUE_NO_ZONEID)
+		goto out;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (strcasestr(p->path, bad[i]))
+			goto out;
+	ret = 0;
+out:
+	curl_free(x);
+	curl_url_cleanup(u);
+	if (ret)
+		url_parts_free(p);
+	return ret;
+}
+
+/* An IP address literal of a URL's host ("[v6]" or v4): its bytes. */
+static int host_ip(const char *host, unsigned char *ip, size_t *len)
+{
+	char buf[64];
+	size_t n = strlen(host);
+
+	if (host[0] == '[' && n > 2 && n - 2 < sizeof(buf) &&
+	    host[n - 1] == ']') {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		*len = 16;
+		return inet_pton(AF_INET6, buf, ip) == 1 ? 0 : -1;
+	}
+	*len = 4;
+	return inet_pton(AF_INET, host, ip) == 1 ? 0 : -1;
+}
+
+static bool same_host(const char *a, const char *b)
+{
+	unsigned char ia[16], ib[16];
+	size_t la, lb;
+
+	if (!host_ip(a, ia, &la) || !host_ip(b, ib, &lb))
+		return !host_ip(a, ia, &la) && !host_ip(b, ib, &lb) &&
+		       la == lb && !memcmp(ia, ib, la);
+	return !strcasecmp(a, b);
+}
+
+int watch_allow_check(const char *prefix)
+{
+	struct url_parts p;
+
+	if (url_parse(prefix, &p))
+		return -1;
+	url_parts_free(&p);
+	return 0;
+}
+
+/* @u under the prefix @a: same scheme, host and port; the path equal to
+ * the prefix's or below it (at a "/"). */
+static bool under(const struct url_parts *u, const struct url_parts *a)
+{
+	size_t n = strlen(a->path);
+
+	return !strcmp(u->scheme, a->scheme) && same_host(u->host, a->host) &&
+	       !strcmp(u->port, a->port) && !strncmp(u->path, a->path, n) &&
+	       (n && (a->path[n - 1] == '/' || u->path[n] == '\0' ||
+		      u->path[n] == '/'));
+}
+
+/* Does @x's subjectAltName name @host (an IP address, or a DNS name
+ * without wildcards; never its subject's CN)? */
+static bool cert_names(X509 *x, const char *host)
+{
+	unsigned char ip[16];
+	size_t len;
+
+	if (!host_ip(host, ip, &len))
+		return X509_check_ip(x, ip, len, 0) == 1;
+	return X509_check_host(x, host, 0,
+			       X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+				       X509_CHECK_FLAG_NO_WILDCARDS,
+			       NULL) == 1;
+}
+
+int watch_url_allowed(const struct watch_opts *o, const char *url, X509 *client,
+		      const char **why)
+{
+	struct url_parts u, a;
+	bool ok = false;
+	size_t i;
+
+	if (url_parse(url, &u)) {
+		*why = "expected {\"url\": \"https://host[:port]/path\"}: no "
+		       "user, query, fragment or escaped dot, slash or "
+		       "backslash";
+		return -1;
+	}
+	if (o->n_allow) {
+		for (i = 0; !ok && i < o->n_allow; i++) {
+			if (url_parse(o->allow[i], &a))
+				continue;
+			ok = under(&u, &a);
+			url_parts_free(&a);
+		}
+		*why = "the URL is not under a --subscribe-allow prefix";
+	} else {
+		ok = !strcmp(u.scheme, "https") && client &&
+		     cert_names(client, u.host);
+		*why = "without --subscribe-allow a client may subscribe only "
+		       "https:// URLs of a host its certificate's "
+		       "subjectAltName names";
+	}
+	url_parts_free(&u);
+	return ok ? 0 : -1;
 }

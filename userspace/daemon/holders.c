@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event2/bufferevent_ssl.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -11,23 +12,33 @@
 
 int holders_add(struct holders *h, const char *who)
 {
-	char **v;
+	char **v, *dup;
+
+	if (holders_has(h, who))
+		return 0;
+	if (h->n >= HOLDERS_MAX)
+		return -ENOSPC;
+	dup = strdup(who);
+	if (!dup)
+		return -ENOMEM;
+	v = realloc(h->v, (h->n + 1) * sizeof(*v));
+	if (!v) {
+		free(dup);
+		return -ENOMEM;
+	}
+	h->v = v;
+	v[h->n++] = dup;
+	return 0;
+}
+
+bool holders_has(const struct holders *h, const char *who)
+{
 	size_t i;
 
 	for (i = 0; i < h->n; i++)
 		if (!strcmp(h->v[i], who))
-			return 0;
-	if (h->n >= HOLDERS_MAX)
-		return -ENOSPC;
-	v = realloc(h->v, (h->n + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	h->v = v;
-	v[h->n] = strdup(who);
-	if (!v[h->n])
-		return -ENOMEM;
-	h->n++;
-	return 0;
+			return true;
+	return false;
 }
 
 int holders_drop(struct holders *h, const char *who)
@@ -57,19 +68,48 @@ void holders_free(struct holders *h)
 	h->n = 0;
 }
 
-int holders_caller(struct evhttp_request *req, char *buf, size_t len)
+int holders_id(X509 *x, char *buf, size_t len)
+{
+	unsigned char *subject = NULL, *issuer = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	int slen, ilen, ret = -1;
+	EVP_MD_CTX *ctx;
+
+	slen = i2d_X509_NAME(X509_get_subject_name(x), &subject);
+	ilen = i2d_X509_NAME(X509_get_issuer_name(x), &issuer);
+	ctx = EVP_MD_CTX_new();
+	if (slen > 0 && ilen > 0 && ctx && len >= 7 + 2 * 32 + 1 &&
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, subject, (size_t)slen) &&
+	    EVP_DigestUpdate(ctx, issuer, (size_t)ilen) &&
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32) {
+		memcpy(buf, "sha256:", 7);
+		for (i = 0; i < mdlen; i++)
+			snprintf(buf + 7 + 2 * i, 3, "%02x", md[i]);
+		ret = 0;
+	}
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_free(subject);
+	OPENSSL_free(issuer);
+	return ret;
+}
+
+X509 *holders_peer(struct evhttp_request *req)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev =
 		conn ? evhttp_connection_get_bufferevent(conn) : NULL;
 	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
 	X509 *x = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
-	char subject[HOLDER_ID_MAX / 2], issuer[HOLDER_ID_MAX / 2];
 
 	if (!x || SSL_get_verify_result(ssl) != X509_V_OK)
-		return -1;
-	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
-	X509_NAME_oneline(X509_get_issuer_name(x), issuer, sizeof(issuer));
-	snprintf(buf, len, "%s | %s", subject, issuer);
-	return 0;
+		return NULL;
+	return x;
+}
+
+int holders_caller(struct evhttp_request *req, char *buf, size_t len)
+{
+	X509 *x = holders_peer(req);
+
+	return x ? holders_id(x, buf, len) : -1;
 }

@@ -110,7 +110,7 @@ verify_status() { # CERTFILE [PURPOSE]
 	esac
 }
 
-config main "peer = https://[::1]:PEERPORT/v1/paths"
+config main "peer = https://[::1]:PEERPORT/v1/paths" "subscribe_limit = 3"
 config peer
 out=$("$certd" --check-config --config peer.conf 2>&1)
 ok $? "--check-config accepts a usable configuration: $out"
@@ -273,6 +273,30 @@ is "$code" 403 "the first, no longer a holder, cannot end it: 403"
 api2 main /v1/unsubscribe -d "$SUB" | grep -q '"subscribed":false'
 ok $? "the last holder lets go"
 is "$(subs)" "$subs0" "... and the subscription ends"
+# One client holds at most [network] subscribe_limit (main: 3) of them,
+# so no certificate holder fills the list (1024) alone.
+lim=0
+for p in 2 3 4; do
+	api2 main /v1/subscribe -d "{\"url\":\"https://[::1]:$p/v1/notify\"}" |
+		grep -q '"subscribed":true' || lim=1
+done
+ok $lim "a client subscribes 3 URLs"
+code=$(api2 main /v1/subscribe -d '{"url":"https://[::1]:5/v1/notify"}' \
+	-o limit.json -w '%{http_code}')
+is "$code" 429 "a 4th: 429 (subscribe_limit = 3)"
+grep -q '"limit":3' limit.json
+ok $? "... saying the limit: $(cat limit.json)"
+code=$(api2 main /v1/subscribe -d '{"url":"https://[::1]:2/v1/notify"}' \
+	-o /dev/null -w '%{http_code}')
+is "$code" 200 "subscribing one it holds again is no new hold: 200"
+code=$(api main /v1/subscribe -d '{"url":"https://[::1]:5/v1/notify"}' \
+	-o /dev/null -w '%{http_code}')
+is "$code" 200 "another client still may (the limit is per client)"
+for p in 2 3 4; do
+	api2 main /v1/unsubscribe -d "{\"url\":\"https://[::1]:$p/v1/notify\"}" >/dev/null
+done
+api main /v1/unsubscribe -d '{"url":"https://[::1]:5/v1/notify"}' >/dev/null
+is "$(subs)" "$subs0" "all let go again"
 
 # 3. OCSP with openssl ocsp.
 ocsp() { # ISSUER CERT VAFILE
@@ -510,10 +534,12 @@ ok $? "OCSP b_good after the new CRL: revoked (the response cache let go)"
 
 # 8. guise-crlwatch as a daemon: subscribe to it, then `openssl ca -gencrl`.
 # An hour's poll: only the directory watch (inotify) can notice the CRL
-# within the 10 s this waits.
+# within the 10 s this waits. The subscribing client's certificate names
+# 2001:db8:9::1, not ::1: the peer's URL is allowed explicitly.
 "$crlwatch" --dir pub --location-base "http://127.0.0.1:$PUB" \
 	--issuer chain.pem --sign-cert notifier.crt --sign-key notifier.key \
 	--interval 3600 \
+	--subscribe-allow "https://[::1]:$PORT_peer/v1/notify" \
 	--listen '[::1]:0' --server-cert server.crt --server-key server.key \
 	--server-ca tlsca.crt --port-file watch.port --cert client.crt \
 	--key client.key --ca tlsca.crt -v 2>>crlwatch.log &

@@ -46,6 +46,18 @@ int main(void)
 	tap_ok(run(DAEMON_BIN
 		   " -d /tmp -I c -s a -k b --keepalive 5s 2>/dev/null") == 2,
 	       "--keepalive 5s: refused");
+	tap_ok(run(DAEMON_BIN " -d /tmp -s a -k b --subscribe-limit 0 "
+			      "2>/dev/null") == 2,
+	       "--subscribe-limit 0: refused");
+	tap_ok(run(DAEMON_BIN " -d /tmp -s a -k b --subscribe-limit 1025 "
+			      "2>/dev/null") == 2,
+	       "--subscribe-limit over 1024: refused");
+	tap_ok(run(DAEMON_BIN " -d /tmp -s a -k b --subscribe-allow "
+			      "ftp://h/ 2>/dev/null") == 2,
+	       "--subscribe-allow ftp://: refused");
+	tap_ok(run(DAEMON_BIN " -d /tmp -s a -k b --subscribe-allow "
+			      "'https://h/#f' 2>/dev/null") == 2,
+	       "--subscribe-allow with a fragment: refused");
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(cmd, sizeof(cmd),
