@@ -95,7 +95,7 @@ fi
 if selected fuzz_smoke; then
 	rc=0
 	timeout 600 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-		make -C userspace fuzz FUZZ_SECONDS=4 >"$LOGS/fuzz_smoke.log" 2>&1 || rc=$?
+		make -j"$(nproc)" -C userspace fuzz FUZZ_SECONDS=4 >"$LOGS/fuzz_smoke.log" 2>&1 || rc=$?
 	count_tap "$LOGS/fuzz_smoke.log" "$rc" fuzz_smoke
 fi
 # The userspace tests (userspace/tests/<area>_*.c, ASan+UBSan): all of
