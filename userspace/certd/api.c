@@ -18,6 +18,7 @@
 #include "loader.h"
 #include "log.h"
 #include "notify.h"
+#include "urlpolicy.h"
 #include "validate.h"
 #include "worker.h"
 
@@ -183,6 +184,15 @@ out:
 	json_decref(body);
 }
 
+/* 403 {"error": "url not allowed: @why"}. */
+static void url_denied(struct evhttp_request *req, const char *why)
+{
+	char msg[320];
+
+	snprintf(msg, sizeof(msg), "url not allowed: %s", why);
+	http_reply_error(req, HTTP_FORBIDDEN, msg);
+}
+
 static char *cert_pem(X509 *x)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
@@ -216,11 +226,12 @@ static char *cert_pem(X509 *x)
 struct acquire {
 	struct certd *d;
 	struct evhttp_request *req;
-	struct api_req r; /* r.url NULL: it points into @url */
-	char *url;
+	struct api_req r; /* r.url NULL: it points into the body */
+	struct urlpolicy_url url; /* what was checked; url.url is fetched */
 	unsigned int slot;
 	/* Set on the acquirer thread. */
 	struct worker_tls tls;
+	struct urlpolicy_guard guard;
 	unsigned char *data;
 	size_t len;
 	int ret;
@@ -229,18 +240,19 @@ struct acquire {
 static void acquire_free(struct acquire *a)
 {
 	api_req_free(&a->r);
-	free(a->url);
+	urlpolicy_url_free(&a->url);
 	free(a->data);
 	free(a);
 }
 
-/* Acquirer thread: the fetch (the configuration is read-only). */
+/* Acquirer thread: the fetch (the configuration is read-only), without
+ * redirects, to no address the URL does not name (urlpolicy_guard()). */
 static void acquire_work(void *arg)
 {
 	struct acquire *a = arg;
 
-	a->ret = fetch_url_cancel(&a->tls, a->url, CERTIO_MAX_CERT, &a->data,
-				  &a->len, &a->d->acquire_cancel);
+	a->ret = fetch_url_guarded(&a->tls, &a->url, &a->guard, CERTIO_MAX_CERT,
+				   &a->data, &a->len, &a->d->acquire_cancel);
 }
 
 /* Loop: validate what was fetched and answer. */
@@ -255,6 +267,12 @@ static void acquire_done(void *arg)
 
 	d->acquire_busy[a->slot] = false;
 	d->acquiring--;
+	if (a->guard.refused) {
+		d->m.acquires_denied++;
+		guise_info("acquire %s: refused: %s", a->url.url, a->guard.why);
+		url_denied(req, a->guard.why);
+		goto out;
+	}
 	if (a->ret) {
 		d->m.acquires_refused++;
 		http_reply_error(req, HTTP_BADGATEWAY, "cannot fetch the url");
@@ -304,11 +322,33 @@ static int acquire_slot(struct certd *d)
 	return -1;
 }
 
+/*
+ * May /v1/acquire fetch @url? Only if [network] acquire_allow is set and
+ * @url is under one of its prefixes (a query allowed); then NULL and
+ * @out holds the parsed URL. Else why not.
+ */
+static const char *acquire_allowed(const struct certd_conf *c, const char *url,
+				   struct urlpolicy_url *out)
+{
+	if (!c->acquire_allow.n)
+		return "acquire is not enabled ([network] acquire_allow)";
+	if (urlpolicy_parse(url, URLPOLICY_QUERY, out))
+		return "expected an http(s) URL without user, password, "
+		       "fragment, IPv6 zone or escaped dot, slash or "
+		       "backslash in its path";
+	if (!urlpolicy_match(&c->acquire_allow, out)) {
+		urlpolicy_url_free(out);
+		return "not under a [network] acquire_allow prefix";
+	}
+	return NULL;
+}
+
 static void acquire_cb(struct evhttp_request *req, void *arg)
 {
 	const struct certd_conf *c;
 	struct certd *d = arg;
 	struct acquire *a;
+	const char *why;
 	json_t *body;
 	char err[160];
 	int slot;
@@ -333,12 +373,19 @@ static void acquire_cb(struct evhttp_request *req, void *arg)
 		http_reply_error(req, HTTP_BADREQUEST, "url: http or https");
 		goto fail;
 	}
-	a->url = strdup(a->r.url);
-	a->r.url = NULL; /* @body goes */
-	if (!a->url) {
-		http_reply_error(req, 503, "out of memory");
+	/* Before anything is fetched or started: only what the
+	 * configuration allows (nothing by default). */
+	why = acquire_allowed(d->conf, a->r.url, &a->url);
+	if (why) {
+		d->m.acquires_denied++;
+		guise_info("acquire %.200s: refused: %s", a->r.url, why);
+		if (!d->conf->acquire_allow.n)
+			http_reply_error(req, HTTP_FORBIDDEN, why);
+		else
+			url_denied(req, why);
 		goto fail;
 	}
+	a->r.url = NULL; /* @body goes */
 	slot = acquire_slot(d);
 	if (slot < 0) {
 		d->m.acquires_busy++;
@@ -391,10 +438,52 @@ static void notify_cb(struct evhttp_request *req, void *arg)
 	notify_post(arg, req); /* answered when processed */
 }
 
+/*
+ * May the caller of @req subscribe @url? urlpolicy_subscribe(): with
+ * [network] subscribe_allow, a URL under one of its prefixes; without,
+ * https:// to a host the caller's certificate names in its
+ * subjectAltName. NULL and *@norm (the URL as libcurl writes it again,
+ * what is subscribed; malloc'd), or why not.
+ */
+static const char *subscribe_allowed(const struct certd_conf *c,
+				     struct evhttp_request *req,
+				     const char *url, char **norm)
+{
+	switch (urlpolicy_subscribe(&c->subscribe_allow, url, holders_peer(req),
+				    norm)) {
+	case URLPOLICY_OK:
+		return NULL;
+	case URLPOLICY_MALFORMED:
+		break;
+	case URLPOLICY_NOT_LISTED:
+		return "not under a [network] subscribe_allow prefix";
+	case URLPOLICY_NOT_NAMED:
+		return "without [network] subscribe_allow, only an https:// "
+		       "URL of a host that the client certificate's "
+		       "subjectAltName names (IP address or DNS name)";
+	}
+	return "expected https://host[:port]/path without user, password, "
+	       "query, fragment, IPv6 zone or escaped dot, slash or "
+	       "backslash";
+}
+
+/* The URL of an unsubscribe: as subscribe wrote it again (malloc'd). */
+static char *url_normalized(const char *url)
+{
+	struct urlpolicy_url u;
+	char *out;
+
+	if (urlpolicy_parse(url, URLPOLICY_QUERY, &u))
+		return strdup(url);
+	out = strdup(u.url);
+	urlpolicy_url_free(&u);
+	return out;
+}
+
 static void subscribe(struct evhttp_request *req, struct certd *d, bool add)
 {
-	const char *url, *topic = "crl";
-	char who[HOLDER_ID_MAX];
+	const char *url, *topic = "crl", *why;
+	char who[HOLDER_ID_MAX], *norm = NULL;
 	json_error_t jerr;
 	json_t *body;
 	int err;
@@ -418,6 +507,19 @@ static void subscribe(struct evhttp_request *req, struct certd *d, bool add)
 				 "a verified client certificate is required");
 		goto out;
 	}
+	if (add && (why = subscribe_allowed(d->conf, req, url, &norm))) {
+		d->m.subscribe_denied++;
+		guise_info("subscribe %s: refused: %s", url, why);
+		url_denied(req, why);
+		goto out;
+	}
+	if (!add)
+		norm = url_normalized(url);
+	if (!norm) {
+		http_reply_error(req, 503, "out of memory");
+		goto out;
+	}
+	url = norm;
 	err = notify_subscribe(d, topic, url, who, add);
 	if (err == -EBUSY)
 		err = 0; /* our hold let go; others keep it */
@@ -443,6 +545,7 @@ static void subscribe(struct evhttp_request *req, struct certd *d, bool add)
 				json_pack("{s:s, s:s, s:b}", "url", url,
 					  "topic", topic, "subscribed", add));
 out:
+	free(norm);
 	json_decref(body);
 }
 

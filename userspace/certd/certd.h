@@ -30,6 +30,8 @@ struct certd_metrics {
 	uint64_t validations, validations_cached, results[4];
 	uint64_t acquires, acquires_refused;
 	uint64_t acquires_busy; /* 503: CERTD_ACQUIRE_MAX under way */
+	/* 403: a URL [network] acquire_allow / subscribe_allow refuses */
+	uint64_t acquires_denied, subscribe_denied;
 	uint64_t ocsp_requests, ocsp_errors, ocsp_cached;
 	uint64_t notify_accepted, notify_duplicate, notify_rejected;
 	uint64_t notify_limited, notify_forwarded, crl_fetch_errors;

@@ -142,6 +142,11 @@ static int conf_network(struct certd_conf *c, const char *name,
 		c->subscribe_limit = v;
 		return 0;
 	}
+	/* Repeatable; each a list of prefixes (spaces or commas). */
+	if (!strcmp(name, "subscribe_allow"))
+		return urlpolicy_add_list(&c->subscribe_allow, value);
+	if (!strcmp(name, "acquire_allow"))
+		return urlpolicy_add_list(&c->acquire_allow, value);
 	return -ENOENT;
 }
 
@@ -227,5 +232,7 @@ void certd_conf_free(struct certd_conf *c)
 	list_free(&c->ocsp_signers);
 	list_free(&c->forward);
 	list_free(&c->peers);
+	urlpolicy_free(&c->subscribe_allow);
+	urlpolicy_free(&c->acquire_allow);
 	memset(c, 0, sizeof(*c));
 }

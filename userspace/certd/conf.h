@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "http.h"
+#include "urlpolicy.h"
 
 struct conf_list {
 	char **v;
@@ -33,6 +34,11 @@ struct certd_conf {
 	unsigned int notify_rate; /* notifications per second accepted */
 	/* subscriptions (both lists) one client certificate may hold */
 	unsigned int subscribe_limit;
+	/* URL prefixes a client may subscribe; none: https:// to a host its
+	 * certificate's subjectAltName names (urlpolicy_subscribe()) */
+	struct urlpolicy subscribe_allow;
+	/* URL prefixes POST /v1/acquire may fetch; none: acquire is off */
+	struct urlpolicy acquire_allow;
 	size_t max_body;
 	struct http_limits limits; /* max_connections[_per_client] */
 };

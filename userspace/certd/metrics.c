@@ -41,6 +41,14 @@ int metrics_format(struct certd *d, struct evbuffer *buf)
 			{ "acquires_busy_total",
 			  "Acquires refused 503: as many fetching already.",
 			  m->acquires_busy },
+			{ "acquires_denied_total",
+			  "Acquires refused 403: acquire off, or a URL "
+			  "[network] acquire_allow does not allow.",
+			  m->acquires_denied },
+			{ "subscribe_denied_total",
+			  "Subscriptions refused 403: a URL the client may "
+			  "not subscribe.",
+			  m->subscribe_denied },
 			{ "ocsp_requests_total", "OCSP requests.",
 			  m->ocsp_requests },
 			{ "ocsp_cached_total",

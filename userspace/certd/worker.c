@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "urlpolicy.h"
 #include "worker.h"
 
 /* A peer answer is read and dropped; more than this is an error. */
@@ -1096,14 +1097,10 @@ static int on_fetch_progress(void *arg, curl_off_t a, curl_off_t b,
 	return __atomic_load_n(cancel, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
-int fetch_url(const struct worker_tls *tls, const char *url, size_t max,
-	      unsigned char **out, size_t *out_len)
-{
-	return fetch_url_cancel(tls, url, max, out, out_len, NULL);
-}
-
-int fetch_url_cancel(const struct worker_tls *tls, const char *url, size_t max,
-		     unsigned char **out, size_t *out_len, const bool *cancel)
+static int fetch(const struct worker_tls *tls, const char *url,
+		 const struct urlpolicy_url *checked,
+		 struct urlpolicy_guard *guard, size_t max, unsigned char **out,
+		 size_t *out_len, const bool *cancel)
 {
 	struct fetch_buf b = { .max = max };
 	CURL *c = curl_easy_init();
@@ -1113,6 +1110,8 @@ int fetch_url_cancel(const struct worker_tls *tls, const char *url, size_t max,
 	if (!c)
 		return -1;
 	tls_setopts(c, tls);
+	if (guard)
+		urlpolicy_guard(c, guard, checked);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
@@ -1128,13 +1127,31 @@ int fetch_url_cancel(const struct worker_tls *tls, const char *url, size_t max,
 	curl_easy_cleanup(c);
 	/* file:// answers 0. */
 	if (rc != CURLE_OK || (code && (code < 200 || code > 299)) || !b.len) {
-		guise_warn("GET %s: %s", url,
-			   rc != CURLE_OK ? curl_easy_strerror(rc) :
-					    "no content");
+		/* A redirect is an answer like another: not followed. */
+		if (rc == CURLE_OK && code && (code < 200 || code > 299))
+			guise_warn("GET %s: HTTP %ld", url, code);
+		else if (!guard || !guard->refused)
+			guise_warn("GET %s: %s", url,
+				   rc != CURLE_OK ? curl_easy_strerror(rc) :
+						    "no content");
 		free(b.data);
 		return -1;
 	}
 	*out = b.data;
 	*out_len = b.len;
 	return 0;
+}
+
+int fetch_url(const struct worker_tls *tls, const char *url, size_t max,
+	      unsigned char **out, size_t *out_len)
+{
+	return fetch(tls, url, NULL, NULL, max, out, out_len, NULL);
+}
+
+int fetch_url_guarded(const struct worker_tls *tls,
+		      const struct urlpolicy_url *url,
+		      struct urlpolicy_guard *guard, size_t max,
+		      unsigned char **out, size_t *out_len, const bool *cancel)
+{
+	return fetch(tls, url->url, url, guard, max, out, out_len, cancel);
 }

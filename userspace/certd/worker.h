@@ -82,9 +82,20 @@ void worker_counts(struct worker *w, struct worker_stats *st);
  */
 int fetch_url(const struct worker_tls *tls, const char *url, size_t max,
 	      unsigned char **out, size_t *out_len);
-/* The same, given up (-1) within about a second once *@cancel (read
- * atomically; NULL: never) is true. */
-int fetch_url_cancel(const struct worker_tls *tls, const char *url, size_t max,
-		     unsigned char **out, size_t *out_len, const bool *cancel);
+/*
+ * The same for a URL a client gave (POST /v1/acquire), @url having passed
+ * the policy: urlpolicy_guard() (no redirects, no proxy, http and https
+ * only, no connection to a loopback, link-local, unspecified, multicast
+ * or reserved address the URL does not name as an IP literal:
+ * @guard->refused then);
+ * given up (-1) within about a second once *@cancel (read atomically;
+ * NULL: never) is true.
+ */
+struct urlpolicy_url;
+struct urlpolicy_guard;
+int fetch_url_guarded(const struct worker_tls *tls,
+		      const struct urlpolicy_url *url,
+		      struct urlpolicy_guard *guard, size_t max,
+		      unsigned char **out, size_t *out_len, const bool *cancel);
 
 #endif

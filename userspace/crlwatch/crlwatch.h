@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "holders.h"
+#include "urlpolicy.h"
 
 struct event;
 struct event_base;
@@ -34,8 +35,7 @@ struct watch_opts {
 	bool carry, serials, once, notify_existing, prewarm;
 	char **to;
 	size_t n_to;
-	char **allow; /* --subscribe-allow URL prefixes */
-	size_t n_allow;
+	struct urlpolicy allow; /* --subscribe-allow URL prefixes */
 };
 
 /* A signed notification, shared by the subscribers owing it (send.c). */
@@ -170,16 +170,15 @@ int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 		    bool add);
 /*
  * May the client with certificate @client have crlwatch POST to @url?
- * With --subscribe-allow, @url must be under one of the prefixes (same
- * scheme, host and port, its path at or under the prefix's); without,
- * https:// to a host that @client's subjectAltName names (an IP address
- * or DNS name, no wildcard). Never a user, query, fragment or an
- * escaped dot, slash or backslash in the path. 0, or -1 with *@why.
+ * urlpolicy_subscribe() (daemon/urlpolicy.h): with --subscribe-allow,
+ * @url must be under one of the prefixes (same scheme, host and port, its
+ * path at or under the prefix's); without, https:// to a host that
+ * @client's subjectAltName names (an IP address or DNS name, no
+ * wildcard). Never a user, query, fragment or an escaped dot, slash or
+ * backslash in the path. 0, or -1 with *@why.
  */
 int watch_url_allowed(const struct watch_opts *o, const char *url, X509 *client,
 		      const char **why);
-/* Is @prefix usable with --subscribe-allow? 0 or -1. */
-int watch_allow_check(const char *prefix);
 /*
  * Open, or keep open, the connections to the subscribers not backing
  * off: GET /v1/health?keepalive=1 on the notify URL's server. @idle_only:

@@ -153,7 +153,7 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 	};
 	unsigned long ul;
 	char *end;
-	int c;
+	int c, err;
 
 	o->interval = 1;
 	o->keepalive = 300;
@@ -192,15 +192,14 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 			o->url_ca = optarg;
 			break;
 		case OPT_ALLOW:
-			if (watch_allow_check(optarg)) {
+			err = urlpolicy_add(&o->allow, optarg);
+			if (err == -EINVAL)
 				fprintf(stderr,
 					"guise-crlwatch: --subscribe-allow %s: "
 					"expected an http(s) URL prefix "
 					"without user, query or fragment\n",
 					optarg);
-				return -1;
-			}
-			if (add_str(&o->allow, &o->n_allow, optarg))
+			if (err)
 				return -1;
 			break;
 		case OPT_SUB_LIMIT:
@@ -530,7 +529,7 @@ int main(int argc, char **argv)
 	if (parse_opts(argc, argv, &o, &verbosity)) {
 		free(o.to);
 		free(o.issuers);
-		free(o.allow);
+		urlpolicy_free(&o.allow);
 		return 2;
 	}
 	guise_log_init("guise-crlwatch", verbosity);
@@ -628,7 +627,7 @@ out:
 	watch_free(&cw);
 	free(o.to);
 	free(o.issuers);
-	free(o.allow);
+	urlpolicy_free(&o.allow);
 	curl_global_cleanup();
 	return ret;
 }

@@ -6,10 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -1061,153 +1059,25 @@ int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 
 /* ---- Which URLs a client may subscribe ---- */
 
-struct url_parts {
-	char *scheme, *host, *port, *path;
-};
-
-static void url_parts_free(struct url_parts *p)
-{
-	curl_free(p->scheme);
-	curl_free(p->host);
-	curl_free(p->port);
-	curl_free(p->path);
-	memset(p, 0, sizeof(*p));
-}
-
-/*
- * @url parsed by libcurl (path normalized: no "." or ".." segments):
- * an http or https URL with a host, without user, password, query or
- * fragment, and no escaped dot, slash or backslash in its path (which
- * a server might decode after the check). 0 or -1.
- */
-static int url_parse(const char *url, struct url_parts *p)
-{
-	static const char *const bad[] = { "%2e", "%2f", "%5c", "\\" };
-	CURLU *u = curl_url();
-	char *x = NULL;
-	size_t i;
-	int ret = -1;
-
-	memset(p, 0, sizeof(*p));
-	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) ||
-	    curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0) ||
-	    curl_url_get(u, CURLUPART_HOST, &p->host, 0) ||
-	    curl_url_get(u, CURLUPART_PORT, &p->port, CURLU_DEFAULT_PORT) ||
-	    curl_url_get(u, CURLUPART_PATH, &p->path, 0))
-		goto out;
-	if (strcmp(p->scheme, "https") && strcmp(p->scheme, "http"))
-		goto out;
-	if (curl_url_get(u, CURLUPART_USER, &x, 0) != CURLUE_NO_USER ||
-	    curl_url_get(u, CURLUPART_PASSWORD, &x, 0) != CURLUE_NO_PASSWORD ||
-	    curl_url_get(u, CURLUPART_QUERY, &x, 0) != CURLUE_NO_QUERY ||
-	    curl_url_get(u, CURLUPART_FRAGMENT, &x, 0) != CURLUE_NO_FRAGMENT ||
-	    curl_url_get(u, CURLUPART_ZONEID, &x, 0) != CURLUE_NO_ZONEID)
-		goto out;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (strcasestr(p->path, bad[i]))
-			goto out;
-	ret = 0;
-out:
-	curl_free(x);
-	curl_url_cleanup(u);
-	if (ret)
-		url_parts_free(p);
-	return ret;
-}
-
-/* An IP address literal of a URL's host ("[v6]" or v4): its bytes. */
-static int host_ip(const char *host, unsigned char *ip, size_t *len)
-{
-	char buf[64];
-	size_t n = strlen(host);
-
-	if (host[0] == '[' && n > 2 && n - 2 < sizeof(buf) &&
-	    host[n - 1] == ']') {
-		memcpy(buf, host + 1, n - 2);
-		buf[n - 2] = '\0';
-		*len = 16;
-		return inet_pton(AF_INET6, buf, ip) == 1 ? 0 : -1;
-	}
-	*len = 4;
-	return inet_pton(AF_INET, host, ip) == 1 ? 0 : -1;
-}
-
-static bool same_host(const char *a, const char *b)
-{
-	unsigned char ia[16], ib[16];
-	size_t la, lb;
-
-	if (!host_ip(a, ia, &la) || !host_ip(b, ib, &lb))
-		return !host_ip(a, ia, &la) && !host_ip(b, ib, &lb) &&
-		       la == lb && !memcmp(ia, ib, la);
-	return !strcasecmp(a, b);
-}
-
-int watch_allow_check(const char *prefix)
-{
-	struct url_parts p;
-
-	if (url_parse(prefix, &p))
-		return -1;
-	url_parts_free(&p);
-	return 0;
-}
-
-/* @u under the prefix @a: same scheme, host and port; the path equal to
- * the prefix's or below it (at a "/"). */
-static bool under(const struct url_parts *u, const struct url_parts *a)
-{
-	size_t n = strlen(a->path);
-
-	return !strcmp(u->scheme, a->scheme) && same_host(u->host, a->host) &&
-	       !strcmp(u->port, a->port) && !strncmp(u->path, a->path, n) &&
-	       (n && (a->path[n - 1] == '/' || u->path[n] == '\0' ||
-		      u->path[n] == '/'));
-}
-
-/* Does @x's subjectAltName name @host (an IP address, or a DNS name
- * without wildcards; never its subject's CN)? */
-static bool cert_names(X509 *x, const char *host)
-{
-	unsigned char ip[16];
-	size_t len;
-
-	if (!host_ip(host, ip, &len))
-		return X509_check_ip(x, ip, len, 0) == 1;
-	return X509_check_host(x, host, 0,
-			       X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
-				       X509_CHECK_FLAG_NO_WILDCARDS,
-			       NULL) == 1;
-}
-
 int watch_url_allowed(const struct watch_opts *o, const char *url, X509 *client,
 		      const char **why)
 {
-	struct url_parts u, a;
-	bool ok = false;
-	size_t i;
-
-	if (url_parse(url, &u)) {
+	switch (urlpolicy_subscribe(&o->allow, url, client, NULL)) {
+	case URLPOLICY_OK:
+		return 0;
+	case URLPOLICY_MALFORMED:
 		*why = "expected {\"url\": \"https://host[:port]/path\"}: no "
 		       "user, query, fragment or escaped dot, slash or "
 		       "backslash";
-		return -1;
-	}
-	if (o->n_allow) {
-		for (i = 0; !ok && i < o->n_allow; i++) {
-			if (url_parse(o->allow[i], &a))
-				continue;
-			ok = under(&u, &a);
-			url_parts_free(&a);
-		}
+		break;
+	case URLPOLICY_NOT_LISTED:
 		*why = "the URL is not under a --subscribe-allow prefix";
-	} else {
-		ok = !strcmp(u.scheme, "https") && client &&
-		     cert_names(client, u.host);
+		break;
+	case URLPOLICY_NOT_NAMED:
 		*why = "without --subscribe-allow a client may subscribe only "
 		       "https:// URLs of a host its certificate's "
 		       "subjectAltName names";
+		break;
 	}
-	url_parts_free(&u);
-	return ok ? 0 : -1;
+	return -1;
 }

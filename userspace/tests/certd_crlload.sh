@@ -277,8 +277,12 @@ is "$(crl_field intA1 pushed)/$(validate a_good.crt)" 0/good \
 # where nothing answers) does not count as seen: the same number carrying
 # the CRL is loaded. certd forwards to itself: every copy comes back as
 # a duplicate (forwarding ends; each notification is forwarded once).
+# It subscribes with its own certificate (server.crt names ::1): without
+# [network] subscribe_allow a client may subscribe only a host its
+# certificate names (client.crt names 2001:db8:9::1).
 self="$url/v1/notify"
-api /v1/subscribe -d "{\"url\":\"$self\",\"topic\":\"crl\"}" |
+api /v1/subscribe --cert server.crt --key server.key \
+	-d "{\"url\":\"$self\",\"topic\":\"crl\"}" |
 	grep -q '"subscribed":true'
 ok $? "certd subscribed to itself"
 "$helper" mknote intA1.crt intA1.key 0 1006 "$agood" a1006l.cms a1006l.crl \
@@ -319,7 +323,8 @@ ok $? "1006 carrying the CRL again: a duplicate"
 sleep 1
 is "$(metric notify_forwarded_total)/$(metric notify_duplicate_total)" \
 	$((fwd0 + 2))/$((dup0 + 4)) "two forwards in all, then quiet (no storm)"
-api /v1/unsubscribe -d "{\"url\":\"$self\",\"topic\":\"crl\"}" |
+api /v1/unsubscribe --cert server.crt --key server.key \
+	-d "{\"url\":\"$self\",\"topic\":\"crl\"}" |
 	grep -q '"subscribed":false'
 ok $? "unsubscribed again"
 

@@ -9,7 +9,9 @@
 # A real PKI (certd_pki.sh: cross-certified roots, intermediates, `openssl
 # ca` revocations, a delta CRL); then: validation agrees with `openssl
 # verify -crl_check_all -use_deltas` on a corpus, the path cache, `openssl
-# ocsp` against the responder, bad input, acquire-by-URL, a chain of 10
+# ocsp` against the responder, bad input, acquire-by-URL (allowed by
+# [network] acquire_allow; subscriptions by subscribe_allow or, for the
+# ring, the SAN default), a chain of 10
 # certd instances receiving one notification exactly once each (with a
 # loop back to the first), the revocation event stream, forged, tampered
 # and replayed notifications, subscriptions, path sharing,
@@ -110,7 +112,16 @@ verify_status() { # CERTFILE [PURPOSE]
 	esac
 }
 
-config main "peer = https://[::1]:PEERPORT/v1/paths" "subscribe_limit = 3"
+# main: a client certificate (client.crt) names 2001:db8:9::1, not ::1,
+# where the URLs it subscribes are: they are allowed by
+# [network] subscribe_allow (a list; the key repeats). Acquire is off
+# unless [network] acquire_allow names where it may fetch: here the local
+# HTTP server (section 5).
+config main "peer = https://[::1]:PEERPORT/v1/paths" "subscribe_limit = 3" \
+	"subscribe_allow = https://[::1]:OTHERPORT/v1/paths" \
+	"subscribe_allow = https://[::1]:1/v1/notify, https://[::1]:2/v1/notify https://[::1]:3/v1/notify" \
+	"subscribe_allow = https://[::1]:4/v1/notify https://[::1]:5/v1/notify" \
+	"acquire_allow = http://127.0.0.1:PUBPORT/"
 config peer
 out=$("$certd" --check-config --config peer.conf 2>&1)
 ok $? "--check-config accepts a usable configuration: $out"
@@ -146,7 +157,22 @@ ok $? "STOPPING=1 to systemd on SIGTERM"
 wait $npid
 is "$?" 0 "exit 0 after SIGTERM"
 start peer
-sed -i "s/PEERPORT/$PORT_peer/" main.conf
+# A server whose certificate names other.example, not ::1 (section 2b).
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout othername.key -out othername.csr -subj "/CN=othername" \
+	2>/dev/null
+printf 'subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n' \
+	>othername.ext
+openssl x509 -req -in othername.csr -CA tlsca.crt -CAkey tlsca.key \
+	-CAcreateserial -days 2 -extfile othername.ext -out othername.crt \
+	2>/dev/null
+config other
+sed -i "s|$dir/server.crt|$dir/othername.crt|; s|$dir/server.key|$dir/othername.key|" \
+	other.conf
+start other
+wait_file pub.port
+sed -i "s/PEERPORT/$PORT_peer/; s/OTHERPORT/$PORT_other/; s/PUBPORT/$(cat pub.port)/" \
+	main.conf
 start main
 ok $? "guise-certd starts (API $PORT_main, OCSP $OCSP_main)"
 
@@ -212,18 +238,6 @@ is "$(metric main posts_sent_total)" $((sent0 + 1)) "its path was posted to the 
 # a new one that resumed the peer's TLS session.
 is "$(($(metric main posts_resumed_total) + $(metric main posts_reused_total)))" \
 	$((res0 + 1)) "over a kept connection or a resumed TLS session (the peer was seen before)"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout othername.key -out othername.csr -subj "/CN=othername" \
-	2>/dev/null
-printf 'subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n' \
-	>othername.ext
-openssl x509 -req -in othername.csr -CA tlsca.crt -CAkey tlsca.key \
-	-CAcreateserial -days 2 -extfile othername.ext -out othername.crt \
-	2>/dev/null
-config other
-sed -i "s|$dir/server.crt|$dir/othername.crt|; s|$dir/server.key|$dir/othername.key|" \
-	other.conf
-start other
 api main /v1/subscribe -d "{\"url\":\"https://[::1]:$PORT_other/v1/paths\",\"topic\":\"paths\"}" |
 	grep -q '"subscribed":true'
 ok $? "main sends its paths to a server named other.example too"
@@ -421,11 +435,15 @@ while [ $i -le 10 ]; do
 	start "n$i" || echo "# n$i did not start"
 	i=$((i + 1))
 done
+# Without [network] subscribe_allow a client may subscribe only https://
+# URLs of a host its certificate names: the servers subscribe each other
+# with server.crt (it names ::1), as a peer subscribes with its own
+# certificate.
 sub_ok=0
 i=1
 while [ $i -le 10 ]; do
 	next=$((i % 10 + 1))
-	api "n$i" /v1/subscribe \
+	api2 "n$i" /v1/subscribe \
 		-d "{\"url\":\"https://[::1]:$(port n$next)/v1/notify\",\"topic\":\"crl\"}" |
 		grep -q '"subscribed":true' || sub_ok=1
 	i=$((i + 1))
@@ -766,11 +784,11 @@ s.listen(64)  # the kernel completes the connections; nothing reads them
 print(s.getsockname()[1], flush=True)
 time.sleep(90)' >hang.port &
 pids="$pids $!"
-config acq
-start acq
-acq_pid=$!
 wait_until 10 test -s hang.port
 HANG=$(cat hang.port)
+config acq "acquire_allow = http://[::1]:$HANG/ http://127.0.0.1:$(cat pub.port)/"
+start acq
+acq_pid=$!
 hang() { # NAME [curl args...]: an acquire of the silent URL, in the background
 	local name=$1
 	shift
