@@ -20,6 +20,26 @@ void urlpolicy_url_free(struct urlpolicy_url *u)
 	memset(u, 0, sizeof(*u));
 }
 
+/*
+ * Does libcurl read @url (a URL it wrote) as itself? Not always: an
+ * escaped dot in a host is decoded after the IPv4 forms are read
+ * ("http://127%2e1/" is the name "127.1", written "http://127.1/", which
+ * read again is the address 127.0.0.1). What is checked must be what is
+ * used, the URL as written again included.
+ */
+static bool reads_as_itself(const char *url)
+{
+	CURLU *h = curl_url();
+	char *again = NULL;
+	bool same = h && !curl_url_set(h, CURLUPART_URL, url, 0) &&
+		    !curl_url_get(h, CURLUPART_URL, &again, 0) &&
+		    !strcmp(again, url);
+
+	curl_free(again);
+	curl_url_cleanup(h);
+	return same;
+}
+
 int urlpolicy_parse(const char *url, unsigned int flags,
 		    struct urlpolicy_url *u)
 {
@@ -50,6 +70,8 @@ int urlpolicy_parse(const char *url, unsigned int flags,
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (strcasestr(u->path, bad[i]))
 			goto out;
+	if (strlen(u->url) > URLPOLICY_URL_MAX || !reads_as_itself(u->url))
+		goto out;
 	ret = 0;
 out:
 	curl_free(x);

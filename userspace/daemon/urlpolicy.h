@@ -12,6 +12,9 @@
  * backslash (%2e, %2f, %5c) or a backslash in its path, which a server
  * might decode after the check; libcurl removes "." and ".." segments
  * first. A query only where the caller allows one (never in a prefix).
+ * The URL as libcurl writes it again must read as itself (not so for an
+ * escaped dot in a numeric host, "http://127%2e1/") and be no longer than
+ * URLPOLICY_URL_MAX either.
  *
  * A URL is under a prefix when the scheme, the host (IP addresses
  * compared as addresses, names without regard to case) and the port (the

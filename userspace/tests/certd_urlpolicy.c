@@ -137,8 +137,27 @@ int main(void)
 		memset(big + 10, 'a', URLPOLICY_URL_MAX);
 		big[URLPOLICY_URL_MAX + 10] = '\0';
 		tap_ok(!parses(big, 0), "not longer than URLPOLICY_URL_MAX");
+		/* 0x7f.1 is written again as 127.0.0.1, 3 bytes more */
+		strcpy(big, "https://0x7f.1/");
+		memset(big + 15, 'a', URLPOLICY_URL_MAX - 15);
+		big[URLPOLICY_URL_MAX] = '\0';
+		tap_ok(strlen(big) == URLPOLICY_URL_MAX && !parses(big, 0) &&
+			       parses("https://0x7f.1/a", 0),
+		       "nor when libcurl writes it again longer");
 		free(big);
 	}
+	/* Found by fuzz_certd_urlpolicy: the name "127.1", written again
+	 * "https://127.1/", is the address 127.0.0.1 read again. */
+	tap_ok(!parses("https://127%2e1/", 0) && !parses("http://%30/", 0) &&
+		       !parses("http://0x7f%2E1:80/x", 0),
+	       "not a numeric host written escaped: libcurl reads it again "
+	       "as another host");
+	ret = urlpolicy_parse("https://h%2eexample/x", 0, &u);
+	tap_ok(!ret && !strcmp(u.host, "h.example") &&
+		       !strcmp(u.url, "https://h.example/x"),
+	       "an escaped dot in a name: the name");
+	if (!ret)
+		urlpolicy_url_free(&u);
 	ret = urlpolicy_parse("HTTP://0x7f.1:80/a/./b/../c", 0, &u);
 	tap_ok(!ret && !strcmp(u.url, "http://127.0.0.1:80/a/c") &&
 		       !strcmp(u.host, "127.0.0.1") && !strcmp(u.port, "80") &&
