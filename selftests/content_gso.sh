@@ -47,7 +47,9 @@ eth() { ip netns exec "$1" ethtool -K eth0 "${@:2}"; }
 
 # A receiver's window, 5 s, starts with its first datagram (30 s at most
 # before it); recv_done waits for the windows to end. A sender's bursts
-# leave within milliseconds.
+# leave within milliseconds. Told how many datagrams to expect
+# (NETTOOL_EXPECT=N recv ...), a receiver ends a second after the Nth
+# (extras and duplicates still count), its window the limit.
 export NETTOOL_FIRST_WAIT=30
 RECVS=()
 recv() { # recv NS SECONDS OUTFILE: background receiver, waits until ready
@@ -61,22 +63,26 @@ recv_done() {
 	RECVS=()
 }
 result() { tail -n 1 "$1"; }
-cstat() { guise -n "$1" -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+# cstat NS NAME: a counter ("name value" lines: no python to start, which
+# takes a second or two under emulation)
+cstat() { guise -n "$1" stats | awk -v k="$2" '$1 == k { print $2; n++ } END { exit !n }'; }
 gsend() { # gsend NS SENDS SEGS SIZE LAST FIRST
 	ip netns exec "$1" python3 selftests/nettool.py mcast-gso-send $GROUP $PORT eth0 "${@:2}"
 }
 DUMP=
-capture() { # capture NS IFACE PCAP [FILTER]
-	ip netns exec "$1" tcpdump -i "$2" -U -n -s 0 -w "$3" "${4:-udp port $PORT or ip6[6] == 44}" 2>/dev/null &
+capture() { # capture NS IFACE PCAP [FILTER]: until tcpdump listens
+	ip netns exec "$1" tcpdump -i "$2" -U -n -s 0 -w "$3" "${4:-udp port $PORT or ip6[6] == 44}" 2>"$3.log" &
 	DUMP=$!
-	sleep 1
+	busywait 20000 grep -q "listening on" "$3.log"
 }
-capture_done() { sleep 0.5; kill "$DUMP"; wait "$DUMP" 2>/dev/null; }
-# send_captured NS IFACE PCAP WHAT SENDS SEGS SIZE LAST FIRST: R listens,
-# S sends the bursts (check WHAT) while NS captures IFACE into PCAP.
+# (tcpdump hands packets on in blocks retired after up to 1 s)
+capture_done() { sleep 1; kill "$DUMP"; wait "$DUMP" 2>/dev/null; }
+# send_captured NS IFACE PCAP WHAT SENDS SEGS SIZE LAST FIRST: R listens
+# (for SENDS x SEGS datagrams), S sends the bursts (check WHAT) while NS
+# captures IFACE into PCAP.
 send_captured() {
 	capture "$1" "$2" "$3"
-	recv "$R" 5 /tmp/r.txt
+	NETTOOL_EXPECT=$(($5 * $6)) recv "$R" 5 /tmp/r.txt
 	check "$4" gsend "$S" "${@:5}"
 	recv_done
 	capture_done
@@ -85,7 +91,9 @@ send_captured() {
 merged() {
 	python3 - "$1" <<'PY'
 import sys
-from scapy.all import rdpcap, UDP
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6  # noqa: F401 (dissects IPv6; scapy.all takes seconds more)
+from scapy.utils import rdpcap
 n = sum(1 for p in rdpcap(sys.argv[1]) if UDP in p and p[UDP].len > 1500)
 print("packets longer than the MTU: %d" % n)
 sys.exit(0 if n else 1)
@@ -104,7 +112,9 @@ check "R: rx key 1" guise -n "$R" key add $GROUP $PORT \
 wire() {
 	python3 - /tmp/gso-wire.pcap "$@" $K1 $S1 <<'PY'
 import sys
-from scapy.all import rdpcap, UDP
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6  # noqa: F401 (dissects IPv6; scapy.all takes seconds more)
+from scapy.utils import rdpcap
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 sys.path.insert(0, "selftests")
 from nettool import payload
@@ -159,7 +169,7 @@ check "counters: 80 decrypted in R, no drop" \
 
 # --- 3. GRO for a UDP_GRO socket ------------------------------------------------------
 eth "$R" rx-udp-gro-forwarding off
-NETTOOL_GRO=1 recv "$R" 5 /tmp/r.txt
+NETTOOL_GRO=1 NETTOOL_EXPECT=40 recv "$R" 5 /tmp/r.txt
 check "S sends 5 bursts to a UDP_GRO receiver" gsend "$S" 5 8 1000 300 200
 recv_done
 check "the UDP_GRO receiver got coalesced plaintext" \
@@ -188,7 +198,9 @@ check "counters: 200 encrypted in S, 200 decrypted in R" \
 fragmented() {
 	python3 - "$1" <<'PY'
 import sys
-from scapy.all import rdpcap, IPv6ExtHdrFragment
+# (scapy.all takes seconds more to import under emulation)
+from scapy.layers.inet6 import IPv6ExtHdrFragment
+from scapy.utils import rdpcap
 ps = rdpcap(sys.argv[1])
 frags = sum(1 for p in ps if IPv6ExtHdrFragment in p)
 big = max((len(p) for p in ps), default=0)
@@ -253,14 +265,21 @@ for d in out:
     s.sendto(d, (group, port))
 PY
 }
-stats() { for c in content_decrypted drop_auth drop_replay drop_no_key drop_bad_header; do cstat "$R" $c; done | xargs; }
+stats() { # R's content_decrypted drop_auth drop_replay drop_no_key drop_bad_header
+	guise -n "$R" stats | awk '{ v[$1] = $2 } END {
+		print v["content_decrypted"], v["drop_auth"], v["drop_replay"], v["drop_no_key"], v["drop_bad_header"] }'
+}
 add() { # add "a b c d e" "f g h i j": element-wise sum
-	python3 -c "import sys; print(*[int(a) + int(b) for a, b in zip(sys.argv[1].split(), sys.argv[2].split())])" "$1" "$2"
+	local a b i sum=()
+	read -ra a <<<"$1"
+	read -ra b <<<"$2"
+	for i in "${!a[@]}"; do sum+=("$((a[i] + b[i]))"); done
+	echo "${sum[*]}"
 }
 crafted() { # crafted BASE DESC: A's burst to R, checked
 	local before
 	before=$(stats)
-	NETTOOL_GRO=${GRO_RECV:-0} recv "$R" 5 /tmp/r.txt
+	NETTOOL_GRO=${GRO_RECV:-0} NETTOOL_EXPECT=4 recv "$R" 5 /tmp/r.txt
 	check "A sends a crafted burst ($2)" "${CRAFT:-craft}" "$1"
 	recv_done
 	check "the 4 good datagrams of the burst arrive, byte-identical" \

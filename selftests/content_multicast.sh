@@ -41,7 +41,9 @@ done
 send() { ip netns exec "$S" python3 selftests/nettool.py mcast-send $GROUP $PORT eth0 "$@"; }
 # Under emulation on a loaded host a python start can take seconds: the
 # receivers' windows start with their first datagram (30 s at most before
-# it), and results are read once the receivers are done.
+# it), and results are read once the receivers are done. A receiver told
+# how many datagrams to expect (NETTOOL_EXPECT=N recv ...) ends a second
+# after the Nth (extras and duplicates still count), its window the limit.
 export NETTOOL_FIRST_WAIT=30
 RECVS=()
 recv() { # recv NS SECONDS OUTFILE: background receiver, waits until ready
@@ -54,8 +56,28 @@ recv_done() { # in this shell, not in $(...): wait for the receivers
 	for p in "${RECVS[@]}"; do wait "$p" 2>/dev/null; done
 	RECVS=()
 }
+# recv_stop: end the receivers' windows now (once the checks have seen
+# every datagram counted, a second for delivery); they still count what
+# is queued on their sockets.
+recv_stop() {
+	sleep 1
+	kill -TERM "${RECVS[@]}" 2>/dev/null
+	recv_done
+}
 result() { tail -n 1 "$1"; }
-cstat() { guise -n "$1" -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+# cstat NS NAME: a counter ("name value" lines: no python to start, which
+# takes a second or two under emulation)
+cstat() { guise -n "$1" stats | awk -v k="$2" '$1 == k { print $2; n++ } END { exit !n }'; }
+rstat_is() { [ "$(cstat "$R1" "$1")" -eq "$2" ]; }
+# capture NS IFACE PCAP FILTER: tcpdump in the background ($dump), until
+# it listens; capture_done: a second for what it has not written yet,
+# then it ends
+capture() {
+	ip netns exec "$1" tcpdump -i "$2" -U -n -w "$3" "$4" 2>"$3.log" &
+	dump=$!
+	busywait 20000 grep -q "listening on" "$3.log"
+}
+capture_done() { sleep 1; kill "$dump"; wait "$dump" 2>/dev/null; }
 key() { # key NS DIR ID ALG SECRET SALT [more]
 	local ns=$1 dir=$2 id=$3 alg=$4 secret=$5 salt=$6
 	shift 6
@@ -72,19 +94,16 @@ check "a second key with the same id refused" \
 check "a unicast group refused" \
 	bash -c "guise -n $S key add 2001:db8::1 $PORT id 9 alg aes128-gcm dir rx secret 000102030405060708090a0b0c0d0e0f salt $S1 2>&1 | grep -q 'multicast'"
 
-ip netns exec "$SW" tcpdump -i p1 -U -n -w /tmp/content.pcap udp 2>/dev/null &
-dump=$!
+capture "$SW" p1 /tmp/content.pcap udp
 defer kill "$dump"
-sleep 1
-recv "$R1" 8 /tmp/r1.txt
-recv "$U" 8 /tmp/u.txt
+NETTOOL_EXPECT=50 recv "$R1" 8 /tmp/r1.txt
+NETTOOL_EXPECT=50 recv "$U" 8 /tmp/u.txt
 check "S sends 50 datagrams of 1200 bytes" send 50 1200
-sleep 8
 recv_done
 check "R1 receives all 50, byte-identical" [ "$(result /tmp/r1.txt)" = "good 50 bad 0 plain 0" ]
 check "U receives only ciphertext, never plaintext" \
 	bash -c "grep -Eq '^good 0 bad [1-9][0-9]* plain 0$' /tmp/u.txt"
-kill "$dump"; wait "$dump" 2>/dev/null
+capture_done
 check "the wire carries no plaintext" bash -c "! grep -q 'guise-plaintext-marker' /tmp/content.pcap"
 check "counters: 50 encrypted in S, 50 decrypted in R1" \
 	[ "$(cstat "$S" content_encrypted) $(cstat "$R1" content_decrypted)" = "50 50" ]
@@ -92,7 +111,9 @@ check "counters: 50 encrypted in S, 50 decrypted in R1" \
 kat() { # kat PCAP ALG KEYHEX SALTHEX SIZE INDEX: first datagram vs OpenSSL
 	python3 - "$@" <<'PY'
 import sys
-from scapy.all import rdpcap, UDP
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6  # noqa: F401 (dissects IPv6; scapy.all takes seconds more)
+from scapy.utils import rdpcap
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 sys.path.insert(0, "selftests")
 from nettool import payload
@@ -116,10 +137,9 @@ check "known answer: chacha20-poly1305 ciphertext equals OpenSSL's" \
 # datagrams come back to its PREROUTING. S holds only a tx key: they pass
 # as they are (ciphertext, like U's), neither opened nor counted as drops.
 before=$(cstat "$S" drop_no_key)
-recv "$S" 4 /tmp/s.txt
-recv "$R1" 4 /tmp/r1.txt
+NETTOOL_EXPECT=5 recv "$S" 4 /tmp/s.txt
+NETTOOL_EXPECT=5 recv "$R1" 4 /tmp/r1.txt
 NETTOOL_LOOP=1 check "S sends 5 datagrams with multicast loop on" send 5 300 1000
-sleep 5
 recv_done
 check "R1 receives all 5" [ "$(result /tmp/r1.txt)" = "good 5 bad 0 plain 0" ]
 check "S's own receiver gets the looped ciphertext, never plaintext" \
@@ -130,48 +150,52 @@ check "S counts no drop_no_key for its own looped datagrams" \
 # --- replay and tampering ---------------------------------------------------------
 # Re-send captured datagram N from U's port, maybe altered. Altered ones
 # get a fresh sequence number, so only the tag check can catch them.
-replay() { # replay MODE N
-	python3 - "$1" "$2" /tmp/content.pcap <<'PY'
+# (One python for several: scapy takes seconds to start under emulation.)
+replay() { # replay MODE N [MODE N]...
+	python3 - /tmp/content.pcap "$@" <<'PY'
 import sys
-from scapy.all import rdpcap, sendp, UDP, Ether
-mode, n, pcap = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-p = [p for p in rdpcap(pcap) if UDP in p and p[UDP].dport == 5000][n]
-raw = bytearray(bytes(p[UDP].payload))
-if mode != "none":
-    raw[8:16] = (100000 + n).to_bytes(8, "big")   # fresh sequence number
-if mode == "ciphertext": raw[40] ^= 1
-if mode == "tag": raw[-1] ^= 1
-if mode == "keyid": raw[7] ^= 1
-if mode == "magic": raw[0] ^= 0xff
-if mode == "truncated": raw = raw[:20]
-p[UDP].remove_payload(); p[UDP].add_payload(bytes(raw))
-del p[UDP].len, p[UDP].chksum, p["IPv6"].plen
-sendp(Ether(bytes(p)), iface="eth0", verbose=False)
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6  # noqa: F401 (dissects IPv6; scapy.all takes seconds more)
+from scapy.layers.l2 import Ether
+from scapy.sendrecv import sendp
+from scapy.utils import rdpcap
+pcap, args = sys.argv[1], sys.argv[2:]
+pkts = [p for p in rdpcap(pcap) if UDP in p and p[UDP].dport == 5000]
+for mode, n in zip(args[::2], map(int, args[1::2])):
+    p = pkts[n].copy()
+    raw = bytearray(bytes(p[UDP].payload))
+    if mode != "none":
+        raw[8:16] = (100000 + n).to_bytes(8, "big")   # fresh sequence number
+    if mode == "ciphertext": raw[40] ^= 1
+    if mode == "tag": raw[-1] ^= 1
+    if mode == "keyid": raw[7] ^= 1
+    if mode == "magic": raw[0] ^= 0xff
+    if mode == "truncated": raw = raw[:20]
+    p[UDP].remove_payload(); p[UDP].add_payload(bytes(raw))
+    del p[UDP].len, p[UDP].chksum, p["IPv6"].plen
+    sendp(Ether(bytes(p)), iface="eth0", verbose=False)
 PY
 }
-recv "$R1" 6 /tmp/r1.txt
+# R1's receiver listens through all of them (60 s at most): once the
+# last drop is counted, recv_stop ends it.
+recv "$R1" 60 /tmp/r1.txt
 before=$(cstat "$R1" drop_replay)
-ip netns exec "$U" bash -c "$(declare -f replay); replay none 0; replay none 7"
-sleep 0.5
-check "replayed datagrams are dropped" [ "$(cstat "$R1" drop_replay)" -eq $((before + 2)) ]
+ip netns exec "$U" bash -c "$(declare -f replay); replay none 0 none 7"
+check "replayed datagrams are dropped" busywait 5000 rstat_is drop_replay $((before + 2))
 before=$(cstat "$R1" drop_auth)
-ip netns exec "$U" bash -c "$(declare -f replay); replay seq 1; replay ciphertext 2; replay tag 3"
-sleep 0.5
+ip netns exec "$U" bash -c "$(declare -f replay); replay seq 1 ciphertext 2 tag 3"
 check "tampered header, ciphertext and tag: dropped (auth)" \
-	[ "$(cstat "$R1" drop_auth)" -eq $((before + 3)) ]
+	busywait 5000 rstat_is drop_auth $((before + 3))
 before=$(cstat "$R1" drop_no_key)
 ip netns exec "$U" bash -c "$(declare -f replay); replay keyid 4"
-sleep 0.5
-check "a tampered key id finds no key" [ "$(cstat "$R1" drop_no_key)" -eq $((before + 1)) ]
+check "a tampered key id finds no key" busywait 5000 rstat_is drop_no_key $((before + 1))
 before=$(cstat "$R1" drop_bad_header)
 ip netns exec "$U" bash -c "$(declare -f replay); replay magic 6"
-sleep 0.5
-check "a bad magic is counted as a bad header" [ "$(cstat "$R1" drop_bad_header)" -eq $((before + 1)) ]
+check "a bad magic is counted as a bad header" busywait 5000 rstat_is drop_bad_header $((before + 1))
 before=$(cstat "$R1" drop_truncated)
 ip netns exec "$U" bash -c "$(declare -f replay); replay truncated 5"
-sleep 5
-check "a truncated datagram is counted" [ "$(cstat "$R1" drop_truncated)" -eq $((before + 1)) ]
-recv_done
+check "a truncated datagram is counted" busywait 5000 rstat_is drop_truncated $((before + 1))
+recv_stop
 check "none of them reached the application" [ "$(result /tmp/r1.txt)" = "good 0 bad 0 plain 0" ]
 check "per-key counters show the drops" \
 	bash -c "guise -n $R1 -j key show | python3 -c 'import json,sys; k=json.load(sys.stdin)[0][\"stats\"]; assert k[\"drop_replay\"] >= 2 and k[\"drop_auth\"] >= 3, k'"
@@ -209,7 +233,6 @@ s, _ = mcast_sock("eth0")
 s.sendto(hdr + ct, (group, int(port)))
 PY
 }
-rstat_is() { [ "$(cstat "$R1" "$1")" -eq "$2" ]; }
 U64_MAX=18446744073709551615
 before=$(cstat "$R1" drop_replay) dec=$(cstat "$R1" content_decrypted)
 check "an authentic datagram with sequence 2^64-1 (key 1)" seal 1 $U64_MAX
@@ -230,7 +253,7 @@ check "... counted" busywait 3000 rstat_is drop_replay $((before + 4))
 check "R1: key 9 removed" guise -n "$R1" key del $GROUP $PORT id 9 dir rx
 
 # --- rollover under continuous traffic ------------------------------------------
-recv "$R1" 20 /tmp/r1.txt
+NETTOOL_EXPECT=200 recv "$R1" 20 /tmp/r1.txt
 (NETTOOL_INTERVAL=0.02 send 200 1000 1000) &
 sender=$!
 sleep 1
@@ -242,22 +265,18 @@ wait "$sender"
 sleep 1
 check "rollover: R1 drops key 1 after the last old datagram" \
 	guise -n "$R1" key del $GROUP $PORT id 1 dir rx
-sleep 11
 recv_done
 check "rollover under traffic: all 200 datagrams arrive" \
 	[ "$(result /tmp/r1.txt)" = "good 200 bad 0 plain 0" ]
 
 # --- known answer for AES-256-GCM, and 60 KB datagrams -----------------------------
-ip netns exec "$SW" tcpdump -i p1 -U -n -w /tmp/content2.pcap 'udp port 5000 or ip6[6] == 44' 2>/dev/null &
-dump=$!
-sleep 1
-recv "$R1" 20 /tmp/r1.txt
+capture "$SW" p1 /tmp/content2.pcap 'udp port 5000 or ip6[6] == 44'
+NETTOOL_EXPECT=4 recv "$R1" 20 /tmp/r1.txt
 check "S sends one datagram of 1000 bytes" send 1 1000 7000
 check "S sends 3 datagrams of 60000 bytes (fragmented on the wire)" send 3 60000 5000
-sleep 8
 recv_done
 check "60 KB datagrams decrypt whole" [ "$(result /tmp/r1.txt)" = "good 4 bad 0 plain 0" ]
-kill "$dump"; wait "$dump" 2>/dev/null
+capture_done
 check "known answer: aes256-gcm ciphertext equals OpenSSL's" \
 	kat /tmp/content2.pcap aes256-gcm $K2 $S2 1000 7000
 
@@ -266,18 +285,17 @@ timeout 15 guise -n "$R1" -j monitor key count 1 >/tmp/key-events.txt &
 sleep 1
 mon=$!
 check "a key valid for 2 s" key "$R1" rx 77 aes128-gcm ${K1:0:32} $S1 not-after +2
-sleep 4
-check "the expired key is gone" \
-	bash -c "! guise -n $R1 -j key show | grep -q '\"id\": 77'"
+# (key show must answer: an error is not "gone")
+key77_gone() { local k; k=$(guise -n "$R1" -j key show) && ! grep -q '"id": 77' <<<"$k"; }
+check "the expired key is gone" busywait 15000 key77_gone
 wait "$mon"
 check "KEY_EXPIRED event arrived, without secrets" \
 	bash -c "grep -q '\"event\": \"key_expired\"' /tmp/key-events.txt && grep -q '\"id\": 77' /tmp/key-events.txt && ! grep -qi secret /tmp/key-events.txt"
 
 # --- revocation ----------------------------------------------------------------
 check "key flush for the flow" guise -n "$R1" key flush $GROUP $PORT
-recv "$R1" 4 /tmp/r1.txt
+NETTOOL_EXPECT=5 recv "$R1" 4 /tmp/r1.txt
 send 5 500 9000
-sleep 4
 recv_done
 check "without keys R1 gets ciphertext only" [ "$(result /tmp/r1.txt)" = "good 0 bad 5 plain 0" ]
 

@@ -57,7 +57,9 @@ keys() {
 		secret ${K:0:32} salt $SALT
 }
 # The receiver's window starts with its first datagram (slow emulated
-# guests); r2 waits until it is done and prints its result.
+# guests); r2 waits until it is done and prints its result. Told how many
+# datagrams to expect (NETTOOL_EXPECT=N recv ...), it ends a second after
+# the Nth (extras and duplicates still count), its window the limit.
 export NETTOOL_FIRST_WAIT=30
 recv() {
 	ip netns exec "$R2" python3 selftests/nettool.py mcast-recv $GROUP $PORT eth0 "$1" >/tmp/r2.txt &
@@ -67,7 +69,15 @@ recv() {
 recv_done() { wait "$RECV" 2>/dev/null; }	# in this shell, not in $(...)
 r2() { tail -n 1 /tmp/r2.txt; }
 send() { ip netns exec "$S" python3 selftests/nettool.py mcast-send $GROUP $PORT eth0 "$@"; }
-cstat() { guise -n "$1" -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+# cstat NS NAME: a counter ("name value" lines: no python to start, which
+# takes a second or two under emulation)
+cstat() { guise -n "$1" stats | awk -v k="$2" '$1 == k { print $2; n++ } END { exit !n }'; }
+# capture NS PCAP FILTER: tcpdump on NS's eth0 in the background ($!),
+# until it listens
+capture() {
+	ip netns exec "$1" tcpdump -i eth0 -U -n -s 0 -w "$2" "$3" 2>"$2.log" &
+	busywait 20000 grep -q "listening on" "$2.log"
+}
 
 check "keys: tx in S, rx in the router M" keys
 # smcroute installs the (S, G) route on the first packet's upcall; under
@@ -75,9 +85,8 @@ check "keys: tx in S, rx in the router M" keys
 # to drop some. Prime the route before counting.
 send 5 100 900
 sleep 2
-recv 6
+NETTOOL_EXPECT=30 recv 6
 check "S sends 30 datagrams" send 30 1200
-sleep 6
 recv_done
 check "R2, without guise, receives all 30 in plaintext" \
 	[ "$(r2)" = "good 30 bad 0 plain 0" ]
@@ -88,16 +97,19 @@ check "M decrypted what it forwarded" [ "$(cstat "$M" content_decrypted)" -ge 30
 # and would go down the multicast route as it is. M's FORWARD refuses it.
 ip netns exec "$M" sysctl -qw net.ipv6.conf.all.seg6_enabled=1 \
 	net.ipv6.conf.eth0.seg6_enabled=1
-ip netns exec "$R2" tcpdump -i eth0 -U -n -s 0 -w /tmp/router-srh.pcap "ip6" 2>/dev/null &
+capture "$R2" /tmp/router-srh.pcap ip6
 dump=$!
-sleep 2
 before=$(cstat "$M" drop_routing)
 srh_send() {
 	ip netns exec "$S" python3 - "$(ip netns exec "$M" cat /sys/class/net/eth0/address)" \
 		$GROUP $PORT <<'PY'
 import sys
-from scapy.all import Ether, IPv6, UDP, Raw, sendp
-from scapy.layers.inet6 import IPv6ExtHdrSegmentRouting
+# (scapy.all takes seconds more to import under emulation)
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrSegmentRouting
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
+from scapy.sendrecv import sendp
 sys.path.insert(0, "selftests")
 from nettool import payload
 mac, group, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -109,8 +121,9 @@ PY
 }
 check "S sends plaintext to M's address, SRv6 next segment the group" srh_send
 # (+2 when M also joined the group: LOCAL_IN refuses the local copy)
+mstat_ge() { [ "$(cstat "$M" "$1")" -ge "$2" ]; }
 check "... M drops it in FORWARD (drop_routing)" \
-	busywait 5000 bash -c "[ \$(guise -n $M -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"drop_routing\"])') -ge $((before + 1)) ]"
+	busywait 5000 mstat_ge drop_routing $((before + 1))
 sleep 1
 kill "$dump"
 wait "$dump" 2>/dev/null
@@ -119,13 +132,11 @@ check "... and the downstream wire never carries it" \
 
 check "M's downstream: transmit checksum offload off" \
 	ip netns exec "$M" python3 selftests/nettool.py tx-csum eth1 off
-ip netns exec "$R2" tcpdump -i eth0 -U -n -w /tmp/router.pcap "udp port $PORT" 2>/dev/null &
+capture "$R2" /tmp/router.pcap "udp port $PORT"
 dump=$!
-sleep 2
-recv 20
+NETTOOL_EXPECT=22 recv 20
 send_mixed() { send 20 1200 1000 && send 2 60000 2000; }
 check "S sends 20 datagrams of 1200 bytes, 2 of 60000" send_mixed
-sleep 8
 recv_done
 check "R2 verifies and accepts all 22, 60 KB ones refragmented by M" \
 	[ "$(r2)" = "good 22 bad 0 plain 0" ]
@@ -136,8 +147,10 @@ wait "$dump" 2>/dev/null
 udp_csums() { # udp_csums [PCAP]
 	python3 - "${1:-/tmp/router.pcap}" "$PORT" <<'PY'
 import sys
-from scapy.all import rdpcap, raw, IPv6, UDP
-from scapy.layers.inet6 import IPv6ExtHdrFragment, in6_chksum
+from scapy.compat import raw
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, in6_chksum
+from scapy.utils import rdpcap
 good = bad = 0
 for p in rdpcap(sys.argv[1]):
     if IPv6 not in p or UDP not in p or IPv6ExtHdrFragment in p or p[UDP].dport != int(sys.argv[2]):
@@ -159,16 +172,14 @@ check "the downstream wire carries plaintext with correct UDP checksums" udp_csu
 # downstream offload is still off).
 ip netns exec "$M" ethtool -K eth0 gro on rx-udp-gro-forwarding on
 ip netns exec "$S" ethtool -K eth0 tx-udp-segmentation off
-ip netns exec "$M" tcpdump -i eth0 -U -n -s 0 -w /tmp/router-gro.pcap "udp port $PORT" 2>/dev/null &
+capture "$M" /tmp/router-gro.pcap "udp port $PORT"
 dump=$!
-ip netns exec "$R2" tcpdump -i eth0 -U -n -w /tmp/router.pcap "udp port $PORT" 2>/dev/null &
+capture "$R2" /tmp/router.pcap "udp port $PORT"
 dump2=$!
-sleep 2
 before=$(cstat "$M" content_decrypted)
-recv 10
+NETTOOL_EXPECT=32 recv 10
 check "S sends 4 GSO bursts of 8 datagrams (7 x 1000 + 400 bytes)" \
 	ip netns exec "$S" python3 selftests/nettool.py mcast-gso-send $GROUP $PORT eth0 4 8 1000 400 3000
-sleep 8
 recv_done
 check "R2 receives all 32 in plaintext, byte-identical" [ "$(r2)" = "good 32 bad 0 plain 0" ]
 sleep 1
@@ -177,7 +188,9 @@ wait "$dump" "$dump2" 2>/dev/null
 merged() {
 	python3 - /tmp/router-gro.pcap <<'PY'
 import sys
-from scapy.all import rdpcap, UDP
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6  # noqa: F401 (dissects IPv6)
+from scapy.utils import rdpcap
 n = sum(1 for p in rdpcap(sys.argv[1]) if UDP in p and p[UDP].len > 1500)
 print("merged skbs: %d" % n)
 sys.exit(0 if n else 1)
@@ -202,9 +215,8 @@ wait "$sender"
 check "the unload was clean" \
 	[ "$(dmesg | grep -c 'guise: unloaded')" -eq $((before + 1)) ]
 check "no leak reported" bash -c "! dmesg | grep -q 'guise: leaked'"
-recv 5
+NETTOOL_EXPECT=10 recv 5
 send 10 800 100
-sleep 5
 recv_done
 check "after the reload R2 again receives plaintext" \
 	[ "$(r2)" = "good 10 bad 0 plain 0" ]

@@ -130,7 +130,8 @@ defer stop server
 defer stop c1
 defer stop c2
 defer stop u
-admin() { ip netns exec "$S" guise "$@" --socket "$tmp/server.sock"; }
+# (a UNIX socket: no need to enter S's namespace, slow under emulation)
+admin() { guise "$@" --socket "$tmp/server.sock"; }
 enroll() { # NAME NS CERT
 	ip netns exec "$2" guise enroll --server "https://[fd00:c1::1]:$(cat "$tmp/port")" \
 		--cert "$tmp/$3.crt" --key "$tmp/$3.key" --ca "$tmp/ca.crt" \
@@ -152,6 +153,13 @@ recv_done() { # the receivers have printed their results
 	local p
 	for p in "${RECVS[@]}"; do wait "$p" 2>/dev/null; done
 	RECVS=()
+}
+# recv_stop: the sender is done; a second for the last datagrams, then
+# SIGTERM ends the receivers' windows (they count what is queued too)
+recv_stop() {
+	sleep 1
+	kill -TERM "${RECVS[@]}" 2>/dev/null
+	recv_done
 }
 res() { tail -n 1 "$1" | jq_py "$2"; }
 
@@ -189,6 +197,8 @@ check "u holds no key" bash -c "$(declare -f status jq_py nkeys no_key); tmp=$tm
 recv "$C1" 45 "$tmp/r1.json"
 recv "$C2" 45 "$tmp/r2.json"
 recv "$U" 45 "$tmp/ru.json"
+decrypted() { guise -n "$1" stats | awk '$1 == "content_decrypted" { print $2 }'; }
+dec2=$(decrypted "$C2")
 ip netns exec "$S" $TOOL send $GROUP $PORT eth0 20 40 >"$tmp/sent" &
 sender=$!
 sleep 15
@@ -207,7 +217,11 @@ check "... restores nothing at c1 (all rejected as old)" bash -c "
 	$(declare -f status jq_py nkeys no_key); tmp=$tmp
 	no_key c1 && [ \$(status c1 | jq_py \"d['counters']['demms_replayed']\") -ge 1 ]"
 wait $sender
-recv_done
+# The receivers end once c2's kernel has decrypted all that was sent
+# (20 s at most: else the check below tells what c2 missed).
+busywait 20000 bash -c "$(declare -f decrypted)
+	[ \$(decrypted $C2) -ge \$(($dec2 + \$(sed 's/sent //' $tmp/sent))) ]"
+recv_stop
 check "c2 received every datagram, in plaintext, through the rotations" \
 	bash -c "[ \"\$(tail -1 $tmp/r2.json | python3 -c \"import json,sys; d=json.load(sys.stdin); s=sorted(n for t,n in d['seqs']); print(d['good'], d['cipher'], s == list(range(len(s))))\")\" = \"\$(sed 's/sent //' $tmp/sent) 0 True\" ]"
 # What c2 missed, and why by its kernel's counters (for a failure above).
@@ -263,7 +277,7 @@ check "server restart: fresh Ks, c2 decrypts again" bash -c "
 recv "$C2" 12 "$tmp/r2b.json"
 sleep 5
 ip netns exec "$S" $TOOL send $GROUP $PORT eth0 20 4 >/dev/null
-recv_done
+recv_stop
 check "... plaintext after the server restart" \
 	bash -c "tail -1 $tmp/r2b.json | python3 -c \"import json,sys; d=json.load(sys.stdin); sys.exit(0 if d['good'] >= 70 else 1)\""
 # --- module reload -------------------------------------------------------------
@@ -306,7 +320,7 @@ check "... S's fresh tx key becomes valid" busywait 15000 tx_valid "$S"
 recv "$C2" 8 "$tmp/r2c.json"
 sleep 1
 ip netns exec "$S" $TOOL send $GROUP $PORT eth0 20 4 >"$tmp/sent_c"
-recv_done
+recv_stop
 sleep 1
 kill $cdump; wait $cdump 2>/dev/null
 echo "# after the reload: c2 $(tail -1 "$tmp/r2c.json" | jq_py "d['good'], d['cipher']"), $(cat "$tmp/sent_c"), on the wire: $($TOOL pcap-content "$tmp/content.pcap" $PORT)"

@@ -10,7 +10,8 @@
         plaintext datagrams (with their arrival time and number) and
         others (ciphertext passed on without a key)
   send and recv also stop early on SIGTERM, printing what they print at
-  the end (revoke_e2e stops them once the revocation is through)
+  the end (revoke_e2e stops them once the revocation is through); recv
+  counts what is queued on its socket by then too
   keyd_tool.py pcap-rate PCAP PORT
         the most bytes on the wire (frame lengths) of UDP to PORT in any
         one-second window
@@ -81,6 +82,19 @@ def recv(group, port, iface, seconds):
             continue
         if first:
             first, end = False, time.time() + seconds
+        if b.startswith(b"keyd-seq:"):
+            good += 1
+            seqs.append([round(time.time(), 3), int(b.split(b":")[1])])
+        else:
+            cipher += 1
+    # The window is over (or SIGTERM ended it): what is already queued on
+    # the socket arrived within it, and counts too.
+    s.setblocking(False)
+    while True:
+        try:
+            b = s.recv(65536)
+        except BlockingIOError:
+            break
         if b.startswith(b"keyd-seq:"):
             good += 1
             seqs.append([round(time.time(), 3), int(b.split(b":")[1])])

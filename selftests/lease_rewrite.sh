@@ -117,8 +117,12 @@ check "... and is counted (drop_unleased)" [ "$(gstat drop_unleased)" -gt "$befo
 # over P -> V).
 hoplimit_error() {
 	ip netns exec "$P" python3 - "$PEER" "$VIRT" "$REAL" <<'PY'
-import socket, struct, sys, time
-from scapy.all import AsyncSniffer, IPv6, ICMPv6TimeExceeded, raw
+import socket, struct, sys, threading
+# (not scapy.all: it takes seconds more to import under emulation)
+from scapy.compat import raw
+from scapy.layers.inet6 import IPv6, ICMPv6TimeExceeded
+from scapy.layers.l2 import Ether  # noqa: F401 (dissects what p0 captures)
+from scapy.sendrecv import AsyncSniffer
 peer, virt, real = sys.argv[1:4]
 def ok(src, dst, nh, data):  # the one's complement sum over all is 0xffff
     b = socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(
@@ -128,14 +132,18 @@ def ok(src, dst, nh, data):  # the one's complement sum over all is 0xffff
     while t >> 16:
         t = (t & 0xffff) + (t >> 16)
     return t == 0xffff
+# the probe goes once the sniffer listens; it stops at the first Time
+# Exceeded (5 s at most)
+started, got = threading.Event(), threading.Event()
 sn = AsyncSniffer(iface="p0", store=True,
-                  lfilter=lambda p: ICMPv6TimeExceeded in p)
+                  lfilter=lambda p: ICMPv6TimeExceeded in p,
+                  started_callback=started.set, prn=lambda p: got.set())
 sn.start()
-time.sleep(1)
+started.wait(10)
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 2)
 s.sendto(b"hop limit probe " * 4, (virt, 7300))
-time.sleep(2)
+got.wait(5)
 pkts = sn.stop()
 assert pkts, "no Time Exceeded reached P"
 ip6 = pkts[0][IPv6]

@@ -25,7 +25,10 @@
                                       join GROUP on IFACE, for SECONDS
                                       (from the first datagram with
                                       NETTOOL_FIRST_WAIT; SIGTERM ends
-                                      it early), and print
+                                      it early; NETTOOL_EXPECT=N too,
+                                      NETTOOL_GRACE s (default 1) after
+                                      the Nth datagram), count what is
+                                      queued by then, and print
                                       "good N bad M plain P": distinct
                                       datagrams equal to some payload(i),
                                       others (a second copy of one too),
@@ -174,14 +177,6 @@ def mcast_send(group, port, iface, count, size, first=0):
     return 0
 
 
-class _Stop(Exception):
-    pass
-
-
-def _stop(*_):
-    raise _Stop()
-
-
 def mcast_recv(group, port, iface, seconds):
     import struct
     import time
@@ -193,45 +188,65 @@ def mcast_recv(group, port, iface, seconds):
     gro = os.environ.get("NETTOOL_GRO") == "1"
     if gro:
         s.setsockopt(SOL_UDP, UDP_GRO, 1)
+    # SIGTERM ends the window early (the caller knows traffic is over):
+    # a flag, so that no datagram is half counted; what is queued on the
+    # socket by then is still read and counted.
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     print("ready", flush=True)
-    good = bad = plain = coalesced = 0
+    n = {"good": 0, "bad": 0, "plain": 0, "coalesced": 0}
     seen = set()
+
+    def count(b, anc):
+        step = len(b) or 1
+        for level, kind, data in anc:
+            if (level, kind) == (SOL_UDP, UDP_GRO):
+                step = struct.unpack("@i", data[:4])[0]
+        if step < len(b):
+            n["coalesced"] += 1
+        for d in [b[o:o + step] for o in range(0, len(b), step)] or [b]:
+            if d.startswith(MARK) and d[len(MARK):len(MARK) + 8].isdigit():
+                i = int(d[len(MARK):len(MARK) + 8])
+                if d == payload(i, len(d)) and (i, len(d)) not in seen:
+                    seen.add((i, len(d)))
+                    n["good"] += 1
+                    continue
+            n["bad"] += 1
+            if MARK in d:
+                n["plain"] += 1
+
     # NETTOOL_FIRST_WAIT=N: the window starts with the first datagram,
     # awaited N s at most (slow, loaded emulated guests)
     first = float(os.environ.get("NETTOOL_FIRST_WAIT", "0"))
+    # NETTOOL_EXPECT=N: once N datagrams (good or bad) have arrived, the
+    # window ends NETTOOL_GRACE s (default 1) later, SECONDS at most, so
+    # that extras and duplicates are still counted.
+    expect = int(os.environ.get("NETTOOL_EXPECT", "0"))
+    grace = float(os.environ.get("NETTOOL_GRACE", "1"))
     end = time.time() + seconds + first
-    # SIGTERM ends the window early (the caller knows traffic is over).
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        while time.time() < end:
-            s.settimeout(max(0.01, end - time.time()))
-            try:
-                b, anc, _, _ = s.recvmsg(70000, socket.CMSG_SPACE(4))
-            except socket.timeout:
-                break
-            if first:
-                first, end = 0, time.time() + seconds
-            step = len(b) or 1
-            for level, kind, data in anc:
-                if (level, kind) == (SOL_UDP, UDP_GRO):
-                    step = struct.unpack("@i", data[:4])[0]
-            if step < len(b):
-                coalesced += 1
-            for d in [b[o:o + step] for o in range(0, len(b), step)] or [b]:
-                if d.startswith(MARK) and d[len(MARK):len(MARK) + 8].isdigit():
-                    i = int(d[len(MARK):len(MARK) + 8])
-                    if d == payload(i, len(d)) and (i, len(d)) not in seen:
-                        seen.add((i, len(d)))
-                        good += 1
-                        continue
-                bad += 1
-                if MARK in d:
-                    plain += 1
-    except _Stop:
-        pass
+    while not stop and time.time() < end:
+        s.settimeout(max(0.01, min(0.2, end - time.time())))
+        try:
+            b, anc, _, _ = s.recvmsg(70000, socket.CMSG_SPACE(4))
+        except socket.timeout:
+            continue
+        if first:
+            first, end = 0, time.time() + seconds
+        count(b, anc)
+        if expect and n["good"] + n["bad"] >= expect:
+            end = min(end, time.time() + grace)
+    # the window is over: count what is already queued too
+    s.setblocking(False)
+    while True:
+        try:
+            b, anc, _, _ = s.recvmsg(70000, socket.CMSG_SPACE(4))
+        except BlockingIOError:
+            break
+        count(b, anc)
     if gro:
-        print("coalesced %d" % coalesced, flush=True)
-    print("good %d bad %d plain %d" % (good, bad, plain), flush=True)
+        print("coalesced %d" % n["coalesced"], flush=True)
+    print("good %d bad %d plain %d" % (n["good"], n["bad"], n["plain"]),
+          flush=True)
     return 0
 
 
