@@ -267,7 +267,10 @@ static void acquire_done(void *arg)
 
 	d->acquire_busy[a->slot] = false;
 	d->acquiring--;
-	if (a->guard.refused) {
+	/* A refused address matters only if the fetch failed: libcurl
+	 * tries a name's other addresses (::1 refused, then a public one
+	 * fetched: the answer is that fetch's). */
+	if (a->ret && a->guard.refused) {
 		d->m.acquires_denied++;
 		guise_info("acquire %s: refused: %s", a->url.url, a->guard.why);
 		url_denied(req, a->guard.why);

@@ -132,6 +132,10 @@ int watch_load_issuers(struct crlwatch *cw);
 /* One pass over the repository: notify every new CRL signed by an
  * --issuer. 0, or -1 if --dir or --url could not be read (logged). */
 int watch_scan(struct crlwatch *cw, bool notify);
+/* Is a file of --dir due to be read again (its last read failed for a
+ * passing reason: out of descriptors or memory, an I/O error, a
+ * notification not made)? A scan now would read it. */
+bool watch_reread_due(const struct crlwatch *cw);
 /*
  * Sign one notification for @crl (at @location; @previous: the CRL of
  * the same issuer and kind seen before, for --serials) and POST it to
@@ -201,9 +205,9 @@ void watch_send_free(struct crlwatch *cw);
  * --url, fetched with one libcurl handle (kept connection, conditional
  * GET: If-None-Match with the last ETag, or If-Modified-Since with a
  * Last-Modified at least 2 s older than the response's Date), redirects
- * (http/https, 5 at most) followed, verified against --url-ca (default:
- * the system's store). Failures are logged once, then every 5 minutes
- * while they last.
+ * not followed (a failure naming the Location), at most the size of a
+ * CRL file, verified against --url-ca (default: the system's store).
+ * Failures are logged once, then every 5 minutes while they last.
  */
 struct urlfetch *urlfetch_new(const struct watch_opts *o);
 /*

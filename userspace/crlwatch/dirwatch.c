@@ -11,6 +11,11 @@
  * same path (checked every second), it is set on the directory at the
  * path again as soon as there is one, and that one is scanned. Meanwhile
  * the poll covers.
+ *
+ * The same one-second check scans when a file whose read failed for a
+ * passing reason (scan.c: out of descriptors, say) is due to be read
+ * again: with a long --interval nothing else would, as inotify reports
+ * no new event for a file already written.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -85,6 +90,8 @@ static void on_check(evutil_socket_t fd, short what, void *arg)
 	if (d->wd < 0 || stat(d->dir, &st) || st.st_dev != d->dev ||
 	    st.st_ino != d->ino)
 		rearm(d);
+	else if (watch_reread_due(d->cw))
+		watch_scan(d->cw, true);
 }
 
 static void on_dir_event(evutil_socket_t fd, short what, void *arg)

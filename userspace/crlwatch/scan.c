@@ -4,16 +4,21 @@
  * --issuer certificates; one newer than the last seen of its issuer is
  * notified (send.c). A file of --dir is read again only when it changed
  * (device, inode, size, mtime, ctime); what is wrong with it is logged
- * once per such version of it.
+ * once per such version of it. A read that fails for a passing reason
+ * (out of file descriptors or memory, an I/O error, a notification that
+ * could not be made) records no version: the file is read again, after
+ * a backoff, until it goes through.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <openssl/err.h>
@@ -27,6 +32,10 @@
 /* A larger CRL could not be carried in a notification (crlnote.h). */
 #define MAX_CRL_SIZE CRLNOTE_MAX_SIZE
 
+/* Re-reads after a passing failure: 1 s, doubling up to 5 minutes. */
+#define REREAD_FIRST_MS 1000u
+#define REREAD_MAX_MS (300u * 1000u)
+
 /* A file of --dir as last read: not read again while it stays so. */
 struct seen_file {
 	char *name;
@@ -35,7 +44,20 @@ struct seen_file {
 	off_t size;
 	struct timespec mtime, ctime;
 	bool moved; /* into the next scan's list */
+	/* Its last read failed for a passing reason (its version was not
+	 * recorded): read again from reread_at (monotonic ms) on; the
+	 * next wait reread_ms. 0: none due. */
+	uint64_t reread_at;
+	unsigned int reread_ms;
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static bool pem_end(void)
 {
@@ -46,10 +68,26 @@ static bool pem_end(void)
 }
 
 /*
+ * Drain OpenSSL's error queue: did an allocation fail? (Then a CRL that
+ * did not parse may parse at the next try.)
+ */
+static bool errors_oom(void)
+{
+	unsigned long e;
+	bool oom = false;
+
+	while ((e = ERR_get_error()))
+		oom |= !ERR_SYSTEM_ERROR(e) &&
+		       ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE;
+	return oom;
+}
+
+/*
  * The CRLs in @data onto @out: every "X509 CRL" block if it holds one
  * anywhere (PEM, other blocks and text between them skipped), else (or
  * if none of them parses) DER, one CRL after another. *@bad: some of it
- * does not parse (it is skipped). Returns how many were pushed.
+ * does not parse (it is skipped). Returns how many were pushed, or -1 if
+ * memory ran out (what was pushed stays on @out).
  */
 static int parse_crls(const unsigned char *data, size_t len,
 		      STACK_OF(X509_CRL) * out, bool *bad)
@@ -58,6 +96,7 @@ static int parse_crls(const unsigned char *data, size_t len,
 	const unsigned char *p = data, *end = data + len;
 	X509_CRL *crl;
 	int n = 0, left;
+	bool oom = false;
 	BIO *bio;
 
 	*bad = false;
@@ -67,6 +106,7 @@ static int parse_crls(const unsigned char *data, size_t len,
 	}
 	if (memmem(data, len, begin, sizeof(begin) - 1)) {
 		bio = BIO_new_mem_buf(data, (int)len);
+		oom |= !bio;
 		while (bio) {
 			left = BIO_pending(bio);
 			crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
@@ -74,26 +114,27 @@ static int parse_crls(const unsigned char *data, size_t len,
 				if (pem_end())
 					break;
 				*bad = true; /* a block that does not parse */
-				ERR_clear_error();
+				oom |= errors_oom();
 				if (BIO_pending(bio) >= left)
 					break;
 				continue;
 			}
 			if (!sk_X509_CRL_push(out, crl)) {
 				X509_CRL_free(crl);
-				*bad = true;
+				oom = true;
 				break;
 			}
 			n++;
 		}
-		*bad |= !bio;
 		BIO_free(bio);
 	}
-	if (!n) { /* DER (that happens to hold the PEM marker?) */
+	if (!n && !oom) { /* DER (that happens to hold the PEM marker?) */
 		*bad = false;
 		while (p < end) {
 			crl = d2i_X509_CRL(NULL, &p, (long)(end - p));
-			if (!crl || !sk_X509_CRL_push(out, crl)) {
+			if (crl && !sk_X509_CRL_push(out, crl))
+				oom = true;
+			if (!crl || oom) {
 				X509_CRL_free(crl);
 				*bad = true;
 				break;
@@ -101,21 +142,21 @@ static int parse_crls(const unsigned char *data, size_t len,
 			n++;
 		}
 	}
-	ERR_clear_error();
-	return n;
+	oom |= errors_oom();
+	return oom ? -1 : n;
 }
 
-/* The first CRL in @data (as parse_crls()), or NULL. */
-static X509_CRL *parse_crl(const unsigned char *data, size_t len)
+/* The first CRL in @data into *@crl (NULL if none): as parse_crls(), -1
+ * if memory ran out. */
+static int parse_crl(const unsigned char *data, size_t len, X509_CRL **crl)
 {
 	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
-	X509_CRL *crl = NULL;
 	bool bad;
+	int n = sk ? parse_crls(data, len, sk, &bad) : -1;
 
-	if (sk && parse_crls(data, len, sk, &bad) > 0)
-		crl = sk_X509_CRL_shift(sk);
+	*crl = n > 0 ? sk_X509_CRL_shift(sk) : NULL;
 	sk_X509_CRL_pop_free(sk, X509_CRL_free);
-	return crl;
+	return n;
 }
 
 int watch_load_issuers(struct crlwatch *cw)
@@ -232,52 +273,73 @@ static struct watched *find(struct crlwatch *cw, X509_CRL *crl, bool delta)
 }
 
 /*
+ * Was a notification made by the watch_notify() that returned @rc, the
+ * counters @before its call? It returns -1 both when it could not make
+ * one (memory, signing: logged "cannot make the notification") and when
+ * one was made but not delivered everywhere (pending, re-sent by
+ * send.c); only a made one counts every subscriber as sent or failed.
+ */
+static bool notify_made(const struct crlwatch *cw, int rc, uint64_t before)
+{
+	return !rc || cw->notes_sent + cw->notes_failed != before;
+}
+
+/*
  * A CRL seen at @location (@what in the log: the file or URL): notify it
  * if an --issuer signed it and its number is new. Only such a CRL moves
- * its issuer's mark.
+ * its issuer's mark, and only once its notification was made: -1 if it
+ * was not (out of memory, or watch_notify() could not make it), to be
+ * tried again; else 0.
  */
-static void consider(struct crlwatch *cw, X509_CRL *crl, const char *location,
-		     const char *what, bool notify)
+static int consider(struct crlwatch *cw, X509_CRL *crl, const char *location,
+		    const char *what, bool notify)
 {
 	bool delta = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0;
 	const char *why = untrusted(cw, crl);
 	const unsigned char *p;
+	uint64_t before = cw->notes_sent + cw->notes_failed;
 	X509_CRL *previous;
 	ASN1_INTEGER *num;
 	struct watched *w;
 	unsigned char *der;
 	char issuer[256];
-	int len;
+	int len, rc;
 
 	X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
 	if (why) {
 		guise_warn("%s: a CRL of %s refused: %s", what, issuer, why);
 		cw->crls_rejected++;
-		return;
+		return 0;
 	}
 	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	if (!num) {
 		guise_warn("%s: a CRL of %s without a CRL number: ignored",
 			   what, issuer);
 		ERR_clear_error();
-		return;
+		return 0;
 	}
 	w = find(cw, crl, delta);
 	if (!w || (w->number && ASN1_INTEGER_cmp(num, w->number) <= 0)) {
 		ASN1_INTEGER_free(num);
-		return;
+		return w ? 0 : -1;
 	}
 	cw->crls_new++;
 	if (notify) {
 		/* --serials: the previous full CRL, for the diff */
 		p = w->der;
 		previous = p ? d2i_X509_CRL(NULL, &p, (long)w->der_len) : NULL;
-		if (watch_notify(cw, crl, location, previous)) {
+		rc = watch_notify(cw, crl, location, previous);
+		X509_CRL_free(previous);
+		if (rc)
 			cw->notify_errors++;
+		if (!notify_made(cw, rc, before)) {
+			/* Its mark stays: the CRL is new at the next try. */
+			ASN1_INTEGER_free(num);
+			return -1;
+		}
+		if (rc)
 			guise_warn("%s: notification not delivered everywhere",
 				   location);
-		}
-		X509_CRL_free(previous);
 	}
 	ASN1_INTEGER_free(w->number);
 	w->number = num;
@@ -292,6 +354,7 @@ static void consider(struct crlwatch *cw, X509_CRL *crl, const char *location,
 			w->der_len = (size_t)len;
 		}
 	}
+	return 0;
 }
 
 static bool crl_name(const char *name)
@@ -328,11 +391,12 @@ static void set_version(struct seen_file *f, const struct stat *st)
 	f->ctime = st->st_ctim;
 }
 
-/* Read all of regular file @fd (at most MAX_CRL_SIZE). */
+/* Read all of regular file @fd (at most MAX_CRL_SIZE); NULL with errno. */
 static unsigned char *read_fd(int fd, size_t size, size_t *len)
 {
 	unsigned char *buf = malloc(size ? size : 1);
 	ssize_t r;
+	int err;
 
 	*len = 0;
 	while (buf && *len < size) {
@@ -340,7 +404,9 @@ static unsigned char *read_fd(int fd, size_t size, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
+			err = errno;
 			free(buf);
+			errno = err;
 			return NULL;
 		}
 		if (!r)
@@ -348,6 +414,49 @@ static unsigned char *read_fd(int fd, size_t size, size_t *len)
 		*len += (size_t)r;
 	}
 	return buf;
+}
+
+/*
+ * Does errno @err say something about the file (its next version is
+ * read anyway), not about this moment (out of descriptors or memory, an
+ * I/O error: try again)?
+ */
+static bool lasting(int err)
+{
+	return err == EACCES || err == EPERM || err == ENOENT ||
+	       err == ENOTDIR || err == ELOOP || err == ENXIO ||
+	       err == ENODEV || err == EISDIR;
+}
+
+/*
+ * Whatever @f's read came to: its version (@st) is recorded, and @why
+ * (if any) logged once for it; or, with @again, it is not and the file
+ * is read again after a backoff (1 s doubling to 5 minutes; each try
+ * logged, so a lasting shortage is logged at that rate).
+ */
+static void read_done(struct crlwatch *cw, struct seen_file *f,
+		      const struct stat *st, const char *path, const char *why,
+		      bool again)
+{
+	if (why)
+		cw->files_bad++;
+	if (!again) {
+		set_version(f, st);
+		f->reread_at = 0;
+		f->reread_ms = 0;
+		if (why)
+			guise_warn("%s: %s: skipped", path, why);
+		return;
+	}
+	if (!f->reread_ms)
+		f->reread_ms = REREAD_FIRST_MS;
+	else if (f->reread_ms < REREAD_MAX_MS / 2)
+		f->reread_ms *= 2;
+	else
+		f->reread_ms = REREAD_MAX_MS;
+	f->reread_at = mono_ms() + f->reread_ms;
+	guise_warn("%s: %s: read again in %u s", path,
+		   why ? why : "not notified yet", f->reread_ms / 1000);
 }
 
 /*
@@ -368,7 +477,7 @@ static void read_file(struct crlwatch *cw, int dfd, const char *name,
 	struct stat st = *lst;
 	size_t len = 0;
 	int fd = -1, n = 0, i;
-	bool bad = false;
+	bool bad = false, again = false;
 
 	snprintf(path, sizeof(path), "%.2000s/%.1000s", o->dir, name);
 	if (S_ISLNK(st.st_mode)) {
@@ -383,6 +492,7 @@ static void read_file(struct crlwatch *cw, int dfd, const char *name,
 		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st)) {
 		why = strerror(errno);
+		again = !lasting(errno);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -403,11 +513,17 @@ static void read_file(struct crlwatch *cw, int dfd, const char *name,
 	buf = read_fd(fd, (size_t)st.st_size, &len);
 	if (!buf) {
 		why = strerror(errno);
+		again = !lasting(errno);
 		goto out;
 	}
 	crls = sk_X509_CRL_new_null();
-	n = crls ? parse_crls(buf, len, crls, &bad) : 0;
+	n = crls ? parse_crls(buf, len, crls, &bad) : -1;
 	free(buf);
+	if (n < 0) {
+		why = "out of memory";
+		again = true;
+		goto out;
+	}
 	if (!n) {
 		why = "not a CRL (DER, or PEM \"X509 CRL\" blocks)";
 		goto out;
@@ -424,22 +540,30 @@ static void read_file(struct crlwatch *cw, int dfd, const char *name,
 	else
 		snprintf(location, sizeof(location), "file://%.1000s/%.3000s",
 			 cw->cwd, path);
+	/* A CRL not notified yet (the others are not new at the retry). */
 	for (i = 0; i < n; i++)
-		consider(cw, sk_X509_CRL_value(crls, i), location, path,
-			 notify);
+		again |= consider(cw, sk_X509_CRL_value(crls, i), location,
+				  path, notify) < 0;
 out:
-	set_version(f, &st);
 	if (fd >= 0)
 		close(fd);
-	if (why) {
-		guise_warn("%s: %s: skipped", path, why);
-		cw->files_bad++;
-	}
+	read_done(cw, f, &st, path, why, again);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	/* A large CRL's thousands of small allocations: back to the
 	 * system, not kept until the next one. */
 	if (len > (1u << 20))
 		malloc_trim(0);
+}
+
+bool watch_reread_due(const struct crlwatch *cw)
+{
+	uint64_t now = mono_ms();
+	size_t i;
+
+	for (i = 0; i < cw->n_files; i++)
+		if (cw->files[i].reread_at && now >= cw->files[i].reread_at)
+			return true;
+	return false;
 }
 
 static struct seen_file *seen_find(struct crlwatch *cw, const char *name)
@@ -454,7 +578,10 @@ static struct seen_file *seen_find(struct crlwatch *cw, const char *name)
 /*
  * --url: a body fetched (urlfetch.c: off the loop, conditional GET) and
  * not taken yet. urlfetch.c logs failed fetches and hands over only
- * bodies that changed, so each is looked at (and logged) once.
+ * bodies that changed, so each is looked at (and logged) once; one that
+ * could not be parsed or notified for want of memory (or a notification
+ * that could not be made) is asked for again: the next poll fetches it
+ * whole and hands it over.
  */
 static int scan_url(struct crlwatch *cw, bool notify)
 {
@@ -462,19 +589,26 @@ static int scan_url(struct crlwatch *cw, bool notify)
 	unsigned char *data = NULL;
 	X509_CRL *crl = NULL;
 	size_t len = 0;
-	int r = urlfetch_next(cw->fetch, &data, &len);
+	int r = urlfetch_next(cw->fetch, &data, &len), n = 0;
 
 	if (r == 1)
-		crl = parse_crl(data, len);
+		n = parse_crl(data, len, &crl);
 	free(data);
 	if (r <= 0)
 		return r;
+	if (n < 0) {
+		guise_err("%s: out of memory: fetched again at the next poll",
+			  o->url);
+		urlfetch_forget(cw->fetch);
+		return -1;
+	}
 	if (!crl) {
 		guise_err("%s: the body fetched is not a CRL", o->url);
 		cw->files_bad++;
 		return -1;
 	}
-	consider(cw, crl, o->url, o->url, notify);
+	if (consider(cw, crl, o->url, o->url, notify) < 0)
+		urlfetch_forget(cw->fetch); /* again at the next poll */
 	X509_CRL_free(crl);
 	return 0;
 }
@@ -484,6 +618,7 @@ int watch_scan(struct crlwatch *cw, bool notify)
 	const struct watch_opts *o = cw->o;
 	struct seen_file *now = NULL, *v, *old;
 	size_t n = 0, cap = 0, i;
+	uint64_t t = mono_ms();
 	struct dirent *de;
 	struct stat st;
 	DIR *dir = NULL;
@@ -528,7 +663,9 @@ int watch_scan(struct crlwatch *cw, bool notify)
 			if (!now[n].name)
 				break;
 		}
-		if (!old || !same_version(&now[n], &st))
+		if (old && same_version(&now[n], &st))
+			now[n].reread_at = 0; /* as last read: nothing due */
+		else if (t >= now[n].reread_at)
 			read_file(cw, dfd, de->d_name, &st, &now[n], notify);
 		now[n++].moved = false;
 	}

@@ -28,14 +28,15 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include "crlnote.h"
 #include "crlwatch.h"
 #include "log.h"
 
-#define FETCH_MAX (256u << 20) /* as a CRL file (scan.c) */
+/* As a CRL file (scan.c): a larger one could not be carried. */
+#define FETCH_MAX CRLNOTE_MAX_SIZE
 #define FETCH_CONNECT_S 10L
 #define FETCH_TIMEOUT_S 120L /* a whole fetch, from the thread */
 #define FETCH_START_S 10L /* the one at start, before the loop runs */
-#define FETCH_REDIRS 5L
 #define FAIL_LOG_S 300
 
 struct urlfetch {
@@ -168,14 +169,9 @@ struct urlfetch *urlfetch_new(const struct watch_opts *o)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, FETCH_CONNECT_S);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, FETCH_START_S);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, FETCH_REDIRS);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS,
-			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L); /* see above */
+	/* A Content-Length above it: refused before the body comes. */
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_MAX);
 	curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
@@ -215,6 +211,22 @@ static void fetched(struct urlfetch *f)
 	f->fails = 0;
 }
 
+/* Why a 3xx @code is a failure, into @why: where it pointed (what the
+ * server wrote, printable ASCII only into the log). */
+static void redirected(struct urlfetch *f, long code, char *why, size_t size)
+{
+	char *to = NULL, *p;
+
+	curl_easy_getinfo(f->c, CURLINFO_REDIRECT_URL, &to);
+	snprintf(why, size,
+		 "HTTP %ld, a redirect to %.1024s: not followed (give --url "
+		 "the final URL)",
+		 code, to ? to : "(no Location)");
+	for (p = why; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+}
+
 /* One conditional GET: 1 a new body (*@data malloc'd), 0 nothing new,
  * -1 failed. */
 static int fetch_once(struct urlfetch *f, unsigned char **data, size_t *len)
@@ -223,7 +235,7 @@ static int fetch_once(struct urlfetch *f, unsigned char **data, size_t *len)
 	unsigned char digest[32];
 	curl_off_t ft = -1;
 	long code = 0, unmet = 0;
-	char line[300], why[64];
+	char line[300], why[1200];
 	time_t date;
 	CURLcode rc;
 
@@ -264,10 +276,13 @@ static int fetch_once(struct urlfetch *f, unsigned char **data, size_t *len)
 		return 0;
 	}
 	if (code < 200 || code > 299 || !f->len) {
-		snprintf(why, sizeof(why),
-			 code >= 200 && code <= 299 ? "an empty body" :
-						      "HTTP %ld",
-			 code);
+		if (code >= 300 && code <= 399)
+			redirected(f, code, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why),
+				 code >= 200 && code <= 299 ? "an empty body" :
+							      "HTTP %ld",
+				 code);
 		failed(f, why);
 		return -1;
 	}

@@ -14,7 +14,9 @@ int holders_add(struct holders *h, const char *who)
 {
 	char **v, *dup;
 
-	if (holders_has(h, who))
+	/* The configuration holds it for good: a client's hold would add
+	 * nothing but a count against its subscription limit. */
+	if (h->configured || holders_has(h, who))
 		return 0;
 	if (h->n >= HOLDERS_MAX)
 		return -ENOSPC;
@@ -45,16 +47,16 @@ int holders_drop(struct holders *h, const char *who)
 {
 	size_t i;
 
-	if (h->configured)
-		return -EPERM;
 	for (i = 0; i < h->n; i++) {
 		if (strcmp(h->v[i], who))
 			continue;
 		free(h->v[i]);
 		h->v[i] = h->v[--h->n];
-		return h->n ? -EBUSY : 0;
+		return h->n || h->configured ? -EBUSY : 0;
 	}
-	return -EPERM;
+	/* Configured: nothing of @who's to let go (holders_add() kept
+	 * none), and the configuration keeps it. */
+	return h->configured ? -EBUSY : -EPERM;
 }
 
 void holders_free(struct holders *h)

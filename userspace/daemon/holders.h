@@ -6,7 +6,9 @@
  * its own hold only; the subscription ends when nobody holds it. So no
  * certificate holder can cut another daemon's revocation feed. A
  * destination from the configuration (or the command line) is held by
- * the configuration: nobody unsubscribes it over the API.
+ * the configuration: nobody unsubscribes it over the API, and a client's
+ * subscribe or unsubscribe of it changes nothing (no hold is kept for
+ * it, so none counts against the client's limit).
  */
 #ifndef GUISE_DAEMON_HOLDERS_H
 #define GUISE_DAEMON_HOLDERS_H
@@ -35,15 +37,16 @@ struct holders {
 	bool configured; /* from the configuration: never let go */
 };
 
-/* @who holds it (again: no change). 0, -ENOSPC or -ENOMEM (nothing
- * changed then; holders_free() still frees what the list holds). */
+/* @who holds it (again, or a configured one: no change). 0, -ENOSPC or
+ * -ENOMEM (nothing changed then; holders_free() still frees what the
+ * list holds). */
 int holders_add(struct holders *h, const char *who);
 /* Does @who hold it? */
 bool holders_has(const struct holders *h, const char *who);
 /*
  * @who lets go. 0: nobody holds it any more (end the subscription);
- * -EBUSY: others still hold it; -EPERM: @who does not hold it, or the
- * configuration does.
+ * -EBUSY: others or the configuration still hold it (a configured one:
+ * also when @who held none); -EPERM: @who does not hold it.
  */
 int holders_drop(struct holders *h, const char *who);
 void holders_free(struct holders *h);

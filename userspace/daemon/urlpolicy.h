@@ -119,7 +119,10 @@ bool urlpolicy_addr_special(const struct sockaddr *sa, socklen_t len);
 struct urlpolicy_guard {
 	unsigned char ip[16]; /* the URL's host, if an IP literal */
 	size_t iplen; /* 0: a name */
-	bool refused; /* set by libcurl's thread: an address was refused */
+	/* Set by libcurl's thread: an address was refused. libcurl goes on
+	 * to the name's other addresses, so it explains a failed transfer
+	 * only: one that succeeded connected to another address. */
+	bool refused;
 	char why[96]; /* ... which one */
 };
 

@@ -19,7 +19,8 @@
 # path at or below a "/"); an acquire of a name that resolves to a
 # loopback address is refused at connect time; redirects are not
 # followed. A local listener counts the connections made to it: a refused
-# acquire makes none.
+# acquire makes none. A name that resolves to a refused address and an
+# allowed one is fetched from the allowed one (in namespaces of its own).
 set -u
 
 dir=${1:?usage: certd_ssrf.sh DIR CERTD}
@@ -262,6 +263,55 @@ is "$(acq sal "http://127.0.0.1:$REDIR/a_good.crt")" 502 \
 is "$(conns redir)/$(conns cnt)" "$((r0 + 1))/$c0" \
 	"... one connection to the redirector, none to where it pointed"
 is "$(metric sal acquires_denied_total)" 6 "acquires_denied_total: 6"
+
+# --- 4b. A name with a refused address and an allowed one -------------------
+# two.test resolves to ::1 first (the guard refuses it) and to 192.0.2.1
+# (allowed): libcurl goes on to 192.0.2.1 and fetches, so the answer is
+# that fetch's, not 403 "resolves to ::1". In a user, network and mount
+# namespace of its own (192.0.2.1 and fd00::1 on its loopback, its own
+# /etc/hosts), so fixed ports; skipped where none can be made.
+config two "acquire_allow = http://two.test:8080/"
+cat >ns.sh <<'SH'
+certd=$1
+ip link set lo up && ip addr add 192.0.2.1/32 dev lo &&
+	ip addr add fd00::1/128 dev lo || exit 3
+printf '::1 two.test\n192.0.2.1 two.test\n' >ns.hosts
+mount --bind ns.hosts /etc/hosts || exit 3
+getent ahosts two.test | sed -n '1s/ .*//p' >ns.first
+python3 -m http.server --bind 192.0.2.1 --directory pub 8080 \
+	>/dev/null 2>ns.http &
+h=$!
+"$certd" --foreground -v --config two.conf --port-file two.port 2>>two.log &
+c=$!
+t=0
+until [ -s two.port ] && curl -s -o /dev/null http://192.0.2.1:8080/; do
+	[ $t -lt 300 ] || break
+	sleep 0.1
+	t=$((t + 1))
+done
+curl -s --max-time 20 --cacert tlsca.crt --cert client.crt --key client.key \
+	-d '{"url":"http://two.test:8080/certs/a_good.crt"}' -o two.json \
+	-w '%{http_code}' "https://[::1]:$(sed -n 1p two.port)/v1/acquire" >two.code
+kill $c $h
+wait $c
+SH
+if unshare -rnm true 2>/dev/null && command -v ip >/dev/null; then
+	unshare -rnm sh ns.sh "$certd"
+	is "$?/$(cat ns.first 2>/dev/null)" 0/::1 \
+		"in namespaces of its own, two.test resolves to ::1 first"
+	is "$(cat two.code 2>/dev/null)" 200 \
+		"acquire of a name resolving to ::1 (refused) and 192.0.2.1: 200"
+	grep -q "BEGIN CERTIFICATE" two.json
+	ok $? "... with the certificate, not the refusal of ::1: $(head -c 80 two.json)"
+	is "$(grep -c 'GET /certs/a_good.crt' ns.http)" 1 "... fetched from 192.0.2.1"
+	! grep -q Sanitizer two.log
+	ok $? "no sanitizer report from two"
+else
+	for _ in 1 2 3 4 5; do
+		n=$((n + 1))
+		echo "ok $n # SKIP no user, network and mount namespace"
+	done
+fi
 
 # --- 5. The configuration ----------------------------------------------------
 config bad1 "acquire_allow = ftp://127.0.0.1/"

@@ -19,9 +19,11 @@
 #     a CRL a subscriber has not acknowledged;
 #  5. subscriptions: the default (https, the client's own SAN host),
 #     --subscribe-allow prefixes, --subscribe-limit (429), holder
-#     identities that a one-line form would confuse;
+#     identities that a one-line form would confuse; a --to destination
+#     subscribed or unsubscribed by a client: no change, no hold counted;
 #  6. --url: conditional GETs (304), the fetch off the event loop,
-#     redirects, --url-ca, failures logged once.
+#     redirects not followed (the target never asked), a body over the
+#     64 MiB cap refused, --url-ca, failures logged once.
 set -u
 
 dir=${1:?usage: crlwatch_notify.sh DIR CRLWATCH}
@@ -419,14 +421,38 @@ is "$(sub_api "$P6" c2 /v1/unsubscribe "https://[::1]:$S2/v1/c1")" 403 \
 is "$(sub_api "$P6" c1 /v1/unsubscribe "https://[::1]:$S2/v1/c1")" 200 \
 	"c1 can"
 stop "$W6"
+# A --to destination: a client's subscribe of it is no hold (none of its
+# --subscribe-limit), its unsubscribe no change (200), and it stays.
+start_watch w6b --dir pubE --sign-cert caE.crt --sign-key caE.key $TLS \
+	--to "https://[::1]:$S1/v1/notify" --listen '[::1]:0' \
+	--server-cert server.crt --server-key server.key --server-ca tlsca.crt \
+	--port-file w6b.port --subscribe-limit 2 --no-prewarm --interval 0.2
+W6B=$WPID
+P6B=$(cat w6b.port)
+is "$(sub_api "$P6B" server /v1/subscribe "https://127.0.0.1:1/v1/notify")" 200 \
+	"--subscribe-limit 2: a client subscribes one URL"
+is "$(sub_api "$P6B" server /v1/subscribe "https://[::1]:$S1/v1/notify")" 200 \
+	"... and a --to destination: 200"
+is "$(sub_api "$P6B" server /v1/subscribe "https://localhost:1/v1/notify")" 200 \
+	"... which took none of its limit: a second URL of its own still fits"
+is "$(sub_api "$P6B" server /v1/unsubscribe "https://[::1]:$S1/v1/notify")" 200 \
+	"its unsubscribe of the --to destination: 200, no change"
+grep -q '"subscribed":false' sub.json
+ok $? "... $(cat sub.json)"
+ok0=$(posts s1 200)
+gencrl caE pubE/caE.crl
+wait_until 20 count_is s1 200 $((ok0 + 1))
+ok $? "the --to destination still gets the next CRL"
+stop "$W6B"
 "$crlwatch" --issuer caE.crt --dir pubE -s caE.crt -k caE.key --subscribe-allow \
 	"https://[::1]:1/?q" 2>/dev/null
 is $? 2 "--subscribe-allow with a query: refused at start"
 
 # --- 6. --url ---------------------------------------------------------------
 # crlsrv.py NAME [tls]: serves NAME.crl at /crl on 127.0.0.1 with an ETag
-# (304 to If-None-Match), /redir: 302 to /crl; while NAME.hang exists,
-# answers after 20 s. "PATH IF-NONE-MATCH CODE" appended to NAME.req.
+# (304 to If-None-Match), /redir: 302 to what NAME.location says (default
+# /crl), /big: 65 MiB of zeros; while NAME.hang exists, answers after
+# 20 s. "PATH IF-NONE-MATCH CODE" appended to NAME.req.
 cat >crlsrv.py <<'PY'
 import hashlib, http.server, os, ssl, sys, time
 d, name = sys.argv[1], sys.argv[2]
@@ -441,9 +467,13 @@ class H(http.server.BaseHTTPRequestHandler):
             time.sleep(20)
         inm = self.headers.get("If-None-Match", "-")
         hdrs = []
+        loc = os.path.join(d, name + ".location")
         if self.path == "/redir":
             code, body = 302, b""
-            hdrs.append(("Location", "/crl"))
+            hdrs.append(("Location", open(loc).read().strip()
+                         if os.path.exists(loc) else "/crl"))
+        elif self.path == "/big":
+            code, body = 200, bytes(65 << 20)
         else:
             body = open(os.path.join(d, name + ".crl"), "rb").read()
             etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
@@ -476,10 +506,14 @@ python3 crlsrv.py "$dir" cs 2>>cs.err &
 pids="$pids $!"
 python3 crlsrv.py "$dir" cst tls 2>>cst.err &
 pids="$pids $!"
+python3 crlsrv.py "$dir" ct 2>>ct.err &
+pids="$pids $!"
 cp cs.crl cst.crl
-wait_file cs.port && wait_file cst.port
+cp cs.crl ct.crl
+wait_file cs.port && wait_file cst.port && wait_file ct.port
 CS=$(cat cs.port)
 CST=$(cat cst.port)
+CT=$(cat ct.port)
 s2ok=$(posts s2 200)
 start_watch w7 --url "http://127.0.0.1:$CS/crl" --sign-cert caF.crt \
 	--sign-key caF.key --to "https://[::1]:$S2/v1/notify" $TLS \
@@ -509,10 +543,20 @@ t1=$(now_ms)
 [ $((t1 - t0)) -lt 5000 ]
 ok $? "SIGTERM with a fetch under way: exit at once ($((t1 - t0)) ms)"
 mkdir saved8
+echo "http://127.0.0.1:$CT/crl" >cs.location
 "$crlwatch" --issuer caF.crt --url "http://127.0.0.1:$CS/redir" -s caF.crt -k caF.key \
 	--save saved8 --once 2>>w8.log
+is $? 1 "--url answered by a redirect to another server: --once fails"
 ls saved8/*.cms >/dev/null 2>&1
-ok $? "--url through a redirect: fetched and notified"
+is $? 2 "... nothing notified"
+is "$(lines . ct.req)" 0 "... the redirect's target was never asked"
+grep -q "HTTP 302, a redirect to http://127.0.0.1:$CT/crl: not followed" w8.log
+ok $? "... the refusal logged: $(grep -o 'HTTP 302.*followed' w8.log | head -1)"
+"$crlwatch" --issuer caF.crt --url "http://127.0.0.1:$CS/big" -s caF.crt -k caF.key \
+	--once 2>>w8b.log
+is $? 1 "--url with a 65 MiB body: --once fails"
+grep -q "Maximum file size exceeded" w8b.log
+ok $? "... refused by the 64 MiB cap of a CRL file: $(grep -o 'Maximum.*' w8b.log | head -1)"
 mkdir saved9 saved10
 "$crlwatch" --issuer caF.crt --url "https://127.0.0.1:$CST/crl" -s caF.crt -k caF.key \
 	$TLS --url-ca tlsca.crt --save saved9 --once 2>>w9.log

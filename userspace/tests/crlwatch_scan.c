@@ -20,7 +20,11 @@
  *  - what is skipped is logged once per version of the file; PEM after
  *    more than 4 KiB of text, and every CRL of a PEM bundle;
  *  - the inotify watch survives the directory's removal and creation;
- *    a CRL number above LONG_MAX is logged as such.
+ *    a CRL number above LONG_MAX is logged as such;
+ *  - a read that fails for want of a file descriptor (the daemon at its
+ *    limit when the CA writes a CRL), or a notification that could not
+ *    be made, is tried again (backing off, each try logged), also with
+ *    an hour's --interval: the CRL is notified once it can be.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,7 +41,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -768,6 +774,80 @@ static void test_dirwatch(void)
 	tap_ok(stop(pid) && clean_log("w1.log"), "daemon exits 0, clean");
 }
 
+/* The lowest file descriptor number @pid has free, or -1. */
+static int lowest_free_fd(pid_t pid)
+{
+	char p[64], seen[4096] = { 0 };
+	struct dirent *de;
+	DIR *d;
+	long fd;
+	int i;
+
+	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+	d = opendir(p);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		fd = strtol(de->d_name, NULL, 10);
+		if (de->d_name[0] != '.' && fd >= 0 && fd < (long)sizeof(seen))
+			seen[fd] = 1;
+	}
+	closedir(d);
+	for (i = 0; i < (int)sizeof(seen); i++)
+		if (!seen[i])
+			return i;
+	return -1;
+}
+
+static void test_transient(void)
+{
+	struct rlimit old, low;
+	int lim, lines;
+	pid_t pid;
+
+	/* crlwatch at its descriptor limit when the CA writes a CRL: one
+	 * descriptor left (the directory's), none for the file. Polled
+	 * hourly: only inotify, then the retry, read the file. */
+	sh("mkdir -p e1 && sh crl.sh ca 61 >e1/ca.crl");
+	rx_reset();
+	pid = start("e1.log", "-d e1 -I ca.crt -i 3600");
+	lim = pid > 0 ? lowest_free_fd(pid) + 1 : 0;
+	tap_ok(lim > 0 && !prlimit(pid, RLIMIT_NOFILE, NULL, &old),
+	       "daemon started, its lowest free descriptor %d", lim - 1);
+	low = old;
+	low.rlim_cur = (rlim_t)lim;
+	prlimit(pid, RLIMIT_NOFILE, &low, NULL);
+	sh("sh crl.sh ca 62 >e1.tmp && mv e1.tmp e1/ca.crl");
+	tap_ok(wait_log("e1.log", "ca.crl: Too many open files", 10),
+	       "a CRL written while the daemon has no descriptor: logged");
+	sleep_s(1.5);
+	tap_ok(!rx_count(), "... and not notified meanwhile");
+	prlimit(pid, RLIMIT_NOFILE, &old, NULL);
+	tap_ok(wait_has("62", 10),
+	       "descriptors free again: read again and notified");
+	lines = count_lines("e1.log", "Too many open files");
+	tap_ok(lines >= 1 && lines <= 4 &&
+		       count_lines("e1.log", "ca.crl: Too many open files: "
+					     "read again in 1 s"),
+	       "each try logged, backing off (%d lines)", lines);
+	tap_ok(stop(pid) && clean_log("e1.log"), "daemon exits 0, clean");
+
+	/* A notification that cannot be made (the file's name is not
+	 * UTF-8, which the JSON location must be): not marked as notified,
+	 * tried again, backing off, whatever the --interval. */
+	sh("mkdir -p m1");
+	rx_reset();
+	pid = start("m1.log", "-d m1 -I ca.crt -i 0.02");
+	sh("sh crl.sh ca 63 >m1.tmp && mv m1.tmp m1/$(printf '\\377').crl");
+	sleep_s(3.5);
+	lines = count_lines("m1.log", "cannot make the notification");
+	tap_ok(pid > 0 && lines >= 2 && lines <= 4,
+	       "a notification not made is tried again, backing off (%d tries "
+	       "in 3.5 s at -i 0.02)",
+	       lines);
+	tap_ok(stop(pid) && clean_log("m1.log"), "daemon exits 0, clean");
+}
+
 static int rm_entry(const char *p, const struct stat *st, int flag,
 		    struct FTW *ftw)
 {
@@ -803,6 +883,7 @@ int main(void)
 	test_once_status();
 	test_logs();
 	test_dirwatch();
+	test_transient();
 	rx.stop = true;
 	pthread_join(t, NULL);
 	close(rx.fd);
