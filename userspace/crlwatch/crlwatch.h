@@ -15,6 +15,8 @@
 struct event;
 struct event_base;
 struct urlfetch;
+struct xfer; /* send.c: a request under way */
+struct sockev; /* send.c: a socket libcurl asked to be watched */
 
 struct watch_opts {
 	const char *dir, *url; /* one of them: the repository */
@@ -54,6 +56,13 @@ struct sub {
 	time_t warm_after; /* monotonic: no pre-warm before (backoff) */
 	unsigned int warm_backoff; /* s; 0 after a success */
 	void *curl; /* CURL *: its requests, its TLS session (send.c) */
+	/* send.c: names it to its transfers (its slot in crlwatch.subs
+	 * moves); POSTs and pre-warm under way; curl in use (a second
+	 * request gets a handle of its own); out of memory, a notification
+	 * could not be kept pending for it (notekey.held) */
+	uint64_t id;
+	unsigned int posts;
+	bool warming, curl_busy, missed;
 	struct holders holders; /* who subscribed it (--to: configured) */
 	/* The newest notification of each (issuer, full or delta) it has
 	 * not acknowledged, oldest first; re-sent from retry_at (monotonic
@@ -73,6 +82,10 @@ struct notekey {
 	/* --state: the newest every subscriber acknowledged (a restart
 	 * notifies a CRL above it), or NULL */
 	ASN1_INTEGER *mark;
+	/* The newest notification a subscriber could not keep pending (out
+	 * of memory; send.c): kept again for it by watch_retry(), and no
+	 * mark while set. NULL: none. */
+	struct note *held;
 };
 
 /* What was last seen of one issuer's full or delta CRL. */
@@ -99,6 +112,14 @@ struct crlwatch {
 	/* CURLM *: the subscribers' requests run at once through it, and
 	 * it keeps their connections open (send.c) */
 	void *multi;
+	/* The loop the requests run on (main.c sets it before the first
+	 * scan); send.c's transfers under way, the sockets libcurl watches
+	 * and its timer (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION) */
+	struct event_base *base;
+	struct xfer *xfers;
+	struct sockev *socks;
+	struct event *curl_timer;
+	uint64_t sub_ids; /* the last struct sub.id given */
 	uint64_t scans, crls_new, notes_sent, notes_failed, subscribed;
 	uint64_t notes_kept; /* sent over a connection already open */
 	/* The input side (scan.c): the --issuer certificates, the files of
@@ -110,12 +131,16 @@ struct crlwatch {
 	bool source_down; /* --dir unreadable (logged once) */
 	uint64_t crls_rejected; /* not signed by an --issuer */
 	uint64_t files_bad; /* unreadable, not a CRL, too large */
-	uint64_t notify_errors; /* watch_notify() failed */
+	/* CRLs not notified to every subscriber at the first try, or whose
+	 * notification could not be made (watch_notify() failed) */
+	uint64_t notify_errors;
 	uint64_t notes_retried; /* delivered by a re-send */
 	struct notekey *keys;
 	size_t n_keys;
 	bool state_started; /* --state held the marks of an earlier run */
 	struct event *retry_ev; /* the re-send timer (main.c), or NULL */
+	/* The pre-warm timer (main.c; watch_prewarm(cw, true)), or NULL */
+	struct event *warm_ev;
 	struct urlfetch *fetch; /* --url (urlfetch.c), or NULL */
 };
 
@@ -138,18 +163,21 @@ int watch_scan(struct crlwatch *cw, bool notify);
 bool watch_reread_due(const struct crlwatch *cw);
 /*
  * Sign one notification for @crl (at @location; @previous: the CRL of
- * the same issuer and kind seen before, for --serials) and POST it to
- * every subscriber at once; waits for all (10 s at most). A subscriber
- * that does not answer 2xx keeps it pending (replacing an older one of
- * the same issuer and kind) and gets it again with backoff
- * (watch_retry()). With --state, a CRL number not above the issuer's
- * mark was notified before a restart: skipped. 0: all answered 2xx (or
- * skipped).
+ * the same issuer and kind seen before, for --serials), keep it pending
+ * for every subscriber and start a POST of it to each, on cw->base's
+ * loop: this returns at once. Each POST may take 10 s; when all are
+ * over, one line says to how many it was delivered. A subscriber that
+ * does not answer 2xx keeps it pending (replacing an older one of the
+ * same issuer and kind) and gets it again with backoff (watch_retry()).
+ * With --state, a CRL number not above the issuer's mark was notified
+ * before a restart: skipped. 0 (under way, or skipped), or -1: the
+ * notification could not be made (logged).
  */
 int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		 X509_CRL *previous);
-/* Re-send the pending notifications that are due, one per subscriber,
- * at once (each POST up to 10 s); then watch_retry_arm(). */
+/* Start re-sending the pending notifications that are due, one per
+ * subscriber without a POST under way (each POST up to 10 s, on the
+ * loop); then watch_retry_arm(). */
 void watch_retry(struct crlwatch *cw);
 /* (Re)arm cw->retry_ev for the next pending notification due. */
 void watch_retry_arm(struct crlwatch *cw);
@@ -166,12 +194,22 @@ int watch_state_load(struct crlwatch *cw);
  * those went through watch_notify()), and DIR/started. */
 void watch_state_started(struct crlwatch *cw, bool notified);
 /*
- * @who (holders.h; NULL: the command line) holds or lets go of @url;
+ * @who (holders.h; NULL: the command line) holds or lets go of @url (in
+ * the form watch_url_normalize() gives, as every subscriber's is kept);
  * as notify_subscribe() of guise-certd: 0, -EBUSY, -EPERM, -ENOENT,
  * -ENOSPC, -ENOMEM; -EDQUOT: @who holds --subscribe-limit already.
  */
 int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 		    bool add);
+/*
+ * The form a subscriber's URL is kept, matched and requested in
+ * (malloc'd; NULL: out of memory): as libcurl's URL API writes it again
+ * ("." and ".." segments removed, IPv6 addresses compressed), the host
+ * name in lower case and the scheme's default port left out, so that
+ * "https://H:443/a/../n" and "https://h/n" are one subscriber. A URL
+ * libcurl does not parse is returned as it is.
+ */
+char *watch_url_normalize(const char *url);
 /*
  * May the client with certificate @client have crlwatch POST to @url?
  * urlpolicy_subscribe() (daemon/urlpolicy.h): with --subscribe-allow,
@@ -185,20 +223,26 @@ int watch_url_allowed(const struct watch_opts *o, const char *url, X509 *client,
 		      const char **why);
 /*
  * Open, or keep open, the connections to the subscribers not backing
- * off: GET /v1/health?keepalive=1 on the notify URL's server. @idle_only:
- * only those without a request answered over their connection yet, else
- * those idle for keepalive/2 s or more. The requests run at once; blocks
- * for up to 1 s (connect), 5 s in all, if a subscriber does not answer.
- * Returns in how many
- * seconds the next subscriber not yet connected is due for another try
- * (backoff), or 0.
+ * off and without a request under way: GET /v1/health?keepalive=1 on
+ * the notify URL's server (1 s to connect, 5 s in all), started on the
+ * loop (this returns at once). @idle_only: only those without a request
+ * answered over their connection yet, else those idle for keepalive/2 s
+ * or more. Then watch_warm_arm().
  */
-unsigned int watch_prewarm(struct crlwatch *cw, bool idle_only);
-/* Close the subscribers' connections (the next request opens anew) and
+void watch_prewarm(struct crlwatch *cw, bool idle_only);
+/* (Re)arm cw->warm_ev for the next subscriber not connected yet: a new
+ * one (or after watch_disconnect()) at once, else at the end of its
+ * backoff. */
+void watch_warm_arm(struct crlwatch *cw);
+/* Run cw->base's loop until no request is under way (--once). */
+void watch_send_wait(struct crlwatch *cw);
+/* Give up the requests under way (what they carried stays pending),
+ * close the subscribers' connections (the next request opens anew) and
  * forget their backoff. */
 void watch_disconnect(struct crlwatch *cw);
 void watch_free(struct crlwatch *cw);
-/* Free what send.c keeps: the pending notifications, the keys. */
+/* Free what send.c keeps: the requests under way and their events
+ * (before cw->base is freed), the pending notifications, the keys. */
 void watch_send_free(struct crlwatch *cw);
 
 /*

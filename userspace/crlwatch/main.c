@@ -345,44 +345,28 @@ static void on_fetched(void *arg)
 
 /*
  * Pre-warm: the connection to each subscriber is opened at start and at
- * subscription (warm_soon: on the next loop iteration, after the answer
- * to the subscription has gone), and one idle for keepalive/2 s gets a
- * request (warm_tick, every keepalive/4 s), so a notification, however
- * rare, finds it open: no TCP or TLS handshake between a new CRL and the
- * first server (certd's "[network] prewarm" does the same along its
- * forwarding lists).
+ * subscription (cw->warm_ev, armed by watch_warm_arm(): on the next loop
+ * iteration, after the answer to the subscription has gone; one not
+ * reached is tried again on its backoff), and one idle for keepalive/2 s
+ * gets a request (warm_tick, every keepalive/4 s), so a notification,
+ * however rare, finds it open: no TCP or TLS handshake between a new CRL
+ * and the first server (certd's "[network] prewarm" does the same along
+ * its forwarding lists). The requests run on the loop (send.c).
  */
-static struct event *warm_tick, *warm_soon;
-
-/* A subscriber not reached yet is tried again on its backoff. */
-static void warm_retry(unsigned int in_s)
-{
-	const struct timeval tv = { (time_t)in_s, 0 };
-
-	if (in_s && warm_soon && !evtimer_pending(warm_soon, NULL))
-		evtimer_add(warm_soon, &tv);
-}
+static struct event *warm_tick;
 
 static void on_warm_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	warm_retry(watch_prewarm(arg, false));
+	watch_prewarm(arg, false);
 }
 
 static void on_warm_soon(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	warm_retry(watch_prewarm(arg, true));
-}
-
-static void warm_new(void)
-{
-	static const struct timeval now = { 0, 0 };
-
-	if (warm_soon)
-		evtimer_add(warm_soon, &now);
+	watch_prewarm(arg, true);
 }
 
 /*
@@ -400,14 +384,14 @@ static void on_hup(void *arg)
 	load_signer(cw);
 	watch_load_issuers(cw);
 	watch_disconnect(cw);
-	warm_new();
+	watch_warm_arm(cw); /* all of them, at once */
 	watch_scan(cw, true);
 	watch_retry_arm(cw); /* what is pending: re-sent at once */
 }
 
 static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 {
-	char who[HOLDER_ID_MAX];
+	char who[HOLDER_ID_MAX], *norm = NULL;
 	const char *url, *why;
 	json_t *body;
 	int err;
@@ -429,11 +413,16 @@ static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 	    strlen(url) > 1024) {
 		http_reply_error(req, HTTP_BADREQUEST,
 				 "expected {\"url\": \"https://...\"}");
+	} else if (!(norm = watch_url_normalize(url))) {
+		http_reply_error(req, 503, "out of memory");
 	} else if (add &&
-		   watch_url_allowed(cw->o, url, holders_peer(req), &why)) {
+		   watch_url_allowed(cw->o, norm, holders_peer(req), &why)) {
+		/* Checked as it is kept and requested: one spelling of a
+		 * URL is one subscription (and one unsubscribe matches it). */
 		guise_info("subscribe %s: refused: %s", url, why);
 		http_reply_error(req, HTTP_FORBIDDEN, why);
 	} else {
+		url = norm;
 		err = watch_subscribe(cw, url, who, add);
 		if (err == -EBUSY)
 			err = 0; /* our hold let go; others keep it */
@@ -459,8 +448,9 @@ static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 					json_pack("{s:s, s:b}", "url", url,
 						  "subscribed", add));
 		if (!err && add)
-			warm_new();
+			watch_warm_arm(cw);
 	}
+	free(norm);
 	json_decref(body);
 }
 
@@ -522,8 +512,9 @@ int main(int argc, char **argv)
 	struct sockaddr_storage ss;
 	struct timeval tv;
 	SSL_CTX *ctx = NULL;
+	char *url;
 	size_t i;
-	int sslen, scan, ret = 1;
+	int sslen, scan, err, ret = 1;
 	bool notify;
 
 	if (parse_opts(argc, argv, &o, &verbosity)) {
@@ -540,24 +531,33 @@ int main(int argc, char **argv)
 		cw.cwd[0] = '\0';
 	if (load_signer(&cw) || watch_load_issuers(&cw))
 		goto out;
-	for (i = 0; i < o.n_to; i++)
-		if (watch_subscribe(&cw, o.to[i], NULL, true))
+	for (i = 0; i < o.n_to; i++) {
+		/* As subscriptions are kept: two spellings of one URL are
+		 * one subscriber. */
+		url = watch_url_normalize(o.to[i]);
+		err = url ? watch_subscribe(&cw, url, NULL, true) : -ENOMEM;
+		free(url);
+		if (err)
 			goto out;
+	}
 	if (o.state && watch_state_load(&cw))
 		goto out;
 	if (o.url && !(cw.fetch = urlfetch_new(&o)))
+		goto out;
+	/* The notifications are POSTed on the loop, from the first scan on
+	 * (--once runs it until they are over). */
+	base = cw.base = daemon_event_base();
+	if (!base)
 		goto out;
 	/* With --state after a first run, what was published meanwhile. */
 	notify = o.notify_existing || o.once || cw.state_started;
 	scan = watch_scan(&cw, notify);
 	watch_state_started(&cw, notify);
 	if (o.once) {
+		watch_send_wait(&cw);
 		ret = once_status(&cw, scan);
 		goto out;
 	}
-	base = daemon_event_base();
-	if (!base)
-		goto out;
 	if (o.listen) {
 		if (http_parse_listen(o.listen, &ss, &sslen)) {
 			guise_err("--listen %s: expected [v6]:port or v4:port",
@@ -594,10 +594,10 @@ int main(int argc, char **argv)
 		tv.tv_sec = o.keepalive >= 4 ? o.keepalive / 4 : 1;
 		tv.tv_usec = 0;
 		warm_tick = event_new(base, -1, EV_PERSIST, on_warm_tick, &cw);
-		warm_soon = evtimer_new(base, on_warm_soon, &cw);
-		if (!warm_tick || !warm_soon || evtimer_add(warm_tick, &tv))
+		cw.warm_ev = evtimer_new(base, on_warm_soon, &cw);
+		if (!warm_tick || !cw.warm_ev || evtimer_add(warm_tick, &tv))
 			goto out;
-		warm_new();
+		watch_warm_arm(&cw);
 	}
 	if (o.dir)
 		dirw = dirwatch_start(base, &cw, o.dir);
@@ -611,8 +611,9 @@ out:
 	dirwatch_stop(dirw);
 	if (warm_tick)
 		event_free(warm_tick);
-	if (warm_soon)
-		event_free(warm_soon);
+	if (cw.warm_ev)
+		event_free(cw.warm_ev);
+	cw.warm_ev = NULL;
 	if (tick)
 		event_free(tick);
 	if (cw.retry_ev)
@@ -620,10 +621,12 @@ out:
 	cw.retry_ev = NULL;
 	daemon_signals_free(&sig);
 	http_server_stop(&srv);
+	/* The requests under way and their events, before the loop goes. */
+	watch_send_free(&cw);
 	if (base)
 		event_base_free(base);
+	cw.base = NULL;
 	SSL_CTX_free(ctx);
-	watch_send_free(&cw);
 	watch_free(&cw);
 	free(o.to);
 	free(o.issuers);

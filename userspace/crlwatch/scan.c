@@ -273,18 +273,6 @@ static struct watched *find(struct crlwatch *cw, X509_CRL *crl, bool delta)
 }
 
 /*
- * Was a notification made by the watch_notify() that returned @rc, the
- * counters @before its call? It returns -1 both when it could not make
- * one (memory, signing: logged "cannot make the notification") and when
- * one was made but not delivered everywhere (pending, re-sent by
- * send.c); only a made one counts every subscriber as sent or failed.
- */
-static bool notify_made(const struct crlwatch *cw, int rc, uint64_t before)
-{
-	return !rc || cw->notes_sent + cw->notes_failed != before;
-}
-
-/*
  * A CRL seen at @location (@what in the log: the file or URL): notify it
  * if an --issuer signed it and its number is new. Only such a CRL moves
  * its issuer's mark, and only once its notification was made: -1 if it
@@ -297,7 +285,6 @@ static int consider(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	bool delta = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0;
 	const char *why = untrusted(cw, crl);
 	const unsigned char *p;
-	uint64_t before = cw->notes_sent + cw->notes_failed;
 	X509_CRL *previous;
 	ASN1_INTEGER *num;
 	struct watched *w;
@@ -328,18 +315,17 @@ static int consider(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		/* --serials: the previous full CRL, for the diff */
 		p = w->der;
 		previous = p ? d2i_X509_CRL(NULL, &p, (long)w->der_len) : NULL;
+		/* (its POSTs go on on the loop: their failures are
+		 * send.c's to count and re-send) */
 		rc = watch_notify(cw, crl, location, previous);
 		X509_CRL_free(previous);
-		if (rc)
+		if (rc) {
+			/* not made: the mark stays, the CRL is new at the
+			 * next try */
 			cw->notify_errors++;
-		if (!notify_made(cw, rc, before)) {
-			/* Its mark stays: the CRL is new at the next try. */
 			ASN1_INTEGER_free(num);
 			return -1;
 		}
-		if (rc)
-			guise_warn("%s: notification not delivered everywhere",
-				   location);
 	}
 	ASN1_INTEGER_free(w->number);
 	w->number = num;

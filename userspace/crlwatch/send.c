@@ -1,4 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The output side: notifications signed once, POSTed to every subscriber
+ * and re-sent until acknowledged; the --state marks; the subscribers'
+ * kept connections; the subscription list.
+ *
+ * Every request runs on the event loop: the multi handle is driven by
+ * libevent (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION,
+ * curl_multi_socket_action()), so watch_notify(), watch_retry() and
+ * watch_prewarm() only add easy handles and return; what a request
+ * brought (an acknowledgement, a failure and its backoff, a pre-warmed
+ * connection) is taken in check_done() when libcurl reports it over
+ * (curl_multi_info_read()). A subscriber that accepts connections and
+ * never answers thus delays neither the others, nor the scans, re-sends
+ * or the subscription API.
+ */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -26,83 +41,12 @@ static size_t discard(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/*
- * Each subscriber has a handle of its own (its TLS session for
- * resumption); the connections are kept in the multi handle's pool, so
- * the next notification needs no new handshake. The requests to all
- * subscribers run at once (perform_all): one that does not answer holds
- * up the others by nothing.
- */
-static CURL *sub_handle(struct crlwatch *cw, struct sub *s)
-{
-	const struct watch_opts *o = cw->o;
-	CURL *c = s->curl;
+/* Below: notifications, shared by the requests that carry them. */
+struct note;
+static struct note *note_ref(struct note *n);
+static void note_unref(struct note *n);
 
-	if (c)
-		return c;
-	c = s->curl = curl_easy_init();
-	if (!c)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	if (o->keepalive)
-		curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, (long)o->keepalive);
-	else
-		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-	if (o->ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca);
-	if (o->cert)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
-	if (o->key)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
-	return c;
-}
-
-static CURLM *multi(struct crlwatch *cw)
-{
-	if (!cw->multi) {
-		cw->multi = curl_multi_init();
-		if (cw->multi)
-			curl_multi_setopt(cw->multi, CURLMOPT_MAXCONNECTS,
-					  1024L);
-	}
-	return cw->multi;
-}
-
-/*
- * Run the requests prepared on the handles of @subs[0..@n) at once and
- * wait for all of them (each bounded by its CURLOPT_TIMEOUT); their
- * results into @res.
- */
-static void perform_all(struct crlwatch *cw, struct sub **subs, CURLcode *res,
-			size_t n)
-{
-	CURLM *m = multi(cw);
-	int running = 0, left;
-	struct CURLMsg *msg;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		res[i] = CURLE_FAILED_INIT;
-		if (m && curl_multi_add_handle(m, subs[i]->curl) == CURLM_OK)
-			running = 1;
-	}
-	while (running) {
-		if (curl_multi_perform(m, &running) != CURLM_OK ||
-		    (running &&
-		     curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK))
-			break;
-	}
-	while (m && (msg = curl_multi_info_read(m, &left))) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		for (i = 0; i < n; i++)
-			if (subs[i]->curl == msg->easy_handle)
-				res[i] = msg->data.result;
-	}
-	for (i = 0; m && i < n; i++)
-		curl_multi_remove_handle(m, subs[i]->curl);
-}
+/* ---- Requests, on the event loop ---- */
 
 static time_t mono_now(void)
 {
@@ -120,17 +64,356 @@ static void sub_used(struct sub *s)
 	s->warm_backoff = 0;
 }
 
+/* The subscriber @id, or NULL: it has left the list. */
+static struct sub *sub_find(struct crlwatch *cw, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cw->n_subs; i++)
+		if (cw->subs[i].id == id)
+			return &cw->subs[i];
+	return NULL;
+}
+
+/*
+ * A request under way. It names its subscriber by id, not by address
+ * (crlwatch.subs is reallocated, and a removal moves the last one into
+ * the hole), and holds a reference to the note it POSTs: the handle
+ * points into the note's bytes (CURLOPT_POSTFIELDS) until
+ * xfer_release().
+ */
+struct xfer {
+	struct xfer *next;
+	CURL *c;
+	bool own; /* c is the subscriber's own handle (s->curl) */
+	uint64_t sub;
+	struct note *note; /* POST (a reference); NULL: a pre-warm GET */
+	struct curl_slist *hdr;
+	struct round *round; /* the first try of a new notification, or NULL */
+};
+
+/* A socket libcurl asked to be watched (curl_multi_assign()). */
+struct sockev {
+	struct sockev *next, **prev;
+	struct event *ev;
+};
+
+/* The first POSTs of one new notification: one log line when all are
+ * over. */
+struct round {
+	size_t left; /* POSTs under way, + 1 while watch_notify() starts them */
+	size_t subs, ok, kept;
+	bool catchup;
+	char *location, *number;
+};
+
+static void post_finish(struct crlwatch *cw, struct xfer *x, struct sub *s,
+			CURLcode rc);
+static void warm_finish(struct sub *s, CURL *c, CURLcode rc);
+static void round_add(struct crlwatch *cw, struct round *r, bool ok, bool kept);
+
+/*
+ * A handle with the options every request has. Each subscriber keeps
+ * one (s->curl, its TLS session for resumption); the connections are
+ * kept in the multi handle's pool, so the next request needs no new
+ * handshake, whichever handle makes it.
+ */
+static CURL *easy_new(const struct watch_opts *o)
+{
+	CURL *c = curl_easy_init();
+
+	if (!c)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	if (o->keepalive)
+		curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, (long)o->keepalive);
+	else
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	if (o->ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca);
+	if (o->cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
+	if (o->key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
+	return c;
+}
+
+/* A handle for a request to @s: its own, unless that one is busy (two
+ * CRLs at once, a pre-warm and a notification): then a new one for this
+ * request only (*@own false). */
+static CURL *xfer_handle(struct crlwatch *cw, struct sub *s, bool *own)
+{
+	*own = false;
+	if (s->curl_busy)
+		return easy_new(cw->o);
+	if (!s->curl)
+		s->curl = easy_new(cw->o);
+	if (!s->curl)
+		return NULL;
+	s->curl_busy = *own = true;
+	return s->curl;
+}
+
 static void sub_close(struct sub *s)
 {
 	curl_easy_cleanup(s->curl);
 	s->curl = NULL;
+	s->curl_busy = s->warming = false;
+	s->posts = 0;
 	s->used = s->warm_after = s->warm_backoff = 0;
+}
+
+static void check_done(struct crlwatch *cw);
+
+static void on_curl_socket(evutil_socket_t fd, short what, void *arg)
+{
+	struct crlwatch *cw = arg;
+	int running;
+
+	curl_multi_socket_action(cw->multi, fd,
+				 (what & EV_READ ? CURL_CSELECT_IN : 0) |
+					 (what & EV_WRITE ? CURL_CSELECT_OUT :
+							    0),
+				 &running);
+	check_done(cw);
+}
+
+static void on_curl_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct crlwatch *cw = arg;
+	int running;
+
+	(void)fd;
+	(void)what;
+	curl_multi_socket_action(cw->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(cw);
+}
+
+static void sockev_free(struct sockev *se)
+{
+	if (!se)
+		return;
+	*se->prev = se->next;
+	if (se->next)
+		se->next->prev = se->prev;
+	event_free(se->ev);
+	free(se);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch @fd for what libcurl waits for on it. */
+static int curl_socket_cb(CURL *c, curl_socket_t fd, int what, void *arg,
+			  void *sockp)
+{
+	struct crlwatch *cw = arg;
+	struct sockev *se = sockp;
+	short kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
+		     (what & CURL_POLL_OUT ? EV_WRITE : 0);
+
+	(void)c;
+	if (what == CURL_POLL_REMOVE) {
+		sockev_free(se);
+		return 0;
+	}
+	if (se) {
+		event_del(se->ev);
+		event_assign(se->ev, cw->base, fd, kind, on_curl_socket, cw);
+	} else {
+		se = calloc(1, sizeof(*se));
+		if (se)
+			se->ev = event_new(cw->base, fd, kind, on_curl_socket,
+					   cw);
+		if (!se || !se->ev) {
+			free(se);
+			/* The request's timeout ends it. */
+			guise_err("cannot watch a subscriber's connection: "
+				  "out of memory");
+			return 0;
+		}
+		se->next = cw->socks;
+		se->prev = &cw->socks;
+		if (se->next)
+			se->next->prev = &se->next;
+		cw->socks = se;
+		curl_multi_assign(cw->multi, fd, se);
+	}
+	event_add(se->ev, NULL);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: call libcurl back in @ms ms (-1: no more). */
+static int curl_timer_cb(CURLM *m, long ms, void *arg)
+{
+	struct crlwatch *cw = arg;
+	struct timeval tv = { (time_t)(ms / 1000),
+			      (suseconds_t)(ms % 1000) * 1000 };
+
+	(void)m;
+	if (ms < 0)
+		evtimer_del(cw->curl_timer);
+	else
+		evtimer_add(cw->curl_timer, &tv);
+	return 0;
+}
+
+/* The multi handle, on cw->base's loop (made at first use). */
+static CURLM *multi(struct crlwatch *cw)
+{
+	CURLM *m;
+
+	if (cw->multi || !cw->base)
+		return cw->multi;
+	if (!cw->curl_timer)
+		cw->curl_timer = evtimer_new(cw->base, on_curl_timer, cw);
+	m = cw->curl_timer ? curl_multi_init() : NULL;
+	if (!m)
+		return NULL;
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 1024L);
+	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, cw);
+	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+	curl_multi_setopt(m, CURLMOPT_TIMERDATA, cw);
+	cw->multi = m;
+	return m;
+}
+
+/* @x is over: its handle out of the multi handle (back to @s if its own,
+ * pointing at nothing freed), its note let go. */
+static void xfer_release(struct crlwatch *cw, struct xfer *x, struct sub *s)
+{
+	if (cw->multi)
+		curl_multi_remove_handle(cw->multi, x->c);
+	if (x->own && s) {
+		curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(x->c, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(x->c, CURLOPT_PRIVATE, NULL);
+		s->curl_busy = false;
+	} else if (!x->own) {
+		curl_easy_cleanup(x->c);
+	}
+	curl_slist_free_all(x->hdr);
+	note_unref(x->note);
+	free(x);
+}
+
+static void post_prepare(CURL *c, const char *url, struct curl_slist *hdr,
+			 const struct note *nt);
+static int warm_prepare(CURL *c, const char *notify);
+
+/* Start a request to @s: POST @nt (for @r, or NULL: a re-send), or the
+ * pre-warm GET (@nt NULL). 0, or -1: out of memory, nothing started. */
+static int xfer_start(struct crlwatch *cw, struct sub *s, struct note *nt,
+		      struct round *r)
+{
+	struct xfer *x = calloc(1, sizeof(*x));
+	CURLM *m = multi(cw);
+
+	if (!x || !m)
+		goto fail;
+	x->sub = s->id;
+	x->c = xfer_handle(cw, s, &x->own);
+	if (!x->c)
+		goto fail;
+	if (nt) {
+		x->hdr = curl_slist_append(NULL,
+					   "Content-Type: application/cms");
+		if (!x->hdr)
+			goto fail;
+		x->note = note_ref(nt);
+		post_prepare(x->c, s->url, x->hdr, nt);
+	} else if (warm_prepare(x->c, s->url)) {
+		goto fail;
+	}
+	curl_easy_setopt(x->c, CURLOPT_PRIVATE, (char *)x);
+	if (curl_multi_add_handle(m, x->c) != CURLM_OK)
+		goto fail;
+	x->round = r;
+	x->next = cw->xfers;
+	cw->xfers = x;
+	if (nt)
+		s->posts++;
+	else
+		s->warming = true;
+	return 0;
+fail:
+	if (x && x->c)
+		xfer_release(cw, x, s);
+	else
+		free(x);
+	return -1;
+}
+
+static void xfer_unlink(struct crlwatch *cw, struct xfer *x)
+{
+	struct xfer **p;
+
+	for (p = &cw->xfers; *p; p = &(*p)->next) {
+		if (*p == x) {
+			*p = x->next;
+			return;
+		}
+	}
+}
+
+/* Give up the requests under way to subscriber @id (0: all): what they
+ * carried stays pending; a first try counts as not delivered. */
+static void xfers_abort(struct crlwatch *cw, uint64_t id)
+{
+	struct xfer **p = &cw->xfers, *x;
+	struct sub *s;
+
+	while ((x = *p)) {
+		if (id && x->sub != id) {
+			p = &x->next;
+			continue;
+		}
+		*p = x->next;
+		s = sub_find(cw, x->sub);
+		if (s && x->note)
+			s->posts--;
+		else if (s)
+			s->warming = false;
+		round_add(cw, x->round, false, false);
+		xfer_release(cw, x, s);
+	}
+}
+
+/* What libcurl reports done: taken, then the timers armed anew. */
+static void check_done(struct crlwatch *cw)
+{
+	struct CURLMsg *msg;
+	struct xfer *x;
+	struct sub *s;
+	CURLcode rc;
+	char *p;
+	int left;
+
+	while (cw->multi && (msg = curl_multi_info_read(cw->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		rc = msg->data.result; /* msg is gone with the handle */
+		p = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
+		x = (struct xfer *)p;
+		if (!x)
+			continue;
+		xfer_unlink(cw, x);
+		s = sub_find(cw, x->sub);
+		if (x->note)
+			post_finish(cw, x, s, rc);
+		else
+			warm_finish(s, x->c, rc);
+		xfer_release(cw, x, s);
+		watch_retry_arm(cw);
+		watch_warm_arm(cw);
+	}
 }
 
 void watch_disconnect(struct crlwatch *cw)
 {
 	size_t i;
 
+	xfers_abort(cw, 0);
 	for (i = 0; i < cw->n_subs; i++) {
 		sub_close(&cw->subs[i]);
 		/* What they owe: re-sent at once (watch_retry_arm()). */
@@ -140,7 +423,20 @@ void watch_disconnect(struct crlwatch *cw)
 	}
 	curl_multi_cleanup(cw->multi); /* closes the pool's connections */
 	cw->multi = NULL;
+	while (cw->socks) /* left by libcurl, if any */
+		sockev_free(cw->socks);
+	if (cw->curl_timer)
+		event_free(cw->curl_timer);
+	cw->curl_timer = NULL;
 }
+
+void watch_send_wait(struct crlwatch *cw)
+{
+	while (cw->xfers && cw->base && !event_base_loop(cw->base, EVLOOP_ONCE))
+		;
+}
+
+/* ---- Pre-warmed connections ---- */
 
 /* The notify URL's server, path /v1/health?keepalive=1 (malloc'd). */
 static char *warm_url(const char *notify)
@@ -161,28 +457,33 @@ static char *warm_url(const char *notify)
 
 #define WARM_BACKOFF_MAX 3600u
 
-/* Prepare @s's handle for GET /v1/health?keepalive=1. 0 or -1. */
-static int warm_prepare(struct sub *s)
+/* Prepare @c for GET /v1/health?keepalive=1 on @notify's server. 0 or
+ * -1. */
+static int warm_prepare(CURL *c, const char *notify)
 {
-	char *url = warm_url(s->url);
+	char *url = warm_url(notify);
 
 	if (!url)
 		return -1;
-	curl_easy_setopt(s->curl, CURLOPT_URL, url); /* copied */
-	curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
-	/* A subscriber that is down must not hold up the scans for long. */
-	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_URL, url); /* copied */
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	/* A subscriber that is down is given up soon (and retried). */
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
 	free(url);
 	return 0;
 }
 
-static int warm_done(struct sub *s, CURLcode rc)
+/* The pre-warm of @s (NULL: it left) is over (@c NULL: not started). */
+static void warm_finish(struct sub *s, CURL *c, CURLcode rc)
 {
 	long code = 0;
 
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (!s)
+		return;
+	s->warming = false;
+	if (c && rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK || code != 200) {
 		/* Warned once per outage; retried after 1, 2, 4 ... s, at
 		 * most hourly (a subscriber starting with us is warm soon). */
@@ -196,46 +497,61 @@ static int warm_done(struct sub *s, CURLcode rc)
 			s->warm_backoff = WARM_BACKOFF_MAX;
 		s->warm_after = mono_now() + s->warm_backoff;
 		s->used = 0; /* no connection to keep */
-		return -1;
+		return;
 	}
 	if (s->warm_backoff)
 		guise_info("pre-warm %s: connected again", s->url);
 	sub_used(s);
-	return 0;
 }
 
-unsigned int watch_prewarm(struct crlwatch *cw, bool idle_only)
+void watch_prewarm(struct crlwatch *cw, bool idle_only)
 {
 	const time_t now = mono_now(), stale = cw->o->keepalive / 2;
-	struct sub **todo = calloc(cw->n_subs + 1, sizeof(*todo));
-	CURLcode *res = calloc(cw->n_subs + 1, sizeof(*res));
-	size_t i, n = 0, ok = 0;
-	time_t next = 0;
+	size_t i, n = 0;
 	struct sub *s;
 
-	for (i = 0; todo && res && i < cw->n_subs; i++) {
-		s = &cw->subs[i];
-		if (s->warm_after <= now &&
-		    !(s->used && (idle_only || now - s->used < stale)) &&
-		    sub_handle(cw, s) && !warm_prepare(s))
-			todo[n++] = s;
-	}
-	perform_all(cw, todo, res, n);
-	for (i = 0; i < n; i++)
-		ok += !warm_done(todo[i], res[i]);
 	for (i = 0; i < cw->n_subs; i++) {
 		s = &cw->subs[i];
-		/* Not connected yet, backing off: its next try. */
-		if (!s->used && s->warm_after &&
-		    (!next || s->warm_after < next))
-			next = s->warm_after;
+		/* One under way opens or keeps the connection already. */
+		if (s->warming || s->posts || s->warm_after > now ||
+		    (s->used && (idle_only || now - s->used < stale)))
+			continue;
+		n++;
+		if (xfer_start(cw, s, NULL, NULL))
+			warm_finish(s, NULL, CURLE_OUT_OF_MEMORY);
 	}
 	if (n)
-		guise_debug("pre-warmed %zu of %zu subscriber connections", ok,
-			    n);
-	free(todo);
-	free(res);
-	return next ? (unsigned int)(next > now ? next - now : 0) + 1 : 0;
+		guise_debug("pre-warming %zu subscriber connections", n);
+	watch_warm_arm(cw);
+}
+
+void watch_warm_arm(struct crlwatch *cw)
+{
+	const time_t now = mono_now();
+	struct timeval tv = { 0, 0 };
+	time_t next = 0, at;
+	size_t i;
+
+	if (!cw->warm_ev)
+		return;
+	for (i = 0; i < cw->n_subs; i++) {
+		const struct sub *s = &cw->subs[i];
+
+		/* Not connected, nothing under way: a new one (or after
+		 * watch_disconnect()) at once, else after its backoff.
+		 * As watch_prewarm(cw, true) picks them. */
+		if (s->used || s->warming || s->posts)
+			continue;
+		at = s->warm_after > now ? s->warm_after : now;
+		if (!next || at < next)
+			next = at;
+	}
+	if (!next) {
+		evtimer_del(cw->warm_ev);
+		return;
+	}
+	tv.tv_sec = next - now;
+	evtimer_add(cw->warm_ev, &tv);
 }
 
 /* ---- Notifications: made once, delivered until acknowledged ---- */
@@ -417,7 +733,9 @@ static void mark(struct crlwatch *cw, size_t k)
 	ASN1_INTEGER *m;
 	size_t i, j;
 
-	if (!cw->o->state || !key->latest ||
+	/* A subscriber could not keep one pending (out of memory): not
+	 * acknowledged by every subscriber, whatever their lists say. */
+	if (!cw->o->state || !key->latest || key->held ||
 	    (key->mark && ASN1_INTEGER_cmp(key->latest, key->mark) <= 0))
 		return;
 	for (i = 0; i < cw->n_subs; i++)
@@ -617,6 +935,7 @@ static void pend_free(struct sub *s)
 	s->retry_at = 0;
 	s->retry_ms = 0;
 	s->failing = false;
+	s->missed = false;
 }
 
 size_t watch_pending(const struct crlwatch *cw)
@@ -630,15 +949,19 @@ size_t watch_pending(const struct crlwatch *cw)
 
 void watch_retry_arm(struct crlwatch *cw)
 {
-	uint64_t next = 0, now = mono_ms(), ms;
+	uint64_t next = 0, now = mono_ms(), ms, at;
 	struct timeval tv;
 	size_t i;
 
 	for (i = 0; i < cw->n_subs; i++) {
 		const struct sub *s = &cw->subs[i];
 
-		if (s->n_pend && (!next || s->retry_at < next))
-			next = s->retry_at;
+		/* One with a POST under way is armed again when it ends. */
+		if (!(s->n_pend || s->missed) || s->posts)
+			continue;
+		at = s->retry_at ? s->retry_at : now;
+		if (!next || at < next)
+			next = at;
 	}
 	if (!cw->retry_ev)
 		return;
@@ -662,47 +985,37 @@ static uint64_t jitter(unsigned int b)
 	return b / 2 + r % (b / 2 + 1);
 }
 
-/* Prepare @s's handle to POST @nt. */
-static void post_prepare(struct sub *s, struct curl_slist *hdr,
+/* Prepare @c to POST @nt to @url. */
+static void post_prepare(CURL *c, const char *url, struct curl_slist *hdr,
 			 const struct note *nt)
 {
-	curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, nt->der);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)nt->len);
-	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 0L);
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, nt->der);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)nt->len);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 0L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 }
 
 /*
- * The POST to @s is over (@rc; @prepared: it was sent at all): 0 if
- * answered 2xx (*@kept: over a connection already open), else -1 with
- * @why and *@retry_after (s, 0: none).
+ * The POST made with @c is over (@rc): 0 if answered 2xx (*@kept: over a
+ * connection already open), else -1 with @why and *@retry_after (s, 0:
+ * none).
  */
-static int post_done(struct sub *s, bool prepared, CURLcode rc, bool *kept,
-		     char *why, size_t whylen, long *retry_after)
+static int post_done(CURL *c, CURLcode rc, bool *kept, char *why, size_t whylen,
+		     long *retry_after)
 {
 	long code = 0, conns = 1;
 	curl_off_t ra = -1;
 
 	*retry_after = 0;
-	if (!prepared) {
-		snprintf(why, whylen, "out of memory");
-		return -1;
-	}
-	if (rc == CURLE_OK) {
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
-		curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &conns);
-		curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &ra);
-	}
-	/* The handle keeps pointers to these: not past this POST. */
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
 	if (rc != CURLE_OK) {
 		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
 		return -1;
 	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
+	curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra);
 	if (code < 200 || code > 299) {
 		snprintf(why, whylen, "HTTP %ld", code);
 		if (ra > 0)
@@ -712,120 +1025,182 @@ static int post_done(struct sub *s, bool prepared, CURLcode rc, bool *kept,
 		return -1;
 	}
 	*kept = conns == 0;
-	sub_used(s);
 	return 0;
 }
 
-/*
- * POST to each of @subs[0..@n) its @notes[i] at once (each a pending
- * notification of it); acknowledged ones leave its pending list, the
- * others are re-sent after its backoff. The keys settled get their
- * marks. Returns how many were acknowledged; *@kept: of those, over a
- * connection already open.
- */
-static size_t deliver(struct crlwatch *cw, struct sub **subs,
-		      struct note **notes, size_t n, size_t *kept)
+/* @s did not acknowledge @nt (@why, Retry-After @ra s): it stays pending,
+ * re-sent after the backoff. */
+static void post_failed(struct sub *s, const struct note *nt, const char *why,
+			long ra)
 {
-	struct curl_slist *hdr =
-		curl_slist_append(NULL, "Content-Type: application/cms");
-	CURLcode *res = calloc(n + 1, sizeof(*res));
-	bool *ready = calloc(n + 1, sizeof(*ready));
-	struct sub **todo = calloc(n + 1, sizeof(*todo));
-	size_t i, nt = 0, ok = 0, j;
+	uint64_t wait;
+
+	pend_rotate(s, nt);
+	s->retry_ms = s->retry_ms ? 2 * s->retry_ms : RETRY_MIN_MS;
+	if (s->retry_ms > RETRY_MAX_MS)
+		s->retry_ms = RETRY_MAX_MS;
+	wait = jitter(s->retry_ms);
+	if ((uint64_t)ra * 1000 > wait)
+		wait = (uint64_t)ra * 1000;
+	s->retry_at = mono_ms() + wait;
+	if (!s->failing)
+		guise_warn("POST %s: %s; CRL number %s kept for it, "
+			   "re-sent in %.1f s, then with backoff "
+			   "(%zu pending for it)",
+			   s->url, why, nt->number, (double)wait / 1e3,
+			   s->n_pend);
+	else
+		guise_debug("POST %s: %s; CRL number %s re-sent in "
+			    "%.1f s (%zu pending for it)",
+			    s->url, why, nt->number, (double)wait / 1e3,
+			    s->n_pend);
+	s->failing = true;
+}
+
+/* The POST @x to @s (NULL: it left) is over: acknowledged, it leaves
+ * the pending list (and its key may get its mark); else backoff. */
+static void post_finish(struct crlwatch *cw, struct xfer *x, struct sub *s,
+			CURLcode rc)
+{
+	struct note *nt = x->note;
+	bool kept = false;
 	char why[128];
 	long ra;
-	bool k;
 
-	*kept = 0;
-	for (i = 0; hdr && res && ready && todo && i < n; i++) {
-		if (sub_handle(cw, subs[i])) {
-			post_prepare(subs[i], hdr, notes[i]);
-			ready[i] = true;
-			todo[nt++] = subs[i];
-		}
+	if (!s) {
+		round_add(cw, x->round, false, false);
+		return;
 	}
-	perform_all(cw, todo, res, nt);
-	for (i = 0, j = 0; i < n; i++) {
-		struct sub *s = subs[i];
-		uint64_t now = mono_ms(), wait;
-		bool prepared = ready && ready[i];
-		CURLcode rc = prepared ? res[j++] : CURLE_FAILED_INIT;
+	s->posts--;
+	if (post_done(x->c, rc, &kept, why, sizeof(why), &ra)) {
+		post_failed(s, nt, why, ra);
+		round_add(cw, x->round, false, false);
+		return;
+	}
+	sub_used(s);
+	pend_ack(s, nt);
+	if (s->failing)
+		guise_info("POST %s: CRL number %s delivered after retrying "
+			   "(%zu more pending)",
+			   s->url, nt->number, s->n_pend);
+	s->failing = false;
+	s->retry_ms = 0;
+	/* Its other pending ones: at once. */
+	s->retry_at = s->n_pend ? mono_ms() : 0;
+	cw->notes_sent++;
+	cw->notes_kept += kept;
+	cw->notes_retried += !x->round;
+	mark(cw, nt->key);
+	round_add(cw, x->round, true, kept);
+}
 
-		k = false;
-		if (!post_done(s, prepared, rc, &k, why, sizeof(why), &ra)) {
-			ok++;
-			*kept += k;
-			pend_ack(s, notes[i]);
-			if (s->failing)
-				guise_info("POST %s: CRL number %s delivered "
-					   "after retrying (%zu more pending)",
-					   s->url, notes[i]->number, s->n_pend);
-			s->failing = false;
-			s->retry_ms = 0;
-			/* Its other pending ones: at once. */
-			s->retry_at = s->n_pend ? now : 0;
+/* One fewer POST of @r under way (the one of @ok, over a @kept
+ * connection); the last one logs it. NULL: not a first try. */
+static void round_add(struct crlwatch *cw, struct round *r, bool ok, bool kept)
+{
+	if (!r)
+		return;
+	r->ok += ok;
+	r->kept += kept;
+	if (--r->left)
+		return;
+	guise_info("%s: CRL number %s notified to %zu of %zu (%zu over kept "
+		   "connections%s); %zu pending",
+		   r->location, r->number ? r->number : "?", r->ok, r->subs,
+		   r->kept,
+		   r->catchup ? ", a catch-up without --serials to some" : "",
+		   watch_pending(cw));
+	cw->notes_failed += r->subs - r->ok;
+	cw->notify_errors += r->ok < r->subs;
+	free(r->location);
+	OPENSSL_free(r->number);
+	free(r);
+}
+
+/*
+ * Out of memory, @nt could not be kept pending for @s. Rather than
+ * losing it, it is held on its key, where no --state mark passes it, and
+ * kept for @s again by watch_retry() (held_retry()).
+ */
+static void note_lost(struct crlwatch *cw, struct sub *s, struct note *nt)
+{
+	struct notekey *key = &cw->keys[nt->key];
+
+	guise_err("POST %s: out of memory: CRL number %s not kept for it; "
+		  "tried again in 1 s",
+		  s->url, nt->number);
+	if (key->held != nt) {
+		note_unref(key->held);
+		key->held = note_ref(nt);
+	}
+	s->missed = true;
+	s->retry_at = mono_ms() + RETRY_MIN_MS;
+}
+
+/* No subscriber misses a held note any more: the keys may get marks. */
+static void held_settle(struct crlwatch *cw)
+{
+	size_t i;
+
+	for (i = 0; i < cw->n_subs; i++)
+		if (cw->subs[i].missed)
+			return;
+	for (i = 0; i < cw->n_keys; i++) {
+		if (!cw->keys[i].held)
 			continue;
-		}
-		pend_rotate(s, notes[i]);
-		s->retry_ms = s->retry_ms ? 2 * s->retry_ms : RETRY_MIN_MS;
-		if (s->retry_ms > RETRY_MAX_MS)
-			s->retry_ms = RETRY_MAX_MS;
-		wait = jitter(s->retry_ms);
-		if ((uint64_t)ra * 1000 > wait)
-			wait = (uint64_t)ra * 1000;
-		s->retry_at = now + wait;
-		if (!s->failing)
-			guise_warn("POST %s: %s; CRL number %s kept for it, "
-				   "re-sent in %.1f s, then with backoff "
-				   "(%zu pending for it)",
-				   s->url, why, notes[i]->number,
-				   (double)wait / 1e3, s->n_pend);
-		else
-			guise_debug("POST %s: %s; CRL number %s re-sent in "
-				    "%.1f s (%zu pending for it)",
-				    s->url, why, notes[i]->number,
-				    (double)wait / 1e3, s->n_pend);
-		s->failing = true;
+		note_unref(cw->keys[i].held);
+		cw->keys[i].held = NULL;
+		mark(cw, i);
 	}
-	for (i = 0; i < n; i++)
-		mark(cw, notes[i]->key);
-	curl_slist_free_all(hdr);
-	free(todo);
-	free(ready);
-	free(res);
-	return ok;
+}
+
+/*
+ * The held notes pending again for each subscriber that missed one
+ * (unless a newer one of the key is pending for it). Which key it missed
+ * is not recorded: it may get a note of another key held for another
+ * subscriber twice, which a receiver takes as a duplicate.
+ */
+static void held_retry(struct crlwatch *cw)
+{
+	size_t i, k;
+
+	for (i = 0; i < cw->n_subs; i++) {
+		struct sub *s = &cw->subs[i];
+
+		if (!s->missed)
+			continue;
+		s->missed = false;
+		for (k = 0; k < cw->n_keys; k++)
+			if (cw->keys[k].held && !pend_find(s, k) &&
+			    pend_set(s, cw->keys[k].held))
+				s->missed = true;
+		if (s->missed)
+			s->retry_at = mono_ms() + RETRY_MIN_MS;
+	}
+	held_settle(cw);
 }
 
 void watch_retry(struct crlwatch *cw)
 {
-	struct sub **subs = calloc(cw->n_subs + 1, sizeof(*subs));
-	struct note **notes = calloc(cw->n_subs + 1, sizeof(*notes));
 	uint64_t now = mono_ms();
-	size_t i, n = 0, ok, kept;
+	size_t i, n = 0;
+	struct note *nt;
 
-	for (i = 0; subs && notes && i < cw->n_subs; i++) {
+	held_retry(cw);
+	for (i = 0; i < cw->n_subs; i++) {
 		struct sub *s = &cw->subs[i];
 
-		if (s->n_pend && s->retry_at <= now) {
-			subs[n] = s;
-			/* Held through the POST (a newer one may not
-			 * replace it meanwhile, but be safe). */
-			notes[n++] = note_ref(s->pend[0].note);
-		}
+		if (!s->n_pend || s->posts || s->retry_at > now)
+			continue;
+		nt = s->pend[0].note;
+		n++;
+		if (xfer_start(cw, s, nt, NULL))
+			post_failed(s, nt, "out of memory", 0);
 	}
-	if (n) {
-		ok = deliver(cw, subs, notes, n, &kept);
-		cw->notes_sent += ok;
-		cw->notes_retried += ok;
-		cw->notes_kept += kept;
-		guise_debug("re-sent %zu pending notifications, %zu delivered; "
-			    "%zu pending",
-			    n, ok, watch_pending(cw));
-	}
-	for (i = 0; i < n; i++)
-		note_unref(notes[i]);
-	free(subs);
-	free(notes);
+	if (n)
+		guise_debug("re-sending %zu pending notifications; %zu "
+			    "pending",
+			    n, watch_pending(cw));
 	watch_retry_arm(cw);
 }
 
@@ -870,13 +1245,12 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 {
 	const struct watch_opts *o = cw->o;
 	bool delta = X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0;
-	struct sub **subs = calloc(cw->n_subs + 1, sizeof(*subs));
-	struct note **notes = calloc(cw->n_subs + 1, sizeof(*notes));
 	struct note *full = NULL, *plain = NULL;
-	size_t i, k = SIZE_MAX, sent = 0, kept = 0, catchup = 0;
 	STACK_OF(ASN1_INTEGER) * revoked;
 	struct crlnote n = { 0 };
-	char *num;
+	struct round *r = NULL;
+	size_t i, k = SIZE_MAX;
+	bool all_kept = true;
 	unsigned char id[32];
 	struct notekey *key;
 	int rc = -1;
@@ -885,7 +1259,7 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	n.number = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	if (n.issuer && n.number && !issuer_id(n.issuer, id))
 		k = key_find(cw, id, delta);
-	if (k == SIZE_MAX || !subs || !notes)
+	if (k == SIZE_MAX)
 		goto fail;
 	key = &cw->keys[k];
 	if (!o->notify_existing && key->mark &&
@@ -910,10 +1284,17 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 		if (!n.revoked)
 			goto fail;
 	}
-	if (!n.location || !(full = note_make(cw, &n, k)))
+	r = calloc(1, sizeof(*r));
+	if (!n.location || !r || !(r->location = strdup(location)) ||
+	    !(full = note_make(cw, &n, k)))
 		goto fail;
 	if (o->save)
 		save(cw, full);
+	r->number = i2s_ASN1_INTEGER(NULL, n.number); /* any size (BN) */
+	r->subs = cw->n_subs;
+	r->left = 1; /* held until every POST is started */
+	ASN1_INTEGER_free(key->latest);
+	key->latest = ASN1_INTEGER_dup(n.number);
 	for (i = 0; i < cw->n_subs; i++) {
 		struct sub *s = &cw->subs[i];
 		struct note *nt = full;
@@ -926,39 +1307,41 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 				n.revoked = revoked;
 			}
 			nt = plain ? plain : full;
-			catchup += nt == plain;
+			r->catchup |= nt == plain;
 		}
-		if (pend_set(s, nt))
-			continue; /* out of memory: not tried, not kept */
-		subs[sent] = s;
-		notes[sent++] = nt;
+		r->left++;
+		if (pend_set(s, nt)) {
+			note_lost(cw, s, nt);
+			all_kept = false;
+			round_add(cw, r, false, false);
+			continue;
+		}
+		if (xfer_start(cw, s, nt, r)) {
+			post_failed(s, nt, "out of memory", 0);
+			round_add(cw, r, false, false);
+		}
 	}
-	ASN1_INTEGER_free(key->latest);
-	key->latest = ASN1_INTEGER_dup(n.number);
-	i = sent;
-	sent = deliver(cw, subs, notes, i, &kept);
-	cw->notes_sent += sent;
-	cw->notes_failed += cw->n_subs - sent;
-	cw->notes_kept += kept;
-	num = i2s_ASN1_INTEGER(NULL, n.number); /* any size (BN) */
-	guise_info("%s: CRL number %s notified to %zu of %zu (%zu over kept "
-		   "connections%s); %zu pending",
-		   location, num ? num : "?", sent, cw->n_subs, kept,
-		   catchup ? ", a catch-up without --serials to some" : "",
-		   watch_pending(cw));
-	OPENSSL_free(num);
+	/* A note of this key held for a subscriber that missed it is
+	 * replaced by this newer one everywhere. */
+	if (all_kept && key->held) {
+		note_unref(key->held);
+		key->held = NULL;
+	}
+	/* The hold of the start: the log line now if nothing is under way. */
+	round_add(cw, r, false, false);
 	if (!cw->n_subs)
 		mark(cw, k);
 	watch_retry_arm(cw);
-	rc = sent == cw->n_subs ? 0 : -1;
+	rc = 0;
 	goto out;
 fail:
 	guise_err("%s: cannot make the notification", location);
+	if (r)
+		free(r->location);
+	free(r);
 out:
 	note_unref(full);
 	note_unref(plain);
-	free(subs);
-	free(notes);
 	crlnote_free(&n);
 	return rc;
 }
@@ -967,11 +1350,14 @@ void watch_send_free(struct crlwatch *cw)
 {
 	size_t i;
 
+	/* The requests under way and libcurl's events: before the loop. */
+	watch_disconnect(cw);
 	for (i = 0; i < cw->n_subs; i++)
 		pend_free(&cw->subs[i]);
 	for (i = 0; i < cw->n_keys; i++) {
 		ASN1_INTEGER_free(cw->keys[i].latest);
 		ASN1_INTEGER_free(cw->keys[i].mark);
+		note_unref(cw->keys[i].held);
 	}
 	free(cw->keys);
 	cw->keys = NULL;
@@ -990,22 +1376,24 @@ static size_t holds(const struct crlwatch *cw, const char *who)
 	return n;
 }
 
-/* @s leaves the list: what it owed is dropped, its keys may settle. */
+/* @s leaves the list: its requests under way are given up, what it owed
+ * is dropped, its keys may settle. */
 static void sub_remove(struct crlwatch *cw, size_t i)
 {
 	struct sub *s = &cw->subs[i];
 	size_t j;
 
+	xfers_abort(cw, s->id);
 	sub_close(s);
 	pend_free(s);
 	free(s->url);
 	holders_free(&s->holders);
 	cw->subs[i] = cw->subs[--cw->n_subs];
+	held_settle(cw);
 	for (j = 0; j < cw->n_keys; j++)
 		mark(cw, j);
 	watch_retry_arm(cw);
 }
-
 int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 		    bool add)
 {
@@ -1019,7 +1407,9 @@ int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 			continue;
 		if (add && !who)
 			s->holders.configured = true;
-		if (add && (!who || holders_has(&s->holders, who)))
+		/* a --to destination: no hold, whatever the caller's count */
+		if (add && (!who || s->holders.configured ||
+			    holders_has(&s->holders, who)))
 			return 0;
 		if (add && holds(cw, who) >= cw->o->subscribe_limit)
 			return -EDQUOT;
@@ -1042,7 +1432,7 @@ int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 		return -ENOMEM;
 	cw->subs = v;
 	s = &v[cw->n_subs];
-	*s = (struct sub){ .url = strdup(url) };
+	*s = (struct sub){ .url = strdup(url), .id = ++cw->sub_ids };
 	s->holders.configured = !who;
 	if (!s->url)
 		return -ENOMEM;
@@ -1055,6 +1445,35 @@ int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 	cw->n_subs++;
 	cw->subscribed += !!who;
 	return 0;
+}
+
+char *watch_url_normalize(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *norm = NULL, *p;
+
+	if (!u)
+		return NULL;
+	/* libcurl's own parse and rewrite (as urlpolicy_parse()), the host
+	 * in lower case (names are compared so, IPv6 addresses are written
+	 * so by libcurl), without the scheme's default port. */
+	if (!curl_url_set(u, CURLUPART_URL, url, 0) &&
+	    !curl_url_get(u, CURLUPART_HOST, &host, 0)) {
+		for (p = host; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		if (curl_url_set(u, CURLUPART_HOST, host, 0) ||
+		    curl_url_get(u, CURLUPART_URL, &norm,
+				 CURLU_NO_DEFAULT_PORT)) {
+			curl_free(norm);
+			norm = NULL;
+		}
+	}
+	p = strdup(norm ? norm : url);
+	curl_free(norm);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return p;
 }
 
 /* ---- Which URLs a client may subscribe ---- */

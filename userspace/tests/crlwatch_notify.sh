@@ -23,7 +23,12 @@
 #     subscribed or unsubscribed by a client: no change, no hold counted;
 #  6. --url: conditional GETs (304), the fetch off the event loop,
 #     redirects not followed (the target never asked), a body over the
-#     64 MiB cap refused, --url-ca, failures logged once.
+#     64 MiB cap refused, --url-ca, failures logged once;
+#  7. a subscriber that accepts connections and never answers holds up
+#     neither the others, nor the subscription API, nor shutdown: the
+#     POSTs and pre-warms run on the event loop;
+#  8. a URL is subscribed, matched and unsubscribed in one form: two
+#     spellings of it are one subscription (--to too).
 set -u
 
 dir=${1:?usage: crlwatch_notify.sh DIR CRLWATCH}
@@ -103,10 +108,10 @@ tls_leaf c1 "$long/CN=one" "subjectAltName=IP:2001:db8:9::2
 extendedKeyUsage=clientAuth"
 tls_leaf c2 "$long/CN=two" "subjectAltName=IP:2001:db8:9::2
 extendedKeyUsage=clientAuth"
-for c in caA caB caC caD caE caF; do
+for c in caA caB caC caD caE caF caG caH; do
 	mkca $c
 done
-[ -s c2.crt ] && [ -s caF.crt ] || {
+[ -s c2.crt ] && [ -s caH.crt ] || {
 	echo "Bail out! cannot make the test PKI"
 	exit 1
 }
@@ -435,6 +440,8 @@ is "$(sub_api "$P6B" server /v1/subscribe "https://[::1]:$S1/v1/notify")" 200 \
 	"... and a --to destination: 200"
 is "$(sub_api "$P6B" server /v1/subscribe "https://localhost:1/v1/notify")" 200 \
 	"... which took none of its limit: a second URL of its own still fits"
+is "$(sub_api "$P6B" server /v1/subscribe "https://[::1]:$S1/v1/notify")" 200 \
+	"... at its limit now, the --to destination again: 200, not 429"
 is "$(sub_api "$P6B" server /v1/unsubscribe "https://[::1]:$S1/v1/notify")" 200 \
 	"its unsubscribe of the --to destination: 200, no change"
 grep -q '"subscribed":false' sub.json
@@ -575,6 +582,154 @@ sleep 1.5
 stop "$W11"
 is "$(lines '--url http://127.0.0.1:1/crl' w11.log)" 1 \
 	"a CRL server that is down: logged once, not every 50 ms"
+
+# --- 7. A subscriber that accepts connections and never answers ----------
+# hole.py NAME: a TCP listener on [::1] that nobody accepts from: the
+# kernel completes the connections, nothing reads them (a server hung in
+# its TLS handshake). Its port in NAME.port.
+cat >hole.py <<'PY'
+import os, socket, sys, time
+d, name = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET6)
+s.bind(("::1", 0))
+s.listen(64)
+p = os.path.join(d, name + ".port")
+open(p + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(p + ".tmp", p)
+time.sleep(600)
+PY
+python3 hole.py "$dir" hole 2>>hole.err &
+pids="$pids $!"
+wait_file hole.port
+HOLE="https://[::1]:$(cat hole.port)/v1/notify"
+# The times asserted are the silent subscriber's own timeouts, as crlwatch
+# logs them (a POST: 10 s, a pre-warm: 5 s): what must happen first is
+# checked before the log says that one expired, not against a clock.
+hole_timed_out() { # LOG: a POST to the silent subscriber failed
+	grep -qF "POST $HOLE: " "$1"
+}
+hole_warm_failed() { # LOG
+	grep -qF "pre-warm $HOLE: " "$1"
+}
+mkdir pubG newG
+gencrl caG pubG/caG.crl # 01, there at start
+s2ok=$(posts s2 200)
+start_watch w12 --dir pubG -s caG.crt -k caG.key --to "$HOLE" \
+	--to "https://[::1]:$S2/v1/notify" $TLS --no-prewarm --interval 0.5 \
+	--listen '[::1]:0' --server-cert server.crt --server-key server.key \
+	--server-ca tlsca.crt --port-file w12.port
+W12=$WPID
+P12=$(cat w12.port)
+gencrl caG newG/caG.crl            # 02
+gencrl caG newG/caG-delta.crl delta_ext # 03, a delta
+t0=$(now_ms)
+mv newG/caG.crl newG/caG-delta.crl pubG/
+wait_until 30 count_is s2 200 $((s2ok + 2))
+ok $? "a full CRL and a delta at once beside a silent subscriber: the other one got both ($(($(now_ms) - t0)) ms)"
+hole_timed_out w12.log
+is $? 1 "... before the silent one's first POST timed out (10 s): each CRL went to all at once, the scan waited for none"
+t0=$(now_ms)
+code=$(sub_api "$P12" server /v1/subscribe "https://[::1]:$S1/v1/notify")
+t1=$(now_ms)
+is "$code" 200 "the subscription API answers while the POSTs to the silent one are under way ($((t1 - t0)) ms)"
+hole_timed_out w12.log
+is $? 1 "... before they timed out"
+wait_until 30 hole_timed_out w12.log
+ok $? "the silent subscriber's POSTs time out: logged"
+wait_until 5 sh -c '[ "$(grep -c "notified to 1 of 2" w12.log)" -ge 2 ]'
+ok $? "... and each CRL's line says 1 of 2, when both POSTs were over"
+sleep 2 # a re-send to it (after 0.5 to 1 s) is under way now
+t0=$(now_ms)
+kill "$W12"
+wait "$W12"
+rc=$?
+t1=$(now_ms)
+is "$rc" 0 "SIGTERM while a re-send to the silent one is under way: exit status 0"
+[ $((t1 - t0)) -lt 5000 ]
+ok $? "... at once ($((t1 - t0)) ms)"
+
+# Pre-warm (the default) of a subscriber that never answers: each
+# subscription of it starts a GET of 5 s at most.
+start_watch w13 --dir pubG -s caG.crt -k caG.key $TLS --interval 0.5 \
+	--listen '[::1]:0' --server-cert server.crt --server-key server.key \
+	--server-ca tlsca.crt --port-file w13.port
+W13=$WPID
+P13=$(cat w13.port)
+codes=""
+t0=$(now_ms)
+for _ in 1 2 3; do
+	codes="$codes $(sub_api "$P13" server /v1/subscribe "$HOLE")"
+	codes="$codes $(sub_api "$P13" server /v1/unsubscribe "$HOLE")"
+done
+t1=$(now_ms)
+is "$codes" " 200 200 200 200 200 200" "subscribing and unsubscribing the silent one three times ($((t1 - t0)) ms)"
+hole_warm_failed w13.log
+is $? 1 "... answered before any of its pre-warms timed out (5 s): each given up with the subscription"
+is "$(sub_api "$P13" server /v1/subscribe "$HOLE")" 200 "the silent one subscribed again"
+is "$(sub_api "$P13" server /v1/subscribe "https://[::1]:$S2/v1/notify")" 200 "... and s2"
+s2ok=$(posts s2 200)
+gencrl caG pubG/caG.crl # 04
+wait_until 20 count_is s2 200 $((s2ok + 1))
+ok $? "a CRL: s2 has it"
+is "$(sub_api "$P13" server /v1/unsubscribe "$HOLE")" 200 \
+	"the silent one unsubscribes while its POST is under way"
+wait_until 5 grep -q "notified to 1 of 2" w13.log
+ok $? "... which counts as not delivered: 1 of 2"
+hole_timed_out w13.log
+is $? 1 "... and is given up, not waited for"
+t0=$(now_ms)
+kill "$W13"
+wait "$W13"
+rc=$?
+t1=$(now_ms)
+is "$rc" 0 "SIGTERM: exit status 0 ($((t1 - t0)) ms)"
+
+# --- 8. One subscription per URL, however it is spelled ---------------------
+mkdir pubH
+gencrl caH pubH/caH.crl # 01
+start_watch w14 --dir pubH -s caH.crt -k caH.key $TLS --no-prewarm \
+	--interval 0.5 --listen '[::1]:0' --server-cert server.crt \
+	--server-key server.key --server-ca tlsca.crt --port-file w14.port \
+	--subscribe-limit 3
+W14=$WPID
+P14=$(cat w14.port)
+is "$(sub_api "$P14" server /v1/subscribe "https://[::1]:$S2/v1/notify")" 200 \
+	"subscribed https://[::1]:S2/v1/notify"
+is "$(sub_api "$P14" server /v1/subscribe "https://[0:0::1]:$S2/v1/x/../notify")" 200 \
+	"... and https://[0:0::1]:S2/v1/x/../notify"
+grep -qF "\"url\": \"https://[::1]:$S2/v1/notify\"" sub.json ||
+	grep -qF "\"url\":\"https://[::1]:$S2/v1/notify\"" sub.json
+ok $? "... which is the same URL: $(cat sub.json)"
+is "$(sub_api "$P14" server /v1/subscribe "https://LOCALHOST:443/v1/n")" 200 \
+	"subscribed https://LOCALHOST:443/v1/n"
+is "$(sub_api "$P14" server /v1/subscribe "https://localhost/v1/n")" 200 \
+	"... and https://localhost/v1/n: the same (host case, default port)"
+is "$(sub_api "$P14" server /v1/subscribe "https://127.0.0.1:1/v1/notify")" 200 \
+	"a third URL: the two spellings held one subscription each (--subscribe-limit 3)"
+is "$(sub_api "$P14" server /v1/subscribe "https://127.0.0.1:2/v1/notify")" 429 \
+	"... a fourth: 429"
+s2ok=$(posts s2 200)
+gencrl caH pubH/caH.crl # 02
+wait_until 20 count_is s2 200 $((s2ok + 1))
+sleep 1
+is "$(posts s2 200)" $((s2ok + 1)) "a CRL: one POST to the URL subscribed twice"
+is "$(sub_api "$P14" server /v1/unsubscribe "https://[::1]:$S2/v1/./notify")" 200 \
+	"unsubscribed with another spelling"
+is "$(sub_api "$P14" server /v1/unsubscribe "https://[::1]:$S2/v1/notify")" 404 \
+	"... then it is gone: 404"
+is "$(sub_api "$P14" server /v1/unsubscribe "https://Localhost:443/v1/n")" 200 \
+	"https://Localhost:443/v1/n unsubscribes https://localhost/v1/n"
+stop "$W14"
+mkdir pubH1
+cp pubH/caH.crl pubH1/
+s2ok=$(posts s2 200)
+"$crlwatch" --issuer caH.crt --dir pubH1 -s caH.crt -k caH.key $TLS -v \
+	--to "https://[::1]:$S2/v1/notify" --to "https://[0:0:0::1]:$S2/v1/a/../notify" \
+	--once 2>>w15.log
+is $? 0 "--once with one subscriber given twice (--to, spelled otherwise): delivered"
+is "$(posts s2 200)" $((s2ok + 1)) "... once"
+grep -q "notified to 1 of 1" w15.log
+ok $? "... to 1 of 1 subscriber"
 
 ! grep -q Sanitizer w*.log
 ok $? "no sanitizer report from crlwatch"
