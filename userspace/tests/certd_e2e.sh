@@ -691,6 +691,8 @@ publish fa
 ok $? "a notification to fa"
 wait_until 10 metric_is fb notify_accepted_total 1
 ok $? "fa forwarded it to fb"
+# (fa counts the POST once it has read fb's answer, a moment later)
+wait_until 10 metric_is fa posts_sent_total 1
 is "$(metric fa posts_reused_total)/$(metric fa posts_sent_total)" 1/1 \
 	"the first forward went over the pre-warmed connection"
 restart_fb
