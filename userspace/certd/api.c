@@ -470,19 +470,6 @@ static const char *subscribe_allowed(const struct certd_conf *c,
 	       "backslash";
 }
 
-/* The URL of an unsubscribe: as subscribe wrote it again (malloc'd). */
-static char *url_normalized(const char *url)
-{
-	struct urlpolicy_url u;
-	char *out;
-
-	if (urlpolicy_parse(url, URLPOLICY_QUERY, &u))
-		return strdup(url);
-	out = strdup(u.url);
-	urlpolicy_url_free(&u);
-	return out;
-}
-
 static void subscribe(struct evhttp_request *req, struct certd *d, bool add)
 {
 	const char *url, *topic = "crl", *why;
@@ -517,7 +504,7 @@ static void subscribe(struct evhttp_request *req, struct certd *d, bool add)
 		goto out;
 	}
 	if (!add)
-		norm = url_normalized(url);
+		norm = urlpolicy_normalize(url);
 	if (!norm) {
 		http_reply_error(req, 503, "out of memory");
 		goto out;

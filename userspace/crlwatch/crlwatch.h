@@ -195,21 +195,13 @@ int watch_state_load(struct crlwatch *cw);
 void watch_state_started(struct crlwatch *cw, bool notified);
 /*
  * @who (holders.h; NULL: the command line) holds or lets go of @url (in
- * the form watch_url_normalize() gives, as every subscriber's is kept);
+ * the form urlpolicy_normalize() gives, as every subscriber's is kept:
+ * "https://H:443/a/../n" and "https://h/n" are one subscriber);
  * as notify_subscribe() of guise-certd: 0, -EBUSY, -EPERM, -ENOENT,
  * -ENOSPC, -ENOMEM; -EDQUOT: @who holds --subscribe-limit already.
  */
 int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 		    bool add);
-/*
- * The form a subscriber's URL is kept, matched and requested in
- * (malloc'd; NULL: out of memory): as libcurl's URL API writes it again
- * ("." and ".." segments removed, IPv6 addresses compressed), the host
- * name in lower case and the scheme's default port left out, so that
- * "https://H:443/a/../n" and "https://h/n" are one subscriber. A URL
- * libcurl does not parse is returned as it is.
- */
-char *watch_url_normalize(const char *url);
 /*
  * May the client with certificate @client have crlwatch POST to @url?
  * urlpolicy_subscribe() (daemon/urlpolicy.h): with --subscribe-allow,

@@ -413,7 +413,7 @@ static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 	    strlen(url) > 1024) {
 		http_reply_error(req, HTTP_BADREQUEST,
 				 "expected {\"url\": \"https://...\"}");
-	} else if (!(norm = watch_url_normalize(url))) {
+	} else if (!(norm = urlpolicy_normalize(url))) {
 		http_reply_error(req, 503, "out of memory");
 	} else if (add &&
 		   watch_url_allowed(cw->o, norm, holders_peer(req), &why)) {
@@ -534,7 +534,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < o.n_to; i++) {
 		/* As subscriptions are kept: two spellings of one URL are
 		 * one subscriber. */
-		url = watch_url_normalize(o.to[i]);
+		url = urlpolicy_normalize(o.to[i]);
 		err = url ? watch_subscribe(&cw, url, NULL, true) : -ENOMEM;
 		free(url);
 		if (err)

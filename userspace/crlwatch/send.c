@@ -1447,35 +1447,6 @@ int watch_subscribe(struct crlwatch *cw, const char *url, const char *who,
 	return 0;
 }
 
-char *watch_url_normalize(const char *url)
-{
-	CURLU *u = curl_url();
-	char *host = NULL, *norm = NULL, *p;
-
-	if (!u)
-		return NULL;
-	/* libcurl's own parse and rewrite (as urlpolicy_parse()), the host
-	 * in lower case (names are compared so, IPv6 addresses are written
-	 * so by libcurl), without the scheme's default port. */
-	if (!curl_url_set(u, CURLUPART_URL, url, 0) &&
-	    !curl_url_get(u, CURLUPART_HOST, &host, 0)) {
-		for (p = host; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-		if (curl_url_set(u, CURLUPART_HOST, host, 0) ||
-		    curl_url_get(u, CURLUPART_URL, &norm,
-				 CURLU_NO_DEFAULT_PORT)) {
-			curl_free(norm);
-			norm = NULL;
-		}
-	}
-	p = strdup(norm ? norm : url);
-	curl_free(norm);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return p;
-}
-
 /* ---- Which URLs a client may subscribe ---- */
 
 int watch_url_allowed(const struct watch_opts *o, const char *url, X509 *client,

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,19 +54,26 @@ int urlpolicy_parse(const char *url, unsigned int flags,
 	if (!h || strlen(url) > URLPOLICY_URL_MAX ||
 	    curl_url_set(h, CURLUPART_URL, url, 0) ||
 	    curl_url_get(h, CURLUPART_SCHEME, &u->scheme, 0) ||
-	    curl_url_get(h, CURLUPART_HOST, &u->host, 0) ||
-	    curl_url_get(h, CURLUPART_PORT, &u->port, CURLU_DEFAULT_PORT) ||
-	    curl_url_get(h, CURLUPART_PATH, &u->path, 0) ||
-	    curl_url_get(h, CURLUPART_URL, &u->url, 0))
+	    curl_url_get(h, CURLUPART_HOST, &u->host, 0))
 		goto out;
 	if (strcmp(u->scheme, "https") && strcmp(u->scheme, "http"))
 		goto out;
+	/* (before the host is set again, which would drop a zone) */
 	if (curl_url_get(h, CURLUPART_USER, &x, 0) != CURLUE_NO_USER ||
 	    curl_url_get(h, CURLUPART_PASSWORD, &x, 0) != CURLUE_NO_PASSWORD ||
 	    (!(flags & URLPOLICY_QUERY) &&
 	     curl_url_get(h, CURLUPART_QUERY, &x, 0) != CURLUE_NO_QUERY) ||
 	    curl_url_get(h, CURLUPART_FRAGMENT, &x, 0) != CURLUE_NO_FRAGMENT ||
 	    curl_url_get(h, CURLUPART_ZONEID, &x, 0) != CURLUE_NO_ZONEID)
+		goto out;
+	/* One form per URL: the host in lower case (names compare so) and
+	 * no default port, so that https://H:443/n is https://h/n. */
+	for (i = 0; u->host[i]; i++)
+		u->host[i] = (char)tolower((unsigned char)u->host[i]);
+	if (curl_url_set(h, CURLUPART_HOST, u->host, 0) ||
+	    curl_url_get(h, CURLUPART_PORT, &u->port, CURLU_DEFAULT_PORT) ||
+	    curl_url_get(h, CURLUPART_PATH, &u->path, 0) ||
+	    curl_url_get(h, CURLUPART_URL, &u->url, CURLU_NO_DEFAULT_PORT))
 		goto out;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (strcasestr(u->path, bad[i]))
@@ -79,6 +87,18 @@ out:
 	if (ret)
 		urlpolicy_url_free(u);
 	return ret;
+}
+
+char *urlpolicy_normalize(const char *url)
+{
+	struct urlpolicy_url u;
+	char *out;
+
+	if (urlpolicy_parse(url, URLPOLICY_QUERY, &u))
+		return strdup(url);
+	out = strdup(u.url);
+	urlpolicy_url_free(&u);
+	return out;
 }
 
 int urlpolicy_host_ip(const char *host, unsigned char ip[16], size_t *len)

@@ -37,7 +37,8 @@
 
 /* A parsed URL; all malloc'd by libcurl (urlpolicy_url_free()). */
 struct urlpolicy_url {
-	char *url; /* the whole, as libcurl writes it again (normalized) */
+	char *url; /* the whole, as libcurl writes it again (normalized:
+		    * host in lower case, no default port) */
 	char *scheme; /* "http" or "https" */
 	char *host; /* as in the URL: "[v6]", v4, or a name */
 	char *port; /* decimal, the scheme's default if absent */
@@ -51,6 +52,11 @@ struct urlpolicy_url {
 int urlpolicy_parse(const char *url, unsigned int flags,
 		    struct urlpolicy_url *u);
 void urlpolicy_url_free(struct urlpolicy_url *u);
+
+/* @url in the form urlpolicy_parse() writes it (a query allowed), or as
+ * it is if it does not parse; malloc'd, NULL if memory ran out. Two
+ * spellings of a URL are one subscription by it. */
+char *urlpolicy_normalize(const char *url);
 
 /* Is @u under the prefix @prefix? */
 bool urlpolicy_under(const struct urlpolicy_url *u,
