@@ -154,6 +154,16 @@ void dirwatch_stop(struct event *ev);
  * which stay if a file does not load; the files of --dir are read anew
  * at the next scan). 0 or -1 (logged). */
 int watch_load_issuers(struct crlwatch *cw);
+/*
+ * The CRLs in @data (a file of --dir, a --url body) onto @out: every
+ * "X509 CRL" block if it holds one anywhere (PEM, other blocks and text
+ * between them skipped), else (or if none of them parses) DER, one CRL
+ * after another. *@bad: some of it does not parse (it is skipped).
+ * Returns how many were pushed, or -1 if memory ran out (what was pushed
+ * stays on @out). (fuzz/fuzz_crlwatch_crls.c)
+ */
+int watch_parse_crls(const unsigned char *data, size_t len,
+		     STACK_OF(X509_CRL) * out, bool *bad);
 /* One pass over the repository: notify every new CRL signed by an
  * --issuer. 0, or -1 if --dir or --url could not be read (logged). */
 int watch_scan(struct crlwatch *cw, bool notify);

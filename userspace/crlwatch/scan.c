@@ -82,15 +82,8 @@ static bool errors_oom(void)
 	return oom;
 }
 
-/*
- * The CRLs in @data onto @out: every "X509 CRL" block if it holds one
- * anywhere (PEM, other blocks and text between them skipped), else (or
- * if none of them parses) DER, one CRL after another. *@bad: some of it
- * does not parse (it is skipped). Returns how many were pushed, or -1 if
- * memory ran out (what was pushed stays on @out).
- */
-static int parse_crls(const unsigned char *data, size_t len,
-		      STACK_OF(X509_CRL) * out, bool *bad)
+int watch_parse_crls(const unsigned char *data, size_t len,
+		     STACK_OF(X509_CRL) * out, bool *bad)
 {
 	static const char begin[] = "-----BEGIN X509 CRL";
 	const unsigned char *p = data, *end = data + len;
@@ -146,13 +139,13 @@ static int parse_crls(const unsigned char *data, size_t len,
 	return oom ? -1 : n;
 }
 
-/* The first CRL in @data into *@crl (NULL if none): as parse_crls(), -1
+/* The first CRL in @data into *@crl (NULL if none): as watch_parse_crls(), -1
  * if memory ran out. */
 static int parse_crl(const unsigned char *data, size_t len, X509_CRL **crl)
 {
 	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
 	bool bad;
-	int n = sk ? parse_crls(data, len, sk, &bad) : -1;
+	int n = sk ? watch_parse_crls(data, len, sk, &bad) : -1;
 
 	*crl = n > 0 ? sk_X509_CRL_shift(sk) : NULL;
 	sk_X509_CRL_pop_free(sk, X509_CRL_free);
@@ -503,7 +496,7 @@ static void read_file(struct crlwatch *cw, int dfd, const char *name,
 		goto out;
 	}
 	crls = sk_X509_CRL_new_null();
-	n = crls ? parse_crls(buf, len, crls, &bad) : -1;
+	n = crls ? watch_parse_crls(buf, len, crls, &bad) : -1;
 	free(buf);
 	if (n < 0) {
 		why = "out of memory";
