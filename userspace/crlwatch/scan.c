@@ -139,19 +139,6 @@ int watch_parse_crls(const unsigned char *data, size_t len,
 	return oom ? -1 : n;
 }
 
-/* The first CRL in @data into *@crl (NULL if none): as watch_parse_crls(), -1
- * if memory ran out. */
-static int parse_crl(const unsigned char *data, size_t len, X509_CRL **crl)
-{
-	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
-	bool bad;
-	int n = sk ? watch_parse_crls(data, len, sk, &bad) : -1;
-
-	*crl = n > 0 ? sk_X509_CRL_shift(sk) : NULL;
-	sk_X509_CRL_pop_free(sk, X509_CRL_free);
-	return n;
-}
-
 int watch_load_issuers(struct crlwatch *cw)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
@@ -565,13 +552,16 @@ static struct seen_file *seen_find(struct crlwatch *cw, const char *name)
 static int scan_url(struct crlwatch *cw, bool notify)
 {
 	const struct watch_opts *o = cw->o;
+	STACK_OF(X509_CRL) *crls = NULL;
 	unsigned char *data = NULL;
-	X509_CRL *crl = NULL;
 	size_t len = 0;
-	int r = urlfetch_next(cw->fetch, &data, &len), n = 0;
+	int r = urlfetch_next(cw->fetch, &data, &len), n = 0, i;
+	bool bad = false, again = false;
 
-	if (r == 1)
-		n = parse_crl(data, len, &crl);
+	if (r == 1) {
+		crls = sk_X509_CRL_new_null();
+		n = crls ? watch_parse_crls(data, len, crls, &bad) : -1;
+	}
 	free(data);
 	if (r <= 0)
 		return r;
@@ -579,16 +569,27 @@ static int scan_url(struct crlwatch *cw, bool notify)
 		guise_err("%s: out of memory: fetched again at the next poll",
 			  o->url);
 		urlfetch_forget(cw->fetch);
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
 		return -1;
 	}
-	if (!crl) {
+	if (!n) {
 		guise_err("%s: the body fetched is not a CRL", o->url);
 		cw->files_bad++;
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
 		return -1;
 	}
-	if (consider(cw, crl, o->url, o->url, notify) < 0)
-		urlfetch_forget(cw->fetch); /* again at the next poll */
-	X509_CRL_free(crl);
+	if (bad)
+		guise_warn("%s: data beside its %d CRL(s) does not parse: "
+			   "ignored",
+			   o->url, n);
+	/* every CRL of the body (a full one and its delta, say), as a file
+	 * of --dir; one not notified has the body fetched again */
+	for (i = 0; i < n; i++)
+		again |= consider(cw, sk_X509_CRL_value(crls, i), o->url,
+				  o->url, notify) < 0;
+	if (again)
+		urlfetch_forget(cw->fetch);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	return 0;
 }
 

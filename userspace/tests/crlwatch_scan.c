@@ -703,6 +703,16 @@ static void test_once_status(void)
 	rx_reset();
 	tap_ok(once("o.log", args) == 0 && rx_has("32"),
 	       "--once over a --url: exit 0");
+	/* A body of two CRLs (two issuers here; a full CRL and its delta
+	 * alike): both notified (the first only, before). */
+	sh("sh crl.sh ca 34 >o5.crl && sh crl.sh ca2 35 >>o5.crl");
+	snprintf(args, sizeof(args),
+		 "-u http://127.0.0.1:%d/file/o5.crl -I ca.crt -I ca2.crt",
+		 rx.port);
+	rx_reset();
+	tap_ok(once("o.log", args) == 0 && rx_count() == 2 && rx_has("34") &&
+		       rx_has("35"),
+	       "--url: every CRL of a PEM bundle notified");
 	tap_ok(clean_log("o.log"), "no sanitizer report");
 }
 
