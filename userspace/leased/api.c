@@ -507,6 +507,7 @@ static void api_list(struct evhttp_request *req, void *arg)
 	if (api_begin(req, api, EVHTTP_REQ_GET, "list", &call) ||
 	    query_int(req, "limit", API_LIST_DEFAULT, API_LIST_MAX, &limit))
 		return;
+	batch_flush(api->d); /* only what is durable is listed */
 	if (store_lease_list(api->d->store, INT64_MAX, (size_t)limit, &v, &n)) {
 		http_reply_error(req, HTTP_INTERNAL, "store failure");
 		return;

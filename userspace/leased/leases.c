@@ -251,6 +251,10 @@ static void rent_committed(struct leased *d, struct lease_op *op)
 			d->m.store_errors++;
 		d->m.rents_refused++;
 		op->err = -EREMOTEIO;
+		/* The kernel may hold what the store does not (a lease left
+		 * there meanwhile: EEXIST until its expiry): reconcile. */
+		if (d->kresync)
+			kresync_request(d->kresync);
 		return;
 	}
 	d->m.rents++;
@@ -352,6 +356,9 @@ int leases_reveal(struct leased *d, const struct in6_addr *caller,
 	struct lease_rec l;
 	int err;
 
+	/* Only what is durable is answered: a pending rent may yet be
+	 * rolled back. */
+	batch_flush(d);
 	err = store_lease_by_virt(d->store, virt, &l);
 	if (!err && (memcmp(&l.peer, caller, sizeof(*caller)) ||
 		     l.expires <= time(NULL)))
@@ -377,6 +384,7 @@ int leases_history(struct leased *d, const struct in6_addr *virt, int64_t when,
 	char detail[API_DETAIL_MAX];
 	int err;
 
+	batch_flush(d); /* only what is durable is answered */
 	err = store_lease_at(d->store, virt, when, out, end, live);
 	snprintf(detail, sizeof(detail), "time=%lld reason=%s", (long long)when,
 		 reason);
@@ -477,6 +485,10 @@ int leases_reconcile(struct leased *d, int64_t now)
 
 	if (!d->kernel)
 		return 0;
+	/* The store read below goes through the connection of the open
+	 * batch: commit it first, or the kernel would get rents that may
+	 * yet roll back and lose leases whose return may. */
+	batch_flush(d);
 	/* 1. Expired leases leave the store (and below, the kernel). */
 	leases_sweep(d, now);
 

@@ -14,14 +14,20 @@
  * no sync has covered yet are later (and they are lost by a crash either
  * way). The size reported includes the buffered bytes.
  *
- * A failed write keeps the buffer: the sync reports the failure (the
- * commit fails and is rolled back, as when SQLite's own write fails), and
- * the next flush point tries again, so no later sync can succeed over
- * frames that never reached the file. Bytes of a commit that failed are
- * then written below the next commit's, which overwrites them from its
- * start: garbage past the last commit, as a write that succeeded before a
- * failed sync leaves it without the buffer (the frames' checksums chain,
- * so recovery stops at the last commit).
+ * A failed write that SQLite is told of (the write, sync, truncate or
+ * read it was flushed for fails) drops the buffer: SQLite fails the
+ * commit and rolls it back, which frees those WAL offsets; the WAL write
+ * lock is released, and another writer (the sqlite3 shell, a second
+ * process) may commit its own frames there. Written later, the stale
+ * bytes would destroy them, or (frames of a commit whose checksums
+ * chain) make a rolled back commit come back at the next recovery.
+ * Nothing is lost that a sync has covered: a commit is only durable once
+ * its sync returned, and that sync wrote the buffer first. Only a failed
+ * flush that SQLite is not told of (before a lock or file control of the
+ * WAL) keeps the buffer, for the sync of the same transaction to write
+ * or report. The close writes nothing: with synchronous=FULL every
+ * commit has synced its frames, so what is left is of a transaction
+ * that did not commit.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -56,8 +62,10 @@ struct wb_vfs {
 #define REAL(f) (WB(f)->real)
 #define RM(f) (REAL(f)->pMethods)
 
-/* Write what is buffered; on failure keep it for the next try. */
-static int wb_flush(sqlite3_file *f)
+/* Write what is buffered. On failure drop it (SQLite is told, and rolls
+ * the transaction back), unless @keep: the failure is not reported, the
+ * next flush tries again. */
+static int wb_flush_keep(sqlite3_file *f, bool keep)
 {
 	struct wb_file *w = WB(f);
 	int rc;
@@ -65,28 +73,32 @@ static int wb_flush(sqlite3_file *f)
 	if (!w->len)
 		return SQLITE_OK;
 	rc = RM(f)->xWrite(REAL(f), w->buf, (int)w->len, w->off);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK || !keep)
 		w->len = 0;
 	return rc;
 }
 
+static int wb_flush(sqlite3_file *f)
+{
+	return wb_flush_keep(f, false);
+}
+
+/* What is left is of a transaction that never committed: not written. */
 static int wb_close(sqlite3_file *f)
 {
 	struct wb_file *w = WB(f);
-	int rc = wb_flush(f), rc2;
 
 	sqlite3_free(w->buf);
 	w->buf = NULL;
 	w->len = 0;
-	rc2 = RM(f)->xClose(REAL(f));
-	return rc != SQLITE_OK ? rc : rc2;
+	return RM(f)->xClose(REAL(f));
 }
 
 /* Only a read of buffered bytes needs them written first. SQLite reads
  * committed frames (written, synced) and, in a transaction larger than
- * its cache, its own; what is left in the buffer after a failed write
- * (below the commit that failed, then rolled back) is never read, so
- * reads keep working while the disk is full, as without the buffer. */
+ * its cache, its own, which are then still buffered; a failed write
+ * left nothing behind, so reads keep working while the disk is full, as
+ * without the buffer. */
 static int wb_read(sqlite3_file *f, void *p, int n, sqlite3_int64 o)
 {
 	struct wb_file *w = WB(f);
@@ -167,13 +179,13 @@ static int wb_size(sqlite3_file *f, sqlite3_int64 *size)
  * to report. */
 static int wb_lock(sqlite3_file *f, int l)
 {
-	wb_flush(f);
+	wb_flush_keep(f, true);
 	return RM(f)->xLock(REAL(f), l);
 }
 
 static int wb_unlock(sqlite3_file *f, int l)
 {
-	wb_flush(f);
+	wb_flush_keep(f, true);
 	return RM(f)->xUnlock(REAL(f), l);
 }
 
@@ -184,7 +196,7 @@ static int wb_reserved(sqlite3_file *f, int *out)
 
 static int wb_control(sqlite3_file *f, int op, void *arg)
 {
-	wb_flush(f);
+	wb_flush_keep(f, true);
 	return RM(f)->xFileControl(REAL(f), op, arg);
 }
 

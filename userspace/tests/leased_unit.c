@@ -14,8 +14,13 @@
  *     sweep (leases.c);
  *   - the store's WAL appends gathered into one write (walbuf.c): a
  *     commit larger than one write, commits across checkpoints, a commit
- *     whose write fails (the shim VFS fails writes of the WAL), and a
- *     process killed right after its commits.
+ *     whose write fails (the shim VFS fails writes of the WAL; nothing of
+ *     it is written later, over another writer's commit), and a process
+ *     killed right after its commits;
+ *   - the reconcile with the kernel (a fake kernel below, in place of
+ *     kernel.c) and the reads that answer (reveal, history) see only
+ *     what is durable: they commit the open batch first; a rent the
+ *     kernel refuses after its commit asks for a reconcile.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +36,8 @@
 
 #include "audit.h"
 #include "confval.h"
+#include "kernel.h"
+#include "kresync.h"
 #include "leased.h"
 #include "tap.h"
 
@@ -40,6 +47,7 @@
 
 static bool fail_reads;
 static unsigned int fail_wal_writes;
+static unsigned int wal_writes; /* writes of a WAL that reached the file */
 static sqlite3_vfs *real_vfs, shim_vfs;
 static sqlite3_io_methods shim_io;
 
@@ -70,6 +78,8 @@ static int s_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
 		fail_wal_writes--;
 		return SQLITE_FULL;
 	}
+	if (((struct shim_file *)f)->wal)
+		wal_writes++;
 	return RM(f)->xWrite(REAL(f), b, n, o);
 }
 
@@ -204,6 +214,78 @@ static bool shim_install(void)
 		.xUnfetch = s_unfetch,
 	};
 	return sqlite3_vfs_register(&shim_vfs, 1) == SQLITE_OK;
+}
+
+/* --- A fake kernel: these replace kernel.c (the archive's kernel.o is
+ * not linked) and the reconcile request of daemon/kresync.c. --- */
+
+#define FAKE_MAX 64
+static struct guise_lease fake_leases[FAKE_MAX];
+static size_t fake_n;
+static int fake_install_err; /* the next install fails with it */
+static unsigned int fake_resyncs; /* kresync_request() calls */
+static char fake_kernel_obj, fake_kresync_obj;
+
+static struct guise_lease *fake_find(const struct in6_addr *virt)
+{
+	size_t i;
+
+	for (i = 0; i < fake_n; i++)
+		if (!memcmp(&fake_leases[i].virt, virt, sizeof(*virt)))
+			return &fake_leases[i];
+	return NULL;
+}
+
+int kernel_install(struct kernel *k, const struct lease_rec *l,
+		   uint32_t lifetime)
+{
+	struct guise_lease *g;
+	int err = fake_install_err;
+
+	(void)k;
+	fake_install_err = 0;
+	if (err)
+		return err;
+	g = fake_find(&l->virt);
+	if (!g) {
+		if (fake_n == FAKE_MAX)
+			return -ENOSPC;
+		g = &fake_leases[fake_n++];
+	}
+	memset(g, 0, sizeof(*g));
+	g->real = l->real;
+	g->peer = l->peer;
+	g->virt = l->virt;
+	g->lifetime = lifetime;
+	return 0;
+}
+
+int kernel_remove(struct kernel *k, const struct in6_addr *virt)
+{
+	struct guise_lease *g = fake_find(virt);
+
+	(void)k;
+	if (!g)
+		return -ENOENT;
+	*g = fake_leases[--fake_n];
+	return 0;
+}
+
+int kernel_dump(struct kernel *k, struct guise_lease **out, size_t *n)
+{
+	(void)k;
+	*out = malloc(sizeof(**out) * (fake_n ? fake_n : 1));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, fake_leases, sizeof(**out) * fake_n);
+	*n = fake_n;
+	return 0;
+}
+
+void kresync_request(struct kresync *r)
+{
+	(void)r;
+	fake_resyncs++;
 }
 
 /* --- The daemon's state around a store, without a loop. --- */
@@ -357,6 +439,155 @@ out:
 	store_close(d.store);
 	if (base)
 		event_base_free(base);
+}
+
+/* A store of @leases leases, reopened with group commit on @base (the
+ * batch stays open until flushed), the fake kernel holding its leases. */
+static bool open_batched(struct leased *d, const char *name,
+			 unsigned int leases, struct event_base **base)
+{
+	struct lease_rec *v = NULL;
+	char db[256];
+	size_t n = 0, i;
+	bool ok;
+
+	*base = NULL;
+	if (!open_fresh(d, name, leases))
+		return false;
+	db_path(db, sizeof(db), name);
+	store_close(d->store);
+	d->store = NULL;
+	*base = event_base_new();
+	ok = *base && !event_base_priority_init(*base, BATCH_PRIORITIES) &&
+	     !store_open(db, &d->store) && !batch_init(d, *base) &&
+	     !store_lease_list(d->store, INT64_MAX, SIZE_MAX, &v, &n);
+	fake_n = 0;
+	fake_install_err = 0;
+	fake_resyncs = 0;
+	for (i = 0; ok && i < n; i++)
+		ok = !kernel_install(NULL, &v[i], 3600);
+	free(v);
+	d->kernel = (struct kernel *)&fake_kernel_obj;
+	d->kresync = (struct kresync *)&fake_kresync_obj;
+	return ok;
+}
+
+static void close_batched(struct leased *d, struct event_base *base)
+{
+	fail_wal_writes = 0;
+	batch_free(d);
+	store_close(d->store);
+	d->store = NULL;
+	if (base)
+		event_base_free(base);
+}
+
+/* Is every kernel lease in the store as is, and every live store lease
+ * in the kernel? */
+static bool kernel_matches_store(struct leased *d)
+{
+	struct lease_rec *v = NULL, l;
+	size_t n = 0, i;
+	bool ok;
+
+	ok = !store_lease_list(d->store, INT64_MAX, SIZE_MAX, &v, &n) &&
+	     n == fake_n;
+	for (i = 0; ok && i < n; i++)
+		ok = fake_find(&v[i].virt) != NULL;
+	for (i = 0; ok && i < fake_n; i++)
+		ok = !store_lease_by_virt(d->store, &fake_leases[i].virt, &l) &&
+		     !memcmp(&l.real, &fake_leases[i].real, sizeof(l.real));
+	free(v);
+	return ok;
+}
+
+/* A reconcile (the kresync timer runs before the commit event) while a
+ * rent and a return wait in the open batch, whose commit then fails:
+ * the kernel must get neither. */
+static void test_reconcile_open_batch(void)
+{
+	static const char real_a[] = "2001:db8:1::99";
+	struct event_base *base;
+	struct unit_op a, r;
+	struct leased d;
+	int err;
+
+	if (!tap_ok(open_batched(&d, "reconcile", 3, &base) && fake_n == 3,
+		    "reconcile: a store of 3 leases, all in the kernel"))
+		goto out;
+	rent_submit(&d, &a, real_a, "2001:db8:3::77");
+	memset(&r, 0, sizeof(r));
+	r.op.kind = LEASE_OP_RETURN;
+	r.op.own = true;
+	inet_pton(AF_INET6, "2001:db8:1::10", &r.op.real);
+	inet_pton(AF_INET6, "2001:db8:ff::1:0", &r.op.addr);
+	r.op.done = unit_done;
+	leases_submit(&d, &r.op);
+	tap_ok(!a.done && !r.done && d.batch.n == 2,
+	       "reconcile: a rent and a return wait in the open batch");
+	fail_wal_writes = 1000; /* the disk is full: no commit works */
+	err = leases_reconcile(&d, time(NULL));
+	batch_flush(&d);
+	fail_wal_writes = 0;
+	tap_ok(a.done && a.op.err == -EIO && r.done && r.op.err == -EIO,
+	       "reconcile: the batch failed (rent %d, return %d)", a.op.err,
+	       r.op.err);
+	tap_ok(!fake_find(&a.op.l.virt),
+	       "reconcile: the failed rent is not in the kernel (err %d)", err);
+	tap_ok(fake_n == 3 && kernel_matches_store(&d),
+	       "reconcile: the lease whose return failed is still in the "
+	       "kernel; kernel = store (%zu leases)",
+	       fake_n);
+	/* Committed, then refused by the kernel (a stale lease holds its
+	 * address): taken back, and a reconcile is asked for. */
+	fake_install_err = -EEXIST;
+	rent_submit(&d, &a, real_a, "2001:db8:3::77");
+	batch_flush(&d);
+	tap_ok(a.done && a.op.err == -EREMOTEIO && fake_resyncs == 1,
+	       "a rent the kernel refuses after its commit asks for a "
+	       "reconcile (err %d, %u requests)",
+	       a.op.err, fake_resyncs);
+out:
+	d.kernel = NULL;
+	close_batched(&d, base);
+}
+
+/* Reveal and history answer only from what is durable: a rent waiting
+ * in the batch, whose commit then fails, is not answered as found. */
+static void test_reads_durable(void)
+{
+	static const struct leased_actor who = { "unit", "admin" };
+	static const char real_a[] = "2001:db8:1::99",
+			  peer_a[] = "2001:db8:3::77";
+	struct event_base *base;
+	struct in6_addr peer, real;
+	struct lease_rec l;
+	struct unit_op a;
+	struct leased d;
+	int64_t end;
+	bool live;
+	int err;
+
+	if (!tap_ok(open_batched(&d, "reads", 3, &base),
+		    "reads: a store of 3 leases"))
+		goto out;
+	d.kernel = NULL;
+	inet_pton(AF_INET6, peer_a, &peer);
+	rent_submit(&d, &a, real_a, peer_a);
+	/* Only the batch's commit fails, the audit record's works. */
+	fail_wal_writes = 1;
+	err = leases_reveal(&d, &peer, &a.op.l.virt, &who, &real);
+	tap_ok(a.done && a.op.err == -EIO && err == -ENOENT,
+	       "reveal: a rent rolled back is not revealed (%d)", err);
+	rent_submit(&d, &a, real_a, peer_a);
+	fail_wal_writes = 1;
+	err = leases_history(&d, &a.op.l.virt, time(NULL), "unit", &who, &l,
+			     &end, &live);
+	tap_ok(a.done && a.op.err == -EIO && err == -ENOENT,
+	       "history: a rent rolled back is not found (%d)", err);
+	fail_wal_writes = 0;
+out:
+	close_batched(&d, base);
 }
 
 static int64_t db_int(sqlite3 *db, const char *sql)
@@ -585,6 +816,41 @@ out:
 	fail_wal_writes = 0;
 }
 
+/* A commit whose write fails, then another writer commits (the sqlite3
+ * shell; the lock is free once SQLite rolled back): nothing of the
+ * failed commit may be written later, by a read or the close, over the
+ * other writer's frames. */
+static void test_walbuf_failed_dropped(void)
+{
+	struct store *other = NULL;
+	struct leased d;
+	char db[256];
+	int64_t n;
+
+	if (!tap_ok(open_fresh(&d, "walstale", 10), "a store with 10 leases"))
+		goto out;
+	fail_wal_writes = 1;
+	tap_ok(!insert_leases(d.store, 10, 5) && fail_wal_writes == 0,
+	       "the WAL's write fails once: the commit fails");
+	db_path(db, sizeof(db), "walstale");
+	tap_ok(!store_open(db, &other) && insert_leases(other, 100, 1),
+	       "another connection commits a lease");
+	store_close(other);
+	wal_writes = 0;
+	sqlite3_db_release_memory(store_db(d.store));
+	n = db_int(store_db(d.store), "SELECT count(*) FROM leases;");
+	store_close(d.store);
+	tap_ok(wal_writes == 0,
+	       "the read and the close write nothing to the WAL (%u writes)",
+	       wal_writes);
+	tap_ok(n == 11, "the read sees the other's lease (%lld)", (long long)n);
+	n = other_count("walstale");
+	tap_ok(n == 11, "after the close: 11 leases, store intact (%lld)",
+	       (long long)n);
+out:
+	fail_wal_writes = 0;
+}
+
 /* A process killed right after its commits (no close): every commit that
  * returned is in the file. */
 static void test_walbuf_killed(void)
@@ -661,7 +927,10 @@ int main(void)
 	test_conf_duration();
 	test_walbuf_commits();
 	test_walbuf_write_fails();
+	test_walbuf_failed_dropped();
 	test_walbuf_killed();
+	test_reconcile_open_batch();
+	test_reads_durable();
 	sqlite3_vfs_unregister(&shim_vfs);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
