@@ -46,6 +46,23 @@ static int is_url(const char *v)
 	return !strncmp(v, "https://", 8) || !strncmp(v, "http://", 7);
 }
 
+/* A file (or URL): a relative path kept against the start directory, for
+ * the reloads of the detached daemon (confval.h). */
+static int list_add_path(struct conf_list *l, const char *value)
+{
+	char *p;
+	int err;
+
+	if (is_url(value))
+		return list_add(l, value);
+	p = conf_path(value);
+	if (!p)
+		return -ENOMEM;
+	err = list_add(l, p);
+	free(p);
+	return err;
+}
+
 static int conf_server(struct certd_conf *c, const char *name,
 		       const char *value)
 {
@@ -57,11 +74,11 @@ static int conf_server(struct certd_conf *c, const char *name,
 		return http_parse_listen(value, &c->ocsp_listen,
 					 &c->ocsp_listen_len);
 	if (!strcmp(name, "cert"))
-		return conf_set_string(&c->cert, value);
+		return conf_set_path(&c->cert, value);
 	if (!strcmp(name, "key"))
-		return conf_set_string(&c->key, value);
+		return conf_set_path(&c->key, value);
 	if (!strcmp(name, "ca"))
-		return conf_set_string(&c->ca, value);
+		return conf_set_path(&c->ca, value);
 	if (!strcmp(name, "max_body")) {
 		if (conf_parse_u32(value, 4096, 256u << 20, &v))
 			return -EINVAL;
@@ -75,24 +92,24 @@ static int conf_client(struct certd_conf *c, const char *name,
 		       const char *value)
 {
 	if (!strcmp(name, "cert"))
-		return conf_set_string(&c->client_cert, value);
+		return conf_set_path(&c->client_cert, value);
 	if (!strcmp(name, "key"))
-		return conf_set_string(&c->client_key, value);
+		return conf_set_path(&c->client_key, value);
 	if (!strcmp(name, "ca"))
-		return conf_set_string(&c->client_ca, value);
+		return conf_set_path(&c->client_ca, value);
 	return -ENOENT;
 }
 
 static int conf_trust(struct certd_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "anchors"))
-		return list_add(&c->anchors, value);
+		return list_add_path(&c->anchors, value);
 	if (!strcmp(name, "intermediates"))
-		return list_add(&c->intermediates, value);
+		return list_add_path(&c->intermediates, value);
 	if (!strcmp(name, "crl"))
-		return list_add(&c->crls, value);
+		return list_add_path(&c->crls, value);
 	if (!strcmp(name, "notifier"))
-		return list_add(&c->notifiers, value);
+		return list_add_path(&c->notifiers, value);
 	if (!strcmp(name, "stale")) {
 		if (!strcmp(value, "unknown"))
 			c->stale_unknown = true;

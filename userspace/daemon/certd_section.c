@@ -49,11 +49,11 @@ int certd_section_set(struct certd_section *c, const char *name,
 	if (!strcmp(name, "url"))
 		return conf_set_string(&c->url, value);
 	if (!strcmp(name, "cert"))
-		return conf_set_string(&c->cert, value);
+		return conf_set_path(&c->cert, value);
 	if (!strcmp(name, "key"))
-		return conf_set_string(&c->key, value);
+		return conf_set_path(&c->key, value);
 	if (!strcmp(name, "ca"))
-		return conf_set_string(&c->ca, value);
+		return conf_set_path(&c->ca, value);
 	if (!strcmp(name, "check"))
 		return conf_parse_bool(value, &c->check);
 	if (!strcmp(name, "on_error"))

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "confval.h"
+
+/* --config made absolute (kept for the process's life). */
+static char *config_abs;
 
 /* The option column is 24 wide; descriptions wrap under it. */
 static void usage(const struct daemon_usage *u, FILE *fp)
@@ -42,6 +48,7 @@ int daemon_parse_opts(const struct daemon_usage *u, int argc, char **argv,
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *cwd;
 	int c;
 
 	o->config = u->default_config;
@@ -81,6 +88,24 @@ int daemon_parse_opts(const struct daemon_usage *u, int argc, char **argv,
 			argv[optind]);
 		return -1;
 	}
+	/* A detached daemon serves from /, and a reload reads the files
+	 * again: --config and the relative paths in it are kept against
+	 * the directory of the start (confval.h). */
+	cwd = getcwd(NULL, 0);
+	if (!cwd) {
+		fprintf(stderr, "%s: working directory: %s\n", u->name,
+			strerror(errno));
+		return -1;
+	}
+	conf_set_start_dir(cwd);
+	free(cwd);
+	free(config_abs);
+	config_abs = conf_path(o->config);
+	if (!config_abs) {
+		fprintf(stderr, "%s: out of memory\n", u->name);
+		return -1;
+	}
+	o->config = config_abs;
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,38 @@
 int conf_set_string(char **dst, const char *value)
 {
 	char *s = strdup(value);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static char *start_dir;
+
+void conf_set_start_dir(const char *dir)
+{
+	free(start_dir);
+	start_dir = dir ? strdup(dir) : NULL;
+}
+
+char *conf_path(const char *value)
+{
+	char *s;
+
+	if (!start_dir || value[0] == '/' || !value[0])
+		return strdup(value);
+	if (asprintf(&s, "%s%s%s", start_dir,
+		     start_dir[strlen(start_dir) - 1] == '/' ? "" : "/",
+		     value) < 0)
+		return NULL;
+	return s;
+}
+
+int conf_set_path(char **dst, const char *value)
+{
+	char *s = conf_path(value);
 
 	if (!s)
 		return -ENOMEM;

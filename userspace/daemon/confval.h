@@ -13,6 +13,19 @@
 
 /* Replace *@dst by a copy of @value. 0 or -ENOMEM. */
 int conf_set_string(char **dst, const char *value);
+
+/*
+ * Relative paths in a configuration (and --config itself) resolve against
+ * the directory the daemon was started in, also at a reload after the
+ * detached daemon went to /: daemon_parse_opts() records it here (the
+ * working directory then), and conf_path() prefixes it.
+ */
+void conf_set_start_dir(const char *dir);
+/* @value, made absolute against the start directory (if one is recorded
+ * and @value is relative); malloc()ed, NULL if out of memory. */
+char *conf_path(const char *value);
+/* As conf_set_string(), with a path: conf_path(@value). */
+int conf_set_path(char **dst, const char *value);
 /* on/yes/true/1 or off/no/false/0. 0 or -EINVAL. */
 int conf_parse_bool(const char *value, bool *out);
 /* A decimal in [@min, @max]. 0 or -EINVAL. */

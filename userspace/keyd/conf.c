@@ -55,24 +55,24 @@ static int conf_server(struct keyd_conf *c, const char *name, const char *value)
 	if (!strcmp(name, "listen"))
 		return http_parse_listen(value, &c->listen, &c->listen_len);
 	if (!strcmp(name, "cert"))
-		return conf_set_string(&c->cert, value);
+		return conf_set_path(&c->cert, value);
 	if (!strcmp(name, "key"))
-		return conf_set_string(&c->key, value);
+		return conf_set_path(&c->key, value);
 	if (!strcmp(name, "ca"))
-		return conf_set_string(&c->ca, value);
+		return conf_set_path(&c->ca, value);
 	if (!strcmp(name, "db"))
-		return conf_set_string(&c->db, value);
+		return conf_set_path(&c->db, value);
 	if (!strcmp(name, "socket"))
-		return conf_set_string(&c->socket, value);
+		return conf_set_path(&c->socket, value);
 	if (!strcmp(name, "secret_file"))
-		return conf_set_string(&c->secret_file, value);
+		return conf_set_path(&c->secret_file, value);
 	return http_limits_set(&c->limits, name, value);
 }
 
 static int conf_roles(struct keyd_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "file"))
-		return conf_set_string(&c->roles_file, value);
+		return conf_set_path(&c->roles_file, value);
 	if (!strcmp(name, "default"))
 		return roles_parse(value, &c->default_roles, NULL);
 	return -ENOENT;
@@ -126,13 +126,13 @@ static int conf_kernel(struct keyd_conf *c, const char *name, const char *value)
 static int conf_client(struct keyd_conf *c, const char *name, const char *value)
 {
 	if (!strcmp(name, "key_file"))
-		return conf_set_string(&c->key_file, value);
+		return conf_set_path(&c->key_file, value);
 	if (!strcmp(name, "pass_file"))
-		return conf_set_string(&c->pass_file, value);
+		return conf_set_path(&c->pass_file, value);
 	if (!strcmp(name, "state"))
-		return conf_set_string(&c->state, value);
+		return conf_set_path(&c->state, value);
 	if (!strcmp(name, "socket"))
-		return conf_set_string(&c->socket, value);
+		return conf_set_path(&c->socket, value);
 	if (!strcmp(name, "groups"))
 		return parse_groups(c, value);
 	return -ENOENT;

@@ -42,15 +42,15 @@ static int conf_server(struct leased_conf *c, const char *name,
 	if (!strcmp(name, "listen"))
 		return http_parse_listen(value, &c->listen, &c->listen_len);
 	if (!strcmp(name, "cert"))
-		return conf_set_string(&c->cert, value);
+		return conf_set_path(&c->cert, value);
 	if (!strcmp(name, "key"))
-		return conf_set_string(&c->key, value);
+		return conf_set_path(&c->key, value);
 	if (!strcmp(name, "ca"))
-		return conf_set_string(&c->ca, value);
+		return conf_set_path(&c->ca, value);
 	if (!strcmp(name, "db"))
-		return conf_set_string(&c->db, value);
+		return conf_set_path(&c->db, value);
 	if (!strcmp(name, "socket"))
-		return conf_set_string(&c->socket, value);
+		return conf_set_path(&c->socket, value);
 	return http_limits_set(&c->limits, name, value);
 }
 
@@ -58,7 +58,7 @@ static int conf_roles(struct leased_conf *c, const char *name,
 		      const char *value)
 {
 	if (!strcmp(name, "file"))
-		return conf_set_string(&c->roles_file, value);
+		return conf_set_path(&c->roles_file, value);
 	if (!strcmp(name, "default"))
 		return roles_parse(value, &c->default_roles, NULL) ? -EINVAL :
 								     0;

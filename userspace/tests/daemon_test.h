@@ -138,6 +138,7 @@ struct daemon {
 	bool log; /* -v, stderr to DIR/NAME.log */
 	bool no_notify; /* without the test's NOTIFY_SOCKET */
 	rlim_t fsize; /* >0: RLIMIT_FSIZE of the daemon (a disk that fills) */
+	bool in_dir; /* detached: started in DIR, --config NAME.conf */
 };
 
 /* Start DAEMON_BIN with DIR/NAME.conf; true once it serves (30 s). */
@@ -255,6 +256,12 @@ static inline bool daemon_start_detached(struct daemon *d, int *status)
 		/* Not the test's stdout: the daemon keeps it open. */
 		fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		/* Relative paths: --config, and those the test wrote in it. */
+		if (d->in_dir &&
+		    (chdir(dir) ||
+		     (size_t)snprintf(conf, sizeof(conf), "%s.conf", d->name) >=
+			     sizeof(conf)))
 			_exit(126);
 		execl(DAEMON_BIN, DAEMON_BIN, "--config", conf, "--port-file",
 		      portf, "-v", (char *)NULL);

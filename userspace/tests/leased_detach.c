@@ -7,7 +7,9 @@
  * The daemon forks before it opens the store (detach.h): with the store
  * opened before the fork, SQLite's locks left with the parent, the other
  * process's close deleted the -wal file and the later rents, although
- * answered 201, were lost.
+ * answered 201, were lost. And a detached daemon, which serves from /,
+ * started with a relative --config naming relative files, reloads them
+ * at SIGHUP from the directory it was started in.
  */
 #include "leased_lib.h"
 
@@ -83,6 +85,68 @@ static void test_durable(void)
 	tap_ok(st == 0, "SIGTERM: clean exit, no leaks (status %d)", st);
 }
 
+/* DIR/NAME.conf with paths relative to DIR; at most @max leases each. */
+static int write_relative_config(const char *name, unsigned int max)
+{
+	char conf[512];
+	FILE *fp;
+
+	path(conf, sizeof(conf), name, ".conf");
+	fp = fopen(conf, "w");
+	if (!fp)
+		return -1;
+	fprintf(fp,
+		"[server]\nlisten = [::1]:0\ncert = server.crt\n"
+		"key = ./server.key\nca = ca.crt\ndb = %s.db\n\n"
+		"[pool]\nprefix = %s\nmax_per_client = %u\n\n"
+		"[kernel]\nsync = off\n\n[gateway]\nenabled = off\n",
+		name, POOL, max);
+	return fclose(fp);
+}
+
+static bool log_has(const char *name, const char *s)
+{
+	char logf[512], line[1024];
+	bool found = false;
+	FILE *fp;
+
+	path(logf, sizeof(logf), name, ".log");
+	fp = fopen(logf, "r");
+	while (fp && !found && fgets(line, sizeof(line), fp))
+		found = strstr(line, s) != NULL;
+	if (fp)
+		fclose(fp);
+	return found;
+}
+
+/* Started in DIR with --config rel.conf (relative files in it), the
+ * detached daemon serves from /: SIGHUP must still read them. */
+static void test_reload_relative(void)
+{
+	struct daemon d = { .name = "rel", .in_dir = true };
+	unsigned int i;
+	int st;
+
+	if (!tap_ok(write_relative_config("rel", 1) == 0,
+		    "relative: configuration with relative paths"))
+		return;
+	if (!tap_ok(daemon_start_detached(&d, &st),
+		    "relative: started detached with --config rel.conf (%d)",
+		    st))
+		return;
+	tap_ok(rent_n(&d, 0, 3) == 1, "relative: max_per_client 1: 1 rent");
+	write_relative_config("rel", 3);
+	kill(d.pid, SIGHUP);
+	for (i = 0; i < 100 && !log_has("rel", "reload"); i++)
+		usleep(100 * 1000);
+	tap_ok(log_has("rel", "reloaded") && !log_has("rel", "reload failed"),
+	       "relative: SIGHUP reloads the configuration");
+	tap_ok(rent_n(&d, 3, 3) == 2,
+	       "relative: max_per_client 3 applied: 2 more rents");
+	st = daemon_stop(&d, SIGTERM);
+	tap_ok(st == 0, "relative: SIGTERM: clean exit (status %d)", st);
+}
+
 /* A start that fails after the fork still fails the command. */
 static void test_start_failure(void)
 {
@@ -120,6 +184,7 @@ int main(void)
 {
 	if (leased_test_setup()) {
 		test_durable();
+		test_reload_relative();
 		test_start_failure();
 	}
 	return leased_test_done();
