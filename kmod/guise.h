@@ -170,10 +170,12 @@ unsigned int guise_ingress(struct guise_net *gn, const struct guise_config *cfg,
 
 /* miss.c: packets held while userspace is asked for a lease. */
 struct guise_rp;
+struct guise_lease;
 unsigned int guise_miss_hold(struct guise_net *gn,
 			     const struct guise_config *cfg,
 			     struct sk_buff *skb,
-			     const struct nf_hook_state *state);
+			     const struct nf_hook_state *state,
+			     struct guise_lease **leased);
 void guise_miss_release(struct guise_net *gn, const struct guise_rp *rp);
 void guise_miss_net_init(struct guise_net *gn);
 void guise_miss_net_pre_exit(struct guise_net *gn);
@@ -219,9 +221,11 @@ extern const struct nla_policy guise_key_policy[GUISE_A_KEY_MAX + 1];
 int guise_genl_init(void);
 void guise_genl_exit(void);
 /* Multicast an event to GUISE_MCGRP_EVENTS in @net; may be called from
- * any context (allocates with GFP_ATOMIC).
+ * any context (allocates with GFP_ATOMIC). Both drop everything once the
+ * module is unloading (guise_genl_exit()).
  */
 int guise_genl_event(struct net *net, struct sk_buff *msg);
+bool guise_genl_has_listeners(struct net *net);
 
 /*
  * Objects allocated by the module and not yet freed; main.c reports a

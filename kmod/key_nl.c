@@ -65,8 +65,7 @@ void guise_key_notify_expired(struct guise_net *gn, const struct guise_key *k)
 	struct sk_buff *msg;
 	void *hdr;
 
-	if (!genl_has_listeners(&guise_genl_family, gn->net,
-				GUISE_MCGRP_EVENTS_ID))
+	if (!guise_genl_has_listeners(gn->net))
 		return;
 	msg = genlmsg_new(guise_key_msg_size(), GFP_ATOMIC);
 	if (!msg)

@@ -154,7 +154,9 @@ static void guise_lease_set(struct guise_lease *l,
 {
 	guise_lease_abuse_set(l, s);
 	WRITE_ONCE(l->flags, s->flags);
-	WRITE_ONCE(l->expires, jiffies + (unsigned long)s->lifetime * HZ);
+	/* In u64: guise_lease_nl_new() refused what jiffies cannot hold. */
+	WRITE_ONCE(l->expires,
+		   jiffies + (unsigned long)((u64)s->lifetime * HZ));
 }
 
 /* The wheel granule of time @t (jiffies); wraps with jiffies. */
@@ -316,6 +318,18 @@ err_free:
 	return ret;
 }
 
+/*
+ * Flushing takes an expired lease that the collector has not reached yet
+ * (up to about two granules after its expiry) off its hands: it gets its
+ * LEASE_EXPIRED here, as it would from the collector or from LEASE_NEW.
+ */
+static void guise_lease_flush_one(struct guise_net *gn, struct guise_lease *l)
+{
+	if (!guise_lease_live(l))
+		guise_lease_notify_expired(gn, l);
+	guise_lease_unlink(gn, l);
+}
+
 /* Every linked lease is on a wheel slot or on lease_gc_todo. */
 void guise_lease_flush(struct guise_net *gn)
 {
@@ -327,10 +341,10 @@ void guise_lease_flush(struct guise_net *gn)
 	if (!gn->lease_wheel)
 		return;		/* never had a lease */
 	hlist_for_each_entry_safe(l, tmp, &gn->lease_gc_todo, gc_node)
-		guise_lease_unlink(gn, l);
+		guise_lease_flush_one(gn, l);
 	for (i = 0; i < GUISE_GC_SLOTS; i++) {
 		hlist_for_each_entry_safe(l, tmp, &gn->lease_wheel[i], gc_node)
-			guise_lease_unlink(gn, l);
+			guise_lease_flush_one(gn, l);
 		cond_resched();
 	}
 }

@@ -66,6 +66,7 @@ void guise_lease_abuse_set(struct guise_lease *l,
 		return;
 	spin_lock_bh(&a->lock);
 	a->credit_ns = 0;
+	/* Under the lock, as in guise_lease_rate_ok(): never backwards. */
 	a->stamp_ns = ktime_get_ns();
 	WRITE_ONCE(a->rate_burst, s->rate_burst);
 	WRITE_ONCE(a->rate_pps, s->rate_pps);
@@ -127,11 +128,21 @@ bool guise_lease_rate_ok(struct guise_lease *l)
 		return true;
 	cost = NSEC_PER_SEC / pps;
 	cap = cost * max_t(u32, READ_ONCE(a->rate_burst), 1);
-	now = ktime_get_ns();
 
 	spin_lock_bh(&a->lock);
-	a->credit_ns = min(cap, a->credit_ns + (now - a->stamp_ns));
-	a->stamp_ns = now;
+	/*
+	 * The clock is read under the lock: read before it, a CPU could
+	 * find a stamp set by another CPU that read the clock later, and
+	 * the negative difference, as u64, would refill a whole burst and
+	 * move the stamp back. The monotonic clock is the same on every
+	 * CPU, so under the lock it never goes back; stay safe anyway.
+	 */
+	now = ktime_get_ns();
+	if ((s64)(now - a->stamp_ns) > 0) {
+		a->credit_ns += now - a->stamp_ns;
+		a->stamp_ns = now;
+	}
+	a->credit_ns = min(cap, a->credit_ns);
 	ok = a->credit_ns >= cost;
 	if (ok)
 		a->credit_ns -= cost;

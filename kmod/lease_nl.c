@@ -70,17 +70,20 @@ int guise_lease_put(struct sk_buff *msg, const struct guise_lease *l)
 	return 0;
 }
 
-/* Tell the events group that @l expired. Any context; best effort. */
+/*
+ * Tell the events group that @l expired. Best effort. Every caller (the
+ * collector's work, LEASE_NEW, LEASE_FLUSH) runs in process context under
+ * gn->lock and outside RCU: the allocation may sleep.
+ */
 void guise_lease_notify_expired(struct guise_net *gn,
 				const struct guise_lease *l)
 {
 	struct sk_buff *msg;
 	void *hdr;
 
-	if (!genl_has_listeners(&guise_genl_family, gn->net,
-				GUISE_MCGRP_EVENTS_ID))
+	if (!guise_genl_has_listeners(gn->net))
 		return;
-	msg = genlmsg_new(guise_lease_msg_size(), GFP_ATOMIC);
+	msg = genlmsg_new(guise_lease_msg_size(), GFP_KERNEL);
 	if (!msg)
 		return;
 	hdr = genlmsg_put(msg, 0, 0, &guise_genl_family, 0,
@@ -161,6 +164,17 @@ int guise_lease_nl_new(struct sk_buff *skb, struct genl_info *info)
 	s.rate_burst = guise_nla_u32_or(tb[GUISE_A_LEASE_RATE_BURST],
 					s.rate_pps);
 
+	/*
+	 * The policy allows up to 366 days, more jiffies than a 32-bit
+	 * unsigned long can hold at HZ=1000 (and beyond MAX_JIFFY_OFFSET,
+	 * time_before() in guise_lease_live() would read the expiry as
+	 * past). Only 32-bit kernels can get here.
+	 */
+	if ((u64)s.lifetime * HZ > MAX_JIFFY_OFFSET) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[GUISE_A_LEASE_LIFETIME],
+				    "lifetime too long for this kernel (32-bit jiffies)");
+		return -ERANGE;
+	}
 	if (!(s.flags & (GUISE_LEASE_F_EGRESS | GUISE_LEASE_F_INGRESS))) {
 		NL_SET_ERR_MSG_ATTR(info->extack, tb[GUISE_A_LEASE_FLAGS],
 				    "a lease needs egress, ingress or both");

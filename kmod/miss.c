@@ -128,7 +128,17 @@ err:
 
 /*
  * Hold @skb (R->P, no lease, policy upcall). Returns NF_STOLEN when held,
- * NF_DROP when over a bound or out of memory.
+ * NF_DROP when over a bound or out of memory. Sets *@leased (else leaves
+ * it alone) when a live egress lease for R->P turns out to exist: the
+ * caller rewrites @skb with it instead (the return value is then void).
+ *
+ * That lease was installed after the caller's lookup missed, and its
+ * guise_miss_release() may have run already: a new flow made now would
+ * be one nobody releases, a second LEASE_MISS for a leased flow and a
+ * packet dropped on timeout. LEASE_NEW inserts before it releases, and
+ * the release takes miss_lock, so a lookup under miss_lock finds every
+ * lease whose release already looked for pending flows. A flow that is
+ * already pending is fine to join: its release is still to come.
  *
  * A held skb outlives the hook's RCU section: its dst, which forwarded
  * and local TCP skbs carry without a reference, is taken a reference to
@@ -140,7 +150,8 @@ err:
 unsigned int guise_miss_hold(struct guise_net *gn,
 			     const struct guise_config *cfg,
 			     struct sk_buff *skb,
-			     const struct nf_hook_state *state)
+			     const struct nf_hook_state *state,
+			     struct guise_lease **leased)
 {
 	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
 	struct guise_rp rp = { .real = ip6->saddr, .peer = ip6->daddr };
@@ -160,6 +171,15 @@ unsigned int guise_miss_hold(struct guise_net *gn,
 	if (p && (p->in != state->in || p->out != state->out))
 		goto drop;
 	if (!p) {
+		struct guise_lease *l;
+
+		l = guise_lease_lookup_rp(gn, &rp.real, &rp.peer);
+		if (l && (READ_ONCE(l->flags) & GUISE_LEASE_F_EGRESS) &&
+		    guise_lease_live(l)) {
+			spin_unlock_bh(&gn->miss_lock);
+			*leased = l;
+			return NF_ACCEPT;
+		}
 		if (gn->miss_flows >= GUISE_MISS_MAX_FLOWS)
 			goto drop;
 		p = kzalloc(sizeof(*p), GFP_ATOMIC);

@@ -211,10 +211,45 @@ struct genl_family guise_genl_family __ro_after_init = {
 	.n_mcgrps = ARRAY_SIZE(guise_genl_mcgrps),
 };
 
+/*
+ * Set on unload before the family goes: genl_unregister_family() frees
+ * its multicast group ids, which another family may take at once, while
+ * the hooks and collectors of every namespace keep running until that
+ * namespace's pre_exit. Senders test it under RCU, and the unload waits
+ * for a grace period after setting it, so no event is sent from the
+ * family's removal on. (Stopping the namespaces first instead would let
+ * commands reach torn-down namespaces.)
+ */
+static bool guise_genl_stopping;
+
 int guise_genl_event(struct net *net, struct sk_buff *msg)
 {
-	return genlmsg_multicast_netns(&guise_genl_family, net, msg, 0,
-				       GUISE_MCGRP_EVENTS_ID, GFP_ATOMIC);
+	int ret;
+
+	rcu_read_lock();
+	if (READ_ONCE(guise_genl_stopping)) {
+		nlmsg_free(msg);
+		ret = -ESHUTDOWN;
+	} else {
+		ret = genlmsg_multicast_netns(&guise_genl_family, net, msg, 0,
+					      GUISE_MCGRP_EVENTS_ID,
+					      GFP_ATOMIC);
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Whether anyone in @net listens to events; false once unloading. */
+bool guise_genl_has_listeners(struct net *net)
+{
+	bool ret;
+
+	rcu_read_lock();
+	ret = !READ_ONCE(guise_genl_stopping) &&
+	      genl_has_listeners(&guise_genl_family, net,
+				 GUISE_MCGRP_EVENTS_ID);
+	rcu_read_unlock();
+	return ret;
 }
 
 int __init guise_genl_init(void)
@@ -224,5 +259,7 @@ int __init guise_genl_init(void)
 
 void guise_genl_exit(void)
 {
+	WRITE_ONCE(guise_genl_stopping, true);
+	synchronize_rcu();	/* every sender that saw it clear is done */
 	genl_unregister_family(&guise_genl_family);
 }

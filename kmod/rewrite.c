@@ -281,12 +281,13 @@ static bool guise_first_frag_short(const struct sk_buff *skb,
  * No lease for R->P. Miss rules are about R talking to the world: traffic
  * that stays inside the rule's own prefix (the gateway's neighbour
  * discovery towards its hosts, say), link-local and multicast traffic is
- * never held or dropped here.
+ * never held or dropped here. *@leased: see guise_miss_hold().
  */
 static unsigned int guise_egress_miss(struct guise_net *gn,
 				      const struct guise_config *cfg,
 				      struct sk_buff *skb,
-				      const struct nf_hook_state *state)
+				      const struct nf_hook_state *state,
+				      struct guise_lease **leased)
 {
 	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
 	const struct guise_prefix *rule;
@@ -302,7 +303,7 @@ static unsigned int guise_egress_miss(struct guise_net *gn,
 	case GUISE_MISS_DROP:
 		return guise_drop(gn, GUISE_STAT_MISS_DROP);
 	case GUISE_MISS_UPCALL:
-		return guise_miss_hold(gn, cfg, skb, state);
+		return guise_miss_hold(gn, cfg, skb, state, leased);
 	default:
 		guise_stat_inc(gn, GUISE_STAT_MISS_PASS);
 		return NF_ACCEPT;
@@ -381,7 +382,12 @@ unsigned int guise_egress(struct guise_net *gn, const struct guise_config *cfg,
 		verdict = guise_egress_quote(gn, cfg, skb, &done);
 		if (done)
 			return verdict;
-		return guise_egress_miss(gn, cfg, skb, state);
+		l = NULL;
+		verdict = guise_egress_miss(gn, cfg, skb, state, &l);
+		if (!l)
+			return verdict;
+		/* The lease came in just after the lookup above: use it. */
+		flags = READ_ONCE(l->flags);
 	}
 
 	if (guise_parse(skb, skb_network_offset(skb), &p))

@@ -4,7 +4,8 @@
 #
 # lease_churn: leases are added, replaced, deleted and flushed as fast as
 # the CLI can while traffic crosses the gateway and held-packet upcalls are
-# pending, and the module is unloaded and reloaded under all of it. The
+# pending, and the module is unloaded and reloaded under all of it, with
+# a listener on the events group (expiry and miss events in flight). The
 # runner fails the run on any WARN, oops or leak report; here every unload
 # must be reported clean.
 source "$(dirname "$0")/lib.sh"
@@ -36,6 +37,14 @@ done) >/dev/null 2>&1 &
 defer kill $!
 (while :; do configure; gx stats; sleep 0.2; done) >/dev/null 2>&1 &
 defer kill $!
+# A listener on the events group, joined again after each reload, so that
+# the collector sends LEASE_EXPIRED (it skips the message without one)
+# and LEASE_MISS has a receiver while the module goes: no event may be
+# sent once the family is unregistered (its group ids freed).
+(while :; do
+	ip netns exec "$G" timeout 15 python3 selftests/genl.py listen 8 || sleep 0.5
+done) >/tmp/churn_events.txt 2>&1 &
+defer kill $!
 
 for _ in $(seq 60); do [ "$(gstat lease_tx)" -gt 0 ] && break; sleep 0.5; done
 check "traffic is rewritten while leases churn" [ "$(gstat lease_tx)" -gt 0 ]
@@ -55,5 +64,6 @@ after=$(dmesg | grep -c 'guise: unloaded' || true)
 check "$CYCLES unload/reload cycles under churn and traffic" [ "$bad" -eq 0 ]
 check "every unload clean" [ $((after - before)) -eq "$CYCLES" ]
 check "no leak reported" bash -c "! dmesg | grep -q 'guise: leaked'"
+echo "# events heard by the listeners: $(grep -c '^cmd=' /tmp/churn_events.txt)"
 
 exit_status

@@ -9,7 +9,8 @@
 # to a later expiry is not collected at its old time; and leases whose
 # expiry is about one wheel lap (GUISE_GC_SLOTS granules) away, i.e. on a
 # slot the collector visits during the test, are left alone. lease_count
-# (the table's size) falls as the collector frees.
+# (the table's size) falls as the collector frees. A flush of expired
+# leases not collected yet sends their LEASE_EXPIRED events too.
 # shellcheck disable=SC2317 # functions below run through check/busywait
 source "$(dirname "$0")/lib.sh"
 require_cmd python3
@@ -101,7 +102,66 @@ for line in open(sys.argv[1]):
 assert len(seen) == 301, len(seen)
 PY
 
+# --- LEASE_FLUSH of expired leases the collector has not reached yet ----------
+# An expired lease is collected once the granule of its expiry has ended;
+# a flush before that unlinks it and must send its LEASE_EXPIRED then, as
+# the collector and LEASE_NEW do. Timed on the kernel's jiffies
+# (/proc/timer_list): 10 leases of 1 s are loaded a few jiffies into a
+# granule, so they expire early in the next one and are collected about a
+# granule (1 s) after their expiry; "leases N" of config show (expired
+# leases count until collected) is read and the table flushed in between.
+# Rounds until one left expired leases to the flush (a slow guest can
+# miss the window); every lease of every round must get exactly one event,
+# whoever unlinked it.
 check "flush" gx lease flush
+python3 - >/tmp/expiry_flush.txt <<PY
+for i in range(10):
+    print("$REAL 2001:db8:2::b:%x 2001:db8:ff::b:%x lifetime 1" % (i + 1, i + 1))
+PY
+gx -j monitor lease >/tmp/expiry_flush_events.txt 2>/dev/null &
+fmon_pid=$!
+defer kill "$fmon_pid"
+sleep 1	# subscribed
+python3 - "$G" "${hz:-250}" >/tmp/expiry_flush_rounds.txt <<'PY'
+import math, subprocess, sys, time
+ns, hz = sys.argv[1], int(sys.argv[2])
+gran = 1 << math.ceil(math.log2(hz))	# jiffies per granule
+def jiffies():
+    with open("/proc/timer_list") as f:
+        for line in f:
+            if line.startswith("jiffies:"):
+                return int(line.split()[1])
+def gx(*args):
+    return subprocess.run(["guise", "-n", ns] + list(args), check=True,
+                          capture_output=True, text=True).stdout
+for rnd in range(1, 9):
+    lo, hi = gran // 32, gran // 8	# 8..32 jiffies in at HZ=250
+    while not lo <= jiffies() % gran <= hi:
+        time.sleep(((lo + 2 - jiffies() % gran) % gran) / hz)
+    t0 = time.monotonic()
+    gx("lease", "load", "/tmp/expiry_flush.txt")
+    t1 = time.monotonic()
+    time.sleep(max(0, t1 + 1.02 - time.monotonic()))	# all expired
+    left = [l.split()[1] for l in gx("config", "show").splitlines()
+            if l.startswith("leases ")][0]
+    gx("lease", "flush")
+    t2 = time.monotonic()
+    print("round %d: load took %.2f s, %s of 10 expired leases left, "
+          "flushed %.2f s after the load" % (rnd, t1 - t0, left, t2 - t0),
+          flush=True)
+    if int(left) > 0:
+        break
+PY
+sed 's/^/# /' /tmp/expiry_flush_rounds.txt
+rounds=$(grep -c '^round' /tmp/expiry_flush_rounds.txt)
+check "a flush took expired leases before the collector ($rounds rounds)" \
+	bash -c "tail -n 1 /tmp/expiry_flush_rounds.txt | grep -qv ' 0 of 10'"
+flush_events() { [ "$(grep -c '"lease_expired"' /tmp/expiry_flush_events.txt)" -ge "$1" ]; }
+busywait 10000 flush_events $((10 * rounds))
+sleep 2	# and no more than that
+kill "$fmon_pid" 2>/dev/null
+check "every expired lease flushed or collected: one LEASE_EXPIRED each ($((10 * rounds)))" \
+	[ "$(grep -c '"lease_expired"' /tmp/expiry_flush_events.txt)" -eq $((10 * rounds)) ]
 check "empty after flush" [ "$(count)" = 0 ]
 
 exit_status

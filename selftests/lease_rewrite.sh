@@ -18,7 +18,7 @@
 # solicitation for V reaches G (proxy ND); a lease
 # without INGRESS does not answer; expiry stops
 # traffic and emits LEASE_EXPIRED; miss policy drop; outbound TCP/25 block
-# and the rate limit count per lease.
+# and the rate limit count per lease, and hold on two CPUs at once.
 source "$(dirname "$0")/lib.sh"
 require_cmd tcpdump python3
 
@@ -178,6 +178,36 @@ except Exception: pass"
 check "outbound TCP/25 dropped and counted" [ "$(lease_stat drop_smtp)" -ge 1 ]
 ip netns exec "$H" ping -6 -q -c 40 -i 0.01 -W 1 $PEER >/dev/null 2>&1
 check "rate limit drops the excess and counts it" [ "$(lease_stat drop_rate)" -ge 20 ]
+# Two senders, one per CPU, share one lease's bucket: a CPU that read the
+# clock before another took the bucket's lock first must not see negative
+# time (as u64: a whole burst refilled, the stamp moved back). What passes
+# is bounded by rate x time + burst, measured from the replace (which
+# empties the bucket) to the senders' end.
+tx0=$(lease_stat tx_packets)
+t0=$(date +%s.%N)
+check "replace: 50 pps burst 10" gx lease add $REAL $PEER $VIRT lifetime 120 rate 50 burst 10
+senders=()
+for cpu in 0 1; do
+	ip netns exec "$H" python3 -c '
+import os, socket, sys, time
+os.sched_setaffinity(0, {int(sys.argv[1])})
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+end = time.monotonic() + 4
+while time.monotonic() < end:
+    try:
+        s.sendto(b"x" * 32, (sys.argv[2], 9))
+    except OSError:
+        pass  # dropped by the rate limit: EPERM
+' $cpu $PEER &
+	senders+=($!)
+done
+wait "${senders[@]}"
+t1=$(date +%s.%N)
+passed=$(($(lease_stat tx_packets) - tx0))
+allowed=$(python3 -c "print(int(50 * ($t1 - $t0)) + 10)")
+echo "# two CPUs at 50 pps burst 10 for $(python3 -c "print(round($t1 - $t0, 2))") s: $passed passed, at most $allowed allowed, $(lease_stat drop_rate) dropped in all"
+check "two CPUs on one bucket: no more than rate x time + burst passes" \
+	[ "$passed" -le "$allowed" ]
 
 # --- expiry ----------------------------------------------------------------------
 ip netns exec "$G" timeout 30 python3 selftests/genl.py listen 25 >/tmp/events.txt &
