@@ -41,7 +41,7 @@ struct cli_object {
 	const char *default_cmd; /* run for "guise OBJECT", or NULL */
 };
 
-/* One per file cmd_OBJECT.c; main.c lists them. */
+/* One per file cmd_OBJECT.c; objects.c lists them. */
 extern const struct cli_object cli_object_config;
 extern const struct cli_object cli_object_stats;
 extern const struct cli_object cli_object_lease;
@@ -56,6 +56,10 @@ extern const struct cli_object cli_object_entitle;
 extern const struct cli_object cli_object_revoke;
 extern const struct cli_object cli_object_enroll;
 extern const struct cli_object cli_object_status;
+
+/* Every object, NULL-terminated (objects.c); the one named @name, or NULL. */
+extern const struct cli_object *const cli_objects[];
+const struct cli_object *cli_object_find(const char *name);
 
 /* argv[0] is the object name. Returns an enum cli_exit. */
 int cli_object_run(const struct cli_object *obj, const struct cli_ctx *ctx,

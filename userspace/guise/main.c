@@ -4,7 +4,7 @@
  *
  *   guise [OPTIONS] OBJECT COMMAND [ARGS]
  *
- * Each OBJECT lives in its own cmd_OBJECT.c and is listed in objects[].
+ * Each OBJECT lives in its own cmd_OBJECT.c and is listed in objects.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,16 +16,6 @@
 #ifndef GUISE_VERSION
 #define GUISE_VERSION "unknown"
 #endif
-
-static const struct cli_object *const objects[] = {
-	&cli_object_audit,   &cli_object_config,  &cli_object_key,
-	&cli_object_lease,   &cli_object_monitor, &cli_object_stats,
-	&cli_object_client,  &cli_object_channel, &cli_object_content,
-	&cli_object_entitle, &cli_object_revoke,  &cli_object_enroll,
-	&cli_object_status,
-};
-
-#define NOBJECTS (sizeof(objects) / sizeof(objects[0]))
 
 static void usage(FILE *fp)
 {
@@ -47,9 +37,9 @@ static void usage(FILE *fp)
 		"  -V, --version       show the version\n"
 		"\n"
 		"Objects:\n");
-	for (i = 0; i < NOBJECTS; i++)
-		fprintf(fp, "  %-19s %s\n", objects[i]->name,
-			objects[i]->summary);
+	for (i = 0; cli_objects[i]; i++)
+		fprintf(fp, "  %-19s %s\n", cli_objects[i]->name,
+			cli_objects[i]->summary);
 	fprintf(fp, "\n"
 		    "Exit status:\n"
 		    "  0  success\n"
@@ -58,16 +48,6 @@ static void usage(FILE *fp)
 		    "  3  the guise module is not loaded\n"
 		    "  4  permission denied (CAP_NET_ADMIN is required)\n"
 		    "  5  network namespace not found or not enterable\n");
-}
-
-static const struct cli_object *find_object(const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < NOBJECTS; i++)
-		if (!strcmp(name, objects[i]->name))
-			return objects[i];
-	return NULL;
 }
 
 /* @opt is the short option character, or 0 to name @arg itself. */
@@ -89,7 +69,7 @@ static int help(int argc, char **argv)
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}
-	obj = find_object(argv[1]);
+	obj = cli_object_find(argv[1]);
 	if (!obj) {
 		guise_err("unknown object \"%s\"; try \"guise help\"", argv[1]);
 		return CLI_EXIT_USAGE;
@@ -150,7 +130,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[optind], "help"))
 		return help(argc - optind, argv + optind);
-	obj = find_object(argv[optind]);
+	obj = cli_object_find(argv[optind]);
 	if (!obj) {
 		guise_err("unknown object \"%s\"; try \"guise help\"",
 			  argv[optind]);

@@ -643,15 +643,6 @@ is "$(metric n1 notify_duplicate_total)" 2 "the loop ended at n1 again"
 # still reaches it (the kept connection went stale), and fa connects again
 # by itself. fa2 (prewarm = no) does not connect ahead; fa3's peer is down:
 # retried with a backoff, one warning.
-wait_until() { # SECONDS COMMAND...: poll COMMAND every 0.1 s
-	local t=0 max=$(($1 * 10))
-	shift
-	while ! "$@" && [ $t -lt $max ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	"$@"
-}
 metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
 publish() { # NAME: a new CRL of intB1 notified (carried) to NAME
 	local d=pub_$n

@@ -375,14 +375,6 @@ static struct {
 	char out[16384], err[16384];
 } got;
 
-static const struct cli_object *const objects[] = {
-	&cli_object_audit,   &cli_object_config,  &cli_object_key,
-	&cli_object_lease,   &cli_object_monitor, &cli_object_stats,
-	&cli_object_client,  &cli_object_channel, &cli_object_content,
-	&cli_object_entitle, &cli_object_revoke,  &cli_object_enroll,
-	&cli_object_status,
-};
-
 static void slurp(const char *name, char *buf, size_t size)
 {
 	char p[128];
@@ -415,9 +407,7 @@ static int run_args(bool json, bool full, const char *const *args)
 			abort();
 	}
 	argv[argc] = NULL;
-	for (i = 0; i < ARRAY_SIZE(objects); i++)
-		if (!strcmp(objects[i]->name, argv[0]))
-			obj = objects[i];
+	obj = cli_object_find(argv[0]);
 	if (!obj)
 		abort();
 	out = open(full ? "/dev/full" : path_in(p, sizeof(p), "out"),

@@ -39,15 +39,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$dir" || exit 1
 echo "TAP version 13"
 
-wait_until() { # SECONDS COMMAND...: poll COMMAND every 0.1 s
-	local t=0 max=$(($1 * 10))
-	shift
-	while ! "$@" && [ $t -lt $max ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	"$@"
-}
 
 # --- A PKI: CRL issuers (openssl ca -gencrl), the TLS CA and leaves ------
 cat >ca.cnf <<'CNF'

@@ -59,6 +59,15 @@ wait_count() { # FILE PATTERN COUNT: up to 30 s for COUNT matching lines
 }
 
 now_ms() { date +%s%3N; }
+wait_until() { # SECONDS COMMAND...: poll COMMAND every 0.1 s
+	local t=0 max=$(($1 * 10))
+	shift
+	while ! "$@" && [ $t -lt $max ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	"$@"
+}
 
 # Into $dir, the TAP header, certd_pki.sh's PKI, and pub/ for CRLs.
 pki_setup() {
