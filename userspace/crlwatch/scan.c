@@ -25,6 +25,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "crlnote.h"
 #include "crlwatch.h"
 #include "log.h"
@@ -50,14 +51,6 @@ struct seen_file {
 	uint64_t reread_at;
 	unsigned int reread_ms;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static bool pem_end(void)
 {
@@ -420,7 +413,7 @@ static void read_done(struct crlwatch *cw, struct seen_file *f,
 		f->reread_ms *= 2;
 	else
 		f->reread_ms = REREAD_MAX_MS;
-	f->reread_at = mono_ms() + f->reread_ms;
+	f->reread_at = guise_mono_ms() + f->reread_ms;
 	guise_warn("%s: %s: read again in %u s", path,
 		   why ? why : "not notified yet", f->reread_ms / 1000);
 }
@@ -523,7 +516,7 @@ out:
 
 bool watch_reread_due(const struct crlwatch *cw)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = guise_mono_ms();
 	size_t i;
 
 	for (i = 0; i < cw->n_files; i++)
@@ -598,7 +591,7 @@ int watch_scan(struct crlwatch *cw, bool notify)
 	const struct watch_opts *o = cw->o;
 	struct seen_file *now = NULL, *v, *old;
 	size_t n = 0, cap = 0, i;
-	uint64_t t = mono_ms();
+	uint64_t t = guise_mono_ms();
 	struct dirent *de;
 	struct stat st;
 	DIR *dir = NULL;

@@ -14,7 +14,6 @@
  * never answers thus delays neither the others, nor the scans, re-sends
  * or the subscription API.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,8 +29,10 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "crlnote.h"
 #include "crlwatch.h"
+#include "key.h"
 #include "log.h"
 
 static size_t discard(char *data, size_t size, size_t n, void *arg)
@@ -571,12 +572,10 @@ struct note {
 	bool serials; /* lists serials: exact against the CRL before it */
 };
 
+/* Never 0: a retry_at of 0 is "none due". */
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+	return guise_mono_ms() + 1;
 }
 
 static struct note *note_ref(struct note *n)
@@ -625,14 +624,6 @@ static int issuer_id(X509_NAME *name, unsigned char id[32])
 	     mdlen == 32;
 	OPENSSL_free(der);
 	return ok ? 0 : -1;
-}
-
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
 /* The key of (@id, @delta), added if new; SIZE_MAX if out of memory. */
@@ -709,7 +700,7 @@ static void save(struct crlwatch *cw, const struct note *nt)
 	const struct notekey *k = &cw->keys[nt->key];
 	char id[17], name[512];
 
-	hex(k->id, 8, id);
+	guise_hex_format(k->id, 8, id);
 	snprintf(name, sizeof(name), "%s-%s-%s.cms", id,
 		 k->delta ? "delta" : "full", nt->number);
 	if (write_atomic(cw->o->save, name, nt->der, nt->len, false))
@@ -721,7 +712,7 @@ static void save(struct crlwatch *cw, const struct note *nt)
 
 static void state_name(const struct notekey *k, char *name)
 {
-	hex(k->id, 32, name);
+	guise_hex_format(k->id, 32, name);
 	strcpy(name + 64, k->delta ? ".delta" : ".full");
 }
 
@@ -767,22 +758,19 @@ static void mark(struct crlwatch *cw, size_t k)
 static void state_read(struct crlwatch *cw, const char *name)
 {
 	unsigned char id[32];
-	char path[4096], buf[160], *end;
+	char path[4096], buf[160], idhex[65];
 	const char *dot = strchr(name, '.');
 	ASN1_INTEGER *num;
-	size_t k, i, n;
+	size_t k, n;
 	FILE *fp;
 
 	if (!dot || dot - name != 64 ||
 	    (strcmp(dot, ".full") && strcmp(dot, ".delta")))
 		return;
-	for (i = 0; i < 32; i++) {
-		char two[3] = { name[2 * i], name[2 * i + 1], 0 };
-
-		id[i] = (unsigned char)strtoul(two, &end, 16);
-		if (*end || !isxdigit((unsigned char)two[0]))
-			return;
-	}
+	memcpy(idhex, name, 64);
+	idhex[64] = '\0';
+	if (guise_hex_parse(idhex, id, sizeof(id)))
+		return;
 	snprintf(path, sizeof(path), "%s/%s", cw->o->state, name);
 	fp = fopen(path, "re");
 	n = fp ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;

@@ -42,6 +42,7 @@
 #include <openssl/x509.h>
 
 #include "base64.h"
+#include "clock.h"
 #include "certcheck.h"
 #include "http.h"
 #include "log.h"
@@ -100,14 +101,6 @@ struct certcheck {
 	CURLM *multi;
 	atomic_bool stop;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int certcheck_parse_answer(const char *body, size_t len,
 			   enum certcheck_verdict *out, char *err,
@@ -450,7 +443,7 @@ static void query_finish(struct certcheck *cc, struct cc_query *q)
 	     v == CERTCHECK_INVALID) &&
 	    q->gen == cc->gen &&
 	    certcheck_cache_put(cc->cache, q->fp, q->issuer, q->issuer_len,
-				q->serial, v, now_ms()))
+				q->serial, v, guise_mono_ms()))
 		guise_warn("certcheck: cache: out of memory");
 	while ((w = SLIST_FIRST(&q->waiters))) {
 		SLIST_REMOVE_HEAD(&q->waiters, next);
@@ -553,7 +546,7 @@ void certcheck_gate(struct certcheck *cc, struct evhttp_request *req,
 		return;
 	}
 	SLIST_INIT(&q->waiters);
-	if (!certcheck_cache_get(cc->cache, q->fp, now_ms(), &v)) {
+	if (!certcheck_cache_get(cc->cache, q->fp, guise_mono_ms(), &v)) {
 		cc->st.hits++;
 		free(w);
 		query_free(q);

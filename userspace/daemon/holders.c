@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "holders.h"
+#include "key.h"
 
 int holders_add(struct holders *h, const char *who)
 {
@@ -73,7 +74,7 @@ void holders_free(struct holders *h)
 int holders_id(X509 *x, char *buf, size_t len)
 {
 	unsigned char *subject = NULL, *issuer = NULL, md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	int slen, ilen, ret = -1;
 	EVP_MD_CTX *ctx;
 
@@ -86,8 +87,7 @@ int holders_id(X509 *x, char *buf, size_t len)
 	    EVP_DigestUpdate(ctx, issuer, (size_t)ilen) &&
 	    EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32) {
 		memcpy(buf, "sha256:", 7);
-		for (i = 0; i < mdlen; i++)
-			snprintf(buf + 7 + 2 * i, 3, "%02x", md[i]);
+		guise_hex_format(md, mdlen, buf + 7);
 		ret = 0;
 	}
 	EVP_MD_CTX_free(ctx);

@@ -15,6 +15,7 @@
 #include "api.h"
 #include "audit.h"
 #include "certcheck.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -75,7 +76,7 @@ static bool api_audit_rate_ok(struct evhttp_request *req, struct api *api,
 		memcpy(&key, md, sizeof(key));
 	}
 	if (ratelimit_take(api->d->audit_rl, &key, conf->audit_rate,
-			   conf->audit_burst, ratelimit_now_ms()))
+			   conf->audit_burst, guise_mono_ms()))
 		return true;
 	api->d->m.audit_rate_limited++;
 	http_reply_error(req, HTTP_TOO_MANY,

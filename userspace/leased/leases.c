@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "audit.h"
+#include "clock.h"
 #include "kernel.h"
 #include "kresync.h"
 #include "leased.h"
@@ -319,7 +320,7 @@ void leases_submit(struct leased *d, struct lease_op *op)
 	op->token = op->by_admin = op->undone = false;
 	if (op->kind == LEASE_OP_RENT && d->rl) {
 		if (!ratelimit_take(d->rl, &op->real, d->conf->rent_rate,
-				    d->conf->rent_burst, ratelimit_now_ms())) {
+				    d->conf->rent_burst, guise_mono_ms())) {
 			d->m.rents_rate_limited++;
 			d->m.rents_refused++;
 			op->err = -EAGAIN;

@@ -16,13 +16,14 @@
 #include "base64.h"
 #include "certcheck.h"
 #include "certd_clients.h"
+#include "clock.h"
 #include "cmdline.h"
 #include "conf.h"
 #include "detach.h"
 #include "gateway.h"
-#include "kresync.h"
 #include "http.h"
 #include "kernel.h"
+#include "kresync.h"
 #include "leased.h"
 #include "log.h"
 #include "loop.h"
@@ -78,7 +79,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	/* One indexed DELETE a second: retention holds to the second. */
 	leases_purge(&s->d, now);
 	if (s->ticks++ % HOUSEKEEPING_TICKS == 0) {
-		uint64_t ms = ratelimit_now_ms();
+		uint64_t ms = guise_mono_ms();
 
 		ratelimit_prune(s->d.rl, s->conf.rent_rate, s->conf.rent_burst,
 				ms);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ratelimit.h"
 
@@ -17,14 +16,6 @@ struct rl_entry {
 struct ratelimit {
 	struct rl_entry *head[RL_BUCKETS];
 };
-
-uint64_t ratelimit_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct ratelimit *ratelimit_new(void)
 {

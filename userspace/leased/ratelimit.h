@@ -13,8 +13,7 @@
 
 struct ratelimit;
 
-/* The clock the buckets run on: monotonic milliseconds. */
-uint64_t ratelimit_now_ms(void);
+/* The buckets run on guise_mono_ms() (clock.h). */
 
 struct ratelimit *ratelimit_new(void);
 void ratelimit_free(struct ratelimit *rl);

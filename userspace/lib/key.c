@@ -75,6 +75,18 @@ int guise_hex_parse(const char *s, uint8_t *out, size_t len)
 	return 0;
 }
 
+void guise_hex_format(const uint8_t *b, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
 void guise_key_wipe(struct guise_key *k)
 {
 	explicit_bzero(k->secret, sizeof(k->secret));

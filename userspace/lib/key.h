@@ -59,5 +59,7 @@ int guise_key_dir_parse(const char *s); /* enum guise_key_dir or -EINVAL */
 
 /* Parse exactly @len bytes of hex; 0 or -EINVAL. */
 int guise_hex_parse(const char *s, uint8_t *out, size_t len);
+/* @len bytes as lower-case hex into @out (2 * @len + 1 bytes, NUL). */
+void guise_hex_format(const uint8_t *b, size_t len, char *out);
 
 #endif

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef GUISE_CLOCK_H
+#define GUISE_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds of CLOCK_MONOTONIC: for timeouts, backoffs and rates. */
+uint64_t guise_mono_ms(void);
+
+#endif
