@@ -25,8 +25,15 @@ static void __attribute__((noreturn)) detach_wait(int fd, pid_t pid)
 	do
 		n = read(fd, &status, 1);
 	while (n < 0 && errno == EINTR);
-	if (n == 1)
+	if (n == 1) {
+		/* A failed start: back only once the daemon is gone too (its
+		 * exit may take a while, leak checks say), so that the caller
+		 * finds no process left. */
+		if (status)
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
 		_exit(status);
+	}
 	/* Gone without a word (an early exit, a crash). */
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
