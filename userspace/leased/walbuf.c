@@ -28,6 +28,13 @@
  * or report. The close writes nothing: with synchronous=FULL every
  * commit has synced its frames, so what is left is of a transaction
  * that did not commit.
+ *
+ * A transaction larger than the page cache spills frames before its
+ * commit; rolled back, it leaves them buffered, at offsets the next
+ * writer reuses. So the end of every write transaction (the release of
+ * the WAL write lock, in the shared memory of the database file) writes
+ * what is buffered, as SQLite without the buffer would have: once
+ * another connection may write, nothing of this one is left to write.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -50,6 +57,12 @@ struct wb_file {
 	unsigned char *buf; /* WALBUF_SIZE, allocated at the first append */
 	size_t len; /* bytes buffered, to be written at off */
 	sqlite3_int64 off;
+	/* A main database and its WAL, linked while both are open (under
+	 * wb_link_mutex); a main database is on wb_mains by the name
+	 * SQLite opened it with, whose pointer its WAL's name leads to. */
+	const char *name;
+	struct wb_file *peer;
+	struct wb_file *next_main;
 };
 
 struct wb_vfs {
@@ -61,6 +74,55 @@ struct wb_vfs {
 #define WB(f) ((struct wb_file *)(f))
 #define REAL(f) (WB(f)->real)
 #define RM(f) (REAL(f)->pMethods)
+
+/* The WAL write lock is the first of the WAL's shared-memory locks
+ * (WAL_WRITE_LOCK in SQLite's wal.c, part of its file format). */
+#define WB_WAL_WRITE_LOCK 0
+
+static struct wb_file *wb_mains;
+static pthread_mutex_t wb_link_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* A main database goes on the list; a WAL is linked to its database. */
+static void wb_link(struct wb_file *w, const char *name, int flags)
+{
+	const char *db;
+	struct wb_file *m;
+
+	if (!name || !(flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)))
+		return;
+	pthread_mutex_lock(&wb_link_mutex);
+	if (flags & SQLITE_OPEN_MAIN_DB) {
+		w->name = name;
+		w->next_main = wb_mains;
+		wb_mains = w;
+	} else {
+		db = sqlite3_filename_database(name);
+		for (m = wb_mains; m && m->name != db; m = m->next_main)
+			;
+		if (m && !m->peer) {
+			m->peer = w;
+			w->peer = m;
+		}
+	}
+	pthread_mutex_unlock(&wb_link_mutex);
+}
+
+static void wb_unlink(struct wb_file *w)
+{
+	struct wb_file **pp;
+
+	pthread_mutex_lock(&wb_link_mutex);
+	if (w->peer)
+		w->peer->peer = NULL;
+	w->peer = NULL;
+	for (pp = &wb_mains; *pp; pp = &(*pp)->next_main) {
+		if (*pp == w) {
+			*pp = w->next_main;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&wb_link_mutex);
+}
 
 /* Write what is buffered. On failure drop it (SQLite is told, and rolls
  * the transaction back), unless @keep: the failure is not reported, the
@@ -88,6 +150,7 @@ static int wb_close(sqlite3_file *f)
 {
 	struct wb_file *w = WB(f);
 
+	wb_unlink(w);
 	sqlite3_free(w->buf);
 	w->buf = NULL;
 	w->len = 0;
@@ -216,8 +279,18 @@ static int wb_shm_map(sqlite3_file *f, int i, int size, int extend,
 	return RM(f)->xShmMap(REAL(f), i, size, extend, p);
 }
 
+/* A write transaction ends: its WAL's buffer is written before another
+ * connection may append at those offsets. Its peer is only used by this
+ * connection, on this thread. A failed write drops the bytes: they are
+ * of no commit (a commit has synced them), and SQLite ignores the
+ * result of an unlock. */
 static int wb_shm_lock(sqlite3_file *f, int off, int n, int flags)
 {
+	struct wb_file *wal = WB(f)->peer;
+
+	if (wal && off == WB_WAL_WRITE_LOCK &&
+	    flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE))
+		wb_flush(&wal->base);
 	return RM(f)->xShmLock(REAL(f), off, n, flags);
 }
 
@@ -285,6 +358,7 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
 	version = w->real->pMethods->iVersion;
 	version = version < 1 ? 1 : version > 3 ? 3 : version;
 	f->pMethods = &wb_io[version - 1];
+	wb_link(w, name, flags);
 	return SQLITE_OK;
 }
 

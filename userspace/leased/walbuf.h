@@ -2,9 +2,9 @@
 /*
  * An SQLite VFS over the default one that gathers the appends to a WAL
  * file in memory and writes them with one pwrite() before the file is
- * synced, read, truncated or locked (walbuf.c); what a failed write or a
- * transaction that never committed leaves is dropped, never written
- * later. SQLite
+ * synced, read, truncated or locked, and before the WAL write lock is
+ * released (walbuf.c); what a failed write leaves is dropped, never
+ * written later. SQLite
  * writes a WAL frame as two calls (its 24-byte header, then the page): a
  * group commit of a few writes made a dozen or more pwrite64() calls,
  * now one. Only for a store whose every commit syncs its WAL

@@ -15,7 +15,8 @@
  *   - the store's WAL appends gathered into one write (walbuf.c): a
  *     commit larger than one write, commits across checkpoints, a commit
  *     whose write fails (the shim VFS fails writes of the WAL; nothing of
- *     it is written later, over another writer's commit), and a process
+ *     it is written later, over another writer's commit), a transaction
+ *     that spilled frames and rolled back (the same), and a process
  *     killed right after its commits;
  *   - the reconcile with the kernel (a fake kernel below, in place of
  *     kernel.c) and the reads that answer (reveal, history) see only
@@ -851,6 +852,58 @@ out:
 	fail_wal_writes = 0;
 }
 
+/* A transaction larger than the page cache spills frames to the WAL
+ * before it commits; rolled back, they belong to no commit, and once the
+ * write lock is free another writer (the sqlite3 shell, a second
+ * process) commits over the same offsets. Nothing of the rolled-back
+ * transaction may be written later, by the next write, read or close,
+ * over the other writer's frames. */
+static void test_walbuf_spill_rolled_back(void)
+{
+	struct store *other = NULL;
+	struct leased d;
+	unsigned int i;
+	char db[256];
+	bool ok;
+	int64_t n;
+
+	if (!tap_ok(open_fresh(&d, "walspill", 10), "a store with 10 leases"))
+		goto out;
+	ok = sqlite3_exec(store_db(d.store), "PRAGMA cache_size = 8;", NULL,
+			  NULL, NULL) == SQLITE_OK &&
+	     !store_begin(d.store);
+	for (i = 0; ok && i < 2000; i++) {
+		struct lease_rec l = { .created = 1,
+				       .expires = 4000000000LL,
+				       .flags = LEASED_HOST_FLAGS };
+		char a[64];
+
+		snprintf(a, sizeof(a), "2001:db8:ff::2:%x", i);
+		ok = inet_pton(AF_INET6, a, &l.virt) == 1;
+		snprintf(a, sizeof(a), "2001:db8:3::2:%x", i);
+		ok = ok && inet_pton(AF_INET6, a, &l.peer) == 1 &&
+		     inet_pton(AF_INET6, "2001:db8:1::10", &l.real) == 1 &&
+		     !store_lease_insert(d.store, &l, NULL, NULL);
+	}
+	store_rollback(d.store);
+	tap_ok(ok && !store_in_tx(d.store) && other_count("walspill") == 10,
+	       "2000 leases past an 8-page cache, rolled back: 10 leases");
+	db_path(db, sizeof(db), "walspill");
+	tap_ok(!store_open(db, &other) && insert_leases(other, 100, 3000),
+	       "another connection commits 3000 leases, over those offsets");
+	store_close(other);
+	tap_ok(insert_leases(d.store, 5000, 1),
+	       "the first connection commits a lease");
+	n = other_count("walspill");
+	tap_ok(n == 3011, "both commits are there, store intact (%lld)",
+	       (long long)n);
+	store_close(d.store);
+	n = other_count("walspill");
+	tap_ok(n == 3011, "and after the close (%lld)", (long long)n);
+out:
+	return;
+}
+
 /* A process killed right after its commits (no close): every commit that
  * returned is in the file. */
 static void test_walbuf_killed(void)
@@ -928,6 +981,7 @@ int main(void)
 	test_walbuf_commits();
 	test_walbuf_write_fails();
 	test_walbuf_failed_dropped();
+	test_walbuf_spill_rolled_back();
 	test_walbuf_killed();
 	test_reconcile_open_batch();
 	test_reads_durable();
