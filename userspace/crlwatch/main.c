@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 
 #include "cmdline.h"
+#include "crlnote.h"
 #include "crlwatch.h"
 #include "http.h"
 #include "log.h"
@@ -42,7 +43,8 @@ static void usage(FILE *fp)
 		"  -I, --issuer FILE        trusted CRL issuer certificates (PEM,\n"
 		"                           repeat): only CRLs they signed count\n"
 		"  -b, --location-base URL  where DIR's files are published\n"
-		"                           (default file://DIR/NAME)\n"
+		"                           (default file://DIR/NAME; NAME\n"
+		"                           percent-encoded)\n"
 		"  -s, --sign-cert FILE     the notifier (or CA) certificate\n"
 		"  -k, --sign-key FILE      its private key\n"
 		"  -t, --to URL             a subscriber's /v1/notify (repeat)\n"
@@ -291,6 +293,12 @@ static int parse_opts(int argc, char **argv, struct watch_opts *o,
 	    (o->listen &&
 	     (!o->server_cert || !o->server_key || !o->server_ca))) {
 		usage(stderr);
+		return -1;
+	}
+	/* The URL is the notifications' location. */
+	if (o->url && strlen(o->url) > CRLNOTE_MAX_URL) {
+		guise_err("--url: longer than the %u bytes receivers take",
+			  CRLNOTE_MAX_URL);
 		return -1;
 	}
 	return 0;

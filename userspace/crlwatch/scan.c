@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -262,10 +263,17 @@ static int consider(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	ASN1_INTEGER *num;
 	struct watched *w;
 	unsigned char *der;
-	char issuer[256];
+	char issuer[256], too_long[80];
 	int len, rc;
 
 	X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+	if (!why && strlen(location) > CRLNOTE_MAX_URL) {
+		snprintf(too_long, sizeof(too_long),
+			 "its location is longer than the %u bytes receivers "
+			 "take",
+			 CRLNOTE_MAX_URL);
+		why = too_long;
+	}
 	if (why) {
 		guise_warn("%s: a CRL of %s refused: %s", what, issuer, why);
 		cw->crls_rejected++;
@@ -419,6 +427,45 @@ static void read_done(struct crlwatch *cw, struct seen_file *f,
 }
 
 /*
+ * The location of --dir's file @name, a URL: --location-base/NAME, or
+ * file:// and the file's absolute path. Every byte of the name (and of
+ * the path) that is not unreserved is percent-encoded: a space, '#', '?'
+ * or '%' would end the URL or name another file, and a name that is not
+ * UTF-8 could not be carried in the notification's JSON. NULL: no
+ * memory.
+ */
+static char *file_location(const struct crlwatch *cw, const char *name)
+{
+	const struct watch_opts *o = cw->o;
+	char *esc, *path = NULL, *url = NULL, *cu = NULL;
+	CURLU *u;
+	int n;
+
+	if (o->location_base) {
+		esc = curl_easy_escape(NULL, name, 0);
+		if (esc && asprintf(&url, "%s/%s", o->location_base, esc) < 0)
+			url = NULL;
+		curl_free(esc);
+		return url;
+	}
+	if (o->dir[0] == '/')
+		n = asprintf(&path, "%s/%s", o->dir, name);
+	else
+		n = asprintf(&path, "%s/%s/%s", cw->cwd, o->dir, name);
+	if (n < 0)
+		return NULL;
+	u = curl_url();
+	if (u && !curl_url_set(u, CURLUPART_URL, "file:///", 0) &&
+	    !curl_url_set(u, CURLUPART_PATH, path, CURLU_URLENCODE) &&
+	    !curl_url_get(u, CURLUPART_URL, &cu, 0))
+		url = strdup(cu);
+	curl_free(cu);
+	curl_url_cleanup(u);
+	free(path);
+	return url;
+}
+
+/*
  * Read file @name of the directory @dfd (whose lstat is @st; its version
  * read into @f) and consider its CRLs. Not a symbolic link (not
  * followed), nor anything but a regular file (a FIFO is opened without
@@ -429,7 +476,7 @@ static void read_file(struct crlwatch *cw, int dfd, const char *name,
 {
 	const struct watch_opts *o = cw->o;
 	STACK_OF(X509_CRL) *crls = NULL;
-	char path[4096], location[4096];
+	char path[4096], *location = NULL;
 	const char *why = NULL;
 	char big[64];
 	unsigned char *buf = NULL;
@@ -491,19 +538,18 @@ static void read_file(struct crlwatch *cw, int dfd, const char *name,
 		guise_warn("%s: data beside its %d CRL(s) does not parse: "
 			   "ignored",
 			   path, n);
-	if (o->location_base)
-		snprintf(location, sizeof(location), "%.2000s/%.1000s",
-			 o->location_base, name);
-	else if (o->dir[0] == '/')
-		snprintf(location, sizeof(location), "file://%.3000s", path);
-	else
-		snprintf(location, sizeof(location), "file://%.1000s/%.3000s",
-			 cw->cwd, path);
+	location = file_location(cw, name);
+	if (!location) {
+		why = "out of memory";
+		again = true;
+		goto out;
+	}
 	/* A CRL not notified yet (the others are not new at the retry). */
 	for (i = 0; i < n; i++)
 		again |= consider(cw, sk_X509_CRL_value(crls, i), location,
 				  path, notify) < 0;
 out:
+	free(location);
 	if (fd >= 0)
 		close(fd);
 	read_done(cw, f, &st, path, why, again);

@@ -16,7 +16,7 @@
 /* Bounds on what a notification may carry. */
 #define CRLNOTE_MAX_SIZE (64u << 20)
 #define CRLNOTE_MAX_SERIALS 100000
-#define CRLNOTE_MAX_URL 2048
+#define CRLNOTE_MAX_URL 2048u
 
 struct crlnote {
 	X509_NAME *issuer;

@@ -15,16 +15,20 @@
  *  - a file not changed since the last scan is not opened again; with
  *    --serials the previous CRL still gives the diff;
  *  - --once exits 1, saying why, when the directory or URL cannot be
- *    read, when nothing in it is a CRL, when a CRL was refused, or when
- *    a notification could not be made;
+ *    read, when nothing in it is a CRL, or when a CRL was refused (also
+ *    for a location longer than receivers take);
+ *  - a file's location is a URL that names it whatever its name (a
+ *    space, '#', '?', '%', a byte that is not UTF-8: percent-encoded),
+ *    as libcurl fetching it (certd's fetch) shows;
  *  - what is skipped is logged once per version of the file; PEM after
  *    more than 4 KiB of text, and every CRL of a PEM bundle;
  *  - the inotify watch survives the directory's removal and creation;
  *    a CRL number above LONG_MAX is logged as such;
  *  - a read that fails for want of a file descriptor (the daemon at its
- *    limit when the CA writes a CRL), or a notification that could not
- *    be made, is tried again (backing off, each try logged), also with
- *    an hour's --interval: the CRL is notified once it can be.
+ *    limit when the CA writes a CRL) is tried again (backing off, each
+ *    try logged), also with an hour's --interval: the CRL is notified
+ *    once it can be; a CRL refused for good (its location too long) is
+ *    logged once, not tried again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +51,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <curl/curl.h>
 
 #include "crlnote.h"
 #include "tap.h"
@@ -64,6 +69,7 @@ static char dir[] = "/tmp/guise-crlwatch-scan.XXXXXX";
 struct note {
 	char number[80];
 	char serials[512]; /* "A,B," */
+	char location[CRLNOTE_MAX_URL + 1];
 };
 
 static struct {
@@ -93,6 +99,8 @@ static void rx_note(const unsigned char *der, size_t len)
 	hex = crlnote_int_hex(n.number);
 	snprintf(out->number, sizeof(out->number), "%s", hex ? hex : "?");
 	free(hex);
+	snprintf(out->location, sizeof(out->location), "%s",
+		 n.location ? n.location : "");
 	for (i = 0; i < sk_ASN1_INTEGER_num(n.revoked); i++) {
 		hex = crlnote_int_hex(sk_ASN1_INTEGER_value(n.revoked, i));
 		if (hex && strlen(out->serials) + strlen(hex) + 2 <
@@ -306,6 +314,51 @@ static int count_lines(const char *name, const char *text)
 		n += strstr(line, text) != NULL;
 	fclose(fp);
 	return n;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	FILE *fp = arg;
+
+	return fwrite(p, size, n, fp);
+}
+
+/* Does libcurl, as certd fetches a notification's location, get from
+ * @url the bytes of the test directory's file @name? */
+static bool fetches(const char *url, const char *name)
+{
+	char *got = NULL, *want = NULL, p[512];
+	size_t got_len = 0, want_len = 0;
+	FILE *g = open_memstream(&got, &got_len), *w;
+	bool same = false;
+	CURL *c = curl_easy_init();
+	int ch;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	w = fopen(p, "rb");
+	if (c && g && w) {
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, g);
+		same = curl_easy_perform(c) == CURLE_OK;
+	}
+	if (g)
+		fclose(g);
+	if (w) {
+		FILE *m = open_memstream(&want, &want_len);
+
+		while (m && (ch = fgetc(w)) != EOF)
+			fputc(ch, m);
+		if (m)
+			fclose(m);
+		fclose(w);
+	}
+	same = same && want && got_len && got_len == want_len &&
+	       !memcmp(got, want, got_len);
+	free(got);
+	free(want);
+	curl_easy_cleanup(c);
+	return same;
 }
 
 static bool wait_notes(int n, double timeout)
@@ -681,9 +734,13 @@ static void test_once_status(void)
 	tap_ok(once("o.log", "-d missing -I ca.crt") == 1 &&
 		       count_lines("o.log", "missing could not be read"),
 	       "--once, a missing directory: exit 1, said");
-	sh("mkdir -p o1 o2 o3 && echo garbage >o2/junk.crl && "
-	   "cp ca.crt o2/cert.pem && sh crl.sh ca 31 >o3/$(printf "
-	   "'\\377').crl");
+	char name[64] = "o3/\377 #?%x.crl", loc[2200];
+	struct note got;
+	bool ok;
+
+	sh("mkdir -p o1 o2 o3 o6 && echo garbage >o2/junk.crl && "
+	   "cp ca.crt o2/cert.pem && sh crl.sh ca 31 >\"o3/$(printf "
+	   "'\\377 #?%%%%')x.crl\" && sh crl.sh ca 33 >o6/ca.crl");
 	tap_ok(once("o.log", "-d o1 -I ca.crt") == 1 &&
 		       count_lines("o.log", "no CRL to notify in o1"),
 	       "--once, an empty directory: exit 1, said");
@@ -694,9 +751,28 @@ static void test_once_status(void)
 		       count_lines("o.log", "127.0.0.1:1/x.crl could not be "
 					    "read"),
 	       "--once, an unreachable --url: exit 1, said");
-	tap_ok(once("o.log", "-d o3 -I ca.crt") == 1 && !rx_count() &&
-		       count_lines("o.log", "1 of 1 CRL(s) not notified"),
-	       "--once, a notification that cannot be made: exit 1");
+	ok = once("o.log", "-d o3 -I ca.crt") == 0 && rx_count() == 1;
+	got = rx_get(0);
+	tap_ok(ok && strstr(got.location, "/o3/%ff%20%23%3f%25x.crl") &&
+		       fetches(got.location, name),
+	       "a name with a byte that is not UTF-8, a space, #, ? and %%: "
+	       "notified, its location (%s) fetches that file",
+	       got.location);
+	snprintf(loc, sizeof(loc),
+		 "-d o6 -I ca.crt -b https://crl.example/%0*d", 2040, 0);
+	rx_reset();
+	tap_ok(once("o.log", loc) == 1 && !rx_count() &&
+		       count_lines("o.log", "refused: its location is longer "
+					    "than the 2048 bytes receivers "
+					    "take"),
+	       "--once, a location longer than receivers take: refused, "
+	       "exit 1, said");
+	snprintf(loc, sizeof(loc), "-u http://127.0.0.1:1/%0*d -I ca.crt", 2040,
+		 0);
+	tap_ok(once("o.log", loc) != 0 &&
+		       count_lines("o.log",
+				   "--url: longer than the 2048 bytes"),
+	       "an --url longer than receivers take: refused at start");
 	snprintf(args, sizeof(args),
 		 "-u http://127.0.0.1:%d/file/o4.crl -I ca.crt", rx.port);
 	CRL("o4.crl", "ca 32");
@@ -812,6 +888,7 @@ static int lowest_free_fd(pid_t pid)
 static void test_transient(void)
 {
 	struct rlimit old, low;
+	char args[2200];
 	int lim, lines;
 	pid_t pid;
 
@@ -842,18 +919,20 @@ static void test_transient(void)
 	       "each try logged, backing off (%d lines)", lines);
 	tap_ok(stop(pid) && clean_log("e1.log"), "daemon exits 0, clean");
 
-	/* A notification that cannot be made (the file's name is not
-	 * UTF-8, which the JSON location must be): not marked as notified,
-	 * tried again, backing off, whatever the --interval. */
+	/* A CRL refused for good (its location is longer than receivers
+	 * take): logged once, not read again, whatever the --interval. */
 	sh("mkdir -p m1");
 	rx_reset();
-	pid = start("m1.log", "-d m1 -I ca.crt -i 0.02");
-	sh("sh crl.sh ca 63 >m1.tmp && mv m1.tmp m1/$(printf '\\377').crl");
-	sleep_s(3.5);
-	lines = count_lines("m1.log", "cannot make the notification");
-	tap_ok(pid > 0 && lines >= 2 && lines <= 4,
-	       "a notification not made is tried again, backing off (%d tries "
-	       "in 3.5 s at -i 0.02)",
+	snprintf(args, sizeof(args),
+		 "-d m1 -I ca.crt -i 0.02 -b https://crl.example/%0*d", 2040,
+		 0);
+	pid = start("m1.log", args);
+	sh("sh crl.sh ca 63 >m1.tmp && mv m1.tmp m1/ca.crl");
+	sleep_s(1.5);
+	lines = count_lines("m1.log", "its location is longer");
+	tap_ok(pid > 0 && lines == 1 && !rx_count(),
+	       "a CRL whose location is too long: refused once, not read "
+	       "again (%d lines in 1.5 s at -i 0.02)",
 	       lines);
 	tap_ok(stop(pid) && clean_log("m1.log"), "daemon exits 0, clean");
 }
