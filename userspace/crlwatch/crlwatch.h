@@ -204,6 +204,27 @@ int watch_state_load(struct crlwatch *cw);
  * those went through watch_notify()), and DIR/started. */
 void watch_state_started(struct crlwatch *cw, bool notified);
 /*
+ * Write @len bytes as DIR/@name: a temporary file then rename(), so
+ * that no reader sees half of it; @sync: fsync()ed, and the directory
+ * after the rename (the --state files). 0 or -1 (errno).
+ */
+int watch_write_atomic(const char *dir, const char *name, const void *data,
+		       size_t len, bool sync);
+/*
+ * --state DIR/subscriptions.json (substate.c): the subscriptions made
+ * over --listen and who holds them. watch_subs_save() after each change
+ * an API request made (logged if it fails; the change stands);
+ * watch_subs_load() at start, after the --to destinations: a file that
+ * cannot be read is logged and the daemon goes on without its entries.
+ */
+void watch_subs_save(struct crlwatch *cw);
+void watch_subs_load(struct crlwatch *cw);
+/* The file's text (malloc()ed; NULL: no memory), and the same restored
+ * from @text (@what names it in the log): the holds restored. */
+char *watch_subs_dump(const struct crlwatch *cw);
+size_t watch_subs_restore(struct crlwatch *cw, const char *text, size_t len,
+			  const char *what);
+/*
  * @who (holders.h; NULL: the command line) holds or lets go of @url (in
  * the form urlpolicy_normalize() gives, as every subscriber's is kept:
  * "https://H:443/a/../n" and "https://h/n" are one subscriber);

@@ -66,9 +66,9 @@ static void usage(FILE *fp)
 		"  -p, --port-file FILE     write the bound subscribe port\n"
 		"  -o, --save DIR           keep each notification sent as\n"
 		"                           DIR/ISSUER-full|delta-NUMBER.cms\n"
-		"      --state DIR          remember what was delivered: CRLs\n"
+		"      --state DIR          remember what was delivered (CRLs\n"
 		"                           published while down are notified\n"
-		"                           at start\n"
+		"                           at start) and the subscriptions\n"
 		"  -i, --interval SEC       poll period (default 1, fractions ok);\n"
 		"                           with --dir also at once on a new file\n"
 		"  -C, --carry              put the CRL into the notification\n"
@@ -455,6 +455,8 @@ static void subscribe(struct evhttp_request *req, struct crlwatch *cw, bool add)
 			http_reply_json(req, HTTP_OK,
 					json_pack("{s:s, s:b}", "url", url,
 						  "subscribed", add));
+		if (!err)
+			watch_subs_save(cw);
 		if (!err && add)
 			watch_warm_arm(cw);
 	}
@@ -550,6 +552,7 @@ int main(int argc, char **argv)
 	}
 	if (o.state && watch_state_load(&cw))
 		goto out;
+	watch_subs_load(&cw); /* what --listen was asked before a restart */
 	if (o.url && !(cw.fetch = urlfetch_new(&o)))
 		goto out;
 	/* The notifications are POSTed on the loop, from the first scan on

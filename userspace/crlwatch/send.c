@@ -646,13 +646,8 @@ static size_t key_find(struct crlwatch *cw, const unsigned char id[32],
 	return cw->n_keys++;
 }
 
-/*
- * Write @len bytes as DIR/@name: a temporary file then rename(), so
- * that no reader sees half of it; @sync: fsync()ed, and the directory
- * after the rename (the --state marks). 0 or -1.
- */
-static int write_atomic(const char *dir, const char *name, const void *data,
-			size_t len, bool sync)
+int watch_write_atomic(const char *dir, const char *name, const void *data,
+		       size_t len, bool sync)
 {
 	char path[4096], tmp[4096];
 	const char *p = data;
@@ -703,7 +698,7 @@ static void save(struct crlwatch *cw, const struct note *nt)
 	guise_hex_format(k->id, 8, id);
 	snprintf(name, sizeof(name), "%s-%s-%s.cms", id,
 		 k->delta ? "delta" : "full", nt->number);
-	if (write_atomic(cw->o->save, name, nt->der, nt->len, false))
+	if (watch_write_atomic(cw->o->save, name, nt->der, nt->len, false))
 		guise_warn("%s/%s: cannot save the notification: %s",
 			   cw->o->save, name, strerror(errno));
 }
@@ -743,7 +738,7 @@ static void mark(struct crlwatch *cw, size_t k)
 	}
 	snprintf(line, sizeof(line), "%s\n", num);
 	if (strlen(num) > 140 ||
-	    write_atomic(cw->o->state, name, line, strlen(line), true)) {
+	    watch_write_atomic(cw->o->state, name, line, strlen(line), true)) {
 		guise_warn("%s/%s: cannot write the mark: %s", cw->o->state,
 			   name, strerror(errno));
 		ASN1_INTEGER_free(m);
@@ -840,7 +835,7 @@ void watch_state_started(struct crlwatch *cw, bool notified)
 		mark(cw, k);
 	}
 	if (!cw->state_started &&
-	    write_atomic(cw->o->state, "started", "", 0, true))
+	    watch_write_atomic(cw->o->state, "started", "", 0, true))
 		guise_warn("%s/started: cannot write: %s", cw->o->state,
 			   strerror(errno));
 	cw->state_started = true;

@@ -21,6 +21,8 @@
 #     --subscribe-allow prefixes, --subscribe-limit (429), holder
 #     identities that a one-line form would confuse; a --to destination
 #     subscribed or unsubscribed by a client: no change, no hold counted;
+#     --state keeps the subscriptions and their holders across restarts
+#     (checked again against --subscribe-allow; a damaged file is logged);
 #  6. --url: conditional GETs (304), the fetch off the event loop,
 #     redirects not followed (the target never asked), a body over the
 #     64 MiB cap refused, --url-ca, failures logged once;
@@ -445,6 +447,67 @@ stop "$W6B"
 "$crlwatch" --issuer caE.crt --dir pubE -s caE.crt -k caE.key --subscribe-allow \
 	"https://[::1]:1/?q" 2>/dev/null
 is $? 2 "--subscribe-allow with a query: refused at start"
+
+# --state keeps what was subscribed over --listen, with its holders.
+w7() { # NAME [ARGS...]: crlwatch with --state st7 and the API
+	local name=$1
+	shift
+	start_watch "$name" --state st7 --dir pubE --sign-cert caE.crt \
+		--sign-key caE.key $TLS --listen '[::1]:0' \
+		--server-cert server.crt --server-key server.key \
+		--server-ca tlsca.crt --port-file w7.port --no-prewarm \
+		--interval 0.2 "$@"
+	W7=$WPID
+	P7=$(cat w7.port)
+}
+ALLOW7="--subscribe-allow https://[::1]:$S2/v1/"
+# shellcheck disable=SC2086 # ALLOW7: two words
+w7 w7a $ALLOW7
+is "$(sub_api "$P7" server /v1/subscribe "https://[::1]:$S2/v1/notify")" 200 \
+	"--state: server subscribes s2"
+is "$(sub_api "$P7" c1 /v1/subscribe "https://[::1]:$S2/v1/notify")" 200 \
+	"... and c1 the same URL (two holders)"
+is "$(sub_api "$P7" c1 /v1/subscribe "https://[::1]:$S2/v1/gone")" 200 \
+	"c1 subscribes another URL"
+is "$(sub_api "$P7" c1 /v1/unsubscribe "https://[::1]:$S2/v1/gone")" 200 \
+	"... and unsubscribes it"
+grep -q '"holders"' st7/subscriptions.json && ! grep -q gone st7/subscriptions.json
+ok $? "st7/subscriptions.json holds the subscription, not the one let go"
+stop "$W7"
+# shellcheck disable=SC2086
+w7 w7b $ALLOW7
+grep -q "2 subscription hold(s) restored" w7b.log
+ok $? "restarted: both holds restored"
+ok0=$(posts s2 200)
+gencrl caE pubE/caE.crl
+wait_until 20 count_is s2 200 $((ok0 + 1))
+ok $? "... and s2 gets the next CRL without subscribing again"
+is "$(sub_api "$P7" c2 /v1/unsubscribe "https://[::1]:$S2/v1/notify")" 403 \
+	"a restored subscription: c2 cannot unsubscribe it"
+is "$(sub_api "$P7" c1 /v1/unsubscribe "https://[::1]:$S2/v1/notify")" 200 \
+	"... c1 lets go of its hold"
+is "$(sub_api "$P7" server /v1/unsubscribe "https://[::1]:$S2/v1/notify")" 200 \
+	"... and server of its: the subscription ends"
+stop "$W7"
+# shellcheck disable=SC2086
+w7 w7c $ALLOW7
+ok0=$(posts s2 200)
+gencrl caE pubE/caE.crl
+sleep 1.5
+is "$(posts s2 200)" "$ok0" "restarted after both let go: s2 gets nothing"
+is "$(sub_api "$P7" server /v1/subscribe "https://[::1]:$S2/v1/notify")" 200 \
+	"server subscribes s2 again"
+stop "$W7"
+w7 w7d --subscribe-allow "https://[::1]:$S2/other/"
+grep -q "no longer subscribed: the URL is not under a --subscribe-allow" w7d.log
+ok $? "restarted with another --subscribe-allow: the URL it no longer allows is dropped, said"
+stop "$W7"
+echo '{"version": 1, "subscriptions": [' >st7/subscriptions.json
+w7 w7e
+ok $? "a subscriptions file cut short: crlwatch still starts"
+grep -q "subscriptions.json: cannot read" w7e.log
+ok $? "... saying it cannot read it"
+stop "$W7"
 
 # --- 6. --url ---------------------------------------------------------------
 # crlsrv.py NAME [tls]: serves NAME.crl at /crl on 127.0.0.1 with an ETag
