@@ -34,6 +34,7 @@
 #include "crlwatch.h"
 #include "key.h"
 #include "log.h"
+#include "urlpolicy.h"
 
 static size_t discard(char *data, size_t size, size_t n, void *arg)
 {
@@ -91,6 +92,7 @@ struct xfer {
 	struct note *note; /* POST (a reference); NULL: a pre-warm GET */
 	struct curl_slist *hdr;
 	struct round *round; /* the first try of a new notification, or NULL */
+	struct urlpolicy_guard guard; /* a subscriber the API added */
 };
 
 /* A socket libcurl asked to be watched (curl_multi_assign()). */
@@ -110,7 +112,7 @@ struct round {
 
 static void post_finish(struct crlwatch *cw, struct xfer *x, struct sub *s,
 			CURLcode rc);
-static void warm_finish(struct sub *s, CURL *c, CURLcode rc);
+static void warm_finish(struct sub *s, const struct xfer *x, CURLcode rc);
 static void round_add(struct crlwatch *cw, struct round *r, bool ok, bool kept);
 
 /*
@@ -288,6 +290,8 @@ static void xfer_release(struct crlwatch *cw, struct xfer *x, struct sub *s)
 		curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, NULL);
 		curl_easy_setopt(x->c, CURLOPT_POSTFIELDS, NULL);
 		curl_easy_setopt(x->c, CURLOPT_PRIVATE, NULL);
+		curl_easy_setopt(x->c, CURLOPT_OPENSOCKETFUNCTION, NULL);
+		curl_easy_setopt(x->c, CURLOPT_OPENSOCKETDATA, NULL);
 		s->curl_busy = false;
 	} else if (!x->own) {
 		curl_easy_cleanup(x->c);
@@ -300,6 +304,26 @@ static void xfer_release(struct crlwatch *cw, struct xfer *x, struct sub *s)
 static void post_prepare(CURL *c, const char *url, struct curl_slist *hdr,
 			 const struct note *nt);
 static int warm_prepare(CURL *c, const char *notify);
+
+/*
+ * A subscriber the API added (not --to): its requests connect to no
+ * address urlpolicy_addr_special() calls special (loopback, link-local
+ * ...) unless its URL names that very address (urlpolicy_guard()), so a
+ * name whose DNS answer changed since the subscribe cannot aim the POST
+ * there. 0 or -1 (out of memory).
+ */
+static int xfer_guard(struct xfer *x, const struct sub *s)
+{
+	struct urlpolicy_url u;
+
+	if (s->holders.configured)
+		return 0;
+	if (urlpolicy_parse(s->url, 0, &u))
+		return -1;
+	urlpolicy_guard(x->c, &x->guard, &u);
+	urlpolicy_url_free(&u);
+	return 0;
+}
 
 /* Start a request to @s: POST @nt (for @r, or NULL: a re-send), or the
  * pre-warm GET (@nt NULL). 0, or -1: out of memory, nothing started. */
@@ -325,6 +349,8 @@ static int xfer_start(struct crlwatch *cw, struct sub *s, struct note *nt,
 	} else if (warm_prepare(x->c, s->url)) {
 		goto fail;
 	}
+	if (xfer_guard(x, s))
+		goto fail;
 	curl_easy_setopt(x->c, CURLOPT_PRIVATE, (char *)x);
 	if (curl_multi_add_handle(m, x->c) != CURLM_OK)
 		goto fail;
@@ -403,7 +429,7 @@ static void check_done(struct crlwatch *cw)
 		if (x->note)
 			post_finish(cw, x, s, rc);
 		else
-			warm_finish(s, x->c, rc);
+			warm_finish(s, x, rc);
 		xfer_release(cw, x, s);
 		watch_retry_arm(cw);
 		watch_warm_arm(cw);
@@ -475,24 +501,29 @@ static int warm_prepare(CURL *c, const char *notify)
 	return 0;
 }
 
-/* The pre-warm of @s (NULL: it left) is over (@c NULL: not started). */
-static void warm_finish(struct sub *s, CURL *c, CURLcode rc)
+/* The pre-warm @x of @s (NULL: it left) is over (@x NULL: not started). */
+static void warm_finish(struct sub *s, const struct xfer *x, CURLcode rc)
 {
+	const char *why;
 	long code = 0;
 
 	if (!s)
 		return;
 	s->warming = false;
-	if (c && rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (x && rc == CURLE_OK)
+		curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK || code != 200) {
+		if (rc == CURLE_OK)
+			why = "refused";
+		else if (x && x->guard.refused)
+			why = x->guard.why;
+		else
+			why = curl_easy_strerror(rc);
 		/* Warned once per outage; retried after 1, 2, 4 ... s, at
 		 * most hourly (a subscriber starting with us is warm soon). */
 		if (!s->warm_backoff)
 			guise_warn("pre-warm %s: %s (retrying with backoff)",
-				   s->url,
-				   rc != CURLE_OK ? curl_easy_strerror(rc) :
-						    "refused");
+				   s->url, why);
 		s->warm_backoff = s->warm_backoff ? 2 * s->warm_backoff : 1;
 		if (s->warm_backoff > WARM_BACKOFF_MAX)
 			s->warm_backoff = WARM_BACKOFF_MAX;
@@ -1056,6 +1087,8 @@ static void post_finish(struct crlwatch *cw, struct xfer *x, struct sub *s,
 	}
 	s->posts--;
 	if (post_done(x->c, rc, &kept, why, sizeof(why), &ra)) {
+		if (rc != CURLE_OK && x->guard.refused)
+			snprintf(why, sizeof(why), "%s", x->guard.why);
 		post_failed(s, nt, why, ra);
 		round_add(cw, x->round, false, false);
 		return;

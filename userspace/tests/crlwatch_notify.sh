@@ -23,6 +23,8 @@
 #     subscribed or unsubscribed by a client: no change, no hold counted;
 #     --state keeps the subscriptions and their holders across restarts
 #     (checked again against --subscribe-allow; a damaged file is logged);
+#     an API subscriber's requests connect to no loopback address its URL
+#     does not name (a host name resolving there);
 #  6. --url: conditional GETs (304), the fetch off the event loop,
 #     redirects not followed (the target never asked), a body over the
 #     64 MiB cap refused, --url-ca, failures logged once;
@@ -508,6 +510,31 @@ ok $? "a subscriptions file cut short: crlwatch still starts"
 grep -q "subscriptions.json: cannot read" w7e.log
 ok $? "... saying it cannot read it"
 stop "$W7"
+# An API subscriber is connected to no loopback (link-local ...) address
+# unless its URL names that address: a name that resolves there (a DNS
+# answer changed after the subscribe) gets no POST.
+start_watch w8 --dir pubE --sign-cert caE.crt --sign-key caE.key $TLS \
+	--listen '[::1]:0' --server-cert server.crt --server-key server.key \
+	--server-ca tlsca.crt --port-file w8.port --interval 0.2 \
+	--subscribe-allow "https://localhost:$S2/v1/" \
+	--subscribe-allow "https://[::1]:$S2/v1/"
+W8=$WPID
+P8=$(cat w8.port)
+is "$(sub_api "$P8" c1 /v1/subscribe "https://localhost:$S2/v1/notify")" 200 \
+	"an allowed URL whose host name resolves to loopback: subscribed"
+ok0=$(posts s2 200)
+gencrl caE pubE/caE.crl
+wait_until 20 grep -q "POST https://localhost:$S2/v1/notify: its host resolves to" w8.log
+ok $? "... but not POSTed to: $(grep -m1 -o 'POST https://localhost[^;]*' w8.log)"
+is "$(posts s2 200)" "$ok0" "... s2 got nothing"
+grep -q "pre-warm https://localhost:$S2/v1/notify: its host resolves to" w8.log
+ok $? "... nor a pre-warm connection"
+is "$(sub_api "$P8" c1 /v1/subscribe "https://[::1]:$S2/v1/notify")" 200 \
+	"the URL that names ::1 itself: subscribed"
+gencrl caE pubE/caE.crl
+wait_until 20 count_is s2 200 $((ok0 + 1))
+ok $? "... and POSTed to"
+stop "$W8"
 
 # --- 6. --url ---------------------------------------------------------------
 # crlsrv.py NAME [tls]: serves NAME.crl at /crl on 127.0.0.1 with an ETag
