@@ -483,10 +483,10 @@ static unsigned int forward(struct certd *d, struct crlop *op)
 		return 0;
 	for (i = 0; i < c->forward.n; i++)
 		n += !worker_post_body(d->worker, c->forward.v[i], CT_NOTE,
-				       op->fwd);
+				       op->fwd, 0);
 	for (i = 0; i < d->n_subs; i++)
 		n += !worker_post_body(d->worker, d->subs[i].url, CT_NOTE,
-				       op->fwd);
+				       op->fwd, WORKER_GUARDED);
 	d->m.notify_forwarded += n;
 	return n;
 }
@@ -1039,11 +1039,11 @@ void notify_share_path(struct certd *d, STACK_OF(X509) * chain, int purpose)
 	for (i = 0; i < d->conf->peers.n; i++)
 		d->m.paths_shared += !worker_post(d->worker,
 						  d->conf->peers.v[i], CT_JSON,
-						  text, strlen(text));
+						  text, strlen(text), 0);
 	for (i = 0; i < d->n_path_subs; i++)
-		d->m.paths_shared += !worker_post(d->worker,
-						  d->path_subs[i].url, CT_JSON,
-						  text, strlen(text));
+		d->m.paths_shared +=
+			!worker_post(d->worker, d->path_subs[i].url, CT_JSON,
+				     text, strlen(text), WORKER_GUARDED);
 out:
 	free(text);
 	json_decref(arr);

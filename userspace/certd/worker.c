@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <time.h>
@@ -88,6 +89,7 @@ struct job {
 	int code; /* the HTTP answer's status, 0 none */
 	bool in_make, finished, ok;
 	bool warm; /* a pre-warm GET (not counted in active) */
+	bool guarded; /* WORKER_GUARDED */
 	char why[160];
 };
 
@@ -516,14 +518,66 @@ static bool is_ip(const char *host)
 	       inet_pton(AF_INET6, host, a) == 1;
 }
 
+/*
+ * Where @j's new connection goes: @name itself, or for a guarded job
+ * (WORKER_GUARDED) the first address of @name that is not special, as
+ * text into @addr. 0, or -1 with @j->why. The lookup blocks the thread
+ * as libevent's own would (no DNS base).
+ */
+static int conn_addr(struct job *j, const char *name, int port, char *addr,
+		     size_t len)
+{
+	struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC,
+					 .ai_socktype = SOCK_STREAM,
+					 .ai_flags = EVUTIL_AI_ADDRCONFIG };
+	struct evutil_addrinfo *res = NULL, *ai;
+	char port_text[8], refused[INET6_ADDRSTRLEN] = "";
+	int err;
+
+	snprintf(addr, len, "%s", name);
+	if (!j->guarded || is_ip(name))
+		return 0;
+	snprintf(port_text, sizeof(port_text), "%d", port);
+	err = evutil_getaddrinfo(name, port_text, &hints, &res);
+	if (err) {
+		snprintf(j->why, sizeof(j->why), "cannot resolve %.100s: %s",
+			 name, evutil_gai_strerror(err));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (!urlpolicy_addr_special(ai->ai_addr,
+					    (socklen_t)ai->ai_addrlen))
+			break;
+		if (!refused[0])
+			getnameinfo(ai->ai_addr, (socklen_t)ai->ai_addrlen,
+				    refused, sizeof(refused), NULL, 0,
+				    NI_NUMERICHOST);
+	}
+	if (ai)
+		err = getnameinfo(ai->ai_addr, (socklen_t)ai->ai_addrlen, addr,
+				  (socklen_t)len, NULL, 0, NI_NUMERICHOST);
+	else
+		snprintf(j->why, sizeof(j->why),
+			 "its host resolves to %s (loopback, link-local, "
+			 "unspecified, multicast or reserved)",
+			 refused[0] ? refused : "?");
+	evutil_freeaddrinfo(res);
+	if (ai && err)
+		snprintf(j->why, sizeof(j->why), "cannot resolve %.100s", name);
+	return ai && !err ? 0 : -1;
+}
+
 /* A new connection for @j (@name: the host without brackets). */
 static struct evhttp_connection *conn_new(struct worker *w, struct job *j,
 					  bool https, const char *name,
 					  int port)
 {
+	char addr[INET6_ADDRSTRLEN + 256];
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
 
+	if (conn_addr(j, name, port, addr, sizeof(addr)))
+		return NULL;
 	if (https) {
 		j->ssl = SSL_new(w->ctx);
 		if (!j->ssl) {
@@ -558,7 +612,8 @@ static struct evhttp_connection *conn_new(struct worker *w, struct job *j,
 		snprintf(j->why, sizeof(j->why), "out of memory");
 		return NULL;
 	}
-	evcon = evhttp_connection_base_bufferevent_new(w->base, NULL, bev, name,
+	/* The TLS name stays @name (above); the Host header is the URL's. */
+	evcon = evhttp_connection_base_bufferevent_new(w->base, NULL, bev, addr,
 						       (unsigned short)port);
 	if (!evcon) {
 		bufferevent_free(bev);
@@ -993,25 +1048,27 @@ void worker_body_put(struct worker_body *b)
 }
 
 int worker_post(struct worker *w, const char *url, const char *content_type,
-		const void *body, size_t len)
+		const void *body, size_t len, unsigned int flags)
 {
 	struct worker_body *b = worker_body_new(body, len);
 	int ret;
 
 	if (!b)
 		return -ENOMEM;
-	ret = worker_post_body(w, url, content_type, b);
+	ret = worker_post_body(w, url, content_type, b, flags);
 	worker_body_put(b);
 	return ret;
 }
 
 int worker_post_body(struct worker *w, const char *url,
-		     const char *content_type, struct worker_body *body)
+		     const char *content_type, struct worker_body *body,
+		     unsigned int flags)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (!j)
 		return -ENOMEM;
+	j->guarded = flags & WORKER_GUARDED;
 	j->url = strdup(url);
 	j->ctype = strdup(content_type);
 	if (!j->url || !j->ctype) {

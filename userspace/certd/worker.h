@@ -49,9 +49,18 @@ int worker_start(const struct worker_tls *tls, struct worker **out);
 void worker_rewarm(struct worker *w);
 /* Finish what is queued (bounded by the timeout) and stop. */
 void worker_stop(struct worker *w);
+/*
+ * worker_post() flags. WORKER_GUARDED: a destination a client subscribed
+ * (not the configuration's): connected to the first address of its host
+ * that urlpolicy_addr_special() does not call special, unless the URL
+ * names a special one as an IP literal (urlpolicy_guard()'s rule), so a
+ * name whose DNS answer changed since the subscribe cannot aim the
+ * request at loopback or link-local.
+ */
+#define WORKER_GUARDED 1u
 /* Queue a POST of @body (copied) to @url. 0, or -ENOSPC/-ENOMEM. */
 int worker_post(struct worker *w, const char *url, const char *content_type,
-		const void *body, size_t len);
+		const void *body, size_t len, unsigned int flags);
 /*
  * A body copied once and POSTed to many (a forwarded notification can be
  * tens of megabytes): reference counted (atomically: the last reference
@@ -61,7 +70,8 @@ struct worker_body;
 struct worker_body *worker_body_new(const void *data, size_t len);
 void worker_body_put(struct worker_body *b);
 int worker_post_body(struct worker *w, const char *url,
-		     const char *content_type, struct worker_body *body);
+		     const char *content_type, struct worker_body *body,
+		     unsigned int flags);
 struct worker_stats {
 	uint64_t sent; /* answered 2xx */
 	uint64_t failed;

@@ -17,7 +17,8 @@
 # names; acquire is off (403, nothing fetched).
 # sal: both lists. Only URLs under a prefix (scheme, host, port exact,
 # path at or below a "/"); an acquire of a name that resolves to a
-# loopback address is refused at connect time; redirects are not
+# loopback address is refused at connect time, and so is what certd
+# sends a subscriber (fwd); redirects are not
 # followed. A local listener counts the connections made to it: a refused
 # acquire makes none. A name that resolves to a refused address and an
 # allowed one is fetched from the allowed one (in namespaces of its own).
@@ -221,6 +222,27 @@ is "$(sub sal client "https://localhost:2/only/thisx")" 403 \
 is "$(sub sal server "https://[::1]:4/v1/notify")" 403 \
 	"with a list, the SAN default no longer applies (server.crt names ::1)"
 
+# --- 2b. What certd sends a subscriber connects where the guard allows ------
+# A subscription checked as a URL, then sent to: a name that resolves to
+# loopback (its DNS answer changed since, say) gets no connection; a URL
+# naming 127.0.0.1 itself does.
+config fwd "subscribe_allow = http://localhost:$CNT/v1/, http://127.0.0.1:$CNT/v1/"
+start fwd
+ok $? "certd fwd starts (subscribe_allow: localhost and 127.0.0.1, http)"
+is "$(sub fwd client "http://localhost:$CNT/v1/paths" paths)" 200 \
+	"fwd: paths to http://localhost (a name resolving to loopback): subscribed"
+is "$(sub fwd client "http://127.0.0.1:$CNT/v1/paths" paths)" 200 \
+	"... and to http://127.0.0.1 (the address itself)"
+c0=$(conns cnt)
+is "$(call fwd client /v1/validate "{\"cert\":\"$(openssl x509 -in a_good.crt -outform DER | base64 -w0)\"}")" \
+	200 "a validation of a new path: shared with both subscribers"
+wait_until 20 grep -q "POST http://localhost:$CNT/v1/paths: its host resolves to" fwd.log
+ok $? "... not to localhost: $(grep -m1 -o 'localhost:[0-9]*/v1/paths: its host resolves to [^ ]*' fwd.log)"
+wait_until 20 [ "$(conns cnt)" -ge $((c0 + 1)) ]
+ok $? "... but to 127.0.0.1"
+sleep 0.5
+is "$(conns cnt)" $((c0 + 1)) "... one connection in all"
+
 # --- 3. Acquire without acquire_allow: off -----------------------------------
 c0=$(conns cnt)
 is "$(acq san "http://127.0.0.1:$CNT/certs/a_good.crt")" 403 \
@@ -326,7 +348,7 @@ config bad3 "subscribe_allow = , "
 "$certd" --check-config --config bad3.conf >bad3.out 2>&1
 is "$?" 1 "--check-config: an empty subscribe_allow: refused"
 
-for f in san sal; do
+for f in san sal fwd; do
 	! grep -q 'Sanitizer' "$f.log"
 	ok $? "no sanitizer report from $f"
 done
