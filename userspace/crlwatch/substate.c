@@ -11,10 +11,11 @@
  * API request made; read at start, after the --to destinations. Each
  * entry goes through watch_subscribe() as a request would: the
  * --subscribe-limit per holder and the list's size hold, a URL also
- * given with --to stays configured. With --subscribe-allow, a URL is
- * checked against the prefixes as they are now; without it the check
- * was against the subscriber's certificate (its subjectAltName), which
- * is not kept, so the URL is taken as it was accepted then.
+ * given with --to stays configured. A URL is checked again as a
+ * subscribe checks it, against the --subscribe-allow prefixes as they
+ * are now; without them the check was against the subscriber's
+ * certificate (its subjectAltName), which is not kept: an https:// URL
+ * is then taken as it was accepted.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ static size_t load_one(struct crlwatch *cw, const char *path, json_t *e)
 {
 	const char *url, *who, *why;
 	json_t *holders, *h;
+	enum urlpolicy_verdict v;
 	char *norm = NULL;
 	size_t i, n = 0;
 	int err;
@@ -112,7 +114,13 @@ static size_t load_one(struct crlwatch *cw, const char *path, json_t *e)
 			   path);
 		goto out;
 	}
-	if (cw->o->allow.n && watch_url_allowed(cw->o, url, NULL, &why)) {
+	/* As a subscribe checks it, less the subscriber's certificate
+	 * (the SAN rule without --subscribe-allow), which is not kept. */
+	v = urlpolicy_subscribe(&cw->o->allow, url, NULL, NULL);
+	if (v != URLPOLICY_OK &&
+	    (v != URLPOLICY_NOT_NAMED || strncmp(url, "https://", 8))) {
+		if (!watch_url_allowed(cw->o, url, NULL, &why))
+			why = "?";
 		guise_warn("%s: %s: no longer subscribed: %s", path, url, why);
 		goto out;
 	}

@@ -510,6 +510,16 @@ ok $? "a subscriptions file cut short: crlwatch still starts"
 grep -q "subscriptions.json: cannot read" w7e.log
 ok $? "... saying it cannot read it"
 stop "$W7"
+H7=sha256:$(printf 'a%.0s' $(seq 64))
+printf '{"version": 1, "subscriptions": [%s, %s, %s]}' \
+	"{\"url\": \"https://[::1]:$S2/v1/n?q=1\", \"holders\": [\"$H7\"]}" \
+	"{\"url\": \"http://[::1]:$S2/v1/n\", \"holders\": [\"$H7\"]}" \
+	"{\"url\": \"https://[::1]:$S2/v1/n\", \"holders\": [\"$H7\"]}" \
+	>st7/subscriptions.json
+w7 w7f
+is "$(lines 'no longer subscribed' w7f.log)/$(lines '1 subscription hold(s) restored' w7f.log)" 2/1 \
+	"a file edited by hand: a URL with a query and an http:// one (no --subscribe-allow) are dropped, the https:// one restored"
+stop "$W7"
 # An API subscriber is connected to no loopback (link-local ...) address
 # unless its URL names that address: a name that resolves there (a DNS
 # answer changed after the subscribe) gets no POST.
