@@ -675,20 +675,20 @@ static bool peer_keepalive(struct certd *d, struct evhttp_request *req)
 static void health_cb(struct evhttp_request *req, void *arg)
 {
 	struct certd *d = arg;
-	json_t *crls = json_array();
 	time_t now = time(NULL);
+	json_t *crls;
 	size_t i;
 
 	if (api_begin(req, EVHTTP_REQ_GET))
 		return;
 	if (peer_keepalive(d, req)) {
-		json_decref(crls);
 		http_reply_json(req, HTTP_OK,
 				json_pack("{s:s, s:I}", "status", "ok",
 					  "keepalive",
 					  (json_int_t)d->conf->keepalive + 10));
 		return;
 	}
+	crls = json_array();
 	for (i = 0; crls && i < d->crls.n_issuers; i++)
 		json_array_append_new(crls, crl_json(d->crls.issuers[i], now));
 	http_reply_json(

@@ -492,7 +492,8 @@ static void ocsp_cb(struct evhttp_request *req, void *arg)
 	} else if (cmd == EVHTTP_REQ_GET) {
 		data = ocsp_get_request(evhttp_request_get_uri(req), &len);
 	} else {
-		evhttp_send_error(req, 405, NULL);
+		evhttp_add_header(h, "Allow", "GET, POST");
+		http_reply_error(req, 405, "method not allowed");
 		return;
 	}
 	if (!data)

@@ -662,6 +662,24 @@ static void http_default_cb(struct evhttp_request *req, void *arg)
 	http_reply_error(req, HTTP_NOTFOUND, "not found");
 }
 
+/*
+ * What every server takes: bounded headers and bodies, the idle timeout,
+ * and every method, so that a method an endpoint does not serve gets its
+ * 405 in JSON with Allow (http_begin()) and not libevent's 501 page.
+ */
+static void http_set_limits(struct evhttp *http)
+{
+	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
+	evhttp_set_timeout(http, HTTP_TIMEOUT_S);
+	evhttp_set_allowed_methods(
+		http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+			      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+			      EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+			      EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(http, http_default_cb, NULL);
+}
+
 /* TLS with @ctx (and the caps @limits), or plain HTTP if NULL. */
 static int http_tcp_start(struct http_server *srv, struct event_base *base,
 			  SSL_CTX *ctx, const struct sockaddr *sa, int salen,
@@ -683,10 +701,7 @@ static int http_tcp_start(struct http_server *srv, struct event_base *base,
 		goto fail;
 	if (ctx)
 		evhttp_set_bevcb(srv->http, http_bevcb, srv);
-	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY);
-	evhttp_set_timeout(srv->http, HTTP_TIMEOUT_S);
-	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	evhttp_set_gencb(srv->http, http_default_cb, NULL);
+	http_set_limits(srv->http);
 
 	lev = evconnlistener_new_bind(base, NULL, NULL,
 				      LEV_OPT_CLOSE_ON_FREE |
@@ -787,10 +802,7 @@ int http_server_start_unix(struct http_server *srv, struct event_base *base,
 		guise_err("http: out of memory");
 		goto fail;
 	}
-	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY);
-	evhttp_set_timeout(srv->http, HTTP_TIMEOUT_S);
-	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	evhttp_set_gencb(srv->http, http_default_cb, NULL);
+	http_set_limits(srv->http);
 	unlink(path);
 	/* No window in which the socket is wider open than @mode. */
 	old = umask((mode_t)~mode & 0777);

@@ -26,6 +26,10 @@
 
 /* Request bodies are small JSON objects. */
 #define HTTP_MAX_BODY 4096
+/* The request line and headers together: a longer request is refused
+ * (libevent's 413) and its connection closed, so a client cannot make a
+ * daemon buffer headers without end. */
+#define HTTP_MAX_HEADERS 16384
 #define HTTP_TIMEOUT_S 10
 
 /*

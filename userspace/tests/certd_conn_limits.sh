@@ -11,8 +11,10 @@
 # at 2 s, not a connection whose handshake is done; with
 # max_connections_per_prefix = 3, the 4th connection from one IPv6 /64
 # is closed while another /64 and IPv4 clients get in (in a network
-# namespace with addresses of its own: as root, else skipped). Then
-# --check-config refuses bad values in certd, leased and keyd. Run by
+# namespace with addresses of its own: as root, else skipped). A method
+# no endpoint serves gets 405 in JSON; headers without end close the
+# connection at 16 KiB. Then --check-config refuses bad values in
+# certd, leased and keyd. Run by
 # certd_conn_limits.c (TAP): sh certd_conn_limits.sh DIR CERTD LEASED
 # KEYD.
 set -u
@@ -337,6 +339,47 @@ ok $? "all places are free again"
 okcmd "and may hold 4 again" open 127.0.0.2 4
 okcmd "but not 5" probe 127.0.0.2
 okcmd "127.0.0.2 closes them" close 127.0.0.2
+
+# --- Request limits of daemon/http.c ------------------------------------------
+# A method no endpoint serves: 405 in JSON with Allow (libevent's own
+# answer was 501 and an HTML page).
+code=$(curl -s --max-time 10 -X PUT -o put.json -D put.hdr -w '%{http_code}' \
+	--cacert tlsca.crt --cert client.crt --key client.key \
+	"https://127.0.0.1:$PORT/v1/validate")
+is "$code" 405 "PUT /v1/validate: 405"
+grep -q '"error": *"method not allowed"' put.json &&
+	grep -qi '^Allow: POST' put.hdr
+ok $? "... in JSON, with Allow: $(cat put.json) $(grep -i '^allow' put.hdr | tr -d '\r')"
+is "$(curl -s --max-time 10 -X DELETE -o /dev/null -w '%{http_code}' \
+	--cacert tlsca.crt --cert client.crt --key client.key \
+	"https://127.0.0.1:$PORT/v1/health")" 405 "DELETE /v1/health: 405"
+# Headers without end: the connection is closed once they pass 16 KiB,
+# and the daemon's memory does not follow (it grew without bound).
+rss0=$(awk '/^VmRSS/ { print $2 }' /proc/$CPID/status)
+python3 - "$PORT" <<'PY' >hdr.out 2>&1
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile="tlsca.crt")
+ctx.load_cert_chain("client.crt", "client.key")
+ctx.check_hostname = False
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-A: ")
+sent, t0 = 0, time.monotonic()
+try:
+    while sent < (64 << 20) and time.monotonic() - t0 < 20:
+        s.sendall(b"a" * 65536)
+        sent += 65536
+except OSError:
+    pass
+print("sent %d KiB" % (sent >> 10))
+PY
+rss1=$(awk '/^VmRSS/ { print $2 }' /proc/$CPID/status)
+sent=$(sed -n 's/^sent \([0-9]*\) KiB$/\1/p' hdr.out)
+[ -n "$sent" ] && [ "$sent" -lt 65536 ]
+ok $? "an endless header: the connection is closed ($(cat hdr.out) before)"
+[ $((rss1 - rss0)) -lt 16384 ]
+ok $? "... and the daemon did not buffer it (RSS $rss0 -> $rss1 kB)"
+health
+ok $? "certd answers on"
 
 kill "$CPID"
 wait "$CPID"
