@@ -113,6 +113,7 @@ struct lease_op {
 	bool by_admin; /* return: ended as an administrator */
 	bool token; /* a rent-rate token was taken: given back on failure */
 	bool undone; /* batch_op_undo() done already (keep the audit) */
+	int64_t old_expires; /* renew: @l's expiry before it */
 	void (*done)(struct leased *d, struct lease_op *op);
 };
 

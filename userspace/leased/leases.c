@@ -218,8 +218,31 @@ static int renew_locked(struct leased *d, struct lease_op *op)
 
 	if (err)
 		return err;
+	op->old_expires = op->l.expires;
 	op->l.expires = time(NULL) + op->lifetime;
 	return store_lease_set_expires(d->store, &op->addr, op->l.expires);
+}
+
+/* After the COMMIT: the kernel takes the new expiry, or the renew is
+ * taken back (the store keeps the old one, as the kernel does, and a
+ * reconcile puts back a lease the kernel lost). */
+static void renew_committed(struct leased *d, struct lease_op *op)
+{
+	if (op->err)
+		return;
+	if (d->kernel && kernel_install(d->kernel, &op->l, op->lifetime)) {
+		d->m.kernel_errors++;
+		batch_flush(d);
+		if (store_lease_set_expires(d->store, &op->addr,
+					    op->old_expires))
+			d->m.store_errors++;
+		op->l.expires = op->old_expires;
+		op->err = -EREMOTEIO;
+		if (d->kresync)
+			kresync_request(d->kresync);
+		return;
+	}
+	d->m.renews++;
 }
 
 /*
@@ -277,15 +300,7 @@ static void op_committed(struct leased *d, struct lease_op *op)
 			kernel_remove_failed(d);
 		break;
 	case LEASE_OP_RENEW:
-		if (op->err)
-			break;
-		if (d->kernel &&
-		    kernel_install(d->kernel, &op->l, op->lifetime)) {
-			d->m.kernel_errors++;
-			op->err = -EREMOTEIO;
-			break;
-		}
-		d->m.renews++;
+		renew_committed(d, op);
 		break;
 	}
 }

@@ -21,7 +21,8 @@
  *   - the reconcile with the kernel (a fake kernel below, in place of
  *     kernel.c) and the reads that answer (reveal, history) see only
  *     what is durable: they commit the open batch first; a rent the
- *     kernel refuses after its commit asks for a reconcile.
+ *     kernel refuses after its commit asks for a reconcile, and a renew
+ *     it refuses is taken back in the store.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -548,6 +549,32 @@ static void test_reconcile_open_batch(void)
 	       "a rent the kernel refuses after its commit asks for a "
 	       "reconcile (err %d, %u requests)",
 	       a.op.err, fake_resyncs);
+	/* A renew the kernel refuses: answered 502, so the store keeps the
+	 * old expiry (as the kernel does), and a reconcile is asked for. */
+	memset(&r, 0, sizeof(r));
+	r.op.kind = LEASE_OP_RENEW;
+	r.op.own = true;
+	r.op.lifetime = 7200;
+	inet_pton(AF_INET6, "2001:db8:1::10", &r.op.real);
+	inet_pton(AF_INET6, "2001:db8:ff::1:0", &r.op.addr);
+	r.op.done = unit_done;
+	{
+		struct lease_rec before, after;
+		bool found = !store_lease_by_virt(d.store, &r.op.addr, &before);
+
+		fake_install_err = -ENODEV;
+		leases_submit(&d, &r.op);
+		batch_flush(&d);
+		found = found &&
+			!store_lease_by_virt(d.store, &r.op.addr, &after);
+		tap_ok(r.done && r.op.err == -EREMOTEIO && fake_resyncs == 2 &&
+			       found && after.expires == before.expires,
+		       "a renew the kernel refuses: 502, the store keeps the "
+		       "old expiry (%lld, was %lld), a reconcile is asked for "
+		       "(%u requests)",
+		       found ? (long long)after.expires : -1LL,
+		       found ? (long long)before.expires : -1LL, fake_resyncs);
+	}
 out:
 	d.kernel = NULL;
 	close_batched(&d, base);
