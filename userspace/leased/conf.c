@@ -198,6 +198,14 @@ static int conf_check(const struct leased_conf *c, const char *path)
 		guise_err("%s: [history] retention must be at least 1s", path);
 		return -1;
 	}
+	/* The quarantine is looked up in the history: purged sooner, an
+	 * address would be handed out again inside it. */
+	if (c->retention < c->quarantine) {
+		guise_err("%s: [history] retention must be at least [pool] "
+			  "quarantine (the quarantine is kept in the history)",
+			  path);
+		return -1;
+	}
 	if (!c->default_lifetime || !c->max_lifetime ||
 	    c->max_lifetime > GUISE_MAX_LEASE_LIFETIME ||
 	    c->default_lifetime > c->max_lifetime) {

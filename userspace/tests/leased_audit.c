@@ -331,18 +331,33 @@ static void test_unaudited(const struct daemon *d)
 	       strtok(out, "\n") ?: "");
 }
 
-/* [history] retention = 2s: a returned lease's record is purged. */
+/* [history] retention = 2s: a returned lease's record is purged. Not
+ * shorter than the quarantine, which is looked up in the history. */
 static void test_retention(void)
 {
 	struct daemon d = { .name = "purge" };
+	char conf[512], out[1024];
+	char *argv[] = { DAEMON_BIN, "--check-config", "--config", conf, NULL };
 	struct resp r;
 	unsigned int i;
 	char v[64];
+	int st;
 
+	path(conf, sizeof(conf), "short", ".conf");
+	out[0] = '\0';
+	st = write_config("short", POOL, 8, "[history]\nretention = 2s\n");
+	if (!st)
+		st = run_capture(argv, out, sizeof(out), true);
+	tap_ok(st == 1 && strstr(out, "retention must be at least [pool] "
+				      "quarantine"),
+	       "a retention (2 s) shorter than the quarantine (1 h): refused, "
+	       "said: %.*s",
+	       (int)strcspn(out, "\n"), out);
 	if (!tap_ok(write_config("purge", POOL, 8,
-				 "[history]\nretention = 2s\n") == 0 &&
+				 "[history]\nretention = 2s\n"
+				 "[pool]\nquarantine = 2s\n") == 0 &&
 			    daemon_start(&d),
-		    "daemon with a 2 s retention starts"))
+		    "daemon with a 2 s retention and quarantine starts"))
 		return;
 	rent(&d, "host1", PEER, &r);
 	snprintf(v, sizeof(v), "%s", jstr(&r, "virtual"));
