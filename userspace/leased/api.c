@@ -263,7 +263,9 @@ static void api_rent(struct evhttp_request *req, void *arg)
 	if (api_begin(req, api, EVHTTP_REQ_POST, "rent", &call) ||
 	    api_need_addr(req, &call) || api_body(req, api, API_RENT, &rq))
 		return;
-	if (!api_addr_usable(&call.c.addr)) {
+	/* Inside a pool, R could be drawn as its own V. */
+	if (!api_addr_usable(&call.c.addr) ||
+	    pools_contains(&d->pools, &call.c.addr)) {
 		http_reply_error(req, HTTP_FORBIDDEN,
 				 "certificate address cannot hold leases");
 		return;

@@ -52,6 +52,12 @@ static void gateway_miss(struct gateway *gw, const struct in6_addr *real,
 	struct lease_op *op;
 
 	d->m.gateway_misses++;
+	/* As the API refuses them: an address of a pool is no R or P. */
+	if (pools_contains(&d->pools, real) ||
+	    pools_contains(&d->pools, peer)) {
+		d->m.gateway_dropped++;
+		return;
+	}
 	op = calloc(1, sizeof(*op));
 	if (!op) {
 		d->m.gateway_dropped++;

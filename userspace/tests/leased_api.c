@@ -133,6 +133,12 @@ static void test_main_daemon(void)
 	request(&d, "host1", "/v1/rent", NULL, &r);
 	tap_ok(r.code == 405, "GET on a POST endpoint: 405");
 	resp_free(&r);
+	rent(&d, "inpool", "2001:db8:3::98", &r);
+	tap_ok(r.code == 403,
+	       "a certificate address inside the pool (it could be drawn as "
+	       "its own virtual address): 403 (%s)",
+	       jstr(&r, "error"));
+	resp_free(&r);
 	request(&d, "host1", "/v1/nothing", NULL, &r);
 	tap_ok(r.code == 404, "unknown endpoint: 404");
 	resp_free(&r);

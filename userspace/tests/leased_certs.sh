@@ -48,6 +48,8 @@ leaf peer ca "subjectAltName=IP:2001:db8:3::20
 $client"
 leaf noip ca "subjectAltName=DNS:noip.example
 $client"
+leaf inpool ca "subjectAltName=IP:2001:db8:ff::1234
+$client"
 leaf rogue otherca "subjectAltName=IP:2001:db8:1::10
 $client"
 leaf admin ca "subjectAltName=IP:2001:db8:9::1
