@@ -46,6 +46,7 @@ struct certd_metrics {
 struct seen_note {
 	X509_NAME *issuer;
 	ASN1_INTEGER *number;
+	bool delta; /* of a delta CRL: its full CRL's pair is another */
 	bool done; /* its CRL (or its serials) took effect */
 	bool retried; /* a second notification of the pair was taken */
 };

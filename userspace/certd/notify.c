@@ -81,41 +81,6 @@ static bool signer_allowed(struct certd *d, X509 *signer,
 	return false;
 }
 
-static struct seen_note *seen_find(struct certd *d, const struct crlnote *n)
-{
-	size_t i;
-
-	for (i = 0; i < d->n_seen; i++)
-		if (!ASN1_INTEGER_cmp(d->seen[i].number, n->number) &&
-		    !X509_NAME_cmp(d->seen[i].issuer, n->issuer))
-			return &d->seen[i];
-	return NULL;
-}
-
-static void remember(struct certd *d, const struct crlnote *n)
-{
-	struct seen_note s = { 0 }, *v;
-
-	s.issuer = X509_NAME_dup(n->issuer);
-	s.number = ASN1_INTEGER_dup(n->number);
-	if (!s.issuer || !s.number)
-		goto drop;
-	if (d->n_seen == NOTIFY_MAX_SEEN) {
-		X509_NAME_free(d->seen[0].issuer);
-		ASN1_INTEGER_free(d->seen[0].number);
-		memmove(d->seen, d->seen + 1, --d->n_seen * sizeof(s));
-	}
-	v = realloc(d->seen, (d->n_seen + 1) * sizeof(s));
-	if (!v)
-		goto drop;
-	d->seen = v;
-	d->seen[d->n_seen++] = s;
-	return;
-drop:
-	X509_NAME_free(s.issuer);
-	ASN1_INTEGER_free(s.number);
-}
-
 /*
  * CRL loads off the event loop.
  *
@@ -210,6 +175,55 @@ struct crlop {
 	struct crl_list **release; /* freed with the op, by the loader */
 	size_t nrelease;
 };
+
+/*
+ * Does @op notify a delta CRL? Its kind says so, or it carries a delta
+ * and no full CRL. A full CRL and its delta issued together share their
+ * number (RFC 5280 5.2.3): two notifications, two pairs.
+ */
+static bool note_delta(const struct crlop *op)
+{
+	return op->n.is_delta || (op->delta && !op->crl);
+}
+
+static struct seen_note *seen_find(struct certd *d, const struct crlop *op)
+{
+	const struct crlnote *n = &op->n;
+	bool delta = note_delta(op);
+	size_t i;
+
+	for (i = 0; i < d->n_seen; i++)
+		if (d->seen[i].delta == delta &&
+		    !ASN1_INTEGER_cmp(d->seen[i].number, n->number) &&
+		    !X509_NAME_cmp(d->seen[i].issuer, n->issuer))
+			return &d->seen[i];
+	return NULL;
+}
+
+static void remember(struct certd *d, const struct crlop *op)
+{
+	const struct crlnote *n = &op->n;
+	struct seen_note s = { .delta = note_delta(op) }, *v;
+
+	s.issuer = X509_NAME_dup(n->issuer);
+	s.number = ASN1_INTEGER_dup(n->number);
+	if (!s.issuer || !s.number)
+		goto drop;
+	if (d->n_seen == NOTIFY_MAX_SEEN) {
+		X509_NAME_free(d->seen[0].issuer);
+		ASN1_INTEGER_free(d->seen[0].number);
+		memmove(d->seen, d->seen + 1, --d->n_seen * sizeof(s));
+	}
+	v = realloc(d->seen, (d->n_seen + 1) * sizeof(s));
+	if (!v)
+		goto drop;
+	d->seen = v;
+	d->seen[d->n_seen++] = s;
+	return;
+drop:
+	X509_NAME_free(s.issuer);
+	ASN1_INTEGER_free(s.number);
+}
 
 static int release_add(struct crlop *op, struct crl_list *l)
 {
@@ -564,9 +578,12 @@ static bool note_is_duplicate(struct certd *d, const struct crlop *op,
 /*
  * Loop, after the publish: did the notification take effect? Its serials
  * were pushed, and if it names a CRL (carried or at its location) the
- * issuer's cache holds one (full, or the delta in use) numbered at least
- * as the notification: a location that answered with an older CRL, or
- * not at all, leaves the pair open for a notification that brings it.
+ * issuer's cache holds one numbered at least as the notification: a full
+ * CRL, or for a delta's notification the delta in use. A location that
+ * answered with an older CRL, or not at all, leaves the pair open for a
+ * notification that brings it. (A full CRL's notification is not done
+ * by the delta of the same number: the full one holds what the delta's
+ * base does not, and the next delta needs it as its base.)
  */
 static bool note_took_effect(struct certd *d, const struct crlop *op)
 {
@@ -591,7 +608,7 @@ static bool note_took_effect(struct certd *d, const struct crlop *op)
 		return false;
 	if (ASN1_INTEGER_cmp(is->full->number, op->n.number) >= 0)
 		return true;
-	delta = crl_issuer_delta(is);
+	delta = note_delta(op) ? crl_issuer_delta(is) : NULL;
 	return delta && ASN1_INTEGER_cmp(delta->number, op->n.number) >= 0;
 }
 
@@ -618,7 +635,7 @@ static void note_load_done(void *arg)
 	task_publish(op, t);
 	/* Ops are serialized: the pair is still remembered (no other
 	 * notification was taken meanwhile). */
-	s = seen_find(d, &op->n);
+	s = seen_find(d, op);
 	if (s && note_took_effect(d, op))
 		s->done = true;
 	for (i = 0; i < t->nsteps; i++)
@@ -699,7 +716,7 @@ static void note_open_done(void *arg)
 		note_reply(op, 403, NULL);
 		goto done;
 	}
-	s = seen_find(d, n);
+	s = seen_find(d, op);
 	if (note_is_duplicate(d, op, s)) {
 		d->m.notify_duplicate++;
 		num = crlnote_int_hex(n->number);
@@ -712,7 +729,7 @@ static void note_open_done(void *arg)
 	if (s)
 		s->retried = true;
 	else
-		remember(d, n);
+		remember(d, op);
 	d->m.notify_accepted++;
 	/*
 	 * Authenticated, signer allowed, first of its (issuer, number) (or

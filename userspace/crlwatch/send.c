@@ -1288,6 +1288,7 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	}
 	n.location = strdup(location);
 	n.issued_at = time(NULL);
+	n.is_delta = delta;
 	if (o->carry) {
 		X509_CRL_up_ref(crl);
 		if (delta)

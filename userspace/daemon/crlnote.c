@@ -96,6 +96,8 @@ char *crlnote_to_json(const struct crlnote *n)
 		     -1;
 	free(hex);
 	err |= json_object_set_new(o, "issued_at", json_integer(n->issued_at));
+	if (n->is_delta)
+		err |= json_object_set_new(o, "kind", json_string("delta"));
 	if (n->location)
 		err |= json_object_set_new(o, "location",
 					   json_string(n->location));
@@ -158,7 +160,7 @@ int crlnote_from_json_ex(const char *text, size_t len, unsigned int flags,
 			 struct crlnote *n, char *err, size_t errlen)
 {
 	const char *type = NULL, *issuer = NULL, *number = NULL;
-	const char *location = NULL, *crl = NULL, *delta = NULL;
+	const char *location = NULL, *crl = NULL, *delta = NULL, *kind = NULL;
 	json_t *root, *revoked = NULL, *v;
 	json_int_t ver = 0, issued_at = 0;
 	unsigned char *der = NULL;
@@ -173,15 +175,19 @@ int crlnote_from_json_ex(const char *text, size_t len, unsigned int flags,
 		return -1;
 	}
 	if (json_unpack_ex(root, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s?s, s:s, s:I, s?s, s?s, s?s, s?o}",
+			   "{s:I, s:s, s:s, s?s, s:s, s:I, s?s, s?s, s?s, s?o, "
+			   "s?s}",
 			   "v", &ver, "type", &type, "issuer", &issuer,
 			   "issuer_text", &(const char *){ NULL }, "crl_number",
 			   &number, "issued_at", &issued_at, "location",
 			   &location, "crl", &crl, "delta", &delta, "revoked",
-			   &revoked))
+			   &revoked, "kind", &kind))
 		FAIL("bad notification: %s", jerr.text);
 	if (ver != CRLNOTE_VERSION || strcmp(type, "crl-issued"))
 		FAIL("unsupported notification version or type");
+	if (kind && strcmp(kind, "full") && strcmp(kind, "delta"))
+		FAIL("bad kind");
+	n->is_delta = kind && !strcmp(kind, "delta");
 	der = b64_decode(issuer, strlen(issuer), &dlen);
 	p = der;
 	if (!der || !(n->issuer = d2i_X509_NAME(NULL, &p, (long)dlen)) ||

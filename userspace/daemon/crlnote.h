@@ -7,6 +7,7 @@
 #ifndef GUISE_DAEMON_CRLNOTE_H
 #define GUISE_DAEMON_CRLNOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/evp.h>
@@ -23,6 +24,10 @@ struct crlnote {
 	ASN1_INTEGER *number; /* the CRL number */
 	char *location; /* where the CRL can be fetched, or NULL */
 	int64_t issued_at; /* unix time the notice was made */
+	/* The CRL notified is a delta CRL ("kind": "delta"; absent:
+	 * "full"). A full CRL and its delta share their CRL number (RFC
+	 * 5280 5.2.3): the kind tells their notifications apart. */
+	bool is_delta;
 	X509_CRL *crl; /* the full CRL itself, or NULL */
 	X509_CRL *delta; /* a delta CRL, or NULL */
 	/* With CRLNOTE_DER: the carried CRLs' DER instead (malloc'ed; not
