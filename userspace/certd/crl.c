@@ -648,6 +648,20 @@ const struct crl_list *crl_issuer_delta(const struct crl_issuer *is)
 	return delta_in_use(is->full, is->delta);
 }
 
+/*
+ * The answer's next update: the earlier of the full CRL's and the delta
+ * in use's (0: none given), as the answer turns "unknown" when either
+ * goes stale.
+ */
+static time_t next_of(const struct crl_list *full, const struct crl_list *delta)
+{
+	time_t f = full->next_update, d = delta ? delta->next_update : 0;
+
+	if (!f || (d && d < f))
+		return d;
+	return f;
+}
+
 /* The pushed entry of @key in @p (sorted, @n), or NULL. Its first member
  * is the serial: serial_cmp() compares entries as serials. */
 static struct crl_pushed *pushed_find(const struct crl_pushed *p, size_t n,
@@ -1007,7 +1021,7 @@ enum crl_status crl_cache_lookup(const struct crl_cache *c,
 	if (!s && p)
 		s = &p->s; /* a notification's only: no next update */
 	else if (next)
-		*next = delta ? delta->next_update : is->full->next_update;
+		*next = next_of(is->full, delta);
 	if (!s)
 		return CRL_GOOD;
 revoked:

@@ -298,15 +298,15 @@ static X509 *self_signed(void)
 	return x;
 }
 
-/* A CRL of sem_ca issued at @this_update: cRLNumber @num (none if < 0),
- * a delta on @base if @base >= 0, @serial revoked for @reason (no entry
- * if @serial < 0). */
-static CERTD_CRL *sem_crl_at(long num, long base, long serial, int reason,
-			     time_t this_update)
+/* A CRL of sem_ca issued at @this_update, next update at @next_update:
+ * cRLNumber @num (none if < 0), a delta on @base if @base >= 0, @serial
+ * revoked for @reason (no entry if @serial < 0). */
+static CERTD_CRL *sem_crl_until(long num, long base, long serial, int reason,
+				time_t this_update, time_t next_update)
 {
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *last = ASN1_TIME_set(NULL, this_update);
-	ASN1_TIME *next = ASN1_TIME_set(NULL, time(NULL) + 86400);
+	ASN1_TIME *next = ASN1_TIME_set(NULL, next_update);
 	ASN1_INTEGER *i = ASN1_INTEGER_new();
 	unsigned char *der = NULL;
 	CERTD_CRL *out;
@@ -341,6 +341,13 @@ static CERTD_CRL *sem_crl_at(long num, long base, long serial, int reason,
 	ASN1_TIME_free(next);
 	ASN1_INTEGER_free(i);
 	return out;
+}
+
+static CERTD_CRL *sem_crl_at(long num, long base, long serial, int reason,
+			     time_t this_update)
+{
+	return sem_crl_until(num, base, serial, reason, this_update,
+			     time(NULL) + 86400);
 }
 
 static CERTD_CRL *sem_crl(long num, long base, long serial, int reason)
@@ -522,6 +529,33 @@ static void pushed_serials(void)
 	crl_cache_free(&c);
 }
 
+/* An answer's next update is the earlier of the full CRL's and the
+ * delta's: the status turns "unknown" when either is stale. */
+static void next_update_earlier(void)
+{
+	const time_t now = time(NULL);
+	ASN1_INTEGER *i = ASN1_INTEGER_new();
+	enum crl_status st;
+	struct crl_cache c;
+	time_t next = 0;
+
+	sem_cache(&c);
+	if (!i || !ASN1_INTEGER_set(i, 0x99))
+		abort();
+	tap_ok(!sem_put(&c,
+			sem_crl_until(10, -1, -1, 0, now - 60, now + 1000)) &&
+		       !sem_put(&c, sem_crl_until(11, 10, -1, 0, now - 30,
+						  now + 5000)),
+	       "a full CRL until now + 1000 s, its delta until now + 5000 s");
+	st = crl_cache_lookup(&c, X509_get_subject_name(sem_ca), i, now, NULL,
+			      &next);
+	tap_ok(st == CRL_GOOD && next == now + 1000,
+	       "good, next update the full CRL's (%+lld s), not the delta's",
+	       (long long)(next - now));
+	ASN1_INTEGER_free(i);
+	crl_cache_free(&c);
+}
+
 /* CRLs without a cRLNumber (v1) are ordered by thisUpdate. */
 static void no_crl_number(void)
 {
@@ -657,6 +691,7 @@ int main(void)
 	stale_delta();
 	pushed_serials();
 	no_crl_number();
+	next_update_earlier();
 	X509_free(sem_ca);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(other);
