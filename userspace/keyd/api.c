@@ -167,7 +167,7 @@ static void api_client_add(struct evhttp_request *req, void *arg)
 	if (inet_pton(AF_INET6, addr, &a) != 1)
 		reply_bad(req, "address is not an IPv6 address");
 	else
-		finish(&c, id, server_client_add(d, id, &a, now));
+		finish(&c, id, server_client_add(d, id, &a));
 	json_decref(root);
 }
 

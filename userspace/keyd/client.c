@@ -33,13 +33,20 @@ struct rxkey {
 	uint8_t alg, salt[GUISE_KEY_SALT_LEN], secret[GUISE_KEYING_KEY_LEN];
 	bool has_secret;
 	bool in_kernel; /* false: lost with the module, add it again */
+	/* The newest Kc epoch it was announced under (0: adopted at start,
+	 * not announced since): a key not announced again under a newer
+	 * Kc is the first to go (prune()). */
+	uint32_t kc_epoch;
 };
 
-/* The newest key id seen of a content: an older one is never added
- * again once the newer one's not before has passed (on_announce()). */
+/* The newest key id seen of a content under Kc epoch @kc_epoch: an older
+ * one is never added again once the newer one's not before has passed
+ * (on_announce()). A newer Kc starts afresh: what was noted under an
+ * older one may come from a member revoked since. */
 struct newest {
 	uint32_t channel, content, key_id;
 	uint64_t not_before;
+	uint32_t kc_epoch;
 };
 
 struct client_counters {
@@ -47,6 +54,7 @@ struct client_counters {
 	uint64_t demms_duplicate; /* the last DEMM again (one per group) */
 	uint64_t announces, announces_nokey, announces_expired;
 	uint64_t announces_stale; /* a key older than the newest, not held */
+	uint64_t announces_old_kc; /* under a Kc older than the newest held */
 	uint64_t keys_shortened; /* not_after shortened by an announcement */
 	uint64_t forged, malformed, cross_channel;
 	uint64_t keys_installed, keys_removed, lapses, flushes;
@@ -145,20 +153,22 @@ static int load_km(struct keyc *c)
 static void load_state(struct keyc *c)
 {
 	FILE *fp = fopen(c->conf->state, "r");
-
 	struct newest *n;
+	char line[160];
 
 	if (!fp)
 		return;
 	if (fscanf(fp, "serial %" SCNu64 "\n", &c->last_serial) != 1)
 		c->last_serial = 0;
-	while (c->nnewest < MAX_KEYS) {
+	/* (a state file of an earlier version has no Kc epoch: 0) */
+	while (c->nnewest < MAX_KEYS && fgets(line, sizeof(line), fp)) {
 		n = &c->newest[c->nnewest];
-		if (fscanf(fp,
+		n->kc_epoch = 0;
+		if (sscanf(line,
 			   "newest %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu64
-			   "\n",
-			   &n->channel, &n->content, &n->key_id,
-			   &n->not_before) != 4)
+			   " %" SCNu32,
+			   &n->channel, &n->content, &n->key_id, &n->not_before,
+			   &n->kc_epoch) < 4)
 			break;
 		c->nnewest++;
 	}
@@ -183,9 +193,10 @@ static void save_state(struct keyc *c)
 	for (i = 0; i < c->nnewest; i++)
 		fprintf(fp,
 			"newest %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu64
-			"\n",
+			" %" PRIu32 "\n",
 			c->newest[i].channel, c->newest[i].content,
-			c->newest[i].key_id, c->newest[i].not_before);
+			c->newest[i].key_id, c->newest[i].not_before,
+			c->newest[i].kc_epoch);
 	if (fflush(fp) || fsync(fileno(fp)) || fclose(fp) ||
 	    rename(tmp, c->conf->state))
 		guise_err("state %s: %s", c->conf->state, strerror(errno));
@@ -271,16 +282,38 @@ static void key_remove(struct keyc *c, unsigned int i)
 	key_drop(c, i);
 }
 
-static const struct guise_demm_entry *find_ent(struct keyc *c, uint32_t channel,
-					       uint32_t epoch, uint64_t now)
+static bool ent_valid(const struct guise_demm_entry *e, uint64_t now)
 {
+	return e->not_before <= now && now < e->not_after;
+}
+
+/*
+ * The Kc of @channel's epoch @epoch, if it is the newest valid one the
+ * DEMM holds of the channel: announcements are sealed under the newest
+ * Kc only (a Kc rotation announces every key again under the new one).
+ * An older Kc stays in members' DEMMs for a while after a revocation,
+ * and the member revoked knows it: what it seals under it is not taken.
+ * *@older: the epoch is valid but not the newest.
+ */
+static const struct guise_demm_entry *find_ent(struct keyc *c, uint32_t channel,
+					       uint32_t epoch, uint64_t now,
+					       bool *older)
+{
+	const struct guise_demm_entry *e = NULL;
 	unsigned int i;
 
+	*older = false;
 	for (i = 0; i < c->nent; i++)
 		if (c->ent[i].channel == channel && c->ent[i].epoch == epoch &&
-		    c->ent[i].not_before <= now && now < c->ent[i].not_after)
-			return &c->ent[i];
-	return NULL;
+		    ent_valid(&c->ent[i], now))
+			e = &c->ent[i];
+	for (i = 0; e && i < c->nent; i++)
+		if (c->ent[i].channel == channel && c->ent[i].epoch > epoch &&
+		    ent_valid(&c->ent[i], now)) {
+			*older = true;
+			return NULL;
+		}
+	return e;
 }
 
 static bool flow_entitled(struct keyc *c, const struct rxkey *r)
@@ -392,20 +425,31 @@ static int find_key(struct keyc *c, const struct guise_announce *a)
 	return -1;
 }
 
-/* At most KEYS_PER_CONTENT keys of one content: the oldest goes. */
+/* Is @a a worse key to keep than @b: announced last under an older Kc
+ * (not announced again since: a key the server dropped, or one a revoked
+ * member made), else older? */
+static bool keep_less(const struct rxkey *a, const struct rxkey *b)
+{
+	if (a->kc_epoch != b->kc_epoch)
+		return a->kc_epoch < b->kc_epoch;
+	return a->key_id < b->key_id;
+}
+
+/* At most KEYS_PER_CONTENT keys of one content: the one least worth
+ * keeping goes (keep_less()), not the key the sender may still use. */
 static void prune(struct keyc *c, const struct rxkey *r)
 {
-	unsigned int i, n = 0, oldest = 0;
+	unsigned int i, n = 0, worst = 0;
 
 	for (i = 0; i < c->nkeys; i++) {
 		if (c->keys[i].content != r->content ||
 		    c->keys[i].channel != r->channel)
 			continue;
-		if (!n++ || c->keys[i].key_id < c->keys[oldest].key_id)
-			oldest = i;
+		if (!n++ || keep_less(&c->keys[i], &c->keys[worst]))
+			worst = i;
 	}
 	if (n > KEYS_PER_CONTENT)
-		key_remove(c, oldest);
+		key_remove(c, worst);
 }
 
 static struct newest *newest_find(struct keyc *c, uint32_t channel,
@@ -423,7 +467,7 @@ static struct newest *newest_find(struct keyc *c, uint32_t channel,
 /* @a is the newest key of its content seen so far: remember it (kept in
  * the state file; when full, the entry of the oldest key id goes). */
 static void newest_note(struct keyc *c, struct newest *n,
-			const struct guise_announce *a)
+			const struct guise_announce *a, uint32_t kc_epoch)
 {
 	unsigned int i;
 
@@ -441,6 +485,7 @@ static void newest_note(struct keyc *c, struct newest *n,
 	}
 	n->key_id = a->key_id;
 	n->not_before = a->not_before;
+	n->kc_epoch = kc_epoch;
 	save_state(c);
 }
 
@@ -458,6 +503,7 @@ static void key_update(struct keyc *c, struct rxkey *r, const struct rxkey *nr)
 
 	r->channel = nr->channel;
 	r->content = nr->content;
+	r->kc_epoch = nr->kc_epoch;
 	if (!shorter && r->in_kernel && r->has_secret)
 		return;
 	if (shorter) {
@@ -500,13 +546,17 @@ static void on_announce(struct keyc *c, const uint8_t *buf, size_t len,
 	struct guise_announce a;
 	struct newest *nw;
 	struct rxkey nr;
+	bool older;
 	int i, err;
 
 	memset(&nr, 0, sizeof(nr));
 	guise_keying_peek(buf, len, &h);
-	e = find_ent(c, h.channel, h.key_epoch, now);
+	e = find_ent(c, h.channel, h.key_epoch, now, &older);
 	if (!e) {
-		c->m.announces_nokey++;
+		if (older)
+			c->m.announces_old_kc++;
+		else
+			c->m.announces_nokey++;
 		return;
 	}
 	err = guise_announce_open(e->key, buf, len, &a);
@@ -533,13 +583,16 @@ static void on_announce(struct keyc *c, const uint8_t *buf, size_t len,
 	 * held (to shorten it): once the newer key is valid, the older one
 	 * is announced only with its shortened not_after, and an older
 	 * announcement replayed under the same Kc must not bring it back.
+	 * The newest of an older Kc does not count: a member revoked since
+	 * could have announced any key id under it.
 	 */
-	if (i < 0 && nw && a.key_id < nw->key_id && now >= nw->not_before) {
+	if (i < 0 && nw && nw->kc_epoch >= e->epoch && a.key_id < nw->key_id &&
+	    now >= nw->not_before) {
 		c->m.announces_stale++;
 		goto out;
 	}
-	if (!nw || a.key_id > nw->key_id)
-		newest_note(c, nw, &a);
+	if (!nw || nw->kc_epoch < e->epoch || a.key_id > nw->key_id)
+		newest_note(c, nw, &a, e->epoch);
 	if (i < 0 && c->nkeys == MAX_KEYS)
 		goto out;
 	nr.group = a.group;
@@ -548,7 +601,10 @@ static void on_announce(struct keyc *c, const uint8_t *buf, size_t len,
 	nr.channel = a.channel;
 	nr.content = a.content;
 	nr.not_before = a.not_before;
-	nr.not_after = a.not_after;
+	/* No key outlives the Kc it was announced under (as far as this
+	 * DEMM says): what a member revoked since made under it ends too. */
+	nr.not_after = a.not_after < e->not_after ? a.not_after : e->not_after;
+	nr.kc_epoch = e->epoch;
 	nr.alg = a.alg;
 	memcpy(nr.salt, a.salt, sizeof(nr.salt));
 	memcpy(nr.secret, a.key, sizeof(nr.secret));
@@ -786,7 +842,7 @@ json_t *client_status(struct keyc *c)
 	return json_pack(
 		"{s:s, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I,"
 		" s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		" s:I, s:I, s:I}}",
+		" s:I, s:I, s:I, s:I}}",
 		"role", "client", "last_serial", (json_int_t)c->last_serial,
 		"demm_not_after", (json_int_t)c->demm_not_after, "channels", ch,
 		"keys", keys, "counters", "demms", (json_int_t)m->demms,
@@ -797,9 +853,10 @@ json_t *client_status(struct keyc *c)
 		(json_int_t)m->announces, "announces_nokey",
 		(json_int_t)m->announces_nokey, "announces_expired",
 		(json_int_t)m->announces_expired, "announces_stale",
-		(json_int_t)m->announces_stale, "forged", (json_int_t)m->forged,
-		"malformed", (json_int_t)m->malformed, "cross_channel",
-		(json_int_t)m->cross_channel, "keys_installed",
+		(json_int_t)m->announces_stale, "announces_old_kc",
+		(json_int_t)m->announces_old_kc, "forged",
+		(json_int_t)m->forged, "malformed", (json_int_t)m->malformed,
+		"cross_channel", (json_int_t)m->cross_channel, "keys_installed",
 		(json_int_t)m->keys_installed, "keys_removed",
 		(json_int_t)m->keys_removed, "keys_shortened",
 		(json_int_t)m->keys_shortened, "lapses", (json_int_t)m->lapses,

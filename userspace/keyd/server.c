@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <linux/guise.h>
 
+#include "clock.h"
 #include "kernel.h"
 #include "key.h"
 #include "log.h"
@@ -307,11 +308,14 @@ static unsigned int demm_dests(struct keyd *d, const struct kclient *c,
 static void demm_fill(struct keyd *d, struct kclient *c, struct guise_demm *m,
 		      uint64_t now)
 {
+	uint64_t serial;
 	unsigned int i;
 
 	memset(m, 0, sizeof(*m));
-	m->serial = c->serial + 1 > now * 1000000 ? c->serial + 1 :
-						    now * 1000000;
+	/* Microseconds since the epoch, above the last one: a restart within
+	 * the same second still sends serials above those sent before. */
+	serial = guise_real_us();
+	m->serial = c->serial + 1 > serial ? c->serial + 1 : serial;
 	m->not_before = now - SKEW;
 	m->not_after = now + d->conf->demm_lifetime;
 	for (i = 0; i < c->nchannels; i++) {
@@ -447,7 +451,7 @@ int server_start(struct keyd *d, uint64_t now)
 	if (err)
 		return err;
 	for (i = 0; i < d->nclients; i++)
-		d->clients[i]->serial = now * 1000000;
+		d->clients[i]->serial = guise_real_us();
 	for (i = 0; i < d->nchannels; i++)
 		if (!d->channels[i].cur.epoch ||
 		    d->channels[i].cur.not_after <= now + d->conf->refresh)
@@ -601,7 +605,7 @@ int server_kernel_resync(struct keyd *d, uint64_t now)
 /* ---- administration ---- */
 
 int server_client_add(struct keyd *d, const char *id,
-		      const struct in6_addr *addr, uint64_t now)
+		      const struct in6_addr *addr)
 {
 	uint8_t km[GUISE_KEYING_KEY_LEN];
 	struct kclient *c, **nv;
@@ -625,7 +629,7 @@ int server_client_add(struct keyd *d, const char *id,
 	c->addr = *addr;
 	c->q.prio = PRIO_NONE;
 	c->q.is_demm = true;
-	c->serial = now * 1000000;
+	c->serial = guise_real_us();
 	if (d->nclients == d->capclients) {
 		d->capclients = d->capclients ? 2 * d->capclients : 64;
 		nv = reallocarray(d->clients, d->capclients, sizeof(*nv));

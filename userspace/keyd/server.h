@@ -23,7 +23,7 @@ struct kchannel *server_channel_find(struct keyd *d, uint32_t id);
 struct kcontent *server_content_find(struct keyd *d, uint32_t id);
 
 int server_client_add(struct keyd *d, const char *id,
-		      const struct in6_addr *addr, uint64_t now);
+		      const struct in6_addr *addr);
 int server_client_del(struct keyd *d, const char *id, uint64_t now);
 int server_channel_add(struct keyd *d, const struct kchannel *tmpl,
 		       uint64_t now);

@@ -6,5 +6,8 @@
 
 /* Milliseconds of CLOCK_MONOTONIC: for timeouts, backoffs and rates. */
 uint64_t guise_mono_ms(void);
+/* Microseconds of CLOCK_REALTIME since the epoch: for serials that must
+ * stay above those of an earlier run (a restart within a second too). */
+uint64_t guise_real_us(void);
 
 #endif
