@@ -22,7 +22,8 @@ static void round_trip(const struct crlnote *n)
 	if (crlnote_from_json(text, strlen(text), &back, err, sizeof(err)))
 		abort();
 	if (X509_NAME_cmp(back.issuer, n->issuer) ||
-	    ASN1_INTEGER_cmp(back.number, n->number))
+	    ASN1_INTEGER_cmp(back.number, n->number) ||
+	    back.is_delta != n->is_delta)
 		abort();
 	crlnote_free(&back);
 	free(text);
