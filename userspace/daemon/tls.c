@@ -73,6 +73,13 @@ fail:
 	return NULL;
 }
 
+void tls_server_full_handshakes(SSL_CTX *ctx)
+{
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0); /* TLS 1.3 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+}
+
 int tls_peer_address(SSL *ssl, struct in6_addr *addr)
 {
 	GENERAL_NAMES *names;

@@ -194,6 +194,7 @@ static int setup_server(struct daemon_state *s)
 	s->ctx = tls_server_ctx(s->conf.cert, s->conf.key, s->conf.ca);
 	if (!s->ctx)
 		return -1;
+	tls_server_full_handshakes(s->ctx); /* the client's chain, each time */
 	s->api.d = &s->d;
 	if (http_server_start(&s->srv, s->base, s->ctx,
 			      (struct sockaddr *)&s->conf.listen,
@@ -350,6 +351,7 @@ static int load_extras(const struct keyd_conf *c, struct roles_file **rf,
 		*rf = NULL;
 		return -1;
 	}
+	tls_server_full_handshakes(*ctx); /* the client's chain, each time */
 	return 0;
 }
 

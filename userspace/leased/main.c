@@ -228,6 +228,7 @@ static int load_extras(const struct leased_conf *c, struct roles_file **rf,
 		*rf = NULL;
 		return -1;
 	}
+	tls_server_full_handshakes(*ctx); /* the client's chain, each time */
 	return 0;
 }
 

@@ -524,6 +524,19 @@ ok $? "a trickled handshake is cut after 1 s, not 5: $out"
 r=$(local_api leased /v1/metrics |
 	awk '$1 == "guise_leased_http_handshake_timeouts_total{server=\"https\"}" { print $2 }')
 is "$r" 1 "guise-leased counts it"
+# Every connection a full handshake, also after SIGHUP's new context:
+# OpenSSL keeps no peer chain in a session, and leased asks certd about
+# the client's whole chain (and keeps it for re-validation).
+lport=$(sed -n 1p leased.port)
+resumed() { # of two connections, the second offering the first's session
+	sc() {
+		sleep 1 | openssl s_client -connect "[::1]:$lport" \
+			-CAfile tlsca.crt -cert client.crt -key client.key "$@" \
+			2>/dev/null
+	}
+	{ sc -sess_out sess1; sc -sess_in sess1; } | grep -c '^Reused'
+}
+is "$(resumed)" 0 "guise-leased resumes no TLS session (the client's chain each time)"
 cmd exit
 wait "$HPID"
 kill "$DPID"
