@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cmdline.h"
 #include "confval.h"
@@ -109,18 +110,32 @@ int daemon_parse_opts(const struct daemon_usage *u, int argc, char **argv,
 	return 0;
 }
 
+/*
+ * The file is written under a name of its own (mkstemp(): created, never
+ * an existing file or a symbolic link someone left at a fixed
+ * "PATH.tmp" in a shared directory, which a daemon running as root
+ * would have written through), then renamed over @path.
+ */
 int daemon_write_port_file(const char *path, const unsigned int *ports,
 			   size_t n)
 {
 	char tmp[4096];
 	FILE *fp;
 	size_t i;
+	int fd;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp))
 		return -1;
-	fp = fopen(tmp, "w");
-	if (!fp)
+	fd = mkstemp(tmp);
+	if (fd < 0)
 		return -1;
+	fp = fchmod(fd, 0644) ? NULL : fdopen(fd, "w");
+	if (!fp) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
 	for (i = 0; i < n; i++)
 		fprintf(fp, "%u\n", ports[i]);
 	if (fclose(fp) || rename(tmp, path)) {

@@ -55,12 +55,18 @@ max_connections_per_client = 4
 [trust]
 anchors = $dir/rootA.crt
 CONF
+# A symbolic link left at the port file's old temporary name (in a
+# shared directory, say) is not written through.
+echo precious >victim
+ln -s victim certd.port.tmp
 "$certd" --foreground --config certd.conf --port-file certd.port \
 	2>>certd.log &
 CPID=$!
 pids="$pids $CPID"
 wait_file certd.port
 ok $? "certd started"
+[ "$(cat victim)" = precious ] && [ -f certd.port ] && [ ! -L certd.port ]
+ok $? "the port file is written under a name of its own: a link at certd.port.tmp is not followed"
 PORT=$(sed -n 1p certd.port)
 
 # GET PATH from source address FROM (default 127.0.0.1): the body to
