@@ -17,6 +17,7 @@
  * softirq on the same CPU could otherwise spin on the lock it holds.
  */
 #include <linux/bitmap.h>
+#include <linux/math64.h>
 #include <linux/slab.h>
 
 #include "key.h"
@@ -36,6 +37,15 @@ void guise_replay_free(struct guise_replay *r)
 	r->bits = NULL;
 }
 
+/* @seq's bit: div_u64_rem(), as a 32-bit kernel has no u64 % u32. */
+static u32 guise_replay_bit(const struct guise_replay *r, u64 seq)
+{
+	u32 rem;
+
+	div_u64_rem(seq, r->size, &rem);
+	return rem;
+}
+
 static bool guise_replay_seen(const struct guise_replay *r, u64 seq)
 {
 	if (seq == U64_MAX)
@@ -44,7 +54,7 @@ static bool guise_replay_seen(const struct guise_replay *r, u64 seq)
 		return false;
 	if (r->top - seq > r->size)
 		return true;	/* older than the window: treat as replay */
-	return test_bit(seq % r->size, r->bits);
+	return test_bit(guise_replay_bit(r, seq), r->bits);
 }
 
 bool guise_replay_check(struct guise_replay *r, u64 seq)
@@ -73,11 +83,11 @@ bool guise_replay_update(struct guise_replay *r, u64 seq)
 				bitmap_zero(r->bits, r->size);
 			else
 				for (i = 0; i <= gap; i++)
-					clear_bit((r->top + i) % r->size,
+					clear_bit(guise_replay_bit(r, r->top + i),
 						  r->bits);
 			r->top = seq + 1;
 		}
-		set_bit(seq % r->size, r->bits);
+		set_bit(guise_replay_bit(r, seq), r->bits);
 	}
 	spin_unlock_bh(&r->lock);
 	return ok;
