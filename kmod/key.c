@@ -374,10 +374,12 @@ int guise_key_new(struct guise_net *gn, const struct guise_key_spec *s,
 	f->nr_keys++;
 	if (g)
 		g->nr_rx++;
-	/* The collector runs while there are keys (see guise_key_gc()). */
-	if (atomic_inc_return(&gn->nr_keys) == 1)
-		queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
-				   GUISE_KEY_GC_INTERVAL);
+	/* The collector runs while there are keys to expire (see
+	 * guise_key_gc(); a no-op if it is queued already).
+	 */
+	atomic_inc(&gn->nr_keys);
+	queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
+			   GUISE_KEY_GC_INTERVAL);
 	guise_key_gen_bump(gn);
 	return 0;
 
@@ -413,6 +415,9 @@ int guise_key_retime(struct guise_net *gn, const struct guise_key_spec *s,
 	}
 	WRITE_ONCE(k->not_before, s->not_before);
 	WRITE_ONCE(k->not_after, s->not_after);
+	/* An expired key made live again has an expiry to keep. */
+	queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
+			   GUISE_KEY_GC_INTERVAL);
 	guise_key_gen_bump(gn);
 	return 0;
 }
@@ -517,6 +522,28 @@ void guise_key_flush(struct guise_net *gn, const struct guise_flow_key *fk)
 	rhashtable_walk_exit(&iter);
 }
 
+/* Is @k the only tx key of its flow? Caller holds gn->lock. */
+static bool guise_key_last_tx(const struct guise_flow *f,
+			      const struct guise_key *k)
+{
+	const struct guise_key *o;
+
+	if (k->dir != GUISE_KEY_DIR_TX)
+		return false;
+	list_for_each_entry(o, &f->keys, node)
+		if (o != k && o->dir == GUISE_KEY_DIR_TX)
+			return false;
+	return true;
+}
+
+/*
+ * Every second while there are keys to expire: a key past its not_after
+ * is told (KEY_EXPIRED) and unlinked; not its flow's last tx key, which
+ * stays, marked expired: with it gone the flow would be too, and the
+ * sender's datagrams would leave in clear. It fails closed until a new
+ * tx key comes or it is deleted (a not_after moved on by a replace makes
+ * it live again).
+ */
 static void guise_key_gc(struct work_struct *work)
 {
 	struct guise_net *gn = container_of(to_delayed_work(work),
@@ -525,7 +552,7 @@ static void guise_key_gc(struct work_struct *work)
 	struct rhashtable_iter iter;
 	struct guise_key *k, *tmp;
 	struct guise_flow *f;
-	bool idle;
+	unsigned int live = 0;
 
 	mutex_lock(&gn->lock);
 	if (atomic_read(&gn->nr_keys)) {
@@ -535,22 +562,29 @@ static void guise_key_gc(struct work_struct *work)
 			if (IS_ERR(f))
 				continue;
 			list_for_each_entry_safe(k, tmp, &f->keys, node) {
-				if (now < READ_ONCE(k->not_after))
+				if (now < READ_ONCE(k->not_after)) {
+					k->expired = false;
+					live++;
+					continue;
+				}
+				if (k->expired)
 					continue;
 				guise_key_notify_expired(gn, k);
-				guise_key_unlink(gn, k);
+				if (guise_key_last_tx(f, k))
+					k->expired = true;
+				else
+					guise_key_unlink(gn, k);
 			}
 		}
 		rhashtable_walk_stop(&iter);
 		rhashtable_walk_exit(&iter);
 	}
 	/*
-	 * Idle once the table is empty; KEY_NEW re-arms. Decided under lock,
-	 * as KEY_NEW's queueing is: one of the two always queues.
+	 * Idle once no key is left to expire; KEY_NEW re-arms. Decided under
+	 * lock, as KEY_NEW's queueing is: one of the two always queues.
 	 */
-	idle = !atomic_read(&gn->nr_keys);
 	mutex_unlock(&gn->lock);
-	if (!idle)
+	if (live)
 		queue_delayed_work(system_power_efficient_wq, &gn->key_gc,
 				   GUISE_KEY_GC_INTERVAL);
 }

@@ -65,6 +65,13 @@ struct guise_key {
 	u64 not_before;		/* realtime seconds */
 	u64 not_after;
 	u64 installed;		/* ktime_get_ns(): newest tx key wins */
+	/*
+	 * Past not_after and told (KEY_EXPIRED), but kept: its flow's last
+	 * tx key, so the flow's datagrams are dropped, not sent in clear,
+	 * until a new tx key comes or it is deleted (guise_key_gc()). Under
+	 * gn->lock.
+	 */
+	bool expired;
 	u8 salt[GUISE_KEY_SALT_LEN];
 	struct crypto_aead *tfm;	/* portable, synchronous */
 	struct crypto_aead *simd_tfm;	/* SIMD-only, synchronous, or NULL */

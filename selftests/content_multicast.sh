@@ -292,6 +292,33 @@ wait "$mon"
 check "KEY_EXPIRED event arrived, without secrets" \
 	bash -c "grep -q '\"event\": \"key_expired\"' /tmp/key-events.txt && grep -q '\"id\": 77' /tmp/key-events.txt && ! grep -qi secret /tmp/key-events.txt"
 
+# A sender's last tx key expires: the collector tells (KEY_EXPIRED) but
+# keeps it, so the flow's datagrams are dropped (fail closed) instead of
+# leaving in clear once the key and its flow are gone (they did, a second
+# after the expiry).
+PORT2=5001
+check "S: tx key 78 of port $PORT2, valid for 2 s" \
+	guise -n "$S" key add $GROUP $PORT2 id 78 alg aes128-gcm dir tx \
+	secret ${K1:0:32} salt $S1 not-after +2
+# (past its expiry and the collector's next pass)
+sleep 4
+check "the expired tx key is kept (the flow's last)" \
+	bash -c "guise -n $S -j key show | grep -q '\"id\": 78'"
+before=$(cstat "$S" drop_no_key)
+NETTOOL_FIRST_WAIT=6 NETTOOL_EXPECT=5 ip netns exec "$U" python3 selftests/nettool.py mcast-recv $GROUP $PORT2 eth0 4 >/tmp/u2.txt &
+u2=$!
+busywait 30000 grep -q ready /tmp/u2.txt
+out=$(ip netns exec "$S" python3 selftests/nettool.py mcast-send $GROUP $PORT2 eth0 5 500 2>&1)
+check "... and the sender's datagram is refused (EPERM), not sent" \
+	grep -q 'Operation not permitted' <<<"$out"
+check "... counted in drop_no_key" \
+	busywait 5000 bash -c "[ \$(guise -n $S stats | awk '\$1 == \"drop_no_key\" { print \$2 }') -ge $((before + 1)) ]"
+wait "$u2"
+echo "# U on port $PORT2: $(result /tmp/u2.txt)"
+check "... none left in clear" [ "$(result /tmp/u2.txt)" = "good 0 bad 0 plain 0" ]
+check "deleted, the flow is plain again (not protected)" \
+	guise -n "$S" key del $GROUP $PORT2 id 78 dir tx
+
 # --- revocation ----------------------------------------------------------------
 check "key flush for the flow" guise -n "$R1" key flush $GROUP $PORT
 NETTOOL_EXPECT=5 recv "$R1" 4 /tmp/r1.txt
