@@ -567,6 +567,27 @@ static int conn_addr(struct job *j, const char *name, int port, char *addr,
 	return ai && !err ? 0 : -1;
 }
 
+/*
+ * May guarded @j go over @bev, a kept connection to its destination,
+ * opened perhaps for a job of the configuration (unchecked)? Only if its
+ * peer's address passes the rule conn_addr() applies to a new one; a
+ * kept connection that has closed is not reused (libevent would connect
+ * again to a name it resolves itself).
+ */
+static bool conn_reusable(const struct job *j, const char *name,
+			  struct bufferevent *bev)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd;
+
+	if (!j->guarded || is_ip(name))
+		return true;
+	fd = bev ? bufferevent_getfd(bev) : -1;
+	return fd >= 0 && !getpeername(fd, (struct sockaddr *)&ss, &len) &&
+	       !urlpolicy_addr_special((struct sockaddr *)&ss, len);
+}
+
 /* A new connection for @j (@name: the host without brackets). */
 static struct evhttp_connection *conn_new(struct worker *w, struct job *j,
 					  bool https, const char *name,
@@ -699,7 +720,8 @@ static int post_start(struct worker *w, struct job *j)
 		goto out;
 	}
 	j->peer = peer_get(w, d.key);
-	if (j->peer && j->peer->evcon && !j->peer->busy && !j->retried) {
+	if (j->peer && j->peer->evcon && !j->peer->busy && !j->retried &&
+	    conn_reusable(j, d.name, j->peer->bev)) {
 		/* The connection an earlier POST left open. A POST while
 		 * it is busy takes a connection of its own. */
 		evcon = j->peer->evcon;

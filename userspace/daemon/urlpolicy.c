@@ -302,6 +302,45 @@ static curl_socket_t guard_open(void *arg, curlsocktype purpose,
 	return CURL_SOCKET_BAD;
 }
 
+/*
+ * Before each request, whether its connection is new or reused from the
+ * pool (opened for another transfer, perhaps to a destination nobody
+ * checked, which guard_open() never saw): its address, by the same rule.
+ */
+static int guard_prereq(void *arg, char *primary_ip, char *local_ip,
+			int primary_port, int local_port)
+{
+	struct urlpolicy_guard *g = arg;
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	const struct sockaddr *sa = NULL;
+	const unsigned char *b = NULL;
+	socklen_t len = 0;
+	size_t n = 0;
+
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	if (inet_pton(AF_INET6, primary_ip, &s6.sin6_addr) == 1) {
+		sa = (const struct sockaddr *)&s6;
+		len = sizeof(s6);
+	} else if (inet_pton(AF_INET, primary_ip, &s4.sin_addr) == 1) {
+		sa = (const struct sockaddr *)&s4;
+		len = sizeof(s4);
+	}
+	if (sa)
+		n = addr_bytes(sa, len, &b);
+	if (n && (!urlpolicy_addr_special(sa, len) ||
+		  (g->iplen == n && !memcmp(g->ip, b, n))))
+		return CURL_PREREQFUNC_OK;
+	g->refused = true;
+	snprintf(g->why, sizeof(g->why),
+		 "its host resolves to %.40s (loopback, link-local, "
+		 "unspecified, multicast or reserved)",
+		 primary_ip);
+	return CURL_PREREQFUNC_ABORT;
+}
+
 void urlpolicy_guard(CURL *c, struct urlpolicy_guard *g,
 		     const struct urlpolicy_url *u)
 {
@@ -313,4 +352,6 @@ void urlpolicy_guard(CURL *c, struct urlpolicy_guard *g,
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, guard_open);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, g);
+	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, guard_prereq);
+	curl_easy_setopt(c, CURLOPT_PREREQDATA, g);
 }

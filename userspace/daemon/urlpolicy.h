@@ -119,8 +119,10 @@ bool urlpolicy_addr_special(const struct sockaddr *sa, socklen_t len);
  * unless the URL's host is that very address written as an IP literal
  * (an allow-list that names 127.0.0.1 allows 127.0.0.1; a name that
  * resolves to it is refused), checked on each address libcurl is about
- * to connect to (CURLOPT_OPENSOCKETFUNCTION), so a name's DNS answer
- * cannot take the request where the URL check did not look.
+ * to connect to (CURLOPT_OPENSOCKETFUNCTION) and again before each
+ * request on the connection it uses, new or reused from a shared pool
+ * (CURLOPT_PREREQFUNCTION), so a name's DNS answer cannot take the
+ * request where the URL check did not look.
  */
 struct urlpolicy_guard {
 	unsigned char ip[16]; /* the URL's host, if an IP literal */
@@ -129,7 +131,7 @@ struct urlpolicy_guard {
 	 * to the name's other addresses, so it explains a failed transfer
 	 * only: one that succeeded connected to another address. */
 	bool refused;
-	char why[96]; /* ... which one */
+	char why[128]; /* ... which one */
 };
 
 /* Set @c up for @u (a URL urlpolicy_parse() gave): @g must live as long

@@ -526,9 +526,13 @@ stop "$W7"
 # An API subscriber is connected to no loopback (link-local ...) address
 # unless its URL names that address: a name that resolves there (a DNS
 # answer changed after the subscribe) gets no POST.
+# The --to destination on the same host and port is the operator's and
+# unchecked: its connection, in libcurl's shared pool, must not carry
+# the API subscriber's requests past the check (it did, from a re-send on).
 start_watch w8 --dir pubE --sign-cert caE.crt --sign-key caE.key $TLS \
 	--listen '[::1]:0' --server-cert server.crt --server-key server.key \
 	--server-ca tlsca.crt --port-file w8.port --interval 0.2 \
+	--to "https://localhost:$S2/v1/to" \
 	--subscribe-allow "https://localhost:$S2/v1/" \
 	--subscribe-allow "https://[::1]:$S2/v1/"
 W8=$WPID
@@ -539,14 +543,19 @@ ok0=$(posts s2 200)
 gencrl caE pubE/caE.crl
 wait_until 20 grep -q "POST https://localhost:$S2/v1/notify: its host resolves to" w8.log
 ok $? "... but not POSTed to: $(grep -m1 -o 'POST https://localhost[^;]*' w8.log)"
-is "$(posts s2 200)" "$ok0" "... s2 got nothing"
+wait_until 20 count_is s2 200 $((ok0 + 1))
+ok $? "the --to destination on that host and port gets its POST"
+sleep 4 # the subscriber's re-sends (about 1 and 2 s), over the --to's connection
+is "$(posts s2 200)" $((ok0 + 1)) "... and s2 nothing more: not the subscriber's re-sends either"
+is "$(lines "POST https://localhost:$S2/v1/notify: CRL number .* delivered" w8.log)" 0 \
+	"... which crlwatch does not report delivered"
 grep -q "pre-warm https://localhost:$S2/v1/notify: its host resolves to" w8.log
 ok $? "... nor a pre-warm connection"
 is "$(sub_api "$P8" c1 /v1/subscribe "https://[::1]:$S2/v1/notify")" 200 \
 	"the URL that names ::1 itself: subscribed"
 gencrl caE pubE/caE.crl
-wait_until 20 count_is s2 200 $((ok0 + 1))
-ok $? "... and POSTed to"
+wait_until 20 count_is s2 200 $((ok0 + 3))
+ok $? "... and POSTed to (with the --to's)"
 stop "$W8"
 
 # --- 6. --url ---------------------------------------------------------------
