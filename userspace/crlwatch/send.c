@@ -292,6 +292,8 @@ static void xfer_release(struct crlwatch *cw, struct xfer *x, struct sub *s)
 		curl_easy_setopt(x->c, CURLOPT_PRIVATE, NULL);
 		curl_easy_setopt(x->c, CURLOPT_OPENSOCKETFUNCTION, NULL);
 		curl_easy_setopt(x->c, CURLOPT_OPENSOCKETDATA, NULL);
+		curl_easy_setopt(x->c, CURLOPT_PREREQFUNCTION, NULL);
+		curl_easy_setopt(x->c, CURLOPT_PREREQDATA, NULL);
 		s->curl_busy = false;
 	} else if (!x->own) {
 		curl_easy_cleanup(x->c);
@@ -1280,9 +1282,13 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	key = &cw->keys[k];
 	if (!o->notify_existing && key->mark &&
 	    ASN1_INTEGER_cmp(n.number, key->mark) <= 0) {
-		guise_info("%s: CRL number %ld notified before (--state): "
+		/* (any size: ASN1_INTEGER_get() says -1 past LONG_MAX) */
+		char *num = i2s_ASN1_INTEGER(NULL, n.number);
+
+		guise_info("%s: CRL number %s notified before (--state): "
 			   "skipped",
-			   location, ASN1_INTEGER_get(n.number));
+			   location, num ? num : "?");
+		OPENSSL_free(num);
 		rc = 0;
 		goto out;
 	}
@@ -1305,6 +1311,22 @@ int watch_notify(struct crlwatch *cw, X509_CRL *crl, const char *location,
 	if (!n.location || !r || !(r->location = strdup(location)) ||
 	    !(full = note_make(cw, &n, k)))
 		goto fail;
+	/* --carry: base64 makes a CRL a third larger, and no receiver takes
+	 * a notification over CRLNOTE_MAX_SIZE (it would be re-sent for
+	 * ever). The location brings the CRL then. */
+	if (full->len > CRLNOTE_MAX_SIZE && (n.crl || n.delta)) {
+		guise_warn("%s: CRL number %s too large to carry: notified "
+			   "with its location only",
+			   location, full->number);
+		note_unref(full);
+		full = NULL;
+		X509_CRL_free(n.crl);
+		X509_CRL_free(n.delta);
+		n.crl = n.delta = NULL;
+		full = note_make(cw, &n, k);
+		if (!full)
+			goto fail;
+	}
 	if (o->save)
 		save(cw, full);
 	r->number = i2s_ASN1_INTEGER(NULL, n.number); /* any size (BN) */

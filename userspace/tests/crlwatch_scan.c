@@ -52,6 +52,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <curl/curl.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "crlnote.h"
 #include "tap.h"
@@ -508,6 +510,95 @@ static int make_pki(void)
 
 /* --- the tests ---------------------------------------------------------- */
 
+/*
+ * DIR/@file: a CRL of "ca" numbered @number, @mib MiB large (a
+ * non-critical extension of its own holds the bulk; openssl ca would
+ * need millions of entries). 0 or -1.
+ */
+static int big_crl(const char *file, long number, unsigned int mib)
+{
+	ASN1_OCTET_STRING *bulk = ASN1_OCTET_STRING_new();
+	ASN1_INTEGER *num = ASN1_INTEGER_new();
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.32473.1", 1);
+	ASN1_TIME *now = ASN1_TIME_set(NULL, time(NULL));
+	X509_CRL *crl = X509_CRL_new();
+	size_t len = (size_t)mib << 20;
+	unsigned char *zeros = calloc(1, len);
+	X509_EXTENSION *ext = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *ca = NULL;
+	char p[512];
+	FILE *fp;
+	int ret = -1;
+
+	snprintf(p, sizeof(p), "%s/ca.crt", dir);
+	fp = fopen(p, "r");
+	if (fp) {
+		ca = PEM_read_X509(fp, NULL, NULL, NULL);
+		fclose(fp);
+	}
+	snprintf(p, sizeof(p), "%s/ca.key", dir);
+	fp = fopen(p, "r");
+	if (fp) {
+		key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+		fclose(fp);
+	}
+	if (!ca || !key || !crl || !bulk || !num || !oid || !now || !zeros ||
+	    !ASN1_OCTET_STRING_set(bulk, zeros, (int)len) ||
+	    !ASN1_INTEGER_set(num, number) || !X509_CRL_set_version(crl, 1) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) ||
+	    !X509_CRL_set1_lastUpdate(crl, now) ||
+	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) ||
+	    !(ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, bulk)) ||
+	    !X509_CRL_add_ext(crl, ext, -1) ||
+	    !X509_CRL_sign(crl, key, EVP_sha256()))
+		goto out;
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	fp = fopen(p, "wb");
+	if (fp) {
+		ret = i2d_X509_CRL_fp(fp, crl) ? 0 : -1;
+		if (fclose(fp))
+			ret = -1;
+	}
+out:
+	X509_EXTENSION_free(ext);
+	X509_CRL_free(crl);
+	ASN1_TIME_free(now);
+	ASN1_OBJECT_free(oid);
+	ASN1_INTEGER_free(num);
+	ASN1_OCTET_STRING_free(bulk);
+	EVP_PKEY_free(key);
+	X509_free(ca);
+	free(zeros);
+	return ret;
+}
+
+/* --carry of a CRL whose notification would pass CRLNOTE_MAX_SIZE (base64
+ * makes it a third larger), which no receiver takes: notified with its
+ * location only (it was re-sent for ever). */
+static void test_carry_too_large(void)
+{
+	struct note got;
+	char args[256];
+	long saved;
+	bool ok;
+
+	sh("mkdir -p c1 c1s");
+	ok = !big_crl("c1/big.crl", 77, 50);
+	rx_reset();
+	snprintf(args, sizeof(args), "-d c1 -I ca.crt --carry --save c1s");
+	ok = ok && once("c.log", args) == 0;
+	got = rx_get(0);
+	saved = sh("test $(cat c1s/*-full-*.cms | wc -c) -lt 65536") == 0;
+	tap_ok(ok && rx_count() == 1 && !strcmp(got.number, "4D") &&
+		       strstr(got.location, "/c1/big.crl") && saved &&
+		       count_lines("c.log", "too large to carry"),
+	       "--carry, a 50 MiB CRL: notified with its location only, "
+	       "said (%d received)",
+	       rx_count());
+	sh("rm -rf c1 c1s");
+}
+
 static void test_issuer_required(void)
 {
 	tap_ok(sh(DAEMON_BIN " -d . -s n.crt -k n.key --once 2>/dev/null") == 2,
@@ -728,15 +819,14 @@ static void test_unchanged(void)
 
 static void test_once_status(void)
 {
-	char args[4096];
+	char args[4096], name[64] = "o3/\377 #?%x.crl", loc[2200];
+	struct note got;
+	bool ok;
 
 	rx_reset();
 	tap_ok(once("o.log", "-d missing -I ca.crt") == 1 &&
 		       count_lines("o.log", "missing could not be read"),
 	       "--once, a missing directory: exit 1, said");
-	char name[64] = "o3/\377 #?%x.crl", loc[2200];
-	struct note got;
-	bool ok;
 
 	sh("mkdir -p o1 o2 o3 o6 && echo garbage >o2/junk.crl && "
 	   "cp ca.crt o2/cert.pem && sh crl.sh ca 31 >\"o3/$(printf "
@@ -970,6 +1060,7 @@ int main(void)
 	test_special();
 	test_unchanged();
 	test_once_status();
+	test_carry_too_large();
 	test_logs();
 	test_dirwatch();
 	test_transient();
