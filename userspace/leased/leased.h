@@ -114,6 +114,10 @@ struct lease_op {
 	bool token; /* a rent-rate token was taken: given back on failure */
 	bool undone; /* batch_op_undo() done already (keep the audit) */
 	int64_t old_expires; /* renew: @l's expiry before it */
+	/* rent: the pair's lease, expired and not swept yet, that it ended
+	 * (its kernel copy goes after the commit) */
+	struct in6_addr ended;
+	bool ended_expired;
 	void (*done)(struct leased *d, struct lease_op *op);
 };
 
@@ -135,7 +139,7 @@ int leases_history(struct leased *d, const struct in6_addr *virt, int64_t when,
 		   struct lease_rec *out, int64_t *end, bool *live);
 
 /* End the leases expired at @now (history, kernel). */
-void leases_sweep(struct leased *d, int64_t now);
+size_t leases_sweep(struct leased *d, int64_t now);
 
 /*
  * A certificate (@issuer base64 DER, canonical @serial) was revoked: end

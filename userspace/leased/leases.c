@@ -125,24 +125,40 @@ static int pick_virtual(struct leased *d, int64_t now, struct in6_addr *v)
 	return err;
 }
 
-/* Inside the batch: the checks, the insert and the certificate. */
+/* Inside the batch: the checks, the insert and the certificate. A lease
+ * of the pair that expired and was not swept yet (the sweeper runs every
+ * second, 1024 at a time) counts as gone: ended at its expiry, as the
+ * sweep would, once every check passed (a refusal writes nothing); the
+ * kernel's copy goes after the commit (rent_committed()). */
 static int rent_locked(struct leased *d, struct lease_op *op, int64_t now)
 {
-	struct lease_rec *out = &op->l;
+	struct lease_rec *out = &op->l, old;
+	bool expired;
 	uint64_t held;
 	int err;
 
-	err = store_lease_by_pair(d->store, &op->real, &op->addr, out);
-	if (err != -ENOENT)
+	err = store_lease_by_pair(d->store, &op->real, &op->addr, &old);
+	expired = !err && old.expires <= now;
+	if (!expired && err != -ENOENT) {
+		if (!err)
+			*out = old; /* the 409 names it */
 		return err ? err : -EEXIST;
+	}
 	err = store_lease_count(d->store, &op->real, &held);
 	if (err)
 		return err;
-	if (held >= d->conf->max_per_client)
+	if (held - expired >= d->conf->max_per_client)
 		return -EDQUOT;
 	err = pick_virtual(d, now, &out->virt);
 	if (err)
 		return err;
+	if (expired) {
+		err = store_lease_end(d->store, &old, old.expires, "expired");
+		if (err)
+			return err;
+		op->ended = old.virt;
+		op->ended_expired = true;
+	}
 	out->real = op->real;
 	out->peer = op->addr;
 	out->created = now;
@@ -223,19 +239,47 @@ static int renew_locked(struct leased *d, struct lease_op *op)
 	return store_lease_set_expires(d->store, &op->addr, op->l.expires);
 }
 
+static void op_done(struct leased *d, struct batch_op *b, bool durable);
+
+/* A renew of @op's lease later in the same batch (still to be answered),
+ * or NULL. */
+static struct lease_op *later_renew(struct lease_op *op)
+{
+	struct batch_op *b;
+	struct lease_op *o;
+
+	for (b = op->b.next; b; b = b->next) {
+		o = (struct lease_op *)b;
+		if (b->done == op_done && o->kind == LEASE_OP_RENEW &&
+		    !o->err && !memcmp(&o->addr, &op->addr, sizeof(o->addr)))
+			return o;
+	}
+	return NULL;
+}
+
 /* After the COMMIT: the kernel takes the new expiry, or the renew is
  * taken back (the store keeps the old one, as the kernel does, and a
- * reconcile puts back a lease the kernel lost). */
+ * reconcile puts back a lease the kernel lost). A later renew of the
+ * lease in the same batch wrote over this one's expiry: the store keeps
+ * that one's, and that renew restores the expiry from before both if
+ * the kernel refuses it too. */
 static void renew_committed(struct leased *d, struct lease_op *op)
 {
+	struct lease_op *later;
+
 	if (op->err)
 		return;
 	if (d->kernel && kernel_install(d->kernel, &op->l, op->lifetime)) {
 		d->m.kernel_errors++;
-		batch_flush(d);
-		if (store_lease_set_expires(d->store, &op->addr,
-					    op->old_expires))
-			d->m.store_errors++;
+		later = later_renew(op);
+		if (later) {
+			later->old_expires = op->old_expires;
+		} else {
+			batch_flush(d);
+			if (store_lease_set_expires(d->store, &op->addr,
+						    op->old_expires))
+				d->m.store_errors++;
+		}
 		op->l.expires = op->old_expires;
 		op->err = -EREMOTEIO;
 		if (d->kresync)
@@ -265,6 +309,11 @@ static void rent_committed(struct leased *d, struct lease_op *op)
 			d->m.rents_exhausted++;
 		d->m.rents_refused++;
 		return;
+	}
+	if (op->ended_expired) {
+		d->m.expired++;
+		if (d->kernel && kernel_remove(d->kernel, &op->ended))
+			kernel_remove_failed(d);
 	}
 	if (d->kernel && kernel_install(d->kernel, &op->l, op->lifetime)) {
 		/* Not usable: take it back (history keeps the attempt). */
@@ -332,7 +381,7 @@ void leases_submit(struct leased *d, struct lease_op *op)
 	int err;
 
 	op->b.done = op_done;
-	op->token = op->by_admin = op->undone = false;
+	op->token = op->by_admin = op->undone = op->ended_expired = false;
 	if (op->kind == LEASE_OP_RENT && d->rl) {
 		if (!ratelimit_take(d->rl, &op->real, d->conf->rent_rate,
 				    d->conf->rent_burst, guise_mono_ms())) {
@@ -474,7 +523,7 @@ static int leases_end(struct leased *d, const struct lease_rec *v, size_t n,
 	return 0;
 }
 
-void leases_sweep(struct leased *d, int64_t now)
+size_t leases_sweep(struct leased *d, int64_t now)
 {
 	struct lease_rec *v;
 	size_t n;
@@ -483,11 +532,14 @@ void leases_sweep(struct leased *d, int64_t now)
 	err = store_lease_list(d->store, now, SWEEP_BATCH, &v, &n);
 	if (err) {
 		d->m.store_errors++;
-		return;
+		return 0;
 	}
-	if (!leases_end(d, v, n, now, "expired"))
+	if (leases_end(d, v, n, now, "expired"))
+		n = 0;
+	else
 		d->m.expired += n;
 	free(v);
+	return n;
 }
 
 int leases_reconcile(struct leased *d, int64_t now)
@@ -505,8 +557,10 @@ int leases_reconcile(struct leased *d, int64_t now)
 	 * batch: commit it first, or the kernel would get rents that may
 	 * yet roll back and lose leases whose return may. */
 	batch_flush(d);
-	/* 1. Expired leases leave the store (and below, the kernel). */
-	leases_sweep(d, now);
+	/* 1. Expired leases leave the store (and below, the kernel): all of
+	 * them, however many accumulated while the daemon was down. */
+	while (leases_sweep(d, now) == SWEEP_BATCH)
+		;
 
 	/* 2. Kernel leases in our pool that the store does not hold as is. */
 	err = kernel_dump(d->kernel, &kl, &kn);

@@ -630,6 +630,95 @@ static int64_t db_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
+/*
+ * Leases expired but not swept yet (the sweeper ends 1024 a second): a
+ * rent of such a lease's pair gets a new lease (it was 409 "renew it",
+ * while renew said 404), the old one ended at its expiry and out of the
+ * kernel; a reconcile after downtime sweeps them all (1024 before). Two
+ * renews of one lease in a batch, the kernel refusing the first: the
+ * store keeps the second's expiry, which the kernel holds (it went back
+ * to the one before both, and the next reconcile cut the kernel to it).
+ */
+static void test_expired_unswept(void)
+{
+	static const char real[] = "2001:db8:1::10";
+	const int64_t now = time(NULL);
+	struct unit_op a, r1, r2;
+	struct event_base *base;
+	struct in6_addr old;
+	struct lease_rec l;
+	struct leased d;
+	struct guise_lease *g;
+	unsigned int i;
+	char sql[160], p[64];
+	bool ok;
+
+	if (!tap_ok(open_batched(&d, "unswept", 3, &base) && fake_n == 3,
+		    "unswept: a store of 3 leases, all in the kernel"))
+		goto out;
+	inet_pton(AF_INET6, "2001:db8:ff::1:0", &old);
+	ok = !store_lease_set_expires(d.store, &old, now - 5);
+	rent_submit(&d, &a, real, "2001:db8:3::1:0");
+	batch_flush(&d);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM history WHERE reason = 'expired' AND "
+		 "\"end\" = %lld;",
+		 (long long)(now - 5));
+	tap_ok(ok && a.done && !a.op.err &&
+		       memcmp(&a.op.l.virt, &old, sizeof(old)) &&
+		       !fake_find(&old) && fake_find(&a.op.l.virt) &&
+		       db_int(store_db(d.store), sql) == 1,
+	       "a rent of the pair of a lease expired 5 s ago, not swept: a new "
+	       "lease (err %d), the old one ended at its expiry and out of "
+	       "the kernel",
+	       a.op.err);
+	ok = !store_begin(d.store);
+	for (i = 0; ok && i < 2000; i++) {
+		memset(&l, 0, sizeof(l));
+		l.created = 1;
+		l.expires = now - 10;
+		l.flags = LEASED_HOST_FLAGS;
+		snprintf(p, sizeof(p), "2001:db8:ff::5:%x", i);
+		ok = inet_pton(AF_INET6, p, &l.virt) == 1;
+		snprintf(p, sizeof(p), "2001:db8:3::5:%x", i);
+		ok = ok && inet_pton(AF_INET6, p, &l.peer) == 1 &&
+		     inet_pton(AF_INET6, real, &l.real) == 1 &&
+		     !store_lease_insert(d.store, &l, NULL, NULL);
+	}
+	ok = ok && !store_commit(d.store) && !leases_reconcile(&d, now);
+	tap_ok(ok && db_int(store_db(d.store),
+			    "SELECT count(*) FROM leases;") == 3,
+	       "2000 leases expired while down: one reconcile sweeps them all "
+	       "(%lld left)",
+	       (long long)db_int(store_db(d.store),
+				 "SELECT count(*) FROM leases;"));
+	memset(&r1, 0, sizeof(r1));
+	r1.op.kind = LEASE_OP_RENEW;
+	r1.op.own = true;
+	r1.op.lifetime = 60;
+	inet_pton(AF_INET6, real, &r1.op.real);
+	inet_pton(AF_INET6, "2001:db8:ff::1:1", &r1.op.addr);
+	r1.op.done = unit_done;
+	r2 = r1;
+	r2.op.lifetime = 7200;
+	fake_install_err = -ERANGE; /* the first install only */
+	leases_submit(&d, &r1.op);
+	leases_submit(&d, &r2.op);
+	batch_flush(&d);
+	ok = !store_lease_by_virt(d.store, &r1.op.addr, &l);
+	g = fake_find(&r1.op.addr);
+	tap_ok(r1.done && r1.op.err == -EREMOTEIO && r2.done && !r2.op.err &&
+		       ok && l.expires == r2.op.l.expires && g &&
+		       g->lifetime == 7200,
+	       "two renews in a batch, the kernel refusing the first: the "
+	       "store keeps the second's expiry (%+lld s), as the kernel "
+	       "does (%u s)",
+	       ok ? (long long)(l.expires - now) : 0LL, g ? g->lifetime : 0);
+out:
+	d.kernel = NULL;
+	close_batched(&d, base);
+}
+
 /* Inside a caller's transaction, the head's write fails (a trigger aborts
  * the statement, SQLite keeps the transaction): the record's row must go
  * too, or the next append collides on its seq for good. */
@@ -1011,6 +1100,7 @@ int main(void)
 	test_walbuf_spill_rolled_back();
 	test_walbuf_killed();
 	test_reconcile_open_batch();
+	test_expired_unswept();
 	test_reads_durable();
 	sqlite3_vfs_unregister(&shim_vfs);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
