@@ -304,6 +304,8 @@ static void kernel_remove_failed(struct leased *d)
 /* After the COMMIT: the kernel follows the store. */
 static void rent_committed(struct leased *d, struct lease_op *op)
 {
+	int err;
+
 	if (op->err) {
 		if (op->err == -ENOSPC)
 			d->m.rents_exhausted++;
@@ -315,7 +317,8 @@ static void rent_committed(struct leased *d, struct lease_op *op)
 		if (d->kernel && kernel_remove(d->kernel, &op->ended))
 			kernel_remove_failed(d);
 	}
-	if (d->kernel && kernel_install(d->kernel, &op->l, op->lifetime)) {
+	err = d->kernel ? kernel_install(d->kernel, &op->l, op->lifetime) : 0;
+	if (err) {
 		/* Not usable: take it back (history keeps the attempt). */
 		d->m.kernel_errors++;
 		batch_flush(d);
@@ -325,8 +328,10 @@ static void rent_committed(struct leased *d, struct lease_op *op)
 		d->m.rents_refused++;
 		op->err = -EREMOTEIO;
 		/* The kernel may hold what the store does not (a lease left
-		 * there meanwhile: EEXIST until its expiry): reconcile. */
-		if (d->kresync)
+		 * there meanwhile: EEXIST until its expiry): reconcile. Not
+		 * for a full table (ENOSPC): a reconcile would not make room,
+		 * and gateway misses would run one a second. */
+		if (d->kresync && err != -ENOSPC)
 			kresync_request(d->kresync);
 		return;
 	}
@@ -354,15 +359,31 @@ static void op_committed(struct leased *d, struct lease_op *op)
 	}
 }
 
+/*
+ * Whose rent-rate bucket @op takes from: its R, or for a gateway rent the
+ * /64 of R. There R is any source address the host behind the gateway
+ * chooses (privacy addresses are legitimate), and each would get a
+ * bucket of its own.
+ */
+static struct in6_addr rate_key(const struct lease_op *op)
+{
+	struct in6_addr k = op->real;
+
+	if (op->flags == LEASED_GATEWAY_FLAGS)
+		memset(k.s6_addr + 8, 0, 8);
+	return k;
+}
+
 /* The group commit's verdict on @b. A rolled back op changed nothing in
  * memory but its rate-limit token: give it back. */
 static void op_done(struct leased *d, struct batch_op *b, bool durable)
 {
 	struct lease_op *op = (struct lease_op *)b;
+	struct in6_addr key = rate_key(op);
 
 	if (!durable) {
 		if (op->token)
-			ratelimit_give(d->rl, &op->real, d->conf->rent_rate,
+			ratelimit_give(d->rl, &key, d->conf->rent_rate,
 				       d->conf->rent_burst);
 		op->err = -EIO;
 	}
@@ -378,12 +399,13 @@ static void op_done(struct leased *d, struct batch_op *b, bool durable)
 
 void leases_submit(struct leased *d, struct lease_op *op)
 {
+	struct in6_addr key = rate_key(op);
 	int err;
 
 	op->b.done = op_done;
 	op->token = op->by_admin = op->undone = op->ended_expired = false;
 	if (op->kind == LEASE_OP_RENT && d->rl) {
-		if (!ratelimit_take(d->rl, &op->real, d->conf->rent_rate,
+		if (!ratelimit_take(d->rl, &key, d->conf->rent_rate,
 				    d->conf->rent_burst, guise_mono_ms())) {
 			d->m.rents_rate_limited++;
 			d->m.rents_refused++;

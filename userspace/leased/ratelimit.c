@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/rand.h>
 
 #include "ratelimit.h"
 
@@ -15,11 +16,18 @@ struct rl_entry {
 
 struct ratelimit {
 	struct rl_entry *head[RL_BUCKETS];
+	uint8_t key[16]; /* of rl_hash(), random */
 };
 
 struct ratelimit *ratelimit_new(void)
 {
-	return calloc(1, sizeof(struct ratelimit));
+	struct ratelimit *rl = calloc(1, sizeof(struct ratelimit));
+
+	if (rl && RAND_bytes(rl->key, sizeof(rl->key)) != 1) {
+		free(rl);
+		rl = NULL;
+	}
+	return rl;
 }
 
 void ratelimit_free(struct ratelimit *rl)
@@ -38,13 +46,17 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-/* FNV-1a: the addresses come from verified certificates, not from
- * whoever wants to fill one chain. */
-static size_t rl_hash(const struct in6_addr *a)
+/* FNV-1a over a random key, then the address: gateway rents take R from
+ * the traffic (any address of the host's /64), so the chain of an
+ * address must not be known in advance, or a host could send from
+ * addresses that all fall into one. */
+static size_t rl_hash(const struct ratelimit *rl, const struct in6_addr *a)
 {
 	uint32_t h = 2166136261U;
 	size_t i;
 
+	for (i = 0; i < sizeof(rl->key); i++)
+		h = (h ^ rl->key[i]) * 16777619U;
 	for (i = 0; i < 16; i++)
 		h = (h ^ a->s6_addr[i]) * 16777619U;
 	return h % RL_BUCKETS;
@@ -64,7 +76,7 @@ static void rl_refill(struct rl_entry *e, uint32_t rate, uint32_t burst,
 bool ratelimit_take(struct ratelimit *rl, const struct in6_addr *who,
 		    uint32_t rate, uint32_t burst, uint64_t now_ms)
 {
-	size_t h = rl_hash(who);
+	size_t h = rl_hash(rl, who);
 	struct rl_entry *e;
 
 	if (!rate)
@@ -96,7 +108,7 @@ void ratelimit_give(struct ratelimit *rl, const struct in6_addr *who,
 
 	if (!rate)
 		return;
-	for (e = rl->head[rl_hash(who)]; e; e = e->next) {
+	for (e = rl->head[rl_hash(rl, who)]; e; e = e->next) {
 		if (!memcmp(&e->who, who, sizeof(*who))) {
 			e->tokens = e->tokens + 1.0 > burst ? burst :
 							      e->tokens + 1.0;

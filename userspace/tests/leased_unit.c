@@ -41,6 +41,7 @@
 #include "kernel.h"
 #include "kresync.h"
 #include "leased.h"
+#include "ratelimit.h"
 #include "tap.h"
 
 /* --- A VFS over the default one: reads of the database file fail with
@@ -719,6 +720,57 @@ out:
 	close_batched(&d, base);
 }
 
+/* The rent rate of gateway rents is per /64 of R (the host behind the
+ * gateway picks R from its /64: each address had a bucket of its own);
+ * host rents keep one per R. */
+static void test_gateway_rate(void)
+{
+	struct event_base *base;
+	struct unit_op u[5];
+	struct leased d;
+	unsigned int i, gw = 0, host = 0;
+	char real[64], peer[64];
+
+	if (!tap_ok(open_batched(&d, "gwrate", 0, &base),
+		    "gateway rate: a store"))
+		goto out;
+	conf.rent_rate = 1;
+	conf.rent_burst = 2;
+	d.rl = ratelimit_new();
+	for (i = 0; d.rl && i < 5; i++) {
+		snprintf(real, sizeof(real), "2001:db8:1::a:%x", i + 1);
+		snprintf(peer, sizeof(peer), "2001:db8:3::a:%x", i + 1);
+		memset(&u[i], 0, sizeof(u[i]));
+		u[i].op.kind = LEASE_OP_RENT;
+		inet_pton(AF_INET6, real, &u[i].op.real);
+		inet_pton(AF_INET6, peer, &u[i].op.addr);
+		u[i].op.lifetime = 60;
+		u[i].op.flags = LEASED_GATEWAY_FLAGS;
+		u[i].op.done = unit_done;
+		leases_submit(&d, &u[i].op);
+		batch_flush(&d);
+		gw += u[i].done && !u[i].op.err;
+	}
+	for (i = 0; d.rl && i < 5; i++) {
+		snprintf(real, sizeof(real), "2001:db8:1::b:%x", i + 1);
+		snprintf(peer, sizeof(peer), "2001:db8:3::b:%x", i + 1);
+		rent_submit(&d, &u[i], real, peer);
+		batch_flush(&d);
+		host += u[i].done && !u[i].op.err;
+	}
+	tap_ok(gw == 2 && host == 5,
+	       "rate 1/s, burst 2: gateway rents from 5 addresses of one /64 "
+	       "get 2 (%u), host rents from 5 addresses 5 (%u)",
+	       gw, host);
+	ratelimit_free(d.rl);
+	d.rl = NULL;
+out:
+	conf.rent_rate = 0;
+	conf.rent_burst = 0;
+	d.kernel = NULL;
+	close_batched(&d, base);
+}
+
 /* Inside a caller's transaction, the head's write fails (a trigger aborts
  * the statement, SQLite keeps the transaction): the record's row must go
  * too, or the next append collides on its seq for good. */
@@ -1101,6 +1153,7 @@ int main(void)
 	test_walbuf_killed();
 	test_reconcile_open_batch();
 	test_expired_unswept();
+	test_gateway_rate();
 	test_reads_durable();
 	sqlite3_vfs_unregister(&shim_vfs);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
