@@ -242,18 +242,8 @@ int main(void)
 
 	tap_start();
 	signal(SIGPIPE, SIG_IGN);
-	if (!test_dir_make("keyd-test")) {
-		tap_ok(false, "temporary directory");
-		return tap_done();
-	}
-	ctl_port = 20000 + (unsigned int)getpid() % 20000;
-	snprintf(cmd, sizeof(cmd), "sh %s/keyd_certs.sh %s", TESTS_DIR, dir);
-	if (!tap_ok(system(cmd) == 0 && !write_configs(),
-		    "test PKI and configs"))
+	if (!keyd_setup("keyd-test", &srv))
 		goto out;
-	if (!tap_ok(relay_start() && daemon_start(&srv), "server starts"))
-		goto out;
-	snprintf(server_url, sizeof(server_url), "https://[::1]:%u", srv.port);
 
 	tap_ok(cli("admin", "client", "add", "h1", "2001:db8:1::10", NULL) ==
 			       0 &&

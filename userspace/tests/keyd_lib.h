@@ -359,4 +359,27 @@ static inline long long content_field(int content, const char *field)
 	return v;
 }
 
+/*
+ * The test directory (named after @name), the PKI, the configurations,
+ * the relay and the server daemon @srv; its URL in server_url. False
+ * (said) if any fails.
+ */
+static inline bool keyd_setup(const char *name, struct daemon *srv)
+{
+	char cmd[1024];
+
+	if (!test_dir_make(name)) {
+		tap_ok(false, "temporary directory");
+		return false;
+	}
+	ctl_port = 20000 + (unsigned int)getpid() % 20000;
+	snprintf(cmd, sizeof(cmd), "sh %s/keyd_certs.sh %s", TESTS_DIR, dir);
+	if (!tap_ok(system(cmd) == 0 && !write_configs(),
+		    "test PKI and configs") ||
+	    !tap_ok(relay_start() && daemon_start(srv), "server starts"))
+		return false;
+	snprintf(server_url, sizeof(server_url), "https://[::1]:%u", srv->port);
+	return true;
+}
+
 #endif

@@ -194,25 +194,15 @@ int main(void)
 {
 	struct daemon srv = { .name = "server" },
 		      h1 = { .name = "h1", .wait_socket = true };
-	char cmd[1024], p[512], pass[512];
+	char p[512], pass[512];
 	uint8_t km[32];
 	int took = 0;
 	bool ok;
 
 	tap_start();
 	signal(SIGPIPE, SIG_IGN);
-	if (!test_dir_make("keyd-members")) {
-		tap_ok(false, "temporary directory");
-		return tap_done();
-	}
-	ctl_port = 20000 + (unsigned int)getpid() % 20000;
-	snprintf(cmd, sizeof(cmd), "sh %s/keyd_certs.sh %s", TESTS_DIR, dir);
-	if (!tap_ok(system(cmd) == 0 && !write_configs(),
-		    "test PKI and configs"))
+	if (!keyd_setup("keyd-members", &srv))
 		goto out;
-	if (!tap_ok(relay_start() && daemon_start(&srv), "server starts"))
-		goto out;
-	snprintf(server_url, sizeof(server_url), "https://[::1]:%u", srv.port);
 	tap_ok(cli("admin", "client", "add", "h1", "2001:db8:1::10", NULL) ==
 			       0 &&
 		       cli("admin", "client", "add", "h2", "2001:db8:1::11",
