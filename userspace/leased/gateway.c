@@ -13,6 +13,7 @@
 #include "lease.h"
 #include "log.h"
 #include "nl.h"
+#include "request.h"
 
 /* Events handled per wake-up of the loop, so the API stays responsive. */
 #define GATEWAY_BATCH 64
@@ -52,9 +53,11 @@ static void gateway_miss(struct gateway *gw, const struct in6_addr *real,
 	struct lease_op *op;
 
 	d->m.gateway_misses++;
-	/* As the API refuses them: an address of a pool is no R or P. */
+	/* As the API refuses them: an address of a pool, or of a class no
+	 * lease is for (v4-mapped, loopback...), is no R or P. */
 	if (pools_contains(&d->pools, real) ||
-	    pools_contains(&d->pools, peer)) {
+	    pools_contains(&d->pools, peer) || !api_addr_usable(real) ||
+	    !api_addr_usable(peer)) {
 		d->m.gateway_dropped++;
 		return;
 	}

@@ -569,7 +569,7 @@ int leases_reconcile(struct leased *d, int64_t now)
 	struct guise_lease *kl = NULL;
 	struct lease_rec *sl = NULL, l;
 	size_t kn = 0, sn = 0, i;
-	unsigned int removed = 0, installed = 0;
+	unsigned int removed = 0, installed = 0, refused = 0;
 	int64_t left;
 	int err;
 
@@ -603,7 +603,12 @@ int leases_reconcile(struct leased *d, int64_t now)
 		removed++;
 	}
 
-	/* 3. Every live store lease, with the time it has left. */
+	/* 3. Every live store lease, with the time it has left. One the
+	 * kernel refuses for itself (its V outside the kernel's prefixes
+	 * after a configuration change, its pair held by a lease added by
+	 * hand) is ended, as a refused rent is: it stopped every later
+	 * lease and was retried for ever. Anything else (no module, no
+	 * memory, a full table) stops the reconcile, to be tried again. */
 	err = store_lease_list(d->store, INT64_MAX, SIZE_MAX, &sl, &sn);
 	if (err)
 		goto out;
@@ -614,10 +619,23 @@ int leases_reconcile(struct leased *d, int64_t now)
 		if (left > GUISE_MAX_LEASE_LIFETIME)
 			left = GUISE_MAX_LEASE_LIFETIME;
 		err = kernel_install(d->kernel, &sl[i], (uint32_t)left);
+		if (err == -EINVAL || err == -ERANGE || err == -EEXIST) {
+			d->m.kernel_errors++;
+			if (store_lease_end(d->store, &sl[i], now,
+					    "kernel-refused"))
+				d->m.store_errors++;
+			refused++;
+			continue;
+		}
 		if (err)
 			goto out;
 		installed++;
 	}
+	err = 0;
+	if (refused)
+		guise_warn("reconcile: %u lease(s) the kernel refuses ended "
+			   "(kernel-refused)",
+			   refused);
 	guise_info("reconciled: %u kernel leases removed, %u installed",
 		   removed, installed);
 out:

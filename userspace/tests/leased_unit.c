@@ -771,6 +771,37 @@ out:
 	close_batched(&d, base);
 }
 
+/* A store lease the kernel refuses for itself (EINVAL: its V outside
+ * the kernel's prefixes after a change) does not stop the reconcile: it
+ * is ended (kernel-refused), the others are installed, and the reconcile
+ * succeeds (it failed at that lease, leaving the later ones out, and was
+ * retried for ever). */
+static void test_reconcile_refused(void)
+{
+	struct event_base *base;
+	struct leased d;
+	int err;
+
+	if (!tap_ok(open_batched(&d, "refused", 3, &base) && fake_n == 3,
+		    "reconcile refused: a store of 3 leases"))
+		goto out;
+	fake_n = 0; /* the module came back empty */
+	fake_install_err = -EINVAL;
+	err = leases_reconcile(&d, time(NULL));
+	tap_ok(!err && fake_n == 2 &&
+		       db_int(store_db(d.store),
+			      "SELECT count(*) FROM leases;") == 2 &&
+		       db_int(store_db(d.store),
+			      "SELECT count(*) FROM history WHERE reason = "
+			      "'kernel-refused';") == 1,
+	       "the kernel refusing one lease: it is ended (kernel-refused), "
+	       "the other 2 installed, the reconcile succeeds (err %d)",
+	       err);
+out:
+	d.kernel = NULL;
+	close_batched(&d, base);
+}
+
 /* Inside a caller's transaction, the head's write fails (a trigger aborts
  * the statement, SQLite keeps the transaction): the record's row must go
  * too, or the next append collides on its seq for good. */
@@ -1154,6 +1185,7 @@ int main(void)
 	test_reconcile_open_batch();
 	test_expired_unswept();
 	test_gateway_rate();
+	test_reconcile_refused();
 	test_reads_durable();
 	sqlite3_vfs_unregister(&shim_vfs);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
