@@ -571,7 +571,7 @@ int leases_reconcile(struct leased *d, int64_t now)
 	size_t kn = 0, sn = 0, i;
 	unsigned int removed = 0, installed = 0, refused = 0;
 	int64_t left;
-	int err;
+	int err, first = 0;
 
 	if (!d->kernel)
 		return 0;
@@ -604,11 +604,13 @@ int leases_reconcile(struct leased *d, int64_t now)
 	}
 
 	/* 3. Every live store lease, with the time it has left. One the
-	 * kernel refuses for itself (its V outside the kernel's prefixes
-	 * after a configuration change, its pair held by a lease added by
-	 * hand) is ended, as a refused rent is: it stopped every later
-	 * lease and was retried for ever. Anything else (no module, no
-	 * memory, a full table) stops the reconcile, to be tried again. */
+	 * kernel refuses for itself (EINVAL: its V outside the kernel's
+	 * prefixes, not configured again yet after a reload or changed;
+	 * EEXIST: its pair held by a lease added by hand) does not keep the
+	 * rest out (it stopped the reconcile there): the others go in, and
+	 * the reconcile fails, to be tried again (kresync, with backoff),
+	 * ending nothing: a kernel configured late is the usual cause.
+	 * Anything else (no module, no memory, a full table) stops it. */
 	err = store_lease_list(d->store, INT64_MAX, SIZE_MAX, &sl, &sn);
 	if (err)
 		goto out;
@@ -620,11 +622,8 @@ int leases_reconcile(struct leased *d, int64_t now)
 			left = GUISE_MAX_LEASE_LIFETIME;
 		err = kernel_install(d->kernel, &sl[i], (uint32_t)left);
 		if (err == -EINVAL || err == -ERANGE || err == -EEXIST) {
-			d->m.kernel_errors++;
-			if (store_lease_end(d->store, &sl[i], now,
-					    "kernel-refused"))
-				d->m.store_errors++;
-			refused++;
+			if (!refused++)
+				first = err;
 			continue;
 		}
 		if (err)
@@ -632,10 +631,12 @@ int leases_reconcile(struct leased *d, int64_t now)
 		installed++;
 	}
 	err = 0;
-	if (refused)
-		guise_warn("reconcile: %u lease(s) the kernel refuses ended "
-			   "(kernel-refused)",
-			   refused);
+	if (refused) {
+		guise_warn("reconcile: the kernel refuses %u lease(s) (%s): "
+			   "trying again",
+			   refused, strerror(-first));
+		err = first;
+	}
 	guise_info("reconciled: %u kernel leases removed, %u installed",
 		   removed, installed);
 out:
