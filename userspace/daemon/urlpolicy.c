@@ -278,20 +278,21 @@ static size_t addr_bytes(const struct sockaddr *sa, socklen_t len,
 	return 0;
 }
 
-static curl_socket_t guard_open(void *arg, curlsocktype purpose,
-				struct curl_sockaddr *addr)
+/*
+ * May @g's transfer go to @sa (NULL: an address that did not parse)? Not
+ * to one urlpolicy_addr_special() calls special, unless the URL's host is
+ * that very address. If not, @g says why.
+ */
+static bool guard_allows(struct urlpolicy_guard *g, const struct sockaddr *sa,
+			 socklen_t len)
 {
-	struct urlpolicy_guard *g = arg;
-	const struct sockaddr *sa = &addr->addr;
 	const unsigned char *b = NULL;
-	size_t n = addr_bytes(sa, addr->addrlen, &b);
+	size_t n = sa ? addr_bytes(sa, len, &b) : 0;
 	char text[INET6_ADDRSTRLEN] = "?";
 
-	if (purpose == CURLSOCKTYPE_IPCXN && n &&
-	    (!urlpolicy_addr_special(sa, addr->addrlen) ||
-	     (g->iplen == n && !memcmp(g->ip, b, n))))
-		return socket(addr->family, addr->socktype | SOCK_CLOEXEC,
-			      addr->protocol);
+	if (n && (!urlpolicy_addr_special(sa, len) ||
+		  (g->iplen == n && !memcmp(g->ip, b, n))))
+		return true;
 	if (n)
 		inet_ntop(sa->sa_family, b, text, sizeof(text));
 	g->refused = true;
@@ -299,7 +300,17 @@ static curl_socket_t guard_open(void *arg, curlsocktype purpose,
 		 "its host resolves to %s (loopback, link-local, "
 		 "unspecified, multicast or reserved)",
 		 text);
-	return CURL_SOCKET_BAD;
+	return false;
+}
+
+static curl_socket_t guard_open(void *arg, curlsocktype purpose,
+				struct curl_sockaddr *addr)
+{
+	if (purpose != CURLSOCKTYPE_IPCXN ||
+	    !guard_allows(arg, &addr->addr, addr->addrlen))
+		return CURL_SOCKET_BAD;
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC,
+		      addr->protocol);
 }
 
 /*
@@ -310,13 +321,10 @@ static curl_socket_t guard_open(void *arg, curlsocktype purpose,
 static int guard_prereq(void *arg, char *primary_ip, char *local_ip,
 			int primary_port, int local_port)
 {
-	struct urlpolicy_guard *g = arg;
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
 	const struct sockaddr *sa = NULL;
-	const unsigned char *b = NULL;
 	socklen_t len = 0;
-	size_t n = 0;
 
 	(void)local_ip;
 	(void)primary_port;
@@ -328,17 +336,8 @@ static int guard_prereq(void *arg, char *primary_ip, char *local_ip,
 		sa = (const struct sockaddr *)&s4;
 		len = sizeof(s4);
 	}
-	if (sa)
-		n = addr_bytes(sa, len, &b);
-	if (n && (!urlpolicy_addr_special(sa, len) ||
-		  (g->iplen == n && !memcmp(g->ip, b, n))))
-		return CURL_PREREQFUNC_OK;
-	g->refused = true;
-	snprintf(g->why, sizeof(g->why),
-		 "its host resolves to %.40s (loopback, link-local, "
-		 "unspecified, multicast or reserved)",
-		 primary_ip);
-	return CURL_PREREQFUNC_ABORT;
+	return guard_allows(arg, sa, len) ? CURL_PREREQFUNC_OK :
+					    CURL_PREREQFUNC_ABORT;
 }
 
 void urlpolicy_guard(CURL *c, struct urlpolicy_guard *g,
